@@ -1,0 +1,4 @@
+import type { Command } from 'commander';
+
+// Placeholder registration until this command is written; it adds nothing to the program.
+export function registerAuthzCommands(_program: Command): void {}

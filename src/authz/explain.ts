@@ -1,0 +1,178 @@
+import type { SiteAuthorization, UserAuthorization } from './config.js';
+import { decideMasks, type AuthzRequest, type DecisionMasks, type DecisionTrace } from './decide.js';
+import { GROUP_MASKS, operationsOf, type Mask } from './mask.js';
+import type { Operation } from './operations.js';
+
+/** One side of the decision (limits, defaults or grants) before and after expansion. */
+export interface PermissionSetExplanation {
+  /** The union of the names as written (normalised), before groups are expanded. */
+  terms: string[];
+  /** Operations named positively, groups expanded. */
+  added: Operation[];
+  /** Operations negated anywhere in the set; they are removed whatever added them. */
+  negated: Operation[];
+  /** What is left: added minus negated. */
+  operations: Operation[];
+}
+
+export interface ExplainedEntry {
+  ownerKey: string;
+  userKey: string;
+  default: string[] | null;
+  limit: string[] | null;
+  /** Where this entry's limit came from: its own `limit`, or its `default` when it has none. */
+  limitFrom: 'limit' | 'default';
+}
+
+export interface Explanation {
+  owner: string;
+  ownerGroups: string[];
+  user: string;
+  userGroups: string[];
+  decidedBy: 'owner' | 'no-site-authorization' | 'rules' | 'error';
+  /** Candidate owner keys, and those that have a section in site_authorization. */
+  ownerKeys: { candidates: string[]; matched: string[] };
+  /** Candidate user keys, and those matched in site_authorization and in user_authorization. */
+  userKeys: { candidates: string[]; matchedInSite: string[]; matchedInUserAuthorization: string[] };
+  entries: ExplainedEntry[];
+  limits: PermissionSetExplanation;
+  defaults: PermissionSetExplanation;
+  grants: PermissionSetExplanation & {
+    /** `user_authorization` when the owner mentioned the user under some key, else `defaults`. */
+    source: 'user_authorization' | 'defaults';
+    fromKeys: { key: string; terms: string[] }[];
+  };
+  result: Operation[];
+  summary: string;
+  error?: string;
+}
+
+// Plain code-unit order, so explanations read the same whatever the machine's locale.
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function sorted(values: Iterable<string>): string[] {
+  return [...new Set(values)].sort(compare);
+}
+
+function explainSet(terms: Iterable<string>, add: Mask, remove: Mask): PermissionSetExplanation {
+  return {
+    terms: sorted(terms),
+    added: operationsOf(add),
+    negated: operationsOf(remove),
+    operations: operationsOf(add & ~remove),
+  };
+}
+
+/** Short wording for a set of operations: group names where whole groups are present. */
+export function describeOperations(mask: Mask): string {
+  if (mask === 0) return 'nothing';
+  if (mask === GROUP_MASKS.ALL) return 'everything (ALL)';
+  const parts: string[] = [];
+  const control = mask & GROUP_MASKS.CONTROL;
+  const missing = operationsOf(GROUP_MASKS.CONTROL & ~control);
+  if (mask & GROUP_MASKS.READ) parts.push('read');
+  if (control === GROUP_MASKS.CONTROL) parts.push('all of CONTROL');
+  else if (missing.length <= 5 && control !== 0) parts.push(`CONTROL except ${missing.join(', ')}`);
+  else parts.push(...operationsOf(control));
+  if (mask & ~(GROUP_MASKS.READ | GROUP_MASKS.CONTROL)) parts.push('broadcast');
+  return parts.join(', ');
+}
+
+function summarise(request: AuthzRequest, masks: DecisionMasks, trace: DecisionTrace): string {
+  const { owner, user } = request;
+  if (masks.kind === 'owner') return `${user} owns this server: every operation is permitted.`;
+  if (masks.kind === 'no-site-authorization') {
+    return `No site_authorization is configured, so nobody but the owner (${owner}) may do anything: ${user} gets nothing.`;
+  }
+  const limits = describeOperations(masks.limitsAdd & ~masks.limitsRemove);
+  const grants = describeOperations(masks.grantsAdd & ~masks.grantsRemove);
+  const entryCount = trace.entries.length;
+  const limitText =
+    entryCount === 0
+      ? 'no site_authorization entry applies, so the limit is nothing'
+      : `the site limit (${entryCount} ${entryCount === 1 ? 'entry' : 'entries'}) allows ${limits}`;
+  const grantText = masks.grantsFromUserAuthorization
+    ? `${owner} grants ${grants} (under ${trace.grants.map((g) => g.key).join(', ')})`
+    : `${owner} did not mention ${user}, so the site default applies: ${grants}`;
+  return `${user} on ${owner}'s server may do ${describeOperations(masks.result)}: ${limitText}; ${grantText}.`;
+}
+
+function emptyExplanation(request: AuthzRequest): Explanation {
+  const none = explainSet([], 0, 0);
+  const asList = (groups: unknown): string[] => (Array.isArray(groups) ? groups.map(String) : []);
+  return {
+    owner: String(request.owner),
+    ownerGroups: asList(request.ownerGroups),
+    user: String(request.user),
+    userGroups: asList(request.userGroups),
+    decidedBy: 'error',
+    ownerKeys: { candidates: [], matched: [] },
+    userKeys: { candidates: [], matchedInSite: [], matchedInUserAuthorization: [] },
+    entries: [],
+    limits: none,
+    defaults: none,
+    grants: { ...none, source: 'defaults', fromKeys: [] },
+    result: [],
+    summary: '',
+  };
+}
+
+/**
+ * Decides and says why: every key, entry and set the rules used, in a plain JSON-serialisable
+ * object, independent of the order of keys in the configuration.
+ */
+export function explainDecision(
+  site: SiteAuthorization | undefined,
+  ua: UserAuthorization | undefined,
+  request: AuthzRequest,
+): Explanation {
+  const explanation = emptyExplanation(request);
+  const trace: DecisionTrace = { ownerKeys: [], userKeys: [], entries: [], grants: [] };
+  let masks: DecisionMasks;
+  try {
+    masks = decideMasks(site, ua, request, trace);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    return { ...explanation, error: message, summary: `The decision failed (${message}), so nothing is permitted.` };
+  }
+  const limitTerms = trace.entries.flatMap(({ entry }) => (entry.limit ?? entry.default!).terms);
+  const defaultTerms = trace.entries.flatMap(({ entry }) => entry.default?.terms ?? []);
+  const grantTerms = masks.grantsFromUserAuthorization ? trace.grants.flatMap((g) => g.list.terms) : defaultTerms;
+  return {
+    ...explanation,
+    ownerGroups: sorted(request.ownerGroups),
+    userGroups: sorted(request.userGroups),
+    decidedBy: masks.kind,
+    ownerKeys: {
+      candidates: sorted(trace.ownerKeys),
+      matched: sorted(trace.ownerKeys.filter((key) => site?.sections.has(key))),
+    },
+    userKeys: {
+      candidates: sorted(trace.userKeys),
+      matchedInSite: sorted(trace.entries.map((e) => e.userKey)),
+      matchedInUserAuthorization: sorted(trace.grants.map((g) => g.key)),
+    },
+    entries: trace.entries
+      .map(({ ownerKey, userKey, entry }) => ({
+        ownerKey,
+        userKey,
+        default: entry.default ? [...entry.default.terms] : null,
+        limit: entry.limit ? [...entry.limit.terms] : null,
+        limitFrom: entry.limit ? ('limit' as const) : ('default' as const),
+      }))
+      .sort((a, b) => compare(a.ownerKey, b.ownerKey) || compare(a.userKey, b.userKey)),
+    limits: explainSet(limitTerms, masks.limitsAdd, masks.limitsRemove),
+    defaults: explainSet(defaultTerms, masks.defaultsAdd, masks.defaultsRemove),
+    grants: {
+      ...explainSet(grantTerms, masks.grantsAdd, masks.grantsRemove),
+      source: masks.grantsFromUserAuthorization ? 'user_authorization' : 'defaults',
+      fromKeys: trace.grants
+        .map((g) => ({ key: g.key, terms: [...g.list.terms] }))
+        .sort((a, b) => compare(a.key, b.key)),
+    },
+    result: operationsOf(masks.result),
+    summary: summarise(request, masks, trace),
+  };
+}

@@ -1,0 +1,28 @@
+export {
+  ALL_OPERATIONS,
+  CONTROL_OPERATIONS,
+  GROUP_OPERATIONS,
+  OPERATIONS,
+  READ_OPERATIONS,
+  graphqlName,
+  isOperation,
+  operationFromGraphqlName,
+  type Operation,
+  type PermissionGroup,
+} from './operations.js';
+export { resolvePermission, type PermissionTerm } from './spelling.js';
+export { AuthzConfigError, formatIssue, type AuthzIssue } from './errors.js';
+export {
+  SiteAuthorization,
+  UserAuthorization,
+  parseSiteAuthorization,
+  parseUserAuthorization,
+  type PermissionList,
+  type SiteAuthorizationJson,
+  type SiteEntry,
+  type UserAuthorizationJson,
+} from './config.js';
+export { decide, type AuthzRequest } from './decide.js';
+export { explainDecision, type ExplainedEntry, type Explanation, type PermissionSetExplanation } from './explain.js';
+export { Authorizer, type AuthorizerOptions } from './authorizer.js';
+export { formatExplanation } from './format.js';

@@ -1,0 +1,10 @@
+export {
+  Spawner,
+  flotillaServerArgv,
+  type ServerInfo,
+  type ServerLaunch,
+  type ServerStatus,
+  type ServerSummary,
+  type SpawnerOptions,
+} from './spawner.js';
+export { serverLogPath } from './server-process.js';

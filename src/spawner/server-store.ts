@@ -1,0 +1,71 @@
+import type { Database } from 'better-sqlite3';
+
+/** What the hub remembers about a running workflow server, so that a restarted hub can adopt it. */
+export interface ServerRecord {
+  owner: string;
+  pid: number;
+  port: number;
+  secret: string;
+  startedAt: number;
+  lastActivity: number;
+}
+
+interface Row {
+  owner: string;
+  pid: number;
+  port: number;
+  secret: string;
+  started_at: number;
+  last_activity: number;
+}
+
+/** The spawner's own table in the hub database; every write is a single statement (atomic). */
+export class ServerStore {
+  constructor(private readonly db: Database) {
+    db.exec(`CREATE TABLE IF NOT EXISTS servers (
+      owner TEXT PRIMARY KEY,
+      pid INTEGER NOT NULL,
+      port INTEGER NOT NULL,
+      secret TEXT NOT NULL,
+      started_at INTEGER NOT NULL,
+      last_activity INTEGER NOT NULL
+    )`);
+  }
+
+  all(): ServerRecord[] {
+    const rows = this.db.prepare('SELECT * FROM servers ORDER BY owner').all() as Row[];
+    return rows.map((r) => ({
+      owner: r.owner,
+      pid: r.pid,
+      port: r.port,
+      secret: r.secret,
+      startedAt: r.started_at,
+      lastActivity: r.last_activity,
+    }));
+  }
+
+  save(r: ServerRecord): void {
+    this.db
+      .prepare(
+        `INSERT INTO servers (owner, pid, port, secret, started_at, last_activity)
+         VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT(owner) DO UPDATE SET pid = excluded.pid, port = excluded.port,
+           secret = excluded.secret, started_at = excluded.started_at,
+           last_activity = excluded.last_activity`,
+      )
+      .run(r.owner, r.pid, r.port, r.secret, r.startedAt, r.lastActivity);
+  }
+
+  /** Only deletes the record of that very process, so a late exit of an old server cannot
+   * erase the record of its successor. */
+  remove(owner: string, pid: number): void {
+    this.db.prepare('DELETE FROM servers WHERE owner = ? AND pid = ?').run(owner, pid);
+  }
+
+  saveActivity(entries: { owner: string; pid: number; lastActivity: number }[]): void {
+    const stmt = this.db.prepare('UPDATE servers SET last_activity = ? WHERE owner = ? AND pid = ?');
+    this.db.transaction(() => {
+      for (const e of entries) stmt.run(e.lastActivity, e.owner, e.pid);
+    })();
+  }
+}

@@ -1,0 +1,70 @@
+import { mkdtempSync, rmSync, statSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Authorizer } from '../../src/authz/index.js';
+import { loadOwnerAuthorization, loadSiteConfig } from '../../src/config/index.js';
+import { createDemoSite, demoSiteWanted, describeDemoSite } from '../../src/demo/demo-site.js';
+import { HtpasswdFile } from '../../src/htpasswd/index.js';
+
+let root: string;
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'flotilla-demo-'));
+});
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+describe('demo site', () => {
+  it('is wanted only on embedded defaults with no accounts yet', () => {
+    const htpasswdFile = join(root, 'data', 'htpasswd');
+    expect(demoSiteWanted({ configGiven: false, htpasswdFile })).toBe(true);
+    expect(demoSiteWanted({ configGiven: true, htpasswdFile })).toBe(false);
+  });
+
+  it('writes a valid site whose accounts, groups and sharing work', async () => {
+    const site = await createDemoSite({ dataDir: join(root, 'data'), configFile: join(root, 'jupyter_config.json') });
+    const cfg = loadSiteConfig(site.configFile);
+    expect(cfg.JupyterHub.data_dir).toBe(join(root, 'data'));
+    expect(cfg.JupyterHub.authenticator.admin_users).toEqual(['erin']);
+    expect(Object.keys(cfg.JupyterHub.load_groups).sort()).toEqual(['ops', 'physics']);
+
+    const htpasswd = new HtpasswdFile(cfg.JupyterHub.authenticator.htpasswd_file);
+    for (const user of site.users) expect(await htpasswd.verify(user.name, user.password)).toBe(true);
+    expect(await htpasswd.verify('alice', 'wrong')).toBe(false);
+
+    expect(statSync(site.credentialsFile).mode & 0o777).toBe(0o600);
+    const credentials = readFileSync(site.credentialsFile, 'utf8');
+    for (const user of site.users) expect(credentials).toContain(user.password);
+
+    const authorizer = new Authorizer(cfg.WorkflowServer.site_authorization);
+    const dataDir = cfg.JupyterHub.data_dir;
+    for (const owner of ['alice', 'bob', 'carol', 'erin']) {
+      authorizer.setUserAuthorization(owner, loadOwnerAuthorization(dataDir, owner));
+      expect(existsSync(join(dataDir, 'users', owner, 'workflows', 'example', 'flow.yaml'))).toBe(true);
+    }
+    const groups = (u: string) => Object.entries(cfg.JupyterHub.load_groups).filter(([, g]) => g.users.includes(u)).map(([n]) => n);
+    const permitted = (owner: string, user: string) =>
+      [...authorizer.permitted({ owner, ownerGroups: groups(owner), user, userGroups: groups(user) })].sort();
+    // alice gave bob CONTROL on top of READ; carol only READ.
+    expect(permitted('alice', 'bob')).toContain('play');
+    expect(permitted('alice', 'carol')).toEqual(['read']);
+    // bob wrote nothing: the physics default gives alice READ and CONTROL, carol the site-wide READ.
+    expect(permitted('bob', 'alice')).toContain('trigger');
+    expect(permitted('bob', 'carol')).toEqual(['read']);
+    // broadcast is never within the demo limits.
+    expect(permitted('carol', 'erin')).not.toContain('broadcast');
+    expect(permitted('carol', 'erin')).toContain('hold');
+  });
+
+  it('refuses to overwrite an existing configuration', async () => {
+    const args = { dataDir: join(root, 'data'), configFile: join(root, 'jupyter_config.json') };
+    await createDemoSite(args);
+    await expect(createDemoSite(args)).rejects.toThrow(/already exists/);
+  });
+
+  it('prints every account once in its banner', async () => {
+    const site = await createDemoSite({ dataDir: join(root, 'data'), configFile: join(root, 'jupyter_config.json') });
+    const banner = describeDemoSite(site, 'http://127.0.0.1:8000');
+    for (const user of site.users) expect(banner).toContain(`${user.name}`);
+    expect(banner).toContain('http://127.0.0.1:8000/hub/login');
+  });
+});

@@ -34,18 +34,21 @@ export class SiteAuthorization {
 
   /** The normalised configuration, as it would be written back to a file. */
   toJSON(): SiteAuthorizationJson {
-    const json: SiteAuthorizationJson = {};
-    for (const [ownerKey, section] of this.sections) {
-      const out: SiteAuthorizationJson[string] = {};
-      for (const [userKey, entry] of section) {
-        out[userKey] = {
-          ...(entry.default ? { default: [...entry.default.terms] } : {}),
-          ...(entry.limit ? { limit: [...entry.limit.terms] } : {}),
-        };
-      }
-      json[ownerKey] = out;
-    }
-    return json;
+    // fromEntries defines properties, so a key such as "__proto__" stays an ordinary key.
+    return Object.fromEntries(
+      [...this.sections].map(([ownerKey, section]) => [
+        ownerKey,
+        Object.fromEntries(
+          [...section].map(([userKey, entry]) => [
+            userKey,
+            {
+              ...(entry.default ? { default: [...entry.default.terms] } : {}),
+              ...(entry.limit ? { limit: [...entry.limit.terms] } : {}),
+            },
+          ]),
+        ),
+      ]),
+    );
   }
 }
 
@@ -56,9 +59,7 @@ export class UserAuthorization {
   ) {}
 
   toJSON(): UserAuthorizationJson {
-    const json: UserAuthorizationJson = {};
-    for (const [key, list] of this.grants) json[key] = [...list.terms];
-    return json;
+    return Object.fromEntries([...this.grants].map(([key, list]) => [key, [...list.terms]]));
   }
 }
 

@@ -1,4 +1,205 @@
+import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
+import {
+  AuthzConfigError,
+  decide,
+  explainDecision,
+  formatExplanation,
+  parseSiteAuthorization,
+  parseUserAuthorization,
+  type AuthzRequest,
+  type SiteAuthorization,
+  type UserAuthorization,
+} from '../authz/index.js';
+import { loadOwnerAuthorization, loadSiteConfig } from '../config/index.js';
 
-// Placeholder registration until this command is written; it adds nothing to the program.
-export function registerAuthzCommands(_program: Command): void {}
+/** Raised for a stdin line that is not a JSON object: the input is not JSON lines. */
+class NotJsonLinesError extends Error {}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function stringField(line: Record<string, unknown>, field: string, problems: string[]): string {
+  const value = line[field];
+  if (typeof value === 'string' && value !== '') return value;
+  problems.push(`${field}: expected a non-empty string, got ${JSON.stringify(value) ?? 'nothing'}`);
+  return '';
+}
+
+function groupsField(line: Record<string, unknown>, field: string, problems: string[]): string[] {
+  const value = line[field];
+  if (value === undefined) return [];
+  if (Array.isArray(value) && value.every((g) => typeof g === 'string' && g !== '')) return value as string[];
+  problems.push(`${field}: expected a list of group names (without "group:"), got ${JSON.stringify(value)}`);
+  return [];
+}
+
+function parseConfiguration<T>(
+  line: Record<string, unknown>,
+  field: string,
+  parse: (raw: unknown) => T,
+  problems: string[],
+): T | undefined {
+  if (!Object.prototype.hasOwnProperty.call(line, field)) return undefined;
+  try {
+    return parse(line[field]);
+  } catch (err) {
+    if (!(err instanceof AuthzConfigError)) throw err;
+    problems.push(err.message);
+    return undefined;
+  }
+}
+
+/** One eval input line → its output object; a bad configuration or request is an `error` line. */
+export function evaluateLine(line: Record<string, unknown>): { permitted: string[] } | { error: string } {
+  const problems: string[] = [];
+  const site: SiteAuthorization | undefined = parseConfiguration(line, 'site_authorization', parseSiteAuthorization, problems);
+  const ua: UserAuthorization | undefined = parseConfiguration(line, 'user_authorization', parseUserAuthorization, problems);
+  const request: AuthzRequest = {
+    owner: stringField(line, 'owner', problems),
+    ownerGroups: groupsField(line, 'owner_groups', problems),
+    user: stringField(line, 'user', problems),
+    userGroups: groupsField(line, 'user_groups', problems),
+  };
+  if (problems.length > 0) return { error: problems.join('\n') };
+  // decide() iterates in sorted order already.
+  return { permitted: [...decide(site, ua, request)] };
+}
+
+function parseInputLine(text: string, lineNumber: number): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new NotJsonLinesError(`line ${lineNumber} is not JSON: ${(err as Error).message}`);
+  }
+  if (!isObject(value)) throw new NotJsonLinesError(`line ${lineNumber} is not a JSON object`);
+  return value;
+}
+
+/** Writes output in large chunks and waits when the reader is slower than we are. */
+class BufferedWriter {
+  #parts: string[] = [];
+  #size = 0;
+
+  constructor(private readonly stream: NodeJS.WritableStream) {}
+
+  async write(text: string): Promise<void> {
+    this.#parts.push(text);
+    this.#size += text.length;
+    if (this.#size >= 1 << 16) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.#parts.length === 0) return;
+    const chunk = this.#parts.join('');
+    this.#parts = [];
+    this.#size = 0;
+    if (!this.stream.write(chunk)) await new Promise<void>((resolve) => this.stream.once('drain', resolve));
+  }
+}
+
+async function runEval(): Promise<void> {
+  const out = new BufferedWriter(process.stdout);
+  const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  let lineNumber = 0;
+  try {
+    for await (const text of lines) {
+      lineNumber++;
+      if (text.trim() === '') continue;
+      await out.write(JSON.stringify(evaluateLine(parseInputLine(text, lineNumber))) + '\n');
+    }
+  } catch (err) {
+    if (!(err instanceof NotJsonLinesError)) throw err;
+    await out.flush();
+    lines.close();
+    process.stdin.destroy();
+    process.stderr.write(`flotilla authz eval: stdin must be JSON lines (one JSON object per line): ${err.message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  await out.flush();
+}
+
+function collectGroupsOf(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** `--groups-of USER=g1,g2` values → extra groups per user. */
+function parseGroupsOf(values: string[]): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  for (const value of values) {
+    const eq = value.indexOf('=');
+    const user = value.slice(0, eq);
+    if (eq <= 0) throw new Error(`--groups-of ${JSON.stringify(value)}: expected USER=group1,group2`);
+    const names = value
+      .slice(eq + 1)
+      .split(',')
+      .map((g) => g.trim())
+      .filter((g) => g !== '');
+    groups.set(user, [...(groups.get(user) ?? []), ...names]);
+  }
+  return groups;
+}
+
+function groupsOf(user: string, loadGroups: Record<string, { users: string[] }>, extra: Map<string, string[]>): string[] {
+  const fromSite = Object.entries(loadGroups)
+    .filter(([, group]) => group.users.includes(user))
+    .map(([name]) => name);
+  return [...new Set([...fromSite, ...(extra.get(user) ?? [])])].sort();
+}
+
+interface ExplainOptions {
+  config: string;
+  owner: string;
+  user: string;
+  groupsOf: string[];
+  json?: boolean;
+}
+
+function runExplain(options: ExplainOptions): void {
+  let request: AuthzRequest;
+  let site: SiteAuthorization | undefined;
+  let ua: UserAuthorization | undefined;
+  try {
+    const extra = parseGroupsOf(options.groupsOf);
+    const cfg = loadSiteConfig(options.config);
+    site = cfg.WorkflowServer.site_authorization;
+    ua = loadOwnerAuthorization(cfg.JupyterHub.data_dir, options.owner);
+    request = {
+      owner: options.owner,
+      ownerGroups: groupsOf(options.owner, cfg.JupyterHub.load_groups, extra),
+      user: options.user,
+      userGroups: groupsOf(options.user, cfg.JupyterHub.load_groups, extra),
+    };
+  } catch (err) {
+    process.stderr.write(`flotilla authz explain: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  const explanation = explainDecision(site, ua, request);
+  process.stdout.write(options.json ? JSON.stringify(explanation, null, 2) + '\n' : formatExplanation(explanation));
+}
+
+export function registerAuthzCommands(program: Command): void {
+  const authz = program.command('authz').description('evaluate and explain delegated authorization decisions');
+
+  authz
+    .command('eval')
+    .description(
+      'read JSON lines on stdin ({"site_authorization", "user_authorization", "owner", "owner_groups", "user", ' +
+        '"user_groups"}) and write one line per input: {"permitted": [...]} or {"error": "..."}; exits 2 if stdin is not JSON lines',
+    )
+    .action(runEval);
+
+  authz
+    .command('explain')
+    .description("show, step by step, what an access user may do on an owner's server and why")
+    .requiredOption('--config <file>', 'site configuration file')
+    .requiredOption('--owner <name>', 'owner of the workflow server')
+    .requiredOption('--user <name>', 'access user')
+    .option('--groups-of <user=groups>', 'extra groups of a user, comma separated (repeatable)', collectGroupsOf, [])
+    .option('--json', 'print the explanation object as JSON')
+    .action(runExplain);
+}

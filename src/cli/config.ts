@@ -1,4 +1,57 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import { checkConfiguration, formatConfigIssue } from '../config/index.js';
+import { HtpasswdFile } from '../htpasswd/index.js';
 
-// Placeholder registration until this command is written; it adds nothing to the program.
-export function registerConfigCommands(_program: Command): void {}
+const DEFAULT_CONFIG = 'jupyter_config.json';
+
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`;
+}
+
+/** `flotilla config check`: every problem in the site file, the owners' files and the htpasswd file. */
+function runCheck(options: { config?: string }): number {
+  const file = options.config ?? (existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : undefined);
+  const report = checkConfiguration(file);
+  const problems = report.issues.map(formatConfigIssue);
+  let accounts: string | undefined;
+  if (report.site) {
+    const htpasswd = report.site.JupyterHub.authenticator.htpasswd_file;
+    if (existsSync(htpasswd)) {
+      try {
+        accounts = `${htpasswd}: ${plural(new HtpasswdFile(htpasswd).list().length, 'account')}`;
+      } catch (err) {
+        problems.push((err as Error).message);
+      }
+    } else {
+      accounts = `${htpasswd}: no such file yet, so nobody can sign in`;
+    }
+  }
+  if (problems.length > 0) {
+    for (const problem of problems) process.stderr.write(`${problem}\n`);
+    process.stderr.write(`config check: ${plural(problems.length, 'problem')} found\n`);
+    return 1;
+  }
+  const { counts } = report;
+  const parts = [
+    plural(counts.users, 'user'),
+    plural(counts.groups, 'group'),
+    plural(counts.roles, 'role'),
+    `${plural(counts.owners, 'owner')} (${plural(counts.ownerFiles, 'owner file')}, ${plural(counts.workflows, 'workflow')})`,
+  ];
+  process.stdout.write(`OK ${report.file ?? '(embedded defaults)'}: ${parts.join(', ')} checked${accounts ? `; ${accounts}` : ''}\n`);
+  return 0;
+}
+
+export function registerConfigCommands(program: Command): void {
+  const config = program.command('config').description('inspect the site configuration');
+  config
+    .command('check')
+    .description(
+      'validate the site file, every owner\'s file under <data_dir>/users/ and workflow folder names; exit 1 on any problem',
+    )
+    .option('--config <file>', `site configuration file (default: ./${DEFAULT_CONFIG} if it exists, else embedded defaults)`)
+    .action((options: { config?: string }) => {
+      process.exitCode = runCheck(options);
+    });
+}

@@ -1,0 +1,99 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve, dirname } from 'node:path';
+import { ConfigError, type ConfigIssue } from './errors.js';
+import { readJsonFile } from './json.js';
+import { isValidUserName, isValidWorkflowName, NAME_RULE, quote } from './names.js';
+import { ownerConfigPath, parseOwnerConfig, workflowsDir } from './owner.js';
+import { loadSiteConfig, type SiteConfig } from './site.js';
+
+export interface CheckReport {
+  /** The site file checked, as named; null for embedded defaults. */
+  file: string | null;
+  site: SiteConfig | undefined;
+  dataDir: string;
+  issues: ConfigIssue[];
+  counts: { users: number; groups: number; roles: number; owners: number; ownerFiles: number; workflows: number };
+}
+
+/**
+ * Validates the site file, then every owner's folder under `<data_dir>/users/`: the folder name,
+ * the owner's jupyter_config.json, and the names of their workflow folders. Collects every issue.
+ */
+export function checkConfiguration(file?: string): CheckReport {
+  const issues: ConfigIssue[] = [];
+  let site: SiteConfig | undefined;
+  try {
+    site = loadSiteConfig(file);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    issues.push(...err.issues);
+  }
+  const dataDir = site?.JupyterHub.data_dir ?? dataDirDespiteErrors(file);
+  const counts = {
+    users: site ? namedUsers(site).size : 0,
+    groups: site ? Object.keys(site.JupyterHub.load_groups).length : 0,
+    roles: site ? site.JupyterHub.load_roles.length : 0,
+    owners: 0,
+    ownerFiles: 0,
+    workflows: 0,
+  };
+  const usersDir = join(dataDir, 'users');
+  for (const entry of listFolders(usersDir)) {
+    if (!isValidUserName(entry)) {
+      issues.push({ file: join(usersDir, entry), path: [], message: `${quote(entry)} is not a valid owner name: ${NAME_RULE}` });
+      continue;
+    }
+    counts.owners++;
+    const ownerFile = ownerConfigPath(dataDir, entry);
+    if (existsSync(ownerFile)) {
+      counts.ownerFiles++;
+      try {
+        parseOwnerConfig(readJsonFile(ownerFile), ownerFile);
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        issues.push(...err.issues);
+      }
+    }
+    const flows = workflowsDir(dataDir, entry);
+    for (const workflow of listFolders(flows)) {
+      if (isValidWorkflowName(workflow)) counts.workflows++;
+      else issues.push({ file: join(flows, workflow), path: [], message: `${quote(workflow)} is not a valid workflow name: ${NAME_RULE}` });
+    }
+  }
+  return { file: file ?? null, site, dataDir, issues, counts };
+}
+
+/** Everyone the site file names, in any list. */
+function namedUsers(site: SiteConfig): Set<string> {
+  const hub = site.JupyterHub;
+  return new Set([
+    ...hub.authenticator.admin_users,
+    ...hub.authenticator.allowed_users,
+    ...hub.authenticator.blocked_users,
+    ...Object.values(hub.load_groups).flatMap((group) => group.users),
+    ...hub.load_roles.flatMap((role) => role.users),
+  ]);
+}
+
+/** With an invalid site file, owners are still checked, under the data_dir it names if it names one. */
+function dataDirDespiteErrors(file: string | undefined): string {
+  if (file === undefined) return resolve('data');
+  try {
+    const raw = readJsonFile(file) as { JupyterHub?: { data_dir?: unknown } } | null;
+    const named = raw?.JupyterHub?.data_dir;
+    return resolve(dirname(resolve(file)), typeof named === 'string' && named !== '' ? named : 'data');
+  } catch {
+    return resolve(dirname(resolve(file)), 'data');
+  }
+}
+
+function listFolders(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name)
+      .sort();
+  } catch {
+    return [];
+  }
+}

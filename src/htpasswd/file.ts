@@ -1,0 +1,111 @@
+import { readFileSync, statSync } from 'node:fs';
+import { isValidUserName, NAME_RULE } from '../config/names.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { comparePassword, costOf, decoyHash, DEFAULT_COST, hashPassword } from './bcrypt.js';
+import { HtpasswdError } from './errors.js';
+import { parseHtpasswd, serializeHtpasswd, type HtpasswdLine } from './parse.js';
+
+interface Snapshot {
+  /** inode, size and mtime: a rewrite (always a rename, so a new inode) changes it. */
+  key: string;
+  lines: HtpasswdLine[];
+  hashes: Map<string, string>;
+}
+
+const EMPTY: Snapshot = { key: 'missing', lines: [], hashes: new Map() };
+
+/**
+ * An Apache htpasswd file of bcrypt hashes. Reads are cached until the file changes on disk;
+ * writes replace the whole file atomically (mode 0600), keeping every other line as it was.
+ * A missing file holds no accounts.
+ */
+export class HtpasswdFile {
+  private snapshot: Snapshot = EMPTY;
+
+  constructor(readonly path: string) {}
+
+  /** user → hash, in file order. Throws an HtpasswdError naming the line if the file is malformed. */
+  read(): Map<string, string> {
+    return new Map(this.load().hashes);
+  }
+
+  list(): string[] {
+    return [...this.load().hashes.keys()];
+  }
+
+  /** Adds the user, or replaces their hash; resolves to what happened. */
+  async add(user: string, password: string, cost = DEFAULT_COST): Promise<'added' | 'replaced'> {
+    const shown = JSON.stringify(user.slice(0, 64));
+    if (!isValidUserName(user)) throw new HtpasswdError(`invalid user name ${shown}: ${NAME_RULE}`);
+    const hash = await hashPassword(password, cost);
+    // Re-read after the slow hashing so that a change made meanwhile is not lost.
+    const lines = [...this.load().lines];
+    const index = lines.findIndex((line) => line.kind === 'entry' && line.user === user);
+    if (index === -1) lines.push({ kind: 'entry', user, hash });
+    else lines[index] = { kind: 'entry', user, hash };
+    this.write(lines);
+    return index === -1 ? 'added' : 'replaced';
+  }
+
+  /** Removes the user; false if they were not in the file. */
+  remove(user: string): boolean {
+    const lines = this.load().lines;
+    const kept = lines.filter((line) => !(line.kind === 'entry' && line.user === user));
+    if (kept.length === lines.length) return false;
+    this.write(kept);
+    return true;
+  }
+
+  /**
+   * True only when the user exists and the password matches. Never throws; an unknown user, an
+   * unreadable file or a hash that is not bcrypt cost the same bcrypt work as a real check, so
+   * that timing does not tell which names exist.
+   */
+  async verify(user: string, password: string): Promise<boolean> {
+    let hashes: Map<string, string>;
+    try {
+      hashes = this.load().hashes;
+    } catch {
+      hashes = new Map();
+    }
+    const hash = hashes.get(user);
+    if (hash !== undefined && costOf(hash) !== undefined) return comparePassword(password, hash);
+    const sample = hashes.values().next().value;
+    const cost = (sample === undefined ? undefined : costOf(sample)) ?? DEFAULT_COST;
+    try {
+      await comparePassword(password, await decoyHash(cost));
+    } catch {
+      // the decoy only spends time; its outcome is irrelevant
+    }
+    return false;
+  }
+
+  private load(): Snapshot {
+    let key: string;
+    try {
+      const stat = statSync(this.path);
+      key = `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return (this.snapshot = EMPTY);
+      throw new HtpasswdError(`${this.path}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+    if (key === this.snapshot.key) return this.snapshot;
+    let text: string;
+    try {
+      text = readFileSync(this.path, 'utf8');
+    } catch (err) {
+      throw new HtpasswdError(`${this.path}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+    const lines = parseHtpasswd(text, this.path);
+    const hashes = new Map<string, string>();
+    for (const line of lines) if (line.kind === 'entry') hashes.set(line.user, line.hash);
+    this.snapshot = { key, lines, hashes };
+    return this.snapshot;
+  }
+
+  private write(lines: HtpasswdLine[]): void {
+    writeFileAtomic(this.path, serializeHtpasswd(lines), 0o600);
+    // The next read stats the new file and caches it; nothing to keep from here.
+    this.snapshot = EMPTY;
+  }
+}

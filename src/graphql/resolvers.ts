@@ -1,0 +1,91 @@
+/**
+ * Root resolvers: each maps one GraphQL field to one engine call. The server has already refused
+ * any document holding an operation the user lacks; each resolver checks again (defence in depth,
+ * so a path that skipped the analysis still fails closed).
+ */
+import { GraphQLError } from 'graphql';
+import { OPERATIONS, graphqlName, type Operation } from '../authz/index.js';
+import type { Identity } from '../identity/proof.js';
+import type { WorkflowEngine } from '../scheduler/index.js';
+import type { JobLogFile } from '../scheduler/types.js';
+import { deltaStream } from './delta-stream.js';
+
+// A type alias, not an interface: graphql-http needs a context assignable to Record<PropertyKey, unknown>.
+export type GraphqlContext = {
+  identity: Identity;
+  /** The user's permitted operations, worked out for this request. */
+  permitted: ReadonlySet<Operation>;
+};
+
+export function forbiddenError(op: Operation): GraphQLError {
+  return new GraphQLError(`Forbidden: you may not "${op}" on this server.`, {
+    extensions: { code: 'FORBIDDEN', operation: op },
+  });
+}
+
+function demand(ctx: GraphqlContext, op: Operation): void {
+  if (!ctx.permitted.has(op)) throw forbiddenError(op);
+}
+
+const LOG_FILES: readonly JobLogFile[] = ['job.out', 'job.err'];
+
+export function createRootValue(engine: WorkflowEngine, owner: string): Record<string, unknown> {
+  const root: Record<string, unknown> = {
+    me: (_args: unknown, ctx: GraphqlContext) => {
+      demand(ctx, 'read');
+      return {
+        username: ctx.identity.user,
+        owner,
+        groups: ctx.identity.groups,
+        permissions: [...ctx.permitted].map(graphqlName),
+      };
+    },
+    workflows: (_args: unknown, ctx: GraphqlContext) => {
+      demand(ctx, 'read');
+      return engine.listWorkflows();
+    },
+    workflow: ({ id }: { id: string }, ctx: GraphqlContext) => {
+      demand(ctx, 'read');
+      return engine.getWorkflow(id) ?? null;
+    },
+    jobLog: (
+      args: { workflow: string; task: string; submitNum?: number; file: string; tail?: number },
+      ctx: GraphqlContext,
+    ) => {
+      demand(ctx, 'read');
+      const file = LOG_FILES.find((f) => f === args.file);
+      if (!file) throw new GraphQLError(`jobLog: file must be "job.out" or "job.err", not ${JSON.stringify(args.file)}.`);
+      return engine.jobLog({
+        workflow: args.workflow,
+        task: args.task,
+        file,
+        ...(args.submitNum != null ? { submitNum: args.submitNum } : {}),
+        ...(args.tail != null ? { tail: args.tail } : {}),
+      });
+    },
+    workflowLog: ({ workflow, limit }: { workflow: string; limit: number }, ctx: GraphqlContext) => {
+      demand(ctx, 'read');
+      return engine.workflowLog(workflow, limit);
+    },
+    deltas: ({ workflows }: { workflows?: string[] | null }, ctx: GraphqlContext) => {
+      demand(ctx, 'read');
+      return deltaStream(engine, workflows ?? null);
+    },
+  };
+  for (const op of OPERATIONS) {
+    if (op === 'read') continue;
+    root[graphqlName(op)] = (
+      { workflows, tasks, ...args }: { workflows: string[]; tasks?: string[] | null } & Record<string, unknown>,
+      ctx: GraphqlContext,
+    ) => {
+      demand(ctx, op);
+      return engine.command(op, {
+        workflows,
+        ...(tasks ? { tasks } : {}),
+        args,
+        by: ctx.identity.user ?? 'hub',
+      });
+    };
+  }
+  return root;
+}

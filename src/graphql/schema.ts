@@ -1,0 +1,162 @@
+/**
+ * The workflow server's GraphQL schema. Types map the engine's views (src/scheduler/types.ts)
+ * 1:1; patches in `Delta.updated` are JSON objects holding only the fields that changed, so that a
+ * client can tell "changed to null" from "unchanged".
+ */
+import { GraphQLObjectType, buildSchema, type GraphQLSchema } from 'graphql';
+import { mutationSdl } from './mutations.js';
+
+const SDL = /* GraphQL */ `
+"""Any JSON value."""
+scalar JSON
+
+type Query {
+  """Who is asking, and what they may do here."""
+  me: Me!
+  workflows: [Workflow!]!
+  workflow(id: ID!): Workflow
+  """A job's log file: file is "job.out" (stdout) or "job.err" (stderr); tail keeps the last N lines."""
+  jobLog(workflow: ID!, task: String!, submitNum: Int, file: String = "job.out", tail: Int): JobLog!
+  """The workflow's own event log, newest last."""
+  workflowLog(workflow: ID!, limit: Int = 200): [WorkflowLogEntry!]!
+}
+
+type Subscription {
+  """Live changes of the given workflows (all when omitted): a full "added" burst first, then changes."""
+  deltas(workflows: [ID!]): Delta!
+}
+
+type Me {
+  username: String!
+  owner: String!
+  groups: [String!]!
+  """Permitted operations, by GraphQL (camelCase) name."""
+  permissions: [String!]!
+}
+
+type CommandResult {
+  workflow: ID!
+  ok: Boolean!
+  message: String!
+}
+
+type FlowError {
+  message: String!
+  file: String!
+  line: Int
+  column: Int
+}
+
+type StateCounts {
+  waiting: Int!
+  preparing: Int!
+  submitted: Int!
+  running: Int!
+  succeeded: Int!
+  failed: Int!
+  submitFailed: Int!
+  expired: Int!
+}
+
+type Edge {
+  from: String!
+  to: String!
+}
+
+type Workflow {
+  id: ID!
+  name: String!
+  description: String!
+  """stopped, running, paused or stopping"""
+  status: String!
+  error: FlowError
+  cycles: Int!
+  runaheadLimit: Int!
+  holdPoint: Int
+  verbosity: String!
+  graphWindowExtent: Int!
+  lastActivity: String!
+  stateCounts: StateCounts!
+  """Absent in delta summaries, where tasks come separately."""
+  tasks: [Task!]
+  edges: [Edge!]!
+}
+
+type TaskMessage {
+  at: String!
+  severity: String!
+  text: String!
+  by: String!
+}
+
+type Task {
+  """cycle/name"""
+  id: ID!
+  cycle: Int!
+  name: String!
+  state: String!
+  held: Boolean!
+  queued: Boolean!
+  submitNum: Int!
+  startedAt: String
+  finishedAt: String
+  exitCode: Int
+  pid: Int
+  xtrigger: String
+  xtriggerSatisfied: Boolean
+  outputs: [String!]!
+  messages: [TaskMessage!]!
+  script: String
+  env: JSON
+}
+
+type JobLog {
+  content: String!
+  path: String!
+  size: Int!
+  submitNum: Int!
+}
+
+type WorkflowLogEntry {
+  at: String!
+  level: String!
+  kind: String!
+  by: String
+  text: String!
+}
+
+type Delta {
+  workflow: ID!
+  added: DeltaAdded
+  updated: DeltaUpdated
+  pruned: DeltaPruned
+}
+
+type DeltaAdded {
+  workflow: Workflow
+  tasks: [Task!]
+}
+
+type DeltaUpdated {
+  """Changed workflow fields only."""
+  workflow: JSON
+  """One object per changed task: its id and the changed fields only."""
+  tasks: [JSON!]
+}
+
+type DeltaPruned {
+  workflow: Boolean
+  tasks: [String!]
+}
+`;
+
+export function buildWorkflowSchema(): GraphQLSchema {
+  const schema = buildSchema(`${SDL}\n${mutationSdl()}`);
+  // The engine's state name is "submit-failed", which is not a GraphQL name.
+  const counts = schema.getType('StateCounts');
+  if (counts instanceof GraphQLObjectType) {
+    const field = counts.getFields().submitFailed;
+    if (field) field.resolve = (source: Record<string, number>) => source['submit-failed'] ?? 0;
+  }
+  return schema;
+}

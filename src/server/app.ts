@@ -1,0 +1,158 @@
+/**
+ * The workflow server of one owner: an express app under `/user/O/`, GraphQL over HTTP and
+ * WebSocket, pages, the REST API and the hub's control endpoints, on a loopback HTTP server.
+ */
+import { createServer, type Server } from 'node:http';
+import { isIP } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { ownerConfigPath, ownerDir } from '../config/index.js';
+import { buildWorkflowSchema } from '../graphql/schema.js';
+import { createRootValue } from '../graphql/resolvers.js';
+import { ProofVerifier } from '../identity/proof.js';
+import { WorkflowEngine } from '../scheduler/index.js';
+import type { Logger } from '../util/logger.js';
+import { AccessControl } from './access.js';
+import { apiRoutes } from './api-routes.js';
+import { controlRoutes } from './control-routes.js';
+import { DecisionMaker } from './decisions.js';
+import { graphqlHandler } from './graphql-route.js';
+import { CONTROL_PREFIX, requireProof } from './identity.js';
+import { describeBytes, MAX_GRAPHQL_BYTES } from './limits.js';
+import { pageRoutes } from './page-routes.js';
+import { attachSubscriptions, type Subscriptions } from './subscriptions.js';
+import { watchFile } from './watch-file.js';
+
+/** The repository root, for views/ and static/ (dist/server or src/server → two levels up). */
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface WorkflowServerOptions {
+  owner: string;
+  dataDir: string;
+  siteFile?: string;
+  secret: string;
+  hubOrigin: string;
+  host: string;
+  port: number;
+  logger: Logger;
+  /** Active jobs per workflow (the site's max_concurrent_jobs). */
+  concurrency?: number;
+}
+
+export interface RunningWorkflowServer {
+  url: string;
+  port: number;
+  server: Server;
+  access: AccessControl;
+  engine: WorkflowEngine;
+  subscriptions: Subscriptions;
+  close(): Promise<void>;
+}
+
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1';
+}
+
+export async function startWorkflowServer(options: WorkflowServerOptions): Promise<RunningWorkflowServer> {
+  const { owner, logger } = options;
+  if (!isLoopback(options.host)) throw new Error(`refusing to listen on ${options.host}: the workflow server listens on loopback only`);
+  const hubOrigin = new URL(options.hubOrigin).origin;
+  const base = `/user/${owner}/`;
+
+  const verifier = new ProofVerifier(options.secret, owner);
+  const access = new AccessControl({ owner, dataDir: options.dataDir, siteFile: options.siteFile, logger: logger.child({ part: 'access' }) });
+  const decisions = new DecisionMaker(access, logger.child({ part: 'authz' }));
+  const engine = new WorkflowEngine({
+    ownerDir: ownerDir(options.dataDir, owner),
+    logger: logger.child({ part: 'engine' }),
+    ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+  });
+  await engine.start();
+  const schema = buildWorkflowSchema();
+  const rootValue = createRootValue(engine, owner);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('views', join(ROOT, 'views'));
+  app.set('view engine', 'ejs');
+  app.use((_req, res, next) => {
+    res.set({ 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'same-origin', 'X-Frame-Options': 'DENY' });
+    next();
+  });
+  app.use(requireProof(verifier, logger.child({ part: 'identity' })));
+  app.use(CONTROL_PREFIX, controlRoutes(access));
+  app.get(base.slice(0, -1), (_req, res) => res.redirect(base));
+  app.use(`${base}static`, express.static(join(ROOT, 'static'), { index: false, fallthrough: false, maxAge: '1h' }));
+  app.use(`${base}api`, apiRoutes(access, decisions, options.dataDir));
+  app.use(`${base}graphql`, express.json({ limit: MAX_GRAPHQL_BYTES, type: ['application/json', 'application/graphql-response+json'] }));
+  app.all(`${base}graphql`, graphqlHandler(schema, rootValue, decisions));
+  app.use(base, pageRoutes({ owner, base }, decisions));
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'not found' });
+  });
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const e = err as { type?: string; status?: number; limit?: number; message?: string };
+    if (e.type === 'entity.too.large') {
+      res.status(413).json({ error: `request body too large: the limit here is ${describeBytes(e.limit ?? 0)}` });
+    } else if (e.type === 'entity.parse.failed') {
+      res.status(400).json({ error: `request body is not valid JSON: ${e.message}` });
+    } else if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+      res.status(e.status).json({ error: e.message ?? 'bad request' });
+    } else {
+      logger.error({ err: e.message }, 'request failed');
+      res.status(500).json({ error: 'internal error' });
+    }
+  });
+
+  const server = createServer(app);
+  const subscriptions = attachSubscriptions({
+    server,
+    path: `${base}subscriptions`,
+    hubOrigin,
+    schema,
+    rootValue,
+    verifier,
+    access,
+    decisions,
+    logger: logger.child({ part: 'subscriptions' }),
+  });
+  const ownerFile = watchFile(ownerConfigPath(options.dataDir, owner), () => {
+    logger.info('owner configuration changed on disk; re-reading it');
+    access.reloadOwnerFile();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+  // The spawner and tests read the port from this line.
+  logger.info({ owner, url, port, base }, 'workflow server listening');
+
+  return {
+    url,
+    port,
+    server,
+    access,
+    engine,
+    subscriptions,
+    async close() {
+      ownerFile.close();
+      await subscriptions.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await engine.close();
+      verifier.close();
+    },
+  };
+}

@@ -1,0 +1,37 @@
+/**
+ * The hub's own endpoints (identity `user: null` only; see identity.ts): health, and the push of
+ * the hub's full group membership.
+ */
+import express, { Router } from 'express';
+import { isJsonObject } from './plain-object.js';
+import { isValidUserName } from '../config/index.js';
+import type { AccessControl } from './access.js';
+import { MAX_CONTROL_BYTES } from './limits.js';
+
+function parseMembership(body: unknown): Record<string, string[]> | string {
+  if (!isJsonObject(body) || !isJsonObject(body.groups)) return 'body must be {"groups": {"<group>": ["<user>", …]}}';
+  const groups: Record<string, string[]> = {};
+  for (const [group, users] of Object.entries(body.groups)) {
+    if (!isValidUserName(group)) return `groups: ${JSON.stringify(group)} is not a group name`;
+    if (!Array.isArray(users) || !users.every(isValidUserName)) return `groups › ${group}: must be a list of user names`;
+    groups[group] = users;
+  }
+  return groups;
+}
+
+export function controlRoutes(access: AccessControl): Router {
+  const router = Router();
+  router.get('/health', (_req, res) => {
+    res.json({ status: 'ok', owner: access.owner, pid: process.pid });
+  });
+  router.put('/membership', express.json({ limit: MAX_CONTROL_BYTES }), (req, res) => {
+    const groups = parseMembership(req.body);
+    if (typeof groups === 'string') {
+      res.status(400).json({ error: groups });
+      return;
+    }
+    access.setMembership(groups);
+    res.json({ status: 'ok', groups: Object.keys(groups).length });
+  });
+  return router;
+}

@@ -1,0 +1,56 @@
+/**
+ * The one place where an authorization decision is made for a request and logged: who, which
+ * operation, allowed or refused, and why in one line.
+ */
+import type { Operation } from '../authz/index.js';
+import type { Identity } from '../identity/proof.js';
+import type { Logger } from '../util/logger.js';
+import type { AccessControl } from './access.js';
+
+export interface Decision {
+  allowed: boolean;
+  /** The first operation refused, when any. */
+  refused?: Operation;
+  permitted: ReadonlySet<Operation>;
+}
+
+export class DecisionMaker {
+  constructor(
+    private readonly access: AccessControl,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Allowed only if every operation is permitted. Any error denies. */
+  check(identity: Identity, operations: readonly Operation[], what: string): Decision {
+    let permitted: ReadonlySet<Operation>;
+    try {
+      permitted = this.access.permitted(identity);
+    } catch {
+      permitted = new Set();
+    }
+    const refused = operations.find((op) => !permitted.has(op));
+    const allowed = operations.length > 0 && refused === undefined;
+    const why = identity.user === this.access.owner
+      ? 'owner of this server'
+      : allowed
+        ? `permitted by the owner's user_authorization within the site limits (${operations.join(', ')})`
+        : refused
+          ? `"${refused}" is not among this user's permitted operations [${[...permitted].join(', ') || 'none'}]`
+          : 'no operation named';
+    this.logger.info(
+      { user: identity.user, via: identity.via, operations, allowed, what },
+      `${allowed ? 'allowed' : 'refused'}: ${identity.user} ${operations.join('+') || '-'} on ${what}: ${why}`,
+    );
+    return { allowed, permitted, ...(refused ? { refused } : {}) };
+  }
+
+  /** Owner-only parts (sharing page, /api/authorization): no configuration grants them. */
+  checkOwner(identity: Identity, what: string): boolean {
+    const allowed = identity.user === this.access.owner;
+    this.logger.info(
+      { user: identity.user, via: identity.via, operations: ['owner'], allowed, what },
+      `${allowed ? 'allowed' : 'refused'}: ${identity.user} owner-only ${what}: ${allowed ? 'owner of this server' : 'only the owner may use this'}`,
+    );
+    return allowed;
+  }
+}

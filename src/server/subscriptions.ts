@@ -1,0 +1,146 @@
+/**
+ * GraphQL over WebSocket (graphql-ws, protocol `graphql-transport-ws`) at `/user/O/subscriptions`.
+ *
+ * Checks happen on the raw upgrade, before any stream exists: a valid proof for `req.url`, an
+ * Origin equal to the hub's own (browsers always send one; scripts may send none), and `read`.
+ * The identity is bound to the socket at the upgrade; the connection_init payload is ignored, so a
+ * client cannot replace who it is. Each subscribe is checked again, mutations are refused on this
+ * channel (they go over HTTP, where the hub enforces XSRF), and whenever permissions change every
+ * socket whose user lost `read` is closed with 4403.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { analyseDocument } from '../graphql/analyse.js';
+import { forbiddenError, type GraphqlContext } from '../graphql/resolvers.js';
+import type { Identity, ProofVerifier } from '../identity/proof.js';
+import type { Logger } from '../util/logger.js';
+import type { AccessControl } from './access.js';
+import type { DecisionMaker } from './decisions.js';
+import { verifyRequest } from './identity.js';
+import { MAX_GRAPHQL_BYTES } from './limits.js';
+
+export const CLOSE_FORBIDDEN = 4403;
+
+export interface SubscriptionOptions {
+  server: Server;
+  path: string;
+  hubOrigin: string;
+  schema: GraphQLSchema;
+  rootValue: Record<string, unknown>;
+  verifier: ProofVerifier;
+  access: AccessControl;
+  decisions: DecisionMaker;
+  logger: Logger;
+}
+
+export interface Subscriptions {
+  /** Open sockets, for tests and health. */
+  readonly size: number;
+  close(): Promise<void>;
+}
+
+function refuseUpgrade(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\n\r\n${text}`);
+}
+
+export function attachSubscriptions(options: SubscriptionOptions): Subscriptions {
+  const { access, decisions, logger } = options;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_GRAPHQL_BYTES });
+  const identities = new WeakMap<WebSocket, Identity>();
+  const open = new Set<WebSocket>();
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const target = req.url ?? '';
+    const path = target.split('?')[0];
+    const proof = verifyRequest(options.verifier, req, target);
+    if (!proof.ok) {
+      logger.warn({ target, reason: proof.reason }, 'websocket refused: no valid proof of identity');
+      refuseUpgrade(socket, 401, 'Unauthorized');
+      return;
+    }
+    const identity = proof.identity;
+    if (path !== options.path || identity.user === null) {
+      refuseUpgrade(socket, 404, 'Not Found');
+      return;
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined && origin !== options.hubOrigin) {
+      logger.warn({ user: identity.user, origin }, 'websocket refused: Origin is not the hub');
+      refuseUpgrade(socket, 403, 'Forbidden');
+      return;
+    }
+    if (!decisions.check(identity, ['read'], 'subscriptions (upgrade)').allowed) {
+      refuseUpgrade(socket, 403, 'Forbidden');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      identities.set(ws, identity);
+      open.add(ws);
+      ws.once('close', () => open.delete(ws));
+      wss.emit('connection', ws, req);
+    });
+  };
+  options.server.on('upgrade', onUpgrade);
+
+  const identityOf = (ws: WebSocket): Identity => {
+    const identity = identities.get(ws);
+    if (!identity) throw new Error('socket without identity');
+    return identity;
+  };
+
+  const disposable = useServer<Record<string, unknown> | undefined, { socket: WebSocket }>(
+    {
+      schema: options.schema,
+      // The payload is deliberately not looked at: identity comes from the upgrade's proof only.
+      onConnect: () => true,
+      onSubscribe: (ctx, _id, payload) => {
+        const identity = identityOf(ctx.extra.socket);
+        const analysis = analyseDocument(options.schema, payload.query, payload.operationName);
+        if (!analysis.ok) return analysis.errors;
+        if (analysis.kind === 'mutation') {
+          return [new GraphQLError('Mutations are not accepted over WebSocket; send them over HTTP to graphql.')];
+        }
+        const decision = decisions.check(identity, analysis.operations, 'subscriptions');
+        if (!decision.allowed) return [forbiddenError(decision.refused ?? 'read')];
+        const contextValue: GraphqlContext = { identity, permitted: decision.permitted };
+        return {
+          schema: options.schema,
+          document: analysis.document,
+          operationName: payload.operationName ?? null,
+          variableValues: payload.variables ?? null,
+          rootValue: options.rootValue,
+          contextValue,
+        };
+      },
+    },
+    wss,
+  );
+
+  const recheck = (): void => {
+    for (const ws of open) {
+      const identity = identities.get(ws);
+      const allowed = identity !== undefined && access.permitted(identity).has('read');
+      if (!allowed) {
+        logger.info({ user: identity?.user ?? null, operations: ['read'], allowed: false }, `refused: ${identity?.user} lost read; closing subscription socket with ${CLOSE_FORBIDDEN}`);
+        ws.close(CLOSE_FORBIDDEN, 'Forbidden: read permission revoked');
+      }
+    }
+  };
+  access.on('change', recheck);
+
+  return {
+    get size() {
+      return open.size;
+    },
+    async close() {
+      access.off('change', recheck);
+      options.server.off('upgrade', onUpgrade);
+      for (const ws of open) ws.close(1001, 'server shutting down');
+      await disposable.dispose();
+      wss.close();
+    },
+  };
+}

@@ -1,0 +1,1 @@
+export { UserProxy, type ServerDirectory, type UserProxyOptions } from './user-proxy.js';

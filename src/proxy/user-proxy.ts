@@ -1,0 +1,116 @@
+import { Agent, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { createProxyServer } from 'http-proxy-3';
+import { signProof, type Identity } from '../identity/proof.js';
+import { silentLogger, type Logger } from '../util/logger.js';
+import { forwardedHeaders } from './forward-headers.js';
+import { refuseUpgrade, sendUnavailable } from './unavailable.js';
+
+/** What the proxy needs from the spawner (which provides exactly these). */
+export interface ServerDirectory {
+  /** The running server of an owner, or undefined when it is not running. */
+  info(owner: string): { url: string; secret: string } | undefined;
+  touch(owner: string): void;
+  wsOpened(owner: string): void;
+  wsClosed(owner: string): void;
+}
+
+export interface UserProxyOptions {
+  spawner: ServerDirectory;
+  /** Name of the hub's session cookie: removed from forwarded requests, other cookies are kept. */
+  sessionCookieName: string;
+  logger?: Logger;
+  /** Bound on connections to one workflow server (HTTP; each WebSocket has its own). */
+  maxSocketsPerServer?: number;
+}
+
+/** Express keeps the full target in `originalUrl` and rewrites `url` under mounted routers;
+ * the server must see the path exactly as the client sent it. */
+function requestTarget(req: IncomingMessage): string {
+  return (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '/';
+}
+
+/**
+ * Forwards `/user/<owner>/…` requests and WebSocket upgrades to the owner's workflow server,
+ * unchanged in path, with client identity claims removed and the hub's proof of identity added.
+ * Callers have already authenticated the user and checked `access:servers` (and, for upgrades,
+ * the Origin); `identity` is what they established.
+ */
+export class UserProxy {
+  private readonly proxy = createProxyServer({ xfwd: false, changeOrigin: false });
+  private readonly agent: Agent;
+  private readonly servers: ServerDirectory;
+  private readonly hubCookies: ReadonlySet<string>;
+  private readonly log: Logger;
+
+  constructor(opts: UserProxyOptions) {
+    this.servers = opts.spawner;
+    this.hubCookies = new Set([opts.sessionCookieName]);
+    this.log = opts.logger ?? silentLogger();
+    this.agent = new Agent({ keepAlive: true, maxSockets: opts.maxSocketsPerServer ?? 64, maxFreeSockets: 32 });
+    // Errors without a per-call callback (e.g. a client socket failing mid-stream) land here;
+    // an unhandled 'error' event would take the hub down.
+    this.proxy.on('error', (err, _req, resOrSocket) => {
+      this.log.debug({ err: err.message }, 'proxy stream error');
+      if ('destroy' in resOrSocket) resOrSocket.destroy();
+    });
+  }
+
+  web(req: IncomingMessage, res: ServerResponse, owner: string, identity: Identity): void {
+    if (!this.identityFits(owner, identity)) {
+      res.writeHead(500, { 'content-type': 'application/json' }).end('{"message":"internal error","status":500}');
+      return;
+    }
+    const server = this.prepare(req, owner, identity, false);
+    if (!server) return sendUnavailable(req, res, owner);
+    this.proxy.web(req, res, { target: server.url, agent: this.agent }, (err) => {
+      this.log.warn({ owner, err: err.message }, 'workflow server did not answer a request');
+      if (!res.headersSent) sendUnavailable(req, res, owner);
+      else res.destroy();
+    });
+  }
+
+  ws(req: IncomingMessage, socket: Duplex, head: Buffer, owner: string, identity: Identity): void {
+    if (!this.identityFits(owner, identity)) {
+      socket.destroy();
+      return;
+    }
+    const server = this.prepare(req, owner, identity, true);
+    if (!server) return refuseUpgrade(socket, owner);
+    this.servers.wsOpened(owner);
+    socket.once('close', () => this.servers.wsClosed(owner));
+    // A fresh connection per WebSocket: it lives long and must not hold a pooled HTTP socket.
+    this.proxy.ws(req, socket as Socket, head, { target: server.url, agent: false }, (err) => {
+      this.log.warn({ owner, err: err.message }, 'workflow server did not answer a WebSocket upgrade');
+      // Once anything went back to the client (the 101), an HTTP answer would corrupt the stream.
+      if ((socket as Socket).bytesWritten === 0 && socket.writable) refuseUpgrade(socket, owner);
+      else socket.destroy();
+    });
+  }
+
+  /** Frees pooled connections; open WebSockets are left to close on their own. */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  /** Looks up the server, records activity and rewrites the request for forwarding. */
+  /** A mismatch is a caller bug, never a client's doing: forwarding would sign a proof that
+   * another server's owner is this one's. Refuse rather than guess. */
+  private identityFits(owner: string, identity: Identity): boolean {
+    if (identity.owner === owner) return true;
+    this.log.error({ owner, identityOwner: identity.owner }, 'proxy called with an identity for another owner');
+    return false;
+  }
+
+  private prepare(req: IncomingMessage, owner: string, identity: Identity, upgrade: boolean): { url: string } | undefined {
+    const server = this.servers.info(owner);
+    if (!server) return undefined;
+    this.servers.touch(owner);
+    const target = requestTarget(req);
+    req.url = target;
+    const proof = signProof(server.secret, identity, { method: req.method ?? 'GET', target });
+    req.headers = forwardedHeaders(req, { hubCookies: this.hubCookies, proof, upgrade });
+    return server;
+  }
+}

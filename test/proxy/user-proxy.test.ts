@@ -1,0 +1,257 @@
+import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import WebSocket from 'ws';
+import { newServerSecret, type Identity } from '../../src/identity/proof.js';
+import { UserProxy } from '../../src/proxy/index.js';
+import type { Spawner } from '../../src/spawner/index.js';
+import { buildDist, SpawnerHarness } from '../spawner/harness.js';
+
+const SESSION_COOKIE = 'flotilla-session';
+const identity: Identity = { user: 'bob', groups: ['ops'], owner: 'alice', ownerGroups: ['staff'], via: 'cookie', xsrf: 'xsrf-1' };
+
+interface Reply {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+  json: () => any;
+}
+
+function call(port: number, path: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers: opts.headers, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+/** A minimal hub: every request goes to one owner's server with a fixed identity. */
+function hubLike(proxy: UserProxy, owner = 'alice', who: Identity = identity): Promise<{ server: Server; port: number }> {
+  const server = createServer((req, res) => proxy.web(req, res, owner, who));
+  server.on('upgrade', (req, socket, head) => proxy.ws(req, socket, head, owner, who));
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as AddressInfo).port })));
+}
+
+function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** Opens a WebSocket and collects its messages; resolves once open and the first one came. */
+function openSocket(url: string, headers: Record<string, string> = {}): Promise<{ ws: WebSocket; first: any; next: () => Promise<string> }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    const queue: string[] = [];
+    const waiters: ((m: string) => void)[] = [];
+    ws.on('message', (data) => {
+      const m = data.toString();
+      const w = waiters.shift();
+      if (w) w(m);
+      else queue.push(m);
+    });
+    const next = () => new Promise<string>((r) => (queue.length ? r(queue.shift()!) : waiters.push(r)));
+    ws.once('error', reject);
+    ws.once('open', async () => resolve({ ws, first: JSON.parse(await next()), next }));
+  });
+}
+
+function upgradeRefusal(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.on('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    ws.on('open', () => reject(new Error('the upgrade was accepted')));
+    ws.on('error', () => undefined);
+  });
+}
+
+describe('UserProxy against a real workflow-server stand-in', () => {
+  let h: SpawnerHarness;
+  let spawner: Spawner;
+  let proxy: UserProxy;
+  let hub: { server: Server; port: number };
+
+  beforeAll(async () => {
+    buildDist();
+    h = new SpawnerHarness();
+    spawner = h.spawner();
+    await spawner.start('alice');
+    proxy = new UserProxy({ spawner, sessionCookieName: SESSION_COOKIE });
+    hub = await hubLike(proxy);
+  });
+
+  afterAll(async () => {
+    await closeServer(hub.server);
+    proxy.close();
+    await h.cleanup();
+  });
+
+  it('forwards the path unchanged with a proof for exactly that target, and strips identity claims', async () => {
+    const path = '/user/alice/api/thing?q=%2F..%2F&b=1';
+    const reply = await call(hub.port, path, {
+      headers: {
+        cookie: `theme=dark; ${SESSION_COOKIE}=s%3Asecret-session; lang=en`,
+        authorization: 'token hub-api-token',
+        'x-flotilla-proof': 'forged.proof',
+        'x-flotilla-user': 'admin',
+        'x-forwarded-user': 'admin',
+        'x-forwarded-for': '203.0.113.9',
+        'x-remote-user': 'admin',
+        'remote-user': 'admin',
+        'x-auth-request-user': 'admin',
+        'proxy-authorization': 'Basic eDp5',
+        'x-custom': 'kept',
+        host: 'hub.example:8000',
+      },
+    });
+    expect(reply.status).toBe(200);
+    const seen = reply.json();
+    expect(seen.url).toBe(path);
+    expect(seen.identity).toEqual(identity);
+    expect(seen.headers.cookie).toBe('theme=dark; lang=en');
+    for (const name of ['authorization', 'proxy-authorization', 'x-flotilla-user', 'x-forwarded-user', 'x-remote-user', 'remote-user', 'x-auth-request-user']) {
+      expect(seen.headers).not.toHaveProperty(name);
+    }
+    expect(seen.headers['x-forwarded-for']).toBe('127.0.0.1');
+    expect(seen.headers['x-forwarded-proto']).toBe('http');
+    expect(seen.headers['x-forwarded-host']).toBe('hub.example:8000');
+    expect(seen.headers.host).toBe('hub.example:8000');
+    expect(seen.headers['x-custom']).toBe('kept');
+  });
+
+  it('drops the cookie header when only the hub session was in it, and forwards bodies and methods', async () => {
+    const reply = await call(hub.port, '/user/alice/graphql', {
+      method: 'POST',
+      headers: { cookie: `${SESSION_COOKIE}=abc`, 'content-type': 'application/json' },
+      body: '{"query":"{ me { name } }"}',
+    });
+    expect(reply.status).toBe(200);
+    const seen = reply.json();
+    expect(seen.method).toBe('POST');
+    expect(seen.body).toBe('{"query":"{ me { name } }"}');
+    expect(seen.headers).not.toHaveProperty('cookie');
+    expect(seen.identity.user).toBe('bob');
+  });
+
+  it('reuses kept-alive connections to the server across client connections', async () => {
+    const ports = new Set<number>();
+    for (let i = 0; i < 5; i++) ports.add((await call(hub.port, `/user/alice/ping/${i}`)).json().remotePort);
+    expect(ports.size).toBe(1);
+  });
+
+  it('proxies WebSockets with a proof for the upgrade target, and reports them open and closed', async () => {
+    const opened = vi.spyOn(spawner, 'wsOpened');
+    const closed = vi.spyOn(spawner, 'wsClosed');
+    const { ws, first, next } = await openSocket(`ws://127.0.0.1:${hub.port}/user/alice/subscriptions?w=one`, {
+      authorization: 'Bearer hub-api-token',
+      'x-flotilla-user': 'admin',
+      cookie: `${SESSION_COOKIE}=abc; keep=1`,
+    });
+    expect(first.url).toBe('/user/alice/subscriptions?w=one');
+    expect(first.identity).toEqual(identity);
+    expect(first.headers).not.toHaveProperty('authorization');
+    expect(first.headers).not.toHaveProperty('x-flotilla-user');
+    expect(first.headers.cookie).toBe('keep=1');
+    ws.send('hello through the hub');
+    expect(await next()).toBe('hello through the hub');
+    expect(opened).toHaveBeenCalledWith('alice');
+    expect(closed).not.toHaveBeenCalled();
+    ws.close();
+    await vi.waitFor(() => expect(closed).toHaveBeenCalledWith('alice'), { timeout: 10_000, interval: 50 });
+    opened.mockRestore();
+    closed.mockRestore();
+  });
+
+  it('refuses with an identity for another owner instead of signing it', async () => {
+    const wrong = await hubLike(proxy, 'alice', { ...identity, owner: 'mallory' });
+    try {
+      const reply = await call(wrong.port, '/user/alice/');
+      expect(reply.status).toBe(500);
+      expect(reply.text).not.toContain('mallory');
+    } finally {
+      await closeServer(wrong.server);
+    }
+  });
+});
+
+describe('UserProxy when the server is down', () => {
+  let h: SpawnerHarness;
+  let spawner: Spawner;
+  let proxy: UserProxy;
+  let hub: { server: Server; port: number };
+
+  beforeAll(async () => {
+    buildDist();
+    h = new SpawnerHarness();
+    spawner = h.spawner();
+    await spawner.start('alice');
+    await spawner.stop('alice');
+    proxy = new UserProxy({ spawner, sessionCookieName: SESSION_COOKIE });
+    hub = await hubLike(proxy);
+  });
+
+  afterAll(async () => {
+    await closeServer(hub.server);
+    proxy.close();
+    await h.cleanup();
+  });
+
+  it('answers browsers with a friendly page and a way back to the hub', async () => {
+    const reply = await call(hub.port, '/user/alice/', { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
+    expect(reply.status).toBe(503);
+    expect(reply.headers['content-type']).toMatch(/^text\/html/);
+    expect(reply.text).toContain('not answering');
+    expect(reply.text).toContain('href="/hub/home"');
+    expect(reply.text).not.toMatch(/Error:|at .*\.js/);
+  });
+
+  it('answers API clients with JSON', async () => {
+    for (const headers of [{ accept: 'application/json' }, {} as Record<string, string>]) {
+      const reply = await call(hub.port, '/user/alice/api/userprofile', { headers });
+      expect(reply.status).toBe(503);
+      expect(reply.json()).toEqual({ message: 'The workflow server of alice is not answering.', status: 503 });
+    }
+  });
+
+  it('refuses WebSocket upgrades with a 503', async () => {
+    const refusal = await upgradeRefusal(`ws://127.0.0.1:${hub.port}/user/alice/subscriptions`);
+    expect(refusal.status).toBe(503);
+    expect(JSON.parse(refusal.body).status).toBe(503);
+  });
+
+  it('answers 503 when the recorded server refuses connections', async () => {
+    // A port that was free a moment ago: nothing listens there, so connecting is refused.
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+    const deadPort = (probe.address() as AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const refusing = new UserProxy({
+      spawner: {
+        info: () => ({ url: `http://127.0.0.1:${deadPort}`, secret: newServerSecret() }),
+        touch: () => undefined,
+        wsOpened: () => undefined,
+        wsClosed: () => undefined,
+      },
+      sessionCookieName: SESSION_COOKIE,
+    });
+    const front = await hubLike(refusing);
+    try {
+      const reply = await call(front.port, '/user/alice/', { headers: { accept: 'application/json' } });
+      expect(reply.status).toBe(503);
+      expect(reply.json().status).toBe(503);
+      const refusal = await upgradeRefusal(`ws://127.0.0.1:${front.port}/user/alice/subscriptions`);
+      expect(refusal.status).toBe(503);
+    } finally {
+      await closeServer(front.server);
+      refusing.close();
+    }
+  });
+});

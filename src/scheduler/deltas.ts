@@ -1,0 +1,137 @@
+/**
+ * Fans deltas out to subscribers. Each subscriber has its own pending buffer holding at most one
+ * entry per workflow and per task id: new changes merge into what it has not yet received, so a
+ * slow subscriber costs memory proportional to the workflows' size, never to time, and never
+ * holds up the scheduler or anyone else.
+ */
+import type { Logger } from '../util/logger.js';
+import type { Delta, DeltaListener, TaskUpdate, TaskView, WorkflowSummary } from './types.js';
+
+type TaskEntry = { kind: 'added'; data: TaskView } | { kind: 'updated'; data: TaskUpdate } | { kind: 'pruned' };
+
+interface Pending {
+  added?: WorkflowSummary;
+  updated?: Partial<WorkflowSummary>;
+  pruned: boolean;
+  tasks: Map<string, TaskEntry>;
+}
+
+interface Subscriber {
+  filter: ReadonlySet<string> | null;
+  listener: DeltaListener;
+  pending: Map<string, Pending>;
+  busy: boolean;
+  closed: boolean;
+}
+
+export class DeltaHub {
+  private readonly subscribers = new Set<Subscriber>();
+  /** Deltas handed to listeners so far (for benchmarks and health figures). */
+  delivered = 0;
+
+  constructor(private readonly logger: Logger) {}
+
+  subscribe(filter: string[] | null, initial: Delta[], listener: DeltaListener): () => void {
+    const sub: Subscriber = { filter: filter ? new Set(filter) : null, listener, pending: new Map(), busy: false, closed: false };
+    this.subscribers.add(sub);
+    for (const delta of initial) this.enqueue(sub, delta);
+    return () => {
+      sub.closed = true;
+      sub.pending.clear();
+      this.subscribers.delete(sub);
+    };
+  }
+
+  publish(delta: Delta): void {
+    for (const sub of this.subscribers) this.enqueue(sub, delta);
+  }
+
+  private enqueue(sub: Subscriber, delta: Delta): void {
+    if (sub.filter && !sub.filter.has(delta.workflow)) return;
+    let pending = sub.pending.get(delta.workflow);
+    if (!pending) {
+      pending = { pruned: false, tasks: new Map() };
+      sub.pending.set(delta.workflow, pending);
+    }
+    merge(pending, delta);
+    if (!sub.busy) {
+      sub.busy = true;
+      setImmediate(() => this.drain(sub));
+    }
+  }
+
+  private drain(sub: Subscriber): void {
+    while (!sub.closed) {
+      const next = sub.pending.entries().next();
+      if (next.done) break;
+      const [workflow, pending] = next.value;
+      sub.pending.delete(workflow);
+      const delta = toDelta(workflow, pending);
+      if (!delta) continue;
+      this.delivered++;
+      let result: void | Promise<void>;
+      try {
+        result = sub.listener(delta);
+      } catch (err) {
+        this.logger.warn({ err }, 'delta subscriber threw');
+        continue;
+      }
+      if (result && typeof result.then === 'function') {
+        // Wait for this subscriber only; whatever changes meanwhile merges into its buffer.
+        result.then(
+          () => this.drain(sub),
+          (err: unknown) => {
+            this.logger.warn({ err }, 'delta subscriber failed');
+            this.drain(sub);
+          },
+        );
+        return;
+      }
+    }
+    sub.busy = false;
+  }
+}
+
+function merge(p: Pending, delta: Delta): void {
+  if (delta.pruned?.workflow) {
+    p.added = undefined;
+    p.updated = undefined;
+    p.pruned = true;
+    p.tasks.clear();
+    return;
+  }
+  if (delta.added?.workflow) {
+    p.added = delta.added.workflow;
+    p.updated = undefined;
+    p.pruned = false;
+  }
+  const wfUpdate = delta.updated?.workflow;
+  if (wfUpdate) {
+    if (p.added) p.added = { ...p.added, ...wfUpdate };
+    else p.updated = { ...p.updated, ...wfUpdate };
+  }
+  for (const task of delta.added?.tasks ?? []) p.tasks.set(task.id, { kind: 'added', data: task });
+  for (const update of delta.updated?.tasks ?? []) {
+    const entry = p.tasks.get(update.id);
+    if (!entry) p.tasks.set(update.id, { kind: 'updated', data: update });
+    else if (entry.kind === 'added') p.tasks.set(update.id, { kind: 'added', data: { ...entry.data, ...update } });
+    else if (entry.kind === 'updated') p.tasks.set(update.id, { kind: 'updated', data: { ...entry.data, ...update } });
+  }
+  for (const id of delta.pruned?.tasks ?? []) p.tasks.set(id, { kind: 'pruned' });
+}
+
+function toDelta(workflow: string, p: Pending): Delta | undefined {
+  const added: TaskView[] = [];
+  const updated: TaskUpdate[] = [];
+  const pruned: string[] = [];
+  for (const [id, entry] of p.tasks) {
+    if (entry.kind === 'added') added.push(entry.data);
+    else if (entry.kind === 'updated') updated.push(entry.data);
+    else pruned.push(id);
+  }
+  const delta: Delta = { workflow };
+  if (p.added || added.length) delta.added = { ...(p.added ? { workflow: p.added } : {}), ...(added.length ? { tasks: added } : {}) };
+  if (p.updated || updated.length) delta.updated = { ...(p.updated ? { workflow: p.updated } : {}), ...(updated.length ? { tasks: updated } : {}) };
+  if (p.pruned || pruned.length) delta.pruned = { ...(p.pruned ? { workflow: true as const } : {}), ...(pruned.length ? { tasks: pruned } : {}) };
+  return delta.added || delta.updated || delta.pruned ? delta : undefined;
+}

@@ -1,0 +1,283 @@
+/**
+ * The workflow engine of one owner: finds the owner's workflows, keeps their state in one
+ * database, runs operations, and publishes change deltas. It knows nothing of users or HTTP.
+ */
+import { cpus } from 'node:os';
+import { closeSync, mkdirSync, openSync, readSync, readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { join } from 'node:path';
+import { silentLogger, type Logger } from '../util/logger.js';
+import { DeltaHub } from './deltas.js';
+import { parseCommand } from './operations.js';
+import { EngineStore } from './store.js';
+import type {
+  CommandRequest, CommandResult, DeltaListener, EngineOptions, JobLogRequest, JobLogResult, WorkflowLogEntry, WorkflowView,
+} from './types.js';
+import { PublishedState, viewContext, workflowSummary } from './views.js';
+import { WorkflowRuntime, type RuntimeContext } from './workflow.js';
+import { taskView } from './instances.js';
+
+/** Misuse of the engine's API by its caller (not bad input from a person): a bug to fix. */
+export class EngineUsageError extends Error {
+  constructor(message: string, readonly code: 'BAD_REQUEST' | 'NOT_FOUND' = 'BAD_REQUEST') {
+    super(message);
+    this.name = 'EngineUsageError';
+  }
+}
+
+const WORKFLOW_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** Changes landing within this many ms go out as one delta. */
+const BATCH_MS = 15;
+const JOB_LOG_MAX_BYTES = 1 << 20;
+
+export class WorkflowEngine {
+  private readonly ownerDir: string;
+  private readonly workflowsDir: string;
+  private readonly runsDir: string;
+  private readonly logger: Logger;
+  private readonly pollIntervalMs: number;
+  private readonly concurrency: number;
+  private store: EngineStore | undefined;
+  private readonly runtimes = new Map<string, WorkflowRuntime>();
+  private readonly published = new Map<string, PublishedState>();
+  private readonly fileStamps = new Map<string, string>();
+  private readonly dirty = new Set<WorkflowRuntime>();
+  private readonly hub: DeltaHub;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private watcher: FSWatcher | undefined;
+  private scanTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(options: EngineOptions) {
+    this.ownerDir = options.ownerDir;
+    this.workflowsDir = join(options.ownerDir, 'workflows');
+    this.runsDir = join(options.ownerDir, 'runs');
+    this.logger = options.logger ?? silentLogger();
+    this.pollIntervalMs = options.pollIntervalMs ?? 1000;
+    this.concurrency = options.concurrency ?? cpus().length * 2;
+    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new EngineUsageError('concurrency must be a whole number ≥ 1');
+    this.hub = new DeltaHub(this.logger);
+  }
+
+  /** Deltas handed to subscribers so far. */
+  get deltasDelivered(): number {
+    return this.hub.delivered;
+  }
+
+  async start(): Promise<void> {
+    if (this.store) throw new EngineUsageError('engine already started');
+    mkdirSync(this.workflowsDir, { recursive: true });
+    this.store = new EngineStore(join(this.ownerDir, '.flotilla', 'engine.sqlite'));
+    this.scan();
+    this.atomically(() => {
+      for (const rt of this.runtimes.values()) rt.recover();
+    });
+    try {
+      this.watcher = watch(this.workflowsDir, () => this.scanSoon());
+      this.watcher.on('error', (err) => {
+        this.logger.warn({ err }, 'watching workflows failed; relying on polling');
+        this.watcher?.close();
+        this.watcher = undefined;
+      });
+    } catch (err) {
+      this.logger.warn({ err }, 'cannot watch workflows folder; relying on polling');
+    }
+    this.pollTimer = setInterval(() => this.poll(), this.pollIntervalMs);
+    this.pollTimer.unref();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.pollTimer);
+    clearTimeout(this.scanTimer);
+    clearTimeout(this.flushTimer);
+    this.watcher?.close();
+    for (const rt of this.runtimes.values()) rt.close();
+    this.store?.close();
+  }
+
+  listWorkflows(): WorkflowView[] {
+    return [...this.runtimes.keys()].sort().map((id) => this.getWorkflow(id)!);
+  }
+
+  getWorkflow(id: string): WorkflowView | undefined {
+    const rt = this.runtimes.get(id);
+    if (!rt) return undefined;
+    const ctx = viewContext(rt, this.requireStore());
+    return { ...workflowSummary(rt), tasks: [...rt.tasks.values()].map((i) => taskView(i, ctx)) };
+  }
+
+  async command(op: string, request: CommandRequest): Promise<CommandResult[]> {
+    if (typeof op !== 'string') throw new EngineUsageError('op must be a string');
+    if (!request || !Array.isArray(request.workflows) || request.workflows.some((w) => typeof w !== 'string')) {
+      throw new EngineUsageError('workflows must be an array of workflow ids');
+    }
+    if (typeof request.by !== 'string' || request.by === '') throw new EngineUsageError('by must name who asked');
+    if (request.tasks !== undefined && (!Array.isArray(request.tasks) || request.tasks.some((t) => typeof t !== 'string'))) {
+      throw new EngineUsageError('tasks must be an array of strings');
+    }
+    this.requireStore();
+    const parsed = parseCommand(op, request.tasks, request.args);
+    return request.workflows.map((workflow) => {
+      const rt = this.runtimes.get(workflow);
+      if (!rt) return { workflow, ok: false, message: `no workflow "${workflow}"` };
+      return this.atomically(() => {
+        const outcome = parsed.ok ? rt.apply(parsed.op, parsed.args, parsed.tasks, request.by) : parsed;
+        const what = `${op}${request.tasks?.length ? ` ${request.tasks.join(' ')}` : ''}`;
+        rt.log(outcome.ok ? 'INFO' : 'WARNING', 'operation', `${what}: ${outcome.ok ? '' : 'refused: '}${outcome.message}`, request.by);
+        return { workflow, ok: outcome.ok, message: outcome.message };
+      });
+    });
+  }
+
+  workflowLog(workflow: string, limit = 100): WorkflowLogEntry[] {
+    if (!this.runtimes.has(workflow)) throw new EngineUsageError(`no workflow "${workflow}"`, 'NOT_FOUND');
+    return this.requireStore().events(workflow, Math.max(1, Math.min(10_000, Math.floor(limit))));
+  }
+
+  jobLog(request: JobLogRequest): JobLogResult {
+    const rt = this.runtimes.get(request.workflow);
+    if (!rt) throw new EngineUsageError(`no workflow "${request.workflow}"`, 'NOT_FOUND');
+    if (request.file !== 'job.out' && request.file !== 'job.err') throw new EngineUsageError('file must be job.out or job.err');
+    const inst = rt.tasks.get(request.task);
+    if (!inst) throw new EngineUsageError(`no task "${request.task}" in workflow "${request.workflow}" (use cycle/name)`, 'NOT_FOUND');
+    const submitNum = request.submitNum ?? inst.submit_num;
+    if (!Number.isInteger(submitNum) || submitNum < 1 || submitNum > inst.submit_num) {
+      throw new EngineUsageError(`task ${inst.id} has no job ${submitNum} (jobs 1 to ${inst.submit_num})`, 'NOT_FOUND');
+    }
+    const path = join(rt.jobDir(inst, submitNum), request.file);
+    let size: number;
+    try {
+      size = statSync(path).size;
+    } catch {
+      throw new EngineUsageError(`no ${request.file} for ${inst.id} job ${submitNum}`, 'NOT_FOUND');
+    }
+    const length = Math.min(size, JOB_LOG_MAX_BYTES);
+    const buffer = Buffer.alloc(length);
+    const fd = openSync(path, 'r');
+    try {
+      readSync(fd, buffer, 0, length, size - length);
+    } finally {
+      closeSync(fd);
+    }
+    let content = buffer.toString('utf8');
+    if (request.tail !== undefined) {
+      if (!Number.isInteger(request.tail) || request.tail < 1) throw new EngineUsageError('tail must be a whole number ≥ 1');
+      const lines = content.split('\n');
+      const trailing = lines.at(-1) === '' ? 1 : 0;
+      content = lines.slice(-(request.tail + trailing)).join('\n');
+    }
+    return { content, path, size, submitNum };
+  }
+
+  subscribe(workflows: string[] | null, listener: DeltaListener): () => void {
+    const store = this.requireStore();
+    const initial = [...this.runtimes.values()]
+      .filter((rt) => !workflows || workflows.includes(rt.id))
+      .map((rt) => PublishedState.full(rt, store));
+    return this.hub.subscribe(workflows, initial, listener);
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private requireStore(): EngineStore {
+    if (!this.store || this.closed) throw new EngineUsageError('engine is not running (call start() first)');
+    return this.store;
+  }
+
+  private atomically<T>(fn: () => T): T {
+    return this.requireStore().transaction(fn);
+  }
+
+  private runtimeContext(): RuntimeContext {
+    return {
+      store: this.requireStore(),
+      concurrency: this.concurrency,
+      logger: this.logger,
+      atomically: (fn) => this.atomically(fn),
+      changed: (rt) => this.changed(rt),
+    };
+  }
+
+  private changed(rt: WorkflowRuntime): void {
+    this.dirty.add(rt);
+    if (!this.flushTimer && !this.closed) this.flushTimer = setTimeout(() => this.flush(), BATCH_MS);
+  }
+
+  private flush(): void {
+    this.flushTimer = undefined;
+    if (this.closed) return;
+    const store = this.requireStore();
+    for (const rt of this.dirty) {
+      if (this.runtimes.get(rt.id) !== rt) continue;
+      let state = this.published.get(rt.id);
+      if (!state) this.published.set(rt.id, (state = new PublishedState()));
+      const delta = state.next(rt, store);
+      if (delta) this.hub.publish(delta);
+    }
+    this.dirty.clear();
+  }
+
+  private poll(): void {
+    if (this.closed) return;
+    this.scan();
+    this.atomically(() => {
+      for (const rt of this.runtimes.values()) rt.pollAdopted();
+    });
+  }
+
+  private scanSoon(): void {
+    if (this.scanTimer || this.closed) return;
+    this.scanTimer = setTimeout(() => {
+      this.scanTimer = undefined;
+      if (!this.closed) this.scan();
+    }, 50);
+  }
+
+  /** Notices new and removed workflow folders and edited flow.yaml files. */
+  private scan(): void {
+    const store = this.requireStore();
+    let names: string[];
+    try {
+      names = readdirSync(this.workflowsDir, { withFileTypes: true })
+        .filter((d) => d.isDirectory() && WORKFLOW_NAME.test(d.name))
+        .map((d) => d.name);
+    } catch (err) {
+      this.logger.warn({ err }, 'cannot read workflows folder');
+      return;
+    }
+    const saved = new Map(store.workflows().map((row) => [row.name, row]));
+    for (const name of names) {
+      const flowFile = join(this.workflowsDir, name, 'flow.yaml');
+      const stamp = fileStamp(flowFile);
+      const rt = this.runtimes.get(name);
+      if (!rt) {
+        this.runtimes.set(name, new WorkflowRuntime(name, flowFile, join(this.runsDir, name), this.runtimeContext(), saved.get(name)));
+        this.fileStamps.set(name, stamp);
+        this.changed(this.runtimes.get(name)!);
+      } else if (this.fileStamps.get(name) !== stamp) {
+        this.fileStamps.set(name, stamp);
+        rt.refreshFile();
+      }
+    }
+    for (const [name, rt] of this.runtimes) {
+      // A running workflow whose folder vanished keeps going on the definition it has.
+      if (names.includes(name) || rt.status !== 'stopped') continue;
+      rt.close();
+      this.runtimes.delete(name);
+      this.published.delete(name);
+      this.fileStamps.delete(name);
+      this.hub.publish({ workflow: name, pruned: { workflow: true } });
+    }
+  }
+}
+
+function fileStamp(file: string): string {
+  try {
+    const s = statSync(file);
+    return `${s.mtimeMs}:${s.size}:${s.ino}`;
+  } catch {
+    return 'missing';
+  }
+}

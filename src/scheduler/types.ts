@@ -1,0 +1,154 @@
+/**
+ * The plain-JSON shapes the engine shows to the rest of the workflow server. Nothing here knows
+ * about users or HTTP; the GraphQL layer maps these 1:1.
+ */
+import type { Logger } from '../util/logger.js';
+
+export const TASK_STATES = [
+  'waiting',
+  'preparing',
+  'submitted',
+  'running',
+  'succeeded',
+  'failed',
+  'submit-failed',
+  'expired',
+] as const;
+export type TaskState = (typeof TASK_STATES)[number];
+
+export type WorkflowStatus = 'stopped' | 'running' | 'paused' | 'stopping';
+
+export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const MESSAGE_SEVERITIES = ['DEBUG', 'INFO', 'WARNING', 'CRITICAL'] as const;
+export type MessageSeverity = (typeof MESSAGE_SEVERITIES)[number];
+
+/** Where flow.yaml is wrong: shown with the workflow instead of dropping it. */
+export interface FlowErrorView {
+  message: string;
+  file: string;
+  line?: number;
+  column?: number;
+}
+
+export interface TaskMessage {
+  at: string;
+  severity: MessageSeverity;
+  text: string;
+  by: string;
+}
+
+export interface TaskView {
+  /** `cycle/name` */
+  id: string;
+  cycle: number;
+  name: string;
+  state: TaskState;
+  held: boolean;
+  queued: boolean;
+  submitNum: number;
+  startedAt?: string;
+  finishedAt?: string;
+  exitCode?: number;
+  pid?: number;
+  xtrigger?: string;
+  xtriggerSatisfied?: boolean;
+  outputs: string[];
+  /** The latest few, oldest first. */
+  messages: TaskMessage[];
+  /** The script and env a job would get now, broadcasts included. */
+  script?: string;
+  env?: Record<string, string>;
+}
+
+export interface GraphEdge {
+  from: string;
+  to: string;
+}
+
+export interface WorkflowView {
+  id: string;
+  name: string;
+  description: string;
+  status: WorkflowStatus;
+  error?: FlowErrorView;
+  cycles: number;
+  runaheadLimit: number;
+  holdPoint: number | null;
+  verbosity: LogLevel;
+  graphWindowExtent: number;
+  /** ISO time of the last change of any kind. */
+  lastActivity: string;
+  stateCounts: Record<TaskState, number>;
+  tasks: TaskView[];
+  edges: GraphEdge[];
+}
+
+export type WorkflowSummary = Omit<WorkflowView, 'tasks'>;
+
+export type TaskUpdate = Partial<TaskView> & { id: string };
+
+export interface Delta {
+  workflow: string;
+  added?: { workflow?: WorkflowSummary; tasks?: TaskView[] };
+  updated?: { workflow?: Partial<WorkflowSummary>; tasks?: TaskUpdate[] };
+  pruned?: { workflow?: true; tasks?: string[] };
+}
+
+/**
+ * A subscriber may return a promise: the next delta waits for it, and changes meanwhile are
+ * merged into one pending delta per workflow instead of queueing up.
+ */
+export type DeltaListener = (delta: Delta) => void | Promise<void>;
+
+export interface CommandResult {
+  workflow: string;
+  ok: boolean;
+  message: string;
+}
+
+export interface CommandRequest {
+  workflows: string[];
+  tasks?: string[];
+  args?: unknown;
+  /** Who asked: recorded in the workflow log. */
+  by: string;
+}
+
+export type JobLogFile = 'job.out' | 'job.err';
+
+export interface JobLogRequest {
+  workflow: string;
+  /** `cycle/name` */
+  task: string;
+  submitNum?: number;
+  file: JobLogFile;
+  /** Only the last N lines. */
+  tail?: number;
+}
+
+export interface JobLogResult {
+  content: string;
+  path: string;
+  size: number;
+  submitNum: number;
+}
+
+export interface WorkflowLogEntry {
+  at: string;
+  level: LogLevel;
+  kind: string;
+  by: string | null;
+  text: string;
+}
+
+export interface EngineOptions {
+  /** `<data_dir>/users/<owner>`: workflows in `workflows/`, run dirs in `runs/`. */
+  ownerDir: string;
+  /** Active jobs per workflow; default: cores × 2. */
+  concurrency?: number;
+  logger?: Logger;
+  /** How often folders and adopted jobs are re-checked when no event says so (ms). */
+  pollIntervalMs?: number;
+}

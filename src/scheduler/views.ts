@@ -1,0 +1,148 @@
+/**
+ * Builds the plain-JSON views of a workflow and turns "something changed" into field-level
+ * deltas by comparing with what was last published.
+ */
+import { FINAL_STATES, taskId, taskView, type TaskInstance, type ViewContext } from './instances.js';
+import type { EngineStore } from './store.js';
+import { TASK_STATES, type Delta, type GraphEdge, type TaskState, type TaskUpdate, type TaskView, type WorkflowSummary } from './types.js';
+import type { WorkflowRuntime } from './workflow.js';
+
+export function viewContext(rt: WorkflowRuntime, store: EngineStore): ViewContext {
+  return {
+    flow: rt.flow,
+    holdPoint: rt.row.hold_point,
+    broadcasts: rt.broadcasts,
+    xtriggerSatisfied: (name, cycle) => rt.xtriggerSatisfied(name, cycle),
+    messages: (inst) => (inst.messages ??= store.latestMessages(rt.id, inst.cycle, inst.name)),
+  };
+}
+
+export function workflowSummary(rt: WorkflowRuntime): WorkflowSummary {
+  const stateCounts = Object.fromEntries(TASK_STATES.map((s) => [s, 0])) as Record<TaskState, number>;
+  for (const inst of rt.tasks.values()) stateCounts[inst.state]++;
+  const summary: WorkflowSummary = {
+    id: rt.id,
+    name: rt.id,
+    description: rt.flow?.description ?? '',
+    status: rt.status,
+    cycles: rt.flow?.cycles ?? 0,
+    runaheadLimit: rt.flow?.runahead ?? 0,
+    holdPoint: rt.row.hold_point,
+    verbosity: rt.row.verbosity,
+    graphWindowExtent: rt.row.graph_window_extent,
+    lastActivity: rt.row.last_activity,
+    stateCounts,
+    edges: graphEdges(rt),
+  };
+  if (!rt.file.ok) summary.error = rt.file.error;
+  return summary;
+}
+
+/**
+ * Dependency edges between existing instances, limited to those whose ends lie within
+ * `graphWindowExtent` edges of an unfinished task (the whole graph when nothing is unfinished).
+ */
+function graphEdges(rt: WorkflowRuntime): GraphEdge[] {
+  const flow = rt.flow;
+  if (!flow) return [];
+  const edges: GraphEdge[] = [];
+  const neighbours = new Map<string, string[]>();
+  const link = (a: string, b: string) => {
+    let list = neighbours.get(a);
+    if (!list) neighbours.set(a, (list = []));
+    list.push(b);
+  };
+  for (const inst of rt.tasks.values()) {
+    for (const dep of flow.tasks.get(inst.name)?.depends ?? []) {
+      const from = taskId(inst.cycle - dep.offset, dep.name);
+      if (!rt.tasks.has(from)) continue;
+      edges.push({ from, to: inst.id });
+      link(from, inst.id);
+      link(inst.id, from);
+    }
+  }
+  const unfinished = [...rt.tasks.values()].filter((i: TaskInstance) => !FINAL_STATES.has(i.state));
+  if (unfinished.length === 0) return edges;
+  const distance = new Map<string, number>(unfinished.map((i) => [i.id, 0]));
+  let frontier = unfinished.map((i) => i.id);
+  for (let d = 1; d <= rt.row.graph_window_extent && frontier.length; d++) {
+    const next: string[] = [];
+    for (const id of frontier) {
+      for (const n of neighbours.get(id) ?? []) {
+        if (!distance.has(n)) {
+          distance.set(n, d);
+          next.push(n);
+        }
+      }
+    }
+    frontier = next;
+  }
+  return edges.filter((e) => distance.has(e.from) && distance.has(e.to));
+}
+
+/** Remembers what was published for one workflow, to send only what changed. */
+export class PublishedState {
+  private summary: WorkflowSummary | undefined;
+  private readonly tasks = new Map<string, TaskView>();
+
+  /** The full picture, as a new subscriber's first delta (does not change what was published). */
+  static full(rt: WorkflowRuntime, store: EngineStore): Delta {
+    const ctx = viewContext(rt, store);
+    return { workflow: rt.id, added: { workflow: workflowSummary(rt), tasks: [...rt.tasks.values()].map((i) => taskView(i, ctx)) } };
+  }
+
+  /** The delta since the last call, or undefined when nothing visible changed. */
+  next(rt: WorkflowRuntime, store: EngineStore): Delta | undefined {
+    const delta: Delta = { workflow: rt.id };
+    if (rt.summaryDirty) {
+      rt.summaryDirty = false;
+      const summary = workflowSummary(rt);
+      if (!this.summary) delta.added = { workflow: summary };
+      else {
+        const changed = changedFields(this.summary, summary);
+        if (changed) delta.updated = { workflow: changed };
+      }
+      this.summary = summary;
+    }
+    const ctx = viewContext(rt, store);
+    const added: TaskView[] = [];
+    const updated: TaskUpdate[] = [];
+    for (const id of rt.dirtyTasks) {
+      const inst = rt.tasks.get(id);
+      if (!inst) continue;
+      const view = taskView(inst, ctx);
+      const before = this.tasks.get(id);
+      this.tasks.set(id, view);
+      if (!before) added.push(view);
+      else {
+        const changed = changedFields(before, view);
+        if (changed) updated.push({ ...changed, id });
+      }
+    }
+    rt.dirtyTasks.clear();
+    const pruned = [...rt.prunedTasks].filter((id) => this.tasks.delete(id));
+    rt.prunedTasks.clear();
+    if (added.length) delta.added = { ...delta.added, tasks: added };
+    if (updated.length) delta.updated = { ...delta.updated, tasks: updated };
+    if (pruned.length) delta.pruned = { tasks: pruned };
+    return delta.added || delta.updated || delta.pruned ? delta : undefined;
+  }
+}
+
+/**
+ * The fields of `after` that differ from `before` (a field that disappeared is sent as null so
+ * that clients can clear it), or undefined when nothing differs.
+ */
+function changedFields<T extends object>(before: T, after: T): Partial<T> | undefined {
+  const out: Record<string, unknown> = {};
+  let any = false;
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  for (const key of keys) {
+    const a = (before as Record<string, unknown>)[key];
+    const b = (after as Record<string, unknown>)[key];
+    if (a === b || (typeof a === 'object' && typeof b === 'object' && JSON.stringify(a) === JSON.stringify(b))) continue;
+    out[key] = b === undefined ? null : b;
+    any = true;
+  }
+  return any ? (out as Partial<T>) : undefined;
+}

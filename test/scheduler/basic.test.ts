@@ -1,0 +1,41 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Sandbox, ok, states, task, waitState, waitStatus } from './helpers.js';
+
+let box: Sandbox;
+beforeEach(() => {
+  box = new Sandbox();
+});
+afterEach(async () => {
+  await box.cleanup();
+});
+
+describe('running a workflow', () => {
+  it('runs jobs in order through every state, with logs and env, and stops when complete', async () => {
+    box.writeFlow('demo', `
+description: Train and report
+tasks:
+  prep: { script: "echo preparing $FLOTILLA_WORKFLOW $FLOTILLA_TASK $FLOTILLA_CYCLE; pwd" }
+  train: { script: "echo epochs=$EPOCHS; echo oops >&2", depends: [prep], env: { EPOCHS: 3 } }
+  bad: { script: "exit 3", depends: [train] }
+`);
+    const engine = await box.engine();
+    expect(engine.getWorkflow('demo')).toMatchObject({ status: 'stopped', description: 'Train and report', cycles: 1 });
+    expect(await ok(engine, 'play', 'demo')).toMatch(/started/);
+    await waitStatus(engine, 'demo', 'stopped');
+    expect(states(engine, 'demo')).toEqual({ '1/prep': 'succeeded', '1/train': 'succeeded', '1/bad': 'failed' });
+    const bad = task(engine, 'demo', '1/bad')!;
+    expect(bad).toMatchObject({ exitCode: 3, submitNum: 1, outputs: ['submitted', 'started', 'failed'] });
+    const out = engine.jobLog({ workflow: 'demo', task: '1/prep', file: 'job.out' });
+    expect(out.content).toContain('preparing demo prep 1');
+    expect(out.content).toContain(box.runDir('demo'));
+    expect(out.path).toBe(join(box.runDir('demo'), 'log/job/1/prep/01/job.out'));
+    expect(engine.jobLog({ workflow: 'demo', task: '1/train', file: 'job.out' }).content).toBe('epochs=3\n');
+    expect(engine.jobLog({ workflow: 'demo', task: '1/train', file: 'job.err' }).content).toBe('oops\n');
+    expect(readFileSync(join(box.runDir('demo'), 'log/job/1/bad/01/job.status'), 'utf8').trim()).toBe('3');
+    const log = engine.workflowLog('demo');
+    expect(log.some((e) => e.kind === 'operation' && e.by === 'tester' && e.text.startsWith('play'))).toBe(true);
+    expect(existsSync(box.runDir('demo'))).toBe(true);
+  });
+});

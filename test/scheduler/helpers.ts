@@ -1,0 +1,95 @@
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WorkflowEngine, type TaskView, type WorkflowView } from '../../src/scheduler/index.js';
+
+/** A temporary owner directory with helpers to write workflows and run an engine on it. */
+export class Sandbox {
+  readonly ownerDir = mkdtempSync(join(tmpdir(), 'flotilla-sched-'));
+  private readonly engines: WorkflowEngine[] = [];
+
+  writeFlow(name: string, yaml: string): string {
+    const dir = join(this.ownerDir, 'workflows', name);
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'flow.yaml');
+    writeFileSync(file, yaml);
+    return file;
+  }
+
+  runDir(name: string): string {
+    return join(this.ownerDir, 'runs', name);
+  }
+
+  async engine(options: { concurrency?: number } = {}): Promise<WorkflowEngine> {
+    const engine = new WorkflowEngine({ ownerDir: this.ownerDir, pollIntervalMs: 200, ...options });
+    await engine.start();
+    this.engines.push(engine);
+    return engine;
+  }
+
+  async cleanup(): Promise<void> {
+    for (const e of this.engines) {
+      for (const wf of safeList(e)) {
+        for (const t of wf.tasks) if (t.pid) killGroup(t.pid);
+      }
+      await e.close();
+    }
+    rmSync(this.ownerDir, { recursive: true, force: true });
+  }
+}
+
+function safeList(e: WorkflowEngine): WorkflowView[] {
+  try {
+    return e.listWorkflows();
+  } catch {
+    return [];
+  }
+}
+
+export function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/** Polls `probe` until it returns a truthy value, or fails with the last value seen. */
+export async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined | false;
+  for (;;) {
+    last = probe();
+    if (last) return last;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export function task(engine: WorkflowEngine, workflow: string, id: string): TaskView | undefined {
+  return engine.getWorkflow(workflow)?.tasks.find((t) => t.id === id);
+}
+
+export function states(engine: WorkflowEngine, workflow: string): Record<string, string> {
+  return Object.fromEntries((engine.getWorkflow(workflow)?.tasks ?? []).map((t) => [t.id, t.state]));
+}
+
+export async function waitState(engine: WorkflowEngine, workflow: string, id: string, state: string, timeoutMs?: number): Promise<TaskView> {
+  return waitFor(`${workflow} ${id} to be ${state} (now ${task(engine, workflow, id)?.state})`, () => {
+    const t = task(engine, workflow, id);
+    return t?.state === state ? t : undefined;
+  }, timeoutMs);
+}
+
+export async function waitStatus(engine: WorkflowEngine, workflow: string, status: string): Promise<WorkflowView> {
+  return waitFor(`${workflow} to be ${status}`, () => {
+    const w = engine.getWorkflow(workflow);
+    return w?.status === status ? w : undefined;
+  });
+}
+
+export async function ok(engine: WorkflowEngine, op: string, workflow: string, tasks?: string[], args?: unknown): Promise<string> {
+  const [result] = await engine.command(op, { workflows: [workflow], tasks, args, by: 'tester' });
+  if (!result?.ok) throw new Error(`${op} refused: ${result?.message}`);
+  return result.message;
+}

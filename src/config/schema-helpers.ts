@@ -14,6 +14,9 @@ export function plainMessage(issue: z.core.$ZodRawIssue): string | undefined {
       }
       if (issue.origin === 'string') return 'must not be empty';
       return `expected at least ${issue.minimum} item(s)`;
+    case 'invalid_key':
+      // A record key that failed its own schema: that schema's message says what is wrong.
+      return issue.issues.map((inner) => inner.message).join('; ');
     case 'too_big':
       return `expected at most ${issue.maximum}, got ${quote(issue.input)}`;
     default:

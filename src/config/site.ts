@@ -4,7 +4,7 @@ import type { SiteAuthorization } from '../authz/index.js';
 import { siteAuthorizationSchema } from './authz-values.js';
 import { ConfigError } from './errors.js';
 import { readJsonFile } from './json.js';
-import { isValidUserName, NAME_RULE, quote } from './names.js';
+import { quote } from './names.js';
 import { nameList, nameSchema, plainMessage, refusedKey, strictObject, toConfigIssues } from './schema-helpers.js';
 import { parseScope, ScopeError } from './scopes.js';
 
@@ -69,17 +69,10 @@ function bindUrlProblem(text: string): string | undefined {
 
 const positiveSeconds = (fallback: number) => z.number().positive().default(fallback);
 
-const groupsSchema = z
-  .record(z.string(), strictObject({ users: nameList('user name').default([]) }), {
-    error: (issue) => `expected an object of groups, {"<group>": {"users": [...]}}, got ${quote(issue.input)}`,
-  })
-  .superRefine((groups, ctx) => {
-    for (const name of Object.keys(groups)) {
-      if (!isValidUserName(name)) {
-        ctx.addIssue({ code: 'custom', path: [name], message: `${quote(name)} is not a valid group name: ${NAME_RULE}` });
-      }
-    }
-  });
+const groupsSchema = z.record(nameSchema('group name'), strictObject({ users: nameList('user name').default([]) }), {
+  error: (issue) =>
+    issue.code === 'invalid_type' ? `expected an object of groups, {"<group>": {"users": [...]}}, got ${quote(issue.input)}` : undefined,
+});
 
 const scopeSchema = z.string().superRefine((text, ctx) => {
   try {
@@ -98,14 +91,20 @@ const roleSchema = strictObject({
   groups: nameList('group name').default([]),
 });
 
-const rolesSchema = z.array(roleSchema).superRefine((roles, ctx) => {
-  const firstIndex = new Map<string, number>();
-  roles.forEach((role, index) => {
-    const first = firstIndex.get(role.name);
-    if (first === undefined) firstIndex.set(role.name, index);
-    else ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `duplicate role name ${quote(role.name)} (first defined at load_roles[${first}])` });
-  });
-});
+const rolesSchema = z.array(roleSchema).superRefine(
+  (roles, ctx) => {
+    const firstIndex = new Map<string, number>();
+    roles.forEach((role, index) => {
+      // Runs even when some roles are invalid (see `when`), so a role may be only partly there.
+      const name: unknown = role?.name;
+      if (typeof name !== 'string') return;
+      const first = firstIndex.get(name);
+      if (first === undefined) firstIndex.set(name, index);
+      else ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `duplicate role name ${quote(name)} (first defined at load_roles[${first}])` });
+    });
+  },
+  { when: () => true },
+);
 
 const siteSchema = strictObject({
   JupyterHub: strictObject({

@@ -1,0 +1,240 @@
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SiteAuthorization } from '../../src/authz/index.js';
+import { ConfigError, loadSiteConfig, parseSiteConfig } from '../../src/config/index.js';
+import { REPO } from './run-flotilla.js';
+
+/** The full error text for a site file holding `raw`, named `jupyter_config.json`. */
+function problems(raw: unknown): string[] {
+  try {
+    parseSiteConfig(raw, 'jupyter_config.json', '/srv/hub');
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message.split('\n');
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('site configuration defaults', () => {
+  it('fills every default and resolves paths against the working directory without a file', () => {
+    const cfg = loadSiteConfig();
+    const data = resolve('data');
+    expect(cfg).toEqual({
+      file: null,
+      JupyterHub: {
+        bind_url: 'http://127.0.0.1:8000',
+        data_dir: data,
+        authenticator: { htpasswd_file: join(data, 'htpasswd'), admin_users: [], allowed_users: [], blocked_users: [] },
+        load_groups: {},
+        load_roles: [],
+        spawner: { start_timeout: 60, http_timeout: 30, poll_interval: 30, stop_grace: 10, idle_timeout: 0 },
+        cookie_secret_file: join(data, 'cookie_secret'),
+        cookie_max_age_days: 14,
+      },
+      WorkflowServer: { site_authorization: undefined, system_groups: false, max_concurrent_jobs: 4 },
+    });
+  });
+
+  it('fills defaults inside partly written sections', () => {
+    const cfg = parseSiteConfig({ JupyterHub: { spawner: { start_timeout: 5 }, authenticator: { admin_users: ['erin'] } } }, 'f', '/srv/hub');
+    expect(cfg.JupyterHub.spawner).toEqual({ start_timeout: 5, http_timeout: 30, poll_interval: 30, stop_grace: 10, idle_timeout: 0 });
+    expect(cfg.JupyterHub.authenticator.admin_users).toEqual(['erin']);
+    expect(cfg.JupyterHub.authenticator.allowed_users).toEqual([]);
+    expect(cfg.JupyterHub.load_groups).toEqual({});
+  });
+
+  it('resolves relative paths against the config folder; defaults sit under data_dir', () => {
+    const cfg = parseSiteConfig({ JupyterHub: { data_dir: 'state', authenticator: { htpasswd_file: '../etc/users.htpasswd' } } }, 'f', '/srv/hub');
+    expect(cfg.JupyterHub.data_dir).toBe('/srv/hub/state');
+    expect(cfg.JupyterHub.authenticator.htpasswd_file).toBe('/srv/etc/users.htpasswd');
+    expect(cfg.JupyterHub.cookie_secret_file).toBe('/srv/hub/state/cookie_secret');
+    const absolute = parseSiteConfig({ JupyterHub: { data_dir: '/var/lib/flotilla', cookie_secret_file: 'secret' } }, 'f', '/srv/hub');
+    expect(absolute.JupyterHub.data_dir).toBe('/var/lib/flotilla');
+    expect(absolute.JupyterHub.authenticator.htpasswd_file).toBe('/var/lib/flotilla/htpasswd');
+    expect(absolute.JupyterHub.cookie_secret_file).toBe('/srv/hub/secret');
+  });
+});
+
+describe('loading a site file', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'flotilla-site-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('records the absolute file and resolves against its folder', () => {
+    mkdirSync(join(dir, 'etc'));
+    const file = join(dir, 'etc', 'jupyter_config.json');
+    writeFileSync(file, JSON.stringify({ JupyterHub: { data_dir: '../var' } }));
+    const cfg = loadSiteConfig(file);
+    expect(cfg.file).toBe(file);
+    expect(cfg.JupyterHub.data_dir).toBe(join(dir, 'var'));
+  });
+
+  it('names the file as given in errors', () => {
+    const file = join(dir, 'jupyter_config.json');
+    writeFileSync(file, JSON.stringify({ JupyterHub: { bind_ur: 'http://x' } }));
+    expect(() => loadSiteConfig(file)).toThrow(`${file}: JupyterHub: unknown key "bind_ur"; did you mean "bind_url"?`);
+  });
+
+  it('reports malformed JSON with line and column', () => {
+    const file = join(dir, 'jupyter_config.json');
+    writeFileSync(file, '{\n  "JupyterHub": {\n    "data_dir": "d"\n    "bind_url": "http://x"\n  }\n}\n');
+    expect(() => loadSiteConfig(file)).toThrow(`${file}: malformed JSON at line 4, column 5: unexpected character "\\""; expected "," or "}"`);
+  });
+
+  it('reports a missing file', () => {
+    expect(() => loadSiteConfig(join(dir, 'nope.json'))).toThrow(`${join(dir, 'nope.json')}: cannot read the file: no such file`);
+  });
+
+  it('accepts the example configuration shipped with the project', () => {
+    const cfg = loadSiteConfig(join(REPO, 'jupyter_config.example.json'));
+    expect(cfg.JupyterHub.authenticator.admin_users).toEqual(['erin']);
+    expect(Object.keys(cfg.JupyterHub.load_groups)).toEqual(['physics', 'ops']);
+    expect(cfg.JupyterHub.load_roles.find((role) => role.name === 'user')?.scopes).toEqual(['self', 'access:servers']);
+    expect(cfg.WorkflowServer.site_authorization).toBeInstanceOf(SiteAuthorization);
+    expect(cfg.JupyterHub.data_dir).toBe(join(REPO, 'data'));
+  });
+});
+
+describe('site configuration errors', () => {
+  it('refuses unknown keys, suggesting the nearest', () => {
+    expect(problems({ JupyterHb: {} })).toEqual(['jupyter_config.json: unknown key "JupyterHb"; did you mean "JupyterHub"?']);
+    expect(problems({ JupyterHub: { authenticator: { admin_user: [] } } })).toEqual([
+      'jupyter_config.json: JupyterHub › authenticator: unknown key "admin_user"; did you mean "admin_users"?',
+    ]);
+    expect(problems({ WorkflowServer: { colour: 'blue' } })).toEqual([
+      'jupyter_config.json: WorkflowServer: unknown key "colour" (allowed here: site_authorization, user_authorization, system_groups, max_concurrent_jobs)',
+    ]);
+  });
+
+  it('refuses user_authorization in the site file, pointing at the owner files', () => {
+    expect(problems({ WorkflowServer: { user_authorization: { '*': ['READ'] } } })).toEqual([
+      "jupyter_config.json: WorkflowServer › user_authorization: user_authorization belongs in each owner's own file, <data_dir>/users/<owner>/jupyter_config.json, not in the site file",
+    ]);
+  });
+
+  it('names the list index of a bad user name and says what it got', () => {
+    expect(problems({ JupyterHub: { authenticator: { admin_users: ['erin', 'bob', 42] } } })).toEqual([
+      'jupyter_config.json: JupyterHub › authenticator › admin_users[2]: expected a user name, got 42',
+    ]);
+    expect(problems({ JupyterHub: { authenticator: { blocked_users: ['../root'] } } })).toEqual([
+      'jupyter_config.json: JupyterHub › authenticator › blocked_users[0]: "../root" is not a valid user name: names are 1 to 64 ASCII letters, digits, ".", "_", "-" or "@", starting with a letter or a digit',
+    ]);
+    expect(problems({ JupyterHub: { authenticator: { allowed_users: 'alice' } } })).toEqual([
+      'jupyter_config.json: JupyterHub › authenticator › allowed_users: expected a list of user names, got "alice"',
+    ]);
+  });
+
+  it('checks group names, their shape and their members', () => {
+    expect(problems({ JupyterHub: { load_groups: { 'bad/name': { users: [] }, ops: { users: ['ok', ''] }, x: { members: [] }, y: [] } } })).toEqual([
+      'jupyter_config.json: JupyterHub › load_groups › bad/name: "bad/name" is not a valid group name: names are 1 to 64 ASCII letters, digits, ".", "_", "-" or "@", starting with a letter or a digit',
+      'jupyter_config.json: JupyterHub › load_groups › ops › users[1]: "" is not a valid user name: names are 1 to 64 ASCII letters, digits, ".", "_", "-" or "@", starting with a letter or a digit',
+      'jupyter_config.json: JupyterHub › load_groups › x: unknown key "members" (allowed here: users)',
+      'jupyter_config.json: JupyterHub › load_groups › y: expected an object, got []',
+    ]);
+    expect(problems({ JupyterHub: { load_groups: ['ops'] } })).toEqual([
+      'jupyter_config.json: JupyterHub › load_groups: expected an object of groups, {"<group>": {"users": [...]}}, got ["ops"]',
+    ]);
+  });
+
+  it('checks roles: names, scopes, filters, members and uniqueness', () => {
+    const lines = problems({
+      JupyterHub: {
+        load_roles: [
+          { name: 'user', scopes: ['self', 'access:servers'] },
+          { name: 'support', scopes: ['acces:servers', 'servers!usr=bob', 'servers!user=../x', 'read:servers!group='], groups: ['ops', 7] },
+          { name: 'user', scopes: [], users: ['alice'] },
+          { scopes: ['tokens'], colour: 'red' },
+        ],
+      },
+    });
+    expect(lines).toEqual([
+      'jupyter_config.json: JupyterHub › load_roles[1] › scopes[0]: unknown scope "acces:servers"; did you mean "access:servers"? (known scopes: self, access:servers, servers, read:servers, admin:servers, admin:users, read:users, list:users, admin:groups, tokens)',
+      'jupyter_config.json: JupyterHub › load_roles[1] › scopes[1]: unknown filter "!usr=bob" on scope "servers"; did you mean "user"?; filters are !user=NAME and !group=NAME',
+      'jupyter_config.json: JupyterHub › load_roles[1] › scopes[2]: filter "!user=" on scope "servers" needs a valid user name, got "../x": names are 1 to 64 ASCII letters, digits, ".", "_", "-" or "@", starting with a letter or a digit',
+      'jupyter_config.json: JupyterHub › load_roles[1] › scopes[3]: filter "!group=" on scope "read:servers" needs a valid group name, got "": names are 1 to 64 ASCII letters, digits, ".", "_", "-" or "@", starting with a letter or a digit',
+      'jupyter_config.json: JupyterHub › load_roles[1] › groups[1]: expected a group name, got 7',
+      'jupyter_config.json: JupyterHub › load_roles[3] › name: expected a role name, got nothing',
+      'jupyter_config.json: JupyterHub › load_roles[3]: unknown key "colour" (allowed here: name, description, scopes, users, groups)',
+      'jupyter_config.json: JupyterHub › load_roles[2] › name: duplicate role name "user" (first defined at load_roles[0])',
+    ]);
+    expect(problems({ JupyterHub: { load_roles: [{ name: 'a', scopes: ['self'] }, { name: 'a', scopes: ['tokens'] }] } })).toEqual([
+      'jupyter_config.json: JupyterHub › load_roles[1] › name: duplicate role name "a" (first defined at load_roles[0])',
+    ]);
+  });
+
+  it('accepts every known scope with and without filters, and roles naming unknown groups', () => {
+    const cfg = parseSiteConfig(
+      {
+        JupyterHub: {
+          load_roles: [
+            { name: 'r', description: 'd', scopes: ['admin:users', 'admin:groups', 'tokens!user=bob', 'access:servers!group=nobody-has-this'], groups: ['ghosts'] },
+          ],
+        },
+      },
+      'f',
+      '/',
+    );
+    expect(cfg.JupyterHub.load_roles).toEqual([
+      { name: 'r', description: 'd', scopes: ['admin:users', 'admin:groups', 'tokens!user=bob', 'access:servers!group=nobody-has-this'], users: [], groups: ['ghosts'] },
+    ]);
+  });
+
+  it('checks bind_url', () => {
+    expect(problems({ JupyterHub: { bind_url: 'localhost:8000' } })).toEqual([
+      'jupyter_config.json: JupyterHub › bind_url: expected an http:// or https:// URL, got "localhost:8000"',
+    ]);
+    expect(problems({ JupyterHub: { bind_url: 'not a url' } })).toEqual([
+      'jupyter_config.json: JupyterHub › bind_url: expected an http:// or https:// URL such as "http://127.0.0.1:8000", got "not a url"',
+    ]);
+    expect(problems({ JupyterHub: { bind_url: 'http://0.0.0.0:8000/hub/' } })).toEqual([
+      'jupyter_config.json: JupyterHub › bind_url: a bind URL is scheme, host and port only (no path, query or fragment), got "http://0.0.0.0:8000/hub/"',
+    ]);
+    expect(parseSiteConfig({ JupyterHub: { bind_url: 'https://[::1]:8443' } }, 'f', '/').JupyterHub.bind_url).toBe('https://[::1]:8443');
+  });
+
+  it('checks numbers and types', () => {
+    expect(
+      problems({
+        JupyterHub: { spawner: { start_timeout: 0, http_timeout: -1, idle_timeout: -5, poll_interval: '30' }, cookie_max_age_days: 0, data_dir: '' },
+        WorkflowServer: { max_concurrent_jobs: 1.5, system_groups: 'yes' },
+      }),
+    ).toEqual([
+      'jupyter_config.json: JupyterHub › data_dir: must not be empty',
+      'jupyter_config.json: JupyterHub › spawner › start_timeout: expected a number greater than 0, got 0',
+      'jupyter_config.json: JupyterHub › spawner › http_timeout: expected a number greater than 0, got -1',
+      'jupyter_config.json: JupyterHub › spawner › poll_interval: expected a number, got "30"',
+      'jupyter_config.json: JupyterHub › spawner › idle_timeout: expected a number of at least 0, got -5',
+      'jupyter_config.json: JupyterHub › cookie_max_age_days: expected a number greater than 0, got 0',
+      'jupyter_config.json: WorkflowServer › system_groups: expected a boolean, got "yes"',
+      'jupyter_config.json: WorkflowServer › max_concurrent_jobs: expected an integer, got 1.5',
+    ]);
+    expect(problems([])).toEqual(['jupyter_config.json: expected an object, got []']);
+    expect(problems({ JupyterHub: null })).toEqual(['jupyter_config.json: JupyterHub: expected an object, got null']);
+  });
+
+  it('folds site_authorization issues from authz in, at their path', () => {
+    const lines = problems({
+      WorkflowServer: {
+        site_authorization: {
+          'group:owners': { 'group:ops': { limit: ['!stpo'] } },
+          '*': { '*': { defualt: 'READ' } },
+        },
+      },
+    });
+    expect(lines.length).toBe(2);
+    expect(lines[0]).toMatch(/^jupyter_config\.json: WorkflowServer › site_authorization › group:owners › group:ops › limit: unknown permission "!stpo"; did you mean "!stop"\?$/);
+    expect(lines[1]).toMatch(/^jupyter_config\.json: WorkflowServer › site_authorization › \* › \* › defualt: unknown key "defualt"; did you mean "default"\?/);
+  });
+
+  it('reports every problem at once', () => {
+    const lines = problems({
+      JupyterHub: { bind_url: 'ftp://x', authenticator: { admin_users: [1] }, spawner: { stop_grace: -1 } },
+      WorkflowServer: { site_authorization: { '*': { '*': { default: [] } } } },
+    });
+    expect(lines.length).toBe(4);
+  });
+});

@@ -1,4 +1,51 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import { loadSiteConfig } from '../config/index.js';
+import { createHub } from '../hub/index.js';
+import { createLogger } from '../util/logger.js';
 
-// Placeholder registration until this command is written; it adds nothing to the program.
-export function registerHubCommand(_program: Command): void {}
+const DEFAULT_CONFIG = 'jupyter_config.json';
+
+/** `flotilla hub [--config FILE]`: the hub, on ./jupyter_config.json when present, else embedded defaults. */
+export function registerHubCommand(program: Command): void {
+  program
+    .command('hub')
+    .description('start the hub: sign-in, REST API, pages, and the proxy to workflow servers')
+    .option('--config <file>', `site configuration file (default: ./${DEFAULT_CONFIG} if present, else embedded defaults)`)
+    .action(async (opts: { config?: string }) => {
+      const logger = createLogger('hub');
+      const file = opts.config ?? (existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : undefined);
+      let hub;
+      try {
+        const config = loadSiteConfig(file);
+        hub = createHub(config, { logger });
+        const ctx = hub.context;
+        logger.info(
+          {
+            config: config.file ?? 'embedded defaults',
+            users: ctx.users.count,
+            groups: Object.keys(config.JupyterHub.load_groups).length,
+            roles: config.JupyterHub.load_roles.length,
+            system_groups: config.WorkflowServer.system_groups,
+            data_dir: config.JupyterHub.data_dir,
+          },
+          `configuration ${config.file ?? '(embedded defaults)'}: ${ctx.users.count} users; ` +
+            `groups ${Object.keys(config.JupyterHub.load_groups).length ? 'loaded' : 'none in config'}; ` +
+            `roles ${config.JupyterHub.load_roles.length ? 'loaded' : 'defaults only'}`,
+        );
+        const address = await hub.listen();
+        logger.info(`hub listening on ${config.JupyterHub.bind_url} (${address.address}:${address.port})`);
+      } catch (err) {
+        process.stderr.write(`flotilla hub: ${(err as Error).message}\n`);
+        await hub?.close();
+        process.exit(1);
+      }
+      const running = hub;
+      const shutdown = (signal: string) => {
+        logger.info({ signal }, 'hub stopping; workflow servers keep running');
+        void running.close().then(() => process.exit(0));
+      };
+      process.once('SIGINT', () => shutdown('SIGINT'));
+      process.once('SIGTERM', () => shutdown('SIGTERM'));
+    });
+}

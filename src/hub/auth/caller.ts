@@ -1,0 +1,67 @@
+import type { IncomingMessage } from 'node:http';
+import type { TokenStore } from '../tokens/token-store.js';
+import type { UserDirectory } from './user-directory.js';
+
+/** Who is making a request, and how the hub knows. */
+export interface Caller {
+  user: string;
+  via: 'cookie' | 'token';
+}
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface User {
+      name: string;
+    }
+    interface Request {
+      caller?: Caller;
+    }
+  }
+}
+
+export type Authentication = { ok: true; caller: Caller | null } | { ok: false; message: string };
+
+const TOKEN_SCHEME = /^(token|bearer)\s+(\S+)\s*$/i;
+
+/**
+ * Authenticates a request from its Authorization header (API token) or, without one, from the
+ * session user that passport restored. A header that is present but wrong fails: it never falls
+ * back to the cookie.
+ */
+export function authenticate(
+  req: IncomingMessage,
+  sessionUser: string | undefined,
+  tokens: TokenStore,
+  users: UserDirectory,
+): Authentication {
+  const header = req.headers.authorization;
+  if (header !== undefined) {
+    const match = TOKEN_SCHEME.exec(header);
+    if (!match) return { ok: false, message: 'unsupported Authorization header; send "Authorization: token <API token>"' };
+    const found = tokens.lookup(match[2]!);
+    if (!found || !users.exists(found.user)) return { ok: false, message: 'invalid or expired API token' };
+    return { ok: true, caller: { user: found.user, via: 'token' } };
+  }
+  if (sessionUser && users.exists(sessionUser)) return { ok: true, caller: { user: sessionUser, via: 'cookie' } };
+  return { ok: true, caller: null };
+}
+
+/** Tokens never travel in URLs, where logs and browser history would keep them. */
+export function hasTokenInQuery(rawUrl: string | undefined): boolean {
+  const q = rawUrl?.indexOf('?') ?? -1;
+  if (q === -1) return false;
+  const params = new URLSearchParams(rawUrl!.slice(q + 1));
+  for (const name of params.keys()) if (name.toLowerCase() === 'token') return true;
+  return false;
+}
+
+export const TOKEN_IN_URL_MESSAGE =
+  'API tokens are not accepted in URLs; send them in the header "Authorization: token <API token>"';
+
+/** Whether the client wants JSON rather than a page: token users and Accept: application/json. */
+export function wantsJson(req: IncomingMessage): boolean {
+  if (req.headers.authorization) return true;
+  const accept = req.headers.accept ?? '';
+  return /application\/json/i.test(accept) && !/text\/html/i.test(accept);
+}

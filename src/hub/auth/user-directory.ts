@@ -1,0 +1,90 @@
+import { EventEmitter } from 'node:events';
+import { HtpasswdFile } from '../../htpasswd/index.js';
+import { isValidUserName } from '../../config/names.js';
+import type { Logger } from '../../util/logger.js';
+
+export interface AccountRules {
+  admin_users: readonly string[];
+  allowed_users: readonly string[];
+  blocked_users: readonly string[];
+}
+
+const REFRESH_EVERY_MS = 2_000;
+
+/**
+ * Who has an account on this hub: the names in the htpasswd file that `allowed_users` lets in
+ * (all of them when it is empty) and `blocked_users` does not. Kept in memory and refreshed on a
+ * timer so that request handling never touches the disk; emits 'change' when the set changes.
+ */
+export class UserDirectory extends EventEmitter {
+  private names: ReadonlySet<string> = new Set();
+  private readonly allowed: ReadonlySet<string>;
+  private readonly blocked: ReadonlySet<string>;
+  private readonly admins: ReadonlySet<string>;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly file: HtpasswdFile,
+    rules: AccountRules,
+    private readonly logger: Logger,
+  ) {
+    super();
+    this.allowed = new Set(rules.allowed_users);
+    this.blocked = new Set(rules.blocked_users);
+    this.admins = new Set(rules.admin_users);
+    this.refresh();
+    this.timer = setInterval(() => this.refresh(), REFRESH_EVERY_MS);
+    this.timer.unref();
+  }
+
+  /** Re-reads the htpasswd file (cheap when it has not changed); a broken file keeps the last good set. */
+  refresh(): void {
+    let hashes: Map<string, string>;
+    try {
+      hashes = this.file.read();
+    } catch (err) {
+      this.logger.error({ err: (err as Error).message }, 'cannot read the htpasswd file; keeping the previous accounts');
+      return;
+    }
+    const next = new Set<string>();
+    for (const name of hashes.keys()) if (this.eligible(name)) next.add(name);
+    const changed = next.size !== this.names.size || [...next].some((n) => !this.names.has(n));
+    this.names = next;
+    if (changed) this.emit('change');
+  }
+
+  private eligible(name: string): boolean {
+    if (!isValidUserName(name) || this.blocked.has(name)) return false;
+    return this.allowed.size === 0 || this.allowed.has(name);
+  }
+
+  exists(name: string): boolean {
+    return this.names.has(name);
+  }
+
+  isAdmin(name: string): boolean {
+    return this.admins.has(name) && this.names.has(name);
+  }
+
+  list(): string[] {
+    return [...this.names].sort();
+  }
+
+  get count(): number {
+    return this.names.size;
+  }
+
+  /**
+   * Checks a password. Wrong password, unknown user and blocked user cost the same bcrypt work:
+   * the htpasswd file checks unknown names against a decoy of the same cost, and eligibility is
+   * decided only after the check.
+   */
+  async verify(name: string, password: string): Promise<boolean> {
+    const ok = await this.file.verify(name, password);
+    return ok && this.eligible(name);
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+}

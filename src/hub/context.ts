@@ -1,0 +1,57 @@
+import type { SiteConfig } from '../config/index.js';
+import type { UserProxy } from '../proxy/index.js';
+import type { Logger } from '../util/logger.js';
+import type { Caller } from './auth/caller.js';
+import type { UserDirectory } from './auth/user-directory.js';
+import type { Xsrf } from './auth/xsrf.js';
+import type { GroupDirectory } from './groups/group-directory.js';
+import type { Permissions } from './roles/permissions.js';
+import type { ServerControl } from './servers.js';
+import type { TokenStore } from './tokens/token-store.js';
+
+/** Everything the hub's routes share. */
+export interface HubContext {
+  config: SiteConfig;
+  users: UserDirectory;
+  groups: GroupDirectory;
+  permissions: Permissions;
+  tokens: TokenStore;
+  servers: ServerControl;
+  proxy: UserProxy;
+  xsrf: Xsrf;
+  logger: Logger;
+  /** The hub's own origin from bind_url, e.g. `http://127.0.0.1:8000`. */
+  origin: string;
+}
+
+/** The user model of the REST API, JupyterHub's shape. */
+export function userModel(ctx: HubContext, name: string) {
+  const status = ctx.servers.status(name);
+  const lastActivity = ctx.servers.lastActivity(name);
+  const failure = ctx.servers.lastFailure(name);
+  return {
+    kind: 'user' as const,
+    name,
+    admin: ctx.permissions.rolesOf(name).includes('admin'),
+    roles: ctx.permissions.rolesOf(name),
+    groups: ctx.groups.groupsOf(name),
+    server: status === 'running' ? `/user/${name}/` : null,
+    pending: status === 'starting' ? 'spawn' : status === 'stopping' ? 'stop' : null,
+    status,
+    started: ctx.servers.startedAt(name) ? new Date(ctx.servers.startedAt(name)!).toISOString() : null,
+    last_activity: lastActivity ? new Date(lastActivity).toISOString() : null,
+    ...(failure && status === 'stopped' ? { spawn_error: failure } : {}),
+  };
+}
+
+/** The identity handed to the proxy, signed into the proof for the workflow server. */
+export function identityFor(ctx: HubContext, caller: Caller, owner: string, xsrf: string | undefined) {
+  return {
+    user: caller.user,
+    groups: ctx.groups.groupsOf(caller.user),
+    owner,
+    ownerGroups: ctx.groups.groupsOf(owner),
+    ...(caller.via === 'cookie' && xsrf ? { xsrf } : {}),
+    via: caller.via,
+  };
+}

@@ -1,0 +1,203 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import session from 'express-session';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import passport from 'passport';
+import { Strategy as LocalStrategy } from 'passport-local';
+import type { SiteConfig } from '../config/index.js';
+import { HtpasswdFile } from '../htpasswd/index.js';
+import { UserProxy } from '../proxy/index.js';
+import { Spawner } from '../spawner/index.js';
+import { silentLogger, type Logger } from '../util/logger.js';
+import { hubApi } from './api/index.js';
+import { authenticate, hasTokenInQuery, TOKEN_IN_URL_MESSAGE, wantsJson } from './auth/caller.js';
+import { DEFAULT_LOGIN_LIMITS, LoginLimiter, type LoginLimits } from './auth/login-limiter.js';
+import { UserDirectory } from './auth/user-directory.js';
+import { createXsrf } from './auth/xsrf.js';
+import type { HubContext } from './context.js';
+import { loadCookieSecret } from './cookie-secret.js';
+import { openHubDatabase } from './db.js';
+import { GroupDirectory } from './groups/group-directory.js';
+import { GroupStore } from './groups/group-store.js';
+import { homeAdminPages } from './pages/home-admin.js';
+import { loginPages } from './pages/login.js';
+import { messagePage } from './pages/render.js';
+import { Permissions } from './roles/permissions.js';
+import { upgradeHandler } from './routing/upgrade.js';
+import { userRoute } from './routing/user-route.js';
+import { ServerControl } from './servers.js';
+import { SqliteSessionStore } from './sessions/sqlite-store.js';
+import { TokenStore } from './tokens/token-store.js';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const VIEWS_DIR = `${REPO}views`;
+const STATIC_DIR = `${REPO}static`;
+export const SESSION_COOKIE = 'flotilla-session';
+const DAY_MS = 86_400_000;
+
+export interface HubOptions {
+  logger?: Logger;
+  loginLimits?: LoginLimits;
+}
+
+export interface Hub {
+  app: express.Express;
+  server: Server;
+  context: HubContext;
+  /** Starts listening (bind_url's host and port unless given) and adopts running servers. */
+  listen(port?: number, host?: string): Promise<AddressInfo>;
+  /** Stops listening and releases everything; running workflow servers are left running. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds a hub from a loaded site configuration. Throws before anything listens when the
+ * configuration cannot work (cookie secret readable by others, unknown scopes in roles).
+ */
+export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
+  const hubConf = config.JupyterHub;
+  const logger = options.logger ?? silentLogger();
+  const bind = new URL(hubConf.bind_url);
+  const secret = loadCookieSecret(hubConf.cookie_secret_file);
+  const db = openHubDatabase(hubConf.data_dir);
+  const cleanups: (() => void)[] = [() => db.close()];
+  try {
+    const users = new UserDirectory(new HtpasswdFile(hubConf.authenticator.htpasswd_file), hubConf.authenticator, logger);
+    cleanups.unshift(() => users.close());
+    const groups = new GroupDirectory(new GroupStore(db), hubConf.load_groups, config.WorkflowServer.system_groups, users, logger);
+    const permissions = new Permissions(hubConf.load_roles, { exists: (u) => users.exists(u), isAdmin: (u) => users.isAdmin(u), groupsOf: (u) => groups.groupsOf(u) });
+    const spawner = new Spawner({
+      db,
+      dataDir: hubConf.data_dir,
+      siteConfigFile: config.file,
+      hubOrigin: bind.origin,
+      startTimeoutMs: hubConf.spawner.start_timeout * 1000,
+      httpTimeoutMs: hubConf.spawner.http_timeout * 1000,
+      pollIntervalMs: hubConf.spawner.poll_interval * 1000,
+      stopGraceMs: hubConf.spawner.stop_grace * 1000,
+      idleTimeoutMs: hubConf.spawner.idle_timeout * 1000,
+      logger: logger.child({ part: 'spawner' }),
+    });
+    cleanups.unshift(() => spawner.close());
+    const proxy = new UserProxy({ spawner, sessionCookieName: SESSION_COOKIE, logger: logger.child({ part: 'proxy' }) });
+    cleanups.unshift(() => proxy.close());
+    const store = new SqliteSessionStore(db, hubConf.cookie_max_age_days * DAY_MS);
+    cleanups.unshift(() => store.close());
+    const tokens = new TokenStore(db);
+    const ctx: HubContext = {
+      config,
+      users,
+      groups,
+      permissions,
+      tokens,
+      servers: new ServerControl(spawner, logger),
+      proxy,
+      xsrf: createXsrf(),
+      logger,
+      origin: bind.origin,
+    };
+
+    const membershipChanged = (membership: Record<string, string[]>) => {
+      permissions.invalidate();
+      void spawner.pushMembership(membership);
+    };
+    groups.on('change', membershipChanged);
+    users.on('change', () => {
+      permissions.invalidate();
+      void groups.refreshSystemGroups();
+    });
+
+    const sessions = session({
+      name: SESSION_COOKIE,
+      secret,
+      store,
+      resave: false,
+      saveUninitialized: false,
+      cookie: { httpOnly: true, sameSite: 'lax', secure: bind.protocol === 'https:', maxAge: hubConf.cookie_max_age_days * DAY_MS, path: '/' },
+    });
+
+    const auth = new passport.Passport();
+    auth.use(
+      new LocalStrategy((username, password, done) => {
+        users.verify(username, password).then((ok) => done(null, ok ? { name: username } : false), done);
+      }),
+    );
+    auth.serializeUser<string>((user, done) => done(null, user.name));
+    auth.deserializeUser<string>((name, done) => done(null, users.exists(name) ? { name } : false));
+
+    const app = express();
+    app.disable('x-powered-by');
+    app.set('views', VIEWS_DIR);
+    app.set('view engine', 'ejs');
+    app.set('trust proxy', false);
+
+    app.use((req: Request, res: Response, next: NextFunction) => {
+      if (hasTokenInQuery(req.originalUrl)) res.status(400).json({ status: 400, message: TOKEN_IN_URL_MESSAGE });
+      else next();
+    });
+    app.use(sessions);
+    app.use(auth.initialize());
+    app.use(auth.session());
+    app.use((req: Request, res: Response, next: NextFunction) => {
+      const result = authenticate(req, req.user?.name, tokens, users);
+      if (!result.ok) {
+        res.status(401).json({ status: 401, message: result.message });
+        return;
+      }
+      if (result.caller) req.caller = result.caller;
+      next();
+    });
+    app.use('/user', userRoute(ctx));
+    app.use('/hub/static', express.static(STATIC_DIR, { index: false, fallthrough: false, maxAge: '1h' }));
+    app.use('/hub/api', hubApi(ctx));
+    app.get(['/', '/hub', '/hub/'], (_req, res) => res.redirect(302, '/hub/home'));
+    app.use(loginPages(ctx, auth, new LoginLimiter(options.loginLimits ?? DEFAULT_LOGIN_LIMITS), SESSION_COOKIE));
+    app.use(homeAdminPages(ctx, VIEWS_DIR));
+    app.use((req: Request, res: Response) => {
+      messagePage(ctx, req, res, 404, 'Not found', `Nothing here: ${req.path.slice(0, 200)}`, wantsJson(req));
+    });
+    app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+      const e = err as { status?: number; message?: string };
+      const status = e.status && e.status >= 400 && e.status < 500 ? e.status : 500;
+      if (status === 500) logger.error({ err: e.message, path: req.path }, 'hub error');
+      if (res.headersSent) return void res.end();
+      messagePage(ctx, req, res, status, status === 500 ? 'Error' : 'Refused', status === 500 ? 'Something went wrong in the hub.' : (e.message ?? 'Refused'), wantsJson(req));
+    });
+
+    const server = createServer(app);
+    server.on('upgrade', upgradeHandler(ctx, sessions));
+
+    let closed = false;
+    return {
+      app,
+      server,
+      context: ctx,
+      async listen(port = Number(bind.port || (bind.protocol === 'https:' ? 443 : 80)), host = bind.hostname) {
+        await spawner.adoptAll();
+        await groups.refreshSystemGroups();
+        await spawner.pushMembership(groups.membership());
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(port, host, () => {
+            server.off('error', reject);
+            resolve();
+          });
+        });
+        return server.address() as AddressInfo;
+      },
+      async close() {
+        if (closed) return;
+        closed = true;
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        for (const cleanup of cleanups) cleanup();
+      },
+    };
+  } catch (err) {
+    for (const cleanup of cleanups) cleanup();
+    throw err;
+  }
+}

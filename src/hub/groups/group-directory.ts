@@ -1,0 +1,176 @@
+import { EventEmitter } from 'node:events';
+import { GroupStore } from './group-store.js';
+import { systemGroupsOf } from './system-groups.js';
+import type { UserDirectory } from '../auth/user-directory.js';
+import type { Logger } from '../../util/logger.js';
+
+export type GroupSource = 'config' | 'hub' | 'system';
+
+export interface GroupInfo {
+  name: string;
+  users: string[];
+  /** Where the group is declared; a group only made of run-time members added to a config group is 'config'. */
+  sources: GroupSource[];
+  /** Members that come from the site configuration or the operating system and cannot be removed here. */
+  fixedUsers: string[];
+}
+
+export class GroupError extends Error {
+  constructor(
+    readonly status: 400 | 404 | 409,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Every group the hub knows: `load_groups` ∪ run-time groups (hub.sqlite) ∪ the operating
+ * system's groups of hub users when `system_groups` is on. Everything is answered from memory;
+ * any change emits 'change' with the full membership map.
+ */
+export class GroupDirectory extends EventEmitter {
+  private readonly store: GroupStore;
+  private systemOf = new Map<string, string[]>();
+  private groups = new Map<string, GroupInfo>();
+  private byUser = new Map<string, string[]>();
+
+  constructor(
+    store: GroupStore,
+    private readonly configGroups: Record<string, { users: readonly string[] }>,
+    private readonly systemGroups: boolean,
+    private readonly users: UserDirectory,
+    private readonly logger: Logger,
+  ) {
+    super();
+    this.store = store;
+    this.rebuild(false);
+  }
+
+  /** Re-reads the OS groups of every hub user (when enabled), then rebuilds. */
+  async refreshSystemGroups(): Promise<void> {
+    if (!this.systemGroups) return;
+    const next = new Map<string, string[]>();
+    for (const user of this.users.list()) next.set(user, await systemGroupsOf(user));
+    this.systemOf = next;
+    this.rebuild(true);
+  }
+
+  private rebuild(announce: boolean): void {
+    const acc = new Map<string, { users: Set<string>; fixed: Set<string>; sources: Set<GroupSource> }>();
+    const entry = (name: string) => {
+      let e = acc.get(name);
+      if (!e) acc.set(name, (e = { users: new Set(), fixed: new Set(), sources: new Set() }));
+      return e;
+    };
+    for (const [name, group] of Object.entries(this.configGroups)) {
+      const e = entry(name);
+      e.sources.add('config');
+      for (const u of group.users) {
+        e.users.add(u);
+        e.fixed.add(u);
+      }
+    }
+    const stored = this.store.load();
+    for (const name of stored.groups) entry(name).sources.add('hub');
+    for (const [name, members] of stored.members) {
+      const e = entry(name);
+      if (e.sources.size === 0) e.sources.add('hub');
+      for (const u of members) e.users.add(u);
+    }
+    for (const [user, names] of this.systemOf) {
+      for (const name of names) {
+        const e = entry(name);
+        e.sources.add('system');
+        e.users.add(user);
+        e.fixed.add(user);
+      }
+    }
+    const groups = new Map<string, GroupInfo>();
+    const byUser = new Map<string, string[]>();
+    for (const name of [...acc.keys()].sort()) {
+      const e = acc.get(name)!;
+      const info: GroupInfo = {
+        name,
+        users: [...e.users].sort(),
+        sources: [...e.sources].sort(),
+        fixedUsers: [...e.fixed].sort(),
+      };
+      groups.set(name, info);
+      for (const u of info.users) {
+        let list = byUser.get(u);
+        if (!list) byUser.set(u, (list = []));
+        list.push(name);
+      }
+    }
+    this.groups = groups;
+    this.byUser = byUser;
+    if (announce) this.emit('change', this.membership());
+  }
+
+  groupsOf(user: string): string[] {
+    return this.byUser.get(user) ?? [];
+  }
+
+  get(name: string): GroupInfo | undefined {
+    return this.groups.get(name);
+  }
+
+  list(): GroupInfo[] {
+    return [...this.groups.values()];
+  }
+
+  /** `{group: [users]}` for every group: what running workflow servers are told. */
+  membership(): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    for (const g of this.groups.values()) out[g.name] = [...g.users];
+    return out;
+  }
+
+  private checkUsers(users: readonly string[]): void {
+    const unknown = users.filter((u) => !this.users.exists(u));
+    if (unknown.length > 0) throw new GroupError(400, `no such user: ${unknown.join(', ')}`);
+  }
+
+  create(name: string, users: readonly string[]): GroupInfo {
+    if (this.groups.has(name)) throw new GroupError(409, `group ${name} already exists`);
+    this.checkUsers(users);
+    this.store.create(name, users);
+    this.logger.info({ group: name, users }, 'group created');
+    this.rebuild(true);
+    return this.groups.get(name)!;
+  }
+
+  delete(name: string): void {
+    const group = this.groups.get(name);
+    if (!group) throw new GroupError(404, `no such group: ${name}`);
+    if (!group.sources.includes('hub') || group.sources.length > 1) {
+      throw new GroupError(400, `group ${name} comes from the ${group.sources.filter((s) => s !== 'hub').join(' and ')} and cannot be deleted here`);
+    }
+    this.store.delete(name);
+    this.logger.info({ group: name }, 'group deleted');
+    this.rebuild(true);
+  }
+
+  addMembers(name: string, users: readonly string[]): GroupInfo {
+    if (!this.groups.has(name)) throw new GroupError(404, `no such group: ${name}`);
+    this.checkUsers(users);
+    this.store.addMembers(name, users);
+    this.logger.info({ group: name, users }, 'group members added');
+    this.rebuild(true);
+    return this.groups.get(name)!;
+  }
+
+  removeMembers(name: string, users: readonly string[]): GroupInfo {
+    const group = this.groups.get(name);
+    if (!group) throw new GroupError(404, `no such group: ${name}`);
+    const fixed = users.filter((u) => group.fixedUsers.includes(u));
+    if (fixed.length > 0) {
+      throw new GroupError(400, `${fixed.join(', ')} belong to ${name} through the site configuration or the operating system; change them there`);
+    }
+    this.store.removeMembers(name, users);
+    this.logger.info({ group: name, users }, 'group members removed');
+    this.rebuild(true);
+    return this.groups.get(name)!;
+  }
+}

@@ -1,0 +1,70 @@
+import { Router, type NextFunction, type Request, type Response } from 'express';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { userModel, type HubContext } from '../context.js';
+import { mayAdminister, messagePage, renderPage } from './render.js';
+
+/** Page scripts live beside the templates (static/ belongs to the shared stylesheet). */
+const PAGE_SCRIPTS = ['hub.js', 'home.js', 'admin.js', 'spawn.js'];
+
+function requireSession(req: Request, res: Response, next: NextFunction): void {
+  if (!req.caller) {
+    res.redirect(302, `/hub/login?next=${encodeURIComponent(req.originalUrl)}`);
+    return;
+  }
+  next();
+}
+
+/** GET /hub/home, GET /hub/admin and the scripts of hub pages. */
+export function homeAdminPages(ctx: HubContext, viewsDir: string): Router {
+  const router = Router();
+  const p = ctx.permissions;
+  const scripts = new Map(PAGE_SCRIPTS.map((name) => [name, readFileSync(join(viewsDir, 'hub', 'js', name), 'utf8')]));
+
+  router.get('/hub/js/:file', (req, res) => {
+    const body = scripts.get(String(req.params.file));
+    if (!body) {
+      res.status(404).type('text/plain').send('no such script');
+      return;
+    }
+    res.type('application/javascript').set('Cache-Control', 'no-cache').send(body);
+  });
+
+  router.get('/hub/home', requireSession, (req, res) => {
+    const user = req.caller!.user;
+    const reachable = ctx.users
+      .list()
+      .filter((name) => name !== user && p.can(user, 'access:servers', { user: name }))
+      .map((name) => ({ name, status: ctx.servers.status(name), mayStart: p.can(user, 'servers', { user: name }) }));
+    renderPage(ctx, req, res, 'home', 200, {
+      title: 'Home',
+      me: userModel(ctx, user),
+      mayAccessOwn: p.can(user, 'access:servers', { user }),
+      mayStartOwn: p.can(user, 'servers', { user }),
+      mayTokens: p.can(user, 'tokens', { user }),
+      reachable,
+      tokens: ctx.tokens.list(user),
+    });
+  });
+
+  router.get('/hub/admin', requireSession, (req, res) => {
+    const user = req.caller!.user;
+    if (!mayAdminister(ctx, user)) {
+      messagePage(ctx, req, res, 403, 'Not allowed', 'The admin page needs admin:users, admin:servers or admin:groups.', false);
+      return;
+    }
+    const users = ctx.users
+      .list()
+      .filter((name) => p.can(user, 'list:users', { user: name }))
+      .map((name) => ({ ...userModel(ctx, name), mayStart: p.can(user, 'servers', { user: name }) }));
+    const groups = p.holdsAny(user, 'admin:groups') ? ctx.groups.list().filter((g) => p.can(user, 'admin:groups', { group: g.name })) : null;
+    renderPage(ctx, req, res, 'admin', 200, {
+      title: 'Admin',
+      users,
+      groups,
+      mayCreateGroups: p.holdsAny(user, 'admin:groups'),
+    });
+  });
+
+  return router;
+}

@@ -1,0 +1,87 @@
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import type passport from 'passport';
+import type { HubContext } from '../context.js';
+import type { LoginLimiter } from '../auth/login-limiter.js';
+import { safeNext } from '../auth/next-url.js';
+import { renderPage } from './render.js';
+
+const MAX_FIELD = 1024;
+const FAILED = 'Invalid user name or password.';
+
+function field(body: unknown, name: string): string {
+  const value = (body as Record<string, unknown> | undefined)?.[name];
+  return typeof value === 'string' ? value.slice(0, MAX_FIELD) : '';
+}
+
+function loginPage(ctx: HubContext, req: Request, res: Response, status: number, error: string | null, username = ''): void {
+  const next = safeNext(req.method === 'GET' ? req.query.next : field(req.body, 'next'));
+  renderPage(ctx, req, res, 'login', status, { title: 'Sign in', error, username, next });
+}
+
+/** GET/POST /hub/login and POST /hub/logout. */
+export function loginPages(ctx: HubContext, auth: passport.Authenticator, limiter: LoginLimiter, cookieName: string): Router {
+  const router = Router();
+  const form = express.urlencoded({ extended: false, limit: '16kb' });
+
+  router.get('/hub/login', (req, res) => {
+    if (req.caller?.via === 'cookie') {
+      res.redirect(302, safeNext(req.query.next));
+      return;
+    }
+    loginPage(ctx, req, res, 200, null);
+  });
+
+  router.post('/hub/login', form, async (req: Request, res: Response, nextFn: NextFunction) => {
+    if (!ctx.xsrf.isRequestValid(req)) {
+      loginPage(ctx, req, res, 403, 'This sign-in form has expired. Please try again.');
+      return;
+    }
+    const username = field(req.body, 'username').trim();
+    const password = field(req.body, 'password');
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const wait = await limiter.retryAfter(username, address);
+    if (wait > 0) {
+      res.setHeader('Retry-After', String(wait));
+      loginPage(ctx, req, res, 429, `Too many failed sign-in attempts. Try again in ${Math.ceil(wait / 60)} minute(s).`, username);
+      return;
+    }
+    // passport-local reads username and password from the body and checks them (same bcrypt work
+    // for every kind of failure); a new session id is issued by req.login (passport regenerates).
+    auth.authenticate('local', { session: false }, async (err: unknown, account: Express.User | false) => {
+      if (err || !account) {
+        if (err) ctx.logger.error({ err: (err as Error).message }, 'sign-in check failed');
+        await limiter.failed(username, address);
+        ctx.logger.info({ user: username.slice(0, 64), address }, 'failed sign-in');
+        loginPage(ctx, req, res, 403, FAILED, username);
+        return;
+      }
+      await limiter.succeeded(username, address);
+      const next = safeNext(field(req.body, 'next'));
+      req.login(account, (loginErr) => {
+        if (loginErr) {
+          ctx.logger.error({ err: (loginErr as Error).message }, 'cannot create a session');
+          loginPage(ctx, req, res, 500, 'The hub could not create a session; please try again.');
+          return;
+        }
+        ctx.logger.info({ user: account.name, address }, 'signed in');
+        res.redirect(302, next);
+      });
+    })(req, res, nextFn);
+  });
+
+  router.post('/hub/logout', form, (req, res) => {
+    if (req.caller?.via === 'cookie' && !ctx.xsrf.isRequestValid(req)) {
+      res.status(403).type('text/plain').send('Missing or wrong XSRF token.');
+      return;
+    }
+    const user = req.caller?.user;
+    req.session.destroy((err) => {
+      if (err) ctx.logger.error({ err: (err as Error).message }, 'cannot destroy a session');
+      res.clearCookie(cookieName, { path: '/' });
+      if (user) ctx.logger.info({ user }, 'signed out');
+      res.redirect(302, '/hub/login');
+    });
+  });
+
+  return router;
+}

@@ -1,0 +1,55 @@
+import type { Request, Response } from 'express';
+import type { HubContext } from '../context.js';
+
+export const STATIC_BASE = '/hub/static';
+
+/** Navigation links for the shared header: what this user may open. */
+export function navLinks(ctx: HubContext, user: string | null): { href: string; label: string }[] {
+  if (!user) return [];
+  const links = [{ href: '/hub/home', label: 'Home' }];
+  if (mayAdminister(ctx, user)) links.push({ href: '/hub/admin', label: 'Admin' });
+  return links;
+}
+
+export function mayAdminister(ctx: HubContext, user: string): boolean {
+  const p = ctx.permissions;
+  return p.holdsAny(user, 'admin:users') || p.holdsAny(user, 'admin:groups') || p.holdsAny(user, 'admin:servers');
+}
+
+/** Renders a hub page with what every page needs: title, XSRF token, user, navigation. */
+export function renderPage(
+  ctx: HubContext,
+  req: Request,
+  res: Response,
+  view: string,
+  status: number,
+  locals: Record<string, unknown> & { title: string },
+): void {
+  const user = req.caller?.user ?? null;
+  res.status(status).render(`hub/${view}`, {
+    xsrf: ctx.xsrf.generateToken(req),
+    base: STATIC_BASE,
+    user,
+    links: navLinks(ctx, user),
+    current: req.path,
+    ...locals,
+  });
+}
+
+/** A plain message page (not found, not running, forbidden), or the same as JSON for API clients. */
+export function messagePage(
+  ctx: HubContext,
+  req: Request,
+  res: Response,
+  status: number,
+  title: string,
+  message: string,
+  json: boolean,
+  extra: Record<string, unknown> = {},
+): void {
+  if (json) {
+    res.status(status).json({ status, message, ...extra });
+    return;
+  }
+  renderPage(ctx, req, res, 'message', status, { title, message });
+}

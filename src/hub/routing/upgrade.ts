@@ -1,0 +1,76 @@
+import { ServerResponse, STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { RequestHandler } from 'express';
+import { authenticate, hasTokenInQuery, TOKEN_IN_URL_MESSAGE } from '../auth/caller.js';
+import { identityFor, type HubContext } from '../context.js';
+import { parseUserPath } from './user-path.js';
+
+/** Answers an upgrade request with a plain HTTP error and closes the socket. */
+function refuse(socket: Duplex, status: number, message: string): void {
+  const body = JSON.stringify({ status, message });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
+      'Content-Type: application/json\r\nConnection: close\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+/** The session user of a raw upgrade request, read through the same session middleware and store. */
+function sessionUserOf(req: IncomingMessage, sessions: RequestHandler): Promise<{ user?: string; xsrf?: string }> {
+  return new Promise((resolve) => {
+    const res = new ServerResponse(req);
+    sessions(req as Parameters<RequestHandler>[0], res as unknown as Parameters<RequestHandler>[1], () => {
+      const session = (req as { session?: { passport?: { user?: unknown }; csrfToken?: unknown } }).session;
+      const user = session?.passport?.user;
+      const xsrf = session?.csrfToken;
+      resolve({
+        user: typeof user === 'string' ? user : undefined,
+        xsrf: typeof xsrf === 'string' ? xsrf : undefined,
+      });
+    });
+  });
+}
+
+/**
+ * WebSocket upgrades for `/user/NAME/…`: the same checks as HTTP (name, authentication,
+ * access:servers) plus the Origin header, which must be the hub's own so that another site's page
+ * cannot open a socket with the visitor's cookie. Token clients may omit Origin; cookie ones may not.
+ */
+export function upgradeHandler(ctx: HubContext, sessions: RequestHandler) {
+  return async (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
+    socket.on('error', () => socket.destroy());
+    try {
+      const target = req.url ?? '';
+      const parsed = parseUserPath(target);
+      if (!parsed.ok) return refuse(socket, parsed.message === 'not a /user/NAME/ path' ? 404 : 400, parsed.message);
+      if (hasTokenInQuery(target)) return refuse(socket, 400, TOKEN_IN_URL_MESSAGE);
+      const { user: sessionUser, xsrf } = req.headers.authorization ? {} : await sessionUserOf(req, sessions);
+      const auth = authenticate(req, sessionUser, ctx.tokens, ctx.users);
+      if (!auth.ok) return refuse(socket, 401, auth.message);
+      const caller = auth.caller;
+      if (!caller) return refuse(socket, 401, 'authentication required: sign in, or send "Authorization: token <API token>"');
+      const origin = req.headers.origin;
+      if (origin === undefined ? caller.via === 'cookie' : !allowedOrigins(ctx, req).has(origin)) {
+        return refuse(socket, 403, `WebSocket refused: the Origin must be this hub (${ctx.origin})`);
+      }
+      const owner = parsed.owner;
+      if (!ctx.permissions.can(caller.user, 'access:servers', { user: owner })) {
+        return refuse(socket, 404, `There is no server at /user/${owner}/ that you may reach.`);
+      }
+      if (ctx.servers.status(owner) !== 'running') {
+        return refuse(socket, 503, `${owner}'s server is not running; open /user/${owner}/ to start it`);
+      }
+      ctx.proxy.ws(req, socket, head, owner, identityFor(ctx, caller, owner, xsrf));
+    } catch (err) {
+      ctx.logger.error({ err: (err as Error).message }, 'WebSocket upgrade failed');
+      refuse(socket, 500, 'internal error in the hub');
+    }
+  };
+}
+
+function allowedOrigins(ctx: HubContext, req: IncomingMessage): Set<string> {
+  const origins = new Set([ctx.origin]);
+  const host = req.headers.host;
+  if (host) origins.add(`${new URL(ctx.origin).protocol}//${host}`);
+  return origins;
+}

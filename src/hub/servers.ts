@@ -1,0 +1,47 @@
+import type { Spawner, ServerStatus } from '../spawner/index.js';
+import type { Logger } from '../util/logger.js';
+
+/**
+ * The hub's view of workflow servers on top of the spawner: starts in the background and keeps
+ * the reason of the last failed start, so that pages and the API can say why a server is down.
+ */
+export class ServerControl {
+  private readonly failures = new Map<string, string>();
+
+  constructor(
+    readonly spawner: Spawner,
+    private readonly logger: Logger,
+  ) {}
+
+  status(owner: string): ServerStatus {
+    return this.spawner.status(owner);
+  }
+
+  /** Starts the server without waiting for it; concurrent calls share one start (spawner). */
+  startInBackground(owner: string): void {
+    this.failures.delete(owner);
+    this.spawner.start(owner).then(
+      () => this.failures.delete(owner),
+      (err: Error) => {
+        this.failures.set(owner, err.message);
+        this.logger.warn({ owner, err: err.message }, 'workflow server failed to start');
+      },
+    );
+  }
+
+  stop(owner: string): Promise<void> {
+    return this.spawner.stop(owner);
+  }
+
+  lastFailure(owner: string): string | undefined {
+    return this.failures.get(owner);
+  }
+
+  lastActivity(owner: string): number | undefined {
+    return this.spawner.info(owner)?.lastActivity;
+  }
+
+  startedAt(owner: string): number | undefined {
+    return this.spawner.info(owner)?.startedAt;
+  }
+}

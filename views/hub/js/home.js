@@ -1,0 +1,104 @@
+// Home page: start/stop your server, permissions on shared servers, API tokens.
+(function () {
+  'use strict';
+  var el = hub.el;
+  var me = document.getElementById('my-server').dataset.user;
+  var serverPath = '/hub/api/users/' + encodeURIComponent(me) + '/server';
+
+  function showStatus(user) {
+    var badge = document.getElementById('my-status');
+    badge.replaceWith(Object.assign(hub.badge(user.status), { id: 'my-status' }));
+    var start = document.getElementById('my-start');
+    var stop = document.getElementById('my-stop');
+    if (!start.closest('[data-why]')) start.disabled = user.status !== 'stopped';
+    if (!stop.closest('[data-why]')) stop.disabled = user.status !== 'running';
+    var detail = document.getElementById('my-detail');
+    if (user.status === 'running') detail.textContent = 'Running; last activity ' + hub.when(user.last_activity) + '.';
+    else if (user.status === 'starting') detail.textContent = 'Starting…';
+    else if (user.status === 'stopping') detail.textContent = 'Stopping…';
+    else detail.textContent = user.spawn_error ? 'The last start failed: ' + user.spawn_error : 'Not running. Opening it starts it.';
+  }
+
+  function follow() {
+    hub.api('GET', '/hub/api/users/' + encodeURIComponent(me)).then(function (user) {
+      showStatus(user);
+      if (user.status === 'starting' || user.status === 'stopping') setTimeout(follow, 700);
+    }).catch(function (err) { hub.toast(err.message, true); });
+  }
+
+  document.getElementById('my-start').addEventListener('click', function () {
+    hub.api('POST', serverPath).then(follow, function (err) { hub.toast(err.message, true); });
+    showStatus({ status: 'starting' });
+  });
+  document.getElementById('my-stop').addEventListener('click', function () {
+    showStatus({ status: 'stopping' });
+    hub.api('DELETE', serverPath).then(follow, function (err) { hub.toast(err.message, true); follow(); });
+  });
+  document.getElementById('my-open').addEventListener('click', function (e) {
+    if (this.getAttribute('aria-disabled') === 'true') e.preventDefault();
+  });
+
+  // Your permissions on each running shared server, from that server's own user profile.
+  document.querySelectorAll('#reachable tr[data-owner]').forEach(function (row) {
+    row.querySelectorAll('a[aria-disabled="true"]').forEach(function (a) {
+      a.addEventListener('click', function (e) { e.preventDefault(); });
+    });
+    if (row.dataset.status !== 'running') return;
+    var cell = row.querySelector('.perms');
+    fetch('/user/' + encodeURIComponent(row.dataset.owner) + '/api/userprofile', { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+      .then(function (res) { if (!res.ok) throw new Error(res.status); return res.json(); })
+      .then(function (profile) {
+        cell.textContent = '';
+        var perms = profile.permissions || [];
+        if (perms.length === 0) cell.appendChild(el('span', { class: 'faint small', text: 'none' }));
+        var box = el('div', { class: 'perm-chips' });
+        perms.forEach(function (p) { box.appendChild(el('span', { class: 'chip', text: p })); });
+        cell.appendChild(box);
+      })
+      .catch(function () { cell.textContent = ''; cell.appendChild(el('span', { class: 'faint small', text: 'unavailable' })); });
+  });
+
+  // API tokens.
+  var tokensPath = '/hub/api/users/' + encodeURIComponent(me) + '/tokens';
+  var table = document.querySelector('#token-table tbody');
+  var empty = document.getElementById('no-tokens');
+
+  function revoke(row) {
+    hub.api('DELETE', tokensPath + '/' + encodeURIComponent(row.dataset.id)).then(function () {
+      row.remove();
+      empty.hidden = table.children.length > 0;
+      hub.toast('Token revoked.');
+    }, function (err) { hub.toast(err.message, true); });
+  }
+  table.querySelectorAll('tr').forEach(function (row) {
+    row.querySelector('.revoke').addEventListener('click', function () { revoke(row); });
+  });
+
+  var form = document.getElementById('token-form');
+  if (form) {
+    form.addEventListener('submit', function (e) {
+      e.preventDefault();
+      var body = {};
+      if (form.note.value.trim()) body.note = form.note.value.trim();
+      if (form.expires_in.value) body.expires_in = Number(form.expires_in.value);
+      hub.api('POST', tokensPath, body).then(function (t) {
+        document.getElementById('new-token-value').textContent = t.token;
+        document.getElementById('new-token').hidden = false;
+        var row = el('tr', { 'data-id': t.id }, [
+          el('td', { text: t.note || '—' }), el('td', { class: 'task-id', text: t.id }),
+          el('td', { text: new Date(t.created).toLocaleString('en-GB') }),
+          el('td', { text: t.expires_at ? new Date(t.expires_at).toLocaleString('en-GB') : 'never' }),
+          el('td', { class: 'num' }, [el('button', { class: 'btn small danger revoke', text: 'Revoke', onclick: function () { revoke(row); } })]),
+        ]);
+        table.appendChild(row);
+        empty.hidden = true;
+        form.note.value = '';
+      }, function (err) { hub.toast(err.message, true); });
+    });
+    document.getElementById('copy-token').addEventListener('click', function () {
+      navigator.clipboard.writeText(document.getElementById('new-token-value').textContent).then(function () { hub.toast('Copied.'); });
+    });
+  }
+
+  if (document.getElementById('my-server').dataset.status === 'starting') follow();
+})();

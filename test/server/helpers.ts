@@ -1,0 +1,181 @@
+/**
+ * Test helpers for the workflow server: signing proofs as the hub would, starting a real server
+ * (in-process, on 127.0.0.1, with a real WorkflowEngine on a temp data dir), and talking to it over
+ * HTTP and graphql-transport-ws.
+ */
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import request from 'supertest';
+import WebSocket from 'ws';
+import { newServerSecret, PROOF_HEADER, signProof, type Identity } from '../../src/identity/proof.js';
+import { startWorkflowServer, type RunningWorkflowServer } from '../../src/server/app.js';
+import { silentLogger, type Logger } from '../../src/util/logger.js';
+
+export const HUB_ORIGIN = 'http://127.0.0.1:8000';
+
+export interface Who {
+  user: string | null;
+  groups?: string[];
+  xsrf?: string;
+}
+
+/** The proof header the hub would add for this user, method and exact target. */
+export function proofFor(secret: string, owner: string, who: Who, method: string, target: string, ownerGroups: string[] = [], now?: number): Record<string, string> {
+  const identity: Identity = {
+    user: who.user,
+    groups: who.groups ?? [],
+    owner,
+    ownerGroups,
+    via: who.user === null ? 'hub' : 'cookie',
+    ...(who.xsrf ? { xsrf: who.xsrf } : {}),
+  };
+  return { [PROOF_HEADER]: signProof(secret, identity, { method, target }, now) };
+}
+
+export interface TestServerOptions {
+  owner: string;
+  ownerGroups?: string[];
+  /** WorkflowServer.site_authorization of the site file; omitted: no site_authorization. */
+  site?: unknown;
+  /** The owner's user_authorization; omitted: no owner file. */
+  ua?: unknown;
+  /** Workflow name → flow.yaml text. */
+  flows?: Record<string, string>;
+  logger?: Logger;
+}
+
+export interface TestServer {
+  owner: string;
+  secret: string;
+  dataDir: string;
+  siteFile: string;
+  ownerFile: string;
+  base: string;
+  running: RunningWorkflowServer;
+  url: string;
+  /** Signed headers for a request to `target` (path plus query) by `who`. */
+  sign(who: Who, method: string, target: string): Record<string, string>;
+  get(who: Who, target: string): request.Test;
+  put(who: Who, target: string): request.Test;
+  post(who: Who, target: string): request.Test;
+  /** POST a GraphQL document to /user/O/graphql. */
+  graphql(who: Who, query: string, variables?: Record<string, unknown>, operationName?: string): request.Test;
+  close(): Promise<void>;
+}
+
+export async function startTestServer(options: TestServerOptions): Promise<TestServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'flotilla-server-test-'));
+  const siteFile = join(dataDir, 'site.json');
+  writeFileSync(siteFile, JSON.stringify(options.site === undefined ? {} : { WorkflowServer: { site_authorization: options.site } }));
+  const ownerDir = join(dataDir, 'users', options.owner);
+  const ownerFile = join(ownerDir, 'jupyter_config.json');
+  mkdirSync(join(ownerDir, 'workflows'), { recursive: true });
+  if (options.ua !== undefined) writeFileSync(ownerFile, JSON.stringify({ WorkflowServer: { user_authorization: options.ua } }));
+  for (const [name, text] of Object.entries(options.flows ?? {})) {
+    mkdirSync(join(ownerDir, 'workflows', name), { recursive: true });
+    writeFileSync(join(ownerDir, 'workflows', name, 'flow.yaml'), text);
+  }
+  const secret = newServerSecret();
+  const running = await startWorkflowServer({
+    owner: options.owner,
+    dataDir,
+    siteFile,
+    secret,
+    hubOrigin: HUB_ORIGIN,
+    host: '127.0.0.1',
+    port: 0,
+    logger: options.logger ?? silentLogger(),
+    concurrency: 4,
+  });
+  const base = `/user/${options.owner}/`;
+  const sign = (who: Who, method: string, target: string) => proofFor(secret, options.owner, who, method, target, options.ownerGroups ?? []);
+  const agent = request(running.url);
+  return {
+    owner: options.owner,
+    secret,
+    dataDir,
+    siteFile,
+    ownerFile,
+    base,
+    running,
+    url: running.url,
+    sign,
+    get: (who, target) => agent.get(target).set(sign(who, 'GET', target)),
+    put: (who, target) => agent.put(target).set(sign(who, 'PUT', target)),
+    post: (who, target) => agent.post(target).set(sign(who, 'POST', target)),
+    graphql: (who, query, variables, operationName) =>
+      agent
+        .post(`${base}graphql`)
+        .set(sign(who, 'POST', `${base}graphql`))
+        .set('Content-Type', 'application/json')
+        .set('Accept', 'application/json')
+        .send({ query, ...(variables ? { variables } : {}), ...(operationName ? { operationName } : {}) }),
+    async close() {
+      await running.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type SocketOutcome = { ok: true; ws: WebSocket } | { ok: false; status: number };
+
+/** Opens the subscriptions socket as `who`; resolves with the socket, or the refusal's HTTP status. */
+export function openSocket(server: TestServer, who: Who, headers: Record<string, string> = {}): Promise<SocketOutcome> {
+  const target = `${server.base}subscriptions`;
+  const wsUrl = `${server.url.replace(/^http/, 'ws')}${target}`;
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(wsUrl, 'graphql-transport-ws', { headers: { ...server.sign(who, 'GET', target), ...headers } });
+    ws.once('open', () => resolve({ ok: true, ws }));
+    ws.once('unexpected-response', (_req, res) => {
+      resolve({ ok: false, status: res.statusCode ?? 0 });
+      ws.terminate();
+    });
+    ws.once('error', (err) => reject(err));
+  });
+}
+
+export interface ProtocolMessage {
+  type: string;
+  id?: string;
+  payload?: any;
+}
+
+/** Collects every protocol message and the close event of a graphql-transport-ws socket. */
+export class GraphqlSocket {
+  readonly messages: ProtocolMessage[] = [];
+  closed: { code: number; reason: string; at: number } | undefined;
+
+  constructor(readonly ws: WebSocket) {
+    ws.on('message', (data) => this.messages.push(JSON.parse(String(data)) as ProtocolMessage));
+    ws.on('close', (code, reason) => (this.closed = { code, reason: String(reason), at: Date.now() }));
+  }
+
+  send(message: ProtocolMessage): void {
+    this.ws.send(JSON.stringify(message));
+  }
+
+  async init(payload?: unknown): Promise<void> {
+    this.send({ type: 'connection_init', ...(payload !== undefined ? { payload } : {}) });
+    await waitFor(() => this.messages.some((m) => m.type === 'connection_ack'), 'connection_ack');
+  }
+
+  subscribe(id: string, query: string, variables?: Record<string, unknown>): void {
+    this.send({ id, type: 'subscribe', payload: { query, ...(variables ? { variables } : {}) } });
+  }
+
+  of(id: string): ProtocolMessage[] {
+    return this.messages.filter((m) => m.id === id);
+  }
+}
+
+/** Polls until the condition holds; fails after the deadline with a message naming what it waited for. */
+export async function waitFor<T>(condition: () => T | Promise<T>, what: string, timeoutMs = 20_000, everyMs = 25): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await condition();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

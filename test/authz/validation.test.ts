@@ -6,9 +6,10 @@ import {
 } from '../../src/authz/index.js';
 import { WORKED_SITE } from './fixtures.js';
 
-function siteErrors(raw: unknown, where?: string): string[] {
+/** The lines of the AuthzConfigError that `parse` throws. */
+function errorsOf(parse: () => unknown): string[] {
   try {
-    parseSiteAuthorization(raw, where);
+    parse();
   } catch (err) {
     expect(err).toBeInstanceOf(AuthzConfigError);
     return (err as AuthzConfigError).message.split('\n');
@@ -16,15 +17,8 @@ function siteErrors(raw: unknown, where?: string): string[] {
   throw new Error('expected an AuthzConfigError');
 }
 
-function userErrors(raw: unknown): string[] {
-  try {
-    parseUserAuthorization(raw);
-  } catch (err) {
-    expect(err).toBeInstanceOf(AuthzConfigError);
-    return (err as AuthzConfigError).message.split('\n');
-  }
-  throw new Error('expected an AuthzConfigError');
-}
+const siteErrors = (raw: unknown, where?: string) => errorsOf(() => parseSiteAuthorization(raw, where));
+const userErrors = (raw: unknown) => errorsOf(() => parseUserAuthorization(raw));
 
 describe('valid configurations', () => {
   it('accepts the worked-example site and normalises spellings', () => {

@@ -57,9 +57,9 @@ export function ensureWrapper(runDir: string): string {
 
 /**
  * Starts a job detached (its own process group, so `kill` reaches everything it started) and
- * returns its pid. Throws when the process cannot be started: the caller marks submit-failed.
+ * returns its pid. Rejects when the process cannot be started: the caller marks submit-failed.
  */
-export function launchJob(spec: JobSpec, events: JobEvents): Promise<number> {
+export async function launchJob(spec: JobSpec, events: JobEvents): Promise<number> {
   mkdirSync(spec.jobDir, { recursive: true });
   writeFileAtomic(join(spec.jobDir, 'job.script'), spec.script, 0o600);
   const out = openSync(join(spec.jobDir, 'job.out'), 'w', 0o600);
@@ -103,17 +103,16 @@ function signalNumber(sig: NodeJS.Signals | null): number {
 }
 
 export function readJobStatus(jobDir: string): number | undefined {
-  try {
-    const text = readFileSync(join(jobDir, 'job.status'), 'utf8').trim();
-    return /^[0-9]+$/.test(text) ? Number(text) : undefined;
-  } catch {
-    return undefined;
-  }
+  return readNumberFile(join(jobDir, 'job.status'));
 }
 
 export function readJobPid(jobDir: string): number | undefined {
+  return readNumberFile(join(jobDir, 'job.pid'));
+}
+
+function readNumberFile(path: string): number | undefined {
   try {
-    const text = readFileSync(join(jobDir, 'job.pid'), 'utf8').trim();
+    const text = readFileSync(path, 'utf8').trim();
     return /^[0-9]+$/.test(text) ? Number(text) : undefined;
   } catch {
     return undefined;

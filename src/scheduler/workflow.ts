@@ -192,7 +192,11 @@ export class WorkflowRuntime {
     return this.forTasks(selectors, true, (i) => (ACTIVE_STATES.has(i.state) ? 'has an active job' : null), (inst) => {
       addOutputs(inst, outputs);
       if (outputs.includes('succeeded')) inst.state = 'succeeded';
-      else if (outputs.includes('failed')) inst.state = 'failed';
+      else if (outputs.includes('failed')) {
+        // Marked failed: an earlier success no longer satisfies dependants.
+        inst.state = 'failed';
+        inst.outputs = JSON.stringify(outputsOf(inst).filter((o) => o !== 'succeeded'));
+      }
       inst.queued = false;
       inst.triggered = 0;
     }, `outputs ${outputs.join(', ')} set on`);

@@ -18,7 +18,7 @@ import {
   type GraphQLSchema,
   type OperationTypeNode,
   type SelectionSetNode,
-} from 'graphql';
+} from './graphql-js.js';
 import { operationFromGraphqlName, type Operation } from '../authz/index.js';
 
 export type Analysis =

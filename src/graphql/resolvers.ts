@@ -3,7 +3,7 @@
  * any document holding an operation the user lacks; each resolver checks again (defence in depth,
  * so a path that skipped the analysis still fails closed).
  */
-import { GraphQLError } from 'graphql';
+import { GraphQLError } from './graphql-js.js';
 import { OPERATIONS, graphqlName, type Operation } from '../authz/index.js';
 import type { Identity } from '../identity/proof.js';
 import type { WorkflowEngine } from '../scheduler/index.js';

@@ -3,7 +3,7 @@
  * 1:1; patches in `Delta.updated` are JSON objects holding only the fields that changed, so that a
  * client can tell "changed to null" from "unchanged".
  */
-import { GraphQLObjectType, buildSchema, type GraphQLSchema } from 'graphql';
+import { GraphQLObjectType, buildSchema, type GraphQLSchema } from './graphql-js.js';
 import { mutationSdl } from './mutations.js';
 
 const SDL = /* GraphQL */ `

@@ -84,7 +84,11 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
   });
   app.use(requireProof(verifier, logger.child({ part: 'identity' })));
   app.use(CONTROL_PREFIX, controlRoutes(access));
-  app.get(base.slice(0, -1), (_req, res) => res.redirect(base));
+  // express matches `/user/O` and `/user/O/` alike; only the bare one needs sending on.
+  app.get(base.slice(0, -1), (req, res, next) => {
+    if (req.originalUrl.split('?')[0] === base.slice(0, -1)) res.redirect(base);
+    else next();
+  });
   app.use(`${base}static`, express.static(join(ROOT, 'static'), { index: false, fallthrough: false, maxAge: '1h' }));
   app.use(`${base}api`, apiRoutes(access, decisions, options.dataDir));
   app.use(`${base}graphql`, express.json({ limit: MAX_GRAPHQL_BYTES, type: ['application/json', 'application/graphql-response+json'] }));

@@ -4,7 +4,7 @@
  * is not permitted the whole request is refused with 403 and
  * `{"errors":[{"message","extensions":{"code":"FORBIDDEN","operation"}}]}`, so nothing partial runs.
  */
-import type { GraphQLSchema } from 'graphql';
+import type { GraphQLSchema } from '../graphql/graphql-js.js';
 import { createHandler } from 'graphql-http/lib/use/express';
 import { analyseDocument } from '../graphql/analyse.js';
 import { forbiddenError, type GraphqlContext } from '../graphql/resolvers.js';

@@ -1,0 +1,103 @@
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { REPO, runFlotilla } from './run-flotilla.js';
+
+// Runs the real command line; build dist/ first (`npx tsc -p tsconfig.build.json`, done by `npm test`).
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'flotilla-check-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function writeJson(path: string, value: unknown): void {
+  mkdirSync(join(path, '..'), { recursive: true });
+  writeFileSync(path, JSON.stringify(value, null, 2));
+}
+
+describe('flotilla config check', () => {
+  it('passes the example configuration with a one-line summary', async () => {
+    copyFileSync(join(REPO, 'jupyter_config.example.json'), join(dir, 'jupyter_config.json'));
+    const result = await runFlotilla(['config', 'check', '--config', join(dir, 'jupyter_config.json')]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^OK .*jupyter_config\.json: 5 users, 2 groups, 2 roles, 0 owners \(0 owner files, 0 workflows\) checked; .*htpasswd: no such file yet/);
+    expect(result.stdout.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('uses ./jupyter_config.json when there is one, else the embedded defaults', async () => {
+    const defaults = await runFlotilla(['config', 'check'], { cwd: dir });
+    expect(defaults.code).toBe(0);
+    expect(defaults.stdout).toMatch(/^OK \(embedded defaults\): 0 users/);
+    writeJson(join(dir, 'jupyter_config.json'), { JupyterHub: { bind_url: 'gopher://x' } });
+    const local = await runFlotilla(['config', 'check'], { cwd: dir });
+    expect(local.code).toBe(1);
+    expect(local.stderr).toContain('jupyter_config.json: JupyterHub › bind_url: expected an http:// or https:// URL, got "gopher://x"');
+  });
+
+  it('checks every owner file and workflow folder name, reporting every problem', async () => {
+    const site = join(dir, 'site.json');
+    writeJson(site, {
+      JupyterHub: { data_dir: 'state', authenticator: { admin_users: ['erin', 42] } },
+      WorkflowServer: { site_authorization: { '*': { '*': { default: 'READ' } } } },
+    });
+    const users = join(dir, 'state', 'users');
+    writeJson(join(users, 'alice', 'jupyter_config.json'), { WorkflowServer: { user_authorization: { '*': ['READ'] } } });
+    mkdirSync(join(users, 'alice', 'workflows', 'good-flow'), { recursive: true });
+    mkdirSync(join(users, 'alice', 'workflows', 'bad flow'), { recursive: true });
+    writeJson(join(users, 'bob', 'jupyter_config.json'), { WorkflowServer: { site_authorization: {} } });
+    writeJson(join(users, 'carol', 'jupyter_config.json'), { WorkflowServer: { user_authorization: { dave: ['stpo'] } } });
+    mkdirSync(join(users, '.hidden'), { recursive: true });
+    const result = await runFlotilla(['config', 'check', '--config', site]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toEqual([
+      `${site}: JupyterHub › authenticator › admin_users[1]: expected a user name, got 42`,
+      `${join(users, '.hidden')}: ".hidden" is not a valid owner name: names are 1 to 64 ASCII letters, digits, ".", "_", "-" or "@", starting with a letter or a digit`,
+      `${join(users, 'alice', 'workflows', 'bad flow')}: "bad flow" is not a valid workflow name: names are 1 to 64 ASCII letters, digits, ".", "_", "-" or "@", starting with a letter or a digit`,
+      `${join(users, 'bob', 'jupyter_config.json')}: WorkflowServer › site_authorization: only the site configuration file can carry site_authorization; an owner's file holds user_authorization alone`,
+      `${join(users, 'carol', 'jupyter_config.json')}: WorkflowServer › user_authorization › dave: unknown permission "stpo"; did you mean "stop"?`,
+      'config check: 5 problems found',
+    ]);
+  });
+
+  it('counts owners, their files and workflows when all is well', async () => {
+    const site = join(dir, 'site.json');
+    writeJson(site, { JupyterHub: { data_dir: 'state', load_groups: { ops: { users: ['carol'] } } } });
+    writeJson(join(dir, 'state', 'users', 'alice', 'jupyter_config.json'), { WorkflowServer: { user_authorization: { '*': ['READ'] } } });
+    mkdirSync(join(dir, 'state', 'users', 'alice', 'workflows', 'one'), { recursive: true });
+    mkdirSync(join(dir, 'state', 'users', 'bob', 'workflows', 'two'), { recursive: true });
+    writeFileSync(join(dir, 'state', 'htpasswd'), 'alice:$2y$04$2QW4QuXErVCLJI1kLB4YnOGhSdB589LIga/rCL20wYh2EeDuwwhJq\n# comment\n');
+    const result = await runFlotilla(['config', 'check', '--config', site]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(
+      `OK ${site}: 1 user, 1 group, 0 roles, 2 owners (1 owner file, 2 workflows) checked; ${join(dir, 'state', 'htpasswd')}: 1 account\n`,
+    );
+  });
+
+  it('reports a malformed htpasswd file with its line', async () => {
+    const site = join(dir, 'site.json');
+    writeJson(site, { JupyterHub: { authenticator: { htpasswd_file: 'users.htpasswd' } } });
+    writeFileSync(join(dir, 'users.htpasswd'), 'alice:$2y$04$2QW4QuXErVCLJI1kLB4YnOGhSdB589LIga/rCL20wYh2EeDuwwhJq\nbob\n');
+    const result = await runFlotilla(['config', 'check', '--config', site]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`${join(dir, 'users.htpasswd')}: line 2: expected "user:hash"`);
+  });
+
+  it('reports malformed JSON with line and column, and refuses unknown flags', async () => {
+    const site = join(dir, 'site.json');
+    writeFileSync(site, '{\n  "JupyterHub": {\n    "data_dir": "d",\n  }\n}\n');
+    const result = await runFlotilla(['config', 'check', '--config', site]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`${site}: malformed JSON at line 4, column 3: unexpected character "}"; expected a key in double quotes`);
+    const flag = await runFlotilla(['config', 'check', '--confg', site]);
+    expect(flag.code).not.toBe(0);
+    expect(flag.stderr).toContain("unknown option '--confg'");
+    const help = await runFlotilla(['config', 'check', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('--config <file>');
+  });
+});

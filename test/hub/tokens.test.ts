@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import request from 'supertest';
+import { signIn, startHub, waitFor, type HubFixture } from './helpers.js';
+
+describe('API tokens', () => {
+  let f: HubFixture;
+  beforeAll(async () => {
+    f = await startHub();
+  });
+  afterAll(() => f.close());
+
+  it('lives through create (shown once), use, list and revoke', async () => {
+    const agent = f.agent();
+    const { xsrf } = await signIn(agent, 'alice');
+    const created = await agent.post('/hub/api/users/alice/tokens').set('X-XSRFToken', xsrf).send({ note: 'ci script' });
+    expect(created.status).toBe(201);
+    const token = created.body.token as string;
+    expect(token).toMatch(/^flt_[A-Za-z0-9_-]{43}$/);
+    expect(created.body).toMatchObject({ user: 'alice', note: 'ci script', expires_at: null });
+
+    // Only a hash is stored.
+    const db = new Database(join(f.dir, 'hub.sqlite'), { readonly: true });
+    const rows = db.prepare('SELECT hash FROM api_tokens').all() as { hash: string }[];
+    db.close();
+    expect(rows.map((r) => r.hash)).toContain(createHash('sha256').update(token).digest('hex'));
+    expect(JSON.stringify(rows)).not.toContain(token);
+
+    for (const scheme of ['token', 'Bearer', 'TOKEN']) {
+      const me = await request(f.url).get('/hub/api/user').set('Authorization', `${scheme} ${token}`);
+      expect(me.status).toBe(200);
+      expect(me.body.name).toBe('alice');
+    }
+    const listed = await agent.get('/hub/api/users/alice/tokens');
+    expect(listed.body.api_tokens).toHaveLength(1);
+    expect(listed.body.api_tokens[0]).toEqual({
+      id: created.body.id,
+      user: 'alice',
+      note: 'ci script',
+      created: created.body.created,
+      expires_at: null,
+    });
+    expect(JSON.stringify(listed.body)).not.toContain(token);
+
+    // Token-authenticated writes need no XSRF token.
+    const second = await request(f.url).post('/hub/api/users/alice/tokens').set('Authorization', `token ${token}`).send({});
+    expect(second.status).toBe(201);
+
+    const revoked = await agent.delete(`/hub/api/users/alice/tokens/${created.body.id}`).set('X-XSRFToken', xsrf);
+    expect(revoked.status).toBe(204);
+    const after = await request(f.url).get('/hub/api/user').set('Authorization', `token ${token}`);
+    expect(after.status).toBe(401);
+    expect(after.body.message).toBe('invalid or expired API token');
+    expect((await agent.delete(`/hub/api/users/alice/tokens/${created.body.id}`).set('X-XSRFToken', xsrf)).status).toBe(404);
+  });
+
+  it('refuses tokens in URLs with a clear 400', async () => {
+    const agent = f.agent();
+    const { xsrf } = await signIn(agent, 'bob');
+    const { body } = await agent.post('/hub/api/users/bob/tokens').set('X-XSRFToken', xsrf).send({});
+    for (const path of [`/hub/api/user?token=${body.token}`, `/user/bob/?token=${body.token}`, `/hub/home?Token=x`]) {
+      const res = await request(f.url).get(path);
+      expect(res.status).toBe(400);
+      expect(res.body.message).toMatch(/not accepted in URLs/);
+    }
+  });
+
+  it('expires tokens', async () => {
+    const agent = f.agent();
+    const { xsrf } = await signIn(agent, 'carol');
+    const { body } = await agent.post('/hub/api/users/carol/tokens').set('X-XSRFToken', xsrf).send({ expires_in: 1 });
+    expect(body.expires_at).not.toBeNull();
+    await waitFor(async () => (await request(f.url).get('/hub/api/user').set('Authorization', `token ${body.token}`)).status === 401, 10_000, 'token expiry');
+    expect((await agent.get('/hub/api/users/carol/tokens')).body.api_tokens).toEqual([]);
+  });
+
+  it('lets admins make tokens for others, and nobody else', async () => {
+    const admin = f.agent();
+    const { xsrf } = await signIn(admin, 'admin');
+    const made = await admin.post('/hub/api/users/bob/tokens').set('X-XSRFToken', xsrf).send({ note: 'by admin' });
+    expect(made.status).toBe(201);
+    expect((await request(f.url).get('/hub/api/user').set('Authorization', `token ${made.body.token}`)).body.name).toBe('bob');
+
+    const carol = f.agent();
+    const c = await signIn(carol, 'carol');
+    const refused = await carol.post('/hub/api/users/bob/tokens').set('X-XSRFToken', c.xsrf).send({});
+    const unknown = await carol.post('/hub/api/users/nosuchuser/tokens').set('X-XSRFToken', c.xsrf).send({});
+    expect(refused.status).toBe(404);
+    expect(unknown.status).toBe(404);
+    expect(refused.body.message.replace('bob', 'X')).toBe(unknown.body.message.replace('nosuchuser', 'X'));
+    expect((await carol.get('/hub/api/users/bob/tokens')).status).toBe(404);
+  });
+
+  it('validates token requests', async () => {
+    const agent = f.agent();
+    const { xsrf } = await signIn(agent, 'alice');
+    const bad = await agent.post('/hub/api/users/alice/tokens').set('X-XSRFToken', xsrf).send({ expires_in: -5, extra: 1 });
+    expect(bad.status).toBe(400);
+    expect(bad.body.message).toMatch(/expires_in/);
+    expect(bad.body.message).toMatch(/extra/);
+    const notJson = await agent.post('/hub/api/users/alice/tokens').set('X-XSRFToken', xsrf).set('Content-Type', 'application/json').send('{"note":');
+    expect(notJson.status).toBe(400);
+    expect(notJson.body.message).toMatch(/not valid JSON/);
+    const huge = await agent.post('/hub/api/users/alice/tokens').set('X-XSRFToken', xsrf).send({ note: 'x'.repeat(100_000) });
+    expect(huge.status).toBe(413);
+    const noXsrf = await agent.post('/hub/api/users/alice/tokens').send({});
+    expect(noXsrf.status).toBe(403);
+    expect(noXsrf.body.message).toMatch(/XSRF/);
+    const badHeader = await request(f.url).get('/hub/api/user').set('Authorization', 'Basic YWxpY2U6eA==');
+    expect(badHeader.status).toBe(401);
+  });
+});

@@ -73,26 +73,38 @@ function upgradeRefusal(url: string): Promise<{ status: number; body: string }> 
   });
 }
 
+/** alice's server (the fixture, started by a real Spawner, then stopped unless `running`) behind
+ * a UserProxy in a hub-like server. */
+function withProxiedServer(opts: { running: boolean }) {
+  let h: SpawnerHarness | undefined;
+  let proxy: UserProxy | undefined;
+  let hub: { server: Server; port: number } | undefined;
+  return {
+    async start() {
+      buildDist();
+      h = new SpawnerHarness();
+      const spawner = h.spawner();
+      await spawner.start('alice');
+      if (!opts.running) await spawner.stop('alice');
+      proxy = new UserProxy({ spawner, sessionCookieName: SESSION_COOKIE });
+      hub = await hubLike(proxy);
+      return { spawner, proxy, hub };
+    },
+    async stop() {
+      if (hub) await closeServer(hub.server);
+      proxy?.close();
+      await h?.cleanup();
+    },
+  };
+}
+
 describe('UserProxy against a real workflow-server stand-in', () => {
-  let h: SpawnerHarness;
   let spawner: Spawner;
   let proxy: UserProxy;
   let hub: { server: Server; port: number };
-
-  beforeAll(async () => {
-    buildDist();
-    h = new SpawnerHarness();
-    spawner = h.spawner();
-    await spawner.start('alice');
-    proxy = new UserProxy({ spawner, sessionCookieName: SESSION_COOKIE });
-    hub = await hubLike(proxy);
-  });
-
-  afterAll(async () => {
-    await closeServer(hub.server);
-    proxy.close();
-    await h.cleanup();
-  });
+  const setUp = withProxiedServer({ running: true });
+  beforeAll(async () => ({ spawner, proxy, hub } = await setUp.start()));
+  afterAll(() => setUp.stop());
 
   it('forwards the path unchanged with a proof for exactly that target, and strips identity claims', async () => {
     const path = '/user/alice/api/thing?q=%2F..%2F&b=1';
@@ -183,26 +195,10 @@ describe('UserProxy against a real workflow-server stand-in', () => {
 });
 
 describe('UserProxy when the server is down', () => {
-  let h: SpawnerHarness;
-  let spawner: Spawner;
-  let proxy: UserProxy;
   let hub: { server: Server; port: number };
-
-  beforeAll(async () => {
-    buildDist();
-    h = new SpawnerHarness();
-    spawner = h.spawner();
-    await spawner.start('alice');
-    await spawner.stop('alice');
-    proxy = new UserProxy({ spawner, sessionCookieName: SESSION_COOKIE });
-    hub = await hubLike(proxy);
-  });
-
-  afterAll(async () => {
-    await closeServer(hub.server);
-    proxy.close();
-    await h.cleanup();
-  });
+  const setUp = withProxiedServer({ running: false });
+  beforeAll(async () => ({ hub } = await setUp.start()));
+  afterAll(() => setUp.stop());
 
   it('answers browsers with a friendly page and a way back to the hub', async () => {
     const reply = await call(hub.port, '/user/alice/', { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });

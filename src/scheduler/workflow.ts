@@ -79,7 +79,12 @@ export class WorkflowRuntime {
       else if (pid !== undefined && isJobAlive(pid, jobDir)) {
         inst.pid = pid;
         inst.adopted = true;
-        if (inst.state === 'preparing') inst.state = 'submitted';
+        // The wrapper writes job.pid just before it runs the script: the job has started.
+        if (inst.state !== 'running' && readJobPid(jobDir) !== undefined) {
+          inst.state = 'running';
+          inst.started_at ??= new Date().toISOString();
+          addOutputs(inst, ['submitted', 'started']);
+        }
         this.save(inst);
       } else if (inst.state === 'preparing' && pid === undefined) {
         // Never started: nothing ran, so it simply goes back to waiting.

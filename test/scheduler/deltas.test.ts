@@ -1,0 +1,77 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Delta, TaskView } from '../../src/scheduler/index.js';
+import { Sandbox, ok, waitFor, waitStatus } from './helpers.js';
+
+let box: Sandbox;
+beforeEach(() => {
+  box = new Sandbox();
+});
+afterEach(async () => {
+  await box.cleanup();
+});
+
+/** Applies deltas the way a client would, to check that they add up to the engine's state. */
+function mirror() {
+  const tasks = new Map<string, Partial<TaskView>>();
+  let status: string | undefined;
+  const deltas: Delta[] = [];
+  const apply = (d: Delta) => {
+    deltas.push(d);
+    if (d.added?.workflow) status = d.added.workflow.status;
+    if (d.updated?.workflow?.status) status = d.updated.workflow.status;
+    for (const t of d.added?.tasks ?? []) tasks.set(t.id, { ...t });
+    for (const t of d.updated?.tasks ?? []) tasks.set(t.id, { ...tasks.get(t.id), ...t });
+    for (const id of d.pruned?.tasks ?? []) tasks.delete(id);
+  };
+  return { tasks, deltas, apply, status: () => status };
+}
+
+describe('change deltas', () => {
+  it('sends a full initial burst, then only changed fields, and a slow subscriber still converges', async () => {
+    box.writeFlow('d', `tasks:\n${Array.from({ length: 8 }, (_, i) => `  t${i}: { script: "true"${i ? `, depends: [t${i - 1}]` : ''} }`).join('\n')}\n`);
+    const engine = await box.engine();
+    await ok(engine, 'play', 'd');
+    const fast = mirror();
+    const slow = mirror();
+    let slowCalls = 0;
+    const offFast = engine.subscribe(['d'], fast.apply);
+    const offSlow = engine.subscribe(null, (d) => {
+      slowCalls++;
+      slow.apply(d);
+      return new Promise((r) => setTimeout(r, 300));
+    });
+    await waitStatus(engine, 'd', 'stopped');
+    await waitFor('fast to converge', () => fast.status() === 'stopped' && fast.tasks.get('1/t7')?.state === 'succeeded');
+    await waitFor('slow to converge', () => slow.status() === 'stopped' && slow.tasks.get('1/t7')?.state === 'succeeded');
+    expect(fast.deltas[0]!.added?.workflow?.id).toBe('d');
+    const update = fast.deltas.flatMap((d) => d.updated?.tasks ?? []).find((t) => t.state === 'running');
+    expect(update && Object.keys(update).includes('script')).toBe(false);
+    for (const t of engine.getWorkflow('d')!.tasks) {
+      expect(fast.tasks.get(t.id)).toMatchObject({ state: t.state, submitNum: t.submitNum });
+      expect(slow.tasks.get(t.id)).toMatchObject({ state: t.state });
+    }
+    // Coalescing: the slow subscriber saw far fewer deltas than the fast one for the same end state.
+    expect(slowCalls).toBeLessThan(fast.deltas.length);
+    offFast();
+    offSlow();
+  });
+
+  it('notices new and removed workflow folders without a restart', async () => {
+    const engine = await box.engine();
+    const seen = mirror();
+    const pruned: string[] = [];
+    engine.subscribe(null, (d) => {
+      seen.apply(d);
+      if (d.pruned?.workflow) pruned.push(d.workflow);
+    });
+    box.writeFlow('later', 'description: added later\ntasks:\n  a: { script: "true" }\n');
+    await waitFor('new workflow listed', () => engine.getWorkflow('later'));
+    expect(engine.listWorkflows().map((w) => w.id)).toEqual(['later']);
+    await waitFor('added delta', () => seen.deltas.find((d) => d.added?.workflow?.description === 'added later'));
+    rmSync(join(box.ownerDir, 'workflows', 'later'), { recursive: true });
+    await waitFor('workflow gone', () => !engine.getWorkflow('later'));
+    await waitFor('pruned delta', () => pruned.includes('later'));
+  });
+});

@@ -1,0 +1,85 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Sandbox, killGroup, task, waitFor, waitState, waitStatus } from './helpers.js';
+
+const repo = join(import.meta.dirname, '..', '..');
+let box: Sandbox;
+let driver: ChildProcess | undefined;
+
+beforeAll(() => {
+  // The driver imports the built engine; tsc still emits if someone else's file has errors.
+  try {
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: repo, stdio: 'ignore' });
+  } catch {
+    // Type errors elsewhere in the tree; the emitted scheduler files are what we need.
+  }
+  expect(existsSync(join(repo, 'dist/scheduler/index.js'))).toBe(true);
+}, 180_000);
+beforeEach(() => {
+  box = new Sandbox();
+});
+afterEach(async () => {
+  driver?.kill('SIGKILL');
+  driver = undefined;
+  await box.cleanup();
+});
+
+function jobFile(workflow: string, name: string, file: string): string {
+  return join(box.runDir(workflow), 'log/job/1', name, '01', file);
+}
+
+function readPid(path: string): number | undefined {
+  try {
+    const text = readFileSync(path, 'utf8').trim();
+    return text ? Number(text) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+describe('crash recovery', () => {
+  it('after SIGKILL of the engine, finds running jobs again, takes real exit statuses, fails lost jobs', async () => {
+    box.writeFlow('cr', `tasks:
+  slow: { script: "while [ ! -f go-slow ]; do sleep 0.05; done" }
+  quick: { script: "while [ ! -f go-quick ]; do sleep 0.05; done; exit 7" }
+  lost: { script: "sleep 60" }
+  after: { script: "echo after", depends: [slow] }
+`);
+    driver = spawn(process.execPath, [join(import.meta.dirname, 'fixtures/engine-driver.mjs'), box.ownerDir, 'cr'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    driver.stdout!.on('data', (d) => (output += d));
+    await waitFor('driver to play', () => output.includes('"ok":true'));
+    const pids = await waitFor('three jobs started', () => {
+      const p = ['slow', 'quick', 'lost'].map((n) => readPid(jobFile('cr', n, 'job.pid')));
+      return p.every((x) => x !== undefined) ? (p as number[]) : undefined;
+    });
+    driver.kill('SIGKILL');
+    await waitFor('driver dead', () => driver!.exitCode !== null || driver!.signalCode !== null);
+    // While no engine watches: one job finishes with a status, one vanishes without one.
+    writeFileSync(join(box.runDir('cr'), 'go-quick'), '');
+    await waitFor('quick status recorded', () => existsSync(jobFile('cr', 'quick', 'job.status')));
+    killGroup(pids[2]!);
+    await waitFor('lost job gone', () => {
+      try {
+        process.kill(pids[2]!, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+
+    const engine = await box.engine();
+    expect(engine.getWorkflow('cr')!.status).toBe('running');
+    expect(task(engine, 'cr', '1/quick')).toMatchObject({ state: 'failed', exitCode: 7 });
+    expect(task(engine, 'cr', '1/lost')).toMatchObject({ state: 'failed' });
+    expect(task(engine, 'cr', '1/lost')!.exitCode).toBeUndefined();
+    expect(task(engine, 'cr', '1/slow')).toMatchObject({ state: 'running', pid: pids[0] });
+    expect(engine.workflowLog('cr').some((e) => e.kind === 'lost')).toBe(true);
+    writeFileSync(join(box.runDir('cr'), 'go-slow'), '');
+    await waitState(engine, 'cr', '1/slow', 'succeeded');
+    await waitState(engine, 'cr', '1/after', 'succeeded');
+    await waitStatus(engine, 'cr', 'stopped');
+  });
+});

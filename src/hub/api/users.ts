@@ -40,7 +40,7 @@ export function usersApi(ctx: HubContext): Router {
     const name = nameParam(req, res);
     if (!name) return undefined;
     if (perms.can(user, 'servers', { user: name })) return name;
-    if (perms.can(user, 'read:users', { user: name })) apiError(res, 403, `you may not ${verb} ${name}'s server (needs the servers scope)`);
+    if (perms.can(user, 'read:users', { user: name }) || perms.can(user, 'read:servers', { user: name })) apiError(res, 403, `you may not ${verb} ${name}'s server (needs the servers scope)`);
     else noSuchUser(res, name);
     return undefined;
   };

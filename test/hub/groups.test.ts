@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signIn, startHub, type HubFixture } from './helpers.js';
+
+describe('groups', () => {
+  let f: HubFixture;
+  let admin: { get(p: string): Promise<any>; send(m: 'post' | 'delete', p: string, body?: unknown): Promise<any> };
+
+  beforeAll(async () => {
+    f = await startHub({
+      users: { admin: 'admin-pw', alice: 'a', bob: 'b', root: 'r' },
+      hub: { load_groups: { physics: { users: ['alice'] } } },
+      server: { system_groups: true },
+    });
+    const agent = f.agent();
+    const { xsrf } = await signIn(agent, 'admin', 'admin-pw');
+    admin = {
+      get: (p) => agent.get(p),
+      send: (m, p, body) => agent[m](p).set('X-XSRFToken', xsrf).send((body ?? {}) as object),
+    };
+  });
+  afterAll(() => f.close());
+
+  it('merges configuration, run-time and operating-system groups', async () => {
+    const groups = (await admin.get('/hub/api/groups')).body as { name: string; users: string[]; sources: string[] }[];
+    expect(groups.find((g) => g.name === 'physics')).toMatchObject({ users: ['alice'], sources: ['config'] });
+    // Every Linux system has an account `root` whose primary group is `root`.
+    expect(groups.find((g) => g.name === 'root')).toMatchObject({ sources: ['system'] });
+    expect(groups.find((g) => g.name === 'root')!.users).toContain('root');
+    expect((await admin.get('/hub/api/users/root')).body.groups).toContain('root');
+  });
+
+  it('creates, fills, empties and deletes a run-time group, surviving a restart', async () => {
+    const made = await admin.send('post', '/hub/api/groups', { name: 'chem', users: ['bob'] });
+    expect(made.status).toBe(201);
+    expect(made.body).toMatchObject({ kind: 'group', name: 'chem', users: ['bob'], sources: ['hub'] });
+    expect((await admin.send('post', '/hub/api/groups', { name: 'chem' })).status).toBe(409);
+    const added = await admin.send('post', '/hub/api/groups/chem/users', { users: ['alice'] });
+    expect(added.body.users).toEqual(['alice', 'bob']);
+    expect((await admin.get('/hub/api/users/alice')).body.groups).toEqual(['chem', 'physics']);
+    const removed = await admin.send('delete', '/hub/api/groups/chem/users', { users: ['bob'] });
+    expect(removed.body.users).toEqual(['alice']);
+    const db = f.hub.context.groups.get('chem');
+    expect(db?.users).toEqual(['alice']);
+    expect((await admin.send('delete', '/hub/api/groups/chem')).status).toBe(204);
+    expect((await admin.get('/hub/api/groups/chem')).status).toBe(404);
+    expect((await admin.get('/hub/api/users/alice')).body.groups).toEqual(['physics']);
+  });
+
+  it('adds members to a configuration group but never removes configured ones', async () => {
+    expect((await admin.send('post', '/hub/api/groups/physics/users', { users: ['bob'] })).body.users).toEqual(['alice', 'bob']);
+    const fixed = await admin.send('delete', '/hub/api/groups/physics/users', { users: ['alice'] });
+    expect(fixed.status).toBe(400);
+    expect(fixed.body.message).toMatch(/alice belong to physics through the site configuration/);
+    const del = await admin.send('delete', '/hub/api/groups/physics');
+    expect(del.status).toBe(400);
+    expect(del.body.message).toMatch(/comes from the config/);
+    expect((await admin.send('delete', '/hub/api/groups/physics/users', { users: ['bob'] })).body.users).toEqual(['alice']);
+  });
+
+  it('refuses bad input with messages that say what is wrong', async () => {
+    const unknown = await admin.send('post', '/hub/api/groups', { name: 'g1', users: ['ghost'] });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.message).toBe('no such user: ghost');
+    const badName = await admin.send('post', '/hub/api/groups', { name: '../etc' });
+    expect(badName.status).toBe(400);
+    expect(badName.body.message).toMatch(/name: invalid group name/);
+    const extra = await admin.send('post', '/hub/api/groups/physics/users', { users: ['bob'], admin: true });
+    expect(extra.status).toBe(400);
+    expect(extra.body.message).toMatch(/admin/);
+    const notList = await admin.send('post', '/hub/api/groups/physics/users', { users: 'bob' });
+    expect(notList.status).toBe(400);
+    expect(notList.body.message).toMatch(/users/);
+    const encoded = await admin.get('/hub/api/groups/..%2Fx');
+    expect(encoded.status).toBe(400);
+    expect((await admin.get('/hub/api/groups/nosuch')).status).toBe(404);
+  });
+});

@@ -122,8 +122,8 @@ async function runEval(): Promise<void> {
   await out.flush();
 }
 
-function collectGroupsOf(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collectGroupsOf(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 /** `--groups-of USER=g1,g2` values → extra groups per user. */
@@ -154,7 +154,7 @@ interface ExplainOptions {
   config: string;
   owner: string;
   user: string;
-  groupsOf: string[];
+  groupsOf?: string[];
   json?: boolean;
 }
 
@@ -163,7 +163,7 @@ function runExplain(options: ExplainOptions): void {
   let site: SiteAuthorization | undefined;
   let ua: UserAuthorization | undefined;
   try {
-    const extra = parseGroupsOf(options.groupsOf);
+    const extra = parseGroupsOf(options.groupsOf ?? []);
     const cfg = loadSiteConfig(options.config);
     site = cfg.WorkflowServer.site_authorization;
     ua = loadOwnerAuthorization(cfg.JupyterHub.data_dir, options.owner);
@@ -187,6 +187,7 @@ export function registerAuthzCommands(program: Command): void {
 
   authz
     .command('eval')
+    .summary('decide for JSON lines on stdin, one JSON line out per line in')
     .description(
       'read JSON lines on stdin ({"site_authorization", "user_authorization", "owner", "owner_groups", "user", ' +
         '"user_groups"}) and write one line per input: {"permitted": [...]} or {"error": "..."}; exits 2 if stdin is not JSON lines',
@@ -195,11 +196,12 @@ export function registerAuthzCommands(program: Command): void {
 
   authz
     .command('explain')
+    .summary('explain one decision on the real configuration files')
     .description("show, step by step, what an access user may do on an owner's server and why")
     .requiredOption('--config <file>', 'site configuration file')
     .requiredOption('--owner <name>', 'owner of the workflow server')
     .requiredOption('--user <name>', 'access user')
-    .option('--groups-of <user=groups>', 'extra groups of a user, comma separated (repeatable)', collectGroupsOf, [])
+    .option('--groups-of <user=groups>', 'extra groups of a user, comma separated (repeatable)', collectGroupsOf)
     .option('--json', 'print the explanation object as JSON')
     .action(runExplain);
 }

@@ -198,11 +198,13 @@ describe('flotilla authz explain', () => {
 
   it('--groups-of adds groups (repeatable)', async () => {
     const without = await flotilla(['authz', 'explain', '--config', siteFile, '--owner', 'alice', '--user', 'dan', '--json']);
+    expect(without.stderr).toBe('');
     expect(JSON.parse(without.stdout).result).toEqual(['read']);
     const run = await flotilla([
       'authz', 'explain', '--config', siteFile, '--owner', 'alice', '--user', 'dan', '--json',
       '--groups-of', 'alice=owners', '--groups-of', 'dan=groupB,other',
     ]);
+    expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const e = JSON.parse(run.stdout);
     expect(e.ownerGroups).toEqual(['owners']);

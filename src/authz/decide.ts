@@ -47,7 +47,7 @@ function checkGroups(value: unknown, what: string): readonly string[] {
 }
 
 /** `*`, the name, then `group:<g>` for each group: the keys that can stand for this account. */
-export function keysFor(name: string, groups: readonly string[]): string[] {
+function keysFor(name: string, groups: readonly string[]): string[] {
   const keys = new Set<string>(['*', name]);
   for (const group of groups) keys.add(`group:${group}`);
   return [...keys];

@@ -4,7 +4,7 @@ export interface AuthzIssue {
   message: string;
 }
 
-export const PATH_SEPARATOR = ' › ';
+const PATH_SEPARATOR = ' › ';
 
 // An empty key would vanish from the path; show it quoted so the reader can find it.
 function pathPart(part: string): string {

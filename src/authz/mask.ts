@@ -9,8 +9,6 @@ export type Mask = number;
 
 const bitOf: ReadonlyMap<Operation, number> = new Map(OPERATIONS.map((op, i) => [op, 1 << i]));
 
-export const EMPTY_MASK: Mask = 0;
-
 export function maskOf(ops: Iterable<Operation>): Mask {
   let mask = 0;
   for (const op of ops) mask |= bitOf.get(op) ?? 0;
@@ -44,20 +42,18 @@ export class OperationSet implements ReadonlySet<Operation> {
   }
 
   static #interned = new Map<Mask, OperationSet>();
+  // Real sites produce a handful of distinct results; the bound only guards memory against
+  // pathological configurations.
+  static readonly #internLimit = 4096;
 
-  /** One instance per distinct mask: few distinct results exist, and equal results share. */
+  /** Equal results share one instance, so cached decisions cost little memory. */
   static of(anyMask: Mask): OperationSet {
     const mask = anyMask & FULL_MASK;
-    let set = OperationSet.#interned.get(mask);
-    if (!set) {
-      set = new OperationSet(mask);
-      OperationSet.#interned.set(mask, set);
-    }
+    const known = OperationSet.#interned.get(mask);
+    if (known) return known;
+    const set = new OperationSet(mask);
+    if (OperationSet.#interned.size < OperationSet.#internLimit) OperationSet.#interned.set(mask, set);
     return set;
-  }
-
-  get mask(): Mask {
-    return this.#mask;
   }
 
   get size(): number {

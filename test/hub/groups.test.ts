@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Test } from 'supertest';
 import { signIn, startHub, type HubFixture } from './helpers.js';
 
 describe('groups', () => {
   let f: HubFixture;
-  let admin: { get(p: string): Promise<any>; send(m: 'post' | 'delete', p: string, body?: unknown): Promise<any> };
+  let admin: { get(p: string): Test; send(m: 'post' | 'delete', p: string, body?: unknown): Test };
 
   beforeAll(async () => {
     f = await startHub({

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rmSync } from 'node:fs';
+import type { Test } from 'supertest';
 import { makeDataDir, signIn, startHub, testConfig, type HubFixture } from './helpers.js';
 
 const ROLES = [
@@ -10,7 +11,7 @@ const ROLES = [
 
 describe('roles and scopes', () => {
   let f: HubFixture;
-  const agents: Record<string, { get(p: string): Promise<any>; send(m: 'post' | 'delete', p: string, body?: object): Promise<any> }> = {};
+  const agents: Record<string, { get(p: string): Test; send(m: 'post' | 'delete', p: string, body?: object): Test }> = {};
 
   beforeAll(async () => {
     f = await startHub({ hub: { load_roles: ROLES, load_groups: { ops: { users: ['alice'] } } } });

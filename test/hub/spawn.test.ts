@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import request from 'supertest';
+import WebSocket from 'ws';
+import { SESSION_COOKIE } from '../../src/hub/index.js';
+import { cookieValue, signIn, startHub, waitFor, xsrfFrom, type HubFixture } from './helpers.js';
+
+// These tests spawn real `bin/flotilla server` processes: dist/ must be built (npm run build).
+const SLOW = 120_000;
+
+describe('spawn on visit and proxying to a real workflow server', () => {
+  let f: HubFixture;
+  let aliceCookie: string;
+  let bobToken: string;
+  let adminXsrf: string;
+  let admin: ReturnType<HubFixture['agent']>;
+
+  beforeAll(async () => {
+    f = await startHub({
+      hub: {
+        load_roles: [{ name: 'look', scopes: ['access:servers!user=alice'], users: ['bob'] }],
+        spawner: { start_timeout: 90, poll_interval: 1 },
+      },
+      server: { site_authorization: { '*': { 'group:readers': { default: 'READ' } } } },
+    });
+    const flow = join(f.dir, 'users', 'alice', 'workflows', 'hello');
+    mkdirSync(flow, { recursive: true });
+    writeFileSync(join(flow, 'flow.yaml'), 'tasks:\n  greet:\n    script: echo hello\n');
+    const alice = f.agent();
+    const signed = await signIn(alice, 'alice');
+    aliceCookie = `${SESSION_COOKIE}=${cookieValue(signed.res.headers['set-cookie'], SESSION_COOKIE)}`;
+    admin = f.agent();
+    adminXsrf = (await signIn(admin, 'admin')).xsrf;
+    bobToken = (await admin.post('/hub/api/users/bob/tokens').set('X-XSRFToken', adminXsrf).send({})).body.token;
+    expect((await admin.post('/hub/api/groups').set('X-XSRFToken', adminXsrf).send({ name: 'readers', users: ['bob'] })).status).toBe(201);
+  }, SLOW);
+
+  afterAll(async () => {
+    for (const s of f.hub.context.servers.spawner.list()) await f.hub.context.servers.stop(s.owner);
+    await f.close();
+  }, SLOW);
+
+  const status = async () => (await admin.get('/hub/api/users/alice')).body.status as string;
+
+  it('starts the server once for concurrent visits and shows a progress page that moves on', async () => {
+    const visits = await Promise.all(
+      Array.from({ length: 4 }, () => request(f.url).get('/user/alice/').set('Cookie', aliceCookie).set('Accept', 'application/json')),
+    );
+    for (const v of visits) expect(v.body).toMatchObject({ status: 'starting' });
+    const page = await request(f.url).get('/user/alice/workflows?x=1').set('Cookie', aliceCookie).set('Accept', 'text/html');
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('Starting your server');
+    expect(page.text).toContain('data-next="/user/alice/workflows?x=1"');
+    expect(page.text).toContain('src="/hub/js/spawn.js"');
+    await waitFor(async () => (await status()) === 'running', 90_000, "alice's server to run");
+    expect(f.hub.context.servers.spawner.list().filter((s) => s.owner === 'alice')).toHaveLength(1);
+  }, SLOW);
+
+  it('proxies requests with the hub\'s proof of who is asking, ignoring forged identity headers', async () => {
+    const own = await request(f.url).get('/user/alice/api/userprofile').set('Cookie', aliceCookie).set('Accept', 'application/json');
+    expect(own.status).toBe(200);
+    expect(own.body).toMatchObject({ username: 'alice', owner: 'alice' });
+    const bob = await request(f.url)
+      .get('/user/alice/api/userprofile')
+      .set('Authorization', `token ${bobToken}`)
+      .set('X-Flotilla-Proof', 'forged.proof')
+      .set('X-Forwarded-User', 'alice')
+      .set('Remote-User', 'alice');
+    expect(bob.status).toBe(200);
+    expect(bob.body).toMatchObject({ username: 'bob', owner: 'alice', groups: ['readers'] });
+    expect(bob.body.permissions).toEqual(['read']);
+    // The server's pages carry the hub session's XSRF token for cookie visitors.
+    const page = await request(f.url).get('/user/alice/').set('Cookie', aliceCookie).set('Accept', 'text/html');
+    expect(page.status).toBe(200);
+    const hubPage = await request(f.url).get('/hub/home').set('Cookie', aliceCookie);
+    expect(xsrfFrom(page.text)).toBe(xsrfFrom(hubPage.text));
+  }, SLOW);
+
+  it('proxies WebSockets and a subscriber who loses read through a group change is disconnected', async () => {
+    const ws = new WebSocket(`${f.url.replace('http', 'ws')}/user/alice/subscriptions`, 'graphql-transport-ws', {
+      headers: { Authorization: `token ${bobToken}` },
+    });
+    const messages: { type: string }[] = [];
+    const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+    ws.on('message', (data) => messages.push(JSON.parse(data.toString())));
+    await new Promise<void>((resolve, reject) => {
+      ws.on('open', () => resolve());
+      ws.on('error', reject);
+    });
+    ws.send(JSON.stringify({ type: 'connection_init', payload: {} }));
+    await waitFor(() => messages.some((m) => m.type === 'connection_ack'), 20_000, 'connection_ack');
+    ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: 'subscription { deltas { __typename } }' } }));
+    await waitFor(() => messages.some((m) => m.type === 'next'), 20_000, 'first delta');
+    const removed = await admin.delete('/hub/api/groups/readers/users').set('X-XSRFToken', adminXsrf).send({ users: ['bob'] });
+    expect(removed.status).toBe(200);
+    expect(await closed).toBe(4403);
+    const refused = await request(f.url).get('/user/alice/api/userprofile').set('Authorization', `token ${bobToken}`);
+    expect(refused.body.permissions ?? []).toEqual([]);
+  }, SLOW);
+
+  it('stops the server through the API; the next visit by someone who may not start it says so', async () => {
+    const stopped = await admin.delete('/hub/api/users/alice/server').set('X-XSRFToken', adminXsrf);
+    expect(stopped.status).toBe(204);
+    expect(await status()).toBe('stopped');
+    const bob = await request(f.url).get('/user/alice/').set('Authorization', `token ${bobToken}`);
+    expect(bob.status).toBe(503);
+    expect(bob.body).toMatchObject({ status: 'stopped' });
+    const started = await admin.post('/hub/api/users/alice/server').set('X-XSRFToken', adminXsrf);
+    expect(started.status).toBe(202);
+    await waitFor(async () => (await status()) === 'running', 90_000, 'restart');
+    expect((await admin.post('/hub/api/users/alice/server').set('X-XSRFToken', adminXsrf)).status).toBe(400);
+  }, SLOW);
+});

@@ -12,6 +12,10 @@ interface Snapshot {
   hashes: Map<string, string>;
 }
 
+function fileFailure(path: string, verb: string, err: unknown, after = ''): HtpasswdError {
+  return new HtpasswdError(`${path}: cannot ${verb}: ${(err as NodeJS.ErrnoException).code ?? String(err)}${after}`);
+}
+
 const EMPTY: Snapshot = { key: 'missing', lines: [], hashes: new Map() };
 
 /**
@@ -87,14 +91,14 @@ export class HtpasswdFile {
       key = `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return (this.snapshot = EMPTY);
-      throw new HtpasswdError(`${this.path}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      throw fileFailure(this.path, 'read', err);
     }
     if (key === this.snapshot.key) return this.snapshot;
     let text: string;
     try {
       text = readFileSync(this.path, 'utf8');
     } catch (err) {
-      throw new HtpasswdError(`${this.path}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      throw fileFailure(this.path, 'read', err);
     }
     const lines = parseHtpasswd(text, this.path);
     const hashes = new Map<string, string>();
@@ -104,7 +108,12 @@ export class HtpasswdFile {
   }
 
   private write(lines: HtpasswdLine[]): void {
-    writeFileAtomic(this.path, serializeHtpasswd(lines), 0o600);
+    try {
+      writeFileAtomic(this.path, serializeHtpasswd(lines), 0o600);
+    } catch (err) {
+      // The write goes to a temporary file renamed into place, so a failure leaves the old file.
+      throw fileFailure(this.path, 'write', err, '; the file is unchanged');
+    }
     // The next read stats the new file and caches it; nothing to keep from here.
     this.snapshot = EMPTY;
   }

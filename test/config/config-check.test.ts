@@ -16,7 +16,8 @@ function writeJson(path: string, value: unknown): void {
   writeFileSync(path, JSON.stringify(value, null, 2));
 }
 
-describe('flotilla config check', () => {
+// Each process loads the whole CLI; on a busy two-core machine that takes seconds, hence the timeout.
+describe('flotilla config check', { timeout: 120_000 }, () => {
   it('passes the example configuration with a one-line summary', async () => {
     copyFileSync(join(REPO, 'jupyter_config.example.json'), join(dir, 'jupyter_config.json'));
     const result = await runFlotilla(['config', 'check', '--config', join(dir, 'jupyter_config.json')]);

@@ -40,7 +40,7 @@ describe('roles and scopes', () => {
   it('access:servers!user=NAME reaches that server only; unknown and forbidden look the same', async () => {
     const alice = await agents.bob!.get('/user/alice/');
     expect(alice.status).toBe(503);
-    expect(alice.body).toEqual({ status: 'stopped', message: "alice's server is not running, and you may not start it." });
+    expect(alice.body).toEqual({ status: 'stopped', message: "alice's server is not running, and you may not start it. Ask alice or an administrator to start it." });
     const html = await agents.bob!.get('/user/alice/').set('Accept', 'text/html');
     expect(html.status).toBe(503);
     expect(html.text).toContain('not running');

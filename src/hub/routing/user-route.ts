@@ -48,7 +48,7 @@ export function userRoute(ctx: HubContext) {
     }
     const mayStart = ctx.permissions.can(caller.user, 'servers', { user: owner });
     if (!mayStart) {
-      const message = `${owner}'s server is not running, and you may not start it.`;
+      const message = `${owner}'s server is not running, and you may not start it. Ask ${owner} or an administrator to start it.`;
       messagePage(ctx, req, res, 503, 'Server not running', message, json, { status: 'stopped' });
       return;
     }

@@ -1,0 +1,126 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { PASSWORDS, startHub, waitFor, type HubFixture } from './helpers.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = resolve(import.meta.dirname, '..', '..', 'test-results');
+const SLOW = 120_000;
+
+/** The hub's pages in a real browser: they render, their scripts work, and screenshots are kept. */
+describe.skipIf(!existsSync(CHROMIUM))('hub pages in Chromium', () => {
+  let f: HubFixture;
+  let browser: Browser;
+  const errors: string[] = [];
+
+  async function page(): Promise<Page> {
+    const p = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    p.on('pageerror', (err) => errors.push(err.message));
+    p.on('console', (msg) => {
+      if (msg.type() === 'error' && !/status of (401|403|404|503)/.test(msg.text())) errors.push(msg.text());
+    });
+    return p;
+  }
+
+  async function signIn(p: Page, user: string): Promise<void> {
+    await p.goto(`${f.url}/hub/login`);
+    await p.fill('#username', user);
+    await p.fill('#password', PASSWORDS[user]!);
+    await Promise.all([p.waitForURL(/\/hub\/home/), p.click('button[type=submit]')]);
+  }
+
+  beforeAll(async () => {
+    f = await startHub({
+      hub: {
+        load_groups: { physics: { users: ['alice', 'bob'] } },
+        load_roles: [{ name: 'peers', scopes: ['access:servers!group=physics'], groups: ['physics'] }],
+        spawner: { start_timeout: 90, poll_interval: 1 },
+      },
+      server: { site_authorization: { '*': { 'group:physics': { default: 'READ', limit: ['READ', 'CONTROL'] } } } },
+    });
+    const flow = join(f.dir, 'users', 'bob', 'workflows', 'hello');
+    mkdirSync(flow, { recursive: true });
+    writeFileSync(join(flow, 'flow.yaml'), 'tasks:\n  greet:\n    script: echo hello\n');
+    mkdirSync(SHOTS, { recursive: true });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  }, SLOW);
+
+  afterAll(async () => {
+    await browser?.close();
+    for (const s of f.hub.context.servers.spawner.list()) await f.hub.context.servers.stop(s.owner);
+    await f.close();
+  }, SLOW);
+
+  it('login page, with the answer to a wrong password', async () => {
+    const p = await page();
+    await p.goto(`${f.url}/hub/login`);
+    expect(await p.locator('input[name=_xsrf]').getAttribute('value')).toMatch(/^[0-9a-f]{64}$/);
+    await p.screenshot({ path: join(SHOTS, 'hub-login.png') });
+    await p.fill('#username', 'alice');
+    await p.fill('#password', 'wrong');
+    await p.click('button[type=submit]');
+    await expect(p.locator('.notice.error').textContent()).resolves.toContain('Invalid user name or password.');
+    await p.screenshot({ path: join(SHOTS, 'hub-login-failed.png') });
+    await p.close();
+  }, SLOW);
+
+  it('spawn progress page moves on to the page asked for; home shows permissions and tokens', async () => {
+    const p = await page();
+    await signIn(p, 'bob');
+    await p.goto(`${f.url}/user/bob/`);
+    await p.screenshot({ path: join(SHOTS, 'hub-spawn.png') });
+    await p.waitForURL(`${f.url}/user/bob/`, { timeout: 90_000 });
+    await waitFor(async () => (await p.title()).length > 0 && !(await p.title()).startsWith('Starting'), 90_000, 'the workflow server page');
+    await p.close();
+
+    const a = await page();
+    await signIn(a, 'alice');
+    await a.goto(`${f.url}/hub/home`);
+    const row = a.locator('#reachable tr[data-owner=bob]');
+    await expect(row.locator('.badge').textContent()).resolves.toBe('running');
+    await waitFor(async () => (await row.locator('.chip').count()) > 0, 20_000, 'permissions from the user profile');
+    expect(await row.locator('.chip').allTextContents()).toEqual(['read']);
+    await a.fill('#token-form input[name=note]', 'nightly report');
+    await a.click('#token-form button[type=submit]');
+    await waitFor(async () => !(await a.locator('#new-token').isHidden()), 10_000, 'the new token');
+    expect(await a.locator('#new-token-value').textContent()).toMatch(/^flt_/);
+    expect(await a.locator('#token-table tbody tr').count()).toBe(1);
+    await a.screenshot({ path: join(SHOTS, 'hub-home.png'), fullPage: true });
+    await a.click('#token-table .revoke');
+    await waitFor(async () => (await a.locator('#token-table tbody tr').count()) === 0, 10_000, 'revocation');
+    expect(f.hub.context.tokens.list('alice')).toEqual([]);
+    await a.close();
+  }, SLOW);
+
+  it('admin page: users with server status, groups managed through the API', async () => {
+    const p = await page();
+    await signIn(p, 'admin');
+    await p.goto(`${f.url}/hub/admin`);
+    await expect(p.locator('#users tr[data-user=bob] .badge').textContent()).resolves.toBe('running');
+    await p.fill('#group-form input[name=name]', 'chemistry');
+    await p.fill('#group-form input[name=users]', 'carol, mallory');
+    await p.click('#group-form button[type=submit]');
+    await waitFor(async () => (await p.locator('tr[data-group=chemistry]').count()) === 1, 10_000, 'the new group');
+    expect(f.hub.context.groups.get('chemistry')?.users).toEqual(['carol', 'mallory']);
+    await p.screenshot({ path: join(SHOTS, 'hub-admin.png'), fullPage: true });
+    await p.close();
+  }, SLOW);
+
+  it('not-running and not-found pages', async () => {
+    const p = await page();
+    await signIn(p, 'carol');
+    const res = await p.goto(`${f.url}/user/alice/`);
+    expect(res?.status()).toBe(404);
+    await p.screenshot({ path: join(SHOTS, 'hub-not-found.png') });
+    await p.close();
+    const b = await page();
+    await signIn(b, 'bob');
+    const stopped = await b.goto(`${f.url}/user/alice/`);
+    expect(stopped?.status()).toBe(503);
+    await expect(b.locator('h1').textContent()).resolves.toBe('Server not running');
+    await b.screenshot({ path: join(SHOTS, 'hub-not-running.png') });
+    await b.close();
+    expect(errors).toEqual([]);
+  }, SLOW);
+});

@@ -40,10 +40,11 @@ async function readPasswordLine(): Promise<string> {
 /** Reads a line from the terminal without echoing it. Ctrl-C or Ctrl-D on an empty line cancels. */
 function promptHidden(question: string): Promise<string> {
   const input = process.stdin;
-  process.stderr.write(question);
+  // Echo goes off before the prompt shows, so nothing typed in answer to it is ever echoed.
   input.setRawMode(true);
   input.setEncoding('utf8');
   input.resume();
+  process.stderr.write(question);
   return new Promise((resolve, reject) => {
     let value = '';
     const finish = (): void => {

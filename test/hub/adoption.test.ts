@@ -1,0 +1,46 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import request from 'supertest';
+import { SESSION_COOKIE } from '../../src/hub/index.js';
+import { cookieValue, signIn, startHub, waitFor, type HubFixture } from './helpers.js';
+
+// Spawns real `bin/flotilla server` processes: dist/ must be built.
+const SLOW = 180_000;
+const HUB = { spawner: { start_timeout: 90, poll_interval: 1 } };
+
+describe('workflow servers outlive the hub and crashes are noticed', () => {
+  const hubs: HubFixture[] = [];
+  afterAll(async () => {
+    const last = hubs[hubs.length - 1];
+    if (last) for (const s of last.hub.context.servers.spawner.list()) await last.hub.context.servers.stop(s.owner);
+    for (const h of hubs.slice(0, -1)) await h.close(true);
+    await last?.close();
+  }, SLOW);
+
+  it('a restarted hub adopts the running server; a killed server is restarted by the next visit', async () => {
+    const first = await startHub({ hub: HUB });
+    hubs.push(first);
+    const agent = first.agent();
+    const { res } = await signIn(agent, 'alice');
+    const cookie = `${SESSION_COOKIE}=${cookieValue(res.headers['set-cookie'], SESSION_COOKIE)}`;
+    const profile = (url: string) => request(url).get('/user/alice/api/userprofile').set('Cookie', cookie).set('Accept', 'application/json');
+
+    expect((await profile(first.url)).body.status).toBe('starting');
+    await waitFor(async () => (await profile(first.url)).status === 200, 90_000, 'first start');
+    const pid = first.hub.context.servers.spawner.info('alice')!.pid;
+    await first.hub.close();
+
+    const second = await startHub({ dir: first.dir, hub: HUB });
+    hubs.push(second);
+    expect(second.hub.context.servers.status('alice')).toBe('running');
+    expect(second.hub.context.servers.spawner.info('alice')!.pid).toBe(pid);
+    const adopted = await profile(second.url);
+    expect(adopted.status).toBe(200);
+    expect(adopted.body).toMatchObject({ username: 'alice', owner: 'alice' });
+
+    process.kill(pid, 'SIGKILL');
+    await waitFor(() => second.hub.context.servers.status('alice') === 'stopped', 30_000, 'the crash to be noticed');
+    expect((await profile(second.url)).body.status).toBe('starting');
+    await waitFor(async () => (await profile(second.url)).status === 200, 90_000, 'restart after the crash');
+    expect(second.hub.context.servers.spawner.info('alice')!.pid).not.toBe(pid);
+  }, SLOW);
+});

@@ -68,10 +68,6 @@ const SPECS: Record<Exclude<Operation, 'read'>, MutationSpec> = {
   },
 };
 
-export function mutationTasks(op: Operation): MutationSpec['tasks'] {
-  return op === 'read' ? 'none' : SPECS[op].tasks;
-}
-
 /** The `type Mutation { … }` SDL, one field per operation in OPERATIONS. */
 export function mutationSdl(): string {
   const fields = OPERATIONS.filter((op): op is Exclude<Operation, 'read'> => op !== 'read').map((op) => {

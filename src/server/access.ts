@@ -112,29 +112,31 @@ export class AccessControl extends EventEmitter<{ change: [] }> {
   }
 
   /**
-   * Groups of a user: the hub's latest pushed membership when there is one (it is newer than any
-   * proof an open socket was opened with), else those the proof carried.
+   * Groups of a user as the hub last pushed them, or `fallback` before the first push. Used for
+   * long-lived sockets (whose proof is as old as the socket) and for explanations.
    */
-  groupsOf(user: string, fromProof: readonly string[]): string[] {
-    if (!this.membership) return [...fromProof];
+  groupsOf(user: string, fallback: readonly string[]): string[] {
+    if (!this.membership) return [...fallback];
     return [...this.membership].filter(([, members]) => members.has(user)).map(([g]) => g).sort();
   }
 
+  /** For a request: the proof was made just now by the hub, so its groups are the freshest. */
   permitted(identity: Identity): ReadonlySet<Operation> {
     if (identity.user === null) return new Set();
-    if (identity.ownerGroups.length > 0) this.ownerGroupsFromProof = identity.ownerGroups;
-    return this.permittedFor({ user: identity.user, groups: this.groupsOf(identity.user, identity.groups) });
+    this.ownerGroupsFromProof = identity.ownerGroups;
+    return this.decide(identity.user, identity.groups, identity.ownerGroups);
   }
 
-  permittedFor(subject: Subject): ReadonlySet<Operation> {
-    if (subject.user === this.owner) return new Set(OPERATIONS);
+  /** For an open socket: its proof may be old, so groups come from the latest membership push. */
+  permittedNow(identity: Identity): ReadonlySet<Operation> {
+    if (identity.user === null) return new Set();
+    return this.decide(identity.user, this.groupsOf(identity.user, identity.groups), this.ownerGroups());
+  }
+
+  private decide(user: string, groups: readonly string[], ownerGroups: readonly string[]): ReadonlySet<Operation> {
+    if (user === this.owner) return new Set(OPERATIONS);
     try {
-      return this.authorizer.permitted({
-        owner: this.owner,
-        ownerGroups: this.ownerGroups(),
-        user: subject.user,
-        userGroups: [...subject.groups],
-      });
+      return this.authorizer.permitted({ owner: this.owner, ownerGroups: [...ownerGroups], user, userGroups: [...groups] });
     } catch {
       return new Set();
     }

@@ -19,7 +19,7 @@ function render(res: Response, page: PageContext, view: string, status: number, 
   const identity = res.locals.identity;
   const links = [
     { href: '/hub/home', label: 'Hub' },
-    { href: page.base, label: `${page.owner}'s workflows` },
+    { href: page.base, label: identity.user === page.owner ? 'Your workflows' : `${page.owner}'s workflows` },
     ...(identity.user === page.owner ? [{ href: `${page.base}sharing`, label: 'Sharing' }] : []),
   ];
   res.status(status).render(`server/${view}`, {

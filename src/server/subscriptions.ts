@@ -122,7 +122,7 @@ export function attachSubscriptions(options: SubscriptionOptions): Subscriptions
   const recheck = (): void => {
     for (const ws of open) {
       const identity = identities.get(ws);
-      const allowed = identity !== undefined && access.permitted(identity).has('read');
+      const allowed = identity !== undefined && access.permittedNow(identity).has('read');
       if (!allowed) {
         logger.info({ user: identity?.user ?? null, operations: ['read'], allowed: false }, `refused: ${identity?.user} lost read; closing subscription socket with ${CLOSE_FORBIDDEN}`);
         ws.close(CLOSE_FORBIDDEN, 'Forbidden: read permission revoked');

@@ -61,16 +61,20 @@ function showValidation(valid, message) {
   saveButton.disabled = !valid || JSON.stringify(draft().value) === saved;
 }
 
+/** Chips for a permitted set; CONTROL shown as one chip, with what it lacks, when mostly there. */
 function chipsFor(ops) {
   if (ops.length === 0) return el('span', { class: 'faint small' }, 'nothing');
   const set = new Set(ops);
+  const missing = [...CONTROL].filter((op) => !set.has(op));
   const chips = [];
-  const rest = new Set(ops);
-  if ([...CONTROL].every((op) => set.has(op))) {
+  if (set.has('read')) chips.push(el('span', { class: 'chip group' }, 'read'));
+  if (missing.length <= CONTROL.size / 4) {
     chips.push(el('span', { class: 'chip group', title: [...CONTROL].join(', ') }, 'CONTROL'));
-    for (const op of CONTROL) rest.delete(op);
+    for (const op of missing) chips.push(el('span', { class: 'chip neg', title: 'not included' }, `except ${op}`));
+  } else {
+    for (const op of CONTROL) if (set.has(op)) chips.push(el('span', { class: 'chip' }, op));
   }
-  for (const op of rest) chips.push(el('span', { class: `chip${op === 'read' ? ' group' : ''}` }, op));
+  if (set.has('broadcast')) chips.push(el('span', { class: 'chip' }, 'broadcast'));
   return el('div', { class: 'perm-chips' }, chips);
 }
 

@@ -37,8 +37,8 @@ const WORKFLOW_CONTROLS = [
     op: 'clean', label: 'Clean', danger: true, valid: (w) => w.status === 'stopped' || 'stop the workflow first',
     confirm: ['Clean this workflow?', 'Its run directory, job logs and task history are deleted. This cannot be undone.'],
   },
-  { op: 'releaseHoldPoint', label: 'Release hold point', valid: (w) => w.holdPoint != null || 'no hold point is set' },
 ];
+const RELEASE_HOLD_POINT = { op: 'releaseHoldPoint', label: 'Release', valid: (w) => w.holdPoint != null || 'no hold point is set' };
 
 const TASK_CONTROLS = [
   { op: 'trigger', label: 'Trigger', valid: () => true },
@@ -117,7 +117,7 @@ function renderWorkflowControls() {
   const bar = document.getElementById('workflow-controls');
   const buttons = WORKFLOW_CONTROLS.map((c) => controlButton(c, workflow, runWorkflowControl));
   const holdInput = el('input', { type: 'number', min: 1, placeholder: 'cycle', style: 'width:5.5rem', 'aria-label': 'Hold point cycle' });
-  const holdControl = { op: 'setHoldPoint', label: 'Set hold point', valid: () => true };
+  const holdControl = { op: 'setHoldPoint', label: 'Set', valid: () => true };
   const holdButton = controlButton(holdControl, workflow, () => {
     const cyclePoint = Number(holdInput.value);
     if (!Number.isInteger(cyclePoint) || cyclePoint < 1) {
@@ -127,7 +127,12 @@ function renderWorkflowControls() {
     mutate('setHoldPoint', { cyclePoint }, ', $cyclePoint: Int!', ', cyclePoint: $cyclePoint');
   });
   holdInput.disabled = !permissions.has('setHoldPoint');
-  bar.replaceChildren(el('span', { class: 'label' }, 'Workflow'), ...buttons, el('span', { class: 'spacer' }), el('span', { class: 'label' }, 'Hold after'), holdInput, holdButton);
+  bar.replaceChildren(
+    el('span', { class: 'group' }, el('span', { class: 'label' }, 'Workflow'), ...buttons),
+    el('span', { class: 'divider' }),
+    el('span', { class: 'group' }, el('span', { class: 'label' }, 'Hold point'), holdInput, holdButton,
+      controlButton(RELEASE_HOLD_POINT, workflow, runWorkflowControl)),
+  );
 }
 
 function renderTaskControls() {

@@ -6,6 +6,8 @@
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createProxyServer } from 'http-proxy-3';
 import request from 'supertest';
 import WebSocket from 'ws';
 import { newServerSecret, PROOF_HEADER, signProof, type Identity } from '../../src/identity/proof.js';
@@ -43,6 +45,8 @@ export interface TestServerOptions {
   /** Workflow name → flow.yaml text. */
   flows?: Record<string, string>;
   logger?: Logger;
+  /** The hub's origin, for the WebSocket Origin check. */
+  hubOrigin?: string;
 }
 
 export interface TestServer {
@@ -82,7 +86,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     dataDir,
     siteFile,
     secret,
-    hubOrigin: HUB_ORIGIN,
+    hubOrigin: options.hubOrigin ?? HUB_ORIGIN,
     host: '127.0.0.1',
     port: 0,
     logger: options.logger ?? silentLogger(),
@@ -177,5 +181,51 @@ export async function waitFor<T>(condition: () => T | Promise<T>, what: string, 
     if (value) return value as NonNullable<T>;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/**
+ * A stand-in for the hub in browser tests: forwards HTTP and WebSocket requests to the workflow
+ * server with a fresh proof for the exact target, for the user named by the `test-user` cookie
+ * (the hub would use its session). Start it before the server, so that the server can be told
+ * the proxy's origin; set `server` once the server runs.
+ */
+export class SigningProxy {
+  server: TestServer | undefined;
+  private readonly http: Server;
+  private readonly proxy = createProxyServer({ xfwd: false, ws: true });
+  origin = '';
+
+  constructor(private readonly groups: Record<string, string[]> = {}) {
+    this.proxy.on('error', () => undefined);
+    this.http = createServer((req, res) => {
+      const headers = this.headersFor(req);
+      if (!headers) return void res.writeHead(503).end('server not started');
+      this.proxy.web(req, res, { target: this.server!.url, headers });
+    });
+    this.http.on('upgrade', (req, socket, head) => {
+      const headers = this.headersFor(req);
+      if (!headers) return void socket.destroy();
+      this.proxy.ws(req, socket, head, { target: this.server!.url, headers });
+    });
+  }
+
+  async listen(): Promise<string> {
+    await new Promise<void>((resolve) => this.http.listen(0, '127.0.0.1', resolve));
+    const address = this.http.address();
+    this.origin = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    return this.origin;
+  }
+
+  private headersFor(req: IncomingMessage): Record<string, string> | undefined {
+    if (!this.server) return undefined;
+    const user = /(?:^|;\s*)test-user=([^;]+)/.exec(req.headers.cookie ?? '')?.[1] ?? 'nobody';
+    return this.server.sign({ user, groups: this.groups[user] ?? [], xsrf: `xsrf-of-${user}` }, req.method ?? 'GET', req.url ?? '/');
+  }
+
+  async close(): Promise<void> {
+    this.proxy.close();
+    this.http.closeAllConnections();
+    await new Promise<void>((resolve) => this.http.close(() => resolve()));
   }
 }

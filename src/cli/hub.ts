@@ -33,6 +33,12 @@ export function registerHubCommand(program: Command): void {
             `groups ${Object.keys(config.JupyterHub.load_groups).length ? 'loaded' : 'none in config'}; ` +
             `roles ${config.JupyterHub.load_roles.length ? 'loaded' : 'defaults only'}`,
         );
+        if (ctx.users.count === 0) {
+          logger.warn(
+            `no one can sign in yet: add an account with ` +
+              `bin/flotilla passwd add --file ${config.JupyterHub.authenticator.htpasswd_file} USER`,
+          );
+        }
         const address = await hub.listen();
         logger.info(`hub listening on ${config.JupyterHub.bind_url} (${address.address}:${address.port})`);
       } catch (err) {

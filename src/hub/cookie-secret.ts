@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { writeFileAtomic } from '../util/atomic-write.js';
 
@@ -12,6 +13,7 @@ export class CookieSecretError extends Error {
  */
 export function loadCookieSecret(file: string): string {
   if (!existsSync(file)) {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     writeFileAtomic(file, randomBytes(32).toString('hex') + '\n', 0o600);
   }
   const mode = statSync(file).mode & 0o777;

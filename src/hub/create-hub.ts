@@ -130,7 +130,9 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
     app.disable('x-powered-by');
     app.set('views', VIEWS_DIR);
     app.set('view engine', 'ejs');
-    app.set('trust proxy', false);
+    // The hub speaks plain HTTP; with an https bind_url, TLS ends in a proxy on this machine,
+    // whose X-Forwarded-Proto tells express-session that the Secure cookie may be sent.
+    app.set('trust proxy', bind.protocol === 'https:' ? 'loopback' : false);
 
     app.use((req: Request, res: Response, next: NextFunction) => {
       if (hasTokenInQuery(req.originalUrl)) res.status(400).json({ status: 400, message: TOKEN_IN_URL_MESSAGE });

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type HubDatabase = Database.Database;
@@ -10,7 +10,12 @@ export type HubDatabase = Database.Database;
  */
 export function openHubDatabase(dataDir: string): HubDatabase {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const db = new Database(join(dataDir, 'hub.sqlite'));
+  const file = join(dataDir, 'hub.sqlite');
+  // Session ids, token hashes and workflow-server secrets live here: owner-only, like the
+  // cookie secret (SQLite gives its -wal and -shm files the same mode).
+  closeSync(openSync(file, 'a', 0o600));
+  chmodSync(file, 0o600);
+  const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');

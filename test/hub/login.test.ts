@@ -146,6 +146,48 @@ describe('sign-in', () => {
 });
 
 describe('sessions and the cookie secret', () => {
+  it('marks the cookie Secure when the hub is served over https', async () => {
+    const f = await startHub({ hub: { bind_url: 'https://127.0.0.1:8443' } });
+    try {
+      const viaTls = await request(f.url).get('/hub/login').set('X-Forwarded-Proto', 'https');
+      expect(viaTls.headers['set-cookie']?.[0]).toMatch(/; Secure/);
+      // Over plain HTTP a Secure session cookie is never sent at all.
+      const plain = await request(f.url).get('/hub/login');
+      expect(plain.headers['set-cookie']).toBeUndefined();
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('lets in only allowed_users when the list is not empty', async () => {
+    const f = await startHub({ hub: { authenticator: { allowed_users: ['alice', 'admin'] } } });
+    try {
+      expect((await signIn(f.agent(), 'alice')).res.status).toBe(302);
+      const bob = await signIn(f.agent(), 'bob');
+      expect(bob.res.status).toBe(403);
+      expect(bob.res.text).toContain('Invalid user name or password.');
+      const admin = f.agent();
+      const { xsrf } = await signIn(admin, 'admin');
+      expect((await admin.get('/hub/api/users')).body.map((u: { name: string }) => u.name)).toEqual(['admin', 'alice']);
+      expect((await admin.post('/hub/api/users/bob/tokens').set('X-XSRFToken', xsrf).send({})).status).toBe(404);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('notices users added to the htpasswd file while running', async () => {
+    const f = await startHub({ users: { alice: PASSWORDS.alice! } });
+    try {
+      expect((await signIn(f.agent(), 'bob')).res.status).toBe(403);
+      await writeUsers(f.dir, { bob: PASSWORDS.bob! });
+      const bob = f.agent();
+      expect((await signIn(bob, 'bob')).res.status).toBe(302);
+      expect((await bob.get('/hub/api/user')).body.name).toBe('bob');
+    } finally {
+      await f.close();
+    }
+  });
+
   it('keeps sessions across a hub restart', async () => {
     const first = await startHub();
     const agent = first.agent();
@@ -198,6 +240,7 @@ describe('sessions and the cookie secret', () => {
       const hub = createHub(config);
       await hub.close();
       expect(statSync(config.JupyterHub.cookie_secret_file).mode & 0o777).toBe(0o600);
+      expect(statSync(join(dir, 'hub.sqlite')).mode & 0o777).toBe(0o600);
       chmodSync(config.JupyterHub.cookie_secret_file, 0o644);
       expect(() => createHub(config)).toThrow(`run: chmod 600 ${config.JupyterHub.cookie_secret_file}`);
       writeFileSync(join(dir, 'other-secret'), 'x'.repeat(64), { mode: 0o640 });

@@ -80,8 +80,10 @@ export class UserDirectory extends EventEmitter {
    * decided only after the check.
    */
   async verify(name: string, password: string): Promise<boolean> {
-    const ok = await this.file.verify(name, password);
-    return ok && this.eligible(name);
+    const ok = (await this.file.verify(name, password)) && this.eligible(name);
+    // A user added to the file since the last refresh must not be bounced after signing in.
+    if (ok && !this.names.has(name)) this.refresh();
+    return ok;
   }
 
   close(): void {

@@ -114,7 +114,9 @@ export function confirmAction(title, text, confirmLabel) {
   });
 }
 
+/** Access was withdrawn: say so, and stop showing what the user may no longer see. */
 export function showRevoked(container, owner) {
-  container.replaceChildren(el('div', { class: 'notice error' },
+  container.replaceChildren(el('div', { class: 'notice error revoked' },
     `Your access to ${owner}'s workflows was withdrawn. Reload the page if it has been given back.`));
+  for (const node of document.querySelectorAll('main section, main .grid-2, #summary, #wf-summary, #wf-description')) node.hidden = true;
 }

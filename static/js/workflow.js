@@ -354,9 +354,9 @@ subscribe(
       setLive(document.getElementById('live'), status);
       if (status === 'revoked') {
         showRevoked(document.getElementById('notices'), data.owner);
-        document.getElementById('notices').firstChild?.classList.add('revoked');
         permissions = new Set();
-        if (workflow) renderAll();
+        workflow = null;
+        tasks.clear();
       }
     },
   },

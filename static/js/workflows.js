@@ -70,7 +70,10 @@ subscribe(`subscription { deltas { workflow added { workflow { ${SUMMARY_FIELDS}
   onError: (message) => toast(message, 'error'),
   onStatus: (status) => {
     setLive(live, status);
-    if (status === 'revoked') showRevoked(document.getElementById('notices'), data.owner);
+    if (status === 'revoked') {
+      workflows.clear();
+      showRevoked(document.getElementById('notices'), data.owner);
+    }
   },
 });
 load();

@@ -74,7 +74,8 @@ describe.skipIf(!existsSync(CHROMIUM))('pages in a browser', () => {
     await proxy?.close();
   });
 
-  async function open(user: string, path: string): Promise<{ page: Page; errors: string[] }> {
+  /** Opens a page as `user`; with `ready`, waits for that selector and for the live subscription. */
+  async function open(user: string, path: string, ready?: string): Promise<{ page: Page; errors: string[] }> {
     const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
     await context.addCookies([{ name: 'test-user', value: user, url: proxy.origin }]);
     const page = await context.newPage();
@@ -84,13 +85,15 @@ describe.skipIf(!existsSync(CHROMIUM))('pages in a browser', () => {
       if (msg.type() === 'error' && !msg.text().includes('403')) errors.push(msg.text());
     });
     await page.goto(`${proxy.origin}${server.base}${path}`);
+    if (ready) {
+      await page.waitForSelector(ready);
+      await page.waitForSelector('#live.on');
+    }
     return { page, errors };
   }
 
   it('workflow list: rows with status and progress, live', async () => {
-    const { page, errors } = await open('alice', '');
-    await page.waitForSelector('#workflows tbody tr');
-    await page.waitForSelector('#live.on');
+    const { page, errors } = await open('alice', '', '#workflows tbody tr');
     const names = await page.$$eval('#workflows tbody td.name-cell a', (as) => as.map((a) => a.textContent));
     expect(names).toEqual(['broken-flow', 'data-sync', 'ocean-model']);
     await page.screenshot({ path: join(SHOTS, 'workflows.png'), fullPage: true });
@@ -98,9 +101,7 @@ describe.skipIf(!existsSync(CHROMIUM))('pages in a browser', () => {
   });
 
   it('workflow page for the owner: tasks, graph, log, enabled controls', async () => {
-    const { page, errors } = await open('alice', 'workflows/ocean-model');
-    await page.waitForSelector('#tasks tbody tr');
-    await page.waitForSelector('#live.on');
+    const { page, errors } = await open('alice', 'workflows/ocean-model', '#tasks tbody tr');
     await page.waitForSelector('#graph svg');
     await page.click('#tasks tbody tr:has-text("build") a.task-name >> nth=0');
     await page.waitForFunction(() => !document.getElementById('log')!.classList.contains('empty-log'));
@@ -111,9 +112,7 @@ describe.skipIf(!existsSync(CHROMIUM))('pages in a browser', () => {
   });
 
   it('workflow page for a reader: controls disabled with the reason', async () => {
-    const { page, errors } = await open('bob', 'workflows/ocean-model');
-    await page.waitForSelector('#tasks tbody tr');
-    await page.waitForSelector('#live.on');
+    const { page, errors } = await open('bob', 'workflows/ocean-model', '#tasks tbody tr');
     const why = await page.getAttribute('#workflow-controls [data-why]:has(button:has-text("Stop now"))', 'data-why');
     expect(why).toContain('You do not have the "stop" permission');
     expect(await page.isDisabled('#workflow-controls button:has-text("Pause")')).toBe(false);
@@ -137,6 +136,18 @@ describe.skipIf(!existsSync(CHROMIUM))('pages in a browser', () => {
     await page.click('#explain-form button');
     await page.waitForSelector('#explain:not([hidden])');
     await page.screenshot({ path: join(SHOTS, 'sharing.png'), fullPage: true });
+    expect(errors).toEqual([]);
+  });
+
+  it('an open page learns at once that access was withdrawn', async () => {
+    const ua = { bob: ['READ', 'pause', 'hold', 'release'], 'group:ops': ['read'], zoe: ['!ALL'] };
+    const { page, errors } = await open('bob', '', '#workflows tbody tr');
+    await server.put({ user: 'alice' }, `${server.base}api/authorization`).send({ ...ua, bob: ['!READ'] }).expect(200);
+    await page.waitForSelector('#live.off');
+    expect(await page.textContent('#live')).toBe('access revoked');
+    expect(await page.textContent('#notices')).toContain('withdrawn');
+    await page.screenshot({ path: join(SHOTS, 'revoked.png'), fullPage: true });
+    await server.put({ user: 'alice' }, `${server.base}api/authorization`).send(ua).expect(200);
     expect(errors).toEqual([]);
   });
 

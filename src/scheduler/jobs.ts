@@ -4,7 +4,7 @@
  * can tell a job still running from one that finished (and how) or one that was lost.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 
@@ -61,7 +61,8 @@ export function ensureWrapper(runDir: string): string {
  */
 export async function launchJob(spec: JobSpec, events: JobEvents): Promise<number> {
   mkdirSync(spec.jobDir, { recursive: true });
-  writeFileAtomic(join(spec.jobDir, 'job.script'), spec.script, 0o600);
+  // No fsync: after a crash an unstarted job is simply submitted again.
+  writeFileSync(join(spec.jobDir, 'job.script'), spec.script, { mode: 0o600 });
   const out = openSync(join(spec.jobDir, 'job.out'), 'w', 0o600);
   const err = openSync(join(spec.jobDir, 'job.err'), 'w', 0o600);
   return new Promise((resolve, reject) => {

@@ -384,6 +384,7 @@ export class WorkflowRuntime {
       return;
     }
     this.spawnWindow(flow);
+    const base = this.windowBase();
     let active = 0;
     const ready: TaskInstance[] = [];
     let waitingOnOutside = false;
@@ -394,7 +395,7 @@ export class WorkflowRuntime {
         ready.push(inst);
         continue;
       }
-      const blocker = this.blocker(inst, flow);
+      const blocker = this.blocker(inst, flow, base);
       if (blocker === null) ready.push(inst);
       else if (blocker === 'outside') waitingOnOutside = true;
       if (blocker !== null) this.setQueued(inst, false);
@@ -417,18 +418,18 @@ export class WorkflowRuntime {
   }
 
   /** Why a waiting instance cannot run: null (it can), 'outside' (needs an operation), 'graph'. */
-  private blocker(inst: TaskInstance, flow: FlowDefinition): 'outside' | 'graph' | null {
+  private blocker(inst: TaskInstance, flow: FlowDefinition, base: number): 'outside' | 'graph' | null {
     const def = flow.tasks.get(inst.name);
     if (!def) return 'graph';
     if (this.status !== 'running') return 'outside';
     if (inst.held || (this.row.hold_point !== null && inst.cycle > this.row.hold_point)) return 'outside';
-    if (inst.cycle >= this.windowBase() + flow.runahead) return 'graph';
+    if (inst.cycle >= base + flow.runahead) return 'graph';
     for (const dep of def.depends) {
       const cycle = inst.cycle - dep.offset;
       if (cycle < 1) continue;
       const upstream = this.tasks.get(taskId(cycle, dep.name));
       if (!upstream) {
-        if (cycle >= this.windowBase()) return 'graph';
+        if (cycle >= base) return 'graph';
         continue;
       }
       if (!outputsOf(upstream).includes('succeeded')) return 'graph';

@@ -251,3 +251,25 @@ describe('sessions and the cookie secret', () => {
     }
   });
 });
+
+describe('anonymous sessions', () => {
+  it('are created only by the sign-in form, and are short-lived; signing in restores the full lifetime', async () => {
+    const f = await startHub();
+    try {
+      const stray = await request(f.url).get('/hub/no-such-page').set('Accept', 'text/html');
+      expect(stray.status).toBe(404);
+      expect(stray.headers['set-cookie']).toBeUndefined();
+      const agent = f.agent();
+      const page = await agent.get('/hub/login');
+      const anon = (page.headers['set-cookie'] as unknown as string[])[0]!;
+      const hours = (new Date(/Expires=([^;]+)/.exec(anon)![1]!).getTime() - Date.now()) / 3_600_000;
+      expect(hours).toBeLessThanOrEqual(1);
+      const { res } = await signIn(agent, 'alice');
+      const full = (res.headers['set-cookie'] as unknown as string[])[0]!;
+      const days = (new Date(/Expires=([^;]+)/.exec(full)![1]!).getTime() - Date.now()) / 86_400_000;
+      expect(days).toBeGreaterThan(13);
+    } finally {
+      await f.close();
+    }
+  });
+});

@@ -13,7 +13,11 @@ function field(body: unknown, name: string): string {
   return typeof value === 'string' ? value.slice(0, MAX_FIELD) : '';
 }
 
+/** Sessions of people who have not signed in only carry the form's XSRF token: keep them short. */
+const ANONYMOUS_SESSION_MS = 3_600_000;
+
 function loginPage(ctx: HubContext, req: Request, res: Response, status: number, error: string | null, username = ''): void {
+  if (!req.caller) req.session.cookie.maxAge = ANONYMOUS_SESSION_MS;
   const next = safeNext(req.method === 'GET' ? req.query.next : field(req.body, 'next'));
   renderPage(ctx, req, res, 'login', status, { title: 'Sign in', error, username, next });
 }

@@ -26,8 +26,10 @@ export function renderPage(
   locals: Record<string, unknown> & { title: string },
 ): void {
   const user = req.caller?.user ?? null;
+  // Anonymous visitors get a session (and so a database row) only from the sign-in form.
+  const xsrf = req.caller?.via === 'cookie' || view === 'login' ? ctx.xsrf.generateToken(req) : '';
   res.status(status).render(`hub/${view}`, {
-    xsrf: ctx.xsrf.generateToken(req),
+    xsrf,
     base: STATIC_BASE,
     user,
     links: navLinks(ctx, user),

@@ -42,7 +42,8 @@ export function loginPages(ctx: HubContext, auth: passport.Authenticator, limite
     }
     const username = field(req.body, 'username').trim();
     const password = field(req.body, 'password');
-    const address = req.socket.remoteAddress ?? 'unknown';
+    // The client's address; behind the loopback TLS proxy of an https hub, from X-Forwarded-For.
+    const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
     const wait = await limiter.retryAfter(username, address);
     if (wait > 0) {
       res.setHeader('Retry-After', String(wait));

@@ -1,9 +1,18 @@
 import { Command } from 'commander';
-import { registerAuthzCommands } from './authz.js';
-import { registerConfigCommands } from './config.js';
-import { registerHubCommand } from './hub.js';
-import { registerPasswdCommands } from './passwd.js';
-import { registerServerCommand } from './server.js';
+
+/**
+ * Each command's module is loaded only when that command runs, so that `authz eval` does not
+ * pay for express and graphql, and one part failing to load cannot break the other commands.
+ * Help without a command word loads them all to list them.
+ */
+type Register = (program: Command) => void;
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  hub: async () => (await import('./hub.js')).registerHubCommand,
+  server: async () => (await import('./server.js')).registerServerCommand,
+  passwd: async () => (await import('./passwd.js')).registerPasswdCommands,
+  authz: async () => (await import('./authz.js')).registerAuthzCommands,
+  config: async () => (await import('./config.js')).registerConfigCommands,
+};
 
 const program = new Command('flotilla')
   .description('Flotilla: a multi-user hub for workflow servers')
@@ -13,10 +22,8 @@ const program = new Command('flotilla')
     process.exit(err.exitCode);
   });
 
-registerHubCommand(program);
-registerServerCommand(program);
-registerPasswdCommands(program);
-registerAuthzCommands(program);
-registerConfigCommands(program);
+const word = process.argv[2];
+const wanted = word !== undefined && Object.hasOwn(COMMANDS, word) ? [word] : Object.keys(COMMANDS);
+for (const name of wanted) (await COMMANDS[name]!())(program);
 
 await program.parseAsync(process.argv);

@@ -1,10 +1,24 @@
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { loadSiteConfig } from '../config/index.js';
+import { loadSiteConfig, type SiteConfig } from '../config/index.js';
+import { createDemoSite, demoSiteWanted, describeDemoSite } from '../demo/demo-site.js';
 import { createHub } from '../hub/index.js';
 import { createLogger } from '../util/logger.js';
 
 const DEFAULT_CONFIG = 'jupyter_config.json';
+
+/**
+ * On embedded defaults with no accounts at all, a newcomer's first start: create the demo site,
+ * print its accounts once, and run on the configuration it wrote. Never when a file was given.
+ */
+async function withDemoSiteIfNew(config: SiteConfig): Promise<SiteConfig> {
+  const wanted = demoSiteWanted({ configGiven: config.file !== null, htpasswdFile: config.JupyterHub.authenticator.htpasswd_file });
+  if (!wanted) return config;
+  const site = await createDemoSite({ dataDir: config.JupyterHub.data_dir, configFile: resolve(DEFAULT_CONFIG) });
+  process.stderr.write(`${describeDemoSite(site, config.JupyterHub.bind_url)}\n`);
+  return loadSiteConfig(site.configFile);
+}
 
 /** `flotilla hub [--config FILE]`: the hub, on ./jupyter_config.json when present, else embedded defaults. */
 export function registerHubCommand(program: Command): void {
@@ -17,7 +31,7 @@ export function registerHubCommand(program: Command): void {
       const file = opts.config ?? (existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : undefined);
       let hub;
       try {
-        const config = loadSiteConfig(file);
+        const config = await withDemoSiteIfNew(loadSiteConfig(file));
         hub = createHub(config, { logger });
         const ctx = hub.context;
         logger.info(

@@ -1,10 +1,22 @@
-import { pino, type Logger } from 'pino';
+import { pino, type Logger, type LoggerOptions } from 'pino';
+import { PinoPretty } from 'pino-pretty';
 
 export type { Logger };
 
-/** One logger per process; parts take child loggers named for themselves. */
+/**
+ * One logger per process; parts take child loggers named for themselves. Logs are JSON lines
+ * (for files and log collectors) unless a person is watching a terminal, who gets readable
+ * lines instead. FLOTILLA_LOG_FORMAT=json|pretty overrides the guess.
+ */
 export function createLogger(name: string, level = process.env.FLOTILLA_LOG_LEVEL ?? 'info'): Logger {
-  return pino({ name, level, redact: { paths: ['password', '*.password', 'token', '*.token', 'secret', '*.secret'], remove: true } });
+  const options: LoggerOptions = {
+    name,
+    level,
+    redact: { paths: ['password', '*.password', 'token', '*.token', 'secret', '*.secret'], remove: true },
+  };
+  const format = process.env.FLOTILLA_LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json');
+  if (format !== 'pretty') return pino(options);
+  return pino(options, PinoPretty({ colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname', sync: true }));
 }
 
 /** A logger that writes nothing, for tests and library use. */

@@ -2,6 +2,9 @@
 //   direct                   client -> backend
 //   flotilla UserProxy       client -> minimal hub-like server calling proxy.web/ws -> backend
 //   configurable-http-proxy  client -> CHP (JupyterHub's proxy, 5.x, run on Node 20) -> backend
+// and, as an end-to-end figure of its own (a different backend, so not a like-for-like ratio):
+//   flotilla hub, end to end client -> real hub (token lookup, scopes, access check, proof)
+//                            -> real workflow server (proof check, authorization) /api/userprofile
 // For each: requests/s and p50/p99 latency of small GETs from N concurrent keep-alive clients
 // (autocannon), then WebSocket echo round trips/s and their p50/p99 latency from K sockets.
 // Backend, hub and CHP are separate processes, as in production; the load comes from this one.
@@ -58,6 +61,45 @@ async function runHub(backendPort) {
   server.listen(0, '127.0.0.1', () => ready(server));
 }
 
+/**
+ * A real hub on a temporary site, with bob holding a token and READ on alice's running workflow
+ * server: what a support script polling someone's server through the hub pays per request.
+ */
+async function runFullHub() {
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { HtpasswdFile } = await import(join(ROOT, 'dist/htpasswd/index.js'));
+  const { parseSiteConfig } = await import(join(ROOT, 'dist/config/index.js'));
+  const { createHub } = await import(join(ROOT, 'dist/hub/index.js'));
+  const { silentLogger } = await import(join(ROOT, 'dist/util/logger.js'));
+  const dir = mkdtempSync(join(tmpdir(), 'flotilla-bench-hub-'));
+  const htpasswd = new HtpasswdFile(join(dir, 'htpasswd'));
+  for (const user of [OWNER, 'bob']) await htpasswd.add(user, randomBytes(12).toString('hex'), 4);
+  const raw = {
+    JupyterHub: {
+      data_dir: dir,
+      authenticator: { htpasswd_file: join(dir, 'htpasswd') },
+      load_roles: [{ name: 'user', scopes: ['self', 'access:servers'] }],
+    },
+    WorkflowServer: { site_authorization: { '*': { '*': { default: 'READ' } } } },
+  };
+  // The workflow server reads site_authorization from the file itself.
+  writeFileSync(join(dir, 'jupyter_config.json'), JSON.stringify(raw));
+  const config = parseSiteConfig(raw, join(dir, 'jupyter_config.json'), dir, join(dir, 'jupyter_config.json'));
+  const hub = createHub(config, { logger: silentLogger() });
+  const address = await hub.listen(0, '127.0.0.1');
+  await hub.context.servers.spawner.start(OWNER);
+  const { token } = hub.context.tokens.create('bob', { note: 'bench' });
+  const stop = async () => {
+    await hub.context.servers.stop(OWNER).catch(() => {});
+    await hub.close();
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(0);
+  };
+  process.on('SIGTERM', stop);
+  process.stdout.write(`READY ${address.port} ${token}\n`);
+}
+
 const children = [];
 
 function startChild(args, env = {}) {
@@ -88,11 +130,11 @@ function freePort() {
   });
 }
 
-async function waitForHttp(port, deadlineMs = 20_000) {
+async function waitForHttp(port, path = PATH, headers = {}, deadlineMs = 20_000) {
   const deadline = Date.now() + deadlineMs;
   while (Date.now() < deadline) {
     try {
-      const res = await fetch(`http://127.0.0.1:${port}${PATH}`);
+      const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers });
       if (res.ok) return;
     } catch {
       // not listening yet
@@ -122,8 +164,8 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-async function httpLoad(autocannon, port, connections, seconds) {
-  const result = await autocannon({ url: `http://127.0.0.1:${port}${PATH}`, connections, duration: seconds, pipelining: 1 });
+async function httpLoad(autocannon, port, connections, seconds, path = PATH, headers = {}) {
+  const result = await autocannon({ url: `http://127.0.0.1:${port}${path}`, headers, connections, duration: seconds, pipelining: 1 });
   return {
     rps: result.requests.average,
     p50: result.latency.p50,
@@ -172,10 +214,10 @@ function table(rows) {
     r.http.p50.toFixed(0),
     r.http.p99.toFixed(0),
     `${((100 * r.http.rps) / direct.http.rps).toFixed(0)}%`,
-    String(r.http.errors + r.ws.errors),
-    r.ws.rate.toFixed(0),
-    r.ws.p50.toFixed(2),
-    r.ws.p99.toFixed(2),
+    String(r.http.errors + (r.ws?.errors ?? 0)),
+    r.ws ? r.ws.rate.toFixed(0) : '-',
+    r.ws ? r.ws.p50.toFixed(2) : '-',
+    r.ws ? r.ws.p99.toFixed(2) : '-',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   const line = (c) => c.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
@@ -215,7 +257,26 @@ async function runBench() {
       const ws = await wsLoad(WebSocket, p.port, wsClients, wsSeconds);
       rows.push({ name: p.name, http, ws });
     }
+    // End to end through the real hub: its own backend (a real workflow server), so its
+    // percentage of "direct" is the cost of the whole stack, not of the proxy alone.
+    const fullHub = startChild([HERE, 'fullhub']);
+    const [fullPort, token] = await new Promise((resolve, reject) => {
+      let seen = '';
+      fullHub.stdout.setEncoding('utf8');
+      fullHub.stdout.on('data', (chunk) => {
+        seen += chunk;
+        const m = seen.match(/READY (\d+) (\S+)/);
+        if (m) resolve([Number(m[1]), m[2]]);
+      });
+      fullHub.once('exit', (code) => reject(new Error(`hub exited (${code}) before it was ready: ${seen}`)));
+    });
+    const e2ePath = `/user/${OWNER}/api/userprofile`;
+    const auth = { authorization: `token ${token}` };
+    await waitForHttp(fullPort, e2ePath, auth);
+    await httpLoad(autocannon, fullPort, connections, 1, e2ePath, auth);
+    rows.push({ name: 'flotilla hub, end to end', http: await httpLoad(autocannon, fullPort, connections, seconds, e2ePath, auth) });
     console.log(table(rows));
+    console.log(`(end to end: GET ${e2ePath} as bob with an API token, through the real hub to alice's real workflow server)`);
   } finally {
     stopAll();
   }
@@ -224,4 +285,5 @@ async function runBench() {
 const role = process.argv[2];
 if (role === 'backend') await runBackend();
 else if (role === 'hub') await runHub(Number(process.argv[3]));
+else if (role === 'fullhub') await runFullHub();
 else await runBench();

@@ -10,13 +10,17 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { HtpasswdFile } from '../../src/htpasswd/index.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const chromiumAvailable = existsSync(CHROMIUM);
 const REPO = resolve(import.meta.dirname, '..', '..');
-export const SCREENSHOTS = join(REPO, 'test-results');
+export const SCREENSHOTS = join(REPO, 'test-results', 'browser');
+/** Generous: everything here runs on a loaded 2-core machine. */
+export const WAIT_MS = 30_000;
+/** Per-test budget for tests that start workflow servers and run workflows. */
+export const SLOW_TEST_MS = 120_000;
 
 export interface SiteSpec {
   users: Record<string, string>;
@@ -105,6 +109,7 @@ export async function startSite(spec: SiteSpec): Promise<RunningSite> {
       authenticator: { htpasswd_file: join(root, 'htpasswd'), admin_users: spec.admins ?? [] },
       load_groups: Object.fromEntries(Object.entries(spec.groups ?? {}).map(([g, users]) => [g, { users }])),
       load_roles: [{ name: 'user', scopes: ['self', 'access:servers', 'read:servers'] }],
+      spawner: { start_timeout: 90, http_timeout: 30 },
     },
     WorkflowServer: spec.siteAuthorization ? { site_authorization: spec.siteAuthorization } : {},
   };
@@ -155,14 +160,106 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
-export async function signIn(browser: Browser, site: RunningSite, user: string, password: string): Promise<{ context: BrowserContext; page: Page }> {
+/** A signed-in (or not yet signed-in) browser context, with the script errors its pages raised. */
+export interface Session {
+  context: BrowserContext;
+  page: Page;
+  /** Uncaught exceptions and console errors, except the browser's own line for a refused request. */
+  errors: string[];
+}
+
+export async function newSession(browser: Browser): Promise<Session> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  context.setDefaultTimeout(WAIT_MS);
+  const errors: string[] = [];
+  context.on('weberror', (err) => errors.push(err.error().message));
+  context.on('console', (msg) => {
+    // Chromium logs every 4xx/5xx response as "Failed to load resource"; refusals are expected here.
+    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) errors.push(msg.text());
+  });
   const page = await context.newPage();
+  return { context, page, errors };
+}
+
+/** Fills in the sign-in form; resolves once the browser has left the login page. */
+export async function signIn(browser: Browser, site: RunningSite, user: string, password: string): Promise<Session> {
+  const session = await newSession(browser);
+  const { page } = session;
   await page.goto(`${site.url}/hub/login`);
   await page.fill('input[name=username]', user);
   await page.fill('input[name=password]', password);
-  await Promise.all([page.waitForURL((u) => !u.pathname.endsWith('/hub/login')), page.click('button[type=submit], input[type=submit]')]);
-  return { context, page };
+  await Promise.all([page.waitForURL((u) => !u.pathname.endsWith('/hub/login')), page.click('button[type=submit]')]);
+  return session;
+}
+
+/**
+ * Opens `/user/<owner>/<path>`, going through the hub's start-up progress page when the server is
+ * not running yet, and waits for the workflow server's own page.
+ */
+export async function openServerPage(page: Page, site: RunningSite, owner: string, path = ''): Promise<void> {
+  const target = `${site.url}/user/${owner}/${path}`;
+  await page.goto(target);
+  await page.waitForURL(target, { timeout: 90_000 });
+  await page.locator('#page-data').waitFor({ state: 'attached', timeout: 90_000 });
+}
+
+/** Waits until the page's live subscription is up, so that what follows is observed live. */
+export async function waitLive(page: Page): Promise<void> {
+  await page.locator('#live.on').waitFor();
+}
+
+/**
+ * Records, from now on and across reloads of this page, every distinct text that the elements
+ * matching `selector` show (joined with " | " when several match). States that last a few
+ * milliseconds are caught too, so a test can assert the order of what a person would have seen.
+ */
+let recorders = 0;
+export async function recordTexts(page: Page, selector: string): Promise<string[]> {
+  const seen: string[] = [];
+  const binding = `__flotillaRecord${++recorders}`;
+  await page.exposeFunction(binding, (text: string) => {
+    if (seen.at(-1) !== text) seen.push(text);
+  });
+  const install = ({ binding, selector }: { binding: string; selector: string }): void => {
+    const report = (): void => {
+      const text = Array.from(document.querySelectorAll(selector), (n) => (n.textContent ?? '').trim()).join(' | ');
+      if (text) (window as unknown as Record<string, (t: string) => void>)[binding]!(text);
+    };
+    new MutationObserver(report).observe(document, { subtree: true, childList: true, characterData: true, attributes: true });
+    report();
+  };
+  await page.addInitScript(install, { binding, selector });
+  await page.evaluate(install, { binding, selector });
+  return seen;
+}
+
+/** Marks the current document, so that a test can prove later that the page was never reloaded. */
+export async function markDocument(page: Page): Promise<() => Promise<boolean>> {
+  const mark = `m${Math.random().toString(36).slice(2)}`;
+  await page.evaluate((m) => ((window as unknown as { __flotillaMark: string }).__flotillaMark = m), mark);
+  return async () => (await page.evaluate(() => (window as unknown as { __flotillaMark?: string }).__flotillaMark)) === mark;
+}
+
+/**
+ * Why a disabled control is disabled, as a person finds out: its own or an enclosing title, the
+ * text its aria-describedby points to, or the tooltip an enclosing [data-why] shows on hover.
+ * Empty when it gives no reason.
+ */
+export async function disabledReason(control: Locator): Promise<string> {
+  const stated = await control.evaluate((node) => {
+    for (let n: Element | null = node; n; n = n.parentElement) if (n.getAttribute('title')) return n.getAttribute('title')!;
+    const ids = node.getAttribute('aria-describedby');
+    if (ids) return ids.split(/\s+/).map((id) => document.getElementById(id)?.textContent ?? '').join(' ').trim();
+    return '';
+  });
+  if (stated) return stated;
+  const holder = control.locator('xpath=ancestor-or-self::*[@data-why][1]');
+  if ((await holder.count()) === 0) return '';
+  await holder.hover();
+  return await holder.evaluate((n) => {
+    const content = getComputedStyle(n, '::after').content;
+    return content === 'none' || content === 'normal' ? '' : content.replace(/^"|"$/g, '');
+  });
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {

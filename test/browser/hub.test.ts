@@ -1,0 +1,123 @@
+/**
+ * The hub in Chromium against a real `bin/flotilla hub` with real spawned workflow servers:
+ * signing in and out, the home page starting one's own server, and the admin page.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import {
+  chromiumAvailable, CHROMIUM, launchBrowser, newSession, recordTexts, screenshot, signIn, startSite,
+  SLOW_TEST_MS, type RunningSite,
+} from './harness.js';
+
+const PASSWORDS = { alice: 'alice-pw-1', bob: 'bob-pw-2', root: 'root-pw-3' };
+const EXAMPLE = `description: An example that says hello
+tasks:
+  hello:
+    script: sleep 1; echo hello
+`;
+
+describe.skipIf(!chromiumAvailable)(`hub pages in Chromium (needs ${CHROMIUM})`, () => {
+  let site: RunningSite;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    [site, browser] = await Promise.all([
+      startSite({ users: PASSWORDS, admins: ['root'], workflows: { alice: { example: EXAMPLE }, bob: { example: EXAMPLE } } }),
+      launchBrowser(),
+    ]);
+  }, SLOW_TEST_MS);
+
+  afterAll(async () => {
+    await browser?.close();
+    await site?.stop();
+  }, SLOW_TEST_MS);
+
+  it('signs in to the home page and out again', async () => {
+    const { page, errors, context } = await signIn(browser, site, 'alice', PASSWORDS.alice);
+    expect(new URL(page.url()).pathname).toBe('/hub/home');
+    expect(await page.locator('.whoami').innerText()).toContain('signed in as alice');
+    await screenshot(page, 'signed-in');
+
+    await Promise.all([page.waitForURL(/\/hub\/login$/), page.click('form.signout button[type=submit]')]);
+    await page.goto(`${site.url}/hub/home`);
+    expect(new URL(page.url()).pathname).toBe('/hub/login');
+    expect(await page.locator('.whoami').innerText()).not.toContain('alice');
+    await screenshot(page, 'signed-out');
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('a wrong password is refused with the same words as an unknown user', async () => {
+    const { page, errors, context } = await newSession(browser);
+    const attempt = async (user: string, password: string): Promise<{ status: number | undefined; text: string }> => {
+      await page.goto(`${site.url}/hub/login`);
+      await page.fill('#username', user);
+      await page.fill('#password', password);
+      const [response] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.click('button[type=submit]')]);
+      await page.locator('.notice.error').waitFor();
+      return { status: response.status(), text: await page.locator('.notice.error').innerText() };
+    };
+    const wrong = await attempt('alice', 'not-her-password');
+    expect(wrong.text).toBe('Invalid user name or password.');
+    expect(new URL(page.url()).pathname).toBe('/hub/login');
+    await screenshot(page, 'wrong-password');
+    // No user enumeration: a name that does not exist gets exactly the same answer.
+    expect(await attempt('nobody-here', 'whatever')).toEqual(wrong);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('home page: start your own server, watch it come up, open it, see the example workflow', async () => {
+    const { page, errors, context } = await signIn(browser, site, 'alice', PASSWORDS.alice);
+    expect(await page.locator('#my-status').innerText()).toBe('stopped');
+    const statuses = await recordTexts(page, '#my-status');
+    const details = await recordTexts(page, '#my-detail');
+    await page.click('#my-start');
+    await page.locator('#my-status', { hasText: 'starting' }).waitFor();
+    await screenshot(page, 'home-starting');
+    await page.locator('#my-status', { hasText: 'running' }).waitFor({ timeout: 90_000 });
+    expect(statuses.slice(statuses.indexOf('stopped'))).toEqual(['stopped', 'starting', 'running']);
+    expect(details).toContain('Starting…');
+    expect(await page.locator('#my-detail').innerText()).toMatch(/^Running/);
+    expect(await page.isEnabled('#my-stop')).toBe(true);
+    await screenshot(page, 'home-running');
+
+    await Promise.all([page.waitForURL(`${site.url}/user/alice/`), page.click('#my-open')]);
+    const example = page.locator('#workflows tbody tr', { has: page.locator('td.name-cell a', { hasText: /^example$/ }) });
+    await example.waitFor();
+    expect(await example.innerText()).toContain('An example that says hello');
+    expect(await page.locator('h1').innerText()).toBe('Your workflows');
+    await screenshot(page, 'own-workflows');
+    expect(errors).toEqual([]);
+    await context.close();
+  }, SLOW_TEST_MS);
+
+  it('admin page lists users and servers, and starts and stops a server', async () => {
+    const { page, errors, context } = await signIn(browser, site, 'root', PASSWORDS.root);
+    await page.goto(`${site.url}/hub/admin`);
+    const rows = page.locator('#users tbody tr[data-user]');
+    expect(await rows.evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.user))).toEqual(['alice', 'bob', 'root']);
+    expect(await page.locator('#users tr[data-user=root] .name-cell').innerText()).toContain('admin');
+    const bob = page.locator('#users tr[data-user=bob]');
+    const status = bob.locator('.status-cell .badge');
+    expect(await status.innerText()).toBe('stopped');
+    expect(await bob.locator('button.stop').isDisabled()).toBe(true);
+
+    const seen = await recordTexts(page, '#users tr[data-user=bob] .status-cell');
+    await bob.locator('button.start').click();
+    await bob.locator('.status-cell .badge', { hasText: 'running' }).waitFor({ timeout: 90_000 });
+    expect(seen.slice(seen.indexOf('stopped'))).toEqual(['stopped', 'starting', 'running']);
+    // The page settles with the buttons that now make sense.
+    await bob.locator('button.stop:enabled').waitFor();
+    expect(await bob.locator('button.start').isDisabled()).toBe(true);
+    await screenshot(page, 'admin-started');
+
+    await bob.locator('button.stop').click();
+    await bob.locator('.status-cell .badge', { hasText: 'stopped' }).waitFor({ timeout: 60_000 });
+    expect(seen.slice(seen.lastIndexOf('running'))).toEqual(['running', 'stopping', 'stopped']);
+    await bob.locator('button.start:enabled').waitFor();
+    await screenshot(page, 'admin-stopped');
+    expect(errors).toEqual([]);
+    await context.close();
+  }, SLOW_TEST_MS);
+});

@@ -27,5 +27,8 @@ export function safeNext(next: unknown): string {
     return DEFAULT_NEXT;
   }
   if (url.origin !== PROBE_ORIGIN) return DEFAULT_NEXT;
+  // Resolving dot segments can leave an empty first segment (`/.//evil.com` → `//evil.com`),
+  // which a browser reads as another host; the resolved path is what gets sent, so check it too.
+  if (/^\/[/\\]/.test(url.pathname)) return DEFAULT_NEXT;
   return url.pathname + url.search + url.hash;
 }

@@ -210,7 +210,7 @@ export async function waitLive(page: Page): Promise<void> {
 
 /**
  * Records, from now on and across reloads of this page, every distinct text that the elements
- * matching `selector` show (joined with " | " when several match). States that last a few
+ * matching the CSS `selector` show (joined with " | " when several match). States that last a few
  * milliseconds are caught too, so a test can assert the order of what a person would have seen.
  */
 let recorders = 0;
@@ -256,9 +256,10 @@ export async function disabledReason(control: Locator): Promise<string> {
   const holder = control.locator('xpath=ancestor-or-self::*[@data-why][1]');
   if ((await holder.count()) === 0) return '';
   await holder.hover();
+  // The stylesheet shows data-why in a ::after box on hover: only a rendered box counts as saying why.
   return await holder.evaluate((n) => {
     const content = getComputedStyle(n, '::after').content;
-    return content === 'none' || content === 'normal' ? '' : content.replace(/^"|"$/g, '');
+    return content === 'none' || content === 'normal' || content === '""' ? '' : (n.getAttribute('data-why') ?? '');
   });
 }
 

@@ -1,5 +1,6 @@
 // The dependency graph of the current window as inline SVG: columns by dependency depth
-// (longest path from a task without prerequisites), rows in cycle then name order.
+// (longest path from a task without prerequisites); within a column, tasks sit near the tasks they
+// depend on (mean row of their prerequisites), then in cycle and name order.
 const NS = 'http://www.w3.org/2000/svg';
 const NODE_W = 150;
 const NODE_H = 34;
@@ -43,9 +44,42 @@ function depths(ids, edges) {
   return depth;
 }
 
-/** Draws tasks (Map id → task) and edges into container; onSelect(id) when a node is clicked. */
+const FINAL = new Set(['succeeded', 'failed', 'submit-failed', 'expired']);
+
+/**
+ * The tasks inside the engine's graph window: every unfinished task, and both ends of each edge
+ * the engine sent (it sends only edges within the window extent of an unfinished task). When
+ * everything has finished, the whole graph.
+ */
+export function windowTasks(tasks, edges) {
+  const all = [...tasks.values()];
+  if (all.every((t) => FINAL.has(t.state))) return all;
+  const ends = new Set(edges.flatMap((e) => [e.from, e.to]));
+  return all.filter((t) => !FINAL.has(t.state) || ends.has(t.id));
+}
+
+function orderColumns(columns, edges) {
+  const prerequisites = new Map();
+  for (const e of edges) (prerequisites.get(e.to) ?? prerequisites.set(e.to, []).get(e.to)).push(e.from);
+  const row = new Map();
+  for (const col of columns) {
+    if (!col) continue;
+    const weight = new Map(col.map((task) => {
+      const rows = (prerequisites.get(task.id) ?? []).map((id) => row.get(id)).filter((r) => r !== undefined);
+      return [task.id, rows.length ? rows.reduce((a, b) => a + b, 0) / rows.length : Infinity];
+    }));
+    col.sort((a, b) => {
+      const wa = weight.get(a.id);
+      const wb = weight.get(b.id);
+      return wa === wb ? a.cycle - b.cycle || a.name.localeCompare(b.name) : wa === Infinity ? 1 : wb === Infinity ? -1 : wa - wb;
+    });
+    col.forEach((task, r) => row.set(task.id, r));
+  }
+}
+
+/** Draws the window's tasks (from a Map id → task) and edges; onSelect(id) when a node is clicked. */
 export function drawGraph(container, tasks, edges, onSelect) {
-  const list = [...tasks.values()].sort((a, b) => a.cycle - b.cycle || a.name.localeCompare(b.name));
+  const list = windowTasks(tasks, edges).sort((a, b) => a.cycle - b.cycle || a.name.localeCompare(b.name));
   if (list.length === 0) {
     container.replaceChildren(Object.assign(document.createElement('p'), { className: 'empty', textContent: 'Nothing to draw yet.' }));
     return;
@@ -56,6 +90,7 @@ export function drawGraph(container, tasks, edges, onSelect) {
     const d = depth.get(task.id) ?? 0;
     (columns[d] ??= []).push(task);
   }
+  orderColumns(columns, edges);
   const pos = new Map();
   columns.forEach((col, c) => col.forEach((task, r) => pos.set(task.id, { x: PAD + c * (NODE_W + COL_GAP), y: PAD + r * (NODE_H + ROW_GAP) })));
   const width = PAD * 2 + columns.length * NODE_W + (columns.length - 1) * COL_GAP;

@@ -1,158 +1,221 @@
-// One workflow, live: summary, controls, task table, graph and job log.
-import { data, graphql, root, subscribe } from './gql.js';
-import { drawGraph } from './graph.js';
-import { clockTime, confirmAction, countsFromGraphql, describeCounts, duration, el, relativeTime, setLive, showRevoked, stateBadge, statusBadge, toast } from './ui.js';
+// One workflow, live: summary, controls for every operation, task table with details, graph,
+// job log and workflow log. Controls are built once and re-evaluated on every delta and
+// permission change (see controls.js).
+import { broadcastDialog } from './broadcast.js';
+import { actionButton, guardedField, mutateWithToast } from './controls.js';
+import { messageDialog, outputsDialog } from './dialogs.js';
+import { data, graphql, subscribe } from './gql.js';
+import { drawGraph, windowTasks } from './graph.js';
+import { detailsRow, latestMessage } from './task-details.js';
+import { clockTime, countsFromGraphql, describeCounts, duration, el, relativeTime, setLive, showRevoked, stateBadge, statusBadge, toast } from './ui.js';
+import { createWorkflowLog } from './workflow-log.js';
 
 const WORKFLOW_FIELDS = `id name description status cycles runaheadLimit holdPoint verbosity graphWindowExtent lastActivity
   error { message file line }
   stateCounts { waiting preparing submitted running succeeded failed submitFailed expired }
   edges { from to }`;
-const TASK_FIELDS = 'id cycle name state held queued submitNum startedAt finishedAt exitCode xtrigger xtriggerSatisfied';
+const TASK_FIELDS = `id cycle name state held queued submitNum startedAt finishedAt exitCode pid xtrigger xtriggerSatisfied
+  outputs messages { at severity text by } script env`;
+const COLUMNS = 9;
+const LOG_LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'];
 
 const id = data.workflow;
 let permissions = new Set(data.permissions);
 let workflow = null;
+let revoked = false;
 const tasks = new Map();
 const selected = new Set();
+const expanded = new Set();
 const ACTIVE = new Set(['preparing', 'submitted', 'running']);
+const FINAL = new Set(['succeeded', 'failed', 'submit-failed', 'expired']);
 
-// ---- controls -------------------------------------------------------------------------------
+const workflowLog = createWorkflowLog({
+  container: document.getElementById('workflow-log'),
+  caption: document.getElementById('workflow-log-caption'),
+  workflow: id,
+  onPermissions: (names) => {
+    const next = new Set(names);
+    if (next.size === permissions.size && names.every((n) => permissions.has(n))) return;
+    permissions = next;
+    updateControls();
+  },
+  onError: (err) => {
+    document.getElementById('workflow-log-caption').textContent = `cannot read the log: ${err.message}`;
+  },
+});
 
-/** Each control: the mutation, its label, when it makes sense, and whether to confirm first. */
-const WORKFLOW_CONTROLS = [
-  { op: 'play', label: 'Play', primary: true, valid: (w) => w.status === 'stopped' || 'already running' },
-  { op: 'pause', label: 'Pause', valid: (w) => w.status === 'running' || 'only a running workflow can be paused' },
-  { op: 'resume', label: 'Resume', valid: (w) => w.status === 'paused' || 'only a paused workflow can be resumed' },
-  { op: 'reload', label: 'Reload', valid: (w) => w.status !== 'stopped' || 'the workflow is stopped: Play reads flow.yaml anyway' },
-  { op: 'stop', label: 'Stop', args: { mode: 'clean' }, valid: (w) => isActive(w) || 'the workflow is not running' },
-  {
-    op: 'stop', label: 'Stop now', args: { mode: 'now' }, danger: true, valid: (w) => isActive(w) || 'the workflow is not running',
-    confirm: ['Stop now?', 'The workflow stops at once; running jobs are left running and will be picked up on the next Play.'],
-  },
-  {
-    op: 'stop', label: 'Stop and kill jobs', args: { mode: 'kill' }, danger: true, valid: (w) => isActive(w) || 'the workflow is not running',
-    confirm: ['Stop and kill every running job?', 'Running jobs are killed and the workflow stops. Their output so far is kept.'],
-  },
-  {
-    op: 'clean', label: 'Clean', danger: true, valid: (w) => w.status === 'stopped' || 'stop the workflow first',
+/** Runs a mutation on this workflow; a refusal for lack of permission re-reads permissions. */
+async function run(op, args) {
+  const outcome = await mutateWithToast(id, op, args);
+  if (outcome.forbidden) workflowLog.refresh();
+  return outcome;
+}
+
+const chosenTasks = () => [...selected].map((t) => tasks.get(t)).filter(Boolean);
+const isActive = (w) => w.status === 'running' || w.status === 'paused';
+const running = (w) => isActive(w) || w.status === 'stopping' || 'the workflow is stopped';
+
+// ---- workflow bar ---------------------------------------------------------------------------
+
+const workflowButtons = {
+  run: [
+    actionButton({ op: 'play', label: 'Play', primary: true, run: () => run('play'),
+      valid: (w) => (w.error ? 'flow.yaml is invalid; fix it first' : w.status === 'stopped' || `the workflow is already ${w.status}`) }),
+    actionButton({ op: 'pause', label: 'Pause', run: () => run('pause'), valid: (w) => w.status === 'running' || 'only a running workflow can be paused' }),
+    actionButton({ op: 'resume', label: 'Resume', run: () => run('resume'), valid: (w) => w.status === 'paused' || 'only a paused workflow can be resumed' }),
+    actionButton({ op: 'reload', label: 'Reload', run: () => run('reload'), valid: (w) => w.status !== 'stopped' || 'the workflow is stopped: Play reads flow.yaml anyway' }),
+  ],
+  stop: [
+    actionButton({ op: 'stop', label: 'Stop', run: () => run('stop', { mode: 'clean' }), valid: (w) => isActive(w) || `the workflow is ${w.status}` }),
+    actionButton({
+      op: 'stop', label: 'Stop now', danger: true, run: () => run('stop', { mode: 'now' }), valid: running,
+      confirm: ['Stop now?', 'The workflow stops at once; running jobs are left running and will be picked up on the next Play.'],
+    }),
+    actionButton({
+      op: 'stop', label: 'Stop and kill jobs', danger: true, run: () => run('stop', { mode: 'kill' }), valid: running,
+      confirm: ['Stop and kill every running job?', 'Running jobs are killed and the workflow stops. Their output so far is kept.'],
+    }),
+  ],
+  clean: actionButton({
+    op: 'clean', label: 'Clean', danger: true, run: () => run('clean'), valid: (w) => w.status === 'stopped' || 'stop the workflow first',
     confirm: ['Clean this workflow?', 'Its run directory, job logs and task history are deleted. This cannot be undone.'],
-  },
-];
-const RELEASE_HOLD_POINT = { op: 'releaseHoldPoint', label: 'Release', valid: (w) => w.holdPoint != null || 'no hold point is set' };
+  }),
+};
 
-const TASK_CONTROLS = [
-  { op: 'trigger', label: 'Trigger', valid: () => true },
-  { op: 'hold', label: 'Hold', valid: (ts) => ts.some((t) => !t.held) || 'the selected tasks are already held' },
-  { op: 'release', label: 'Release', valid: (ts) => ts.some((t) => t.held) || 'none of the selected tasks is held' },
-  { op: 'poll', label: 'Poll', valid: (ts) => ts.some((t) => ACTIVE.has(t.state)) || 'none of the selected tasks has an active job' },
-  { op: 'setOutputs', label: 'Mark succeeded', valid: (ts) => ts.some((t) => t.state !== 'succeeded') || 'the selected tasks have already succeeded' },
-  {
-    op: 'kill', label: 'Kill', danger: true, valid: (ts) => ts.some((t) => ACTIVE.has(t.state)) || 'none of the selected tasks has an active job',
+const verbosity = el('select', { id: 'verbosity', 'aria-label': 'Workflow log level' }, ...LOG_LEVELS.map((l) => el('option', { value: l }, l)));
+const verbosityField = guardedField('setVerbosity', verbosity, 'Workflow log level');
+verbosity.addEventListener('change', async () => {
+  const outcome = await run('setVerbosity', { level: verbosity.value });
+  if (!outcome.ok && workflow) verbosity.value = workflow.verbosity;
+});
+
+const holdInput = el('input', { type: 'number', id: 'hold-point', min: 1, placeholder: 'cycle', style: 'width:5.5rem', 'aria-label': 'Hold point cycle' });
+const holdField = guardedField('setHoldPoint', holdInput, 'Hold point cycle');
+const holdSet = actionButton({
+  op: 'setHoldPoint', label: 'Set', run: () => run('setHoldPoint', { cyclePoint: Number(holdInput.value) }),
+  valid: () => /^[1-9][0-9]*$/.test(holdInput.value) || 'enter the cycle point to hold after (1, 2, …)',
+});
+const holdRelease = actionButton({
+  op: 'releaseHoldPoint', label: 'Release', run: () => run('releaseHoldPoint'),
+  valid: (w) => w.holdPoint != null || [...tasks.values()].some((t) => t.held) || 'no hold point is set and no task is held',
+});
+holdInput.addEventListener('input', () => holdSet.update(permissions, workflow));
+
+const triggerNames = el('datalist', { id: 'xtrigger-names' });
+const triggerName = el('input', { type: 'text', id: 'xtrigger-name', list: 'xtrigger-names', placeholder: 'trigger name', autocomplete: 'off', style: 'width:9rem', 'aria-label': 'External trigger name' });
+const triggerCycle = el('input', { type: 'number', id: 'xtrigger-cycle', min: 1, placeholder: 'all cycles', style: 'width:6.5rem', 'aria-label': 'Cycle point of the trigger (empty: all)' });
+const triggerFields = [guardedField('extTrigger', triggerName, 'External trigger name'), guardedField('extTrigger', triggerCycle, 'Cycle point of the trigger (empty: all)')];
+const triggerButton = actionButton({
+  op: 'extTrigger', label: 'Satisfy', run: () => run('extTrigger', { name: triggerName.value.trim(), ...(triggerCycle.value ? { id: triggerCycle.value } : {}) }),
+  valid: () => {
+    if (!/^[A-Za-z0-9_.-]+$/.test(triggerName.value.trim())) return 'enter the name of the external trigger';
+    return triggerCycle.value === '' || /^[1-9][0-9]*$/.test(triggerCycle.value) || 'the cycle point is a whole number from 1 (or empty for all)';
+  },
+});
+for (const input of [triggerName, triggerCycle]) input.addEventListener('input', () => triggerButton.update(permissions, workflow));
+
+const broadcastButton = actionButton({
+  op: 'broadcast', label: 'Broadcast…', run: () => broadcastDialog(id, chosenTasks(), workflowLog.broadcasts()),
+  valid: (w) => !w.error || 'flow.yaml is invalid',
+});
+
+const group = (label, ...nodes) => el('span', { class: 'group' }, el('span', { class: 'label' }, label), ...nodes);
+document.getElementById('workflow-controls').replaceChildren(
+  group('Workflow', ...workflowButtons.run.map((c) => c.node)),
+  el('span', { class: 'divider' }),
+  group('Stop', ...workflowButtons.stop.map((c) => c.node)),
+  el('span', { class: 'divider' }),
+  workflowButtons.clean.node,
+  el('span', { class: 'spacer' }),
+  group('Log level', verbosityField.node),
+);
+document.getElementById('workflow-settings').replaceChildren(
+  group('Hold point', holdField.node, holdSet.node, holdRelease.node),
+  el('span', { class: 'divider' }),
+  group('External trigger', triggerFields[0].node, triggerFields[1].node, triggerButton.node, triggerNames),
+  el('span', { class: 'spacer' }),
+  group('Advanced', broadcastButton.node),
+);
+
+// ---- graph window ---------------------------------------------------------------------------
+
+const extentInput = el('input', { type: 'number', id: 'window-extent', min: 0, max: 100, style: 'width:4.5rem', 'aria-label': 'Graph window extent (edges around active tasks)' });
+const extentField = guardedField('setGraphWindowExtent', extentInput, 'Graph window extent (edges around active tasks)');
+let extentDirty = false;
+const extentApply = actionButton({
+  op: 'setGraphWindowExtent', label: 'Apply',
+  run: async () => {
+    if ((await run('setGraphWindowExtent', { extent: Number(extentInput.value) })).ok) extentDirty = false;
+  },
+  valid: (w) => {
+    if (!/^[0-9]+$/.test(extentInput.value) || Number(extentInput.value) > 100) return 'enter a whole number of edges from 0 to 100';
+    return Number(extentInput.value) !== w.graphWindowExtent || `the window is already ${w.graphWindowExtent}`;
+  },
+});
+extentInput.addEventListener('input', () => {
+  extentDirty = true;
+  extentApply.update(permissions, workflow);
+});
+extentInput.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && !extentApply.button.disabled) extentApply.button.click();
+});
+document.getElementById('graph-controls').replaceChildren(
+  el('label', { class: 'check small', title: 'How many dependency edges around unfinished tasks the graph includes' }, 'Window', extentField.node),
+  extentApply.node,
+);
+
+// ---- task-selection bar -----------------------------------------------------------------------
+
+/** Valid only with a selection; `fn` then judges the selected tasks. */
+const withSelection = (fn) => (ts) => (ts.length === 0 ? 'select one or more tasks first' : fn(ts));
+const ids = () => [...selected];
+const taskButtons = [
+  actionButton({ op: 'trigger', label: 'Trigger', run: () => run('trigger', { tasks: ids() }),
+    valid: withSelection((ts) => (!workflow || !isActive(workflow) ? 'the workflow is not running; play it first' : ts.some((t) => !ACTIVE.has(t.state)) || 'the selected tasks are already active')) }),
+  actionButton({ op: 'hold', label: 'Hold', run: () => run('hold', { tasks: ids() }),
+    valid: withSelection((ts) => ts.some((t) => !t.held && !FINAL.has(t.state)) || 'the selected tasks are held or finished') }),
+  actionButton({ op: 'release', label: 'Release', run: () => run('release', { tasks: ids() }),
+    valid: withSelection((ts) => ts.some((t) => t.held) || 'none of the selected tasks is held') }),
+  actionButton({ op: 'poll', label: 'Poll', run: () => run('poll', { tasks: ids() }),
+    valid: withSelection((ts) => ts.some((t) => ACTIVE.has(t.state)) || 'none of the selected tasks has an active job') }),
+  actionButton({ op: 'setOutputs', label: 'Set outputs…', run: () => outputsDialog(id, ids()),
+    valid: withSelection((ts) => ts.some((t) => !ACTIVE.has(t.state)) || 'the selected tasks have active jobs') }),
+  actionButton({ op: 'message', label: 'Message…', run: () => messageDialog(id, ids()), valid: withSelection(() => true) }),
+  actionButton({
+    op: 'kill', label: 'Kill', danger: true, run: () => run('kill', { tasks: ids() }),
+    valid: withSelection((ts) => ts.some((t) => ACTIVE.has(t.state)) || 'none of the selected tasks has an active job'),
     confirm: ['Kill the selected jobs?', 'Their running jobs are killed and the tasks marked failed.'],
-  },
-  {
-    op: 'remove', label: 'Remove', danger: true, valid: () => true,
+  }),
+  actionButton({
+    op: 'remove', label: 'Remove', danger: true, run: () => run('remove', { tasks: ids() }),
+    valid: withSelection((ts) => ts.some((t) => !ACTIVE.has(t.state) && t.state !== 'expired') || 'active tasks cannot be removed (kill them first), removed ones already are'),
     confirm: ['Remove the selected tasks?', 'They leave the workflow window; downstream tasks will not run unless triggered.'],
-  },
+  }),
 ];
+const selectionLabel = el('span', { class: 'label', id: 'selection-label' });
+document.getElementById('task-controls').replaceChildren(selectionLabel, ...taskButtons.map((c) => c.node));
 
-function isActive(w) {
-  return w.status === 'running' || w.status === 'paused';
-}
-
-function opName(op) {
-  return op.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-}
-
-/** Why a control is disabled, or null when it may be used. */
-function whyDisabled(control, subject) {
-  if (!permissions.has(control.op)) {
-    return `You do not have the "${opName(control.op)}" permission on ${data.owner}'s workflows.`;
+/** Re-evaluates every control against the current permissions, workflow and selection. */
+function updateControls() {
+  if (!workflow) return;
+  for (const c of [...workflowButtons.run, ...workflowButtons.stop, workflowButtons.clean, holdSet, holdRelease, triggerButton, broadcastButton, extentApply]) {
+    c.update(permissions, workflow);
   }
-  const valid = control.valid(subject);
-  return valid === true ? null : `Not now: ${valid}.`;
-}
-
-function controlButton(control, subject, run) {
-  const why = whyDisabled(control, subject);
-  const button = el('button', {
-    type: 'button',
-    class: `btn small${control.primary ? ' primary' : ''}${control.danger ? ' danger' : ''}`,
-    disabled: why !== null,
-    'aria-label': why ? `${control.label} (unavailable: ${why})` : control.label,
-    onclick: async () => {
-      if (control.confirm && !(await confirmAction(control.confirm[0], control.confirm[1], control.label))) return;
-      run(control);
-    },
-  }, control.label);
-  return why ? el('span', { 'data-why': why }, button) : button;
-}
-
-async function mutate(op, variables, argDefs = '', argUse = '') {
-  try {
-    const result = await graphql(
-      `mutation Run($workflows: [ID!]!${argDefs}) { ${op}(workflows: $workflows${argUse}) { workflow ok message } }`,
-      { workflows: [id], ...variables },
-    );
-    const outcome = result[op][0];
-    if (outcome && !outcome.ok) toast(outcome.message, 'error');
-    else toast(outcome?.message || `${op}: done`);
-  } catch (err) {
-    toast(err.message, 'error');
-    if (err.code === 'FORBIDDEN') refreshPermissions();
+  for (const f of [verbosityField, holdField, extentField, ...triggerFields]) f.update(permissions);
+  if (document.activeElement !== verbosity) verbosity.value = workflow.verbosity;
+  if (!extentDirty && document.activeElement !== extentInput) extentInput.value = String(workflow.graphWindowExtent);
+  const names = [...new Set([...tasks.values()].filter((t) => t.xtrigger).map((t) => t.xtrigger))].sort();
+  if (triggerNames.children.length !== names.length || names.some((n, i) => triggerNames.children[i].value !== n)) {
+    triggerNames.replaceChildren(...names.map((n) => el('option', { value: n })));
   }
-}
-
-function runWorkflowControl(control) {
-  if (control.op === 'stop') mutate('stop', { mode: control.args.mode }, ', $mode: String', ', mode: $mode');
-  else mutate(control.op, {});
-}
-
-function runTaskControl(control) {
-  const ids = [...selected];
-  mutate(control.op, { tasks: ids }, ', $tasks: [String!]!', ', tasks: $tasks');
-}
-
-function renderWorkflowControls() {
-  const bar = document.getElementById('workflow-controls');
-  const buttons = WORKFLOW_CONTROLS.map((c) => controlButton(c, workflow, runWorkflowControl));
-  const holdInput = el('input', { type: 'number', min: 1, placeholder: 'cycle', style: 'width:5.5rem', 'aria-label': 'Hold point cycle' });
-  const holdControl = { op: 'setHoldPoint', label: 'Set', valid: () => true };
-  const holdButton = controlButton(holdControl, workflow, () => {
-    const cyclePoint = Number(holdInput.value);
-    if (!Number.isInteger(cyclePoint) || cyclePoint < 1) {
-      toast('Enter a cycle point (1, 2, …) to hold after.', 'error');
-      return;
-    }
-    mutate('setHoldPoint', { cyclePoint }, ', $cyclePoint: Int!', ', cyclePoint: $cyclePoint');
-  });
-  holdInput.disabled = !permissions.has('setHoldPoint');
-  bar.replaceChildren(
-    el('span', { class: 'group' }, el('span', { class: 'label' }, 'Workflow'), ...buttons),
-    el('span', { class: 'divider' }),
-    el('span', { class: 'group' }, el('span', { class: 'label' }, 'Hold point'), holdInput, holdButton,
-      controlButton(RELEASE_HOLD_POINT, workflow, runWorkflowControl)),
-  );
-}
-
-function renderTaskControls() {
-  const bar = document.getElementById('task-controls');
-  const chosen = [...selected].map((t) => tasks.get(t)).filter(Boolean);
-  const label = el('span', { class: 'label' }, chosen.length ? `${chosen.length} selected` : 'Select tasks to act on them');
-  const buttons = TASK_CONTROLS.map((c) => {
-    if (chosen.length === 0) {
-      const why = permissions.has(c.op) ? 'Select one or more tasks first.' : whyDisabled(c, chosen);
-      return el('span', { 'data-why': why }, el('button', { type: 'button', class: `btn small${c.danger ? ' danger' : ''}`, disabled: true }, c.label));
-    }
-    return controlButton(c, chosen, runTaskControl);
-  });
-  bar.replaceChildren(label, ...buttons);
+  const chosen = chosenTasks();
+  selectionLabel.textContent = chosen.length ? `${chosen.length} selected` : 'Select tasks to act on them';
+  for (const c of taskButtons) c.update(permissions, chosen);
 }
 
 // ---- summary, task table, graph -------------------------------------------------------------
 
 function renderSummary() {
-  if (!workflow) return;
   document.getElementById('wf-name').textContent = workflow.name;
   document.getElementById('wf-status').replaceChildren(statusBadge(workflow.status, workflow.error));
   document.getElementById('wf-description').textContent = workflow.description || '';
@@ -161,7 +224,7 @@ function renderSummary() {
   document.getElementById('wf-summary').replaceChildren(
     item('Cycles', String(workflow.cycles)),
     item('Hold point', workflow.holdPoint == null ? 'none' : String(workflow.holdPoint)),
-    item('Window', `${workflow.graphWindowExtent}`),
+    item('Log level', workflow.verbosity),
     item('Tasks', describeCounts(counts) || 'none'),
     item('Last activity', relativeTime(workflow.lastActivity)),
   );
@@ -184,31 +247,57 @@ function flags(task) {
 
 function xtriggerButton(task) {
   if (!task.xtrigger || task.xtriggerSatisfied) return null;
-  const control = { op: 'extTrigger', label: 'Satisfy trigger', valid: () => true };
-  return controlButton(control, task, () =>
-    mutate('extTrigger', { name: task.xtrigger, id: String(task.cycle) }, ', $name: String!, $id: String', ', name: $name, id: $id'));
+  const control = actionButton({
+    op: 'extTrigger', label: 'Satisfy trigger',
+    run: () => run('extTrigger', { name: task.xtrigger, id: String(task.cycle) }),
+  });
+  control.update(permissions, task);
+  return control.node;
 }
 
-function renderTasks() {
-  const list = [...tasks.values()].sort((a, b) => a.cycle - b.cycle || a.name.localeCompare(b.name));
-  const tbody = document.querySelector('#tasks tbody');
-  tbody.replaceChildren(...list.map((t) => el('tr', { class: selected.has(t.id) ? 'selected' : '' },
+function toggle(set, key, on) {
+  if (on) set.add(key);
+  else set.delete(key);
+}
+
+function taskRow(t) {
+  const open = expanded.has(t.id);
+  return el('tr', { class: selected.has(t.id) ? 'selected' : '', 'data-task': t.id },
     el('td', {}, el('input', {
       type: 'checkbox', 'aria-label': `Select ${t.id}`, checked: selected.has(t.id),
-      onchange: (e) => { e.target.checked ? selected.add(t.id) : selected.delete(t.id); renderTasks(); renderTaskControls(); },
+      onchange: (e) => { toggle(selected, t.id, e.target.checked); renderTasks(); updateControls(); },
     })),
     el('td', { class: 'num' }, String(t.cycle)),
-    el('td', {}, el('a', { href: '#log', class: 'task-name', onclick: () => showLog(t.id) }, t.name)),
+    el('td', {},
+      el('div', { class: 'task-cell' },
+        el('button', {
+          type: 'button', class: 'expander', 'aria-expanded': String(open), 'aria-label': `Details of ${t.id}`,
+          onclick: () => { toggle(expanded, t.id, !open); renderTasks(); },
+        }, open ? '▾' : '▸'),
+        el('a', { href: '#log', class: 'task-name', onclick: () => showLog(t.id) }, t.name)),
+      latestMessage(t)),
     el('td', {}, stateBadge(t.state)),
     el('td', {}, el('span', { class: 'row' }, ...flags(t))),
     el('td', { class: 'num' }, t.submitNum ? String(t.submitNum) : '—'),
     el('td', { class: 'small muted' }, clockTime(t.startedAt)),
     el('td', { class: 'num small' }, duration(t.startedAt, t.finishedAt)),
-    el('td', {}, xtriggerButton(t)))));
+    el('td', { class: 'actions' }, xtriggerButton(t)));
+}
+
+function renderTasks() {
+  const list = [...tasks.values()].sort((a, b) => a.cycle - b.cycle || a.name.localeCompare(b.name));
+  const rows = [];
+  for (const t of list) {
+    rows.push(taskRow(t));
+    if (expanded.has(t.id)) rows.push(detailsRow(t, COLUMNS));
+  }
+  document.querySelector('#tasks tbody').replaceChildren(...rows);
   document.getElementById('no-tasks').hidden = list.length > 0;
   document.getElementById('select-all').checked = list.length > 0 && list.every((t) => selected.has(t.id));
-  drawGraph(document.getElementById('graph'), tasks, workflow?.edges ?? [], showLog);
-  document.getElementById('graph-caption').textContent = `${list.length} task${list.length === 1 ? '' : 's'} in the window`;
+  const edges = workflow?.edges ?? [];
+  drawGraph(document.getElementById('graph'), tasks, edges, showLog);
+  const shown = windowTasks(tasks, edges).length;
+  document.getElementById('graph-caption').textContent = `${shown} of ${list.length} task${list.length === 1 ? '' : 's'}`;
   renderLogChoices();
 }
 
@@ -216,26 +305,25 @@ document.getElementById('select-all').addEventListener('change', (e) => {
   selected.clear();
   if (e.target.checked) for (const t of tasks.keys()) selected.add(t);
   renderTasks();
-  renderTaskControls();
+  updateControls();
 });
 
 function renderAll() {
   renderSummary();
-  renderWorkflowControls();
   renderTasks();
-  renderTaskControls();
+  updateControls();
 }
 
 // ---- job log --------------------------------------------------------------------------------
 
-const log = { task: null, file: 'job.out', timer: null };
+const log = { task: null, file: 'job.out' };
 const logView = document.getElementById('log');
 const logTask = document.getElementById('log-task');
 
 function renderLogChoices() {
-  const ids = [...tasks.values()].sort((a, b) => a.cycle - b.cycle || a.name.localeCompare(b.name)).map((t) => t.id);
+  const choices = [...tasks.values()].sort((a, b) => a.cycle - b.cycle || a.name.localeCompare(b.name)).map((t) => t.id);
   const current = logTask.value;
-  logTask.replaceChildren(el('option', { value: '' }, 'Choose a task…'), ...ids.map((t) => el('option', { value: t, selected: t === (log.task ?? current) }, t)));
+  logTask.replaceChildren(el('option', { value: '' }, 'Choose a task…'), ...choices.map((t) => el('option', { value: t, selected: t === (log.task ?? current) }, t)));
 }
 
 function showLog(taskId) {
@@ -287,17 +375,6 @@ setInterval(() => {
 
 // ---- data -----------------------------------------------------------------------------------
 
-async function refreshPermissions() {
-  try {
-    const result = await graphql('{ me { permissions } }');
-    permissions = new Set(result.me.permissions);
-    renderWorkflowControls();
-    renderTaskControls();
-  } catch {
-    permissions = new Set();
-  }
-}
-
 function applyDelta(delta) {
   if (delta.pruned?.workflow) {
     workflow = null;
@@ -315,6 +392,7 @@ function applyDelta(delta) {
   for (const t of delta.pruned?.tasks ?? []) {
     tasks.delete(t);
     selected.delete(t);
+    expanded.delete(t);
   }
 }
 
@@ -329,8 +407,9 @@ async function load() {
     tasks.clear();
     for (const t of workflow.tasks) tasks.set(t.id, t);
     renderAll();
+    workflowLog.refresh();
   } catch (err) {
-    toast(err.message, 'error');
+    document.getElementById('notices').replaceChildren(el('div', { class: 'notice error' }, err.message));
   }
 }
 
@@ -340,7 +419,9 @@ subscribe(
   { ws: [id] },
   {
     onNext: ({ deltas }) => {
+      if (revoked) return;
       applyDelta(deltas);
+      workflowLog.refresh();
       if (!pending) {
         pending = true;
         requestAnimationFrame(() => {
@@ -353,6 +434,8 @@ subscribe(
     onStatus: (status) => {
       setLive(document.getElementById('live'), status);
       if (status === 'revoked') {
+        revoked = true;
+        workflowLog.stop();
         showRevoked(document.getElementById('notices'), data.owner);
         permissions = new Set();
         workflow = null;

@@ -119,6 +119,18 @@ describe('GraphQL over HTTP', () => {
     expect(bad.body.errors[0].message).toContain('job.out');
   });
 
+  it('reads the workflow log: operations with who asked, newest last, limited', async () => {
+    await server.graphql(bob, 'mutation { play(workflows: ["other"]) { ok } }').expect(200);
+    const res = await server.graphql(bob, '{ workflowLog(workflow: "other", limit: 500) { at level kind by text } }').expect(200);
+    const entries: { at: string; level: string; kind: string; by: string | null; text: string }[] = res.body.data.workflowLog;
+    expect(entries.find((e) => e.kind === 'operation' && e.text.startsWith('play'))).toMatchObject({ by: 'bob', level: 'INFO' });
+    expect(entries.map((e) => e.at)).toEqual([...entries.map((e) => e.at)].sort());
+    const two = await server.graphql(bob, '{ workflowLog(workflow: "other", limit: 2) { text } }').expect(200);
+    expect(two.body.data.workflowLog).toHaveLength(2);
+    const missing = await server.graphql(bob, '{ workflowLog(workflow: "nope") { text } }').expect(200);
+    expect(missing.body.errors[0].message).toContain('no workflow "nope"');
+  });
+
   it('reports per workflow whether a mutation was done', async () => {
     const res = await server.graphql(owner, 'mutation { pause(workflows: ["nope"]) { workflow ok message } }').expect(200);
     expect(res.body.data.pause).toEqual([{ workflow: 'nope', ok: false, message: expect.stringMatching(/.+/) }]);

@@ -21,9 +21,17 @@ const STRIPPED_NAMES = new Set([
  * a client's `Connection: close` must not close the hub's kept-alive connection. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'upgrade']);
 
+/** Headers that frame the message or route it: a client naming them in `Connection` must not make
+ * the proxy drop them, or a body would reach the server as a further request on a connection that
+ * other users' requests share (request smuggling). */
+const NEVER_HOP_BY_HOP = new Set(['content-length', 'transfer-encoding', 'host']);
+
 function hopByHop(req: IncomingMessage): Set<string> {
   const names = new Set(HOP_BY_HOP);
-  for (const token of (req.headers.connection ?? '').split(',')) names.add(token.trim().toLowerCase());
+  for (const token of (req.headers.connection ?? '').split(',')) {
+    const name = token.trim().toLowerCase();
+    if (!NEVER_HOP_BY_HOP.has(name)) names.add(name);
+  }
   return names;
 }
 

@@ -31,6 +31,14 @@ function requestTarget(req: IncomingMessage): string {
   return (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '/';
 }
 
+/** http-proxy-3 gives DELETE and OPTIONS requests without a Content-Length a `Content-Length: 0`
+ * and drops their Transfer-Encoding, yet still streams the body: on a connection shared between
+ * users that body would be read as a further request (request smuggling). No workflow server
+ * route takes such a body, so these are refused. */
+function chunkedWithoutLength(req: IncomingMessage): boolean {
+  return (req.method === 'DELETE' || req.method === 'OPTIONS') && req.headers['transfer-encoding'] !== undefined && req.headers['content-length'] === undefined;
+}
+
 /**
  * Forwards `/user/<owner>/…` requests and WebSocket upgrades to the owner's workflow server,
  * unchanged in path, with client identity claims removed and the hub's proof of identity added.
@@ -60,6 +68,11 @@ export class UserProxy {
   web(req: IncomingMessage, res: ServerResponse, owner: string, identity: Identity): void {
     if (!this.identityFits(owner, identity)) {
       res.writeHead(500, { 'content-type': 'application/json' }).end('{"message":"internal error","status":500}');
+      return;
+    }
+    if (chunkedWithoutLength(req)) {
+      res.writeHead(400, { 'content-type': 'application/json', connection: 'close' });
+      res.end('{"message":"a DELETE or OPTIONS request may not carry a chunked body","status":400}');
       return;
     }
     const server = this.prepare(req, owner, identity, false);

@@ -1,0 +1,108 @@
+/**
+ * The hub keeps connections to a workflow server alive and shares them between users. A client
+ * that names `Content-Length` (or `Transfer-Encoding`) in its `Connection` header must not make the
+ * proxy drop the body's framing: the body would then reach the server as a second request on the
+ * shared connection (request smuggling / response queue poisoning between users).
+ */
+import { createServer, type Server } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Identity } from '../../src/identity/proof.js';
+import { UserProxy } from '../../src/proxy/index.js';
+
+const who: Identity = { user: 'mallory', groups: [], owner: 'alice', ownerGroups: [], via: 'token' };
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+}
+
+function close(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** Sends raw bytes to the front, half-closes, and resolves with everything it answered. */
+function rawExchange(port: number, bytes: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let answer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (answer += chunk));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(answer));
+    socket.setTimeout(20_000, () => socket.destroy());
+    socket.end(bytes);
+  });
+}
+
+describe('UserProxy request framing', () => {
+  const seen: { method: string; url: string; body: string }[] = [];
+  let backend: Server;
+  let front: Server;
+  let proxy: UserProxy;
+  let frontPort: number;
+
+  beforeAll(async () => {
+    backend = createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => (body += c));
+      req.on('end', () => {
+        seen.push({ method: req.method ?? '', url: req.url ?? '', body });
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ url: req.url }));
+      });
+    });
+    const backendPort = await listen(backend);
+    proxy = new UserProxy({
+      spawner: { info: () => ({ url: `http://127.0.0.1:${backendPort}`, secret: 's'.repeat(43) }), touch() {}, wsOpened() {}, wsClosed() {} },
+      sessionCookieName: 'flotilla-session',
+    });
+    front = createServer((req, res) => proxy.web(req, res, 'alice', who));
+    frontPort = await listen(front);
+  });
+
+  afterAll(async () => {
+    proxy.close();
+    await close(front);
+    await close(backend);
+  });
+
+  const smuggled = 'GET /user/alice/smuggled HTTP/1.1\r\nHost: x\r\n\r\n';
+  const chunked = `${smuggled.length.toString(16)}\r\n${smuggled}\r\n0\r\n\r\n`;
+
+  /** Sends one request with `smuggled` as its body; the backend must never see it as a request. */
+  async function send(method: string, headers: string[], body: string): Promise<string> {
+    seen.length = 0;
+    const answer = await rawExchange(frontPort, `${method} /user/alice/x HTTP/1.1\r\nHost: hub\r\n${headers.join('\r\n')}\r\n\r\n${body}`);
+    // The front answered and the client went away; a smuggled request would have reached the
+    // backend on the same connection right behind the first. Give it every chance to show.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(seen.map((s) => s.url)).not.toContain('/user/alice/smuggled');
+    return answer;
+  }
+
+  for (const method of ['GET', 'DELETE', 'POST']) {
+    it(`${method} with "Connection: content-length" keeps its body a body`, async () => {
+      await send(method, ['Connection: content-length', `Content-Length: ${smuggled.length}`], smuggled);
+      expect(seen).toEqual([{ method, url: '/user/alice/x', body: smuggled }]);
+    });
+  }
+
+  for (const method of ['GET', 'POST']) {
+    it(`${method} with "Connection: transfer-encoding" keeps its body a body`, async () => {
+      await send(method, ['Connection: transfer-encoding', 'Transfer-Encoding: chunked'], chunked);
+      expect(seen).toEqual([{ method, url: '/user/alice/x', body: smuggled }]);
+    });
+  }
+
+  for (const method of ['DELETE', 'OPTIONS']) {
+    for (const connection of [[], ['Connection: transfer-encoding']]) {
+      it(`${method} with a chunked body ${connection.length ? 'and "Connection: transfer-encoding" ' : ''}is refused, not smuggled`, async () => {
+        const answer = await send(method, [...connection, 'Transfer-Encoding: chunked'], chunked);
+        expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+        expect(seen).toEqual([]);
+      });
+    }
+  }
+});

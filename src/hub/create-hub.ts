@@ -22,6 +22,7 @@ import { GroupDirectory } from './groups/group-directory.js';
 import { GroupStore } from './groups/group-store.js';
 import { homeAdminPages } from './pages/home-admin.js';
 import { loginPages } from './pages/login.js';
+import { monitorPages } from './pages/monitor.js';
 import { messagePage } from './pages/render.js';
 import { Permissions } from './roles/permissions.js';
 import { upgradeHandler } from './routing/upgrade.js';
@@ -156,6 +157,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
     app.get(['/', '/hub', '/hub/'], (_req, res) => res.redirect(302, '/hub/home'));
     app.use(loginPages(ctx, auth, new LoginLimiter(options.loginLimits ?? DEFAULT_LOGIN_LIMITS), SESSION_COOKIE));
     app.use(homeAdminPages(ctx, VIEWS_DIR));
+    app.use(monitorPages(ctx));
     app.use((req: Request, res: Response) => {
       messagePage(ctx, req, res, 404, 'Not found', `Nothing here: ${req.path.slice(0, 200)}`, wantsJson(req));
     });

@@ -5,9 +5,10 @@ import { userModel, type HubContext } from '../context.js';
 import { mayAdminister, messagePage, renderPage } from './render.js';
 
 /** Page scripts live beside the templates (static/ belongs to the shared stylesheet). */
-const PAGE_SCRIPTS = ['hub.js', 'home.js', 'admin.js', 'spawn.js'];
+const PAGE_SCRIPTS = ['hub.js', 'home.js', 'admin.js', 'spawn.js', 'monitor.js'];
 
-function requireSession(req: Request, res: Response, next: NextFunction): void {
+/** Pages for signed-in people: others go to the sign-in form and come back. */
+export function requireSession(req: Request, res: Response, next: NextFunction): void {
   if (!req.caller) {
     res.redirect(302, `/hub/login?next=${encodeURIComponent(req.originalUrl)}`);
     return;

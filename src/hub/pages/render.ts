@@ -6,7 +6,10 @@ export const STATIC_BASE = '/hub/static';
 /** Navigation links for the shared header: what this user may open. */
 export function navLinks(ctx: HubContext, user: string | null): { href: string; label: string }[] {
   if (!user) return [];
-  const links = [{ href: '/hub/home', label: 'Home' }];
+  const links = [
+    { href: '/hub/home', label: 'Home' },
+    { href: '/hub/monitor', label: 'Monitor' },
+  ];
   if (mayAdminister(ctx, user)) links.push({ href: '/hub/admin', label: 'Admin' });
   return links;
 }

@@ -1,0 +1,370 @@
+// The monitor: the workflows of every server the user can reach, in one live table. One
+// graphql-transport-ws subscription per owner through the hub's proxy (the browser sends the
+// session cookie and the Origin itself). The workflow servers' gql.js is bound to one server's
+// page, so this page carries its own small client; the formatting helpers are shared (ui.js).
+import { countsFromGraphql, el, progressBar, relativeTime, statusBadge, toast } from '/hub/static/js/ui.js';
+
+const SUMMARY = `id name status lastActivity error { message }
+  stateCounts { waiting preparing submitted running succeeded failed submitFailed expired }`;
+const QUERY = `subscription { deltas { workflow added { workflow { ${SUMMARY} } } updated { workflow } pruned { workflow } } }`;
+const CLOSE_FORBIDDEN = 4403;
+/** Consecutive failed connections before an owner waits for the Retry button. */
+const MAX_ATTEMPTS = 8;
+const MAX_BACKOFF_MS = 30_000;
+const REFRESH_MS = 10_000;
+const REFRESH_STARTING_MS = 1_500;
+
+const STATE_WORDS = {
+  connecting: 'connecting…',
+  live: 'live',
+  reconnecting: 'reconnecting…',
+  'no-access': 'no access',
+  stopped: 'stopped',
+  starting: 'starting…',
+  stopping: 'stopping…',
+  unreachable: 'unreachable',
+};
+
+const initial = JSON.parse(document.getElementById('monitor-data').textContent);
+/** name → { name, status, mayStart, state, detail, workflows: Map, socket, attempts, timer } */
+const owners = new Map();
+const ownerGrid = document.getElementById('owners');
+const tbody = document.querySelector('#monitor tbody');
+const empty = document.getElementById('empty');
+const summary = document.getElementById('summary');
+const live = document.getElementById('live');
+const filter = document.getElementById('filter');
+const onlyActive = document.getElementById('only-active');
+
+const ownerRoot = (name) => `/user/${encodeURIComponent(name)}/`;
+
+// ---- connections ----
+
+function setState(o, state, detail = '') {
+  o.state = state;
+  o.detail = detail;
+  redraw();
+}
+
+function connect(o) {
+  if (o.socket) return;
+  clearTimeout(o.timer);
+  setState(o, o.attempts ? 'reconnecting' : 'connecting');
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const ws = new WebSocket(`${scheme}//${location.host}${ownerRoot(o.name)}subscriptions`, 'graphql-transport-ws');
+  o.socket = ws;
+  let acked = false;
+  ws.onopen = () => ws.send(JSON.stringify({ type: 'connection_init' }));
+  ws.onmessage = (event) => {
+    let message;
+    try {
+      message = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    if (message.type === 'connection_ack') {
+      acked = true;
+      o.attempts = 0;
+      // The subscription starts with a full "added" burst: what we held may be stale.
+      o.workflows.clear();
+      setState(o, 'live');
+      ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: QUERY } }));
+    } else if (message.type === 'next') {
+      if (message.payload?.errors?.length) toast(`${o.name}: ${message.payload.errors[0].message}`, 'error');
+      if (message.payload?.data?.deltas) applyDelta(o, message.payload.data.deltas);
+    } else if (message.type === 'ping') {
+      ws.send(JSON.stringify({ type: 'pong' }));
+    } else if (message.type === 'error') {
+      toast(`${o.name}: ${message.payload?.[0]?.message ?? 'subscription refused'}`, 'error');
+    }
+  };
+  ws.onclose = (event) => {
+    if (o.socket !== ws) return;
+    o.socket = null;
+    if (o.removed) return;
+    if (event.code === CLOSE_FORBIDDEN) {
+      noAccess(o, 'access withdrawn');
+      return;
+    }
+    if (acked) o.attempts = 0;
+    // A browser cannot see why an upgrade failed (a 403 looks like any drop): ask the hub and
+    // the server instead of guessing, so that a refusal is not retried.
+    diagnose(o);
+  };
+}
+
+function disconnect(o) {
+  clearTimeout(o.timer);
+  const ws = o.socket;
+  o.socket = null;
+  ws?.close(1000);
+}
+
+function noAccess(o, detail) {
+  disconnect(o);
+  o.workflows.clear();
+  setState(o, 'no-access', detail);
+}
+
+function retryLater(o) {
+  o.attempts += 1;
+  if (o.attempts > MAX_ATTEMPTS) {
+    setState(o, 'unreachable', `no answer after ${MAX_ATTEMPTS} tries`);
+    return;
+  }
+  const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (o.attempts - 1)) * (0.75 + Math.random() * 0.5);
+  setState(o, 'reconnecting', `try ${o.attempts} of ${MAX_ATTEMPTS} in ${Math.round(delay / 1000)} s`);
+  o.timer = setTimeout(() => connect(o), delay);
+}
+
+async function diagnose(o) {
+  // A refresh already under way may have begun before the socket closed: ask once more after it.
+  await refreshing;
+  await refreshOwners();
+  if (o.removed || o.socket || o.status !== 'running') return;
+  let response;
+  try {
+    // Only asked of a running server: for a stopped one, a visit would start it.
+    response = await fetch(`${ownerRoot(o.name)}api/userprofile`, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+  } catch {
+    retryLater(o);
+    return;
+  }
+  if (response.status === 404) {
+    noAccess(o, 'no longer shared with you');
+    return;
+  }
+  if (!response.ok) {
+    retryLater(o);
+    return;
+  }
+  const profile = await response.json().catch(() => ({}));
+  if (Array.isArray(profile.permissions) && !profile.permissions.includes('read')) {
+    noAccess(o, 'not shared with you');
+    return;
+  }
+  retryLater(o);
+}
+
+// ---- the owner list (servers starting, stopping, shared or no longer shared) ----
+
+function track(entry) {
+  const o = { ...entry, state: 'stopped', detail: '', workflows: new Map(), socket: null, attempts: 0, timer: undefined, removed: false };
+  owners.set(o.name, o);
+  return o;
+}
+
+/** Brings one owner's connection in line with their server's status. */
+function reconcile(o) {
+  if (o.status === 'running') {
+    if (['stopped', 'starting', 'stopping'].includes(o.state)) {
+      o.attempts = 0;
+      connect(o);
+    }
+    return;
+  }
+  // An open socket closes by itself when the server goes; diagnose() then lands here.
+  if (o.socket) return;
+  clearTimeout(o.timer);
+  o.workflows.clear();
+  setState(o, o.status === 'stopped' ? 'stopped' : o.status);
+}
+
+let refreshing = null;
+let refreshTimer;
+
+function refreshOwners() {
+  refreshing ??= fetch('/hub/monitor/owners', { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+    .then((res) => (res.ok ? res.json() : Promise.reject(new Error(`the hub answered ${res.status}`))))
+    .then(({ owners: list }) => {
+      const seen = new Set();
+      for (const entry of list) {
+        seen.add(entry.name);
+        const o = owners.get(entry.name) ?? track(entry);
+        o.status = entry.status;
+        o.mayStart = entry.mayStart;
+        reconcile(o);
+      }
+      for (const o of owners.values()) {
+        if (seen.has(o.name)) continue;
+        o.removed = true;
+        disconnect(o);
+        owners.delete(o.name);
+      }
+      redraw();
+    })
+    .catch((err) => setLiveWord(`hub unreachable: ${err.message}`, false))
+    .finally(() => {
+      refreshing = null;
+      scheduleRefresh();
+    });
+  return refreshing;
+}
+
+function scheduleRefresh() {
+  clearTimeout(refreshTimer);
+  const starting = [...owners.values()].some((o) => o.state === 'starting' || o.state === 'stopping');
+  refreshTimer = setTimeout(refreshOwners, starting ? REFRESH_STARTING_MS : REFRESH_MS);
+}
+
+function start(o) {
+  setState(o, 'starting');
+  hub.api('POST', `/hub/api/users/${encodeURIComponent(o.name)}/server`).then(
+    () => scheduleRefresh(),
+    (err) => {
+      toast(err.message, 'error');
+      refreshOwners();
+    },
+  );
+}
+
+function retry(o) {
+  o.attempts = 0;
+  connect(o);
+}
+
+// ---- workflows ----
+
+function applyDelta(o, delta) {
+  const id = delta.workflow;
+  if (delta.pruned?.workflow) {
+    o.workflows.delete(id);
+  } else {
+    const added = delta.added?.workflow;
+    if (added) o.workflows.set(id, { ...o.workflows.get(id), ...added, counts: countsFromGraphql(added.stateCounts) });
+    const patch = delta.updated?.workflow;
+    const current = o.workflows.get(id);
+    if (patch && current) {
+      o.workflows.set(id, { ...current, ...patch, counts: patch.stateCounts ? countsFromGraphql(patch.stateCounts) : current.counts });
+    }
+  }
+  redraw();
+}
+
+const failedOf = (w) => (w.counts.failed ?? 0) + (w.counts['submit-failed'] ?? 0);
+const runningOf = (w) => w.counts.running ?? 0;
+const isActive = (w) => failedOf(w) > 0 || runningOf(w) > 0 || w.status === 'running';
+
+function countCell(n, kind) {
+  return el('td', { class: 'num' }, el('span', { class: n > 0 ? `count ${kind}` : 'count zero' }, String(n)));
+}
+
+function workflowRow(o, w) {
+  const total = Object.values(w.counts).reduce((a, b) => a + b, 0);
+  const href = `${ownerRoot(o.name)}workflows/${encodeURIComponent(w.id)}`;
+  return el('tr', { 'data-owner': o.name, 'data-workflow': w.id, class: failedOf(w) > 0 ? 'has-failed' : '' },
+    el('td', { class: 'owner-cell' }, o.name),
+    el('td', { class: 'name-cell' }, el('a', { href }, w.name)),
+    el('td', { class: 'status-cell' }, statusBadge(w.status, w.error)),
+    el('td', { class: 'progress-cell' }, total > 0 ? progressBar(w.counts) : el('span', { class: 'faint small' }, 'no tasks in the window')),
+    countCell(runningOf(w), 'running'),
+    countCell(failedOf(w), 'failed'),
+    el('td', { class: 'muted small', title: w.lastActivity ?? '' }, relativeTime(w.lastActivity)),
+    el('td', { class: 'num' }, el('a', { class: 'btn small', href }, 'Open')));
+}
+
+// ---- drawing ----
+
+function ownerTile(o) {
+  const count = o.workflows.size;
+  let detail = o.detail;
+  if (!detail && o.state === 'live') {
+    const running = [...o.workflows.values()].filter((w) => w.status === 'running').length;
+    detail = `${count} workflow${count === 1 ? '' : 's'} · ${running} running`;
+  } else if (!detail && o.state === 'stopped') {
+    detail = 'not running';
+  }
+  let action = null;
+  if (o.state === 'stopped') {
+    const why = o.mayStart ? '' : `You may not start ${o.name}'s server`;
+    action = el('span', why ? { 'data-why': why } : {},
+      el('button', { class: 'btn small primary start', disabled: Boolean(why), onclick: () => start(o) }, 'Start'));
+  } else if (o.state === 'unreachable' || o.state === 'no-access') {
+    action = el('button', { class: 'btn small retry', onclick: () => retry(o) }, o.state === 'no-access' ? 'Check again' : 'Retry');
+  }
+  const titles = {
+    'no-access': `${o.name}'s server refused you: ${o.name} has not given you read permission. Ask them to share their workflows with you.`,
+    unreachable: `${o.name}'s server did not answer; retrying stopped so as not to flood it.`,
+    stopped: o.mayStart ? '' : `You may not start ${o.name}'s server (no servers scope).`,
+  };
+  return el('div', { class: 'owner-tile', 'data-owner': o.name, 'data-state': o.state, title: titles[o.state] || undefined },
+    el('div', { class: 'row' },
+      el('span', { class: 'avatar', 'aria-hidden': 'true' }, o.name.slice(0, 1)),
+      el('a', { class: 'owner-name', href: ownerRoot(o.name) }, o.name === initial.user ? `${o.name} (you)` : o.name),
+      el('span', { class: 'spacer' }),
+      el('span', { class: `conn conn-${o.state}` }, STATE_WORDS[o.state] ?? o.state)),
+    el('div', { class: 'row' },
+      el('span', { class: 'detail small muted' }, detail),
+      el('span', { class: 'spacer' }),
+      action));
+}
+
+function setLiveWord(text, on) {
+  live.textContent = text;
+  live.className = `live ${on ? 'on' : 'off'}`;
+}
+
+function draw() {
+  const list = [...owners.values()].sort((a, b) => a.name.localeCompare(b.name));
+  ownerGrid.replaceChildren(...list.map(ownerTile));
+
+  const query = filter.value.trim().toLowerCase();
+  const rows = [];
+  let total = 0;
+  let running = 0;
+  let failing = 0;
+  for (const o of list) {
+    const workflows = [...o.workflows.values()].sort((a, b) => a.name.localeCompare(b.name));
+    for (const w of workflows) {
+      total += 1;
+      if (w.status === 'running') running += 1;
+      if (failedOf(w) > 0) failing += 1;
+      if (query && !o.name.toLowerCase().includes(query) && !w.name.toLowerCase().includes(query) && !w.id.toLowerCase().includes(query)) continue;
+      if (onlyActive.checked && !isActive(w)) continue;
+      rows.push(workflowRow(o, w));
+    }
+  }
+  tbody.replaceChildren(...rows);
+  const shown = rows.length === total ? `${total}` : `${rows.length} of ${total}`;
+  summary.textContent = `${shown} workflow${total === 1 ? '' : 's'} · ${running} running · ${failing} with failures`;
+
+  empty.hidden = rows.length > 0;
+  if (total > 0) empty.replaceChildren(el('h3', {}, 'Nothing matches'), el('p', {}, 'No workflow matches the filter.'));
+  else if (list.some((o) => o.state === 'live')) empty.replaceChildren(el('h3', {}, 'No workflows'), el('p', {}, 'The servers you watch have no workflows yet.'));
+  else empty.replaceChildren(el('h3', {}, 'No live servers'), el('p', {}, 'Workflows appear here as soon as a server you can read is running.'));
+
+  const liveCount = list.filter((o) => o.state === 'live').length;
+  if (list.length) setLiveWord(`${liveCount} of ${list.length} server${list.length === 1 ? '' : 's'} live`, liveCount > 0);
+  else setLiveWord('nothing to watch', false);
+}
+
+let pending = false;
+function redraw() {
+  // Bursts of deltas (the first "added" burst above all) draw once per frame.
+  if (pending) return;
+  pending = true;
+  requestAnimationFrame(() => {
+    pending = false;
+    draw();
+  });
+}
+
+// ---- filter, kept in the address so that a view can be shared ----
+
+const params = new URLSearchParams(location.search);
+filter.value = params.get('q') ?? '';
+onlyActive.checked = params.get('only') === 'active';
+function filterChanged() {
+  const next = new URLSearchParams();
+  if (filter.value.trim()) next.set('q', filter.value.trim());
+  if (onlyActive.checked) next.set('only', 'active');
+  history.replaceState(null, '', `${location.pathname}${next.size ? `?${next}` : ''}`);
+  redraw();
+}
+filter.addEventListener('input', filterChanged);
+onlyActive.addEventListener('change', filterChanged);
+
+for (const entry of initial.owners) reconcile(track(entry));
+redraw();
+scheduleRefresh();
+setInterval(redraw, 15_000);

@@ -25,6 +25,7 @@ import { loginPages } from './pages/login.js';
 import { monitorPages } from './pages/monitor.js';
 import { messagePage } from './pages/render.js';
 import { Permissions } from './roles/permissions.js';
+import { LiveSockets } from './routing/live-sockets.js';
 import { upgradeHandler } from './routing/upgrade.js';
 import { userRoute } from './routing/user-route.js';
 import { ServerControl } from './servers.js';
@@ -99,14 +100,18 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
       origin: bind.origin,
     };
 
+    const liveSockets = new LiveSockets(logger.child({ part: 'websockets' }));
+    cleanups.unshift(() => liveSockets.close());
     const membershipChanged = (membership: Record<string, string[]>) => {
       permissions.invalidate();
       void spawner.pushMembership(membership);
+      void liveSockets.recheck();
     };
     groups.on('change', membershipChanged);
     users.on('change', () => {
       permissions.invalidate();
       void groups.refreshSystemGroups();
+      void liveSockets.recheck();
     });
 
     const sessions = session({
@@ -170,7 +175,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
     });
 
     const server = createServer(app);
-    server.on('upgrade', upgradeHandler(ctx, sessions));
+    server.on('upgrade', upgradeHandler(ctx, sessions, store, liveSockets));
 
     let closed = false;
     return {

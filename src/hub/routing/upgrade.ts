@@ -1,8 +1,10 @@
 import { ServerResponse, STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { RequestHandler } from 'express';
-import { authenticate, hasTokenInQuery, TOKEN_IN_URL_MESSAGE } from '../auth/caller.js';
+import type { Store } from 'express-session';
+import { authenticate, hasTokenInQuery, TOKEN_IN_URL_MESSAGE, type Caller } from '../auth/caller.js';
 import { identityFor, type HubContext } from '../context.js';
+import type { LiveSockets, StillAllowed } from './live-sockets.js';
 import { parseUserPath } from './user-path.js';
 
 /** Answers an upgrade request with a plain HTTP error and closes the socket. */
@@ -16,27 +18,53 @@ function refuse(socket: Duplex, status: number, message: string): void {
 }
 
 /** The session user of a raw upgrade request, read through the same session middleware and store. */
-function sessionUserOf(req: IncomingMessage, sessions: RequestHandler): Promise<{ user?: string; xsrf?: string }> {
+function sessionUserOf(req: IncomingMessage, sessions: RequestHandler): Promise<{ user?: string; xsrf?: string; sid?: string }> {
   return new Promise((resolve) => {
     const res = new ServerResponse(req);
     sessions(req as Parameters<RequestHandler>[0], res as unknown as Parameters<RequestHandler>[1], () => {
       const session = (req as { session?: { passport?: { user?: unknown }; csrfToken?: unknown } }).session;
       const user = session?.passport?.user;
       const xsrf = session?.csrfToken;
+      const sid = (req as { sessionID?: unknown }).sessionID;
       resolve({
         user: typeof user === 'string' ? user : undefined,
         xsrf: typeof xsrf === 'string' ? xsrf : undefined,
+        sid: typeof sid === 'string' ? sid : undefined,
       });
     });
   });
+}
+
+/** The signed-in user of a stored session, now (undefined once signed out or expired). */
+function storedSessionUser(store: Store, sid: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    store.get(sid, (err, data) => {
+      const user = (data as { passport?: { user?: unknown } } | null | undefined)?.passport?.user;
+      resolve(!err && typeof user === 'string' ? user : undefined);
+    });
+  });
+}
+
+/** What must still hold for an open socket: the same sign-in (token or session), the account, and access:servers. */
+function stillAllowed(ctx: HubContext, store: Store, req: IncomingMessage, caller: Caller, owner: string, sid: string | undefined): StillAllowed {
+  const authorization = req.headers.authorization;
+  return async () => {
+    if (!ctx.users.exists(caller.user) || !ctx.permissions.can(caller.user, 'access:servers', { user: owner })) return false;
+    if (caller.via === 'token') {
+      const again = authenticate({ headers: { authorization } } as IncomingMessage, undefined, ctx.tokens, ctx.users);
+      return again.ok && again.caller?.user === caller.user;
+    }
+    return sid !== undefined && (await storedSessionUser(store, sid)) === caller.user;
+  };
 }
 
 /**
  * WebSocket upgrades for `/user/NAME/…`: the same checks as HTTP (name, authentication,
  * access:servers) plus the Origin header, which must be the hub's own so that another site's page
  * cannot open a socket with the visitor's cookie. Token clients may omit Origin; cookie ones may not.
+ * Accepted sockets are handed to `live`, which cuts them when their sign-in or access ends.
  */
-export function upgradeHandler(ctx: HubContext, sessions: RequestHandler) {
+export function upgradeHandler(ctx: HubContext, sessions: RequestHandler, store: Store, live: LiveSockets) {
   return async (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
     socket.on('error', () => socket.destroy());
     try {
@@ -44,7 +72,7 @@ export function upgradeHandler(ctx: HubContext, sessions: RequestHandler) {
       const parsed = parseUserPath(target);
       if (!parsed.ok) return refuse(socket, parsed.message === 'not a /user/NAME/ path' ? 404 : 400, parsed.message);
       if (hasTokenInQuery(target)) return refuse(socket, 400, TOKEN_IN_URL_MESSAGE);
-      const { user: sessionUser, xsrf } = req.headers.authorization ? {} : await sessionUserOf(req, sessions);
+      const { user: sessionUser, xsrf, sid } = req.headers.authorization ? {} : await sessionUserOf(req, sessions);
       const auth = authenticate(req, sessionUser, ctx.tokens, ctx.users);
       if (!auth.ok) return refuse(socket, 401, auth.message);
       const caller = auth.caller;
@@ -60,6 +88,7 @@ export function upgradeHandler(ctx: HubContext, sessions: RequestHandler) {
       if (ctx.servers.status(owner) !== 'running') {
         return refuse(socket, 503, `${owner}'s server is not running; open /user/${owner}/ to start it`);
       }
+      live.add(socket, caller.user, owner, stillAllowed(ctx, store, req, caller, owner, sid));
       ctx.proxy.ws(req, socket, head, owner, identityFor(ctx, caller, owner, xsrf));
     } catch (err) {
       ctx.logger.error({ err: (err as Error).message }, 'WebSocket upgrade failed');

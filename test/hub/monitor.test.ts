@@ -258,6 +258,15 @@ describe('monitor across owners', () => {
       await waitFor(async () => (await tile('dave').getAttribute('data-state')) === 'live', 120_000, "dave's server live");
       await waitFor(async () => (await row('dave', 'archive').count()) === 1, 30_000, "dave's workflow");
       await page.screenshot({ path: join(SHOTS, 'hub-monitor-started.png'), fullPage: true });
+    }, SLOW);
+
+    it('a server that stops leaves the table and shows as stopped, without a Start button for those who may not', async () => {
+      await hub.context.servers.stop('bob');
+      await waitFor(async () => (await tile('bob').getAttribute('data-state')) === 'stopped', 60_000, "bob's tile stopped");
+      expect(await row('bob', 'ingest').count()).toBe(0);
+      expect(await tile('bob').locator('button.start').isDisabled()).toBe(true);
+      expect(await tile('bob').locator('[data-why]').getAttribute('data-why')).toBe("You may not start bob's server");
+      expect(await tile('alice').getAttribute('data-state')).toBe('live');
       expect(errors).toEqual([]);
     }, SLOW);
   });

@@ -107,8 +107,9 @@ describe.skipIf(!chromiumAvailable)(`hub pages in Chromium (needs ${CHROMIUM})`,
     await bob.locator('button.start').click();
     await bob.locator('.status-cell .badge', { hasText: 'running' }).waitFor({ timeout: 90_000 });
     expect(seen.slice(seen.indexOf('stopped'))).toEqual(['stopped', 'starting', 'running']);
-    // The page settles with the buttons that now make sense.
+    // The page reloads itself once the server settles, with the buttons that now make sense.
     await bob.locator('button.stop:enabled').waitFor();
+    await page.waitForLoadState();
     expect(await bob.locator('button.start').isDisabled()).toBe(true);
     await screenshot(page, 'admin-started');
 
@@ -116,6 +117,7 @@ describe.skipIf(!chromiumAvailable)(`hub pages in Chromium (needs ${CHROMIUM})`,
     await bob.locator('.status-cell .badge', { hasText: 'stopped' }).waitFor({ timeout: 60_000 });
     expect(seen.slice(seen.lastIndexOf('running'))).toEqual(['running', 'stopping', 'stopped']);
     await bob.locator('button.start:enabled').waitFor();
+    await page.waitForLoadState();
     await screenshot(page, 'admin-stopped');
     expect(errors).toEqual([]);
     await context.close();

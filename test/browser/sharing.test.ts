@@ -35,6 +35,8 @@ const BOB_READ = { bob: ['READ'] };
 
 /** The Play button of the workflow page's controls. */
 const play = (page: Page) => page.locator('#workflow-controls button', { hasText: /^\s*Play\s*$/ });
+/** The Play button once it may be pressed (permitted, and the workflow stopped). */
+const playEnabled = (page: Page) => play(page).and(page.locator('button:enabled'));
 /** The state badge of one task in the task table. */
 const taskState = (page: Page, task: string) =>
   page.locator('#tasks tbody tr', { has: page.locator('a.task-name', { hasText: new RegExp(`^${task}$`) }) }).locator('.badge');
@@ -48,6 +50,13 @@ describe.skipIf(!chromiumAvailable)(`another user's workflows in Chromium (needs
     const session = await signIn(browser, site, user, PASSWORDS[user]);
     sessions.push(session);
     return session;
+  }
+
+  /** Opens one workflow's page and waits until it is live and its controls are drawn. */
+  async function openWorkflow(page: Page, owner: string, workflow: string): Promise<void> {
+    await openServerPage(page, site, owner, `workflows/${workflow}`);
+    await waitLive(page);
+    await play(page).waitFor();
   }
 
   beforeAll(async () => {
@@ -88,9 +97,8 @@ describe.skipIf(!chromiumAvailable)(`another user's workflows in Chromium (needs
 
   it('Play works where the owner granted CONTROL, and the task table follows live', async () => {
     const { page, errors } = await as('bob');
-    await openServerPage(page, site, 'carol', 'workflows/pipeline');
-    await waitLive(page);
-    await page.locator('#workflow-controls button:has-text("Play"):enabled').waitFor();
+    await openWorkflow(page, 'carol', 'pipeline');
+    await playEnabled(page).waitFor();
     const unchanged = await markDocument(page);
     // Both tasks' states, in table order (first, second), as they were shown.
     const states = await recordTexts(page, '#tasks tbody .badge[class*="state-"]');
@@ -111,9 +119,8 @@ describe.skipIf(!chromiumAvailable)(`another user's workflows in Chromium (needs
 
   it("the log viewer shows a job's output", async () => {
     const { page, errors } = await as('bob');
-    await openServerPage(page, site, 'carol', 'workflows/echo');
-    await waitLive(page);
-    await page.locator('#workflow-controls button:has-text("Play"):enabled').click();
+    await openWorkflow(page, 'carol', 'echo');
+    await playEnabled(page).click();
     await taskState(page, 'say').filter({ hasText: 'succeeded' }).waitFor();
     await page.locator('#tasks a.task-name', { hasText: /^say$/ }).click();
     await page.locator('#log', { hasText: LOG_WORD }).waitFor();
@@ -141,18 +148,16 @@ describe.skipIf(!chromiumAvailable)(`another user's workflows in Chromium (needs
     await openServerPage(owner.page, site, 'alice', 'sharing');
     await owner.page.locator('#validation.ok').waitFor();
     const visitor = await as('bob');
-    await openServerPage(visitor.page, site, 'alice', 'workflows/example');
-    await waitLive(visitor.page);
-    await play(visitor.page).waitFor();
+    await openWorkflow(visitor.page, 'alice', 'example');
     expect(await play(visitor.page).isDisabled()).toBe(true);
     const unchanged = await markDocument(visitor.page);
 
     await shareWithBob(owner.page, 'READ, CONTROL');
-    await visitor.page.locator('#workflow-controls button:has-text("Play"):enabled').waitFor();
+    await playEnabled(visitor.page).waitFor();
     await screenshot(visitor.page, 'sharing-gained-control');
 
     await shareWithBob(owner.page, 'READ');
-    await visitor.page.locator('#workflow-controls button:has-text("Play"):disabled').waitFor();
+    await play(visitor.page).and(visitor.page.locator('button:disabled')).waitFor();
     expect(await disabledReason(play(visitor.page))).toContain('You do not have the "play" permission');
 
     await shareWithBob(owner.page, '!ALL');

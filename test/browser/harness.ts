@@ -15,6 +15,9 @@ import { HtpasswdFile } from '../../src/htpasswd/index.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const chromiumAvailable = existsSync(CHROMIUM);
+if (!chromiumAvailable) {
+  console.warn(`Browser tests skipped: ${CHROMIUM} is missing (Debian: apt-get install -y chromium; .ci/run installs it).`);
+}
 const REPO = resolve(import.meta.dirname, '..', '..');
 export const SCREENSHOTS = join(REPO, 'test-results', 'browser');
 /** Generous: everything here runs on a loaded 2-core machine. */

@@ -105,7 +105,6 @@ describe.skipIf(!chromiumAvailable)(`another user's workflows in Chromium (needs
 
     await play(page).click();
     await taskState(page, 'first').filter({ hasText: 'running' }).waitFor();
-    expect(await taskState(page, 'second').innerText()).toBe('waiting');
     await screenshot(page, 'play-running');
     await taskState(page, 'second').filter({ hasText: 'succeeded' }).waitFor();
     expect(await taskState(page, 'first').innerText()).toBe('succeeded');

@@ -17,8 +17,9 @@ export function readJsonFile(file: string, displayName = file): unknown {
 
 export function parseJsonText(text: string, displayName: string): unknown {
   const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  let value: unknown;
   try {
-    return JSON.parse(body);
+    value = JSON.parse(body);
   } catch {
     const { offset, message } = locateJsonError(body);
     const { line, column } = lineAndColumn(body, offset);
@@ -26,6 +27,14 @@ export function parseJsonText(text: string, displayName: string): unknown {
       { file: displayName, path: [], message: `malformed JSON at line ${line}, column ${column}: ${message}` },
     ]);
   }
+  // JSON.parse keeps the last of two equal keys: `{"eve": ["!ALL"], "eve": ["READ"]}` would
+  // silently lose the negation, so a duplicate is refused rather than resolved.
+  const duplicate = findJsonProblem(body);
+  if (duplicate) {
+    const { line, column } = lineAndColumn(body, duplicate.offset);
+    throw new ConfigError([{ file: displayName, path: [], message: `at line ${line}, column ${column}: ${duplicate.message}` }]);
+  }
+  return value;
 }
 
 function describeFsError(err: unknown): string {
@@ -57,8 +66,15 @@ class SyntaxAt extends Error {
   }
 }
 
-/** Walks the text by the JSON grammar and returns where and why it first goes wrong. */
+/** Where and why JSON.parse refused a text. */
 export function locateJsonError(text: string): { offset: number; message: string } {
+  // The scanner accepts something JSON.parse rejected: point at the start rather than guess.
+  return findJsonProblem(text) ?? { offset: 0, message: 'not valid JSON' };
+}
+
+/** Walks the text by the JSON grammar (duplicate keys included) and returns where and why it
+ * first goes wrong, or undefined when nothing does. */
+function findJsonProblem(text: string): { offset: number; message: string } | undefined {
   let pos = 0;
   const fail = (message: string): never => {
     throw new SyntaxAt(pos, message);
@@ -137,9 +153,16 @@ export function locateJsonError(text: string): { offset: number; message: string
       fail(`${describeHere()}; expected "," or "${close}"`);
     }
   };
-  const member = (): void => {
+  const member = (keys: Set<string>): void => {
     if (text[pos] !== '"') fail(`${describeHere()}; expected a key in double quotes (no trailing commas in JSON)`);
+    const start = pos;
     string();
+    const key = JSON.parse(text.slice(start, pos)) as string;
+    if (keys.has(key)) {
+      pos = start;
+      fail(`duplicate key ${JSON.stringify(key)}: JSON keeps only the last one, so an earlier value would be silently ignored`);
+    }
+    keys.add(key);
     expect(':', 'after a key');
     value();
   };
@@ -147,7 +170,10 @@ export function locateJsonError(text: string): { offset: number; message: string
     if (text[pos] === ']') fail('unexpected "]"; no trailing commas in JSON');
     value();
   };
-  const object = (): void => sequence('}', member);
+  const object = (): void => {
+    const keys = new Set<string>();
+    sequence('}', () => member(keys));
+  };
   const array = (): void => sequence(']', element);
   try {
     value();
@@ -157,6 +183,5 @@ export function locateJsonError(text: string): { offset: number; message: string
     if (err instanceof SyntaxAt) return { offset: err.offset, message: err.message };
     throw err;
   }
-  // The scanner accepts something JSON.parse rejected: point at the start rather than guess.
-  return { offset: 0, message: 'not valid JSON' };
+  return undefined;
 }

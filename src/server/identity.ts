@@ -32,7 +32,8 @@ export function requireProof(verifier: ProofVerifier, logger: Logger) {
       res.status(401).type('text/plain').send('Unauthorized');
       return;
     }
-    const isControl = req.path.startsWith(CONTROL_PREFIX);
+    // Express routes without regard to case, so `/_FLOTILLA/` reaches the control routes too.
+    const isControl = req.path.toLowerCase().startsWith(CONTROL_PREFIX);
     if ((result.identity.user === null) !== isControl) {
       logger.warn({ user: result.identity.user, target: req.originalUrl }, 'request refused: identity not allowed on this path');
       res.status(403).type('text/plain').send('Forbidden');

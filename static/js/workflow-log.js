@@ -8,6 +8,7 @@ import { clockTime, el } from './ui.js';
 const LIMIT = 100;
 const MIN_GAP_MS = 1000;
 const IDLE_REFRESH_MS = 5000;
+const TICK_MS = 1000;
 
 /**
  * `container`: the panel's list element; `onPermissions(names)` gets the permitted operations
@@ -69,8 +70,8 @@ export function createWorkflowLog({ container, caption, workflow, onPermissions,
   };
 
   const idle = setInterval(() => {
-    if (document.visibilityState === 'visible' && Date.now() - last >= IDLE_REFRESH_MS) schedule();
-  }, IDLE_REFRESH_MS);
+    if (document.visibilityState === 'visible' && !inFlight && Date.now() - last >= IDLE_REFRESH_MS) schedule();
+  }, TICK_MS);
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'visible') schedule();
   });

@@ -22,7 +22,7 @@ tasks:
     script: echo "building"; sleep 0.5; echo "build done"
     depends: [fetch]
   test:
-    script: for i in 1 2 3; do echo "test step $i"; done; sleep 60
+    script: for i in 1 2 3; do echo "test step $i"; done; sleep 600
     depends: [build]
   lint:
     script: 'echo "lint: 3 problems" >&2; exit 1'
@@ -69,7 +69,14 @@ describe.skipIf(!existsSync(CHROMIUM))('pages in a browser', () => {
 
   afterAll(async () => {
     await browser?.close();
-    await server?.graphql({ user: 'alice' }, 'mutation { stop(workflows: ["ocean-model", "data-sync"], mode: "kill") { ok } }');
+    if (server) {
+      // Kill the long-running test jobs and wait, so that no job outlives the test.
+      await server.graphql({ user: 'alice' }, 'mutation { stop(workflows: ["ocean-model", "data-sync"], mode: "kill") { ok } }');
+      await waitFor(async () => {
+        const r = await server.graphql({ user: 'alice' }, '{ workflows { status } }');
+        return r.body.data.workflows.every((w: { status: string }) => w.status === 'stopped');
+      }, 'the workflows to stop');
+    }
     await server?.close();
     await proxy?.close();
   });
@@ -120,6 +127,155 @@ describe.skipIf(!existsSync(CHROMIUM))('pages in a browser', () => {
     await page.screenshot({ path: join(SHOTS, 'workflow-reader.png'), fullPage: true });
     expect(errors).toEqual([]);
   });
+
+  /** The tooltip (data-why) of the control wrapping `inner`, inside `scope`. */
+  const why = (page: Page, scope: string, inner: string) => page.getAttribute(`${scope} [data-why]:has(${inner})`, 'data-why');
+
+  it('workflow page for a reader: every other operation is there, disabled, saying which permission it needs', async () => {
+    const { page, errors } = await open('bob', 'workflows/ocean-model', '#tasks tbody tr');
+    await page.waitForSelector('#workflow-log .log-entry');
+    expect(await page.isDisabled('#workflow-settings button:has-text("Broadcast…")')).toBe(true);
+    const broadcast = await why(page, '#workflow-settings', 'button:has-text("Broadcast…")');
+    expect(broadcast).toContain('You do not have the "broadcast" permission');
+    expect(broadcast).toContain('ALL');
+    expect(await page.isDisabled('#verbosity')).toBe(true);
+    expect(await why(page, '#workflow-controls', '#verbosity')).toContain('"set_verbosity" permission');
+    expect(await page.isDisabled('#window-extent')).toBe(true);
+    expect(await why(page, '#graph-controls', '#window-extent')).toContain('"set_graph_window_extent" permission');
+    expect(await why(page, '#workflow-settings', '#xtrigger-name')).toContain('"ext_trigger" permission');
+    expect(await why(page, '#workflow-settings', 'button:has-text("Satisfy")')).toContain('"ext_trigger" permission');
+    expect(await why(page, '#workflow-settings', 'button:has-text("Release")')).toContain('"release_hold_point" permission');
+    expect(await why(page, '#workflow-controls', 'button:has-text("Clean")')).toContain('"clean" permission');
+    // With a task selected, what bob may do (hold) opens up; the rest still names the permission.
+    await page.check('#tasks tbody tr[data-task="1/publish"] input[type="checkbox"]');
+    await page.waitForSelector('#task-controls button:has-text("Hold"):not([disabled])');
+    expect(await why(page, '#task-controls', 'button:has-text("Message…")')).toContain('"message" permission');
+    expect(await why(page, '#task-controls', 'button:has-text("Set outputs…")')).toContain('"set_outputs" permission');
+    expect(await why(page, '#task-controls', 'button:has-text("Kill")')).toContain('"kill" permission');
+    // Release is permitted, but not valid: 1/publish is not held.
+    expect(await why(page, '#task-controls', 'button:has-text("Release")')).toMatch(/^Not now: none of the selected tasks is held/);
+    await page.hover('#workflow-settings [data-why]:has(button:has-text("Broadcast…"))');
+    await page.screenshot({ path: join(SHOTS, 'workflow-reader-advanced.png'), fullPage: true });
+    await page.context().close();
+    expect(errors).toEqual([]);
+  });
+
+  it('workflow page for a reader: controls follow a change of permissions without a reload', async () => {
+    const ua = { bob: ['READ', 'pause', 'hold', 'release'], 'group:ops': ['read'], zoe: ['!ALL'] };
+    const { page, errors } = await open('bob', 'workflows/ocean-model', '#tasks tbody tr');
+    expect(await page.isDisabled('#workflow-controls button:has-text("Pause")')).toBe(false);
+    await server.put({ user: 'alice' }, `${server.base}api/authorization`).send({ ...ua, bob: ['READ', 'hold'] }).expect(200);
+    try {
+      await page.waitForSelector('#workflow-controls button:has-text("Pause")[disabled]', { timeout: 20_000 });
+      expect(await why(page, '#workflow-controls', 'button:has-text("Pause")')).toContain('"pause" permission');
+    } finally {
+      await server.put({ user: 'alice' }, `${server.base}api/authorization`).send(ua).expect(200);
+    }
+    await page.waitForSelector('#workflow-controls button:has-text("Pause"):not([disabled])', { timeout: 20_000 });
+    await page.context().close();
+    expect(errors).toEqual([]);
+  }, 90_000);
+
+  it('workflow page for the owner: broadcast, message, outputs, trigger, verbosity and window take effect', async () => {
+    const { page, errors } = await open('alice', 'workflows/ocean-model', '#tasks tbody tr');
+    const task = async (id: string) => {
+      const r = await server.graphql({ user: 'alice' }, `{ workflow(id: "ocean-model") { verbosity graphWindowExtent tasks { id env xtriggerSatisfied outputs messages { severity text by } } } }`).expect(200);
+      return { wf: r.body.data.workflow, task: r.body.data.workflow.tasks.find((t: { id: string }) => t.id === id) };
+    };
+
+    // broadcast set, seen by the API and in the task's details row
+    await page.check('#tasks tbody tr[data-task="1/publish"] input[type="checkbox"]');
+    await page.click('#workflow-settings button:has-text("Broadcast…")');
+    expect(await page.inputValue('#broadcast-namespaces')).toBe('publish');
+    expect(await page.inputValue('#broadcast-points')).toBe('1');
+    await page.fill('#broadcast-env', 'TARGET=staging');
+    await page.screenshot({ path: join(SHOTS, 'broadcast-dialog.png') });
+    await page.click('dialog button[type="submit"]');
+    await page.waitForSelector('dialog', { state: 'detached' });
+    await waitFor(async () => (await task('1/publish')).task.env?.TARGET === 'staging', 'the broadcast to reach 1/publish');
+    expect((await task('2/publish')).task.env?.TARGET).toBeUndefined();
+    await page.click('#tasks tbody tr[data-task="1/publish"] button.expander');
+    await page.waitForSelector('#tasks tr.details[data-task="1/publish"] table.env:has-text("staging")');
+
+    // broadcast clear
+    await page.click('#workflow-settings button:has-text("Broadcast…")');
+    await page.click('dialog .segmented label:has-text("Clear overrides")');
+    await page.click('dialog button[type="submit"]');
+    await page.waitForSelector('dialog', { state: 'detached' });
+    await waitFor(async () => (await task('1/publish')).task.env?.TARGET === undefined, 'the broadcast to be cleared');
+
+    // a message, shown in the task row
+    await page.click('#tasks tbody tr[data-task="1/publish"] input[type="checkbox"]');
+    await page.check('#tasks tbody tr[data-task="1/lint"] input[type="checkbox"]');
+    await page.click('#task-controls button:has-text("Message…")');
+    await page.selectOption('#message-severity', 'WARNING');
+    await page.fill('#message-text', 'lint failures are known, see ticket 42');
+    await page.click('dialog button[type="submit"]');
+    await page.waitForSelector('#tasks tbody tr[data-task="1/lint"] .task-message:has-text("ticket 42")');
+    expect((await task('1/lint')).task.messages.at(-1)).toEqual({ severity: 'WARNING', text: 'lint failures are known, see ticket 42', by: 'alice' });
+
+    // set outputs with a custom name only: the task keeps its state
+    await page.click('#task-controls button:has-text("Set outputs…")');
+    await page.click('dialog label.choice:has-text("neither")');
+    await page.fill('#outputs-custom', 'reviewed');
+    await page.screenshot({ path: join(SHOTS, 'outputs-dialog.png') });
+    await page.click('dialog button[type="submit"]');
+    await page.waitForSelector('dialog', { state: 'detached' });
+    await waitFor(async () => (await task('1/lint')).task.outputs.includes('reviewed'), 'the custom output on 1/lint');
+
+    // an external trigger by name, for one cycle point
+    await page.fill('#xtrigger-name', 'approval');
+    await page.fill('#xtrigger-cycle', '2');
+    await page.click('#workflow-settings button:has-text("Satisfy")');
+    await waitFor(async () => (await task('2/approve')).task.xtriggerSatisfied === true, 'approval satisfied at cycle 2');
+    expect((await task('1/approve')).task.xtriggerSatisfied).toBe(false);
+
+    // verbosity: the select changes the workflow's level, and the page shows it
+    await page.selectOption('#verbosity', 'DEBUG');
+    await waitFor(async () => (await task('1/lint')).wf.verbosity === 'DEBUG', 'verbosity DEBUG');
+    await page.waitForSelector('#wf-summary:has-text("Log level DEBUG")');
+
+    // window extent: fewer tasks in the graph with a narrower window, back again with 1
+    const nodes = () => page.$$eval('#graph .graph-node', (n) => n.length);
+    const before = await nodes();
+    await page.fill('#window-extent', '0');
+    await page.click('#graph-controls button:has-text("Apply")');
+    await waitFor(async () => (await task('1/lint')).wf.graphWindowExtent === 0, 'window extent 0');
+    await page.waitForFunction((n) => document.querySelectorAll('#graph .graph-node').length < n, before);
+    await page.waitForSelector('#workflow-log .log-entry:has-text("set_graph_window_extent")');
+    await page.click('#tasks tbody tr[data-task="1/lint"] button.expander');
+    await page.screenshot({ path: join(SHOTS, 'workflow-owner-after.png'), fullPage: true });
+    await page.fill('#window-extent', '1');
+    await page.press('#window-extent', 'Enter');
+    await page.waitForFunction((n) => document.querySelectorAll('#graph .graph-node').length === n, before);
+    await page.context().close();
+    expect(errors).toEqual([]);
+  }, 90_000);
+
+  it('destructive operations ask first in an in-page dialog, and Cancel does nothing', async () => {
+    const { page, errors } = await open('alice', 'workflows/ocean-model', '#tasks tbody tr');
+    page.on('dialog', () => errors.push('a native browser dialog opened'));
+    await page.click('#workflow-controls button:has-text("Stop now")');
+    await page.waitForSelector('dialog[open]:has-text("Stop now?")');
+    await page.screenshot({ path: join(SHOTS, 'confirm-stop-now.png') });
+    await page.click('dialog[open] button:has-text("Cancel")');
+    await page.waitForSelector('dialog', { state: 'detached' });
+    // Kill applies to the running 1/test, Remove to the waiting 1/publish.
+    await page.check('#tasks tbody tr[data-task="1/test"] input[type="checkbox"]');
+    await page.check('#tasks tbody tr[data-task="1/publish"] input[type="checkbox"]');
+    for (const label of ['Kill', 'Remove']) {
+      await page.click(`#task-controls button:has-text("${label}")`);
+      await page.waitForSelector('dialog[open]');
+      await page.click('dialog[open] button:has-text("Cancel")');
+      await page.waitForSelector('dialog', { state: 'detached' });
+    }
+    const r = await server.graphql({ user: 'alice' }, '{ workflow(id: "ocean-model") { status tasks { id state } } }').expect(200);
+    expect(r.body.data.workflow.status).toBe('running');
+    const states = new Map(r.body.data.workflow.tasks.map((t: { id: string; state: string }) => [t.id, t.state]));
+    expect([states.get('1/test'), states.get('1/publish')]).toEqual(['running', 'waiting']);
+    await page.context().close();
+    expect(errors).toEqual([]);
+  }, 90_000);
 
   it('sharing page: rules, validation as you type, preview, explanation', async () => {
     const { page, errors } = await open('alice', 'sharing');

@@ -37,7 +37,8 @@ const workflowLog = createWorkflowLog({
     const next = new Set(names);
     if (next.size === permissions.size && names.every((n) => permissions.has(n))) return;
     permissions = next;
-    updateControls();
+    // Rows carry controls too (Satisfy trigger), so re-render them as well as the bars.
+    if (workflow) renderAll();
   },
   onError: (err) => {
     document.getElementById('workflow-log-caption').textContent = `cannot read the log: ${err.message}`;
@@ -100,6 +101,13 @@ const holdRelease = actionButton({
   valid: (w) => w.holdPoint != null || [...tasks.values()].some((t) => t.held) || 'no hold point is set and no task is held',
 });
 holdInput.addEventListener('input', () => holdSet.update(permissions, workflow));
+/** Enter in a field presses its button, when that button may be used. */
+function submitOnEnter(input, control) {
+  input.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !control.button.disabled) control.button.click();
+  });
+}
+submitOnEnter(holdInput, holdSet);
 
 const triggerNames = el('datalist', { id: 'xtrigger-names' });
 const triggerName = el('input', { type: 'text', id: 'xtrigger-name', list: 'xtrigger-names', placeholder: 'trigger name', autocomplete: 'off', style: 'width:9rem', 'aria-label': 'External trigger name' });
@@ -112,7 +120,10 @@ const triggerButton = actionButton({
     return triggerCycle.value === '' || /^[1-9][0-9]*$/.test(triggerCycle.value) || 'the cycle point is a whole number from 1 (or empty for all)';
   },
 });
-for (const input of [triggerName, triggerCycle]) input.addEventListener('input', () => triggerButton.update(permissions, workflow));
+for (const input of [triggerName, triggerCycle]) {
+  input.addEventListener('input', () => triggerButton.update(permissions, workflow));
+  submitOnEnter(input, triggerButton);
+}
 
 const broadcastButton = actionButton({
   op: 'broadcast', label: 'Broadcast…', run: () => broadcastDialog(id, chosenTasks(), workflowLog.broadcasts()),
@@ -156,9 +167,7 @@ extentInput.addEventListener('input', () => {
   extentDirty = true;
   extentApply.update(permissions, workflow);
 });
-extentInput.addEventListener('keydown', (e) => {
-  if (e.key === 'Enter' && !extentApply.button.disabled) extentApply.button.click();
-});
+submitOnEnter(extentInput, extentApply);
 document.getElementById('graph-controls').replaceChildren(
   el('label', { class: 'check small', title: 'How many dependency edges around unfinished tasks the graph includes' }, 'Window', extentField.node),
   extentApply.node,

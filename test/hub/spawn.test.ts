@@ -77,6 +77,25 @@ describe('spawn on visit and proxying to a real workflow server', () => {
     expect(xsrfFrom(page.text)).toBe(xsrfFrom(hubPage.text));
   }, SLOW);
 
+  it('accepts a browser WebSocket from the address it used, not only bind_url, and the server agrees', async () => {
+    // The hub is configured as 127.0.0.1:8000 but reached on another port, as a browser using
+    // localhost instead of 127.0.0.1 would: the Origin matches the Host, not bind_url.
+    expect(new URL(f.url).port).not.toBe('8000');
+    const ws = new WebSocket(`${f.url.replace('http', 'ws')}/user/alice/subscriptions`, 'graphql-transport-ws', {
+      headers: { Cookie: aliceCookie, Origin: f.url },
+    });
+    const messages: { type: string }[] = [];
+    ws.on('message', (data) => messages.push(JSON.parse(data.toString())));
+    await new Promise<void>((resolve, reject) => {
+      ws.on('open', () => resolve());
+      ws.on('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
+      ws.on('error', reject);
+    });
+    ws.send(JSON.stringify({ type: 'connection_init', payload: {} }));
+    await waitFor(() => messages.some((m) => m.type === 'connection_ack'), 20_000, 'connection_ack');
+    ws.close();
+  }, SLOW);
+
   it('proxies WebSockets and a subscriber who loses read through a group change is disconnected', async () => {
     const ws = new WebSocket(`${f.url.replace('http', 'ws')}/user/alice/subscriptions`, 'graphql-transport-ws', {
       headers: { Authorization: `token ${bobToken}` },

@@ -81,6 +81,10 @@ export function upgradeHandler(ctx: HubContext, sessions: RequestHandler, store:
       if (origin === undefined ? caller.via === 'cookie' : !allowedOrigins(ctx, req).has(origin)) {
         return refuse(socket, 403, `WebSocket refused: the Origin must be this hub (${ctx.origin})`);
       }
+      // The browser reached the hub under one of its accepted names (bind_url, or the Host it
+      // used, such as localhost for 127.0.0.1); the workflow server knows only bind_url's origin.
+      // Having checked the Origin here, forward the canonical one so both layers agree.
+      if (origin !== undefined) req.headers.origin = ctx.origin;
       const owner = parsed.owner;
       if (!ctx.permissions.can(caller.user, 'access:servers', { user: owner })) {
         return refuse(socket, 404, `There is no server at /user/${owner}/ that you may reach.`);

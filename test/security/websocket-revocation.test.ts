@@ -44,7 +44,8 @@ describe('proxied WebSockets end with the sign-in and access that opened them', 
 
   beforeAll(async () => {
     f = await startHub({ hub: { load_roles: [{ name: 'watch-alice', scopes: ['access:servers!user=alice'], groups: ['watchers'] }] } });
-    server = await startTestServer({ owner: 'alice', site: { '*': { '*': { default: 'READ' } } }, hubOrigin: f.url });
+    // The hub checks the browser's Origin and forwards its bind_url origin, which the server knows.
+    server = await startTestServer({ owner: 'alice', site: { '*': { '*': { default: 'READ' } } }, hubOrigin: f.hub.context.origin });
     // alice's server runs in this process; the hub reaches it through a real UserProxy.
     const ctx = f.hub.context;
     ctx.proxy = new UserProxy({

@@ -5,6 +5,7 @@
  */
 import type { WorkflowEngine } from '../scheduler/index.js';
 import type { Delta } from '../scheduler/types.js';
+import { streamIterator } from './stream-iterator.js';
 
 type Event = { deltas: Delta };
 
@@ -28,26 +29,15 @@ export function deltaStream(engine: WorkflowEngine, workflows: string[] | null):
     }
     return { done: true, value: undefined };
   };
-  return {
-    async next(): Promise<IteratorResult<Event>> {
-      while (!done && queue.length === 0) {
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
-      }
-      const item = queue.shift();
-      if (done || !item) return finish();
-      item.taken();
-      return { done: false, value: { deltas: item.delta } };
-    },
-    async return() {
-      return finish();
-    },
-    async throw(err: unknown) {
-      finish();
-      throw err;
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
+  const next = async (): Promise<IteratorResult<Event>> => {
+    while (!done && queue.length === 0) {
+      await new Promise<void>((resolve) => (wake = resolve));
+      wake = undefined;
+    }
+    const item = queue.shift();
+    if (done || !item) return finish();
+    item.taken();
+    return { done: false, value: { deltas: item.delta } };
   };
+  return streamIterator(next, finish);
 }

@@ -53,7 +53,7 @@ const SPECS: Record<Exclude<Operation, 'read'>, MutationSpec> = {
   set_graph_window_extent: {
     tasks: 'none',
     args: ['extent: Int!'],
-    description: 'How many cycle points ahead of the oldest active one may run.',
+    description: 'How many graph edges around active tasks the views (Workflow.edges, the graph) include; default 1.',
   },
   set_verbosity: {
     tasks: 'none',

@@ -9,12 +9,15 @@ import type { Identity } from '../identity/proof.js';
 import type { WorkflowEngine } from '../scheduler/index.js';
 import type { JobLogFile } from '../scheduler/types.js';
 import { deltaStream } from './delta-stream.js';
+import { permissionNames, permissionStream, type PermissionFeed } from './permission-stream.js';
 
 // A type alias, not an interface: graphql-http needs a context assignable to Record<PropertyKey, unknown>.
 export type GraphqlContext = {
   identity: Identity;
   /** The user's permitted operations, worked out for this request. */
   permitted: ReadonlySet<Operation>;
+  /** On subscription sockets only: the user's permissions as they change (Subscription.permissions). */
+  permissionFeed?: PermissionFeed;
 };
 
 export function forbiddenError(op: Operation): GraphQLError {
@@ -37,7 +40,7 @@ export function createRootValue(engine: WorkflowEngine, owner: string): Record<s
         username: ctx.identity.user,
         owner,
         groups: ctx.identity.groups,
-        permissions: [...ctx.permitted].map(graphqlName),
+        permissions: permissionNames(ctx.permitted),
       };
     },
     workflows: (_args: unknown, ctx: GraphqlContext) => {
@@ -70,6 +73,11 @@ export function createRootValue(engine: WorkflowEngine, owner: string): Record<s
     deltas: ({ workflows }: { workflows?: string[] | null }, ctx: GraphqlContext) => {
       demand(ctx, 'read');
       return deltaStream(engine, workflows ?? null);
+    },
+    permissions: (_args: unknown, ctx: GraphqlContext) => {
+      demand(ctx, 'read');
+      if (!ctx.permissionFeed) throw new GraphQLError('permissions: subscribe over the WebSocket (subscriptions), not over HTTP.');
+      return permissionStream(ctx.permissionFeed);
     },
   };
   for (const op of OPERATIONS) {

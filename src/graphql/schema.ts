@@ -24,6 +24,11 @@ type Query {
 type Subscription {
   """Live changes of the given workflows (all when omitted): a full "added" burst first, then changes."""
   deltas(workflows: [ID!]): Delta!
+  """
+  Your permitted operations on this server (GraphQL names, as Me.permissions): the list now, then
+  again whenever sharing, the site limits or your groups change them. Ends when you lose read.
+  """
+  permissions: [String!]!
 }
 
 type Me {
@@ -80,6 +85,32 @@ type Workflow {
   """Absent in delta summaries, where tasks come separately."""
   tasks: [Task!]
   edges: [Edge!]!
+  """Active broadcasts, in the order they were set."""
+  broadcasts: [Broadcast!]!
+}
+
+"""
+An active broadcast: the override set for one cycle point and one task namespace. A job gets its
+task's definition with every matching override on top, the more specific first (a named cycle
+point over "*", a named task over a glob), then in order of setting.
+"""
+type Broadcast {
+  """cyclePoint/namespace, unique within the workflow."""
+  id: ID!
+  """A cycle point (1, 2, …) or "*" for every one."""
+  cyclePoint: String!
+  """A task name or glob."""
+  namespace: String!
+  settings: BroadcastSettings!
+  """Order of setting: among equally specific overrides, the later one wins."""
+  seq: Int!
+}
+
+type BroadcastSettings {
+  """Environment variables set for matching jobs (name to value)."""
+  env: JSON!
+  """The script that replaces the task's own, when overridden."""
+  script: String
 }
 
 type TaskMessage {

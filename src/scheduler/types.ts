@@ -67,6 +67,23 @@ export interface GraphEdge {
   to: string;
 }
 
+/**
+ * One active broadcast: the override set for one cycle point and one task namespace. Jobs of
+ * matching tasks get the definition's script and env with every matching override on top, the
+ * more specific first (a named cycle point over '*', a named task over a glob), then by `seq`.
+ */
+export interface BroadcastView {
+  /** `cyclePoint/namespace`: unique within the workflow. */
+  id: string;
+  /** A cycle point ('1', '2', …) or '*' for every one. */
+  cyclePoint: string;
+  /** A task name or glob. */
+  namespace: string;
+  settings: { env: Record<string, string>; script?: string };
+  /** Order of setting: among equally specific overrides, the later one wins. */
+  seq: number;
+}
+
 export interface WorkflowView {
   id: string;
   name: string;
@@ -83,6 +100,8 @@ export interface WorkflowView {
   stateCounts: Record<TaskState, number>;
   tasks: TaskView[];
   edges: GraphEdge[];
+  /** Active broadcasts, in the order they were set. */
+  broadcasts: BroadcastView[];
 }
 
 export type WorkflowSummary = Omit<WorkflowView, 'tasks'>;

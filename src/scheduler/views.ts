@@ -3,8 +3,8 @@
  * deltas by comparing with what was last published.
  */
 import { FINAL_STATES, taskId, taskView, type TaskInstance, type ViewContext } from './instances.js';
-import type { EngineStore } from './store.js';
-import { TASK_STATES, type Delta, type GraphEdge, type TaskState, type TaskUpdate, type TaskView, type WorkflowSummary } from './types.js';
+import type { BroadcastRow, EngineStore } from './store.js';
+import { TASK_STATES, type BroadcastView, type Delta, type GraphEdge, type TaskState, type TaskUpdate, type TaskView, type WorkflowSummary } from './types.js';
 import type { WorkflowRuntime } from './workflow.js';
 
 export function viewContext(rt: WorkflowRuntime, store: EngineStore): ViewContext {
@@ -33,9 +33,16 @@ export function workflowSummary(rt: WorkflowRuntime): WorkflowSummary {
     lastActivity: rt.row.last_activity,
     stateCounts,
     edges: graphEdges(rt),
+    broadcasts: rt.broadcasts.map(broadcastView),
   };
   if (!rt.file.ok) summary.error = rt.file.error;
   return summary;
+}
+
+export function broadcastView(row: BroadcastRow): BroadcastView {
+  const settings: BroadcastView['settings'] = { env: JSON.parse(row.env) as Record<string, string> };
+  if (row.script !== null) settings.script = row.script;
+  return { id: `${row.cycle_point}/${row.namespace}`, cyclePoint: row.cycle_point, namespace: row.namespace, settings, seq: row.seq };
 }
 
 /**

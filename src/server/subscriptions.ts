@@ -6,7 +6,8 @@
  * The identity is bound to the socket at the upgrade; the connection_init payload is ignored, so a
  * client cannot replace who it is. Each subscribe is checked again, mutations are refused on this
  * channel (they go over HTTP, where the hub enforces XSRF), and whenever permissions change every
- * socket whose user lost `read` is closed with 4403.
+ * socket whose user lost `read` is closed with 4403, then every `permissions` subscription still
+ * open is told its user's new list (the same recompute feeds both, in that order).
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -14,6 +15,7 @@ import { GraphQLError, type GraphQLSchema } from '../graphql/graphql-js.js';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { analyseDocument } from '../graphql/analyse.js';
+import type { PermissionFeed } from '../graphql/permission-stream.js';
 import { forbiddenError, type GraphqlContext } from '../graphql/resolvers.js';
 import type { Identity, ProofVerifier } from '../identity/proof.js';
 import type { Logger } from '../util/logger.js';
@@ -51,6 +53,8 @@ export function attachSubscriptions(options: SubscriptionOptions): Subscriptions
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_GRAPHQL_BYTES });
   const identities = new WeakMap<WebSocket, Identity>();
   const open = new Set<WebSocket>();
+  /** Listeners of `permissions` subscriptions, called after each recompute. */
+  const permissionWatchers = new Set<() => void>();
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const target = req.url ?? '';
@@ -105,7 +109,15 @@ export function attachSubscriptions(options: SubscriptionOptions): Subscriptions
         }
         const decision = decisions.check(identity, analysis.operations, 'subscriptions');
         if (!decision.allowed) return [forbiddenError(decision.refused ?? 'read')];
-        const contextValue: GraphqlContext = { identity, permitted: decision.permitted };
+        // A socket's proof is as old as the socket: its live permissions use the latest membership.
+        const permissionFeed: PermissionFeed = {
+          current: () => access.permittedNow(identity),
+          onChange: (listener) => {
+            permissionWatchers.add(listener);
+            return () => permissionWatchers.delete(listener);
+          },
+        };
+        const contextValue: GraphqlContext = { identity, permitted: decision.permitted, permissionFeed };
         return {
           schema: options.schema,
           document: analysis.document,
@@ -128,6 +140,7 @@ export function attachSubscriptions(options: SubscriptionOptions): Subscriptions
         ws.close(CLOSE_FORBIDDEN, 'Forbidden: read permission revoked');
       }
     }
+    for (const watcher of permissionWatchers) watcher();
   };
   access.on('change', recheck);
 

@@ -58,6 +58,51 @@ describe('change deltas', () => {
     offSlow();
   });
 
+  it('shows active broadcasts in the view, sends them as a workflow delta when they change, and keeps them over a restart', async () => {
+    box.writeFlow('b', 'cycles: 2\ntasks:\n  gate: { script: "true", xtrigger: go }\n  say: { script: "echo $WORD", depends: [gate] }\n');
+    const engine = await box.engine();
+    await ok(engine, 'play', 'b');
+    expect(engine.getWorkflow('b')!.broadcasts).toEqual([]);
+    const updates: unknown[] = [];
+    let burst = false;
+    let verbosity: string | undefined;
+    engine.subscribe(['b'], (d) => {
+      if (d.added?.workflow) burst = true;
+      verbosity = d.updated?.workflow?.verbosity ?? verbosity;
+      if (d.updated?.workflow && 'broadcasts' in d.updated.workflow) updates.push(d.updated.workflow.broadcasts);
+    });
+    // Changes made before the initial burst is delivered merge into it; wait, to see them as updates.
+    await waitFor('the initial burst', () => burst);
+
+    await ok(engine, 'broadcast', 'b', [], { mode: 'set', settings: { env: { WORD: 'hello' } }, namespaces: ['s*'] });
+    await ok(engine, 'broadcast', 'b', [], { mode: 'set', settings: { script: 'echo special' }, cyclePoints: ['2'], namespaces: ['say'] });
+    const active = [
+      { id: '*/s*', cyclePoint: '*', namespace: 's*', settings: { env: { WORD: 'hello' } }, seq: 1 },
+      { id: '2/say', cyclePoint: '2', namespace: 'say', settings: { env: {}, script: 'echo special' }, seq: 2 },
+    ];
+    expect(engine.getWorkflow('b')!.broadcasts).toEqual(active);
+    await waitFor('a delta with both broadcasts', () => updates.some((u) => JSON.stringify(u) === JSON.stringify(active)));
+
+    // Clearing the env override leaves only the script one; the delta says so.
+    await ok(engine, 'broadcast', 'b', [], { mode: 'clear', settings: {}, cyclePoints: ['*'], namespaces: ['s*'] });
+    expect(engine.getWorkflow('b')!.broadcasts.map((b) => b.id)).toEqual(['2/say']);
+    await waitFor('a delta without the cleared broadcast', () => JSON.stringify(updates.at(-1)) === JSON.stringify([active[1]]));
+
+    // Other workflow changes do not resend unchanged broadcasts.
+    const before = updates.length;
+    await ok(engine, 'set_verbosity', 'b', [], { level: 'DEBUG' });
+    await waitFor('the verbosity delta', () => verbosity === 'DEBUG');
+    expect(updates.length).toBe(before);
+
+    await engine.close();
+    const again = await box.engine();
+    expect(again.getWorkflow('b')!.broadcasts).toEqual([active[1]]);
+    const first: Delta[] = [];
+    again.subscribe(['b'], (d) => void first.push(d));
+    await waitFor('the initial burst', () => first[0]);
+    expect(first[0]!.added?.workflow?.broadcasts).toEqual([active[1]]);
+  });
+
   it('notices new and removed workflow folders without a restart', async () => {
     const engine = await box.engine();
     const seen = mirror();

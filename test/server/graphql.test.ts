@@ -131,6 +131,34 @@ describe('GraphQL over HTTP', () => {
     expect(missing.body.errors[0].message).toContain('no workflow "nope"');
   });
 
+  it('shows active broadcasts as Workflow.broadcasts; only someone with broadcast may clear them', async () => {
+    const fields = '{ broadcasts { id cyclePoint namespace settings { env script } seq } }';
+    const broadcasts = async (who: { user: string }) => (await server.graphql(who, `{ workflow(id: "other") ${fields} }`).expect(200)).body.data.workflow.broadcasts;
+    expect(await broadcasts(bob)).toEqual([]);
+    const set = await server
+      .graphql(owner, 'mutation { a: broadcast(workflows: ["other"], settings: {env: {GREETING: "hi"}}, namespaces: ["hel*"]) { ok } b: broadcast(workflows: ["other"], settings: {script: "echo two"}, cyclePoints: ["2"], namespaces: ["world"]) { ok } }')
+      .expect(200);
+    expect(set.body.data).toEqual({ a: [{ ok: true }], b: [{ ok: true }] });
+    expect(await broadcasts(bob)).toEqual([
+      { id: '*/hel*', cyclePoint: '*', namespace: 'hel*', settings: { env: { GREETING: 'hi' }, script: null }, seq: 1 },
+      { id: '2/world', cyclePoint: '2', namespace: 'world', settings: { env: {}, script: 'echo two' }, seq: 2 },
+    ]);
+    const clear = 'mutation { broadcast(workflows: ["other"], mode: "clear", settings: {}, cyclePoints: ["*"], namespaces: ["hel*"]) { ok message } }';
+    expect((await server.graphql(bob, clear).expect(403)).body.errors[0].extensions.operation).toBe('broadcast');
+    expect((await broadcasts(bob)).map((b: { id: string }) => b.id)).toEqual(['*/hel*', '2/world']);
+    expect((await server.graphql(owner, clear).expect(200)).body.data.broadcast[0].ok).toBe(true);
+    expect((await broadcasts(bob)).map((b: { id: string }) => b.id)).toEqual(['2/world']);
+    await server.graphql(owner, 'mutation { broadcast(workflows: ["other"], mode: "clear", settings: {}) { ok } }').expect(200);
+    expect(await broadcasts(bob)).toEqual([]);
+  });
+
+  it('describes setGraphWindowExtent as the graph window, not a runahead limit', async () => {
+    const res = await server.graphql(bob, '{ __type(name: "Mutation") { fields { name description } } }').expect(200);
+    const field = res.body.data.__type.fields.find((f: { name: string }) => f.name === 'setGraphWindowExtent');
+    expect(field.description).toMatch(/graph edges around active tasks/);
+    expect(field.description).not.toMatch(/runahead|cycle points ahead/i);
+  });
+
   it('reports per workflow whether a mutation was done', async () => {
     const res = await server.graphql(owner, 'mutation { pause(workflows: ["nope"]) { workflow ok message } }').expect(200);
     expect(res.body.data.pause).toEqual([{ workflow: 'nope', ok: false, message: expect.stringMatching(/.+/) }]);

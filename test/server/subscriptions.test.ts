@@ -124,6 +124,66 @@ describe('subscriptions', () => {
     await server.put({ user: 'alice' }, '/_flotilla/membership').send({ groups: {} }).expect(403);
   });
 
+  describe('permissions pushed live', () => {
+    const nexts = (socket: GraphqlSocket, id: string): string[][] =>
+      socket.of(id).filter((m) => m.type === 'next').map((m) => m.payload.data.permissions as string[]);
+    const putUa = (ua: object) => server.put({ user: 'alice' }, `${server.base}api/authorization`).send(ua).expect(200);
+    afterEach(async () => {
+      await putUa(UA);
+      await server.put({ user: null }, '/_flotilla/membership').send({ groups: {} }).expect(200);
+    });
+
+    it('sends the list at once, then the new list after a PUT that takes pause away, and nothing for changes that leave it alone', async () => {
+      await putUa({ ...UA, pat: ['READ', 'pause', 'hold'] });
+      const pat = await connect({ user: 'pat' });
+      pat.subscribe('p', 'subscription { permissions }');
+      await waitFor(() => nexts(pat, 'p').length === 1, 'the current list');
+      expect(nexts(pat, 'p')[0]).toEqual(['hold', 'pause', 'read']);
+
+      await putUa({ ...UA, pat: ['READ', 'pause', 'hold'], carl: ['READ', 'CONTROL'] });
+      await putUa({ ...UA, pat: ['READ', 'hold'] });
+      await waitFor(() => nexts(pat, 'p').length === 2, 'the list without pause');
+      // The change about carl alone sent pat nothing: the second list is the one without pause.
+      expect(nexts(pat, 'p')).toEqual([['hold', 'pause', 'read'], ['hold', 'read']]);
+      await server.graphql({ user: 'pat' }, 'mutation { pause(workflows: ["demo"]) { ok } }').expect(403);
+      expect(pat.closed).toBeUndefined();
+    });
+
+    it('sends the larger list after a membership push puts the user in a group with more rights', async () => {
+      await putUa({ ...UA, pat: ['READ'], 'group:ops': ['CONTROL'] });
+      const pat = await connect({ user: 'pat' });
+      pat.subscribe('p', 'subscription { permissions }');
+      await waitFor(() => nexts(pat, 'p').length === 1, 'the current list');
+      expect(nexts(pat, 'p')[0]).toEqual(['read']);
+
+      await server.put({ user: null }, '/_flotilla/membership').send({ groups: { ops: ['pat'] } }).expect(200);
+      await waitFor(() => nexts(pat, 'p').length === 2, 'the list with CONTROL');
+      const control = nexts(pat, 'p')[1]!;
+      expect(control).toContain('read');
+      expect(control).toContain('pause');
+      expect(control).toContain('extTrigger');
+      expect(control).not.toContain('broadcast');
+      expect(control).toHaveLength(20);
+    });
+
+    it('never sends a list without read: the socket closes with 4403 instead', async () => {
+      await putUa({ ...UA, pat: ['READ', 'pause'] });
+      const pat = await connect({ user: 'pat' });
+      pat.subscribe('p', 'subscription { permissions }');
+      await waitFor(() => nexts(pat, 'p').length === 1, 'the current list');
+      await putUa({ ...UA, pat: ['pause'] });
+      await waitFor(() => pat.closed, 'pat to be disconnected', 5_000);
+      expect(pat.closed!.code).toBe(4403);
+      expect(nexts(pat, 'p')).toEqual([['pause', 'read']]);
+    });
+
+    it('is a subscription only: over HTTP it is not run', async () => {
+      const res = await server.graphql({ user: 'bob' }, 'subscription { permissions }');
+      expect(res.body.data).toBeUndefined();
+      expect(res.body.errors[0].message).toMatch(/Subscriptions are not supported/);
+    });
+  });
+
   it('closes sockets when the site file is re-read with a lower limit', async () => {
     const bob = await subscribedAs({ user: 'bob' });
     writeFileSync(server.siteFile, JSON.stringify({ WorkflowServer: { site_authorization: { '*': { '*': { limit: ['!ALL'] } } } } }));

@@ -171,14 +171,16 @@ export interface Session {
   errors: string[];
 }
 
+/** Chromium's own console line for a refused request or WebSocket handshake: expected in these tests. */
+export const REFUSAL_LINE = /^(Failed to load resource|WebSocket connection to '[^']*' failed)/;
+
 export async function newSession(browser: Browser): Promise<Session> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   context.setDefaultTimeout(WAIT_MS);
   const errors: string[] = [];
   context.on('weberror', (err) => errors.push(err.error().message));
   context.on('console', (msg) => {
-    // Chromium logs every 4xx/5xx response as "Failed to load resource"; refusals are expected here.
-    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) errors.push(msg.text());
+    if (msg.type() === 'error' && !REFUSAL_LINE.test(msg.text())) errors.push(msg.text());
   });
   const page = await context.newPage();
   return { context, page, errors };

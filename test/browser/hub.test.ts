@@ -43,7 +43,7 @@ describe.skipIf(!chromiumAvailable)(`hub pages in Chromium (needs ${CHROMIUM})`,
     expect(new URL(page.url()).pathname).toBe('/hub/login');
     expect(await page.locator('.whoami').innerText()).not.toContain('alice');
     await screenshot(page, 'signed-out');
-    expect(errors).toEqual([]);
+    expect(errors, errors.join('\n')).toEqual([]);
     await context.close();
   });
 
@@ -63,7 +63,7 @@ describe.skipIf(!chromiumAvailable)(`hub pages in Chromium (needs ${CHROMIUM})`,
     await screenshot(page, 'wrong-password');
     // No user enumeration: a name that does not exist gets exactly the same answer.
     expect(await attempt('nobody-here', 'whatever')).toEqual(wrong);
-    expect(errors).toEqual([]);
+    expect(errors, errors.join('\n')).toEqual([]);
     await context.close();
   });
 
@@ -88,7 +88,7 @@ describe.skipIf(!chromiumAvailable)(`hub pages in Chromium (needs ${CHROMIUM})`,
     expect(await example.innerText()).toContain('An example that says hello');
     expect(await page.locator('h1').innerText()).toBe('Your workflows');
     await screenshot(page, 'own-workflows');
-    expect(errors).toEqual([]);
+    expect(errors, errors.join('\n')).toEqual([]);
     await context.close();
   }, SLOW_TEST_MS);
 
@@ -119,7 +119,7 @@ describe.skipIf(!chromiumAvailable)(`hub pages in Chromium (needs ${CHROMIUM})`,
     await bob.locator('button.start:enabled').waitFor();
     await page.waitForLoadState();
     await screenshot(page, 'admin-stopped');
-    expect(errors).toEqual([]);
+    expect(errors, errors.join('\n')).toEqual([]);
     await context.close();
   }, SLOW_TEST_MS);
 });

@@ -92,7 +92,7 @@ describe.skipIf(!chromiumAvailable)(`another user's workflows in Chromium (needs
     expect(await play(page).isDisabled()).toBe(true);
     expect(await disabledReason(play(page))).toContain('You do not have the "play" permission');
     await screenshot(page, 'reader-play-disabled');
-    expect(errors).toEqual([]);
+    expect(errors, errors.join('\n')).toEqual([]);
   }, SLOW_TEST_MS);
 
   it('Play works where the owner granted CONTROL, and the task table follows live', async () => {
@@ -113,7 +113,7 @@ describe.skipIf(!chromiumAvailable)(`another user's workflows in Chromium (needs
     expect(states.at(-1)).toBe('succeeded | succeeded');
     expect(await unchanged()).toBe(true);
     await screenshot(page, 'play-succeeded');
-    expect(errors).toEqual([]);
+    expect(errors, errors.join('\n')).toEqual([]);
   }, SLOW_TEST_MS);
 
   it("the log viewer shows a job's output", async () => {
@@ -130,7 +130,7 @@ describe.skipIf(!chromiumAvailable)(`another user's workflows in Chromium (needs
     await page.click('.tabs button[data-file="job.out"]');
     await page.locator('#log', { hasText: LOG_WORD }).waitFor();
     await screenshot(page, 'job-log');
-    expect(errors).toEqual([]);
+    expect(errors, errors.join('\n')).toEqual([]);
   }, SLOW_TEST_MS);
 
   /** The owner's sharing page: sets bob's permissions and saves. */
@@ -167,7 +167,31 @@ describe.skipIf(!chromiumAvailable)(`another user's workflows in Chromium (needs
     expect(await visitor.page.locator('#live').innerText()).toBe('access revoked');
     expect(await unchanged()).toBe(true);
     await screenshot(visitor.page, 'sharing-read-revoked');
-    expect(visitor.errors).toEqual([]);
-    expect(owner.errors).toEqual([]);
+    expect(visitor.errors, visitor.errors.join('\n')).toEqual([]);
+    expect(owner.errors, owner.errors.join('\n')).toEqual([]);
+  }, SLOW_TEST_MS);
+
+  it("signing out in another tab cuts the open page's live view", async () => {
+    const { context, page, errors } = await as('bob');
+    await openWorkflow(page, 'carol', 'pipeline');
+    const unchanged = await markDocument(page);
+    const other = await context.newPage();
+    await other.goto(`${site.url}/hub/home`);
+    const reconnectRefused = page.waitForEvent('console', {
+      predicate: (m) => /^WebSocket connection to '[^']*\/user\/carol\/subscriptions' failed/.test(m.text()),
+    });
+    await Promise.all([other.waitForURL(/\/hub\/login$/), other.click('form.signout button[type=submit]')]);
+    // The hub cuts the proxied socket, and refuses the page's attempt to reconnect.
+    await page.locator('#live:not(.on)').waitFor();
+    await reconnectRefused;
+    expect(await page.locator('#live').innerText()).not.toBe('live');
+    expect(await unchanged()).toBe(true);
+    const profile = await page.evaluate(async () => {
+      const res = await fetch('/user/carol/api/userprofile', { headers: { Accept: 'application/json' }, redirect: 'manual' });
+      return { status: res.status, type: res.type };
+    });
+    expect(profile).toEqual({ status: 401, type: 'basic' });
+    await screenshot(page, 'signed-out-elsewhere');
+    expect(errors, errors.join('\n')).toEqual([]);
   }, SLOW_TEST_MS);
 });

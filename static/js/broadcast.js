@@ -1,9 +1,10 @@
 // The broadcast dialog: set or clear environment and script overrides for task names or globs and
-// cycle points, at run time. The server keeps the overrides; the page sees their effect in each
-// task's settings (details row) and their history in the workflow log.
+// cycle points, at run time. The server keeps the overrides; the page shows the active ones (in
+// their own panel and here) and their effect in each task's settings (details row).
+import { broadcastSettings, broadcastTarget } from './broadcast-list.js';
 import { runMutation } from './controls.js';
 import { field, formDialog } from './dialogs.js';
-import { clockTime, el, toast } from './ui.js';
+import { el, toast } from './ui.js';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const NAMESPACE = /^[A-Za-z0-9_*?[\]-]+$/;
@@ -29,9 +30,9 @@ function parseEnv(text, mode) {
 
 /**
  * Opens the dialog. `tasks`: the selected tasks (their names and cycle points fill the targets);
- * `history`: recent broadcast entries of the workflow log, newest first.
+ * `active`: the workflow's active broadcasts.
  */
-export function broadcastDialog(workflow, tasks, history) {
+export function broadcastDialog(workflow, tasks, active) {
   const modeSet = el('input', { type: 'radio', name: 'mode', value: 'set', checked: true });
   const modeClear = el('input', { type: 'radio', name: 'mode', value: 'clear' });
   const modes = el('div', { class: 'segmented' },
@@ -60,9 +61,9 @@ export function broadcastDialog(workflow, tasks, history) {
   scriptOn.addEventListener('change', sync);
   sync();
 
-  const recent = history.length
-    ? el('ul', { class: 'history' }, ...history.slice(0, 5).map((e) => el('li', {}, el('span', { class: 'faint' }, clockTime(e.at)), ' ', e.text, e.by ? el('span', { class: 'faint' }, ` · ${e.by}`) : null)))
-    : el('p', { class: 'hint' }, 'No broadcasts in the recent workflow log.');
+  const current = active.length
+    ? el('ul', { class: 'history', id: 'broadcast-active' }, ...active.map((b) => el('li', {}, el('span', { class: 'faint' }, broadcastTarget(b)), ' ', broadcastSettings(b))))
+    : el('p', { class: 'hint' }, 'No broadcast is active: every task runs as flow.yaml says.');
 
   formDialog({
     title: 'Broadcast',
@@ -76,7 +77,7 @@ export function broadcastDialog(workflow, tasks, history) {
       envField,
       el('div', { class: 'field' }, el('label', { class: 'check' }, scriptOn, scriptLabel), script),
       clearHint,
-      el('details', { class: 'history-box' }, el('summary', {}, 'Recent broadcasts'), recent),
+      el('details', { class: 'history-box', open: active.length > 0 }, el('summary', {}, `Active broadcasts (${active.length})`), current),
     ],
     submitLabel: 'Broadcast',
     onSubmit: async () => {

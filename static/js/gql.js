@@ -64,66 +64,116 @@ export async function api(path, { method = 'GET', body } = {}) {
 
 const CLOSE_FORBIDDEN = 4403;
 
+// The page's one graphql-transport-ws connection, shared by all of its subscriptions.
+const live = {
+  socket: null,
+  ready: false,
+  attempt: 0,
+  timer: undefined,
+  revoked: false,
+  nextId: 1,
+  /** id → { query, variables, onNext, onError, onStatus } */
+  subscriptions: new Map(),
+};
+
+function tellStatus(status) {
+  for (const sub of live.subscriptions.values()) sub.onStatus?.(status);
+}
+
+function start(id, sub) {
+  live.socket.send(JSON.stringify({ id, type: 'subscribe', payload: { query: sub.query, variables: sub.variables } }));
+}
+
+function connect() {
+  live.timer = undefined;
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const socket = new WebSocket(`${scheme}//${location.host}${root}subscriptions`, 'graphql-transport-ws');
+  live.socket = socket;
+  live.ready = false;
+  tellStatus(live.attempt === 0 ? 'connecting' : 'reconnecting');
+  socket.onopen = () => socket.send(JSON.stringify({ type: 'connection_init' }));
+  socket.onmessage = (event) => {
+    let message;
+    try {
+      message = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    const sub = live.subscriptions.get(message.id);
+    switch (message.type) {
+      case 'connection_ack':
+        live.ready = true;
+        live.attempt = 0;
+        tellStatus('live');
+        for (const [id, each] of live.subscriptions) start(id, each);
+        break;
+      case 'ping':
+        socket.send(JSON.stringify({ type: 'pong' }));
+        break;
+      case 'next':
+        if (message.payload?.errors?.length) sub?.onError?.(message.payload.errors[0].message);
+        if (message.payload?.data) sub?.onNext(message.payload.data);
+        break;
+      case 'error':
+        // The server refused this one subscription; it is over, the others carry on.
+        live.subscriptions.delete(message.id);
+        sub?.onError?.(message.payload?.[0]?.message ?? 'subscription refused');
+        break;
+      case 'complete':
+        live.subscriptions.delete(message.id);
+        break;
+      default:
+        break;
+    }
+  };
+  socket.onclose = (event) => {
+    if (socket !== live.socket) return;
+    live.socket = null;
+    live.ready = false;
+    if (live.subscriptions.size === 0) return;
+    if (event.code === CLOSE_FORBIDDEN) {
+      live.revoked = true;
+      tellStatus('revoked');
+      return;
+    }
+    live.attempt += 1;
+    tellStatus('reconnecting');
+    // A refused upgrade (no access any more) looks like 1006 here; back off up to 30 s.
+    live.timer = setTimeout(connect, Math.min(30_000, 500 * 2 ** Math.min(live.attempt, 6)));
+  };
+}
+
 /**
- * A live subscription that reconnects (with back-off) when the connection drops, except when the
- * server closed it because access was revoked. `onStatus` gets 'connecting' | 'live' |
- * 'reconnecting' | 'revoked'. Returns a function that ends the subscription.
+ * A live subscription over the page's shared connection, which reconnects (with back-off) when it
+ * drops, except when the server closed it because access was revoked; every subscription is sent
+ * again on each new connection. `onStatus` gets 'connecting' | 'live' | 'reconnecting' |
+ * 'revoked'. Returns a function that ends the subscription.
  */
 export function subscribe(query, variables, { onNext, onError, onStatus }) {
-  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const url = `${scheme}//${location.host}${root}subscriptions`;
-  let socket;
-  let stopped = false;
-  let attempt = 0;
-  let timer;
-
-  const connect = () => {
-    onStatus?.(attempt === 0 ? 'connecting' : 'reconnecting');
-    socket = new WebSocket(url, 'graphql-transport-ws');
-    socket.onopen = () => socket.send(JSON.stringify({ type: 'connection_init' }));
-    socket.onmessage = (event) => {
-      let message;
-      try {
-        message = JSON.parse(event.data);
-      } catch {
-        return;
-      }
-      switch (message.type) {
-        case 'connection_ack':
-          attempt = 0;
-          onStatus?.('live');
-          socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query, variables } }));
-          break;
-        case 'ping':
-          socket.send(JSON.stringify({ type: 'pong' }));
-          break;
-        case 'next':
-          if (message.payload?.errors?.length) onError?.(message.payload.errors[0].message);
-          if (message.payload?.data) onNext(message.payload.data);
-          break;
-        case 'error':
-          onError?.(message.payload?.[0]?.message ?? 'subscription refused');
-          break;
-        default:
-          break;
-      }
-    };
-    socket.onclose = (event) => {
-      if (stopped) return;
-      if (event.code === CLOSE_FORBIDDEN) {
-        onStatus?.('revoked');
-        return;
-      }
-      attempt += 1;
-      onStatus?.('reconnecting');
-      // A refused upgrade (no access any more) looks like 1006 here; back off up to 30 s.
-      timer = setTimeout(connect, Math.min(30_000, 500 * 2 ** Math.min(attempt, 6)));
-    };
-  };
-  connect();
+  if (live.revoked) {
+    onStatus?.('revoked');
+    return () => undefined;
+  }
+  const id = String(live.nextId++);
+  const sub = { query, variables, onNext, onError, onStatus };
+  live.subscriptions.set(id, sub);
+  if (live.ready) {
+    start(id, sub);
+    onStatus?.('live');
+  } else if (live.socket || live.timer !== undefined) {
+    onStatus?.(live.attempt === 0 ? 'connecting' : 'reconnecting');
+  } else {
+    connect();
+  }
   return () => {
-    stopped = true;
-    clearTimeout(timer);
-    socket?.close(1000);
+    if (!live.subscriptions.delete(id)) return;
+    if (live.ready) live.socket.send(JSON.stringify({ id, type: 'complete' }));
+    if (live.subscriptions.size === 0) {
+      clearTimeout(live.timer);
+      live.timer = undefined;
+      live.socket?.close(1000);
+      live.socket = null;
+      live.ready = false;
+    }
   };
 }

@@ -118,5 +118,5 @@ export function confirmAction(title, text, confirmLabel) {
 export function showRevoked(container, owner) {
   container.replaceChildren(el('div', { class: 'notice error revoked' },
     `Your access to ${owner}'s workflows was withdrawn. Reload the page if it has been given back.`));
-  for (const node of document.querySelectorAll('main section, main .grid-2, #summary, #wf-summary, #wf-description')) node.hidden = true;
+  for (const node of document.querySelectorAll('main section, main .grid-2, #summary, #access, #wf-summary, #wf-description')) node.hidden = true;
 }

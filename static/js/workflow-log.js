@@ -1,7 +1,6 @@
 // The workflow's own event log as a small panel, newest first. It refreshes when deltas say
 // something happened (at most one request in flight, at most one a second) and on a slow timer
-// otherwise. The same request re-reads the visitor's permissions, so controls follow changes of
-// sharing made elsewhere without a reload.
+// otherwise.
 import { graphql } from './gql.js';
 import { clockTime, el } from './ui.js';
 
@@ -10,11 +9,8 @@ const MIN_GAP_MS = 1000;
 const IDLE_REFRESH_MS = 5000;
 const TICK_MS = 1000;
 
-/**
- * `container`: the panel's list element; `onPermissions(names)` gets the permitted operations
- * (camelCase) after each refresh; `onError(err)` when a refresh fails.
- */
-export function createWorkflowLog({ container, caption, workflow, onPermissions, onError }) {
+/** `container`: the panel's list element; `onError(err)` when a refresh fails. */
+export function createWorkflowLog({ container, caption, workflow, onError }) {
   let entries = [];
   let inFlight = false;
   let again = false;
@@ -41,10 +37,9 @@ export function createWorkflowLog({ container, caption, workflow, onPermissions,
     last = Date.now();
     try {
       const result = await graphql(
-        'query Log($w: ID!, $n: Int) { me { permissions } workflowLog(workflow: $w, limit: $n) { at level kind by text } }',
+        'query Log($w: ID!, $n: Int) { workflowLog(workflow: $w, limit: $n) { at level kind by text } }',
         { w: workflow, n: LIMIT },
       );
-      onPermissions(result.me.permissions);
       entries = result.workflowLog;
       render();
     } catch (err) {
@@ -78,8 +73,6 @@ export function createWorkflowLog({ container, caption, workflow, onPermissions,
 
   return {
     refresh: schedule,
-    /** Broadcast operations in the log, newest first (what the broadcast dialog shows). */
-    broadcasts: () => entries.filter((e) => e.kind === 'operation' && e.text.startsWith('broadcast')).reverse(),
     stop() {
       stopped = true;
       clearTimeout(timer);

@@ -1,11 +1,13 @@
-// One workflow, live: summary, controls for every operation, task table with details, graph,
-// job log and workflow log. Controls are built once and re-evaluated on every delta and
-// permission change (see controls.js).
+// One workflow, live: summary, controls for every operation, active broadcasts, task table with
+// details, graph, job log and workflow log. Controls are built once and re-evaluated on every
+// delta and on every permission change the server pushes (see controls.js, permissions.js).
 import { broadcastDialog } from './broadcast.js';
+import { BROADCAST_FIELDS, createBroadcastList } from './broadcast-list.js';
 import { actionButton, guardedField, mutateWithToast } from './controls.js';
 import { messageDialog, outputsDialog } from './dialogs.js';
 import { data, graphql, subscribe } from './gql.js';
 import { drawGraph, windowTasks } from './graph.js';
+import { livePermissions } from './permissions.js';
 import { detailsRow, latestMessage } from './task-details.js';
 import { clockTime, countsFromGraphql, describeCounts, duration, el, relativeTime, setLive, showRevoked, stateBadge, statusBadge, toast } from './ui.js';
 import { createWorkflowLog } from './workflow-log.js';
@@ -13,7 +15,8 @@ import { createWorkflowLog } from './workflow-log.js';
 const WORKFLOW_FIELDS = `id name description status cycles runaheadLimit holdPoint verbosity graphWindowExtent lastActivity
   error { message file line }
   stateCounts { waiting preparing submitted running succeeded failed submitFailed expired }
-  edges { from to }`;
+  edges { from to }
+  ${BROADCAST_FIELDS}`;
 const TASK_FIELDS = `id cycle name state held queued submitNum startedAt finishedAt exitCode pid xtrigger xtriggerSatisfied
   outputs messages { at severity text by } script env`;
 const COLUMNS = 9;
@@ -33,22 +36,22 @@ const workflowLog = createWorkflowLog({
   container: document.getElementById('workflow-log'),
   caption: document.getElementById('workflow-log-caption'),
   workflow: id,
-  onPermissions: (names) => {
-    const next = new Set(names);
-    if (next.size === permissions.size && names.every((n) => permissions.has(n))) return;
-    permissions = next;
-    // Rows carry controls too (Satisfy trigger), so re-render them as well as the bars.
-    if (workflow) renderAll();
-  },
   onError: (err) => {
     document.getElementById('workflow-log-caption').textContent = `cannot read the log: ${err.message}`;
   },
 });
 
+const livePerms = livePermissions((next) => {
+  if (revoked) return;
+  permissions = next;
+  // Rows carry controls too (Satisfy trigger), so re-render them as well as the bars.
+  if (workflow) renderAll();
+});
+
 /** Runs a mutation on this workflow; a refusal for lack of permission re-reads permissions. */
 async function run(op, args) {
   const outcome = await mutateWithToast(id, op, args);
-  if (outcome.forbidden) workflowLog.refresh();
+  if (outcome.forbidden) livePerms.refresh();
   return outcome;
 }
 
@@ -126,7 +129,7 @@ for (const input of [triggerName, triggerCycle]) {
 }
 
 const broadcastButton = actionButton({
-  op: 'broadcast', label: 'Broadcast…', run: () => broadcastDialog(id, chosenTasks(), workflowLog.broadcasts()),
+  op: 'broadcast', label: 'Broadcast…', run: () => broadcastDialog(id, chosenTasks(), workflow?.broadcasts ?? []),
   valid: (w) => !w.error || 'flow.yaml is invalid',
 });
 
@@ -147,6 +150,13 @@ document.getElementById('workflow-settings').replaceChildren(
   el('span', { class: 'spacer' }),
   group('Advanced', broadcastButton.node),
 );
+
+const broadcastList = createBroadcastList({
+  section: document.getElementById('broadcasts-card'),
+  tbody: document.querySelector('#broadcasts tbody'),
+  caption: document.getElementById('broadcasts-caption'),
+  onClear: (b) => run('broadcast', { mode: 'clear', settings: {}, cyclePoints: [b.cyclePoint], namespaces: [b.namespace] }),
+});
 
 // ---- graph window ---------------------------------------------------------------------------
 
@@ -211,6 +221,7 @@ function updateControls() {
     c.update(permissions, workflow);
   }
   for (const f of [verbosityField, holdField, extentField, ...triggerFields]) f.update(permissions);
+  broadcastList.update(permissions, workflow);
   if (document.activeElement !== verbosity) verbosity.value = workflow.verbosity;
   if (!extentDirty && document.activeElement !== extentInput) extentInput.value = String(workflow.graphWindowExtent);
   const names = [...new Set([...tasks.values()].filter((t) => t.xtrigger).map((t) => t.xtrigger))].sort();

@@ -1,5 +1,7 @@
-// The workflow list: loaded over GraphQL, then kept live by the deltas subscription.
+// The workflow list: loaded over GraphQL, then kept live by the deltas subscription. A visitor
+// also sees what they may do here, kept current by the permissions the server pushes.
 import { data, graphql, root, subscribe } from './gql.js';
+import { describeAccess, livePermissions } from './permissions.js';
 import { countsFromGraphql, el, progressBar, relativeTime, setLive, showRevoked, statusBadge, toast } from './ui.js';
 
 const SUMMARY_FIELDS = `id name description status lastActivity error { message }
@@ -78,3 +80,14 @@ subscribe(`subscription { deltas { workflow added { workflow { ${SUMMARY_FIELDS}
 });
 load();
 setInterval(render, 15_000);
+
+const access = document.getElementById('access');
+if (data.user !== data.owner) {
+  const showAccess = (permissions) => {
+    const { text, title } = describeAccess(permissions);
+    access.textContent = text;
+    access.title = title;
+  };
+  showAccess(new Set(data.permissions));
+  livePermissions(showAccess);
+}

@@ -163,6 +163,11 @@ describe.skipIf(!existsSync(CHROMIUM))('pages in a browser', () => {
   it('workflow page for a reader: controls follow a change of permissions without a reload', async () => {
     const ua = { bob: ['READ', 'pause', 'hold', 'release'], 'group:ops': ['read'], zoe: ['!ALL'] };
     const { page, errors } = await open('bob', 'workflows/ocean-model', '#tasks tbody tr');
+    // The page has no permission poll to wait for: the change must come over the subscription.
+    const reads: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().endsWith('/graphql') && (r.postData() ?? '').includes('permissions')) reads.push(r.postData()!);
+    });
     expect(await page.isDisabled('#workflow-controls button:has-text("Pause")')).toBe(false);
     await server.put({ user: 'alice' }, `${server.base}api/authorization`).send({ ...ua, bob: ['READ', 'hold'] }).expect(200);
     try {
@@ -172,8 +177,69 @@ describe.skipIf(!existsSync(CHROMIUM))('pages in a browser', () => {
       await server.put({ user: 'alice' }, `${server.base}api/authorization`).send(ua).expect(200);
     }
     await page.waitForSelector('#workflow-controls button:has-text("Pause"):not([disabled])', { timeout: 20_000 });
+    expect(reads).toEqual([]);
     await page.context().close();
     expect(errors).toEqual([]);
+  }, 90_000);
+
+  it('workflow list: a visitor sees what they may do, updated when sharing changes', async () => {
+    const ua = { bob: ['READ', 'pause', 'hold', 'release'], 'group:ops': ['read'], zoe: ['!ALL'] };
+    const { page, errors } = await open('bob', '', '#workflows tbody tr');
+    expect(await page.textContent('#access')).toBe('You may see these workflows and use: hold, pause, release.');
+    await server.put({ user: 'alice' }, `${server.base}api/authorization`).send({ ...ua, bob: ['READ'] }).expect(200);
+    try {
+      await page.waitForSelector('#access:text-is("You may see these workflows, not act on them.")', { timeout: 20_000 });
+    } finally {
+      await server.put({ user: 'alice' }, `${server.base}api/authorization`).send(ua).expect(200);
+    }
+    await page.waitForSelector('#access:has-text("hold, pause, release")', { timeout: 20_000 });
+    expect(await page.textContent('#live')).toBe('live');
+    await page.context().close();
+    expect(errors).toEqual([]);
+  }, 90_000);
+
+  it('workflow page: active broadcasts in a panel, Clear for the owner, disabled with the reason for a reader', async () => {
+    const broadcast = (args: string) => server.graphql({ user: 'alice' }, `mutation { broadcast(workflows: ["ocean-model"], ${args}) { ok message } }`).expect(200);
+    const active = async () => (await server.graphql({ user: 'alice' }, '{ workflow(id: "ocean-model") { broadcasts { id } } }').expect(200)).body.data.workflow.broadcasts.map((b: { id: string }) => b.id);
+    const { page: reader, errors: readerErrors } = await open('bob', 'workflows/ocean-model', '#tasks tbody tr');
+    expect(await reader.isHidden('#broadcasts-card')).toBe(true);
+    try {
+      expect((await broadcast('settings: {env: {TARGET: "staging", REGION: "eu"}}, cyclePoints: ["2"], namespaces: ["publish"]')).body.data.broadcast[0].ok).toBe(true);
+      expect((await broadcast('settings: {script: "echo approved by broadcast"}, namespaces: ["appr*"]')).body.data.broadcast[0].ok).toBe(true);
+
+      // The reader's open page shows both, live, with Clear disabled and saying why.
+      await reader.waitForSelector('#broadcasts tbody tr[data-broadcast="*/appr*"]');
+      expect(await reader.$$eval('#broadcasts tbody tr', (rows) => rows.map((r) => r.getAttribute('data-broadcast')))).toEqual(['2/publish', '*/appr*']);
+      expect(await reader.textContent('#broadcasts tbody tr[data-broadcast="2/publish"]')).toContain('TARGET=staging');
+      expect(await reader.isDisabled('#broadcasts tbody tr[data-broadcast="2/publish"] button:has-text("Clear")')).toBe(true);
+      const readerWhy = await why(reader, '#broadcasts tbody tr[data-broadcast="2/publish"]', 'button:has-text("Clear")');
+      expect(readerWhy).toContain('You do not have the "broadcast" permission');
+      await reader.hover('#broadcasts tbody tr[data-broadcast="2/publish"] [data-why]');
+      await reader.screenshot({ path: join(SHOTS, 'workflow-broadcasts-reader.png') });
+
+      // The owner clears one; both pages lose that row, the other stays.
+      const { page, errors } = await open('alice', 'workflows/ocean-model', '#broadcasts tbody tr[data-broadcast="2/publish"]');
+      await page.screenshot({ path: join(SHOTS, 'workflow-broadcasts.png'), fullPage: true });
+      await page.click('#workflow-settings button:has-text("Broadcast…")');
+      expect(await page.textContent('#broadcast-active')).toContain('task publish, cycle point 2');
+      await page.screenshot({ path: join(SHOTS, 'broadcast-dialog-active.png') });
+      await page.click('dialog button:has-text("Cancel")');
+      await page.waitForSelector('dialog', { state: 'detached' });
+      await page.click('#broadcasts tbody tr[data-broadcast="2/publish"] button:has-text("Clear")');
+      await page.waitForSelector('#broadcasts tbody tr[data-broadcast="2/publish"]', { state: 'detached' });
+      expect(await active()).toEqual(['*/appr*']);
+      await reader.waitForSelector('#broadcasts tbody tr[data-broadcast="2/publish"]', { state: 'detached' });
+      await page.click('#broadcasts tbody tr[data-broadcast="*/appr*"] button:has-text("Clear")');
+      await page.waitForSelector('#broadcasts-card', { state: 'hidden' });
+      expect(await active()).toEqual([]);
+      await page.context().close();
+      expect(errors).toEqual([]);
+    } finally {
+      if ((await active()).length) await broadcast('mode: "clear", settings: {}');
+    }
+    await reader.waitForSelector('#broadcasts-card', { state: 'hidden' });
+    await reader.context().close();
+    expect(readerErrors).toEqual([]);
   }, 90_000);
 
   it('workflow page for the owner: broadcast, message, outputs, trigger, verbosity and window take effect', async () => {

@@ -5,6 +5,7 @@ export {
   OPERATIONS,
   READ_OPERATIONS,
   graphqlName,
+  graphqlNames,
   isOperation,
   operationFromGraphqlName,
   type Operation,

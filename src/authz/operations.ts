@@ -56,6 +56,11 @@ export function graphqlName(op: Operation): string {
   return op.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
 }
 
+/** A permitted set as GraphQL names, in catalogue order: how pages and the API show permissions. */
+export function graphqlNames(permitted: ReadonlySet<Operation>): string[] {
+  return OPERATIONS.filter((op) => permitted.has(op)).map(graphqlName);
+}
+
 const byGraphqlName: ReadonlyMap<string, Operation> = new Map(OPERATIONS.map((op) => [graphqlName(op), op]));
 
 /** `extTrigger` → `ext_trigger`; exact GraphQL spelling only (GraphQL names are case-sensitive). */

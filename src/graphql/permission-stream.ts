@@ -6,7 +6,7 @@
  * The stream ends when the list no longer holds `read`: like every subscription it needs `read`
  * (the server closes such sockets with 4403 at the same moment; ending here fails closed anyway).
  */
-import { OPERATIONS, graphqlName, type Operation } from '../authz/index.js';
+import { graphqlNames, type Operation } from '../authz/index.js';
 import { streamIterator } from './stream-iterator.js';
 
 /** Where a socket's permissions come from; the server binds it to the socket's identity. */
@@ -18,11 +18,6 @@ export interface PermissionFeed {
 }
 
 type Event = { permissions: string[] };
-
-/** Permitted operations by GraphQL name, in the order of OPERATIONS (as `me.permissions`). */
-export function permissionNames(permitted: ReadonlySet<Operation>): string[] {
-  return OPERATIONS.filter((op) => permitted.has(op)).map(graphqlName);
-}
 
 export function permissionStream(feed: PermissionFeed): AsyncIterableIterator<Event> {
   const read = (): ReadonlySet<Operation> => {
@@ -54,7 +49,7 @@ export function permissionStream(feed: PermissionFeed): AsyncIterableIterator<Ev
         const permitted = latest;
         latest = undefined;
         if (!permitted.has('read')) return finish();
-        const names = permissionNames(permitted);
+        const names = graphqlNames(permitted);
         const key = names.join(',');
         if (key !== sent) {
           sent = key;

@@ -4,12 +4,12 @@
  * so a path that skipped the analysis still fails closed).
  */
 import { GraphQLError } from './graphql-js.js';
-import { OPERATIONS, graphqlName, type Operation } from '../authz/index.js';
+import { OPERATIONS, graphqlName, graphqlNames, type Operation } from '../authz/index.js';
 import type { Identity } from '../identity/proof.js';
 import type { WorkflowEngine } from '../scheduler/index.js';
 import type { JobLogFile } from '../scheduler/types.js';
 import { deltaStream } from './delta-stream.js';
-import { permissionNames, permissionStream, type PermissionFeed } from './permission-stream.js';
+import { permissionStream, type PermissionFeed } from './permission-stream.js';
 
 // A type alias, not an interface: graphql-http needs a context assignable to Record<PropertyKey, unknown>.
 export type GraphqlContext = {
@@ -40,7 +40,7 @@ export function createRootValue(engine: WorkflowEngine, owner: string): Record<s
         username: ctx.identity.user,
         owner,
         groups: ctx.identity.groups,
-        permissions: permissionNames(ctx.permitted),
+        permissions: graphqlNames(ctx.permitted),
       };
     },
     workflows: (_args: unknown, ctx: GraphqlContext) => {

@@ -3,7 +3,7 @@
  * them only what they may do), and the owner-only user_authorization endpoints.
  */
 import express, { Router, type Request, type Response } from 'express';
-import { formatExplanation, graphqlName, OPERATIONS } from '../authz/index.js';
+import { formatExplanation, graphqlNames, OPERATIONS } from '../authz/index.js';
 import { isValidUserName, loadOwnerAuthorization } from '../config/index.js';
 import type { AccessControl } from './access.js';
 import { isJsonObject } from './plain-object.js';
@@ -29,7 +29,7 @@ export function apiRoutes(access: AccessControl, decisions: DecisionMaker, dataD
       username: identity.user,
       owner: access.owner,
       groups: identity.groups,
-      permissions: OPERATIONS.filter((op) => permitted.has(op)).map(graphqlName),
+      permissions: graphqlNames(permitted),
     });
   });
 

@@ -5,7 +5,7 @@
  * has any workflows.
  */
 import { Router, type Response } from 'express';
-import { graphqlName, OPERATIONS, type Operation } from '../authz/index.js';
+import { graphqlNames, OPERATIONS, type Operation } from '../authz/index.js';
 import { isValidWorkflowName } from '../config/index.js';
 import type { DecisionMaker } from './decisions.js';
 
@@ -34,7 +34,6 @@ function render(res: Response, page: PageContext, view: string, status: number, 
   });
 }
 
-const permissionNames = (permitted: ReadonlySet<Operation>) => OPERATIONS.filter((op) => permitted.has(op)).map(graphqlName);
 
 export function pageRoutes(page: PageContext, decisions: DecisionMaker): Router {
   const router = Router();
@@ -53,7 +52,7 @@ export function pageRoutes(page: PageContext, decisions: DecisionMaker): Router 
   router.get('/', (_req, res) => {
     const permitted = readOrRefuse(res, 'workflow list page');
     if (!permitted) return;
-    render(res, page, 'workflows', 200, { title: `${page.owner}'s workflows`, permissions: permissionNames(permitted) });
+    render(res, page, 'workflows', 200, { title: `${page.owner}'s workflows`, permissions: graphqlNames(permitted) });
   });
 
   router.get('/workflows/:id', (req, res) => {
@@ -68,7 +67,7 @@ export function pageRoutes(page: PageContext, decisions: DecisionMaker): Router 
       });
       return;
     }
-    render(res, page, 'workflow', 200, { title: `${id} · ${page.owner}`, workflow: id, permissions: permissionNames(permitted) });
+    render(res, page, 'workflow', 200, { title: `${id} · ${page.owner}`, workflow: id, permissions: graphqlNames(permitted) });
   });
 
   router.get('/sharing', (_req, res) => {

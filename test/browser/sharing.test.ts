@@ -180,6 +180,8 @@ describe.skipIf(!chromiumAvailable)(`another user's workflows in Chromium (needs
     const reconnectRefused = page.waitForEvent('console', {
       predicate: (m) => /^WebSocket connection to '[^']*\/user\/carol\/subscriptions' failed/.test(m.text()),
     });
+    // Awaited below; if the test fails before that, closing the page must not leave it unhandled.
+    reconnectRefused.catch(() => undefined);
     await Promise.all([other.waitForURL(/\/hub\/login$/), other.click('form.signout button[type=submit]')]);
     // The hub cuts the proxied socket, and refuses the page's attempt to reconnect.
     await page.locator('#live:not(.on)').waitFor();

@@ -45,6 +45,12 @@ export class WorkflowRuntime {
   private passQueued = false;
   private closed = false;
 
+  /** How messages name the run directory: relative to the owner's folder, because access users
+   * read them too and need not learn where the site keeps its data. */
+  private get runLabel(): string {
+    return `runs/${this.id}`;
+  }
+
   constructor(
     readonly id: string,
     readonly flowFile: string,
@@ -157,11 +163,11 @@ export class WorkflowRuntime {
     try {
       ensureWrapper(this.runDir);
     } catch (err) {
-      return refuse(`cannot play: cannot create run directory ${this.runDir}: ${(err as Error).message}`);
+      return refuse(`cannot play: cannot create run directory ${this.runLabel}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
     }
     this.flow = this.file.flow;
     this.row.flow_json = serializeFlow(this.flow);
-    return this.setStatus('running', `started, run directory ${this.runDir}`);
+    return this.setStatus('running', `started, run directory ${this.runLabel}`);
   }
 
   private stop(mode: 'clean' | 'kill' | 'now'): Outcome {
@@ -277,7 +283,7 @@ export class WorkflowRuntime {
     this.xtriggers.clear();
     this.row.hold_point = null;
     this.saveRow();
-    return done(`removed run directory ${this.runDir} and the run's state`);
+    return done(`removed run directory ${this.runLabel} and the run's state`);
   }
 
   private broadcast(args: OperationArgs<'broadcast'>): Outcome {

@@ -351,10 +351,13 @@ export class Spawner extends EventEmitter<{ change: [owner: string, status: Serv
         let delay = 50;
         let reason = 'no answer yet';
         while (!done && Date.now() < deadline) {
-          const health = await checkHealth(target, Math.max(1, Math.min(this.opts.httpTimeoutMs, deadline - Date.now())), pid);
+          const budget = Math.max(1, Math.min(this.opts.httpTimeoutMs, deadline - Date.now()));
+          const health = await checkHealth(target, budget, pid);
           if (done) return;
           if (health.ok) return finish({ kind: 'ready' });
-          reason = health.reason;
+          // A last attempt cut short by the deadline says less than an answer the server gave.
+          const clipped = budget < this.opts.httpTimeoutMs && reason !== 'no answer yet';
+          if (!clipped) reason = health.reason;
           await sleep(Math.min(delay, deadline - Date.now()));
           delay = Math.min(delay * 2, 1000);
         }

@@ -80,10 +80,11 @@ describe('Spawner with a fixture server', () => {
 
   it('kills a server that never becomes healthy and says so', async () => {
     h = new SpawnerHarness();
-    const s = h.spawner({ startTimeoutMs: 1_500 }, 'never-ready');
+    // Long enough for the fixture to answer at least once on a loaded machine.
+    const s = h.spawner({ startTimeoutMs: 6_000 }, 'never-ready');
     const err = await s.start('dave').catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
-    expect((err as Error).message).toMatch(/did not answer its health check within 2 s \(health answered HTTP 503\) and was stopped/);
+    expect((err as Error).message).toMatch(/did not answer its health check within 6 s \(health answered HTTP 503\) and was stopped/);
     expect((err as Error).message).toContain('fake server for dave starting in mode never-ready');
     expect(s.status('dave')).toBe('stopped');
     expect(readFileSync(join(h.dataDir, 'users', 'dave', 'server.log'), 'utf8')).toContain('SIGTERM received');

@@ -2,15 +2,17 @@
 // change, so that focus, typed values and open menus survive the updates; each disabled control
 // carries the reason in `data-why` (shown on hover and focus by the stylesheet) and its label.
 import { data, graphql } from './gql.js';
-import { confirmAction, el, toast } from './ui.js';
+import { confirmAction, cutOffReason, el, toast } from './ui.js';
 
 /** extTrigger → ext_trigger: permissions are named in snake_case in the rules people read. */
 export function opName(op) {
   return op.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
-/** Why `op` is not permitted, or null when it is. */
+/** Why `op` is not permitted, or null when it is. A page cut off from its server permits nothing. */
 export function permissionReason(op, permissions) {
+  const cutOff = cutOffReason();
+  if (cutOff) return cutOff;
   if (permissions.has(op)) return null;
   const missing = `You do not have the "${opName(op)}" permission on ${data.owner}'s workflows.`;
   // broadcast is the one operation outside CONTROL: say so, or people ask for CONTROL and wonder.

@@ -1,5 +1,6 @@
 // GraphQL from the browser: queries and mutations over HTTP (with the hub's XSRF token), and
 // subscriptions over WebSocket with the graphql-transport-ws protocol. Plain ES module, no bundler.
+import { checkConnection, reconnectDelay } from './connection.js';
 
 const pageData = JSON.parse(document.getElementById('page-data').textContent);
 export const root = pageData.root;
@@ -63,6 +64,10 @@ export async function api(path, { method = 'GET', body } = {}) {
 }
 
 const CLOSE_FORBIDDEN = 4403;
+/** Statuses after which the page stays cut off: nothing comes back without signing in or a reload. */
+const FINAL = new Set(['revoked', 'signed-out']);
+/** Statuses that last until the server answers again: attempts go on, and do not say 'reconnecting'. */
+const SERVER_DOWN = new Set(['server-stopped', 'server-starting']);
 
 // The page's one graphql-transport-ws connection, shared by all of its subscriptions.
 const live = {
@@ -70,14 +75,23 @@ const live = {
   ready: false,
   attempt: 0,
   timer: undefined,
-  revoked: false,
+  /** A failed connection's reason is being asked of the server. */
+  checking: false,
+  /** The last status told: 'connecting' | 'live' | 'reconnecting' | 'server-stopped' | 'server-starting' | FINAL. */
+  status: undefined,
   nextId: 1,
   /** id → { query, variables, onNext, onError, onStatus } */
   subscriptions: new Map(),
 };
 
 function tellStatus(status) {
+  live.status = status;
   for (const sub of live.subscriptions.values()) sub.onStatus?.(status);
+}
+
+/** Another attempt is under way; a server known to be down stays so until it answers. */
+function tellTrying() {
+  if (!SERVER_DOWN.has(live.status)) tellStatus(live.attempt === 0 ? 'connecting' : 'reconnecting');
 }
 
 function start(id, sub) {
@@ -90,7 +104,8 @@ function connect() {
   const socket = new WebSocket(`${scheme}//${location.host}${root}subscriptions`, 'graphql-transport-ws');
   live.socket = socket;
   live.ready = false;
-  tellStatus(live.attempt === 0 ? 'connecting' : 'reconnecting');
+  let acked = false;
+  tellTrying();
   socket.onopen = () => socket.send(JSON.stringify({ type: 'connection_init' }));
   socket.onmessage = (event) => {
     let message;
@@ -102,6 +117,7 @@ function connect() {
     const sub = live.subscriptions.get(message.id);
     switch (message.type) {
       case 'connection_ack':
+        acked = true;
         live.ready = true;
         live.attempt = 0;
         tellStatus('live');
@@ -132,26 +148,44 @@ function connect() {
     live.ready = false;
     if (live.subscriptions.size === 0) return;
     if (event.code === CLOSE_FORBIDDEN) {
-      live.revoked = true;
       tellStatus('revoked');
       return;
     }
     live.attempt += 1;
-    tellStatus('reconnecting');
-    // A refused upgrade (no access any more) looks like 1006 here; back off up to 30 s.
-    live.timer = setTimeout(connect, Math.min(30_000, 500 * 2 ** Math.min(live.attempt, 6)));
+    tellTrying();
+    // A connection that was up has dropped: try again first. One that never came up was refused
+    // or found nothing, and the browser cannot say which: ask why before trying again.
+    if (acked) live.timer = setTimeout(connect, reconnectDelay(live.attempt));
+    else askWhyThenRetry();
   };
 }
 
+/** After a failed connection: ask why, then give up for good or try again later. */
+async function askWhyThenRetry() {
+  live.checking = true;
+  const { state } = await checkConnection(root);
+  live.checking = false;
+  if (live.subscriptions.size === 0 || live.socket) return;
+  if (state === 'signed-out' || state === 'no-access') {
+    tellStatus(state === 'signed-out' ? 'signed-out' : 'revoked');
+    return;
+  }
+  tellStatus(state === 'retry' ? 'reconnecting' : state);
+  live.timer = setTimeout(connect, reconnectDelay(live.attempt));
+}
+
 /**
- * A live subscription over the page's shared connection, which reconnects (with back-off) when it
- * drops, except when the server closed it because access was revoked; every subscription is sent
- * again on each new connection. `onStatus` gets 'connecting' | 'live' | 'reconnecting' |
- * 'revoked'. Returns a function that ends the subscription.
+ * A live subscription over the page's shared connection. When the connection fails, the server
+ * is asked why (see connection.js): a visitor who was signed out or lost access gets 'signed-out'
+ * or 'revoked' and the page stops trying; a server that is down gets 'server-stopped' or
+ * 'server-starting', and anything else 'reconnecting', with attempts going on (backing off to
+ * 30 s) until it answers; every subscription is sent again on each new connection. `onStatus`
+ * gets 'connecting' | 'live' | 'reconnecting' | 'server-stopped' | 'server-starting' |
+ * 'signed-out' | 'revoked'. Returns a function that ends the subscription.
  */
 export function subscribe(query, variables, { onNext, onError, onStatus }) {
-  if (live.revoked) {
-    onStatus?.('revoked');
+  if (FINAL.has(live.status)) {
+    onStatus?.(live.status);
     return () => undefined;
   }
   const id = String(live.nextId++);
@@ -160,8 +194,8 @@ export function subscribe(query, variables, { onNext, onError, onStatus }) {
   if (live.ready) {
     start(id, sub);
     onStatus?.('live');
-  } else if (live.socket || live.timer !== undefined) {
-    onStatus?.(live.attempt === 0 ? 'connecting' : 'reconnecting');
+  } else if (live.socket || live.timer !== undefined || live.checking) {
+    onStatus?.(live.status);
   } else {
     connect();
   }

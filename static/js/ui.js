@@ -1,4 +1,5 @@
-// Small DOM and formatting helpers shared by the workflow server's pages.
+// Small DOM and formatting helpers shared by the workflow server's pages (and the hub's monitor).
+import { signInHref } from './connection.js';
 
 export const STATES = ['waiting', 'preparing', 'submitted', 'running', 'succeeded', 'failed', 'submit-failed', 'expired'];
 
@@ -81,9 +82,18 @@ export function duration(fromIso, toIso) {
   return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
 }
 
+const LIVE_WORDS = {
+  connecting: 'connecting…',
+  live: 'live',
+  reconnecting: 'reconnecting…',
+  revoked: 'access revoked',
+  'signed-out': 'signed out',
+  'server-stopped': 'server not running',
+  'server-starting': 'server starting…',
+};
+
 export function setLive(node, status) {
-  const words = { connecting: 'connecting…', live: 'live', reconnecting: 'reconnecting…', revoked: 'access revoked' };
-  node.textContent = words[status] ?? status;
+  node.textContent = LIVE_WORDS[status] ?? status;
   node.className = `live ${status === 'live' ? 'on' : status === 'connecting' ? '' : 'off'}`;
 }
 
@@ -114,9 +124,92 @@ export function confirmAction(title, text, confirmLabel) {
   });
 }
 
-/** Access was withdrawn: say so, and stop showing what the user may no longer see. */
-export function showRevoked(container, owner) {
-  container.replaceChildren(el('div', { class: 'notice error revoked' },
-    `Your access to ${owner}'s workflows was withdrawn. Reload the page if it has been given back.`));
-  for (const node of document.querySelectorAll('main section, main .grid-2, #summary, #access, #wf-summary, #wf-description')) node.hidden = true;
+// ---- a page cut off from its server ----------------------------------------------------------
+
+/** What the page shows while cut off: the notice, and why every control is disabled. */
+function cutOffText(kind, owner) {
+  switch (kind) {
+    case 'signed-out':
+      return {
+        title: 'You were signed out',
+        text: 'Your session has ended: you signed out, perhaps in another tab, or it expired. Sign in again to carry on.',
+        link: { href: signInHref(), label: 'Sign in again' },
+        why: 'You were signed out: sign in again to use this.',
+      };
+    case 'revoked':
+      return {
+        title: null,
+        text: `Your access to ${owner}'s workflows was withdrawn. Reload the page if it has been given back.`,
+        why: `Your access to ${owner}'s workflows was withdrawn.`,
+      };
+    case 'server-starting':
+      return {
+        title: `${owner}'s server is starting`,
+        text: 'This page reconnects by itself once it is up.',
+        why: `${owner}'s server is starting.`,
+      };
+    default:
+      return {
+        title: `${owner}'s server is not running`,
+        text: 'This page reconnects by itself once it runs again. Its owner, or anyone allowed to, can start it from the hub.',
+        link: { href: '/hub/home', label: 'Go to the hub home page' },
+        why: `${owner}'s server is not running.`,
+      };
+  }
+}
+
+const CUT_OFF_STATUSES = new Set(['revoked', 'signed-out', 'server-stopped', 'server-starting']);
+/** Page parts that are data, not controls: hidden while cut off rather than left stale. */
+const DATA = 'main > :not(.page-head, nav, #notices, #cut-off, .workflow-bar), #summary, #access, #wf-status, #wf-summary, #wf-description';
+let cutOff = null;
+
+/** Why every control is disabled, while the page is cut off from its server; null otherwise. */
+export function cutOffReason() {
+  return cutOff?.why ?? null;
+}
+
+/**
+ * Follows the page's connection status (from gql.js `onStatus`, or the monitor's own): shows it
+ * in the `live` node, and while the page cannot reach its data (signed out, access withdrawn,
+ * server down) says so in one notice with the way out, hides the data and disables every control
+ * with that reason. A server that comes back ends the cut-off by reloading the page, which brings
+ * fresh data and permissions. Returns true while the page is cut off.
+ */
+export function followConnection(liveNode, status, owner) {
+  setLive(liveNode, status);
+  if (status === 'live' && cutOff) {
+    location.reload();
+    return true;
+  }
+  if (!CUT_OFF_STATUSES.has(status)) return cutOff !== null;
+  // A final state is never replaced by a passing one (a server reported down after a sign-out).
+  if (cutOff && (cutOff.kind === 'signed-out' || cutOff.kind === 'revoked') && status.startsWith('server-')) return true;
+  cutOff = { kind: status, ...cutOffText(status, owner) };
+  showCutOff(cutOff);
+  return true;
+}
+
+function showCutOff({ kind, title, text, link, why }) {
+  const notice = el('div', { class: `notice ${kind === 'server-starting' ? 'warn' : 'error'} cut-off ${kind === 'revoked' ? 'revoked' : kind}`, id: 'cut-off', role: 'alert' },
+    title ? el('strong', {}, title) : null,
+    title ? el('br') : null,
+    text,
+    link ? el('div', { class: 'cut-off-action' }, el('a', { class: 'btn small primary', href: link.href }, link.label)) : null);
+  const existing = document.getElementById('cut-off');
+  if (existing) existing.replaceWith(notice);
+  else if (document.getElementById('notices')) document.getElementById('notices').replaceChildren(notice);
+  else document.querySelector('main .page-head')?.after(notice);
+  for (const node of document.querySelectorAll(DATA)) node.hidden = true;
+  for (const dialog of document.querySelectorAll('dialog[open]')) dialog.close('cancel');
+  for (const control of document.querySelectorAll('main :is(button, input, select, textarea)')) {
+    control.disabled = true;
+    // Controls wrapped by controls.js show their reason from the wrapper (a disabled button gets no hover).
+    const holder = control.closest('.ctl, [data-why]');
+    if (holder) holder.setAttribute('data-why', why);
+    else control.title = why;
+  }
+  if (kind === 'signed-out') {
+    const whoami = document.querySelector('.whoami');
+    whoami?.replaceChildren(...[...whoami.children].filter((n) => n.classList.contains('owner-chip')), el('span', { class: 'signed-out' }, 'signed out'));
+  }
 }

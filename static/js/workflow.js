@@ -9,7 +9,7 @@ import { data, graphql, subscribe } from './gql.js';
 import { drawGraph, windowTasks } from './graph.js';
 import { livePermissions } from './permissions.js';
 import { detailsRow, latestMessage } from './task-details.js';
-import { clockTime, countsFromGraphql, describeCounts, duration, el, relativeTime, setLive, showRevoked, stateBadge, statusBadge, toast } from './ui.js';
+import { clockTime, countsFromGraphql, describeCounts, duration, el, followConnection, relativeTime, stateBadge, statusBadge, toast } from './ui.js';
 import { createWorkflowLog } from './workflow-log.js';
 
 const WORKFLOW_FIELDS = `id name description status cycles runaheadLimit holdPoint verbosity graphWindowExtent lastActivity
@@ -25,7 +25,8 @@ const LOG_LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'];
 const id = data.workflow;
 let permissions = new Set(data.permissions);
 let workflow = null;
-let revoked = false;
+/** Cut off from the server (signed out, access withdrawn, server down): nothing more is shown. */
+let cutOff = false;
 const tasks = new Map();
 const selected = new Set();
 const expanded = new Set();
@@ -42,7 +43,7 @@ const workflowLog = createWorkflowLog({
 });
 
 const livePerms = livePermissions((next) => {
-  if (revoked) return;
+  if (cutOff) return;
   permissions = next;
   // Rows carry controls too (Satisfy trigger), so re-render them as well as the bars.
   if (workflow) renderAll();
@@ -252,7 +253,7 @@ function renderSummary() {
   if (workflow.error) {
     const where = [workflow.error.file, workflow.error.line].filter(Boolean).join(':');
     notices.replaceChildren(el('div', { class: 'notice error' }, `flow.yaml is invalid${where ? ` (${where})` : ''}: ${workflow.error.message}`));
-  } else if (!notices.querySelector('.revoked')) {
+  } else if (!notices.querySelector('#cut-off')) {
     notices.replaceChildren();
   }
 }
@@ -419,6 +420,7 @@ function applyDelta(delta) {
 async function load() {
   try {
     const result = await graphql(`query W($id: ID!) { workflow(id: $id) { ${WORKFLOW_FIELDS} tasks { ${TASK_FIELDS} } } }`, { id });
+    if (cutOff) return;
     if (!result.workflow) {
       document.getElementById('notices').replaceChildren(el('div', { class: 'notice warn' }, `There is no workflow named ${id}.`));
       return;
@@ -429,7 +431,7 @@ async function load() {
     renderAll();
     workflowLog.refresh();
   } catch (err) {
-    document.getElementById('notices').replaceChildren(el('div', { class: 'notice error' }, err.message));
+    if (!cutOff) document.getElementById('notices').replaceChildren(el('div', { class: 'notice error' }, err.message));
   }
 }
 
@@ -439,7 +441,7 @@ subscribe(
   { ws: [id] },
   {
     onNext: ({ deltas }) => {
-      if (revoked) return;
+      if (cutOff) return;
       applyDelta(deltas);
       workflowLog.refresh();
       if (!pending) {
@@ -452,15 +454,13 @@ subscribe(
     },
     onError: (message) => toast(message, 'error'),
     onStatus: (status) => {
-      setLive(document.getElementById('live'), status);
-      if (status === 'revoked') {
-        revoked = true;
-        workflowLog.stop();
-        showRevoked(document.getElementById('notices'), data.owner);
-        permissions = new Set();
-        workflow = null;
-        tasks.clear();
-      }
+      if (!followConnection(document.getElementById('live'), status, data.owner)) return;
+      // Cut off (signed out, access withdrawn, server down): show nothing stale, ask nothing more.
+      cutOff = true;
+      workflowLog.stop();
+      permissions = new Set();
+      workflow = null;
+      tasks.clear();
     },
   },
 );

@@ -2,7 +2,7 @@
 // also sees what they may do here, kept current by the permissions the server pushes.
 import { data, graphql, root, subscribe } from './gql.js';
 import { describeAccess, livePermissions } from './permissions.js';
-import { countsFromGraphql, el, progressBar, relativeTime, setLive, showRevoked, statusBadge, toast } from './ui.js';
+import { countsFromGraphql, el, followConnection, progressBar, relativeTime, statusBadge, toast } from './ui.js';
 
 const SUMMARY_FIELDS = `id name description status lastActivity error { message }
   stateCounts { waiting preparing submitted running succeeded failed submitFailed expired }`;
@@ -71,11 +71,7 @@ subscribe(`subscription { deltas { workflow added { workflow { ${SUMMARY_FIELDS}
   },
   onError: (message) => toast(message, 'error'),
   onStatus: (status) => {
-    setLive(live, status);
-    if (status === 'revoked') {
-      workflows.clear();
-      showRevoked(document.getElementById('notices'), data.owner);
-    }
+    if (followConnection(live, status, data.owner)) workflows.clear();
   },
 });
 load();

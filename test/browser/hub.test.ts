@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import {
-  chromiumAvailable, CHROMIUM, launchBrowser, newSession, recordTexts, screenshot, signIn, startSite,
+  chromiumAvailable, CHROMIUM, launchBrowser, markDocument, newSession, recordTexts, screenshot, signIn, startSite,
   SLOW_TEST_MS, type RunningSite,
 } from './harness.js';
 
@@ -80,6 +80,9 @@ describe.skipIf(!chromiumAvailable)(`hub pages in Chromium (needs ${CHROMIUM})`,
     expect(details).toContain('Starting…');
     expect(await page.locator('#my-detail').innerText()).toMatch(/^Running/);
     expect(await page.isEnabled('#my-stop')).toBe(true);
+    // No tokens yet: the empty state alone, not a table header over nothing.
+    expect(await page.locator('#no-tokens').isVisible()).toBe(true);
+    expect(await page.locator('#token-table').isVisible()).toBe(false);
     await screenshot(page, 'home-running');
 
     await Promise.all([page.waitForURL(`${site.url}/user/alice/`), page.click('#my-open')]);
@@ -119,6 +122,41 @@ describe.skipIf(!chromiumAvailable)(`hub pages in Chromium (needs ${CHROMIUM})`,
     await bob.locator('button.start:enabled').waitFor();
     await page.waitForLoadState();
     await screenshot(page, 'admin-stopped');
+    expect(errors, errors.join('\n')).toEqual([]);
+    await context.close();
+  }, SLOW_TEST_MS);
+
+  it('admin page without groups shows the empty state alone, and keeps it right as groups come and go', async () => {
+    const { page, errors, context } = await signIn(browser, site, 'root', PASSWORDS.root);
+    await page.goto(`${site.url}/hub/admin`);
+    const groups = page.locator('#groups');
+    await groups.waitFor();
+    expect(await groups.locator('#no-groups').innerText()).toContain('No groups yet');
+    expect(await groups.locator('table').count()).toBe(0);
+    expect(await groups.locator('th').count()).toBe(0);
+    expect(await page.locator('#group-form').isVisible()).toBe(true);
+    await screenshot(page, 'admin-no-groups');
+
+    // The first group appears with its table, in place: the page is not reloaded.
+    const unchanged = await markDocument(page);
+    await page.fill('#group-form input[name=name]', 'ops');
+    await page.fill('#group-form input[name=users]', 'alice');
+    await page.click('#group-form button[type=submit]');
+    await page.locator('#group-table tr[data-group=ops]').waitFor();
+    expect(await groups.locator('#no-groups').count()).toBe(0);
+    expect(await page.locator('#group-table thead th').allTextContents()).toEqual(['Group', 'Source', 'Members', 'Actions']);
+    expect(await page.locator('#users tr[data-user=alice] .groups-cell').innerText()).toContain('ops');
+    await screenshot(page, 'admin-first-group');
+
+    // Deleting the last group brings back the empty state alone.
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.click('#group-table tr[data-group=ops] button.delete-group');
+    await page.locator('#groups #no-groups').waitFor();
+    expect(await page.locator('#groups table').count()).toBe(0);
+    expect(await page.locator('#users tr[data-user=alice] .groups-cell').innerText()).not.toContain('ops');
+    expect(await page.locator('#group-form').isVisible()).toBe(true);
+    expect(await unchanged()).toBe(true);
+    await screenshot(page, 'admin-last-group-deleted');
     expect(errors, errors.join('\n')).toEqual([]);
     await context.close();
   }, SLOW_TEST_MS);

@@ -171,7 +171,7 @@ describe.skipIf(!chromiumAvailable)(`another user's workflows in Chromium (needs
     expect(owner.errors, owner.errors.join('\n')).toEqual([]);
   }, SLOW_TEST_MS);
 
-  it("signing out in another tab cuts the open page's live view", async () => {
+  it("signing out in another tab cuts the open page's live view; the page says so and offers to sign in again", async () => {
     const { context, page, errors } = await as('bob');
     await openWorkflow(page, 'carol', 'pipeline');
     const unchanged = await markDocument(page);
@@ -187,13 +187,40 @@ describe.skipIf(!chromiumAvailable)(`another user's workflows in Chromium (needs
     await page.locator('#live:not(.on)').waitFor();
     await reconnectRefused;
     expect(await page.locator('#live').innerText()).not.toBe('live');
-    expect(await unchanged()).toBe(true);
     const profile = await page.evaluate(async () => {
       const res = await fetch('/user/carol/api/userprofile', { headers: { Accept: 'application/json' }, redirect: 'manual' });
       return { status: res.status, type: res.type };
     });
     expect(profile).toEqual({ status: 401, type: 'basic' });
+
+    // The page learns why the socket was refused and says so, rather than "reconnecting…" forever.
+    const notice = page.locator('#notices #cut-off.signed-out');
+    await notice.waitFor();
+    expect(await notice.innerText()).toContain('You were signed out');
+    expect(await page.locator('#live').innerText()).toBe('signed out');
+    expect(await page.locator('.whoami').innerText()).not.toContain('signed in as bob');
+    expect(await page.locator('.whoami').innerText()).toContain('signed out');
+    // Nothing stale stays on show, and nothing can be pressed: each control says why.
+    expect(await page.locator('#tasks').isVisible()).toBe(false);
+    expect(await page.locator('#wf-summary').isVisible()).toBe(false);
+    expect(await play(page).isVisible()).toBe(true);
+    expect(await play(page).isDisabled()).toBe(true);
+    expect(await disabledReason(play(page))).toContain('You were signed out');
+    expect(await page.locator('main').locator('button:enabled, input:enabled, select:enabled, textarea:enabled').count()).toBe(0);
+    const signInAgain = notice.locator('a', { hasText: 'Sign in again' });
+    expect(await signInAgain.getAttribute('href')).toBe(`/hub/login?next=${encodeURIComponent('/user/carol/workflows/pipeline')}`);
+    expect(await unchanged()).toBe(true);
     await screenshot(page, 'signed-out-elsewhere');
+    expect(errors, errors.join('\n')).toEqual([]);
+
+    // The link leads back to the same page, live again, once signed in.
+    await Promise.all([page.waitForURL(/\/hub\/login\?next=/), signInAgain.click()]);
+    await page.fill('input[name=username]', 'bob');
+    await page.fill('input[name=password]', PASSWORDS.bob);
+    await Promise.all([page.waitForURL(`${site.url}/user/carol/workflows/pipeline`), page.click('button[type=submit]')]);
+    await waitLive(page);
+    await play(page).waitFor();
+    expect(await page.locator('.whoami').innerText()).toContain('signed in as bob');
     expect(errors, errors.join('\n')).toEqual([]);
   }, SLOW_TEST_MS);
 });

@@ -27,29 +27,67 @@
     });
   });
 
-  var form = document.getElementById('group-form');
-  if (form) {
-    form.addEventListener('submit', function (e) {
-      e.preventDefault();
-      var users = form.users.value.split(',').map(function (s) { return s.trim(); }).filter(Boolean);
-      hub.api('POST', '/hub/api/groups', { name: form.name.value.trim(), users: users }).then(reloadSoon, fail);
+  // Group changes: the server renders the groups card again (and the users' group chips), so the
+  // page after a change reads exactly as a fresh load would, the empty state included.
+  function refreshGroups() {
+    return fetch(location.pathname, { credentials: 'same-origin', headers: { Accept: 'text/html' } })
+      .then(function (res) {
+        if (!res.ok) throw new Error('could not reload the groups: ' + res.status + ' ' + res.statusText);
+        return res.text();
+      })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, 'text/html');
+        var groups = fresh.getElementById('groups');
+        // Signed out meanwhile (the login page came back): a full load shows it as it is.
+        if (!groups) return location.reload();
+        document.getElementById('groups').replaceWith(groups);
+        bindGroups(groups);
+        fresh.querySelectorAll('#users tr[data-user]').forEach(function (row) {
+          var mine = document.querySelector('#users tr[data-user="' + CSS.escape(row.dataset.user) + '"] .groups-cell');
+          if (mine) mine.replaceWith(row.querySelector('.groups-cell'));
+        });
+      });
+  }
+
+  /** Runs one group change through the REST API, then shows the result. */
+  function change(method, path, body, done) {
+    return hub.api(method, path, body).then(function () {
+      hub.toast(done);
+      return refreshGroups();
+    }).catch(fail);
+  }
+
+  function bindGroups(section) {
+    var form = section.querySelector('#group-form');
+    if (form) {
+      form.addEventListener('submit', function (e) {
+        e.preventDefault();
+        var name = form.elements.name.value.trim();
+        var users = form.elements.users.value.split(',').map(function (s) { return s.trim(); }).filter(Boolean);
+        change('POST', '/hub/api/groups', { name: name, users: users }, 'Group ' + name + ' created.');
+      });
+    }
+    section.querySelectorAll('tr[data-group]').forEach(function (row) {
+      var group = row.dataset.group;
+      var path = '/hub/api/groups/' + encodeURIComponent(group);
+      row.querySelectorAll('.chip-x').forEach(function (x) {
+        x.addEventListener('click', function () {
+          var member = x.closest('[data-member]').dataset.member;
+          change('DELETE', path + '/users', { users: [member] }, member + ' removed from ' + group + '.');
+        });
+      });
+      row.querySelector('.add-member').addEventListener('submit', function (e) {
+        e.preventDefault();
+        var user = this.elements.user.value.trim();
+        change('POST', path + '/users', { users: [user] }, user + ' added to ' + group + '.');
+      });
+      row.querySelector('.delete-group').addEventListener('click', function () {
+        if (!confirm('Delete group ' + group + '?')) return;
+        change('DELETE', path, undefined, 'Group ' + group + ' deleted.');
+      });
     });
   }
 
-  document.querySelectorAll('#groups tr[data-group]').forEach(function (row) {
-    var path = '/hub/api/groups/' + encodeURIComponent(row.dataset.group);
-    row.querySelectorAll('.chip-x').forEach(function (x) {
-      x.addEventListener('click', function () {
-        hub.api('DELETE', path + '/users', { users: [x.closest('[data-member]').dataset.member] }).then(reloadSoon, fail);
-      });
-    });
-    row.querySelector('.add-member').addEventListener('submit', function (e) {
-      e.preventDefault();
-      hub.api('POST', path + '/users', { users: [this.user.value.trim()] }).then(reloadSoon, fail);
-    });
-    row.querySelector('.delete-group').addEventListener('click', function () {
-      if (!confirm('Delete group ' + row.dataset.group + '?')) return;
-      hub.api('DELETE', path).then(reloadSoon, fail);
-    });
-  });
+  var groups = document.getElementById('groups');
+  if (groups) bindGroups(groups);
 })();

@@ -63,10 +63,17 @@
   var table = document.querySelector('#token-table tbody');
   var empty = document.getElementById('no-tokens');
 
+  /** The table with its header only when there are tokens; the empty state alone otherwise. */
+  function showTokens() {
+    var any = table.children.length > 0;
+    table.closest('table').hidden = !any;
+    empty.hidden = any;
+  }
+
   function revoke(row) {
     hub.api('DELETE', tokensPath + '/' + encodeURIComponent(row.dataset.id)).then(function () {
       row.remove();
-      empty.hidden = table.children.length > 0;
+      showTokens();
       hub.toast('Token revoked.');
     }, function (err) { hub.toast(err.message, true); });
   }
@@ -91,7 +98,7 @@
           el('td', { class: 'num' }, [el('button', { class: 'btn small danger revoke', text: 'Revoke', onclick: function () { revoke(row); } })]),
         ]);
         table.appendChild(row);
-        empty.hidden = true;
+        showTokens();
         form.note.value = '';
       }, function (err) { hub.toast(err.message, true); });
     });

@@ -2,15 +2,13 @@
 // graphql-transport-ws subscription per owner through the hub's proxy (the browser sends the
 // session cookie and the Origin itself). The workflow servers' gql.js is bound to one server's
 // page, so this page carries its own small client; the formatting helpers are shared (ui.js).
-import { countsFromGraphql, el, progressBar, relativeTime, statusBadge, toast } from '/hub/static/js/ui.js';
+import { checkConnection, reconnectDelay } from '/hub/static/js/connection.js';
+import { countsFromGraphql, el, followConnection, progressBar, relativeTime, statusBadge, toast } from '/hub/static/js/ui.js';
 
 const SUMMARY = `id name status lastActivity error { message }
   stateCounts { waiting preparing submitted running succeeded failed submitFailed expired }`;
 const QUERY = `subscription { deltas { workflow added { workflow { ${SUMMARY} } } updated { workflow } pruned { workflow } } }`;
 const CLOSE_FORBIDDEN = 4403;
-/** Consecutive failed connections before an owner waits for the Retry button. */
-const MAX_ATTEMPTS = 8;
-const MAX_BACKOFF_MS = 30_000;
 const REFRESH_MS = 10_000;
 const REFRESH_STARTING_MS = 1_500;
 
@@ -22,14 +20,18 @@ const STATE_WORDS = {
   stopped: 'stopped',
   starting: 'starting…',
   stopping: 'stopping…',
-  unreachable: 'unreachable',
 };
 
 const initial = JSON.parse(document.getElementById('monitor-data').textContent);
 /** name → { name, status, mayStart, state, detail, workflows: Map, socket, attempts, timer } */
 const owners = new Map();
+/** The hub no longer knows the user: the page stops, and says how to sign in again. */
+let signedOut = false;
 const ownerGrid = document.getElementById('owners');
-const tbody = document.querySelector('#monitor tbody');
+const noOwners = document.getElementById('no-owners');
+const workflowsCard = document.getElementById('workflows-card');
+const table = document.getElementById('monitor');
+const tbody = table.querySelector('tbody');
 const empty = document.getElementById('empty');
 const summary = document.getElementById('summary');
 const live = document.getElementById('live');
@@ -47,7 +49,7 @@ function setState(o, state, detail = '') {
 }
 
 function connect(o) {
-  if (o.socket) return;
+  if (o.socket || signedOut) return;
   clearTimeout(o.timer);
   setState(o, o.attempts ? 'reconnecting' : 'connecting');
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -106,14 +108,11 @@ function noAccess(o, detail) {
   setState(o, 'no-access', detail);
 }
 
+/** Tries again later, backing off to 30 s and staying there: a server that comes back is found. */
 function retryLater(o) {
   o.attempts += 1;
-  if (o.attempts > MAX_ATTEMPTS) {
-    setState(o, 'unreachable', `no answer after ${MAX_ATTEMPTS} tries`);
-    return;
-  }
-  const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (o.attempts - 1)) * (0.75 + Math.random() * 0.5);
-  setState(o, 'reconnecting', `try ${o.attempts} of ${MAX_ATTEMPTS} in ${Math.round(delay / 1000)} s`);
+  const delay = reconnectDelay(o.attempts);
+  setState(o, 'reconnecting', `no answer; trying again in ${Math.round(delay / 1000)} s`);
   o.timer = setTimeout(() => connect(o), delay);
 }
 
@@ -121,29 +120,22 @@ async function diagnose(o) {
   // A refresh already under way may have begun before the socket closed: ask once more after it.
   await refreshing;
   await refreshOwners();
-  if (o.removed || o.socket || o.status !== 'running') return;
-  let response;
-  try {
-    // Only asked of a running server: for a stopped one, a visit would start it.
-    response = await fetch(`${ownerRoot(o.name)}api/userprofile`, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
-  } catch {
-    retryLater(o);
-    return;
-  }
-  if (response.status === 404) {
-    noAccess(o, 'no longer shared with you');
-    return;
-  }
-  if (!response.ok) {
-    retryLater(o);
-    return;
-  }
-  const profile = await response.json().catch(() => ({}));
-  if (Array.isArray(profile.permissions) && !profile.permissions.includes('read')) {
-    noAccess(o, 'not shared with you');
-    return;
-  }
-  retryLater(o);
+  // Only a running server is asked why: for a stopped one, a visit would start it.
+  if (signedOut || o.removed || o.socket || o.status !== 'running') return;
+  const { state, status } = await checkConnection(ownerRoot(o.name));
+  if (signedOut || o.removed || o.socket) return;
+  if (state === 'signed-out') signOut();
+  else if (state === 'no-access') noAccess(o, status === 404 ? 'no longer shared with you' : 'not shared with you');
+  // Stopped or starting after all: the owner list catches up on its next refresh.
+  else retryLater(o);
+}
+
+function signOut() {
+  if (signedOut) return;
+  signedOut = true;
+  clearTimeout(refreshTimer);
+  for (const o of owners.values()) disconnect(o);
+  followConnection(live, 'signed-out', '');
 }
 
 // ---- the owner list (servers starting, stopping, shared or no longer shared) ----
@@ -174,9 +166,18 @@ let refreshing = null;
 let refreshTimer;
 
 function refreshOwners() {
+  if (signedOut) return Promise.resolve();
   refreshing ??= fetch('/hub/monitor/owners', { credentials: 'same-origin', headers: { Accept: 'application/json' } })
-    .then((res) => (res.ok ? res.json() : Promise.reject(new Error(`the hub answered ${res.status}`))))
-    .then(({ owners: list }) => {
+    .then((res) => {
+      if (res.status === 401) return null;
+      return res.ok ? res.json() : Promise.reject(new Error(`the hub answered ${res.status}`));
+    })
+    .then((body) => {
+      if (!body) {
+        signOut();
+        return;
+      }
+      const list = body.owners;
       const seen = new Set();
       for (const entry of list) {
         seen.add(entry.name);
@@ -196,7 +197,7 @@ function refreshOwners() {
     .catch((err) => setLiveWord(`hub unreachable: ${err.message}`, false))
     .finally(() => {
       refreshing = null;
-      scheduleRefresh();
+      if (!signedOut) scheduleRefresh();
     });
   return refreshing;
 }
@@ -219,6 +220,7 @@ function start(o) {
 }
 
 function retry(o) {
+  clearTimeout(o.timer);
   o.attempts = 0;
   connect(o);
 }
@@ -279,12 +281,12 @@ function ownerTile(o) {
     const why = o.mayStart ? '' : `You may not start ${o.name}'s server`;
     action = el('span', why ? { 'data-why': why } : {},
       el('button', { class: 'btn small primary start', disabled: Boolean(why), onclick: () => start(o) }, 'Start'));
-  } else if (o.state === 'unreachable' || o.state === 'no-access') {
-    action = el('button', { class: 'btn small retry', onclick: () => retry(o) }, o.state === 'no-access' ? 'Check again' : 'Retry');
+  } else if ((o.state === 'reconnecting' && !o.socket) || o.state === 'no-access') {
+    action = el('button', { class: 'btn small retry', onclick: () => retry(o) }, o.state === 'no-access' ? 'Check again' : 'Retry now');
   }
   const titles = {
     'no-access': `${o.name}'s server refused you: ${o.name} has not given you read permission. Ask them to share their workflows with you.`,
-    unreachable: `${o.name}'s server did not answer; retrying stopped so as not to flood it.`,
+    reconnecting: `${o.name}'s server did not answer; the page tries again by itself, less often as time goes on (at most every 30 s).`,
     stopped: o.mayStart ? '' : `You may not start ${o.name}'s server (no servers scope).`,
   };
   return el('div', { class: 'owner-tile', 'data-owner': o.name, 'data-state': o.state, title: titles[o.state] || undefined },
@@ -305,8 +307,12 @@ function setLiveWord(text, on) {
 }
 
 function draw() {
+  if (signedOut) return;
   const list = [...owners.values()].sort((a, b) => a.name.localeCompare(b.name));
   ownerGrid.replaceChildren(...list.map(ownerTile));
+  // Nobody to watch: that one sentence, not an empty table and a filter with nothing to filter.
+  noOwners.hidden = list.length > 0;
+  workflowsCard.hidden = list.length === 0;
 
   const query = filter.value.trim().toLowerCase();
   const rows = [];
@@ -328,6 +334,7 @@ function draw() {
   const shown = rows.length === total ? `${total}` : `${rows.length} of ${total}`;
   summary.textContent = `${shown} workflow${total === 1 ? '' : 's'} · ${running} running · ${failing} with failures`;
 
+  table.hidden = rows.length === 0;
   empty.hidden = rows.length > 0;
   if (total > 0) empty.replaceChildren(el('h3', {}, 'Nothing matches'), el('p', {}, 'No workflow matches the filter.'));
   else if (list.some((o) => o.state === 'live')) empty.replaceChildren(el('h3', {}, 'No workflows'), el('p', {}, 'The servers you watch have no workflows yet.'));

@@ -1,0 +1,47 @@
+// Why a live connection to a workflow server failed, and when to try again. A browser reports a
+// refused WebSocket upgrade (401, 403, 404 or 503 from the hub) only as close code 1006, so the
+// reason is asked of the same server over HTTP instead. Shared by the workflow server's pages
+// (gql.js) and the hub's monitor, which watches many servers; no page may import gql.js here.
+
+const MAX_DELAY_MS = 30_000;
+
+/**
+ * What a failed connection to the server at `root` (its base path, `/user/NAME/`) means:
+ * - 'signed-out': the hub no longer knows the visitor (signed out elsewhere, session expired);
+ * - 'no-access': the server is not theirs to reach or read any more;
+ * - 'server-stopped': the server is not running, and this visitor may not start it;
+ * - 'server-starting': the server is starting (the hub starts it on a visit by someone who may);
+ * - 'retry': nothing that rules a connection out, such as a network drop or a restart under way.
+ * Resolves to `{ state, status }` (status: the HTTP status, 0 when nothing answered). Note that
+ * asking a stopped server may start it, as any visit does for someone allowed to start it.
+ */
+export async function checkConnection(root) {
+  let response;
+  try {
+    response = await fetch(`${root}api/userprofile`, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+  } catch {
+    return { state: 'retry', status: 0 };
+  }
+  const { status } = response;
+  const body = await response.json().catch(() => null);
+  if (status === 401) return { state: 'signed-out', status };
+  if (status === 403 || status === 404) return { state: 'no-access', status };
+  if (status === 503) return { state: body?.status === 'starting' ? 'server-starting' : 'server-stopped', status };
+  if (response.ok && Array.isArray(body?.permissions) && !body.permissions.includes('read')) return { state: 'no-access', status };
+  return { state: 'retry', status };
+}
+
+/**
+ * How long to wait before connection attempt number `attempt` (1, 2, …): doubling from one second
+ * up to 30 s and staying there, so that a server that comes back is found again without the page
+ * flooding it meanwhile. Jittered, so that many pages do not retry in step after a restart.
+ */
+export function reconnectDelay(attempt) {
+  const base = Math.min(MAX_DELAY_MS, 1000 * 2 ** Math.max(0, attempt - 1));
+  return Math.round(base * (0.75 + Math.random() * 0.25));
+}
+
+/** The hub's sign-in page, coming back to this page afterwards. */
+export function signInHref() {
+  return `/hub/login?next=${encodeURIComponent(location.pathname + location.search)}`;
+}

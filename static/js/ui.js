@@ -209,6 +209,8 @@ function showCutOff({ kind, title, text, link, why }) {
     else control.title = why;
   }
   if (kind === 'signed-out') {
+    // Signing out again means nothing now: the notice's sign-in link is the one way on.
+    for (const form of document.querySelectorAll('form.signout')) form.hidden = true;
     const whoami = document.querySelector('.whoami');
     whoami?.replaceChildren(...[...whoami.children].filter((n) => n.classList.contains('owner-chip')), el('span', { class: 'signed-out' }, 'signed out'));
   }

@@ -160,4 +160,26 @@ describe.skipIf(!chromiumAvailable)(`hub pages in Chromium (needs ${CHROMIUM})`,
     expect(errors, errors.join('\n')).toEqual([]);
     await context.close();
   }, SLOW_TEST_MS);
+
+  it('the monitor, signed out in another tab, says so and offers to sign in again', async () => {
+    const { page, errors, context } = await signIn(browser, site, 'bob', PASSWORDS.bob);
+    await page.goto(`${site.url}/hub/monitor`);
+    await page.locator('.owner-tile[data-owner=alice]').waitFor();
+    const other = await context.newPage();
+    await other.goto(`${site.url}/hub/home`);
+    await Promise.all([other.waitForURL(/\/hub\/login$/), other.click('form.signout button[type=submit]')]);
+
+    const notice = page.locator('main > #cut-off.signed-out');
+    await notice.waitFor();
+    expect(await notice.innerText()).toContain('You were signed out');
+    expect(await notice.locator('a', { hasText: 'Sign in again' }).getAttribute('href')).toBe(`/hub/login?next=${encodeURIComponent('/hub/monitor')}`);
+    expect(await page.locator('#live').innerText()).toBe('signed out');
+    expect(await page.locator('#servers').isVisible()).toBe(false);
+    expect(await page.locator('#workflows-card').isVisible()).toBe(false);
+    expect(await page.locator('main').locator('button:enabled, input:enabled').count()).toBe(0);
+    expect(await page.locator('.whoami').innerText()).not.toContain('signed in as bob');
+    await screenshot(page, 'monitor-signed-out');
+    expect(errors, errors.join('\n')).toEqual([]);
+    await context.close();
+  }, SLOW_TEST_MS);
 });

@@ -171,6 +171,41 @@ describe.skipIf(!chromiumAvailable)(`another user's workflows in Chromium (needs
     expect(owner.errors, owner.errors.join('\n')).toEqual([]);
   }, SLOW_TEST_MS);
 
+  it("a visitor's open page says when the owner's server stops, and comes back by itself when it runs again", async () => {
+    const owner = await as('carol');
+    const visitor = await as('bob');
+    const { page, errors } = visitor;
+    await openWorkflow(page, 'carol', 'pipeline');
+    await owner.page.goto(`${site.url}/hub/home`);
+    const seen = await recordTexts(page, '#live');
+
+    await owner.page.click('#my-stop');
+    await owner.page.locator('#my-status', { hasText: 'stopped' }).waitFor({ timeout: 60_000 });
+    // bob may not start carol's server: the page says it is not running, and where to go.
+    const notice = page.locator('#notices #cut-off.server-stopped');
+    await notice.waitFor();
+    expect(await notice.innerText()).toContain("carol's server is not running");
+    expect(await notice.locator('a', { hasText: 'Go to the hub home page' }).getAttribute('href')).toBe('/hub/home');
+    expect(await page.locator('#live').innerText()).toBe('server not running');
+    expect(await page.locator('#tasks').isVisible()).toBe(false);
+    expect(await play(page).isDisabled()).toBe(true);
+    expect(await disabledReason(play(page))).toContain("carol's server is not running");
+    expect(await page.locator('.whoami').innerText()).toContain('signed in as bob');
+    await screenshot(page, 'server-stopped-under-visitor');
+
+    // The owner starts it again; the visitor's page finds it by itself (retrying at most every 30 s).
+    await owner.page.click('#my-start');
+    await owner.page.locator('#my-status', { hasText: 'running' }).waitFor({ timeout: 90_000 });
+    await page.locator('#live.on').waitFor({ timeout: 90_000 });
+    await play(page).waitFor();
+    expect(await page.locator('#cut-off').count()).toBe(0);
+    expect(await page.locator('#tasks').isVisible()).toBe(true);
+    expect(seen).toContain('server not running');
+    expect(seen.indexOf('server not running')).toBeLessThan(seen.lastIndexOf('live'));
+    expect(errors, errors.join('\n')).toEqual([]);
+    expect(owner.errors, owner.errors.join('\n')).toEqual([]);
+  }, SLOW_TEST_MS);
+
   it("signing out in another tab cuts the open page's live view; the page says so and offers to sign in again", async () => {
     const { context, page, errors } = await as('bob');
     await openWorkflow(page, 'carol', 'pipeline');

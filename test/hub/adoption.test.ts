@@ -23,8 +23,11 @@ describe('workflow servers outlive the hub and crashes are noticed', () => {
     const { res } = await signIn(agent, 'alice');
     const cookie = `${SESSION_COOKIE}=${cookieValue(res.headers['set-cookie'], SESSION_COOKIE)}`;
     const profile = (url: string) => request(url).get('/user/alice/api/userprofile').set('Cookie', cookie).set('Accept', 'application/json');
+    // A page visit starts the server; API calls only report that it is stopped.
+    const visit = (url: string) => request(url).get('/user/alice/').set('Cookie', cookie).set('Accept', 'text/html');
 
-    expect((await profile(first.url)).body.status).toBe('starting');
+    expect((await profile(first.url)).body.status).toBe('stopped');
+    expect((await visit(first.url)).text).toContain('Starting');
     await waitFor(async () => (await profile(first.url)).status === 200, 90_000, 'first start');
     const pid = first.hub.context.servers.spawner.info('alice')!.pid;
     await first.hub.close();
@@ -39,7 +42,9 @@ describe('workflow servers outlive the hub and crashes are noticed', () => {
 
     process.kill(pid, 'SIGKILL');
     await waitFor(() => second.hub.context.servers.status('alice') === 'stopped', 30_000, 'the crash to be noticed');
-    expect((await profile(second.url)).body.status).toBe('starting');
+    expect((await profile(second.url)).body.status).toBe('stopped');
+    expect(second.hub.context.servers.status('alice')).toBe('stopped');
+    expect((await visit(second.url)).text).toContain('Starting');
     await waitFor(async () => (await profile(second.url)).status === 200, 90_000, 'restart after the crash');
     expect(second.hub.context.servers.spawner.info('alice')!.pid).not.toBe(pid);
   }, SLOW);

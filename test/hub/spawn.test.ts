@@ -44,10 +44,16 @@ describe('spawn on visit and proxying to a real workflow server', () => {
   const status = async () => (await admin.get('/hub/api/users/alice')).body.status as string;
 
   it('starts the server once for concurrent visits and shows a progress page that moves on', async () => {
+    // An API call does not start a stopped server; it says how to.
+    const api = await request(f.url).get('/user/alice/api/userprofile').set('Cookie', aliceCookie).set('Accept', 'application/json');
+    expect(api.status).toBe(503);
+    expect(api.body).toMatchObject({ status: 'stopped' });
+    expect(api.body.message).toContain('POST /hub/api/users/alice/server');
+    expect(await status()).toBe('stopped');
     const visits = await Promise.all(
-      Array.from({ length: 4 }, () => request(f.url).get('/user/alice/').set('Cookie', aliceCookie).set('Accept', 'application/json')),
+      Array.from({ length: 4 }, () => request(f.url).get('/user/alice/').set('Cookie', aliceCookie).set('Accept', 'text/html')),
     );
-    for (const v of visits) expect(v.body).toMatchObject({ status: 'starting' });
+    for (const v of visits) expect(v.text).toContain('Starting your server');
     const page = await request(f.url).get('/user/alice/workflows?x=1').set('Cookie', aliceCookie).set('Accept', 'text/html');
     expect(page.status).toBe(200);
     expect(page.text).toContain('Starting your server');

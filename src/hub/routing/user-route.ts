@@ -8,8 +8,8 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * `/user/NAME/…`: checks the name, the caller, `access:servers` and XSRF, then hands the request
- * to the proxy when NAME's server runs, or starts it (for holders of `servers`) and shows a
- * progress page that moves on to the page asked for once it is up.
+ * to the proxy when NAME's server runs, or, for a page visit by a holder of `servers`, starts it
+ * and shows a progress page that moves on to the page asked for once it is up.
  */
 export function userRoute(ctx: HubContext) {
   return (req: Request, res: Response, _next: NextFunction): void => {
@@ -52,11 +52,21 @@ export function userRoute(ctx: HubContext) {
       messagePage(ctx, req, res, 503, 'Server not running', message, json, { status: 'stopped' });
       return;
     }
-    if (status !== 'starting') ctx.servers.startInBackground(owner);
+    // Only a person opening a page starts a server. API calls and scripts, including an old tab
+    // checking why its connection dropped, must not bring back a server its owner just stopped
+    // (JupyterHub made the same change): they are told the state and how to start it.
     if (json || req.method !== 'GET') {
-      res.status(503).json({ status: 'starting', message: `${owner}'s server is starting; try again shortly` });
+      if (status === 'starting') {
+        res.status(503).json({ status: 'starting', message: `${owner}'s server is starting; try again shortly` });
+      } else {
+        res.status(503).json({
+          status: 'stopped',
+          message: `${owner}'s server is not running; start it with POST /hub/api/users/${owner}/server, or open /user/${owner}/ in a browser`,
+        });
+      }
       return;
     }
+    if (status !== 'starting') ctx.servers.startInBackground(owner);
     renderPage(ctx, req, res, 'spawn', 200, { title: `Starting ${owner}'s server`, owner, next: target });
   };
 }

@@ -35,8 +35,9 @@ export interface SiteConfig {
     };
     load_groups: Record<string, { users: string[] }>;
     load_roles: RoleConfig[];
-    /** Seconds; idle_timeout 0 means servers are never culled. */
-    spawner: { start_timeout: number; http_timeout: number; poll_interval: number; stop_grace: number; idle_timeout: number };
+    /** Seconds; idle_timeout 0 means servers are never culled. run_as_owner: each server runs
+     * as the system account named like its owner (the hub must run as root). */
+    spawner: { start_timeout: number; http_timeout: number; poll_interval: number; stop_grace: number; idle_timeout: number; run_as_owner: boolean };
     cookie_secret_file: string;
     cookie_max_age_days: number;
   };
@@ -124,6 +125,7 @@ const siteSchema = strictObject({
       poll_interval: positiveSeconds(30),
       stop_grace: positiveSeconds(10),
       idle_timeout: z.number().nonnegative().default(0),
+      run_as_owner: z.boolean().default(false),
     }).prefault({}),
     cookie_secret_file: z.string().min(1).optional(),
     cookie_max_age_days: z.number().positive().default(14),

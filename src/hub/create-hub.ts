@@ -79,6 +79,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
       pollIntervalMs: hubConf.spawner.poll_interval * 1000,
       stopGraceMs: hubConf.spawner.stop_grace * 1000,
       idleTimeoutMs: hubConf.spawner.idle_timeout * 1000,
+      ...(hubConf.spawner.run_as_owner ? { runAsOwner: true, hubSecretFiles: [hubConf.cookie_secret_file, hubConf.authenticator.htpasswd_file] } : {}),
       logger: logger.child({ part: 'spawner' }),
     });
     cleanups.unshift(() => spawner.close());

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readSync, fstatSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { SECRET_ENV } from '../identity/proof.js';
+import type { SystemAccount } from './system-account.js';
 
 /** Asks the kernel for a free loopback port. Another process may take it before the server
  * binds it; the spawner retries with a new port when the server reports EADDRINUSE. */
@@ -33,6 +34,32 @@ export function serverEnvironment(secret: string, from: NodeJS.ProcessEnv = proc
   return env;
 }
 
+/** The environment of a server run as `account`: its own home and names, not the hub's. */
+function accountEnvironment(secret: string, account: SystemAccount): NodeJS.ProcessEnv {
+  return { ...serverEnvironment(secret), HOME: account.home, USER: account.name, LOGNAME: account.name };
+}
+
+/**
+ * Opens server.log for appending as root inside a folder the owner controls: never through a
+ * symbolic link, never a file with other hard links (it could be any file on the machine). The
+ * log stays root-owned so the owner cannot swap or rewrite it by name, readable by the owner's
+ * group so they can see their server's output.
+ */
+function openOwnerLog(path: string, account: SystemAccount): number {
+  const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = constants;
+  const fd = openSync(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o640);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.nlink !== 1) throw new Error(`${path} is not a plain file of its own (a FIFO, device or hard link); move it away`);
+    fchownSync(fd, 0, account.gid);
+    fchmodSync(fd, 0o640);
+    return fd;
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+}
+
 export function ownerDirectory(dataDir: string, owner: string): string {
   return join(dataDir, 'users', owner);
 }
@@ -51,23 +78,29 @@ export interface LaunchedServer {
 /**
  * Starts one server process in its own process group (it outlives the hub), with output
  * appended to `<data_dir>/users/<owner>/server.log` and the secret only in its environment.
+ * With `account`, the process runs with that account's uid and gid (see claimOwnerFolder for
+ * the folder it needs to own first).
  */
 export function launchServer(opts: {
   dataDir: string;
   owner: string;
   argv: string[];
   secret: string;
+  account?: SystemAccount;
 }): LaunchedServer {
   const dir = ownerDirectory(opts.dataDir, opts.owner);
+  const account = opts.account;
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const fd = openSync(serverLogPath(opts.dataDir, opts.owner), 'a', 0o600);
+  const logPath = serverLogPath(opts.dataDir, opts.owner);
+  const fd = account ? openOwnerLog(logPath, account) : openSync(logPath, 'a', 0o600);
   try {
     const logOffset = fstatSync(fd).size;
     const child = spawn(process.execPath, opts.argv, {
       cwd: dir,
       detached: true,
       stdio: ['ignore', fd, fd],
-      env: serverEnvironment(opts.secret),
+      env: account ? accountEnvironment(opts.secret, account) : serverEnvironment(opts.secret),
+      ...(account ? { uid: account.uid, gid: account.gid } : {}),
     });
     if (child.pid === undefined) {
       // spawn failed synchronously (e.g. execPath vanished); the 'error' event carries details.
@@ -85,12 +118,15 @@ export function launchServer(opts: {
 export function logTail(path: string, offset = 0, maxLines = 20, maxBytes = 4096): string {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    // The owner controls the folder: a link planted there must not show the hub's files in a message.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch {
     return '(no log)';
   }
   try {
-    const size = fstatSync(fd).size;
+    const st = fstatSync(fd);
+    if (!st.isFile()) return '(log is not a plain file)';
+    const size = st.size;
     const start = Math.max(offset, size - maxBytes);
     const length = Math.max(0, size - start);
     const buf = Buffer.alloc(length);

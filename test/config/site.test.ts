@@ -29,7 +29,7 @@ describe('site configuration defaults', () => {
         authenticator: { htpasswd_file: join(data, 'htpasswd'), admin_users: [], allowed_users: [], blocked_users: [] },
         load_groups: {},
         load_roles: [],
-        spawner: { start_timeout: 60, http_timeout: 30, poll_interval: 30, stop_grace: 10, idle_timeout: 0 },
+        spawner: { start_timeout: 60, http_timeout: 30, poll_interval: 30, stop_grace: 10, idle_timeout: 0, run_as_owner: false },
         cookie_secret_file: join(data, 'cookie_secret'),
         cookie_max_age_days: 14,
       },
@@ -39,10 +39,18 @@ describe('site configuration defaults', () => {
 
   it('fills defaults inside partly written sections', () => {
     const cfg = parseSiteConfig({ JupyterHub: { spawner: { start_timeout: 5 }, authenticator: { admin_users: ['erin'] } } }, 'f', '/srv/hub');
-    expect(cfg.JupyterHub.spawner).toEqual({ start_timeout: 5, http_timeout: 30, poll_interval: 30, stop_grace: 10, idle_timeout: 0 });
+    expect(cfg.JupyterHub.spawner).toEqual({ start_timeout: 5, http_timeout: 30, poll_interval: 30, stop_grace: 10, idle_timeout: 0, run_as_owner: false });
     expect(cfg.JupyterHub.authenticator.admin_users).toEqual(['erin']);
     expect(cfg.JupyterHub.authenticator.allowed_users).toEqual([]);
     expect(cfg.JupyterHub.load_groups).toEqual({});
+  });
+
+  it('takes run_as_owner as a boolean, off unless set, and names the key when it is not one', () => {
+    expect(parseSiteConfig({}, 'f', '/srv/hub').JupyterHub.spawner.run_as_owner).toBe(false);
+    expect(parseSiteConfig({ JupyterHub: { spawner: { run_as_owner: true } } }, 'f', '/srv/hub').JupyterHub.spawner.run_as_owner).toBe(true);
+    expect(problems({ JupyterHub: { spawner: { run_as_owner: 'yes' } } })).toEqual([
+      'jupyter_config.json: JupyterHub › spawner › run_as_owner: expected a boolean, got "yes"',
+    ]);
   });
 
   it('resolves relative paths against the config folder; defaults sit under data_dir', () => {

@@ -46,7 +46,8 @@ export interface SiteConfig {
     site_authorization: SiteAuthorization | undefined;
     /** Also take each user's groups from the operating system's account of the same name. */
     system_groups: boolean;
-    max_concurrent_jobs: number;
+    /** Jobs each workflow runs at once; undefined: the engine's default, twice the number of cores. */
+    max_concurrent_jobs: number | undefined;
   };
 }
 
@@ -136,7 +137,7 @@ const siteSchema = strictObject({
       'user_authorization belongs in each owner\'s own file, <data_dir>/users/<owner>/jupyter_config.json, not in the site file',
     ),
     system_groups: z.boolean().default(false),
-    max_concurrent_jobs: z.int().positive().default(4),
+    max_concurrent_jobs: z.int().positive().optional(),
   }).prefault({}),
 });
 

@@ -33,7 +33,7 @@ describe('site configuration defaults', () => {
         cookie_secret_file: join(data, 'cookie_secret'),
         cookie_max_age_days: 14,
       },
-      WorkflowServer: { site_authorization: undefined, system_groups: false, max_concurrent_jobs: 4 },
+      WorkflowServer: { site_authorization: undefined, system_groups: false, max_concurrent_jobs: undefined },
     });
   });
 

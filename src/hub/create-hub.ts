@@ -83,7 +83,12 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
       logger: logger.child({ part: 'spawner' }),
     });
     cleanups.unshift(() => spawner.close());
-    const proxy = new UserProxy({ spawner, sessionCookieName: SESSION_COOKIE, logger: logger.child({ part: 'proxy' }) });
+    const proxy = new UserProxy({
+      spawner,
+      sessionCookieName: SESSION_COOKIE,
+      timeoutMs: hubConf.spawner.http_timeout * 1000,
+      logger: logger.child({ part: 'proxy' }),
+    });
     cleanups.unshift(() => proxy.close());
     const store = new SqliteSessionStore(db, hubConf.cookie_max_age_days * DAY_MS);
     cleanups.unshift(() => store.close());

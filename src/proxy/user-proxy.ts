@@ -23,6 +23,9 @@ export interface UserProxyOptions {
   logger?: Logger;
   /** Bound on connections to one workflow server (HTTP; each WebSocket has its own). */
   maxSocketsPerServer?: number;
+  /** How long a workflow server may take to answer a request before the client gets a 503
+   * (the hub passes the site's spawner.http_timeout). WebSockets are not bounded by it. */
+  timeoutMs?: number;
 }
 
 /** Express keeps the full target in `originalUrl` and rewrites `url` under mounted routers;
@@ -51,8 +54,10 @@ export class UserProxy {
   private readonly servers: ServerDirectory;
   private readonly hubCookies: ReadonlySet<string>;
   private readonly log: Logger;
+  private readonly timeoutMs: number;
 
   constructor(opts: UserProxyOptions) {
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.servers = opts.spawner;
     this.hubCookies = new Set([opts.sessionCookieName]);
     this.log = opts.logger ?? silentLogger();
@@ -77,7 +82,7 @@ export class UserProxy {
     }
     const server = this.prepare(req, owner, identity, false);
     if (!server) return sendUnavailable(req, res, owner);
-    this.proxy.web(req, res, { target: server.url, agent: this.agent }, (err) => {
+    this.proxy.web(req, res, { target: server.url, agent: this.agent, proxyTimeout: this.timeoutMs }, (err) => {
       this.log.warn({ owner, err: err.message }, 'workflow server did not answer a request');
       if (!res.headersSent) sendUnavailable(req, res, owner);
       else res.destroy();
@@ -107,7 +112,6 @@ export class UserProxy {
     this.agent.destroy();
   }
 
-  /** Looks up the server, records activity and rewrites the request for forwarding. */
   /** A mismatch is a caller bug, never a client's doing: forwarding would sign a proof that
    * another server's owner is this one's. Refuse rather than guess. */
   private identityFits(owner: string, identity: Identity): boolean {
@@ -116,6 +120,7 @@ export class UserProxy {
     return false;
   }
 
+  /** Looks up the server, records activity and rewrites the request for forwarding. */
   private prepare(req: IncomingMessage, owner: string, identity: Identity, upgrade: boolean): { url: string } | undefined {
     const server = this.servers.info(owner);
     if (!server) return undefined;

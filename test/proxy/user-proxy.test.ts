@@ -223,6 +223,34 @@ describe('UserProxy when the server is down', () => {
     expect(JSON.parse(refusal.body).status).toBe(503);
   });
 
+  it('answers 503 when the server accepts a request but never answers it', async () => {
+    const silent = createServer(() => {
+      /* never answers */
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const hung = new UserProxy({
+      spawner: {
+        info: () => ({ url: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, secret: newServerSecret() }),
+        touch: () => undefined,
+        wsOpened: () => undefined,
+        wsClosed: () => undefined,
+      },
+      sessionCookieName: SESSION_COOKIE,
+      timeoutMs: 300,
+    });
+    const front = await hubLike(hung);
+    try {
+      const reply = await call(front.port, '/user/alice/api/userprofile', { headers: { accept: 'application/json' } });
+      expect(reply.status).toBe(503);
+      expect(reply.json().status).toBe(503);
+    } finally {
+      await closeServer(front.server);
+      hung.close();
+      silent.closeAllConnections();
+      await closeServer(silent);
+    }
+  });
+
   it('answers 503 when the recorded server refuses connections', async () => {
     // A port that was free a moment ago: nothing listens there, so connecting is refused.
     const probe = createServer();

@@ -66,6 +66,14 @@ export function registerHubCommand(program: Command): void {
         void running.close().then(() => process.exit(0));
       };
       process.once('SIGINT', () => shutdown('SIGINT'));
+      // A terminal closing or an administrator's reflex must not take the hub down. Workflow
+      // servers follow the site file by themselves; hub settings need a restart.
+      process.on('SIGHUP', () => {
+        logger.info(
+          'SIGHUP: workflow servers re-read site_authorization whenever the site file changes; ' +
+            'changes to hub settings (bind_url, accounts lists, groups, roles, spawner) need a hub restart',
+        );
+      });
       process.once('SIGTERM', () => shutdown('SIGTERM'));
     });
 }

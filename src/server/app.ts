@@ -127,6 +127,14 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
     logger.info('owner configuration changed on disk; re-reading it');
     access.reloadOwnerFile();
   });
+  // Site limits and defaults apply without a restart too: administrators edit one file and every
+  // running server follows (SIGHUP to a server still forces a re-read).
+  const siteFile = options.siteFile
+    ? watchFile(options.siteFile, () => {
+        logger.info('site configuration changed on disk; re-reading it');
+        access.reloadSite();
+      })
+    : undefined;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -150,6 +158,7 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
     subscriptions,
     async close() {
       ownerFile.close();
+      siteFile?.close();
       await subscriptions.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

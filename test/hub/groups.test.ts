@@ -58,6 +58,65 @@ describe('groups', () => {
     expect((await admin.send('delete', '/hub/api/groups/physics/users', { users: ['bob'] })).body.users).toEqual(['alice']);
   });
 
+  it("accepts JupyterHub's shapes: POST /groups/NAME and POST /groups with a list of names", async () => {
+    const one = await admin.send('post', '/hub/api/groups/bio', { users: ['alice'] });
+    expect(one.status).toBe(201);
+    expect(one.body).toMatchObject({ kind: 'group', name: 'bio', users: ['alice'], sources: ['hub'] });
+    const empty = await admin.send('post', '/hub/api/groups/geo');
+    expect(empty.status).toBe(201);
+    expect(empty.body).toMatchObject({ name: 'geo', users: [] });
+    const again = await admin.send('post', '/hub/api/groups/bio');
+    expect(again.status).toBe(409);
+    expect(again.body.message).toBe('group bio already exists');
+    expect((await admin.send('post', '/hub/api/groups/physics')).status).toBe(409);
+
+    const many = await admin.send('post', '/hub/api/groups', { groups: ['astro', 'math'] });
+    expect(many.status).toBe(201);
+    expect(many.body).toMatchObject([
+      { kind: 'group', name: 'astro', users: [] },
+      { kind: 'group', name: 'math', users: [] },
+    ]);
+    expect(f.hub.context.groups.get('math')?.sources).toEqual(['hub']);
+    // All or nothing: one existing name and no group of the list is made.
+    const clash = await admin.send('post', '/hub/api/groups', { groups: ['ocean', 'bio'] });
+    expect(clash.status).toBe(409);
+    expect(clash.body.message).toBe('group bio already exists');
+    expect(f.hub.context.groups.get('ocean')).toBeUndefined();
+    const twice = await admin.send('post', '/hub/api/groups', { groups: ['ocean', 'ocean'] });
+    expect(twice.status).toBe(400);
+    expect(twice.body.message).toBe('group named more than once: ocean');
+    const badName = await admin.send('post', '/hub/api/groups', { groups: ['ok', '../etc'] });
+    expect(badName.status).toBe(400);
+    expect(badName.body.message).toMatch(/groups\.1: invalid group name/);
+    expect(f.hub.context.groups.get('ok')).toBeUndefined();
+    const mixed = await admin.send('post', '/hub/api/groups', { groups: ['x1'], name: 'x2' });
+    expect(mixed.status).toBe(400);
+    expect(mixed.body.message).toMatch(/name/);
+    const noList = await admin.send('post', '/hub/api/groups', { groups: [] });
+    expect(noList.status).toBe(400);
+    expect(noList.body.message).toMatch(/groups:/);
+    const badPath = await admin.send('post', '/hub/api/groups/..%2Fetc');
+    expect(badPath.status).toBe(400);
+    expect(badPath.body.message).toMatch(/invalid group name/);
+    const badMember = await admin.send('post', '/hub/api/groups/ocean', { users: ['ghost'] });
+    expect(badMember.status).toBe(400);
+    expect(badMember.body.message).toBe('no such user: ghost');
+    const extra = await admin.send('post', '/hub/api/groups/ocean', { users: [], admin: true });
+    expect(extra.status).toBe(400);
+    expect(extra.body.message).toMatch(/admin/);
+    expect(f.hub.context.groups.get('ocean')).toBeUndefined();
+
+    const bobAgent = f.agent();
+    const { xsrf } = await signIn(bobAgent, 'bob', 'b');
+    for (const [path, body] of [['/hub/api/groups/ocean', {}], ['/hub/api/groups', { groups: ['ocean'] }]] as const) {
+      const refused = await bobAgent.post(path).set('X-XSRFToken', xsrf).send(body);
+      expect(refused.status).toBe(403);
+      expect(refused.body.message).toMatch(/needs the admin:groups scope/);
+    }
+    expect(f.hub.context.groups.get('ocean')).toBeUndefined();
+    for (const name of ['bio', 'geo', 'astro', 'math']) expect((await admin.send('delete', `/hub/api/groups/${name}`)).status).toBe(204);
+  });
+
   it('refuses bad input with messages that say what is wrong', async () => {
     const unknown = await admin.send('post', '/hub/api/groups', { name: 'g1', users: ['ghost'] });
     expect(unknown.status).toBe(400);

@@ -132,13 +132,18 @@ export class GroupDirectory extends EventEmitter {
     if (unknown.length > 0) throw new GroupError(400, `no such user: ${unknown.join(', ')}`);
   }
 
-  create(name: string, users: readonly string[]): GroupInfo {
-    if (this.groups.has(name)) throw new GroupError(409, `group ${name} already exists`);
-    this.checkUsers(users);
-    this.store.create(name, users);
-    this.logger.info({ group: name, users }, 'group created');
+  /** Creates every group or, when any exists already or names an unknown user, none. */
+  create(groups: readonly { name: string; users: readonly string[] }[]): GroupInfo[] {
+    const names = groups.map((g) => g.name);
+    const repeated = names.filter((name, i) => names.indexOf(name) !== i);
+    if (repeated.length > 0) throw new GroupError(400, `group named more than once: ${[...new Set(repeated)].join(', ')}`);
+    const existing = names.filter((name) => this.groups.has(name));
+    if (existing.length > 0) throw new GroupError(409, existing.length === 1 ? `group ${existing[0]} already exists` : `groups ${existing.join(', ')} already exist`);
+    this.checkUsers([...new Set(groups.flatMap((g) => g.users))]);
+    this.store.create(groups);
+    for (const { name, users } of groups) this.logger.info({ group: name, users }, 'group created');
     this.rebuild(true);
-    return this.groups.get(name)!;
+    return names.map((name) => this.groups.get(name)!);
   }
 
   delete(name: string): void {

@@ -27,10 +27,14 @@ export class GroupStore {
     return { groups: this.stmts.groups.all().map((r) => r.name), members };
   }
 
-  create(name: string, users: readonly string[]): void {
+  /** Creates the groups with their members, all or none. */
+  create(groups: readonly { name: string; users: readonly string[] }[]): void {
     this.db.transaction(() => {
-      this.stmts.create.run(name, Date.now());
-      for (const user of users) this.stmts.add.run(name, user);
+      const now = Date.now();
+      for (const { name, users } of groups) {
+        this.stmts.create.run(name, now);
+        for (const user of users) this.stmts.add.run(name, user);
+      }
     })();
   }
 

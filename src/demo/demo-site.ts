@@ -1,16 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { saveOwnerAuthorization, workflowsDir } from '../config/index.js';
 import { HtpasswdFile } from '../htpasswd/index.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { EXAMPLE_FLOW_YAML, EXAMPLE_WORKFLOW_NAME } from './example-workflow.js';
 
 /**
- * A ready-made site for a newcomer's first `npm start`: a handful of users with random
- * passwords, two teams, sharing enabled by the site and used by two of the owners, and one
- * example workflow each. It mirrors jupyter_config.example.json so what people see matches
- * the documentation.
+ * A ready-made site for a newcomer's first `npm start`: the site of jupyter_config.example.json
+ * (its users, teams, roles and site_authorization), so what people see matches the
+ * documentation, with random passwords, sharing written by three of the owners, and one example
+ * workflow each.
  */
 export interface DemoUser {
   name: string;
@@ -24,46 +25,50 @@ export interface DemoSite {
   users: DemoUser[];
 }
 
-const TEAMS: Record<string, string[]> = {
-  physics: ['alice', 'bob'],
-  ops: ['carol', 'erin'],
-};
-const ADMINS = ['erin'];
-const USERS = ['alice', 'bob', 'carol', 'erin'];
+/** The example site shipped beside the code; the demo is that site, with its data under ./data. */
+const EXAMPLE_FILE = fileURLToPath(new URL('../../jupyter_config.example.json', import.meta.url));
 
-/** What each demo owner has written on their sharing page. bob wrote nothing: site defaults apply to him. */
+interface ExampleSite {
+  JupyterHub: {
+    authenticator: { admin_users?: string[]; allowed_users?: string[] };
+    load_groups?: Record<string, { users?: string[] }>;
+    [key: string]: unknown;
+  };
+  WorkflowServer?: Record<string, unknown>;
+}
+
+/**
+ * What each demo owner has written on their sharing page, chosen so that the example's site
+ * rules show: bob wrote nothing, so the site defaults decide who sees his workflows.
+ */
 const OWNER_SHARING: Record<string, Record<string, string[]>> = {
   alice: { '*': ['READ'], bob: ['READ', 'CONTROL'] },
   carol: { '*': ['READ'], 'group:ops': ['READ', 'CONTROL'] },
   erin: { '*': ['READ'] },
 };
 
-function siteConfiguration(dataDir: string, configDir: string): object {
+function readExample(): ExampleSite {
+  return JSON.parse(readFileSync(EXAMPLE_FILE, 'utf8')) as ExampleSite;
+}
+
+/** Everyone the example names: its allowed users, admins and group members. */
+function exampleUsers(example: ExampleSite): { users: string[]; admins: string[] } {
+  const admins = example.JupyterHub.authenticator.admin_users ?? [];
+  const named = new Set([...(example.JupyterHub.authenticator.allowed_users ?? []), ...admins]);
+  for (const group of Object.values(example.JupyterHub.load_groups ?? {})) for (const user of group.users ?? []) named.add(user);
+  return { users: [...named].sort(), admins };
+}
+
+/** The example site with its paths pointed at the demo's data directory. */
+function siteConfiguration(example: ExampleSite, dataDir: string, configDir: string): object {
   const rel = (p: string) => `./${relative(configDir, p) || '.'}`;
   return {
+    ...example,
     JupyterHub: {
-      bind_url: 'http://127.0.0.1:8000',
+      ...example.JupyterHub,
       data_dir: rel(dataDir),
-      authenticator: {
-        htpasswd_file: rel(join(dataDir, 'htpasswd')),
-        admin_users: ADMINS,
-        allowed_users: [],
-        blocked_users: [],
-      },
-      load_groups: Object.fromEntries(Object.entries(TEAMS).map(([group, users]) => [group, { users }])),
-      load_roles: [
-        {
-          name: 'user',
-          description: 'Every user: their own server, and reaching (not starting) everyone else\'s',
-          scopes: ['self', 'access:servers', 'read:servers'],
-        },
-      ],
-    },
-    WorkflowServer: {
-      site_authorization: {
-        '*': { '*': { default: 'READ', limit: ['READ', 'CONTROL'] } },
-        'group:physics': { 'group:physics': { default: ['READ', 'CONTROL'] } },
-      },
+      cookie_secret_file: rel(join(dataDir, 'cookie_secret')),
+      authenticator: { ...example.JupyterHub.authenticator, htpasswd_file: rel(join(dataDir, 'htpasswd')) },
     },
   };
 }
@@ -93,7 +98,9 @@ export async function createDemoSite(options: { dataDir: string; configFile: str
   }
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 
-  const users: DemoUser[] = USERS.map((name) => ({ name, password: randomPassword(), admin: ADMINS.includes(name) }));
+  const example = readExample();
+  const named = exampleUsers(example);
+  const users: DemoUser[] = named.users.map((name) => ({ name, password: randomPassword(), admin: named.admins.includes(name) }));
   // Cost 10 keeps the first start quick; real accounts added with `flotilla passwd` get cost 12.
   const htpasswd = new HtpasswdFile(htpasswdPath);
   for (const user of users) await htpasswd.add(user.name, user.password, 10);
@@ -112,7 +119,7 @@ export async function createDemoSite(options: { dataDir: string; configFile: str
     ...users.map((u) => `${u.name}\t${u.password}${u.admin ? '\t(admin)' : ''}`),
   ];
   writeFileAtomic(credentialsFile, `${lines.join('\n')}\n`, 0o600);
-  writeFileAtomic(configFile, `${JSON.stringify(siteConfiguration(dataDir, resolve(configFile, '..')), null, 2)}\n`, 0o644);
+  writeFileAtomic(configFile, `${JSON.stringify(siteConfiguration(example, dataDir, resolve(configFile, '..')), null, 2)}\n`, 0o644);
   return { configFile, credentialsFile, users };
 }
 

@@ -23,9 +23,17 @@ describe('demo site', () => {
   it('writes a valid site whose accounts, groups and sharing work', async () => {
     const site = await createDemoSite({ dataDir: join(root, 'data'), configFile: join(root, 'jupyter_config.json') });
     const cfg = loadSiteConfig(site.configFile);
+    const example = loadSiteConfig(join(import.meta.dirname, '..', '..', 'jupyter_config.example.json'));
     expect(cfg.JupyterHub.data_dir).toBe(join(root, 'data'));
-    expect(cfg.JupyterHub.authenticator.admin_users).toEqual(['erin']);
-    expect(Object.keys(cfg.JupyterHub.load_groups).sort()).toEqual(['ops', 'physics']);
+    expect(cfg.JupyterHub.authenticator.htpasswd_file).toBe(join(root, 'data', 'htpasswd'));
+    expect(cfg.JupyterHub.cookie_secret_file).toBe(join(root, 'data', 'cookie_secret'));
+    // The example's site, exactly: accounts lists, groups, roles and site_authorization.
+    expect(cfg.JupyterHub.authenticator.admin_users).toEqual(example.JupyterHub.authenticator.admin_users);
+    expect(cfg.JupyterHub.load_groups).toEqual(example.JupyterHub.load_groups);
+    expect(cfg.JupyterHub.load_roles).toEqual(example.JupyterHub.load_roles);
+    expect(cfg.WorkflowServer.site_authorization?.toJSON()).toEqual(example.WorkflowServer.site_authorization?.toJSON());
+    expect(site.users.map((u) => u.name)).toEqual(['alice', 'bob', 'carol', 'dave', 'erin']);
+    expect(site.users.filter((u) => u.admin).map((u) => u.name)).toEqual(['erin']);
 
     const htpasswd = new HtpasswdFile(cfg.JupyterHub.authenticator.htpasswd_file);
     for (const user of site.users) expect(await htpasswd.verify(user.name, user.password)).toBe(true);
@@ -37,22 +45,25 @@ describe('demo site', () => {
 
     const authorizer = new Authorizer(cfg.WorkflowServer.site_authorization);
     const dataDir = cfg.JupyterHub.data_dir;
-    for (const owner of ['alice', 'bob', 'carol', 'erin']) {
-      authorizer.setUserAuthorization(owner, loadOwnerAuthorization(dataDir, owner));
-      expect(existsSync(join(dataDir, 'users', owner, 'workflows', 'example', 'flow.yaml'))).toBe(true);
+    for (const user of site.users) {
+      authorizer.setUserAuthorization(user.name, loadOwnerAuthorization(dataDir, user.name));
+      expect(existsSync(join(dataDir, 'users', user.name, 'workflows', 'example', 'flow.yaml'))).toBe(true);
     }
     const groups = (u: string) => Object.entries(cfg.JupyterHub.load_groups).filter(([, g]) => g.users.includes(u)).map(([n]) => n);
     const permitted = (owner: string, user: string) =>
       [...authorizer.permitted({ owner, ownerGroups: groups(owner), user, userGroups: groups(user) })].sort();
-    // alice gave bob CONTROL on top of READ; carol only READ.
+    // alice gave bob CONTROL on top of READ (the site lets alice give READ and CONTROL); carol only READ.
     expect(permitted('alice', 'bob')).toContain('play');
     expect(permitted('alice', 'carol')).toEqual(['read']);
-    // bob wrote nothing: the physics default gives alice READ and CONTROL, carol the site-wide READ.
-    expect(permitted('bob', 'alice')).toContain('trigger');
-    expect(permitted('bob', 'carol')).toEqual(['read']);
-    // broadcast is never within the demo limits.
-    expect(permitted('carol', 'erin')).not.toContain('broadcast');
-    expect(permitted('carol', 'erin')).toContain('hold');
+    // The site takes everything from dave, whatever an owner writes.
+    expect(permitted('alice', 'dave')).toEqual([]);
+    // bob wrote nothing: the site's defaults decide. ops members may control physics servers, but not stop or kill.
+    expect(permitted('bob', 'alice')).toEqual(['read']);
+    expect(permitted('bob', 'carol')).toContain('trigger');
+    expect(permitted('bob', 'carol')).not.toContain('stop');
+    expect(permitted('bob', 'erin')).not.toContain('kill');
+    // broadcast is never given away in the demo.
+    expect(permitted('bob', 'carol')).not.toContain('broadcast');
   });
 
   it('refuses to overwrite an existing configuration', async () => {

@@ -87,6 +87,16 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
       spawner,
       sessionCookieName: SESSION_COOKIE,
       timeoutMs: hubConf.spawner.http_timeout * 1000,
+      unavailable: (req, res, owner) =>
+        messagePage(
+          ctx,
+          req as Request,
+          res as Response,
+          503,
+          'Server not answering',
+          `The workflow server of ${owner} is not answering right now. It may have stopped, or be starting or restarting: try again in a few seconds, or start it from the home page.`,
+          wantsJson(req as Request),
+        ),
       logger: logger.child({ part: 'proxy' }),
     });
     cleanups.unshift(() => proxy.close());

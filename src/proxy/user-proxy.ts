@@ -26,6 +26,9 @@ export interface UserProxyOptions {
   /** How long a workflow server may take to answer a request before the client gets a 503
    * (the hub passes the site's spawner.http_timeout). WebSockets are not bounded by it. */
   timeoutMs?: number;
+  /** Answers a request whose workflow server is down; the hub renders its own page (with the
+   * session's XSRF token and the shared look). Default: a self-contained page or JSON. */
+  unavailable?: (req: IncomingMessage, res: ServerResponse, owner: string) => void;
 }
 
 /** Express keeps the full target in `originalUrl` and rewrites `url` under mounted routers;
@@ -55,9 +58,11 @@ export class UserProxy {
   private readonly hubCookies: ReadonlySet<string>;
   private readonly log: Logger;
   private readonly timeoutMs: number;
+  private readonly unavailable: (req: IncomingMessage, res: ServerResponse, owner: string) => void;
 
   constructor(opts: UserProxyOptions) {
     this.timeoutMs = opts.timeoutMs ?? 30_000;
+    this.unavailable = opts.unavailable ?? sendUnavailable;
     this.servers = opts.spawner;
     this.hubCookies = new Set([opts.sessionCookieName]);
     this.log = opts.logger ?? silentLogger();
@@ -81,10 +86,10 @@ export class UserProxy {
       return;
     }
     const server = this.prepare(req, owner, identity, false);
-    if (!server) return sendUnavailable(req, res, owner);
+    if (!server) return this.unavailable(req, res, owner);
     this.proxy.web(req, res, { target: server.url, agent: this.agent, proxyTimeout: this.timeoutMs }, (err) => {
       this.log.warn({ owner, err: err.message }, 'workflow server did not answer a request');
-      if (!res.headersSent) sendUnavailable(req, res, owner);
+      if (!res.headersSent) this.unavailable(req, res, owner);
       else res.destroy();
     });
   }

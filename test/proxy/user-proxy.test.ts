@@ -237,12 +237,14 @@ describe('UserProxy when the server is down', () => {
       },
       sessionCookieName: SESSION_COOKIE,
       timeoutMs: 300,
+      // The hub renders this answer as its own page; here a marker shows the hook is used.
+      unavailable: (_req, res, owner) => res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 503, hook: owner })),
     });
     const front = await hubLike(hung);
     try {
       const reply = await call(front.port, '/user/alice/api/userprofile', { headers: { accept: 'application/json' } });
       expect(reply.status).toBe(503);
-      expect(reply.json().status).toBe(503);
+      expect(reply.json()).toEqual({ status: 503, hook: 'alice' });
     } finally {
       await closeServer(front.server);
       hung.close();

@@ -42,14 +42,15 @@ class FlowError extends Error {
   }
 }
 
-export function readFlowFile(file: string): FlowResult {
+/** Reads and checks a flow.yaml; errors name it as `label` (what the people reading them see). */
+export function readFlowFile(file: string, label: string = file): FlowResult {
   let source: string;
   try {
     source = readFileSync(file, 'utf8');
   } catch (err) {
-    return { ok: false, error: { message: `cannot read: ${(err as Error).message}`, file } };
+    return { ok: false, error: { message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, file: label } };
   }
-  return parseFlow(source, file);
+  return parseFlow(source, label);
 }
 
 export function parseFlow(source: string, file: string): FlowResult {

@@ -51,6 +51,10 @@ export class WorkflowRuntime {
     return `runs/${this.id}`;
   }
 
+  private get flowLabel(): string {
+    return `workflows/${this.id}/flow.yaml`;
+  }
+
   constructor(
     readonly id: string,
     readonly flowFile: string,
@@ -58,7 +62,7 @@ export class WorkflowRuntime {
     private readonly ctx: RuntimeContext,
     saved: WorkflowRow | undefined,
   ) {
-    this.file = readFlowFile(flowFile);
+    this.file = readFlowFile(flowFile, this.flowLabel);
     this.row = saved ?? {
       name: id, status: 'stopped', hold_point: null, verbosity: 'INFO', graph_window_extent: 1,
       last_activity: new Date().toISOString(), flow_json: null,
@@ -111,7 +115,7 @@ export class WorkflowRuntime {
 
   /** The file on disk changed: a stopped workflow takes the new definition at once. */
   refreshFile(): void {
-    this.file = readFlowFile(this.flowFile);
+    this.file = readFlowFile(this.flowFile, this.flowLabel);
     if (this.status === 'stopped' && this.file.ok) this.flow = this.file.flow;
     this.touch();
   }
@@ -158,7 +162,7 @@ export class WorkflowRuntime {
   private play(): Outcome {
     if (this.status === 'paused') return this.setStatus('running', 'resumed');
     if (this.status !== 'stopped') return refuse(`cannot play: workflow is ${this.status}`);
-    this.file = readFlowFile(this.flowFile);
+    this.file = readFlowFile(this.flowFile, this.flowLabel);
     if (!this.file.ok) return refuse(`cannot play: ${formatError(this.file.error)}`);
     try {
       ensureWrapper(this.runDir);
@@ -246,7 +250,7 @@ export class WorkflowRuntime {
   }
 
   private reload(): Outcome {
-    const file = readFlowFile(this.flowFile);
+    const file = readFlowFile(this.flowFile, this.flowLabel);
     if (!file.ok) return refuse(`cannot reload: ${formatError(file.error)}`);
     this.file = file;
     this.flow = file.flow;

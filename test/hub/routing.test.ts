@@ -88,6 +88,55 @@ describe('/user/NAME/ routing up to the hand-off', () => {
     expect(badToken.status).toBe(401);
   });
 
+  it('answers JSON to everything but a browser navigating to a page', async () => {
+    const BROWSER = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
+    const AUTH_REQUIRED = { status: 401, message: 'authentication required: sign in, or send "Authorization: token <API token>"' };
+    const anonymous = request(f.url);
+    const asJson: [string, Promise<request.Response>][] = [
+      // curl's defaults: Accept: */*
+      ['curl POST json', anonymous.post('/user/alice/graphql').set('Accept', '*/*').set('Content-Type', 'application/json').send('{"query":"{ workflows { id } }"}')],
+      ['curl GET', anonymous.get('/user/alice/api/userprofile').set('Accept', '*/*')],
+      ['no Accept', anonymous.get('/user/alice/api/userprofile')],
+      ['prefers JSON', anonymous.get('/user/alice/api/userprofile').set('Accept', 'application/json, text/html;q=0.5')],
+      ['JSON body', anonymous.get('/user/alice/workflows/w').set('Accept', BROWSER).set('Content-Type', 'application/json')],
+      // A form posted by a browser is not a page visit either.
+      ['form POST', anonymous.post('/user/alice/graphql').set('Accept', BROWSER).type('form').send({ a: '1' })],
+      ['DELETE', anonymous.delete('/user/alice/workflows/w').set('Accept', BROWSER)],
+    ];
+    for (const [label, pending] of asJson) {
+      const res = await pending;
+      expect([label, res.status, res.type]).toEqual([label, 401, 'application/json']);
+      expect(res.body).toEqual(AUTH_REQUIRED);
+    }
+    const page = await anonymous.get('/user/alice/workflows/w').set('Accept', BROWSER);
+    expect(page.status).toBe(302);
+    expect(page.headers.location).toBe('/hub/login?next=%2Fuser%2Falice%2Fworkflows%2Fw');
+
+    // The refusals of a signed-in caller follow the same rule: JSON unless a page is visited.
+    const notFound = await request(f.url).get('/user/carol/api/userprofile').set('Cookie', cookie).set('Accept', '*/*');
+    expect([notFound.status, notFound.type, notFound.body.status]).toEqual([404, 'application/json', 404]);
+    const notFoundPage = await request(f.url).get('/user/carol/').set('Cookie', cookie).set('Accept', BROWSER);
+    expect([notFoundPage.status, notFoundPage.type]).toEqual([404, 'text/html']);
+    expect(notFoundPage.text).toContain('No such server');
+    const xsrfRefused = await request(f.url).post('/user/alice/graphql').set('Cookie', cookie).set('Accept', BROWSER).type('form').send({ a: '1' });
+    expect([xsrfRefused.status, xsrfRefused.type]).toEqual([403, 'application/json']);
+    expect(xsrfRefused.body.message).toMatch(/XSRF/);
+    const stopped = await request(f.url).get('/user/alice/api/userprofile').set('Cookie', cookie).set('Accept', '*/*');
+    expect([stopped.status, stopped.type, stopped.body.status]).toEqual([503, 'application/json', 'stopped']);
+    const stoppedPage = await request(f.url).get('/user/alice/').set('Cookie', cookie).set('Accept', BROWSER);
+    expect([stoppedPage.status, stoppedPage.type]).toEqual([503, 'text/html']);
+
+    // The hub's own routes: the API always answers JSON, pages send browsers to sign in.
+    const api = await anonymous.get('/hub/api/user').set('Accept', BROWSER);
+    expect([api.status, api.type]).toEqual([401, 'application/json']);
+    const home = await anonymous.get('/hub/home').set('Accept', BROWSER);
+    expect([home.status, home.headers.location]).toEqual([302, '/hub/login?next=%2Fhub%2Fhome']);
+    const missing = await anonymous.get('/hub/nothing-here').set('Accept', '*/*');
+    expect([missing.status, missing.type]).toEqual([404, 'application/json']);
+    const missingPage = await anonymous.get('/hub/nothing-here').set('Accept', BROWSER);
+    expect([missingPage.status, missingPage.type]).toEqual([404, 'text/html']);
+  });
+
   it('adds the slash after a bare /user/NAME', async () => {
     const res = await request(f.url).get('/user/alice?x=1').set('Cookie', cookie);
     expect(res.status).toBe(302);

@@ -1,3 +1,4 @@
+import type { Request } from 'express';
 import type { IncomingMessage } from 'node:http';
 import type { TokenStore } from '../tokens/token-store.js';
 import type { UserDirectory } from './user-directory.js';
@@ -59,9 +60,19 @@ export function hasTokenInQuery(rawUrl: string | undefined): boolean {
 export const TOKEN_IN_URL_MESSAGE =
   'API tokens are not accepted in URLs; send them in the header "Authorization: token <API token>"';
 
-/** Whether the client wants JSON rather than a page: token users and Accept: application/json. */
-export function wantsJson(req: IncomingMessage): boolean {
-  if (req.headers.authorization) return true;
-  const accept = req.headers.accept ?? '';
-  return /application\/json/i.test(accept) && !/text\/html/i.test(accept);
+const JSON_CONTENT = /^[^;]*[/+]json\s*(;|$)/i;
+
+/**
+ * Whether the hub answers JSON rather than a page or a redirect to the sign-in form. Only a
+ * browser navigating to a page gets HTML: a GET (or HEAD) without an Authorization header or a
+ * JSON body whose Accept names text/html and prefers it, as browsers send on navigation.
+ * Everything else gets JSON it can read: other methods, tokens, fetch and curl (whose Accept is
+ * the any-type wildcard), Accept: application/json.
+ */
+export function wantsJson(req: Request): boolean {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return true;
+  if (req.headers.authorization !== undefined) return true;
+  if (JSON_CONTENT.test(req.headers['content-type'] ?? '')) return true;
+  if (!/text\/html/i.test(req.headers.accept ?? '')) return true;
+  return req.accepts(['json', 'html']) !== 'html';
 }

@@ -104,6 +104,10 @@ type Broadcast {
   settings: BroadcastSettings!
   """Order of setting: among equally specific overrides, the later one wins."""
   seq: Int!
+  """Who last set it; null for broadcasts stored before this was recorded."""
+  setBy: String
+  """When it was last set (ISO time); null for broadcasts stored before this was recorded."""
+  setAt: String
 }
 
 type BroadcastSettings {

@@ -42,6 +42,9 @@ export interface BroadcastRow {
   env: string;
   script: string | null;
   seq: number;
+  /** Who set it and when (ISO); null for rows stored before these were recorded. */
+  set_by: string | null;
+  set_at: string | null;
 }
 
 const SCHEMA = `
@@ -59,7 +62,7 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE INDEX IF NOT EXISTS messages_by_task ON messages (workflow, cycle, name, id);
 CREATE TABLE IF NOT EXISTS broadcasts (
   workflow TEXT NOT NULL, cycle_point TEXT NOT NULL, namespace TEXT NOT NULL, env TEXT NOT NULL,
-  script TEXT, seq INTEGER NOT NULL, PRIMARY KEY (workflow, cycle_point, namespace));
+  script TEXT, seq INTEGER NOT NULL, set_by TEXT, set_at TEXT, PRIMARY KEY (workflow, cycle_point, namespace));
 CREATE TABLE IF NOT EXISTS xtriggers (
   workflow TEXT NOT NULL, name TEXT NOT NULL, cycle INTEGER NOT NULL,
   PRIMARY KEY (workflow, name, cycle));
@@ -83,6 +86,7 @@ export class EngineStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    this.migrate();
     const db = this.db;
     this.stmts = {
       workflows: db.prepare<[], WorkflowRow>('SELECT * FROM workflows'),
@@ -99,7 +103,8 @@ export class EngineStore {
       latestMessages: db.prepare<[string, number, string, number], TaskMessage>(`SELECT at, severity, text, by FROM
         (SELECT * FROM messages WHERE workflow = ? AND cycle = ? AND name = ? ORDER BY id DESC LIMIT ?) ORDER BY id`),
       broadcasts: db.prepare<[string], BroadcastRow>('SELECT * FROM broadcasts WHERE workflow = ? ORDER BY seq'),
-      upsertBroadcast: db.prepare('INSERT OR REPLACE INTO broadcasts VALUES (@workflow, @cycle_point, @namespace, @env, @script, @seq)'),
+      upsertBroadcast: db.prepare(`INSERT OR REPLACE INTO broadcasts (workflow, cycle_point, namespace, env, script, seq, set_by, set_at)
+        VALUES (@workflow, @cycle_point, @namespace, @env, @script, @seq, @set_by, @set_at)`),
       deleteBroadcast: db.prepare('DELETE FROM broadcasts WHERE workflow = ? AND cycle_point = ? AND namespace = ?'),
       xtriggers: db.prepare<[string], { name: string; cycle: number }>('SELECT name, cycle FROM xtriggers WHERE workflow = ?'),
       addXtrigger: db.prepare('INSERT OR IGNORE INTO xtriggers VALUES (?, ?, ?)'),
@@ -107,6 +112,20 @@ export class EngineStore {
       events: db.prepare<[string, number], WorkflowLogEntry>(`SELECT at, level, kind, by, text FROM
         (SELECT * FROM events WHERE workflow = ? ORDER BY id DESC LIMIT ?) ORDER BY id`),
     };
+  }
+
+  /**
+   * Brings a database made by an older engine up to SCHEMA. `CREATE TABLE IF NOT EXISTS` leaves
+   * existing tables alone, so columns added since are added here, checked against the table's
+   * actual columns (a crash between steps or a second engine racing must not add them twice).
+   */
+  private migrate(): void {
+    this.transaction(() => {
+      const columns = new Set(this.db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('broadcasts')").all().map((c) => c.name));
+      for (const column of ['set_by', 'set_at']) {
+        if (!columns.has(column)) this.db.exec(`ALTER TABLE broadcasts ADD COLUMN ${column} TEXT`);
+      }
+    });
   }
 
   /** Runs `fn` in one transaction: either all of its writes land or none. */

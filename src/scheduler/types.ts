@@ -82,6 +82,9 @@ export interface BroadcastView {
   settings: { env: Record<string, string>; script?: string };
   /** Order of setting: among equally specific overrides, the later one wins. */
   seq: number;
+  /** Who last set it, and when (ISO); null for broadcasts stored before these were recorded. */
+  setBy: string | null;
+  setAt: string | null;
 }
 
 export interface WorkflowView {

@@ -144,7 +144,7 @@ export class WorkflowRuntime {
       case 'release_hold_point': return this.releaseHoldPoint();
       case 'reload': return this.reload();
       case 'clean': return this.clean();
-      case 'broadcast': return this.broadcast(args as OperationArgs<'broadcast'>);
+      case 'broadcast': return this.broadcast(args as OperationArgs<'broadcast'>, by);
       case 'ext_trigger': return this.extTrigger(args as OperationArgs<'ext_trigger'>);
       case 'set_verbosity': {
         this.row.verbosity = (args as OperationArgs<'set_verbosity'>).level;
@@ -290,17 +290,18 @@ export class WorkflowRuntime {
     return done(`removed run directory ${this.runLabel} and the run's state`);
   }
 
-  private broadcast(args: OperationArgs<'broadcast'>): Outcome {
+  private broadcast(args: OperationArgs<'broadcast'>, by: string): Outcome {
     const points = args.cyclePoints ?? ['*'];
     const namespaces = args.namespaces ?? ['*'];
     if (args.mode === 'set') {
       if (args.settings.env === undefined && args.settings.script === undefined) return refuse('broadcast: args.settings: give env or script to set');
       let seq = Math.max(0, ...this.broadcasts.map((b) => b.seq));
+      const now = new Date().toISOString();
       for (const cycle_point of points) {
         for (const namespace of namespaces) {
           const existing = this.broadcasts.find((b) => b.cycle_point === cycle_point && b.namespace === namespace);
           const env = { ...(existing ? (JSON.parse(existing.env) as Record<string, string>) : {}), ...args.settings.env };
-          const row: BroadcastRow = { workflow: this.id, cycle_point, namespace, env: JSON.stringify(env), script: args.settings.script ?? existing?.script ?? null, seq: ++seq };
+          const row: BroadcastRow = { workflow: this.id, cycle_point, namespace, env: JSON.stringify(env), script: args.settings.script ?? existing?.script ?? null, seq: ++seq, set_by: by, set_at: now };
           this.ctx.store.saveBroadcast(row);
         }
       }

@@ -3,9 +3,9 @@
 // rest. Hidden while there are none. Rows are rebuilt only when the list changes, buttons are
 // re-evaluated on every update (permissions may change on their own).
 import { actionButton } from './controls.js';
-import { el } from './ui.js';
+import { el, relativeTime } from './ui.js';
 
-export const BROADCAST_FIELDS = 'broadcasts { id cyclePoint namespace settings { env script } seq }';
+export const BROADCAST_FIELDS = 'broadcasts { id cyclePoint namespace settings { env script } seq setBy setAt }';
 
 const hasScript = (b) => b.settings.script !== undefined && b.settings.script !== null;
 
@@ -31,6 +31,12 @@ export function broadcastSettings(b, { withScript = false } = {}) {
     hasScript(b) && withScript ? el('pre', { class: 'script', title: 'replaces the task\'s script' }, b.settings.script) : null);
 }
 
+/** "set by bob, 2 min ago"; empty for broadcasts stored before the setter was recorded. */
+function broadcastOrigin(b) {
+  if (!b.setBy) return null;
+  return el('div', { class: 'muted small', title: b.setAt ?? '' }, `set by ${b.setBy}${b.setAt ? `, ${relativeTime(b.setAt)}` : ''}`);
+}
+
 /**
  * `section`: the panel (hidden when empty); `onClear(broadcast)` runs the clear. update(permissions,
  * workflow) redraws from `workflow.broadcasts`.
@@ -48,7 +54,7 @@ export function createBroadcastList({ section, tbody, caption, onClear }) {
         tbody.replaceChildren(...list.map((b, i) => el('tr', { 'data-broadcast': b.id },
           el('td', {}, b.cyclePoint === '*' ? el('span', { class: 'muted' }, 'every') : b.cyclePoint),
           el('td', {}, b.namespace === '*' ? el('span', { class: 'muted' }, 'every task') : el('span', { class: 'mono' }, b.namespace)),
-          el('td', {}, broadcastSettings(b, { withScript: true })),
+          el('td', {}, broadcastSettings(b, { withScript: true }), broadcastOrigin(b)),
           el('td', { class: 'actions' }, controls[i].node))));
         caption.textContent = `${list.length} active`;
         section.hidden = list.length === 0;

@@ -76,11 +76,11 @@ describe('change deltas', () => {
 
     await ok(engine, 'broadcast', 'b', [], { mode: 'set', settings: { env: { WORD: 'hello' } }, namespaces: ['s*'] });
     await ok(engine, 'broadcast', 'b', [], { mode: 'set', settings: { script: 'echo special' }, cyclePoints: ['2'], namespaces: ['say'] });
-    const active = [
-      { id: '*/s*', cyclePoint: '*', namespace: 's*', settings: { env: { WORD: 'hello' } }, seq: 1 },
-      { id: '2/say', cyclePoint: '2', namespace: 'say', settings: { env: {}, script: 'echo special' }, seq: 2 },
-    ];
-    expect(engine.getWorkflow('b')!.broadcasts).toEqual(active);
+    const active = engine.getWorkflow('b')!.broadcasts;
+    expect(active).toEqual([
+      { id: '*/s*', cyclePoint: '*', namespace: 's*', settings: { env: { WORD: 'hello' } }, seq: 1, setBy: 'tester', setAt: expect.any(String) },
+      { id: '2/say', cyclePoint: '2', namespace: 'say', settings: { env: {}, script: 'echo special' }, seq: 2, setBy: 'tester', setAt: expect.any(String) },
+    ]);
     await waitFor('a delta with both broadcasts', () => updates.some((u) => JSON.stringify(u) === JSON.stringify(active)));
 
     // Clearing the env override leaves only the script one; the delta says so.

@@ -17,6 +17,7 @@ export interface TaskDefinition {
   script: string;
   depends: Dependency[];
   env: Record<string, string>;
+  /** Extra tries after a failure, one budget for jobs that exit non-zero and jobs that cannot start. */
   retries: number;
   xtrigger?: string;
 }

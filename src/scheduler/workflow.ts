@@ -5,7 +5,7 @@
  */
 import { rmSync } from 'node:fs';
 import type { Logger } from '../util/logger.js';
-import { readFlowFile, type FlowDefinition, type FlowResult } from './flow.js';
+import { readFlowFile, type FlowDefinition, type FlowResult, type TaskDefinition } from './flow.js';
 import {
   ACTIVE_STATES, FINAL_STATES, addOutputs, effectiveSettings, fromRow, newInstance, outputsOf, taskId, toRow,
   type TaskInstance,
@@ -530,11 +530,14 @@ export class WorkflowRuntime {
       (err: Error) => {
         if (!current()) return;
         this.ctx.atomically(() => {
-          inst.state = 'submit-failed';
           inst.finished_at = new Date().toISOString();
-          addOutputs(inst, ['submit-failed']);
+          if (!this.retry(inst, this.flow?.tasks.get(inst.name), `job ${submitNum} could not start (submission failure: ${err.message})`)) {
+            inst.state = 'submit-failed';
+            addOutputs(inst, ['submit-failed']);
+            this.log('ERROR', 'submit-failed', `${inst.id}: job ${submitNum} could not start: ${err.message}`);
+          }
+          inst.killing = false;
           this.save(inst);
-          this.log('ERROR', 'submit-failed', `${inst.id}: job could not start: ${err.message}`);
           this.requestPass();
         });
       },
@@ -551,10 +554,8 @@ export class WorkflowRuntime {
       inst.state = 'succeeded';
       addOutputs(inst, ['succeeded']);
       this.log('INFO', 'succeeded', `${inst.id}: job ${submitNum} succeeded`);
-    } else if (!inst.killing && def && inst.failures < def.retries) {
-      inst.failures++;
-      inst.state = 'waiting';
-      this.log('WARNING', 'retry', `${inst.id}: job ${submitNum} failed with exit status ${status}; retry ${inst.failures} of ${def.retries}`);
+    } else if (this.retry(inst, def, `job ${submitNum} failed with exit status ${status} (job failure)`)) {
+      // Back to waiting: the next pass submits it again.
     } else {
       inst.state = 'failed';
       addOutputs(inst, ['failed']);
@@ -563,6 +564,19 @@ export class WorkflowRuntime {
     inst.killing = false;
     this.save(inst);
     this.requestPass();
+  }
+
+  /**
+   * Sends a failed instance back to waiting when its `retries` allow another try. Jobs that exit
+   * non-zero and jobs that cannot start draw on the same budget, so a task never gets more than
+   * `retries` extra tries whatever went wrong; `why` names which kind of failure this was.
+   */
+  private retry(inst: TaskInstance, def: TaskDefinition | undefined, why: string): boolean {
+    if (inst.killing || !def || inst.failures >= def.retries) return false;
+    inst.failures++;
+    inst.state = 'waiting';
+    this.log('WARNING', 'retry', `${inst.id}: ${why}; retry ${inst.failures} of ${def.retries}`);
+    return true;
   }
 
   private lose(inst: TaskInstance): void {

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { WorkflowEngine } from '../../src/scheduler/index.js';
 import { Sandbox, ok, states, task, waitFor, waitState, waitStatus } from './helpers.js';
@@ -30,8 +30,40 @@ describe('operations on real jobs', () => {
     expect(t.submitNum).toBe(2);
     expect(out(engine, 'r', '1/flaky', 1)).toBe('first\n');
     expect(out(engine, 'r', '1/flaky')).toBe('second\n');
-    expect(engine.workflowLog('r').some((e) => e.kind === 'retry' && /retry 1 of 1/.test(e.text))).toBe(true);
+    expect(engine.workflowLog('r').some((e) => e.kind === 'retry' && /job 1 failed with exit status 1 \(job failure\); retry 1 of 1/.test(e.text))).toBe(true);
     await waitStatus(engine, 'r', 'stopped');
+  });
+
+  it('retries a job that could not start from the same retries budget as a failed one', async () => {
+    box.writeFlow('s', `tasks:
+  recovers: { script: "echo second", retries: 1 }
+  budget: { script: "exit 3", retries: 1 }
+  once: { script: "true" }
+`);
+    // A real, deterministic submission failure: each job gets its own folder log/job/<cycle>/<task>/<NN>,
+    // created when it is submitted. A plain file already at the first submission's path makes that
+    // mkdir fail (ENOTDIR/EEXIST), so submission 1 of each task cannot start while submission 2,
+    // with its own folder, can.
+    for (const name of ['recovers', 'budget', 'once']) {
+      const blocked = join(box.runDir('s'), 'log', 'job', '1', name, '01');
+      mkdirSync(dirname(blocked), { recursive: true });
+      writeFileSync(blocked, 'not a folder');
+    }
+    const engine = await box.engine();
+    await ok(engine, 'play', 's');
+    expect((await waitState(engine, 's', '1/recovers', 'succeeded')).submitNum).toBe(2);
+    expect(out(engine, 's', '1/recovers')).toBe('second\n');
+    // One budget: the submission failure used budget's only retry, so its failing job is not retried.
+    expect((await waitState(engine, 's', '1/budget', 'failed')).submitNum).toBe(2);
+    // No retries at all: the submission failure is final.
+    expect((await waitState(engine, 's', '1/once', 'submit-failed')).submitNum).toBe(1);
+
+    const log = engine.workflowLog('s').map((e) => `${e.kind} ${e.text}`);
+    expect(log).toContainEqual(expect.stringMatching(/^retry 1\/recovers: job 1 could not start \(submission failure: .+\); retry 1 of 1$/));
+    expect(log).toContainEqual(expect.stringMatching(/^retry 1\/budget: job 1 could not start \(submission failure: .+\); retry 1 of 1$/));
+    expect(log).toContainEqual('failed 1/budget: job 2 failed with exit status 3');
+    expect(log).toContainEqual(expect.stringMatching(/^submit-failed 1\/once: job 1 could not start: /));
+    expect(log.filter((l) => l.startsWith('retry 1/budget'))).toHaveLength(1);
   });
 
   it('runs cycle points in order through name[-1] and keeps within the runahead limit', async () => {

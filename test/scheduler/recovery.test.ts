@@ -1,6 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Sandbox, killGroup, task, waitFor, waitState, waitStatus } from './helpers.js';
 
@@ -54,6 +55,17 @@ describe('crash recovery', () => {
     const pids = await waitFor('three jobs started', () => {
       const p = ['slow', 'quick', 'lost'].map((n) => readPid(jobFile('cr', n, 'job.pid')));
       return p.every((x) => x !== undefined) ? (p as number[]) : undefined;
+    });
+    // The wrapper writes job.pid before the engine commits the job: wait for the commit too, so
+    // that the kill lands in the state this test is about (jobs the engine knows are running).
+    await waitFor('the engine to record the three jobs as running', () => {
+      const db = new Database(join(box.ownerDir, '.flotilla', 'engine.sqlite'), { readonly: true, fileMustExist: true });
+      try {
+        const rows = db.prepare("SELECT name FROM tasks WHERE workflow = 'cr' AND state = 'running'").all() as { name: string }[];
+        return ['slow', 'quick', 'lost'].every((n) => rows.some((r) => r.name === n)) ? true : undefined;
+      } finally {
+        db.close();
+      }
     });
     driver.kill('SIGKILL');
     await waitFor('driver dead', () => driver!.exitCode !== null || driver!.signalCode !== null);

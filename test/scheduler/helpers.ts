@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WorkflowEngine, type TaskView, type WorkflowView } from '../../src/scheduler/index.js';
@@ -34,6 +34,9 @@ export class Sandbox {
       }
       await e.close();
     }
+    // Also every job any engine ever started here (a SIGKILLed engine leaves its jobs behind, and
+    // a job waiting for a file in a deleted folder would wait for ever).
+    for (const pid of jobPids(join(this.ownerDir, 'runs'))) killGroup(pid);
     rmSync(this.ownerDir, { recursive: true, force: true });
   }
 }
@@ -44,6 +47,20 @@ function safeList(e: WorkflowEngine): WorkflowView[] {
   } catch {
     return [];
   }
+}
+
+/** The pids recorded by job wrappers (job.pid) anywhere below `dir`. */
+function jobPids(dir: string): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir, { recursive: true, encoding: 'utf8' });
+  } catch {
+    return [];
+  }
+  return entries
+    .filter((path) => path.endsWith('job.pid'))
+    .map((path) => Number(readFileSync(join(dir, path), 'utf8').trim()))
+    .filter((pid) => Number.isInteger(pid) && pid > 1);
 }
 
 export function killGroup(pid: number): void {

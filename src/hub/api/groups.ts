@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { isValidUserName, NAME_RULE } from '../../config/names.js';
 import type { HubContext } from '../context.js';
 import { GroupError, type GroupInfo } from '../groups/group-directory.js';
-import { apiError, callerOf, nameParam } from './respond.js';
+import { apiError, badBody, callerOf, nameParam } from './respond.js';
 
 const userName = z.string().refine(isValidUserName, { message: `invalid user name: ${NAME_RULE}` });
 const groupName = z.string().refine(isValidUserName, { message: `invalid group name: ${NAME_RULE}` });
@@ -31,12 +31,6 @@ function parseCreateBody(body: unknown): { ok: true; groups: NewGroup[]; many: b
 
 function groupModel(g: GroupInfo) {
   return { kind: 'group' as const, name: g.name, users: g.users, sources: g.sources, fixed_users: g.fixedUsers };
-}
-
-/** A readable 400 from a zod failure: each issue as `field: message`. */
-function badBody(res: Response, error: z.ZodError): void {
-  const detail = error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'body'}: ${i.message}`).join('; ');
-  apiError(res, 400, `invalid request body: ${detail}`);
 }
 
 function answerGroupError(res: Response, err: unknown): void {

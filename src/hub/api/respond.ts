@@ -1,10 +1,17 @@
 import type { NextFunction, Request, Response } from 'express';
+import type { z } from 'zod';
 import { isValidUserName, NAME_RULE } from '../../config/names.js';
 import type { Caller } from '../auth/caller.js';
 
 /** JupyterHub's error body: `{"status": 404, "message": "..."}`. */
 export function apiError(res: Response, status: number, message: string): void {
   res.status(status).json({ status, message });
+}
+
+/** A readable 400 from a zod failure: each issue as `field: message`. */
+export function badBody(res: Response, error: z.ZodError): void {
+  const detail = error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'body'}: ${i.message}`).join('; ');
+  apiError(res, 400, `invalid request body: ${detail}`);
 }
 
 /** The API needs a signed-in caller (session or token). */

@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { HubContext } from '../context.js';
-import { apiError, callerOf, nameParam, noSuchUser } from './respond.js';
+import { apiError, badBody, callerOf, nameParam, noSuchUser } from './respond.js';
 
 const TEN_YEARS_S = 10 * 365 * 86_400;
 const createBody = z.strictObject({
@@ -33,11 +33,7 @@ export function tokensApi(ctx: HubContext): Router {
     const name = owner(req, res);
     if (!name) return;
     const parsed = createBody.safeParse(req.body ?? {});
-    if (!parsed.success) {
-      const detail = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
-      apiError(res, 400, `invalid request body: ${detail}`);
-      return;
-    }
+    if (!parsed.success) return badBody(res, parsed.error);
     const { token, model } = ctx.tokens.create(name, {
       note: parsed.data.note,
       expiresInSeconds: parsed.data.expires_in,

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { DeltaHub } from './deltas.js';
 import { parseCommand } from './operations.js';
-import { EngineStore } from './store.js';
+import { EngineStore, type WorkflowRow } from './store.js';
 import type {
   CommandRequest, CommandResult, DeltaListener, EngineOptions, JobLogRequest, JobLogResult, WorkflowLogEntry, WorkflowView,
 } from './types.js';
@@ -237,22 +237,23 @@ export class WorkflowEngine {
 
   /** Notices new and removed workflow folders and edited flow.yaml files. */
   private scan(): void {
-    const store = this.requireStore();
-    let names: string[];
+    let names: Set<string>;
     try {
-      names = readdirSync(this.workflowsDir, { withFileTypes: true })
+      names = new Set(readdirSync(this.workflowsDir, { withFileTypes: true })
         .filter((d) => d.isDirectory() && WORKFLOW_NAME.test(d.name))
-        .map((d) => d.name);
+        .map((d) => d.name));
     } catch (err) {
       this.logger.warn({ err }, 'cannot read workflows folder');
       return;
     }
-    const saved = new Map(store.workflows().map((row) => [row.name, row]));
+    // Saved rows matter only for folders seen for the first time: read them only then, not every poll.
+    let saved: Map<string, WorkflowRow> | undefined;
     for (const name of names) {
       const flowFile = join(this.workflowsDir, name, 'flow.yaml');
       const stamp = fileStamp(flowFile);
       const rt = this.runtimes.get(name);
       if (!rt) {
+        saved ??= new Map(this.requireStore().workflows().map((row) => [row.name, row]));
         this.runtimes.set(name, new WorkflowRuntime(name, flowFile, join(this.runsDir, name), this.runtimeContext(), saved.get(name)));
         this.fileStamps.set(name, stamp);
         this.changed(this.runtimes.get(name)!);
@@ -263,7 +264,7 @@ export class WorkflowEngine {
     }
     for (const [name, rt] of this.runtimes) {
       // A running workflow whose folder vanished keeps going on the definition it has.
-      if (names.includes(name) || rt.status !== 'stopped') continue;
+      if (names.has(name) || rt.status !== 'stopped') continue;
       rt.close();
       this.runtimes.delete(name);
       this.published.delete(name);

@@ -133,13 +133,10 @@ export class AccessControl extends EventEmitter<{ change: [] }> {
     return this.decide(identity.user, this.groupsOf(identity.user, identity.groups), this.ownerGroups());
   }
 
+  // Authorizer.permitted fails closed itself: any error inside it yields the empty set.
   private decide(user: string, groups: readonly string[], ownerGroups: readonly string[]): ReadonlySet<Operation> {
     if (user === this.owner) return new Set(OPERATIONS);
-    try {
-      return this.authorizer.permitted({ owner: this.owner, ownerGroups: [...ownerGroups], user, userGroups: [...groups] });
-    } catch {
-      return new Set();
-    }
+    return this.authorizer.permitted({ owner: this.owner, ownerGroups: [...ownerGroups], user, userGroups: [...groups] });
   }
 
   explain(subject: Subject): Explanation {
@@ -155,11 +152,7 @@ export class AccessControl extends EventEmitter<{ change: [] }> {
   previewFor(draft: UserAuthorization, subject: Subject): ReadonlySet<Operation> {
     const scratch = new Authorizer(this.site);
     scratch.setUserAuthorization(this.owner, draft);
-    try {
-      return scratch.permitted({ owner: this.owner, ownerGroups: this.ownerGroups(), user: subject.user, userGroups: [...subject.groups] });
-    } catch {
-      return new Set();
-    }
+    return scratch.permitted({ owner: this.owner, ownerGroups: this.ownerGroups(), user: subject.user, userGroups: [...subject.groups] });
   }
 
   /** Every user the hub has told us about through group membership. */

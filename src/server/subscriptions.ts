@@ -131,11 +131,19 @@ export function attachSubscriptions(options: SubscriptionOptions): Subscriptions
     wss,
   );
 
+  /** Whether a socket may stay open; any doubt (no identity, an error) closes it. */
+  const mayRead = (identity: Identity | undefined): boolean => {
+    try {
+      return identity !== undefined && access.permittedNow(identity).has('read');
+    } catch {
+      return false;
+    }
+  };
+
   const recheck = (): void => {
     for (const ws of open) {
       const identity = identities.get(ws);
-      const allowed = identity !== undefined && access.permittedNow(identity).has('read');
-      if (!allowed) {
+      if (!mayRead(identity)) {
         logger.info({ user: identity?.user ?? null, operations: ['read'], allowed: false }, `refused: ${identity?.user} lost read; closing subscription socket with ${CLOSE_FORBIDDEN}`);
         ws.close(CLOSE_FORBIDDEN, 'Forbidden: read permission revoked');
       }

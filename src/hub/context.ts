@@ -29,16 +29,18 @@ export function userModel(ctx: HubContext, name: string) {
   const status = ctx.servers.status(name);
   const lastActivity = ctx.servers.lastActivity(name);
   const failure = ctx.servers.lastFailure(name);
+  const started = ctx.servers.startedAt(name);
+  const roles = ctx.permissions.rolesOf(name);
   return {
     kind: 'user' as const,
     name,
-    admin: ctx.permissions.rolesOf(name).includes('admin'),
-    roles: ctx.permissions.rolesOf(name),
+    admin: roles.includes('admin'),
+    roles,
     groups: ctx.groups.groupsOf(name),
     server: status === 'running' ? `/user/${name}/` : null,
     pending: status === 'starting' ? 'spawn' : status === 'stopping' ? 'stop' : null,
     status,
-    started: ctx.servers.startedAt(name) ? new Date(ctx.servers.startedAt(name)!).toISOString() : null,
+    started: started ? new Date(started).toISOString() : null,
     last_activity: lastActivity ? new Date(lastActivity).toISOString() : null,
     ...(failure && status === 'stopped' ? { spawn_error: failure } : {}),
   };

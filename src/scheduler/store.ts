@@ -73,7 +73,7 @@ CREATE INDEX IF NOT EXISTS events_by_workflow ON events (workflow, id);
 `;
 
 /** Messages kept per task in views. */
-export const MESSAGES_SHOWN = 5;
+const MESSAGES_SHOWN = 5;
 
 export class EngineStore {
   readonly db: Database.Database;

@@ -39,7 +39,7 @@ export function workflowSummary(rt: WorkflowRuntime): WorkflowSummary {
   return summary;
 }
 
-export function broadcastView(row: BroadcastRow): BroadcastView {
+function broadcastView(row: BroadcastRow): BroadcastView {
   const settings: BroadcastView['settings'] = { env: JSON.parse(row.env) as Record<string, string> };
   if (row.script !== null) settings.script = row.script;
   return { id: `${row.cycle_point}/${row.namespace}`, cyclePoint: row.cycle_point, namespace: row.namespace, settings, seq: row.seq, setBy: row.set_by, setAt: row.set_at };

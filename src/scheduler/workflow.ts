@@ -319,7 +319,6 @@ export class WorkflowRuntime {
     }
     this.broadcasts = this.ctx.store.broadcasts(this.id);
     this.markAllTasks();
-    this.touch();
     return done(`broadcast ${args.mode} for cycle point(s) ${points.join(', ')} and task(s) ${namespaces.join(', ')}`);
   }
 
@@ -330,7 +329,6 @@ export class WorkflowRuntime {
     this.xtriggers.add(`${args.name}@${cycle}`);
     this.ctx.store.addXtrigger(this.id, args.name, cycle);
     this.markAllTasks();
-    this.touch();
     this.requestPass();
     return done(`xtrigger "${args.name}" satisfied${cycle ? ` for cycle point ${cycle}` : ' for every cycle point'}`);
   }
@@ -394,8 +392,7 @@ export class WorkflowRuntime {
       if (![...this.tasks.values()].some((i) => ACTIVE_STATES.has(i.state))) this.setStatus('stopped', 'stopped: all jobs finished');
       return;
     }
-    this.spawnWindow(flow);
-    const base = this.windowBase();
+    const base = this.spawnWindow(flow);
     let active = 0;
     const ready: TaskInstance[] = [];
     let waitingOnOutside = false;
@@ -464,7 +461,8 @@ export class WorkflowRuntime {
     return base === Infinity ? highest + 1 : base;
   }
 
-  private spawnWindow(flow: FlowDefinition): void {
+  /** Creates the instances of the runahead window and returns its base (new instances leave it unchanged). */
+  private spawnWindow(flow: FlowDefinition): number {
     const base = this.windowBase();
     const last = Math.min(flow.cycles, base + flow.runahead - 1);
     for (let cycle = Math.max(1, base); cycle <= last; cycle++) {
@@ -476,6 +474,7 @@ export class WorkflowRuntime {
         this.save(inst);
       }
     }
+    return base;
   }
 
   private setQueued(inst: TaskInstance, queued: boolean): void {
@@ -654,13 +653,9 @@ export class WorkflowRuntime {
     if (kind !== 'operation' && LOG_LEVELS.indexOf(level) < LOG_LEVELS.indexOf(this.row.verbosity)) return;
     this.ctx.store.addEvent(this.id, { at: new Date().toISOString(), level, kind, by, text });
   }
-
-  persistRow(): void {
-    this.ctx.store.saveWorkflow(this.row);
-  }
 }
 
-export function formatError(e: { message: string; file: string; line?: number; column?: number }): string {
+function formatError(e: { message: string; file: string; line?: number; column?: number }): string {
   return `${e.file}${e.line !== undefined ? `:${e.line}:${e.column ?? 1}` : ''}: ${e.message}`;
 }
 

@@ -52,7 +52,9 @@ export function loginPages(ctx: HubContext, auth: passport.Authenticator, limite
     }
     // passport-local reads username and password from the body and checks them (same bcrypt work
     // for every kind of failure); a new session id is issued by req.login (passport regenerates).
-    auth.authenticate('local', { session: false }, async (err: unknown, account: Express.User | false) => {
+    // passport does not await this callback: a rejection must reach the error handler (a 500),
+    // not become an unhandled rejection that leaves the request hanging.
+    const finish = async (err: unknown, account: Express.User | false) => {
       if (err || !account) {
         if (err) ctx.logger.error({ err: (err as Error).message }, 'sign-in check failed');
         await limiter.failed(username, address);
@@ -71,6 +73,9 @@ export function loginPages(ctx: HubContext, auth: passport.Authenticator, limite
         ctx.logger.info({ user: account.name, address }, 'signed in');
         res.redirect(302, next);
       });
+    };
+    auth.authenticate('local', { session: false }, (err: unknown, account: Express.User | false) => {
+      finish(err, account).catch(nextFn);
     })(req, res, nextFn);
   });
 

@@ -1,16 +1,8 @@
-/** Levenshtein distance, two rows at a time: configuration keys are short, lists are small. */
-export function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
-}
+import { editDistance } from '../authz/spelling.js';
+
+// One edit distance for every "did you mean" in the project: authz's, which also counts a swap
+// of neighbouring letters as one edit.
+export { editDistance };
 
 /**
  * The candidate closest to `word`, if it is close enough to be a plausible typo: within a third

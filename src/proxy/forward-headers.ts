@@ -26,9 +26,12 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te'
  * other users' requests share (request smuggling). */
 const NEVER_HOP_BY_HOP = new Set(['content-length', 'transfer-encoding', 'host']);
 
-function hopByHop(req: IncomingMessage): Set<string> {
-  const names = new Set(HOP_BY_HOP);
-  for (const token of (req.headers.connection ?? '').split(',')) {
+/** Names the client listed in its `Connection` header (also hop-by-hop), parsed only when present. */
+function listedInConnection(req: IncomingMessage): ReadonlySet<string> | undefined {
+  const header = req.headers.connection;
+  if (!header) return undefined;
+  const names = new Set<string>();
+  for (const token of header.split(',')) {
     const name = token.trim().toLowerCase();
     if (!NEVER_HOP_BY_HOP.has(name)) names.add(name);
   }
@@ -45,7 +48,7 @@ function cookieName(pair: string): string {
 }
 
 /** The cookie header without the named cookies (the hub's session), or undefined if none is left. */
-export function withoutCookies(header: string | undefined, names: ReadonlySet<string>): string | undefined {
+function withoutCookies(header: string | undefined, names: ReadonlySet<string>): string | undefined {
   if (!header) return undefined;
   const kept = header
     .split(';')
@@ -62,10 +65,10 @@ export function forwardedHeaders(
   req: IncomingMessage,
   opts: { hubCookies: ReadonlySet<string>; proof: string; upgrade: boolean },
 ): IncomingHttpHeaders {
-  const hop = hopByHop(req);
+  const listed = listedInConnection(req);
   const out: IncomingHttpHeaders = {};
   for (const [name, value] of Object.entries(req.headers)) {
-    if (!isStripped(name) && !hop.has(name)) out[name] = value;
+    if (!isStripped(name) && !HOP_BY_HOP.has(name) && !listed?.has(name)) out[name] = value;
   }
   if (opts.upgrade) {
     out.connection = 'upgrade';

@@ -6,6 +6,7 @@ import { cpus } from 'node:os';
 import { closeSync, mkdirSync, openSync, readSync, readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { silentLogger, type Logger } from '../util/logger.js';
+import { fileSignature } from '../util/watch-file.js';
 import { DeltaHub } from './deltas.js';
 import { parseCommand } from './operations.js';
 import { EngineStore, type WorkflowRow } from './store.js';
@@ -250,7 +251,7 @@ export class WorkflowEngine {
     let saved: Map<string, WorkflowRow> | undefined;
     for (const name of names) {
       const flowFile = join(this.workflowsDir, name, 'flow.yaml');
-      const stamp = fileStamp(flowFile);
+      const stamp = fileSignature(flowFile);
       const rt = this.runtimes.get(name);
       if (!rt) {
         saved ??= new Map(this.requireStore().workflows().map((row) => [row.name, row]));
@@ -271,14 +272,5 @@ export class WorkflowEngine {
       this.fileStamps.delete(name);
       this.hub.publish({ workflow: name, pruned: { workflow: true } });
     }
-  }
-}
-
-function fileStamp(file: string): string {
-  try {
-    const s = statSync(file);
-    return `${s.mtimeMs}:${s.size}:${s.ino}`;
-  } catch {
-    return 'missing';
   }
 }

@@ -27,11 +27,12 @@ export class GroupError extends Error {
 /**
  * Every group the hub knows: `load_groups` ∪ run-time groups (hub.sqlite) ∪ the operating
  * system's groups of hub users when `system_groups` is on. Everything is answered from memory;
- * any change emits 'change' with the full membership map.
+ * any change of membership emits 'change' with the full membership map.
  */
 export class GroupDirectory extends EventEmitter {
   private readonly store: GroupStore;
   private systemOf = new Map<string, string[]>();
+  private systemGeneration = 0;
   private groups = new Map<string, GroupInfo>();
   private byUser = new Map<string, string[]>();
 
@@ -50,8 +51,11 @@ export class GroupDirectory extends EventEmitter {
   /** Re-reads the OS groups of every hub user (when enabled), then rebuilds. */
   async refreshSystemGroups(): Promise<void> {
     if (!this.systemGroups) return;
+    // Account changes can start a refresh while one is running: only the latest one applies.
+    const generation = ++this.systemGeneration;
     const next = new Map<string, string[]>();
     for (const user of this.users.list()) next.set(user, await systemGroupsOf(user));
+    if (generation !== this.systemGeneration) return;
     this.systemOf = next;
     this.rebuild(true);
   }
@@ -103,9 +107,13 @@ export class GroupDirectory extends EventEmitter {
         list.push(name);
       }
     }
+    const before = JSON.stringify(this.membership());
     this.groups = groups;
     this.byUser = byUser;
-    if (announce) this.emit('change', this.membership());
+    // Every announcement is pushed to every running server: skip the ones that change nothing.
+    if (!announce) return;
+    const membership = this.membership();
+    if (JSON.stringify(membership) !== before) this.emit('change', membership);
   }
 
   groupsOf(user: string): string[] {

@@ -46,9 +46,10 @@ export class LiveSockets {
             allowed = false;
           }
           if (allowed) return;
-          this.logger.info({ user: entry.user, owner: entry.owner }, 'closing a proxied WebSocket: its sign-in or access:servers no longer holds');
+          // Cut first: nothing after the verdict (such as logging) may keep the socket open.
           this.open.delete(socket);
           socket.destroy();
+          this.logger.info({ user: entry.user, owner: entry.owner }, 'closed a proxied WebSocket: its sign-in or access:servers no longer holds');
         }),
       );
     } finally {

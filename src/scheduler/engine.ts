@@ -5,6 +5,7 @@
 import { cpus } from 'node:os';
 import { closeSync, mkdirSync, openSync, readSync, readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
+import { isValidWorkflowName } from '../config/names.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { fileSignature } from '../util/watch-file.js';
 import { DeltaHub } from './deltas.js';
@@ -25,7 +26,6 @@ export class EngineUsageError extends Error {
   }
 }
 
-const WORKFLOW_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /** Changes landing within this many ms go out as one delta. */
 const BATCH_MS = 15;
 const JOB_LOG_MAX_BYTES = 1 << 20;
@@ -241,7 +241,7 @@ export class WorkflowEngine {
     let names: Set<string>;
     try {
       names = new Set(readdirSync(this.workflowsDir, { withFileTypes: true })
-        .filter((d) => d.isDirectory() && WORKFLOW_NAME.test(d.name))
+        .filter((d) => d.isDirectory() && isValidWorkflowName(d.name))
         .map((d) => d.name));
     } catch (err) {
       this.logger.warn({ err }, 'cannot read workflows folder');

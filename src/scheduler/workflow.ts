@@ -29,6 +29,8 @@ export type Outcome = { ok: boolean; message: string };
 
 const refuse = (message: string): Outcome => ({ ok: false, message });
 const done = (message: string): Outcome => ({ ok: true, message });
+/** The check of operations that only apply to instances with a job. */
+const notActive = (inst: TaskInstance): string | null => (ACTIVE_STATES.has(inst.state) ? null : `is not active (${inst.state})`);
 
 export class WorkflowRuntime {
   file: FlowResult;
@@ -176,7 +178,7 @@ export class WorkflowRuntime {
 
   private stop(mode: 'clean' | 'kill' | 'now'): Outcome {
     if (this.status === 'stopped') return refuse('cannot stop: workflow is already stopped');
-    const active = [...this.tasks.values()].filter((i) => ACTIVE_STATES.has(i.state));
+    const active = this.activeTasks();
     if (mode === 'now' || active.length === 0) {
       return this.setStatus('stopped', mode === 'now' && active.length ? `stopped now, leaving ${active.length} job(s) running` : 'stopped');
     }
@@ -191,16 +193,16 @@ export class WorkflowRuntime {
   }
 
   private kill(selectors: string[]): Outcome {
-    return this.forTasks(selectors, false, (i) => (ACTIVE_STATES.has(i.state) ? null : `is not active (${i.state})`), (i) => this.killInstance(i), 'killing');
+    return this.forTasks(selectors, false, notActive, (i) => this.killInstance(i), 'killing');
   }
 
   private poll(selectors: string[]): Outcome {
     if (selectors.length === 0) {
-      const active = [...this.tasks.values()].filter((i) => ACTIVE_STATES.has(i.state));
+      const active = this.activeTasks();
       for (const inst of active) this.checkJob(inst);
       return done(`polled ${active.length} job(s)`);
     }
-    return this.forTasks(selectors, false, (i) => (ACTIVE_STATES.has(i.state) ? null : `is not active (${i.state})`), (i) => this.checkJob(i), 'polled');
+    return this.forTasks(selectors, false, notActive, (i) => this.checkJob(i), 'polled');
   }
 
   private setOutputs(selectors: string[], outputs: string[]): Outcome {
@@ -273,7 +275,7 @@ export class WorkflowRuntime {
 
   private clean(): Outcome {
     if (this.status !== 'stopped') return refuse(`cannot clean: workflow is ${this.status}; stop it first`);
-    const live = [...this.tasks.values()].filter((i) => ACTIVE_STATES.has(i.state) && i.pid !== null && isJobAlive(i.pid, this.jobDir(i)));
+    const live = this.activeTasks().filter((i) => i.pid !== null && isJobAlive(i.pid, this.jobDir(i)));
     if (live.length) return refuse(`cannot clean: ${live.length} job(s) still running (${live.map((i) => i.id).join(', ')}); kill them first`);
     try {
       rmSync(this.runDir, { recursive: true, force: true });
@@ -389,7 +391,7 @@ export class WorkflowRuntime {
     const flow = this.flow;
     if (this.status === 'stopped' || !flow) return;
     if (this.status === 'stopping') {
-      if (![...this.tasks.values()].some((i) => ACTIVE_STATES.has(i.state))) this.setStatus('stopped', 'stopped: all jobs finished');
+      if (this.activeTasks().length === 0) this.setStatus('stopped', 'stopped: all jobs finished');
       return;
     }
     const base = this.spawnWindow(flow);
@@ -607,6 +609,10 @@ export class WorkflowRuntime {
   private killInstance(inst: TaskInstance): void {
     inst.killing = true;
     if (inst.pid !== null) killJob(inst.pid);
+  }
+
+  private activeTasks(): TaskInstance[] {
+    return [...this.tasks.values()].filter((i) => ACTIVE_STATES.has(i.state));
   }
 
   jobDir(inst: TaskInstance, submitNum = inst.submit_num): string {

@@ -20,11 +20,29 @@ export class DecisionMaker {
     private readonly logger: Logger,
   ) {}
 
-  /** Allowed only if every operation is permitted. Any error denies. */
+  /** For a request, whose proof was just made: allowed only if every operation is permitted. */
   check(identity: Identity, operations: readonly Operation[], what: string): Decision {
+    return this.decide(identity, operations, what, () => this.access.permitted(identity));
+  }
+
+  /**
+   * The same for an open socket, whose proof is as old as the socket: groups come from the latest
+   * membership, as in the revocation recheck, so a subscribe never gets more than the socket keeps.
+   */
+  checkSocket(identity: Identity, operations: readonly Operation[], what: string): Decision {
+    return this.decide(identity, operations, what, () => this.access.permittedNow(identity));
+  }
+
+  /** Any error denies. */
+  private decide(
+    identity: Identity,
+    operations: readonly Operation[],
+    what: string,
+    permittedOf: () => ReadonlySet<Operation>,
+  ): Decision {
     let permitted: ReadonlySet<Operation>;
     try {
-      permitted = this.access.permitted(identity);
+      permitted = permittedOf();
     } catch {
       permitted = new Set();
     }

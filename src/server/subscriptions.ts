@@ -4,8 +4,9 @@
  * Checks happen on the raw upgrade, before any stream exists: a valid proof for `req.url`, an
  * Origin equal to the hub's own (browsers always send one; scripts may send none), and `read`.
  * The identity is bound to the socket at the upgrade; the connection_init payload is ignored, so a
- * client cannot replace who it is. Each subscribe is checked again, mutations are refused on this
- * channel (they go over HTTP, where the hub enforces XSRF), and whenever permissions change every
+ * client cannot replace who it is. Each subscribe is checked again (with the latest membership, as
+ * the recheck is), mutations are refused on this channel (they go over HTTP, where the hub enforces
+ * XSRF), and whenever permissions change every
  * socket whose user lost `read` is closed with 4403, then every `permissions` subscription still
  * open is told its user's new list (the same recompute feeds both, in that order).
  */
@@ -107,9 +108,8 @@ export function attachSubscriptions(options: SubscriptionOptions): Subscriptions
         if (analysis.kind === 'mutation') {
           return [new GraphQLError('Mutations are not accepted over WebSocket; send them over HTTP to graphql.')];
         }
-        const decision = decisions.check(identity, analysis.operations, 'subscriptions');
+        const decision = decisions.checkSocket(identity, analysis.operations, 'subscriptions');
         if (!decision.allowed) return [forbiddenError(decision.refused ?? 'read')];
-        // A socket's proof is as old as the socket: its live permissions use the latest membership.
         const permissionFeed: PermissionFeed = {
           current: () => access.permittedNow(identity),
           onChange: (listener) => {

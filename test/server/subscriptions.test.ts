@@ -166,6 +166,18 @@ describe('subscriptions', () => {
       expect(control).toHaveLength(20);
     });
 
+    it('decides a subscribe on an open socket with the latest membership, not the groups in its old proof', async () => {
+      await putUa({ ...UA, pat: ['READ'], 'group:ops': ['CONTROL'] });
+      const pat = await connect({ user: 'pat', groups: ['ops'] });
+      await server.put({ user: null }, '/_flotilla/membership').send({ groups: { ops: [] } }).expect(200);
+      pat.subscribe('p', 'subscription { permissions }');
+      pat.subscribe('me', '{ me { permissions } }');
+      await waitFor(() => nexts(pat, 'p').length === 1 && pat.of('me').some((m) => m.type === 'next'), 'the list and me');
+      const me = pat.of('me').find((m) => m.type === 'next')!.payload.data.me.permissions as string[];
+      expect(nexts(pat, 'p')[0]).toEqual(['read']);
+      expect(me).toEqual(['read']);
+    });
+
     it('never sends a list without read: the socket closes with 4403 instead', async () => {
       await putUa({ ...UA, pat: ['READ', 'pause'] });
       const pat = await connect({ user: 'pat' });

@@ -32,6 +32,9 @@ describe('REST API and pages', () => {
     await server.put(bob, authz()).send({ bob: ['ALL'] }).expect(403);
     await server.get(bob, `${authz()}/explain?user=bob`).expect(403);
     await server.post(bob, `${authz()}/preview`).send({}).expect(403);
+    // Express routes without regard to case or a trailing slash; the owner check must follow it.
+    await server.get(bob, `${server.base}API/Authorization/`).expect(403);
+    await server.get(bob, `${server.base}SHARING`).expect(403);
     const page = await server.get(bob, `${server.base}sharing`).expect(403);
     expect(page.text).toContain('Only alice can change sharing');
     // Names come back in their canonical spelling (READ and read are the same operation).

@@ -75,6 +75,7 @@ describe('proof of identity', () => {
     const health = await server.get({ user: null }, '/_flotilla/health').expect(200);
     expect(health.body).toEqual({ status: 'ok', owner: 'alice', pid: process.pid });
     await server.get({ user: 'alice' }, '/_flotilla/health').expect(403);
+    await server.put({ user: 'alice' }, '/_FLOTILLA/membership').send({ groups: {} }).expect(403);
     await server.get({ user: null }, profile()).expect(403);
     await request(server.url).get('/_flotilla/health').expect(401);
   });

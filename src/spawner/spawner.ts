@@ -359,6 +359,8 @@ export class Spawner extends EventEmitter<{ change: [owner: string, status: Serv
           e.healthFailures = 0;
           child.once('exit', (code, signal) => this.onExit(owner, e, pid, code, signal));
           if (this.groups) await this.queueMembership(owner, e);
+          // It may have died during the push; it must not be handed out as running.
+          if (e.record !== record) throw new Error(`the workflow server for "${owner}" exited during start-up; see ${logPath}`);
           this.setStatus(owner, e, 'running');
           this.log.info({ owner, pid, port }, 'workflow server is ready');
           return this.infoOf(record);
@@ -425,7 +427,7 @@ export class Spawner extends EventEmitter<{ change: [owner: string, status: Serv
   }
 
   private onExit(owner: string, e: Entry, pid: number, code: number | null, signal: NodeJS.Signals | null): void {
-    if (this.closed || e.record?.pid !== pid || e.status !== 'running') return;
+    if (this.closed || e.record?.pid !== pid || (e.status !== 'running' && e.status !== 'starting')) return;
     this.log.warn({ owner, pid, code, signal }, 'workflow server exited');
     this.markStopped(owner, e, e.record, 'exited');
   }

@@ -2,6 +2,7 @@ import { Router, type NextFunction, type Request, type Response } from 'express'
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { userModel, type HubContext } from '../context.js';
+import { reachableOwners } from './reachable-owners.js';
 import { mayAdminister, messagePage, renderPage } from './render.js';
 
 /** Page scripts live beside the templates (static/ belongs to the shared stylesheet). */
@@ -33,10 +34,7 @@ export function homeAdminPages(ctx: HubContext, viewsDir: string): Router {
 
   router.get('/hub/home', requireSession, (req, res) => {
     const user = req.caller!.user;
-    const reachable = ctx.users
-      .list()
-      .filter((name) => name !== user && p.can(user, 'access:servers', { user: name }))
-      .map((name) => ({ name, status: ctx.servers.status(name), mayStart: p.can(user, 'servers', { user: name }) }));
+    const reachable = reachableOwners(ctx, user).filter((o) => o.name !== user);
     renderPage(ctx, req, res, 'home', 200, {
       title: 'Home',
       me: userModel(ctx, user),

@@ -71,13 +71,12 @@ export function killGroup(pid: number): void {
   }
 }
 
-/** Polls `probe` until it returns a truthy value, or fails with the last value seen. */
+/** Polls `probe` until it returns a truthy value (which it returns), or fails naming `what`. */
 export async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  let last: T | undefined | false;
   for (;;) {
-    last = probe();
-    if (last) return last;
+    const value = probe();
+    if (value) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }

@@ -11,7 +11,7 @@ function pathPart(part: string): string {
   return part === '' ? '""' : part;
 }
 
-export function formatIssue(issue: AuthzIssue): string {
+function formatIssue(issue: AuthzIssue): string {
   return `${issue.path.map(pathPart).join(PATH_SEPARATOR)}: ${issue.message}`;
 }
 

@@ -66,7 +66,7 @@ function explainSet(terms: Iterable<string>, add: Mask, remove: Mask): Permissio
 }
 
 /** Short wording for a set of operations: group names where whole groups are present. */
-export function describeOperations(mask: Mask): string {
+function describeOperations(mask: Mask): string {
   if (mask === 0) return 'nothing';
   if (mask === GROUP_MASKS.ALL) return 'everything (ALL)';
   const parts: string[] = [];

@@ -12,7 +12,7 @@ export {
   type PermissionGroup,
 } from './operations.js';
 export { resolvePermission, type PermissionTerm } from './spelling.js';
-export { AuthzConfigError, formatIssue, type AuthzIssue } from './errors.js';
+export { AuthzConfigError, type AuthzIssue } from './errors.js';
 export {
   SiteAuthorization,
   UserAuthorization,

@@ -12,7 +12,7 @@ export interface PermissionTerm {
 }
 
 /** Lower case with separators removed: the form that names are compared in. */
-export function foldName(name: string): string {
+function foldName(name: string): string {
   return name.toLowerCase().replace(/[-_\s]+/g, '');
 }
 

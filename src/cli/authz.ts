@@ -52,7 +52,7 @@ function parseConfiguration<T>(
 }
 
 /** One eval input line → its output object; a bad configuration or request is an `error` line. */
-export function evaluateLine(line: Record<string, unknown>): { permitted: string[] } | { error: string } {
+function evaluateLine(line: Record<string, unknown>): { permitted: string[] } | { error: string } {
   const problems: string[] = [];
   const site: SiteAuthorization | undefined = parseConfiguration(line, 'site_authorization', parseSiteAuthorization, problems);
   const ua: UserAuthorization | undefined = parseConfiguration(line, 'user_authorization', parseUserAuthorization, problems);

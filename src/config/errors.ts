@@ -19,7 +19,7 @@ export class ConfigError extends Error {
 }
 
 /** `JupyterHub › authenticator › admin_users[2]`: indices stick to the key they index. */
-export function formatKeyPath(path: readonly (string | number)[]): string {
+function formatKeyPath(path: readonly (string | number)[]): string {
   const parts: string[] = [];
   for (const segment of path) {
     if (typeof segment === 'number' && parts.length > 0) parts[parts.length - 1] += `[${segment}]`;

@@ -1,4 +1,4 @@
-export { ConfigError, formatConfigIssue, formatKeyPath, type ConfigIssue } from './errors.js';
+export { ConfigError, formatConfigIssue, type ConfigIssue } from './errors.js';
 export { assertValidUserName, InvalidNameError, isValidUserName, isValidWorkflowName, NAME_RULE } from './names.js';
 export { KNOWN_SCOPES, parseScope, ScopeError, type ParsedScope, type Scope, type ScopeFilterKind } from './scopes.js';
 export { DEFAULT_BIND_URL, loadSiteConfig, parseSiteConfig, type RoleConfig, type SiteConfig } from './site.js';

@@ -45,7 +45,7 @@ function describeFsError(err: unknown): string {
   return code ?? String(err);
 }
 
-export function lineAndColumn(text: string, offset: number): { line: number; column: number } {
+function lineAndColumn(text: string, offset: number): { line: number; column: number } {
   let line = 1;
   let lineStart = 0;
   for (let i = 0; i < offset && i < text.length; i++) {
@@ -67,7 +67,7 @@ class SyntaxAt extends Error {
 }
 
 /** Where and why JSON.parse refused a text. */
-export function locateJsonError(text: string): { offset: number; message: string } {
+function locateJsonError(text: string): { offset: number; message: string } {
   // The scanner accepts something JSON.parse rejected: point at the start rather than guess.
   return findJsonProblem(text) ?? { offset: 0, message: 'not valid JSON' };
 }

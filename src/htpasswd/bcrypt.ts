@@ -7,11 +7,11 @@ export const DEFAULT_COST = 12;
 export const MIN_COST = 4;
 export const MAX_COST = 17;
 /** bcrypt reads only this many bytes of a password; longer ones would be silently cut. */
-export const MAX_PASSWORD_BYTES = 72;
+const MAX_PASSWORD_BYTES = 72;
 
 const BCRYPT_HASH = /^\$2[aby]\$(\d{2})\$[./A-Za-z0-9]{53}$/;
 
-export function isBcryptHash(hash: string): boolean {
+function isBcryptHash(hash: string): boolean {
   return BCRYPT_HASH.test(hash);
 }
 
@@ -20,13 +20,13 @@ export function costOf(hash: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
-export function checkCost(cost: number): void {
+function checkCost(cost: number): void {
   if (!Number.isInteger(cost) || cost < MIN_COST || cost > MAX_COST) {
     throw new HtpasswdError(`bcrypt cost must be a whole number from ${MIN_COST} to ${MAX_COST}, got ${String(cost)}`);
   }
 }
 
-export function checkPassword(password: string): void {
+function checkPassword(password: string): void {
   if (password === '') throw new HtpasswdError('the password is empty');
   if (Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES) {
     throw new HtpasswdError(`the password is longer than ${MAX_PASSWORD_BYTES} bytes, which bcrypt would silently cut`);

@@ -142,9 +142,14 @@ export class Permissions {
     }
   }
 
-  /** Whether `user` holds `scope` for anything at all (any filter). */
+  /** Whether `user` holds `scope` for anything at all (any filter); like can(), any failure is a no. */
   holdsAny(user: string | null, scope: Scope): boolean {
-    return !!user && this.grantsOf(user).some((g) => g.scope === scope);
+    if (!user) return false;
+    try {
+      return this.grantsOf(user).some((g) => g.scope === scope);
+    } catch {
+      return false;
+    }
   }
 
   private covers(grant: Grant, target: ScopeTarget): boolean {

@@ -143,7 +143,7 @@ export class Spawner extends EventEmitter<{ change: [owner: string, status: Serv
         const known = this.entries.get(r.owner);
         if (known && known.status !== 'stopped') return;
         const health = isValidUserName(r.owner) && isAlive(r.pid)
-          ? await checkHealth(this.target(r), this.opts.httpTimeoutMs, r.pid)
+          ? await checkHealth(r, this.opts.httpTimeoutMs, r.pid)
           : { ok: false as const, reason: 'process is gone' };
         if (this.closed) return;
         if (!health.ok) {
@@ -283,10 +283,6 @@ export class Spawner extends EventEmitter<{ change: [owner: string, status: Serv
 
   private infoOf(r: ServerRecord): ServerInfo {
     return { ...r, url: `http://127.0.0.1:${r.port}` };
-  }
-
-  private target(r: { owner: string; port: number; secret: string }): ControlTarget {
-    return { owner: r.owner, port: r.port, secret: r.secret };
   }
 
   private setStatus(owner: string, e: Entry, status: ServerStatus): void {
@@ -466,7 +462,7 @@ export class Spawner extends EventEmitter<{ change: [owner: string, status: Serv
       const record = e.record;
       if (!record || !this.groups || this.closed) return;
       try {
-        await putMembership(this.target(record), this.groups, this.opts.httpTimeoutMs);
+        await putMembership(record, this.groups, this.opts.httpTimeoutMs);
       } catch (err) {
         this.log.warn({ owner, err: (err as Error).message }, 'could not push group membership');
       }
@@ -486,7 +482,7 @@ export class Spawner extends EventEmitter<{ change: [owner: string, status: Serv
           if (e.status !== 'running' || !record) return;
           if (!isAlive(record.pid)) return this.markStopped(owner, e, record, 'process is gone');
           if (!e.child) {
-            const health = await checkHealth(this.target(record), this.opts.httpTimeoutMs, record.pid);
+            const health = await checkHealth(record, this.opts.httpTimeoutMs, record.pid);
             if (this.closed) return;
             e.healthFailures = health.ok ? 0 : e.healthFailures + 1;
             if (e.healthFailures >= MAX_HEALTH_FAILURES) {

@@ -1,6 +1,5 @@
 export {
   Spawner,
-  flotillaServerArgv,
   type ServerInfo,
   type ServerLaunch,
   type ServerStatus,

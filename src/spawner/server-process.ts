@@ -22,7 +22,7 @@ export function freePort(): Promise<number> {
 
 /** Only what a server needs: never the hub's own secrets or credentials that happen to be in
  * its environment. `FLOTILLA_*` passes through (log level and the like). */
-export function serverEnvironment(secret: string, from: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+function serverEnvironment(secret: string, from: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(from)) {
     if (value === undefined) continue;

@@ -61,7 +61,7 @@ export interface SpawnerOptions {
 
 const FLOTILLA_BIN = fileURLToPath(new URL('../../bin/flotilla', import.meta.url));
 
-export function flotillaServerArgv(l: ServerLaunch): string[] {
+function flotillaServerArgv(l: ServerLaunch): string[] {
   return [
     FLOTILLA_BIN,
     'server',

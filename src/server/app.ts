@@ -22,7 +22,7 @@ import { CONTROL_PREFIX, requireProof } from './identity.js';
 import { describeBytes, MAX_GRAPHQL_BYTES } from './limits.js';
 import { pageRoutes } from './page-routes.js';
 import { attachSubscriptions, type Subscriptions } from './subscriptions.js';
-import { watchFile } from './watch-file.js';
+import { watchFile } from '../util/watch-file.js';
 
 /** The repository root, for views/ and static/ (dist/server or src/server → two levels up). */
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

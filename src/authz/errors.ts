@@ -46,6 +46,4 @@ export function describeValue(value: unknown): string {
   }
 }
 
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+export { isPlainObject } from '../util/values.js';

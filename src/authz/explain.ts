@@ -2,6 +2,7 @@ import type { SiteAuthorization, UserAuthorization } from './config.js';
 import { decideMasks, type AuthzRequest, type DecisionMasks, type DecisionTrace } from './decide.js';
 import { GROUP_MASKS, operationsOf, type Mask } from './mask.js';
 import type { Operation } from './operations.js';
+import { errorMessage } from '../util/values.js';
 
 /** One side of the decision (limits, defaults or grants) before and after expansion. */
 export interface PermissionSetExplanation {
@@ -134,7 +135,7 @@ export function explainDecision(
   try {
     masks = decideMasks(site, ua, request, trace);
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     return { ...explanation, error: message, summary: `The decision failed (${message}), so nothing is permitted.` };
   }
   const limitTerms = trace.entries.flatMap(({ entry }) => (entry.limit ?? entry.default!).terms);

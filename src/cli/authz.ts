@@ -12,6 +12,7 @@ import {
   type UserAuthorization,
 } from '../authz/index.js';
 import { loadOwnerAuthorization, loadSiteConfig } from '../config/index.js';
+import { errorMessage } from '../util/values.js';
 
 /** Raised for a stdin line that is not a JSON object: the input is not JSON lines. */
 class NotJsonLinesError extends Error {}
@@ -174,7 +175,7 @@ function runExplain(options: ExplainOptions): void {
       userGroups: groupsOf(options.user, cfg.JupyterHub.load_groups, extra),
     };
   } catch (err) {
-    process.stderr.write(`flotilla authz explain: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`flotilla authz explain: ${errorMessage(err)}\n`);
     process.exitCode = 1;
     return;
   }

@@ -3,6 +3,7 @@ import { isValidUserName, loadSiteConfig } from '../config/index.js';
 import { SECRET_ENV } from '../identity/proof.js';
 import { isLoopback, startWorkflowServer } from '../server/app.js';
 import { createLogger } from '../util/logger.js';
+import { errorMessage } from '../util/values.js';
 
 function parsePort(value: string): number {
   const port = Number(value);
@@ -52,7 +53,7 @@ export function registerServerCommand(program: Command): void {
       try {
         concurrency = loadSiteConfig(opts.config).WorkflowServer.max_concurrent_jobs;
       } catch (err) {
-        fail(err instanceof Error ? err.message : String(err));
+        fail(errorMessage(err));
       }
       const running = await startWorkflowServer({
         owner: opts.owner,
@@ -64,7 +65,7 @@ export function registerServerCommand(program: Command): void {
         port: opts.port,
         logger,
         ...(concurrency ? { concurrency } : {}),
-      }).catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)));
+      }).catch((err: unknown) => fail(errorMessage(err)));
       process.on('SIGHUP', () => {
         logger.info('SIGHUP: re-reading the site configuration');
         running.access.reloadSite();

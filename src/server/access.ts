@@ -27,6 +27,7 @@ import {
 } from '../config/index.js';
 import type { Identity } from '../identity/proof.js';
 import type { Logger } from '../util/logger.js';
+import { errorMessage } from '../util/values.js';
 
 /** A user_authorization that leaves every access user nothing: used while the owner's file is broken. */
 const DENY_EVERYONE = { '*': ['!ALL'] };
@@ -68,7 +69,7 @@ export class AccessControl extends EventEmitter<{ change: [] }> {
     } catch (err) {
       this.site = undefined;
       this.authorizer.setSite(undefined);
-      this.options.logger.error({ err: errorText(err) }, 'site configuration invalid: access users get nothing until it is fixed');
+      this.options.logger.error({ err: errorMessage(err) }, 'site configuration invalid: access users get nothing until it is fixed');
     }
     this.changed();
   }
@@ -79,7 +80,7 @@ export class AccessControl extends EventEmitter<{ change: [] }> {
       this.authorizer.setUserAuthorization(this.owner, loadOwnerAuthorization(this.options.dataDir, this.owner));
     } catch (err) {
       this.authorizer.setUserAuthorization(this.owner, parseUserAuthorization(DENY_EVERYONE));
-      this.options.logger.error({ err: errorText(err) }, "owner's user_authorization invalid: access users get nothing until it is fixed");
+      this.options.logger.error({ err: errorMessage(err) }, "owner's user_authorization invalid: access users get nothing until it is fixed");
     }
     this.changed();
   }
@@ -171,6 +172,3 @@ export class AccessControl extends EventEmitter<{ change: [] }> {
   }
 }
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

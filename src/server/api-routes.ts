@@ -6,17 +6,13 @@ import express, { Router, type Request, type Response } from 'express';
 import { formatExplanation, graphqlNames, OPERATIONS } from '../authz/index.js';
 import { isValidUserName, loadOwnerAuthorization } from '../config/index.js';
 import type { AccessControl } from './access.js';
-import { isJsonObject } from './plain-object.js';
+import { errorMessage, isPlainObject } from '../util/values.js';
 import type { DecisionMaker } from './decisions.js';
 import { MAX_AUTHORIZATION_BYTES } from './limits.js';
 
 /** How the sharing preview names people it cannot name: these can never be user names. */
 const EVERYONE_ELSE = '(anyone else)';
 const memberOf = (group: string) => `(any member of ${group})`;
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 export function apiRoutes(access: AccessControl, decisions: DecisionMaker, dataDir: string): Router {
   const router = Router();
@@ -48,7 +44,7 @@ export function apiRoutes(access: AccessControl, decisions: DecisionMaker, dataD
   });
 
   router.put('/authorization', json, (req, res) => {
-    if (!isJsonObject(req.body)) {
+    if (!isPlainObject(req.body)) {
       res.status(400).json({ error: 'the body must be a JSON object mapping "*", user names and "group:<name>" to permission lists' });
       return;
     }
@@ -61,7 +57,7 @@ export function apiRoutes(access: AccessControl, decisions: DecisionMaker, dataD
   });
 
   router.post('/authorization/preview', json, (req, res) => {
-    if (!isJsonObject(req.body)) {
+    if (!isPlainObject(req.body)) {
       res.json({ valid: false, error: 'must be a JSON object mapping "*", user names and "group:<name>" to permission lists' });
       return;
     }

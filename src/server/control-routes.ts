@@ -3,13 +3,13 @@
  * the hub's full group membership.
  */
 import express, { Router } from 'express';
-import { isJsonObject } from './plain-object.js';
+import { isPlainObject } from '../util/values.js';
 import { isValidUserName } from '../config/index.js';
 import type { AccessControl } from './access.js';
 import { MAX_CONTROL_BYTES } from './limits.js';
 
 function parseMembership(body: unknown): Record<string, string[]> | string {
-  if (!isJsonObject(body) || !isJsonObject(body.groups)) return 'body must be {"groups": {"<group>": ["<user>", …]}}';
+  if (!isPlainObject(body) || !isPlainObject(body.groups)) return 'body must be {"groups": {"<group>": ["<user>", …]}}';
   const groups: Record<string, string[]> = {};
   for (const [group, users] of Object.entries(body.groups)) {
     if (!isValidUserName(group)) return `groups: ${JSON.stringify(group)} is not a group name`;

@@ -1,4 +1,0 @@
-/** A JSON object (not null, not an array): the only shape our JSON bodies may have. */
-export function isJsonObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

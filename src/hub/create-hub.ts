@@ -8,7 +8,7 @@ import { Strategy as LocalStrategy } from 'passport-local';
 import type { SiteConfig } from '../config/index.js';
 import { HtpasswdFile } from '../htpasswd/index.js';
 import { UserProxy } from '../proxy/index.js';
-import { Spawner } from '../spawner/index.js';
+import { Spawner, systemIsolation } from '../spawner/index.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { hubApi } from './api/index.js';
 import { authenticate, hasTokenInQuery, TOKEN_IN_URL_MESSAGE, wantsJson } from './auth/caller.js';
@@ -79,7 +79,9 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
       pollIntervalMs: hubConf.spawner.poll_interval * 1000,
       stopGraceMs: hubConf.spawner.stop_grace * 1000,
       idleTimeoutMs: hubConf.spawner.idle_timeout * 1000,
-      ...(hubConf.spawner.run_as_owner ? { runAsOwner: true, hubSecretFiles: [hubConf.cookie_secret_file, hubConf.authenticator.htpasswd_file] } : {}),
+      ...(hubConf.spawner.run_as_owner
+        ? { isolation: systemIsolation({ dataDir: hubConf.data_dir, hubSecretFiles: [hubConf.cookie_secret_file, hubConf.authenticator.htpasswd_file], logger: logger.child({ part: 'spawner' }) }) }
+        : {}),
       logger: logger.child({ part: 'spawner' }),
     });
     cleanups.unshift(() => spawner.close());

@@ -7,3 +7,4 @@ export {
   type SpawnerOptions,
 } from './spawner.js';
 export { serverLogPath } from './server-process.js';
+export { sharedIsolation, systemIsolation, type Isolation, type IsolationMode } from './isolation.js';

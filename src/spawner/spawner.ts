@@ -6,10 +6,9 @@ import { assertValidUserName, isValidUserName } from '../config/names.js';
 import { newServerSecret } from '../identity/proof.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { checkHealth, putMembership, type ControlTarget } from './control-client.js';
-import { claimOwnerFolder, protectHubFiles } from './owner-folder.js';
-import { freePort, isAlive, launchServer, logTail, ownerDirectory, serverLogPath, signalGroup } from './server-process.js';
+import { sharedIsolation, type Isolation } from './isolation.js';
+import { freePort, isAlive, launchServer, logTail, serverLogPath, signalGroup } from './server-process.js';
 import { ServerStore, type ServerRecord } from './server-store.js';
-import { lookupSystemAccount, processUids, type SystemAccount } from './system-account.js';
 
 export type ServerStatus = 'stopped' | 'starting' | 'running' | 'stopping';
 
@@ -51,12 +50,8 @@ export interface SpawnerOptions {
   logger?: Logger;
   /** Arguments given to `node` to run one server; by default `bin/flotilla server …`. */
   serverArgv?: (launch: ServerLaunch) => string[];
-  /** Run each server as the system account named like its owner (JupyterHub.spawner.run_as_owner);
-   * needs root. */
-  runAsOwner?: boolean;
-  /** Files outside the database that only the hub may read (cookie secret, htpasswd); made
-   * root-only when runAsOwner is on. */
-  hubSecretFiles?: string[];
+  /** Which account each owner's server runs as; the hub's own (`shared`) unless given. */
+  isolation?: Isolation;
 }
 
 const FLOTILLA_BIN = fileURLToPath(new URL('../../bin/flotilla', import.meta.url));
@@ -116,22 +111,14 @@ export class Spawner extends EventEmitter<{ change: [owner: string, status: Serv
   private polling = false;
   private closed = false;
   private groups: Record<string, string[]> | undefined;
+  private readonly isolation: Isolation;
 
   constructor(private readonly opts: SpawnerOptions) {
     super();
     this.store = new ServerStore(opts.db);
     this.log = opts.logger ?? silentLogger();
     this.serverArgv = opts.serverArgv ?? flotillaServerArgv;
-    if (opts.runAsOwner) {
-      const uid = process.getuid?.();
-      if (uid !== 0) {
-        throw new Error(
-          `JupyterHub.spawner.run_as_owner is true, but the hub runs as uid ${uid ?? 'unknown'}, not root; ` +
-            'start the hub as root, or set run_as_owner to false',
-        );
-      }
-      protectHubFiles(opts.dataDir, opts.hubSecretFiles ?? []);
-    }
+    this.isolation = opts.isolation ?? sharedIsolation;
     this.poller = setInterval(() => void this.poll(), Math.max(50, opts.pollIntervalMs)).unref();
   }
 
@@ -151,7 +138,7 @@ export class Spawner extends EventEmitter<{ change: [owner: string, status: Serv
           this.log.info({ owner: r.owner, pid: r.pid, reason: health.reason }, 'forgot a recorded server');
           return;
         }
-        const wrongAccount = await this.wrongAccount(r.owner, r.pid);
+        const wrongAccount = await this.isolation.wrongAccount(r.owner, r.pid);
         if (this.closed) return;
         if (wrongAccount) {
           // It answered with its secret, so it is ours: it must not go on running as the wrong account.
@@ -291,41 +278,12 @@ export class Spawner extends EventEmitter<{ change: [owner: string, status: Serv
     this.emit('change', owner, status);
   }
 
-  /** With runAsOwner: why the process `pid` is not running as the owner's account, if it is not. */
-  private async wrongAccount(owner: string, pid: number): Promise<string | undefined> {
-    if (!this.opts.runAsOwner) return undefined;
-    let account: SystemAccount;
-    try {
-      account = await lookupSystemAccount(owner);
-    } catch (err) {
-      return (err as Error).message;
-    }
-    const uids = await processUids(pid);
-    if (!uids) return 'its process is gone';
-    if (uids.real !== account.uid || uids.effective !== account.uid) {
-      return `it runs as uid ${uids.effective}, not ${owner}'s uid ${account.uid}`;
-    }
-    return undefined;
-  }
-
-  /** With runAsOwner: the owner's account, and their folder made theirs. Never falls back to root. */
-  private async ownerAccount(owner: string): Promise<SystemAccount | undefined> {
-    if (!this.opts.runAsOwner) return undefined;
-    const account = await lookupSystemAccount(owner);
-    const claimed = await claimOwnerFolder(ownerDirectory(this.opts.dataDir, owner), account);
-    if (claimed.changed) this.log.info({ owner, uid: account.uid, changed: claimed.changed }, "gave the owner's folder to their account");
-    if (claimed.skipped.length) {
-      this.log.warn({ owner, skipped: claimed.skipped.slice(0, 20) }, "left files with other hard links in the owner's folder alone");
-    }
-    return account;
-  }
-
   private async launch(owner: string, e: Entry): Promise<ServerInfo> {
     this.setStatus(owner, e, 'starting');
     const deadline = Date.now() + this.opts.startTimeoutMs;
     const logPath = serverLogPath(this.opts.dataDir, owner);
     try {
-      const account = await this.ownerAccount(owner);
+      const account = await this.isolation.prepareOwner(owner);
       for (let attempt = 1; ; attempt++) {
         const port = await freePort();
         const secret = newServerSecret();

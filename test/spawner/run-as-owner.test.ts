@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCookieSecret } from '../../src/hub/cookie-secret.js';
 import { openHubDatabase, type HubDatabase } from '../../src/hub/db.js';
 import { PROOF_HEADER, signProof } from '../../src/identity/proof.js';
-import { Spawner, type SpawnerOptions } from '../../src/spawner/index.js';
+import { sharedIsolation, Spawner, systemIsolation, type SpawnerOptions } from '../../src/spawner/index.js';
+import { silentLogger } from '../../src/util/logger.js';
 import { alive, buildDist, REPO, waitFor } from './harness.js';
 
 function commandExists(name: string): boolean {
@@ -121,8 +122,7 @@ describe.skipIf(!canRun)(`run_as_owner with real system accounts${canRun ? '' : 
       pollIntervalMs: 200,
       stopGraceMs: 5_000,
       idleTimeoutMs: 0,
-      runAsOwner: true,
-      hubSecretFiles: [cookieFile],
+      isolation: systemIsolation({ dataDir, hubSecretFiles: [cookieFile], logger: silentLogger() }),
       ...overrides,
     });
     s.on('change', (owner) => {
@@ -259,7 +259,7 @@ describe.skipIf(!canRun)(`run_as_owner with real system accounts${canRun ? '' : 
     expect(alive(bobPid)).toBe(false);
     running.close();
     // A server for bob that the hub recorded while run_as_owner was off: it runs as root.
-    const asRoot = spawner({ runAsOwner: false });
+    const asRoot = spawner({ isolation: sharedIsolation });
     const rootInfo = await asRoot.start(bob.name);
     expect(statusUids(rootInfo.pid)[1]).toBe(0);
     asRoot.close();
@@ -282,15 +282,13 @@ describe.skipIf(!canRun)(`run_as_owner with real system accounts${canRun ? '' : 
 
   it('refuses to create a run_as_owner spawner when the hub is not root', () => {
     const script = `
-      const { Spawner } = await import(${JSON.stringify(join(REPO, 'dist/spawner/index.js'))});
-      const Database = (await import(${JSON.stringify(join(REPO, 'node_modules/better-sqlite3/lib/index.js'))})).default;
+      const { systemIsolation } = await import(${JSON.stringify(join(REPO, 'dist/spawner/index.js'))});
       try {
-        new Spawner({ db: new Database(':memory:'), dataDir: '/nonexistent', hubOrigin: 'http://127.0.0.1:8000', startTimeoutMs: 1, httpTimeoutMs: 1,
-          pollIntervalMs: 1000, stopGraceMs: 1, idleTimeoutMs: 0, runAsOwner: true }).close();
+        systemIsolation({ dataDir: '/nonexistent', hubSecretFiles: [], logger: undefined });
         console.log('created');
       } catch (err) { console.log(err.message); }
       process.exit(0);`;
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { uid: alice.uid, gid: alice.gid, cwd: '/', encoding: 'utf8' });
-    expect(out).toContain(`JupyterHub.spawner.run_as_owner is true, but the hub runs as uid ${alice.uid}, not root`);
+    expect(out).toContain(`JupyterHub.spawner.isolation is "system", but the hub runs as uid ${alice.uid}, not root`);
   });
 });

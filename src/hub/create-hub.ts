@@ -29,6 +29,7 @@ import { LiveSockets } from './routing/live-sockets.js';
 import { upgradeHandler } from './routing/upgrade.js';
 import { userRoute } from './routing/user-route.js';
 import { ServerControl } from './servers.js';
+import { readSiteSettings, watchSiteSettings } from './site-settings.js';
 import { SqliteSessionStore } from './sessions/sqlite-store.js';
 import { TokenStore } from './tokens/token-store.js';
 
@@ -72,7 +73,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
     const spawner = new Spawner({
       db,
       dataDir: hubConf.data_dir,
-      siteConfigFile: config.file,
+      site: readSiteSettings(config.file),
       hubOrigin: bind.origin,
       startTimeoutMs: hubConf.spawner.start_timeout * 1000,
       httpTimeoutMs: hubConf.spawner.http_timeout * 1000,
@@ -85,6 +86,8 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
       logger: logger.child({ part: 'spawner' }),
     });
     cleanups.unshift(() => spawner.close());
+    const siteWatch = watchSiteSettings(config.file, logger, (site) => void spawner.pushSite(site));
+    cleanups.unshift(() => siteWatch?.close());
     const proxy = new UserProxy({
       spawner,
       sessionCookieName: SESSION_COOKIE,

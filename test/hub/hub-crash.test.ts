@@ -13,22 +13,11 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { HtpasswdFile } from '../../src/htpasswd/index.js';
 import { openHubDatabase } from '../../src/hub/db.js';
 import { TokenStore } from '../../src/hub/tokens/token-store.js';
+import { seededRandom } from '../../src/util/seeded-random.js';
 
 const REPO = resolve(import.meta.dirname, '..', '..');
 const ROUNDS = 5;
 const SEED = 20261201;
-
-/** A small deterministic PRNG (mulberry32), so a failing round can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Pids of live workflow-server processes of `owner` on `dataDir`, by their command lines. */
 function serverPids(owner: string, dataDir: string): number[] {
@@ -121,7 +110,7 @@ describe('a hub killed during a server start', () => {
       { mode: 0o600 },
     );
 
-    const random = prng(SEED);
+    const random = seededRandom(SEED);
     for (let round = 0; round < ROUNDS; round++) {
       await startHub();
       const delay = Math.floor(random() * 1200);

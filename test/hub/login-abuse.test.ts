@@ -14,6 +14,19 @@ function limits(perUserAddress: number, perAddress: number, perUser: number): Lo
   };
 }
 
+/** A hub with these limits for the tests of one describe block. */
+function hubWith(loginLimits: LoginLimits): () => HubFixture {
+  let fixture: HubFixture | undefined;
+  beforeAll(async () => {
+    fixture = await startHub({ loginLimits });
+  });
+  afterAll(() => fixture?.close());
+  return () => {
+    if (!fixture) throw new Error('the hub has not started');
+    return fixture;
+  };
+}
+
 /**
  * A browser at one loopback address (127.0.0.0/8 all reach the hub on 127.0.0.1): the hub sees
  * it as the socket's remote address, the way it sees clients on other machines.
@@ -43,13 +56,10 @@ function browserAt(f: HubFixture, address: string) {
 }
 
 describe('parallel sign-in bursts', () => {
-  let f: HubFixture;
-  beforeAll(async () => {
-    f = await startHub({ loginLimits: limits(5, 100, 10) });
-  });
-  afterAll(() => f.close());
+  const hub = hubWith(limits(5, 100, 10));
 
   it('let at most the limit reach the password check, and refuse the right password sent 15th', async () => {
+    const f = hub();
     const BURST = 31;
     const users = f.hub.context.users;
     const verify = users.verify.bind(users);
@@ -102,13 +112,10 @@ describe('parallel sign-in bursts', () => {
 });
 
 describe('signing in to your own account between failures', () => {
-  let f: HubFixture;
-  beforeAll(async () => {
-    f = await startHub({ loginLimits: limits(3, 6, 20) });
-  });
-  afterAll(() => f.close());
+  const hub = hubWith(limits(3, 6, 20));
 
   it('does not reset the count of the address', async () => {
+    const f = hub();
     const me = browserAt(f, '127.0.0.1');
     for (const target of ['bob', 'carol', 'admin']) {
       const own = browserAt(f, '127.0.0.1');
@@ -125,13 +132,10 @@ describe('signing in to your own account between failures', () => {
 });
 
 describe('lockouts', () => {
-  let f: HubFixture;
-  beforeAll(async () => {
-    f = await startHub({ loginLimits: limits(5, 8, 12) });
-  });
-  afterAll(() => f.close());
+  const hub = hubWith(limits(5, 8, 12));
 
   it('refuse a name from the address that guessed, not the real user from another one', async () => {
+    const f = hub();
     const mallory = browserAt(f, '127.0.0.2');
     for (let i = 0; i < 5; i++) expect((await mallory.signIn('bob', `guess-${i}`)).status).toBe(403);
     expect((await mallory.signIn('bob', PASSWORDS.bob!)).status).toBe(429);
@@ -141,6 +145,7 @@ describe('lockouts', () => {
   });
 
   it('still slow a guess spread over many addresses, the same way for names that exist and names that do not', async () => {
+    const f = hub();
     const answers = [];
     for (const name of ['carol', 'ghost']) {
       // 12 failures in all, at most 4 from any one address: under each address's own limits.
@@ -162,6 +167,7 @@ describe('lockouts', () => {
   });
 
   it('answer a script that asks for JSON with JSON and Retry-After', async () => {
+    const f = hub();
     const client = browserAt(f, '127.0.0.2');
     const xsrf = await client.openForm();
     const res = await client.post('/hub/login').type('form').set('Accept', 'application/json').send({ _xsrf: xsrf, username: 'bob', password: 'x' });
@@ -170,6 +176,7 @@ describe('lockouts', () => {
   });
 
   it('are listed and cleared by an admin, on the API and the admin page, and by nobody else', async () => {
+    const f = hub();
     const guesser = browserAt(f, '127.0.0.9');
     for (let i = 0; i < 5; i++) expect((await guesser.signIn('alice', `guess-${i}`)).status).toBe(403);
     expect((await guesser.signIn('alice', PASSWORDS.alice!)).status).toBe(429);
@@ -200,6 +207,7 @@ describe('lockouts', () => {
   });
 
   it('of a whole address are cleared by an admin too', async () => {
+    const f = hub();
     const crowd = browserAt(f, '127.0.0.11');
     for (let i = 0; i < 8; i++) expect((await crowd.signIn(`name${i}`, 'guess')).status).toBe(403);
     expect((await crowd.signIn('bob', PASSWORDS.bob!)).status).toBe(429);

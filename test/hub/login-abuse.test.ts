@@ -254,6 +254,15 @@ describe('the address of a sign-in', () => {
       expect((await viaProxy('203.0.113.5', PASSWORDS.bob!)).status).toBe(429);
       expect((await viaProxy('203.0.113.6', PASSWORDS.bob!)).status).toBe(302);
       expect(f.hub.context.loginLimiter.lockouts().map((l) => l.address)).toEqual(['203.0.113.5']);
+
+      // IPv6 clients count by their /64: a new address in the same network is no fresh start.
+      expect((await viaProxy('2001:db8::5', 'x')).status).toBe(403);
+      expect((await viaProxy('2001:db8::6', 'x')).status).toBe(403);
+      expect((await viaProxy('2001:db8::7', PASSWORDS.bob!)).status).toBe(429);
+      const { token } = f.hub.context.tokens.create('admin', {});
+      const clear = await request(f.url).delete(`/hub/api/lockouts/addresses/${encodeURIComponent('2001:db8::1234')}`).set('Authorization', `token ${token}`);
+      expect(clear.status).toBe(204);
+      expect((await viaProxy('2001:db8::7', PASSWORDS.bob!)).status).toBe(302);
     } finally {
       await f.close();
     }

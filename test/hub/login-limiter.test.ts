@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { addressKey } from '../../src/hub/auth/address-key.js';
 import { LoginLimiter, type SignInAttempt } from '../../src/hub/auth/login-limiter.js';
 
 /** A limiter on a clock the test moves by hand. */
@@ -90,5 +91,34 @@ describe('LoginLimiter', () => {
     expect(limiter.clearAddress('::ffff:10.0.0.1')).toBe(3);
     expect(limiter.lockouts()).toEqual([]);
     allowed(limiter.begin('erin', '10.0.0.1'));
+  });
+
+  it('counts every IPv6 address of one /64 network as one address', () => {
+    const { limiter } = limiterAt();
+    for (let i = 1; i <= 5; i++) allowed(limiter.begin(`name${i}`, `2001:db8:0:7::${i}`));
+    expect(limiter.begin('alice', '2001:db8:0:7:ffff:ffff:ffff:ffff').allowed).toBe(false);
+    expect(limiter.begin('alice', '2001:db8:0:8::1').allowed).toBe(true);
+    expect(limiter.lockouts()).toEqual([expect.objectContaining({ limit: 'per_address', address: '2001:db8:0:7::/64' })]);
+    expect(limiter.clearAddress('2001:db8:0:7::/64')).toBe(6);
+  });
+});
+
+describe('addressKey', () => {
+  it('keeps IPv4, unmaps IPv4-mapped IPv6, and reduces IPv6 to its /64', () => {
+    expect(addressKey('10.0.0.1')).toBe('10.0.0.1');
+    expect(addressKey('::ffff:10.0.0.1')).toBe('10.0.0.1');
+    expect(addressKey('::FFFF:10.0.0.1')).toBe('10.0.0.1');
+    expect(addressKey('::1')).toBe('0:0:0:0::/64');
+    expect(addressKey('2001:DB8::1')).toBe('2001:db8:0:0::/64');
+    expect(addressKey('2001:db8:a:b:c:d:e:f')).toBe('2001:db8:a:b::/64');
+    expect(addressKey('2001:db8:a:b::/64')).toBe('2001:db8:a:b::/64');
+    expect(addressKey('2001:0db8:000a:000b::1')).toBe('2001:db8:a:b::/64');
+    expect(addressKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+    expect(addressKey('64:ff9b::192.0.2.1')).toBe('64:ff9b:0:0::/64');
+    expect(addressKey('::192.0.2.1')).toBe('0:0:0:0::/64');
+  });
+
+  it('is undefined for anything that is not an address', () => {
+    for (const text of ['', 'unknown', '10.0.0', '10.0.0.1/24', '2001:db8::/48', '2001:db8::1/64/64', 'dave']) expect([text, addressKey(text)]).toEqual([text, undefined]);
   });
 });

@@ -1,5 +1,5 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
-import { isIP } from 'node:net';
+import { addressKey } from '../auth/address-key.js';
 import type { Lockout } from '../auth/login-limiter.js';
 import type { HubContext } from '../context.js';
 import type { Permissions } from '../roles/permissions.js';
@@ -32,12 +32,10 @@ export function lockoutsApi(ctx: HubContext): Router {
   });
 
   router.delete('/lockouts/addresses/:address', (req, res) => {
-    const address = String(req.params.address);
-    if (isIP(address) === 0) {
-      apiError(res, 400, `not an IPv4 or IPv6 address: ${address.slice(0, 64)}`);
-      return;
-    }
-    answerCleared(req, res, limiter.clearAddress(address), { address });
+    const given = String(req.params.address);
+    const address = addressKey(given);
+    if (address) answerCleared(req, res, limiter.clearAddress(address), { address });
+    else apiError(res, 400, `not an IPv4 or IPv6 address, nor an IPv6 /64 network: ${given.slice(0, 64)}`);
   });
 
   router.delete('/lockouts/:name', (req, res) => {

@@ -1,4 +1,5 @@
 import type { LoginLimits } from '../../config/index.js';
+import { addressKey } from './address-key.js';
 import { AttemptWindows, type AttemptWindow } from './attempt-windows.js';
 
 /** What a counter is about; names are counted case-insensitively. */
@@ -24,11 +25,6 @@ export type SignInAttempt =
   | { allowed: false; retryAfterSeconds: number };
 
 const SWEEP_EVERY_MS = 60_000;
-
-/** `::ffff:10.0.0.1` (an IPv4 client on a dual-stack socket) is the same client as `10.0.0.1`. */
-export function normalizeAddress(address: string): string {
-  return address.toLowerCase().replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
-}
 
 /**
  * Sign-in attempts, counted before the password is checked, per (name, address), per address,
@@ -57,7 +53,8 @@ export class LoginLimiter {
   begin(user: string, address: string): SignInAttempt {
     this.sweepNow();
     const name = user.toLowerCase();
-    const addr = normalizeAddress(address);
+    // A socket always has an address; should one ever lack it, all such attempts count as one.
+    const addr = addressKey(address) ?? 'unknown';
     // The address comes first and holds no space, so the pair key cannot be read two ways.
     const counters: [LimitKind, string, Subject][] = [
       ['per_user_address', `${addr} ${name}`, { name, address: addr }],
@@ -92,9 +89,10 @@ export class LoginLimiter {
     return this.tables.per_user.clear((s) => s.name === name) + this.tables.per_user_address.clear((s) => s.name === name);
   }
 
-  /** Forgets the attempts counted for an address (for every name); how many counters were open. */
+  /** Forgets the attempts counted for an address or IPv6 /64 (for every name); how many counters were open. */
   clearAddress(address: string): number {
-    const addr = normalizeAddress(address);
+    const addr = addressKey(address);
+    if (!addr) return 0;
     return this.tables.per_address.clear((s) => s.address === addr) + this.tables.per_user_address.clear((s) => s.address === addr);
   }
 

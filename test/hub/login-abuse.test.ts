@@ -221,6 +221,26 @@ describe('lockouts', () => {
   });
 });
 
+describe('the lockouts API', () => {
+  it('is refused to a holder of admin:users limited to some users or groups', async () => {
+    const f = await startHub({
+      hub: { load_groups: { ops: { users: ['alice'] } }, load_roles: [{ name: 'helpdesk', scopes: ['admin:users!group=ops', 'admin:users!user=bob'], users: ['carol'] }] },
+    });
+    try {
+      const carol = f.agent();
+      const { xsrf } = await signIn(carol, 'carol');
+      expect((await carol.get('/hub/api/users/alice')).status).toBe(200);
+      expect((await carol.get('/hub/api/lockouts')).status).toBe(403);
+      expect((await carol.delete('/hub/api/lockouts/alice').set('X-XSRFToken', xsrf)).status).toBe(403);
+      const page = await carol.get('/hub/admin');
+      expect(page.status).toBe(200);
+      expect(page.text).not.toContain('Sign-in lockouts');
+    } finally {
+      await f.close();
+    }
+  });
+});
+
 describe('the address of a sign-in', () => {
   it('is the socket\'s on a plain-http hub, whatever X-Forwarded-For says', async () => {
     const f = await startHub({ loginLimits: limits(2, 100, 10) });

@@ -5,14 +5,14 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import passport from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
-import type { SiteConfig } from '../config/index.js';
+import type { LoginLimits, SiteConfig } from '../config/index.js';
 import { HtpasswdFile } from '../htpasswd/index.js';
 import { UserProxy } from '../proxy/index.js';
 import { Spawner, systemIsolation } from '../spawner/index.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { hubApi } from './api/index.js';
 import { authenticate, hasTokenInQuery, TOKEN_IN_URL_MESSAGE, wantsJson } from './auth/caller.js';
-import { DEFAULT_LOGIN_LIMITS, LoginLimiter, type LoginLimits } from './auth/login-limiter.js';
+import { LoginLimiter } from './auth/login-limiter.js';
 import { UserDirectory } from './auth/user-directory.js';
 import { createXsrf } from './auth/xsrf.js';
 import type { HubContext } from './context.js';
@@ -41,6 +41,7 @@ const DAY_MS = 86_400_000;
 
 export interface HubOptions {
   logger?: Logger;
+  /** Replaces JupyterHub.authenticator.login_limits (tests use small limits and windows). */
   loginLimits?: LoginLimits;
 }
 
@@ -117,6 +118,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
       servers: new ServerControl(spawner, logger),
       proxy,
       xsrf: createXsrf(),
+      loginLimiter: new LoginLimiter(options.loginLimits ?? hubConf.authenticator.login_limits),
       logger,
       origin: bind.origin,
     };
@@ -181,7 +183,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
     app.use('/hub/static', express.static(STATIC_DIR, { index: false, fallthrough: false, maxAge: '1h' }));
     app.use('/hub/api', hubApi(ctx));
     app.get(['/', '/hub', '/hub/'], (_req, res) => res.redirect(302, '/hub/home'));
-    app.use(loginPages(ctx, auth, new LoginLimiter(options.loginLimits ?? DEFAULT_LOGIN_LIMITS), SESSION_COOKIE));
+    app.use(loginPages(ctx, auth, SESSION_COOKIE));
     app.use(homeAdminPages(ctx, VIEWS_DIR));
     app.use(monitorPages(ctx));
     app.use((req: Request, res: Response) => {

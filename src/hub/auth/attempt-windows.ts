@@ -11,6 +11,11 @@ export interface AttemptWindow<Subject> {
  * Attempts counted per key in fixed windows. Every method is synchronous, so that a caller can
  * check several tables and take a slot in each without another request slipping in between
  * (Node runs one request's synchronous code at a time).
+ *
+ * Why not rate-limiter-flexible, which the hub used before: its API is promise-based, so checking
+ * three limits and then taking a slot in each leaves gaps where parallel requests interleave
+ * (31 parallel sign-ins got 22 password checks through a limit of 5), and it has no way to give
+ * back one attempt without resetting a whole counter, which a success needs here.
  */
 export class AttemptWindows<Subject> {
   private readonly windows = new Map<string, AttemptWindow<Subject>>();

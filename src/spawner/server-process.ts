@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, mkdirSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StartMessage } from '../identity/launch.js';
 import type { SystemAccount } from './system-account.js';
@@ -129,18 +129,35 @@ export function logTail(path: string, offset = 0, maxLines = 20, maxBytes = 4096
   }
 }
 
-/** Whether `pid` is, by its command line, a workflow server of `owner` (`… server --owner O …`):
- * before signalling a pid read from the database, which the kernel may have given to another
- * process since. */
-export function isServerProcessOf(pid: number, owner: string): boolean {
-  let argv: string[];
+function commandLine(pid: number | string): string[] | undefined {
   try {
-    argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
   } catch {
-    return false;
+    return undefined;
   }
-  const at = argv.indexOf('--owner');
-  return argv.includes('server') && at > 0 && argv[at + 1] === owner;
+}
+
+/** Whether a command line is `… server --owner O … --data-dir D …`. */
+function isServerCommand(argv: string[], owner: string, dataDir: string): boolean {
+  const valueOf = (flag: string) => {
+    const at = argv.indexOf(flag);
+    return at > 0 ? argv[at + 1] : undefined;
+  };
+  return argv.includes('server') && valueOf('--owner') === owner && valueOf('--data-dir') === dataDir;
+}
+
+/**
+ * Live workflow-server processes of `owner` on `dataDir`, found by their command lines: what a
+ * hub that died mid-start may have left, whether or not it had recorded the pid yet.
+ */
+export function serverProcessesOf(owner: string, dataDir: string): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const argv = commandLine(name);
+    if (argv && isServerCommand(argv, owner, dataDir)) pids.push(Number(name));
+  }
+  return pids;
 }
 
 export function isAlive(pid: number): boolean {

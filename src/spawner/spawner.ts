@@ -8,7 +8,7 @@ import { newServerSecret } from '../identity/proof.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { checkHealth, putMembership, putSite } from './control-client.js';
 import { sharedIsolation, type Isolation } from './isolation.js';
-import { isAlive, isServerProcessOf, launchServer, logTail, serverLogPath, signalGroup } from './server-process.js';
+import { isAlive, launchServer, logTail, serverLogPath, serverProcessesOf, signalGroup } from './server-process.js';
 import { ServerStore, type ServerRecord, type StoredServer } from './server-store.js';
 
 export type ServerStatus = 'stopped' | 'starting' | 'running' | 'stopping';
@@ -303,12 +303,15 @@ export class Spawner extends EventEmitter<{ change: [owner: string, status: Serv
     if (changed) this.emit('change', owner, life.state);
   }
 
-  /** A row a previous hub wrote before or during a start it never finished. */
+  /**
+   * A row a previous hub wrote before or during a start it never finished. Its server may not be
+   * recorded (the hub died between spawn and saving the pid) and may still be booting, so every
+   * server process of that owner on this data directory is stopped, found by command line.
+   */
   private async stopHalfStarted(r: StoredServer): Promise<void> {
-    if (r.pid > 0 && isAlive(r.pid) && isServerProcessOf(r.pid, r.owner)) {
-      this.log.warn({ owner: r.owner, pid: r.pid }, 'stopping a server that a previous hub left half-started');
-      await this.terminate(r.pid, undefined);
-    }
+    const pids = serverProcessesOf(r.owner, this.opts.dataDir);
+    if (pids.length) this.log.warn({ owner: r.owner, pids }, 'stopping a server that a previous hub left half-started');
+    await Promise.all(pids.map((pid) => this.terminate(pid, undefined)));
     this.store.removeStarting(r.owner);
   }
 

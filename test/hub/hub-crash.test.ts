@@ -5,7 +5,7 @@
  * (bin/flotilla hub) and real workflow servers; the kill delays are seeded and bounded.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -13,29 +13,12 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { HtpasswdFile } from '../../src/htpasswd/index.js';
 import { openHubDatabase } from '../../src/hub/db.js';
 import { TokenStore } from '../../src/hub/tokens/token-store.js';
+import { serverProcessesOf } from '../../src/spawner/server-process.js';
 import { seededRandom } from '../../src/util/seeded-random.js';
 
 const REPO = resolve(import.meta.dirname, '..', '..');
 const ROUNDS = 5;
 const SEED = 20261201;
-
-/** Pids of live workflow-server processes of `owner` on `dataDir`, by their command lines. */
-function serverPids(owner: string, dataDir: string): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    let argv: string[];
-    try {
-      argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
-    } catch {
-      continue;
-    }
-    const owner_ = argv[argv.indexOf('--owner') + 1];
-    const dir = argv[argv.indexOf('--data-dir') + 1];
-    if (argv.includes('server') && owner_ === owner && dir === dataDir) pids.push(Number(name));
-  }
-  return pids;
-}
 
 describe('a hub killed during a server start', () => {
   const root = mkdtempSync(join(tmpdir(), 'flotilla-hub-crash-'));
@@ -48,7 +31,7 @@ describe('a hub killed during a server start', () => {
 
   afterAll(async () => {
     hub?.kill('SIGKILL');
-    for (const pid of serverPids('carol', dataDir)) {
+    for (const pid of serverProcessesOf('carol', dataDir)) {
       try {
         process.kill(-pid, 'SIGKILL');
       } catch {
@@ -120,7 +103,7 @@ describe('a hub killed during a server start', () => {
       hub!.kill('SIGKILL');
       await new Promise((r) => hub!.once('exit', r));
       // Whatever the instant, at most one server of carol's is left once the dust settles.
-      await vi.waitFor(() => expect(serverPids('carol', dataDir).length).toBeLessThanOrEqual(1), { timeout: 15_000, interval: 100 });
+      await vi.waitFor(() => expect(serverProcessesOf('carol', dataDir).length).toBeLessThanOrEqual(1), { timeout: 15_000, interval: 100 });
 
       await startHub();
       const again = await api('POST', '/users/carol/server');
@@ -133,12 +116,12 @@ describe('a hub killed during a server start', () => {
         },
         { timeout: 60_000, interval: 100 },
       );
-      const pids = serverPids('carol', dataDir);
+      const pids = serverProcessesOf('carol', dataDir);
       expect(pids, `round ${round}, killed after ${delay} ms`).toHaveLength(1);
       // Stop it for the next round, then leave this hub.
       const stopped = await api('DELETE', '/users/carol/server');
       expect([202, 204]).toContain(stopped.status);
-      await vi.waitFor(() => expect(serverPids('carol', dataDir)).toEqual([]), { timeout: 30_000, interval: 100 });
+      await vi.waitFor(() => expect(serverProcessesOf('carol', dataDir)).toEqual([]), { timeout: 30_000, interval: 100 });
       hub!.kill('SIGKILL');
       await new Promise((r) => hub!.once('exit', r));
     }

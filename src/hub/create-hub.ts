@@ -71,6 +71,9 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
   // Under https the browser holds the cookies to Secure, Path=/ and this host only (no Domain).
   const cookiePrefix = https ? '__Host-' : '';
   const sessionCookie = cookiePrefix + SESSION_COOKIE;
+  if (!hubConf.public_url && ['0.0.0.0', '[::]'].includes(bind.hostname)) {
+    logger.warn({ bind_url: hubConf.bind_url }, 'no browser uses bind_url as its address: set JupyterHub.public_url, or live pages cannot open their WebSockets');
+  }
   const secret = loadCookieSecret(hubConf.cookie_secret_file);
   const db = openHubDatabase(hubConf.data_dir);
   const cleanups: (() => void)[] = [() => db.close()];

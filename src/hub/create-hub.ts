@@ -149,7 +149,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
       permissions.invalidate();
       void groups.refreshSystemGroups();
       void liveSockets.recheck();
-      void clearDeparted();
+      clearDeparted().catch((err: Error) => logger.error({ err: err.message }, 'cannot clear what departed accounts left behind'));
     });
 
     const sessions = session({

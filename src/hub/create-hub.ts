@@ -71,6 +71,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
   // Under https the browser holds the cookies to Secure, Path=/ and this host only (no Domain).
   const cookiePrefix = https ? '__Host-' : '';
   const sessionCookie = cookiePrefix + SESSION_COOKIE;
+  const loginXsrfCookie = cookiePrefix + LOGIN_XSRF_COOKIE;
   if (!hubConf.public_url && ['0.0.0.0', '[::]'].includes(bind.hostname)) {
     logger.warn({ bind_url: hubConf.bind_url }, 'no browser uses bind_url as its address: set JupyterHub.public_url, or live pages cannot open their WebSockets');
   }
@@ -103,6 +104,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
     const proxy = new UserProxy({
       spawner,
       sessionCookieName: sessionCookie,
+      otherHubCookies: [loginXsrfCookie],
       timeoutMs: hubConf.spawner.http_timeout * 1000,
       unavailable: (req, res, owner) =>
         messagePage(
@@ -130,7 +132,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
       proxy,
       xsrf: createXsrf(),
       loginLimiter: new LoginLimiter(options.loginLimits ?? hubConf.authenticator.login_limits),
-      loginXsrf: new LoginXsrf(secret, cookiePrefix + LOGIN_XSRF_COOKIE, https),
+      loginXsrf: new LoginXsrf(secret, loginXsrfCookie, https),
       logger,
       origin: bind.origin,
       publicOrigins: new Set(hubConf.public_url ?? [bind.origin]),

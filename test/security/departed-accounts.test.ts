@@ -159,6 +159,20 @@ describe('the workflow server of an account that disappears', () => {
     await vi.waitFor(() => expect(alive(pid)).toBe(false), { timeout: 30_000, interval: 100 });
   }, SLOW);
 
+  it('is stopped at hub start when its owner was blocked while the hub was down', async () => {
+    f = await startHub({ users: USERS, hub: { spawner: { start_timeout: 90, poll_interval: 1 } } });
+    const admin = f.agent();
+    const { xsrf } = await signIn(admin, 'admin');
+    const pid = await startServerOf('dave', admin, xsrf);
+    const dir = f.dir;
+    await f.close(true);
+    // Servers outlive their hub; the next one adopts them and then stops dave's.
+    expect(alive(pid)).toBe(true);
+    f = await startHub({ dir, hub: { authenticator: { blocked_users: ['dave'] }, spawner: { start_timeout: 90, poll_interval: 1 } } });
+    expect(f.hub.context.servers.status('dave')).toBe('stopped');
+    await vi.waitFor(() => expect(alive(pid)).toBe(false), { timeout: 30_000, interval: 100 });
+  }, SLOW);
+
   it('can be stopped by an admin (DELETE answers 204, not 404); others still get 404', async () => {
     f = await startHub({ users: USERS, hub: { spawner: { start_timeout: 90, poll_interval: 1 } } });
     const admin = f.agent();

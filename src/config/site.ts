@@ -38,6 +38,8 @@ export interface SiteConfig {
   file: string | null;
   JupyterHub: {
     bind_url: string;
+    /** Origins the hub is reached at, for the WebSocket Origin check; undefined: bind_url's (or the address listened on). */
+    public_url: string[] | undefined;
     data_dir: string;
     authenticator: {
       htpasswd_file: string;
@@ -65,23 +67,28 @@ export interface SiteConfig {
   };
 }
 
-const bindUrl = z.string().superRefine((text, ctx) => {
-  const problem = bindUrlProblem(text);
-  if (problem) ctx.addIssue({ code: 'custom', message: `${problem}, got ${quote(text)}` });
-});
+/** An http(s) URL of scheme, host and port only; `what` names it in errors ("a bind URL"). */
+const originUrl = (what: string, example: string) =>
+  z.string().superRefine((text, ctx) => {
+    const problem = originUrlProblem(text, what, example);
+    if (problem) ctx.addIssue({ code: 'custom', message: `${problem}, got ${quote(text)}` });
+  });
 
-function bindUrlProblem(text: string): string | undefined {
+function originUrlProblem(text: string, what: string, example: string): string | undefined {
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    return 'expected an http:// or https:// URL such as "http://127.0.0.1:8000"';
+    return `expected an http:// or https:// URL such as ${quote(example)}`;
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'expected an http:// or https:// URL';
-  if (url.username || url.password) return 'a bind URL carries no user name or password';
-  if (url.pathname !== '/' || url.search || url.hash) return 'a bind URL is scheme, host and port only (no path, query or fragment)';
+  if (url.username || url.password) return `${what} carries no user name or password`;
+  if (url.pathname !== '/' || url.search || url.hash) return `${what} is scheme, host and port only (no path, query or fragment)`;
   return undefined;
 }
+
+const bindUrl = originUrl('a bind URL', 'http://127.0.0.1:8000');
+const publicUrl = originUrl('a public URL', 'https://flotilla.example.org');
 
 const positiveSeconds = (fallback: number) => z.number().positive().default(fallback);
 
@@ -143,6 +150,11 @@ const rolesSchema = z.array(roleSchema).superRefine(
 const siteSchema = strictObject({
   JupyterHub: strictObject({
     bind_url: bindUrl.default(DEFAULT_BIND_URL),
+    public_url: z
+      .union([publicUrl, z.array(publicUrl).min(1)], {
+        error: (issue) => (issue.code === 'invalid_union' ? `expected a URL or a list of URLs, got ${quote(issue.input)}` : undefined),
+      })
+      .optional(),
     data_dir: z.string().min(1).default('data'),
     authenticator: strictObject({
       htpasswd_file: z.string().min(1).optional(),
@@ -187,6 +199,7 @@ export function parseSiteConfig(raw: unknown, displayName: string | null, baseDi
     file,
     JupyterHub: {
       bind_url: hub.bind_url,
+      public_url: hub.public_url === undefined ? undefined : [hub.public_url].flat().map((url) => new URL(url).origin),
       data_dir: dataDir,
       authenticator: {
         htpasswd_file: hub.authenticator.htpasswd_file === undefined ? resolve(dataDir, 'htpasswd') : resolve(baseDir, hub.authenticator.htpasswd_file),

@@ -3,6 +3,7 @@ import type { UserProxy } from '../proxy/index.js';
 import type { Logger } from '../util/logger.js';
 import type { Caller } from './auth/caller.js';
 import type { LoginLimiter } from './auth/login-limiter.js';
+import type { LoginXsrf } from './auth/login-xsrf.js';
 import type { UserDirectory } from './auth/user-directory.js';
 import type { Xsrf } from './auth/xsrf.js';
 import type { GroupDirectory } from './groups/group-directory.js';
@@ -19,11 +20,16 @@ export interface HubContext {
   tokens: TokenStore;
   servers: ServerControl;
   proxy: UserProxy;
+  /** XSRF of signed-in sessions. */
   xsrf: Xsrf;
   loginLimiter: LoginLimiter;
+  /** XSRF of the sign-in form, in a signed cookie rather than a session. */
+  loginXsrf: LoginXsrf;
   logger: Logger;
   /** The hub's own origin from bind_url, e.g. `http://127.0.0.1:8000`. */
   origin: string;
+  /** Origins a browser may use the hub from (`public_url`), for the WebSocket Origin check. */
+  publicOrigins: ReadonlySet<string>;
 }
 
 /** The user model of the REST API, JupyterHub's shape. */

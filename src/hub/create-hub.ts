@@ -10,9 +10,12 @@ import { HtpasswdFile } from '../htpasswd/index.js';
 import { UserProxy } from '../proxy/index.js';
 import { Spawner, systemIsolation } from '../spawner/index.js';
 import { silentLogger, type Logger } from '../util/logger.js';
+import { securityHeaders } from '../util/security-headers.js';
 import { hubApi } from './api/index.js';
 import { authenticate, hasTokenInQuery, TOKEN_IN_URL_MESSAGE, wantsJson } from './auth/caller.js';
+import { clearDepartedAccounts } from './auth/departed-accounts.js';
 import { LoginLimiter } from './auth/login-limiter.js';
+import { LoginXsrf } from './auth/login-xsrf.js';
 import { UserDirectory } from './auth/user-directory.js';
 import { createXsrf } from './auth/xsrf.js';
 import type { HubContext } from './context.js';
@@ -37,6 +40,7 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const VIEWS_DIR = `${REPO}views`;
 const STATIC_DIR = `${REPO}static`;
 export const SESSION_COOKIE = 'flotilla-session';
+const LOGIN_XSRF_COOKIE = 'flotilla-login-xsrf';
 const DAY_MS = 86_400_000;
 
 export interface HubOptions {
@@ -63,6 +67,14 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
   const hubConf = config.JupyterHub;
   const logger = options.logger ?? silentLogger();
   const bind = new URL(hubConf.bind_url);
+  const https = bind.protocol === 'https:';
+  // Under https the browser holds the cookies to Secure, Path=/ and this host only (no Domain).
+  const cookiePrefix = https ? '__Host-' : '';
+  const sessionCookie = cookiePrefix + SESSION_COOKIE;
+  const loginXsrfCookie = cookiePrefix + LOGIN_XSRF_COOKIE;
+  if (!hubConf.public_url && ['0.0.0.0', '[::]'].includes(bind.hostname)) {
+    logger.warn({ bind_url: hubConf.bind_url }, 'no browser uses bind_url as its address: set JupyterHub.public_url, or live pages cannot open their WebSockets');
+  }
   const secret = loadCookieSecret(hubConf.cookie_secret_file);
   const db = openHubDatabase(hubConf.data_dir);
   const cleanups: (() => void)[] = [() => db.close()];
@@ -91,7 +103,8 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
     cleanups.unshift(() => siteWatch?.close());
     const proxy = new UserProxy({
       spawner,
-      sessionCookieName: SESSION_COOKIE,
+      sessionCookieName: sessionCookie,
+      otherHubCookies: [loginXsrfCookie],
       timeoutMs: hubConf.spawner.http_timeout * 1000,
       unavailable: (req, res, owner) =>
         messagePage(
@@ -119,9 +132,12 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
       proxy,
       xsrf: createXsrf(),
       loginLimiter: new LoginLimiter(options.loginLimits ?? hubConf.authenticator.login_limits),
+      loginXsrf: new LoginXsrf(secret, loginXsrfCookie, https),
       logger,
       origin: bind.origin,
+      publicOrigins: new Set(hubConf.public_url ?? [bind.origin]),
     };
+    const clearDeparted = () => clearDepartedAccounts({ users, tokens, sessions: store, servers: ctx.servers, logger });
 
     const liveSockets = new LiveSockets(logger.child({ part: 'websockets' }));
     cleanups.unshift(() => liveSockets.close());
@@ -135,15 +151,16 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
       permissions.invalidate();
       void groups.refreshSystemGroups();
       void liveSockets.recheck();
+      clearDeparted().catch((err: Error) => logger.error({ err: err.message }, 'cannot clear what departed accounts left behind'));
     });
 
     const sessions = session({
-      name: SESSION_COOKIE,
+      name: sessionCookie,
       secret,
       store,
       resave: false,
       saveUninitialized: false,
-      cookie: { httpOnly: true, sameSite: 'lax', secure: bind.protocol === 'https:', maxAge: hubConf.cookie_max_age_days * DAY_MS, path: '/' },
+      cookie: { httpOnly: true, sameSite: 'lax', secure: https, maxAge: hubConf.cookie_max_age_days * DAY_MS, path: '/' },
     });
 
     const auth = new passport.Passport();
@@ -161,7 +178,8 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
     app.set('view engine', 'ejs');
     // The hub speaks plain HTTP; with an https bind_url, TLS ends in a proxy on this machine,
     // whose X-Forwarded-Proto tells express-session that the Secure cookie may be sent.
-    app.set('trust proxy', bind.protocol === 'https:' ? 'loopback' : false);
+    app.set('trust proxy', https ? 'loopback' : false);
+    app.use(securityHeaders(https));
 
     app.use((req: Request, res: Response, next: NextFunction) => {
       if (hasTokenInQuery(req.originalUrl)) res.status(400).json({ status: 400, message: TOKEN_IN_URL_MESSAGE });
@@ -183,7 +201,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
     app.use('/hub/static', express.static(STATIC_DIR, { index: false, fallthrough: false, maxAge: '1h' }));
     app.use('/hub/api', hubApi(ctx));
     app.get(['/', '/hub', '/hub/'], (_req, res) => res.redirect(302, '/hub/home'));
-    app.use(loginPages(ctx, auth, SESSION_COOKIE));
+    app.use(loginPages(ctx, auth, sessionCookie));
     app.use(homeAdminPages(ctx, VIEWS_DIR));
     app.use(monitorPages(ctx));
     app.use((req: Request, res: Response) => {
@@ -207,6 +225,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
       context: ctx,
       async listen(port = Number(bind.port || (bind.protocol === 'https:' ? 443 : 80)), host = bind.hostname) {
         await spawner.adoptAll();
+        await clearDeparted();
         await groups.refreshSystemGroups();
         await spawner.pushMembership(groups.membership());
         await new Promise<void>((resolve, reject) => {
@@ -216,7 +235,10 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
             resolve();
           });
         });
-        return server.address() as AddressInfo;
+        const address = server.address() as AddressInfo;
+        // Listening elsewhere than bind_url (tests, port 0): without public_url, browsers reach the hub there.
+        if (!hubConf.public_url) ctx.publicOrigins = new Set([listenedOrigin(bind, host, address.port)]);
+        return address;
       },
       async close() {
         if (closed) return;
@@ -232,4 +254,12 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
     for (const cleanup of cleanups) cleanup();
     throw err;
   }
+}
+
+/** The origin of the hub listening on `host`:`port` under bind_url's scheme. */
+function listenedOrigin(bind: URL, host: string, port: number): string {
+  const url = new URL(bind.origin);
+  url.hostname = host.includes(':') ? `[${host}]` : host;
+  url.port = String(port);
+  return url.origin;
 }

@@ -20,6 +20,8 @@ export interface UserProxyOptions {
   spawner: ServerDirectory;
   /** Name of the hub's session cookie: removed from forwarded requests, other cookies are kept. */
   sessionCookieName: string;
+  /** The hub's other cookies (the sign-in form's), removed likewise. */
+  otherHubCookies?: readonly string[];
   logger?: Logger;
   /** Bound on connections to one workflow server (HTTP; each WebSocket has its own). */
   maxSocketsPerServer?: number;
@@ -64,7 +66,7 @@ export class UserProxy {
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.unavailable = opts.unavailable ?? sendUnavailable;
     this.servers = opts.spawner;
-    this.hubCookies = new Set([opts.sessionCookieName]);
+    this.hubCookies = new Set([opts.sessionCookieName, ...(opts.otherHubCookies ?? [])]);
     this.log = opts.logger ?? silentLogger();
     this.agent = new Agent({ keepAlive: true, maxSockets: opts.maxSocketsPerServer ?? 64, maxFreeSockets: 32 });
     // Errors without a per-call callback (e.g. a client socket failing mid-stream) land here;

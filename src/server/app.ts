@@ -24,6 +24,7 @@ import { pageRoutes } from './page-routes.js';
 import { attachSubscriptions, type Subscriptions } from './subscriptions.js';
 import { watchFile } from '../util/watch-file.js';
 import type { Membership, SiteSettings } from '../identity/launch.js';
+import { securityHeaders } from '../util/security-headers.js';
 
 /** The repository root, for views/ and static/ (dist/server or src/server → two levels up). */
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -83,10 +84,7 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
   app.disable('x-powered-by');
   app.set('views', join(ROOT, 'views'));
   app.set('view engine', 'ejs');
-  app.use((_req, res, next) => {
-    res.set({ 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'same-origin', 'X-Frame-Options': 'DENY' });
-    next();
-  });
+  app.use(securityHeaders(new URL(hubOrigin).protocol === 'https:'));
   app.use(requireProof(verifier, logger.child({ part: 'identity' })));
   app.use(CONTROL_PREFIX, controlRoutes(access));
   // express matches `/user/O` and `/user/O/` alike; only the bare one needs sending on.

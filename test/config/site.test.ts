@@ -25,6 +25,7 @@ describe('site configuration defaults', () => {
       file: null,
       JupyterHub: {
         bind_url: 'http://127.0.0.1:8000',
+        public_url: undefined,
         data_dir: data,
         authenticator: {
           htpasswd_file: join(data, 'htpasswd'),
@@ -229,6 +230,19 @@ describe('site configuration errors', () => {
       'jupyter_config.json: JupyterHub › bind_url: a bind URL is scheme, host and port only (no path, query or fragment), got "http://0.0.0.0:8000/hub/"',
     ]);
     expect(parseSiteConfig({ JupyterHub: { bind_url: 'https://[::1]:8443' } }, 'f', '/').JupyterHub.bind_url).toBe('https://[::1]:8443');
+  });
+
+  it('checks public_url and keeps origins only', () => {
+    expect(problems({ JupyterHub: { public_url: 'ftp://x' } })).toEqual(['jupyter_config.json: JupyterHub › public_url: expected an http:// or https:// URL, got "ftp://x"']);
+    expect(problems({ JupyterHub: { public_url: ['https://a.example', 'https://b.example/hub/'] } })).toEqual([
+      'jupyter_config.json: JupyterHub › public_url[1]: a public URL is scheme, host and port only (no path, query or fragment), got "https://b.example/hub/"',
+    ]);
+    expect(problems({ JupyterHub: { public_url: 42 } })).toEqual(['jupyter_config.json: JupyterHub › public_url: expected a URL or a list of URLs, got 42']);
+    expect(problems({ JupyterHub: { public_url: [] } })).toEqual(['jupyter_config.json: JupyterHub › public_url: expected at least 1 item(s)']);
+    const one = parseSiteConfig({ JupyterHub: { public_url: 'https://Flotilla.Example.org:443/' } }, 'f', '/');
+    expect(one.JupyterHub.public_url).toEqual(['https://flotilla.example.org']);
+    const two = parseSiteConfig({ JupyterHub: { public_url: ['http://localhost:8000', 'https://x.example'] } }, 'f', '/');
+    expect(two.JupyterHub.public_url).toEqual(['http://localhost:8000', 'https://x.example']);
   });
 
   it('checks numbers and types', () => {

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
+import WebSocket from 'ws';
 import { parseSiteConfig, type SiteConfig } from '../../src/config/index.js';
 import { HtpasswdFile } from '../../src/htpasswd/index.js';
 import { createHub, type Hub, type HubOptions } from '../../src/hub/index.js';
@@ -106,4 +107,20 @@ export async function waitFor(check: () => Promise<boolean> | boolean, ms = 20_0
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Tries a WebSocket upgrade; resolves with the HTTP status of the refusal (or 101). */
+export function upgradeStatus(url: string, headers: Record<string, string>, origin?: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers, ...(origin ? { origin } : {}) });
+    ws.on('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.on('open', () => {
+      resolve(101);
+      ws.close();
+    });
+    ws.on('error', (err) => reject(err));
+  });
 }

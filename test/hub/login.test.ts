@@ -25,7 +25,7 @@ describe('sign-in', () => {
     const agent = f.agent();
     const page = await agent.get('/hub/login');
     expect(page.status).toBe(200);
-    expect(page.text).toMatch(/<input type="hidden" name="_xsrf" value="[0-9a-f]{64}">/);
+    expect(page.text).toMatch(/<input type="hidden" name="_xsrf" value="[A-Za-z0-9_-]{43}">/);
     const res = await agent.post('/hub/login').type('form').send({ _xsrf: xsrfFrom(page.text), username: 'alice', password: PASSWORDS.alice });
     expect(res.status).toBe(302);
     expect(res.headers.location).toBe('/hub/home');
@@ -82,17 +82,22 @@ describe('sign-in', () => {
   });
 
   it('issues a new session id at sign-in (no fixation)', async () => {
-    const agent = f.agent();
-    const page = await agent.get('/hub/login');
-    const before = cookieValue(page.headers['set-cookie'], SESSION_COOKIE);
-    expect(before).toBeTruthy();
-    const res = await agent.post('/hub/login').type('form').send({ _xsrf: xsrfFrom(page.text), username: 'bob', password: PASSWORDS.bob });
+    // The attacker signs in and plants their own session cookie in the victim's browser.
+    const attacker = await signIn(f.agent(), 'carol');
+    const planted = cookieValue(attacker.res.headers['set-cookie'], SESSION_COOKIE)!;
+    const page = await request(f.url).get('/hub/login').set('Cookie', `${SESSION_COOKIE}=${planted}`);
+    const loginCookie = (page.headers['set-cookie'] as unknown as string[]).map((c) => c.split(';')[0]).join('; ');
+    const res = await request(f.url)
+      .post('/hub/login')
+      .set('Cookie', `${SESSION_COOKIE}=${planted}; ${loginCookie}`)
+      .type('form')
+      .send({ _xsrf: xsrfFrom(page.text), username: 'bob', password: PASSWORDS.bob });
     const after = cookieValue(res.headers['set-cookie'], SESSION_COOKIE);
     expect(after).toBeTruthy();
-    expect(after).not.toBe(before);
-    // The pre-login id does not carry the login.
-    const stale = await request(f.url).get('/hub/api/user').set('Cookie', `${SESSION_COOKIE}=${before}`);
-    expect(stale.status).toBe(401);
+    expect(after).not.toBe(planted);
+    // The planted id does not carry bob's sign-in.
+    const stale = await request(f.url).get('/hub/api/user').set('Cookie', `${SESSION_COOKIE}=${planted}`);
+    expect(stale.body.name).not.toBe('bob');
   });
 
   it('refuses a sign-in form without its XSRF token', async () => {
@@ -150,14 +155,27 @@ describe('sign-in', () => {
 });
 
 describe('sessions and the cookie secret', () => {
-  it('marks the cookie Secure when the hub is served over https', async () => {
+  it('names the cookies __Host- and marks them Secure when the hub is served over https', async () => {
     const f = await startHub({ hub: { bind_url: 'https://127.0.0.1:8443' } });
     try {
-      const viaTls = await request(f.url).get('/hub/login').set('X-Forwarded-Proto', 'https');
-      expect(viaTls.headers['set-cookie']?.[0]).toMatch(/; Secure/);
+      const page = await request(f.url).get('/hub/login').set('X-Forwarded-Proto', 'https');
+      const formCookie = (page.headers['set-cookie'] as unknown as string[])[0]!;
+      expect(formCookie).toMatch(/^__Host-flotilla-login-xsrf=[^;]+; Max-Age=3600; Path=\/; Expires=[^;]+; HttpOnly; Secure; SameSite=Lax$/);
+      // The cookie goes back by hand, as the browser would send it over TLS.
+      const res = await request(f.url)
+        .post('/hub/login')
+        .set('X-Forwarded-Proto', 'https')
+        .set('Cookie', formCookie.split(';')[0]!)
+        .type('form')
+        .send({ _xsrf: xsrfFrom(page.text), username: 'alice', password: PASSWORDS.alice });
+      expect(res.status).toBe(302);
+      const session = (res.headers['set-cookie'] as unknown as string[]).find((c) => c.startsWith(`__Host-${SESSION_COOKIE}=`))!;
+      expect(session).toMatch(/; Path=\/;/);
+      expect(session).toMatch(/; Secure/);
+      expect(session).not.toMatch(/Domain=/i);
       // Over plain HTTP a Secure session cookie is never sent at all.
       const plain = await request(f.url).get('/hub/login');
-      expect(plain.headers['set-cookie']).toBeUndefined();
+      expect(cookieValue(plain.headers['set-cookie'], `__Host-${SESSION_COOKIE}`)).toBeUndefined();
     } finally {
       await f.close();
     }
@@ -256,8 +274,8 @@ describe('sessions and the cookie secret', () => {
   });
 });
 
-describe('anonymous sessions', () => {
-  it('are created only by the sign-in form, and are short-lived; signing in restores the full lifetime', async () => {
+describe('anonymous visitors', () => {
+  it('get no session, only the sign-in form\'s short-lived XSRF cookie; signing in gives the full lifetime', async () => {
     const f = await startHub();
     try {
       const stray = await request(f.url).get('/hub/no-such-page').set('Accept', 'text/html');
@@ -265,11 +283,12 @@ describe('anonymous sessions', () => {
       expect(stray.headers['set-cookie']).toBeUndefined();
       const agent = f.agent();
       const page = await agent.get('/hub/login');
-      const anon = (page.headers['set-cookie'] as unknown as string[])[0]!;
+      expect(cookieValue(page.headers['set-cookie'], SESSION_COOKIE)).toBeUndefined();
+      const anon = (page.headers['set-cookie'] as unknown as string[]).find((c) => c.startsWith('flotilla-login-xsrf='))!;
       const hours = (new Date(/Expires=([^;]+)/.exec(anon)![1]!).getTime() - Date.now()) / 3_600_000;
       expect(hours).toBeLessThanOrEqual(1);
       const { res } = await signIn(agent, 'alice');
-      const full = (res.headers['set-cookie'] as unknown as string[])[0]!;
+      const full = (res.headers['set-cookie'] as unknown as string[]).find((c) => c.startsWith(`${SESSION_COOKIE}=`))!;
       const days = (new Date(/Expires=([^;]+)/.exec(full)![1]!).getTime() - Date.now()) / 86_400_000;
       expect(days).toBeGreaterThan(13);
     } finally {

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
 import request from 'supertest';
-import WebSocket from 'ws';
 import { SESSION_COOKIE } from '../../src/hub/index.js';
-import { cookieValue, signIn, startHub, type HubFixture } from './helpers.js';
+import { cookieValue, signIn, startHub, upgradeStatus, type HubFixture } from './helpers.js';
 
 /** Sends a raw request target (no client-side normalisation) and returns the status line and body. */
 function rawGet(url: string, target: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
@@ -17,22 +16,6 @@ function rawGet(url: string, target: string, headers: Record<string, string> = {
     socket.on('data', (d) => (data += d.toString('utf8')));
     socket.on('end', () => resolve({ status: Number(data.split(' ')[1]), text: data.slice(data.indexOf('\r\n\r\n') + 4) }));
     socket.on('error', reject);
-  });
-}
-
-/** Tries a WebSocket upgrade; resolves with the HTTP status of the refusal (or 101). */
-function upgradeStatus(url: string, headers: Record<string, string>, origin?: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers, ...(origin ? { origin } : {}) });
-    ws.on('unexpected-response', (_req, res) => {
-      resolve(res.statusCode ?? 0);
-      ws.terminate();
-    });
-    ws.on('open', () => {
-      resolve(101);
-      ws.close();
-    });
-    ws.on('error', (err) => reject(err));
   });
 }
 

@@ -83,9 +83,10 @@ describe('spawn on visit and proxying to a real workflow server', () => {
     expect(xsrfFrom(page.text)).toBe(xsrfFrom(hubPage.text));
   }, SLOW);
 
-  it('accepts a browser WebSocket from the address it used, not only bind_url, and the server agrees', async () => {
-    // The hub is configured as 127.0.0.1:8000 but reached on another port, as a browser using
-    // localhost instead of 127.0.0.1 would: the Origin matches the Host, not bind_url.
+  it('accepts a browser WebSocket from where the hub listens when that is not bind_url, and the server agrees', async () => {
+    // The hub is configured as 127.0.0.1:8000 but listens on another port (no public_url): its
+    // public origin is where it listens. The server knows only bind_url's origin, which the hub
+    // forwards once it has checked the browser's.
     expect(new URL(f.url).port).not.toBe('8000');
     const ws = new WebSocket(`${f.url.replace('http', 'ws')}/user/alice/subscriptions`, 'graphql-transport-ws', {
       headers: { Cookie: aliceCookie, Origin: f.url },

@@ -8,6 +8,7 @@ import type { Spawner } from '../../src/spawner/index.js';
 import { buildDist, SpawnerHarness } from '../spawner/harness.js';
 
 const SESSION_COOKIE = 'flotilla-session';
+const LOGIN_FORM_COOKIE = 'flotilla-login-xsrf';
 const identity: Identity = { user: 'bob', groups: ['ops'], owner: 'alice', ownerGroups: ['staff'], via: 'cookie', xsrf: 'xsrf-1' };
 
 interface Reply {
@@ -86,7 +87,7 @@ function withProxiedServer(opts: { running: boolean }) {
       const spawner = h.spawner();
       await spawner.start('alice');
       if (!opts.running) await spawner.stop('alice');
-      proxy = new UserProxy({ spawner, sessionCookieName: SESSION_COOKIE });
+      proxy = new UserProxy({ spawner, sessionCookieName: SESSION_COOKIE, otherHubCookies: [LOGIN_FORM_COOKIE] });
       hub = await hubLike(proxy);
       return { spawner, proxy, hub };
     },
@@ -110,7 +111,7 @@ describe('UserProxy against a real workflow-server stand-in', () => {
     const path = '/user/alice/api/thing?q=%2F..%2F&b=1';
     const reply = await call(hub.port, path, {
       headers: {
-        cookie: `theme=dark; ${SESSION_COOKIE}=s%3Asecret-session; lang=en`,
+        cookie: `theme=dark; ${SESSION_COOKIE}=s%3Asecret-session; ${LOGIN_FORM_COOKIE}=t.1.m; lang=en`,
         authorization: 'token hub-api-token',
         'x-flotilla-proof': 'forged.proof',
         'x-flotilla-user': 'admin',

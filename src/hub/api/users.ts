@@ -1,4 +1,5 @@
 import { Router, type Request, type Response } from 'express';
+import { isValidUserName } from '../../config/names.js';
 import type { HubContext } from '../context.js';
 import { userModel } from '../context.js';
 import { apiError, callerOf, nameParam, noSuchUser } from './respond.js';
@@ -56,8 +57,15 @@ export function usersApi(ctx: HubContext): Router {
     res.status(202).json(userModel(ctx, name));
   });
 
+  /** NAME when it has no account any more but its server still runs, and the caller may stop it. */
+  const departedServer = (req: Request): string | undefined => {
+    const name = req.params.name;
+    if (!isValidUserName(name) || ctx.users.exists(name) || ctx.servers.status(name) === 'stopped') return undefined;
+    return perms.canForDeparted(callerOf(req).user, 'servers', name) ? name : undefined;
+  };
+
   router.delete('/users/:name/server', async (req, res) => {
-    const name = serverOwner(req, res, 'stop');
+    const name = departedServer(req) ?? serverOwner(req, res, 'stop');
     if (!name) return;
     await ctx.servers.stop(name);
     res.status(204).end();

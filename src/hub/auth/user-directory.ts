@@ -18,6 +18,7 @@ const REFRESH_EVERY_MS = 2_000;
  */
 export class UserDirectory extends EventEmitter {
   private names: ReadonlySet<string> = new Set();
+  private everRead = false;
   private readonly allowed: ReadonlySet<string>;
   private readonly blocked: ReadonlySet<string>;
   private readonly admins: ReadonlySet<string>;
@@ -46,6 +47,7 @@ export class UserDirectory extends EventEmitter {
       this.logger.error({ err: (err as Error).message }, 'cannot read the htpasswd file; keeping the previous accounts');
       return;
     }
+    this.everRead = true;
     const next = new Set<string>();
     for (const name of hashes.keys()) if (this.eligible(name)) next.add(name);
     const changed = next.size !== this.names.size || [...next].some((n) => !this.names.has(n));
@@ -56,6 +58,11 @@ export class UserDirectory extends EventEmitter {
   private eligible(name: string): boolean {
     if (!isValidUserName(name) || this.blocked.has(name)) return false;
     return this.allowed.size === 0 || this.allowed.has(name);
+  }
+
+  /** Whether the account list comes from a successful read of the file (not an unreadable one at start). */
+  get loaded(): boolean {
+    return this.everRead;
   }
 
   exists(name: string): boolean {

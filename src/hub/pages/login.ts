@@ -12,13 +12,10 @@ function field(body: unknown, name: string): string {
   return typeof value === 'string' ? value.slice(0, MAX_FIELD) : '';
 }
 
-/** Sessions of people who have not signed in only carry the form's XSRF token: keep them short. */
-const ANONYMOUS_SESSION_MS = 3_600_000;
-
+/** The sign-in form; its XSRF token lives in a signed cookie, so that anonymous visits store no session. */
 function loginPage(ctx: HubContext, req: Request, res: Response, status: number, error: string | null, username = ''): void {
-  if (!req.caller) req.session.cookie.maxAge = ANONYMOUS_SESSION_MS;
   const next = safeNext(req.method === 'GET' ? req.query.next : field(req.body, 'next'));
-  renderPage(ctx, req, res, 'login', status, { title: 'Sign in', error, username, next });
+  renderPage(ctx, req, res, 'login', status, { title: 'Sign in', error, username, next, xsrf: ctx.loginXsrf.issue(req, res) });
 }
 
 /** 429 with Retry-After; the same for every name, known or not. */
@@ -43,7 +40,7 @@ export function loginPages(ctx: HubContext, auth: passport.Authenticator, cookie
   });
 
   router.post('/hub/login', form, async (req: Request, res: Response, nextFn: NextFunction) => {
-    if (!ctx.xsrf.isRequestValid(req)) {
+    if (!ctx.loginXsrf.isValid(req)) {
       loginPage(ctx, req, res, 403, 'This sign-in form has expired. Please try again.');
       return;
     }
@@ -77,6 +74,7 @@ export function loginPages(ctx: HubContext, auth: passport.Authenticator, cookie
           loginPage(ctx, req, res, 500, 'The hub could not create a session; please try again.');
           return;
         }
+        ctx.loginXsrf.clear(res);
         ctx.logger.info({ user: account.name, address }, 'signed in');
         res.redirect(302, next);
       });
@@ -94,7 +92,8 @@ export function loginPages(ctx: HubContext, auth: passport.Authenticator, cookie
     const user = req.caller?.user;
     req.session.destroy((err) => {
       if (err) ctx.logger.error({ err: (err as Error).message }, 'cannot destroy a session');
-      res.clearCookie(cookieName, { path: '/' });
+      // A __Host- cookie (https) is only replaced by one that is Secure too.
+      res.clearCookie(cookieName, { path: '/', secure: req.secure });
       if (user) ctx.logger.info({ user }, 'signed out');
       res.redirect(302, '/hub/login');
     });

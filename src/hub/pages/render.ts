@@ -29,8 +29,9 @@ export function renderPage(
   locals: Record<string, unknown> & { title: string },
 ): void {
   const user = req.caller?.user ?? null;
-  // Anonymous visitors get a session (and so a database row) only from the sign-in form.
-  const xsrf = req.caller?.via === 'cookie' || view === 'login' ? ctx.xsrf.generateToken(req) : '';
+  // Only signed-in sessions hold a token: an anonymous visit must not store a session. The
+  // sign-in form brings its own (locals.xsrf, from a signed cookie).
+  const xsrf = req.caller?.via === 'cookie' ? ctx.xsrf.generateToken(req) : '';
   res.status(status).render(`hub/${view}`, {
     xsrf,
     base: STATIC_BASE,

@@ -142,6 +142,19 @@ export class Permissions {
     }
   }
 
+  /**
+   * Whether `user` holds `scope` over a name that no longer has an account, to stop what it left
+   * running. Only grants for every user or naming that user count: a gone account has no groups.
+   */
+  canForDeparted(user: string | null, scope: Scope, departed: string): boolean {
+    if (!user) return false;
+    try {
+      return this.grantsOf(user).some((g) => g.scope === scope && (!g.filter || (g.filter.kind === 'user' && g.filter.name === departed)));
+    } catch {
+      return false;
+    }
+  }
+
   /** Whether `user` holds `scope` for anything at all (any filter); like can(), any failure is a no. */
   holdsAny(user: string | null, scope: Scope): boolean {
     if (!user) return false;

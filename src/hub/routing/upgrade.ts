@@ -60,8 +60,10 @@ function stillAllowed(ctx: HubContext, store: Store, req: IncomingMessage, calle
 
 /**
  * WebSocket upgrades for `/user/NAME/…`: the same checks as HTTP (name, authentication,
- * access:servers) plus the Origin header, which must be the hub's own so that another site's page
- * cannot open a socket with the visitor's cookie. Token clients may omit Origin; cookie ones may not.
+ * access:servers) plus the Origin header, which must be one of the hub's public origins
+ * (`public_url`) so that another site's page cannot open a socket with the visitor's cookie. The
+ * Host header plays no part: whoever sends the request chooses it. Token clients may omit Origin;
+ * cookie ones may not.
  * Accepted sockets are handed to `live`, which cuts them when their sign-in or access ends.
  */
 export function upgradeHandler(ctx: HubContext, sessions: RequestHandler, store: Store, live: LiveSockets) {
@@ -78,12 +80,11 @@ export function upgradeHandler(ctx: HubContext, sessions: RequestHandler, store:
       const caller = auth.caller;
       if (!caller) return refuse(socket, 401, 'authentication required: sign in, or send "Authorization: token <API token>"');
       const origin = req.headers.origin;
-      if (origin === undefined ? caller.via === 'cookie' : !allowedOrigins(ctx, req).has(origin)) {
-        return refuse(socket, 403, `WebSocket refused: the Origin must be this hub (${ctx.origin})`);
+      if (origin === undefined ? caller.via === 'cookie' : !ctx.publicOrigins.has(origin)) {
+        return refuse(socket, 403, `WebSocket refused: the Origin must be this hub (${[...ctx.publicOrigins].join(' or ')})`);
       }
-      // The browser reached the hub under one of its accepted names (bind_url, or the Host it
-      // used, such as localhost for 127.0.0.1); the workflow server knows only bind_url's origin.
-      // Having checked the Origin here, forward the canonical one so both layers agree.
+      // The browser reached the hub under one of its public origins; the workflow server knows
+      // only bind_url's. Having checked the Origin here, forward that one so both layers agree.
       if (origin !== undefined) req.headers.origin = ctx.origin;
       const owner = parsed.owner;
       if (!ctx.permissions.can(caller.user, 'access:servers', { user: owner })) {
@@ -99,11 +100,4 @@ export function upgradeHandler(ctx: HubContext, sessions: RequestHandler, store:
       refuse(socket, 500, 'internal error in the hub');
     }
   };
-}
-
-function allowedOrigins(ctx: HubContext, req: IncomingMessage): Set<string> {
-  const origins = new Set([ctx.origin]);
-  const host = req.headers.host;
-  if (host) origins.add(`${new URL(ctx.origin).protocol}//${host}`);
-  return origins;
 }

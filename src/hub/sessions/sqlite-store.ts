@@ -14,6 +14,10 @@ interface Cached {
   storedExpires: number;
 }
 
+function sessionUser(json: string): unknown {
+  return (JSON.parse(json) as { passport?: { user?: unknown } }).passport?.user;
+}
+
 /**
  * express-session store on the hub's sqlite database, with an in-memory cache in front so that
  * the hot path (every proxied request) reads no disk. Sessions survive a hub restart; expired
@@ -39,6 +43,8 @@ export class SqliteSessionStore extends session.Store {
       sweep: db.prepare<[number]>('DELETE FROM sessions WHERE expires < ?'),
       count: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM sessions WHERE expires >= ?'),
       clear: db.prepare('DELETE FROM sessions'),
+      users: db.prepare<[], { user: string }>(`SELECT DISTINCT json_extract(data, '$.passport.user') AS user FROM sessions WHERE user IS NOT NULL`),
+      destroyUser: db.prepare<[string]>(`DELETE FROM sessions WHERE json_extract(data, '$.passport.user') = ?`),
     };
     this.sweeper = setInterval(() => this.sweep(), SWEEP_EVERY_MS);
     this.sweeper.unref();
@@ -139,6 +145,17 @@ export class SqliteSessionStore extends session.Store {
     } catch (err) {
       callback?.(err);
     }
+  }
+
+  /** Everyone signed in to a stored session, expired ones included. */
+  signedInUsers(): Set<string> {
+    return new Set(this.stmts.users.all().map((row) => row.user));
+  }
+
+  /** Signs the user out everywhere (an account that is gone); returns how many sessions went. */
+  destroyUser(user: string): number {
+    for (const [sid, entry] of this.cache) if (sessionUser(entry.json) === user) this.cache.delete(sid);
+    return this.stmts.destroyUser.run(user).changes;
   }
 
   /** Drops expired sessions from the database and the cache; returns how many rows went. */

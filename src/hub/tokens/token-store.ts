@@ -50,6 +50,7 @@ export class TokenStore {
         'INSERT INTO api_tokens (id, user_name, hash, note, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
       ),
       remove: db.prepare<[string]>('DELETE FROM api_tokens WHERE id = ?'),
+      removeUser: db.prepare<[string]>('DELETE FROM api_tokens WHERE user_name = ?'),
     };
     for (const row of this.stmts.all.all()) this.byHash.set(row.hash, row);
   }
@@ -93,6 +94,18 @@ export class TokenStore {
       }
     }
     return false;
+  }
+
+  /** Everyone who holds a token, expired ones included. */
+  holders(): Set<string> {
+    return new Set([...this.byHash.values()].map((row) => row.user_name));
+  }
+
+  /** Deletes every token of the user (an account that is gone); returns how many went. */
+  revokeAll(user: string): number {
+    const { changes } = this.stmts.removeUser.run(user);
+    for (const [hash, row] of this.byHash) if (row.user_name === user) this.byHash.delete(hash);
+    return changes;
   }
 
   /** The owner and id of a live token; undefined for unknown or expired ones. */

@@ -62,7 +62,8 @@ function stillAllowed(ctx: HubContext, store: Store, req: IncomingMessage, calle
  * WebSocket upgrades for `/user/NAME/…`: the same checks as HTTP (name, authentication,
  * access:servers) plus the Origin header, which must be the hub's own so that another site's page
  * cannot open a socket with the visitor's cookie. Token clients may omit Origin; cookie ones may not.
- * Accepted sockets are handed to `live`, which cuts them when their sign-in or access ends.
+ * Accepted sockets are handed to `live`, which cuts them when their sign-in or access ends; a
+ * user's socket to one server past `WorkflowServer.limits.sockets_per_user` is refused with 429.
  */
 export function upgradeHandler(ctx: HubContext, sessions: RequestHandler, store: Store, live: LiveSockets) {
   return async (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
@@ -91,6 +92,11 @@ export function upgradeHandler(ctx: HubContext, sessions: RequestHandler, store:
       }
       if (ctx.servers.status(owner) !== 'running') {
         return refuse(socket, 503, `${owner}'s server is not running; open /user/${owner}/ to start it`);
+      }
+      // The server caps these too; refusing here spares both ends a proxied connection.
+      const cap = ctx.config.WorkflowServer.limits.sockets_per_user;
+      if (live.countOf(caller.user, owner) >= cap) {
+        return refuse(socket, 429, `at most ${cap} open sockets per user on a server (WorkflowServer.limits.sockets_per_user)`);
       }
       live.add(socket, caller.user, owner, stillAllowed(ctx, store, req, caller, owner, sid));
       ctx.proxy.ws(req, socket, head, owner, identityFor(ctx, caller, owner, xsrf));

@@ -36,6 +36,9 @@ async function connect(server: TestServer, who: Who, sockets: GraphqlSocket[]): 
   return socket;
 }
 
+/** The first message about subscription `id`, once it has come. */
+const firstOf = (socket: GraphqlSocket, id: string) => waitFor(() => socket.of(id)[0], `a message for ${id}`);
+
 describe('GraphQL cost budget, response cap and jobLog', () => {
   let server: TestServer;
   const sockets: GraphqlSocket[] = [];
@@ -128,15 +131,15 @@ describe('GraphQL cost budget, response cap and jobLog', () => {
   it('applies the budget and the response cap to each subscribe on a socket, which carries on', async () => {
     const socket = await connect(server, bob, sockets);
     socket.subscribe('bomb', aliases(300, logQuery('mb')));
-    const [refused] = await waitFor(() => socket.of('bomb').length > 0 && socket.of('bomb'), 'the bomb to be refused');
+    const refused = await firstOf(socket, 'bomb');
     expect(refused).toMatchObject({ type: 'error', payload: [{ extensions: { code: 'COST_LIMIT', budget: DEFAULT_SERVER_LIMITS.query_cost } }] });
     socket.subscribe('large', aliases(2, logQuery('mb')));
-    const [large] = await waitFor(() => socket.of('large').length > 0 && socket.of('large'), 'the oversized answer');
+    const large = await firstOf(socket, 'large');
     expect(large).toMatchObject({ type: 'next', payload: { errors: [{ extensions: { code: 'RESPONSE_LIMIT' } }] } });
-    expect(large?.payload.data).toBeUndefined();
+    expect(large.payload.data).toBeUndefined();
     socket.subscribe('fine', `{ ${logQuery('small')} }`);
-    const [fine] = await waitFor(() => socket.of('fine').length > 0 && socket.of('fine'), 'a legitimate query');
-    expect(fine?.payload.data.jobLog.content).toBe('one\ntwo\nthree\n');
+    const fine = await firstOf(socket, 'fine');
+    expect(fine.payload.data.jobLog.content).toBe('one\ntwo\nthree\n');
     expect(socket.closed).toBeUndefined();
   });
 });
@@ -153,8 +156,6 @@ describe('caps on sockets and subscriptions', () => {
     for (const s of sockets.splice(0)) s.ws.terminate();
   });
   afterAll(async () => server?.close());
-
-  const firstOf = (socket: GraphqlSocket, id: string) => waitFor(() => socket.of(id)[0], `a message for ${id}`);
 
   it('refuses a subscribe past subscriptions_per_socket with an error for it alone; completing one makes room', async () => {
     const socket = await connect(server, bob, sockets);

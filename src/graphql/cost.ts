@@ -52,7 +52,8 @@ export function jobLogByteBound(tail: number | null | undefined): number {
   return Math.min(JOB_LOG_MAX_BYTES, Math.max(0, Math.floor(tail)) * BYTES_PER_TAIL_LINE);
 }
 
-export type CostResult = { ok: true; cost: number } | { ok: false; errors: GraphQLError[] };
+/** `overLimit`: refused for its size (cost, fields or depth), not for bad variables. */
+export type CostResult = { ok: true; cost: number } | { ok: false; overLimit: boolean; errors: GraphQLError[] };
 
 /** Refusal of a walk over the field or depth cap; caught by measureCost only. */
 class OverLimit extends Error {
@@ -73,9 +74,9 @@ export function measureCost(
   limits: CostLimits,
 ): CostResult {
   const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {}, { maxErrors: 10 });
-  if (coerced.errors) return { ok: false, errors: [...coerced.errors] };
+  if (coerced.errors) return { ok: false, overLimit: false, errors: [...coerced.errors] };
   const rootType = schema.getRootType(operation.operation);
-  if (!rootType) return { ok: false, errors: [new GraphQLError(`This server has no ${operation.operation} type.`)] };
+  if (!rootType) return { ok: false, overLimit: false, errors: [new GraphQLError(`This server has no ${operation.operation} type.`)] };
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const def of document.definitions) {
     if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
@@ -86,6 +87,7 @@ export function measureCost(
     if (cost > limits.query_cost) {
       return {
         ok: false,
+        overLimit: true,
         errors: [
           new GraphQLError(
             `Query cost ${cost} exceeds the budget of ${limits.query_cost} (WorkflowServer.limits.query_cost): ask for fewer fields or aliases, ` +
@@ -97,8 +99,8 @@ export function measureCost(
     }
     return { ok: true, cost };
   } catch (err) {
-    if (err instanceof OverLimit) return { ok: false, errors: [err.error] };
-    if (err instanceof GraphQLError) return { ok: false, errors: [err] };
+    if (err instanceof OverLimit) return { ok: false, overLimit: true, errors: [err.error] };
+    if (err instanceof GraphQLError) return { ok: false, overLimit: false, errors: [err] };
     throw err;
   }
 }

@@ -18,9 +18,9 @@ import type { ServerLimits } from './limits.js';
 
 type Refusal = [string, { status: number; statusText: string; headers: Record<string, string> }];
 
-function refusal(status: 400 | 403, error: GraphQLError): Refusal {
+function refusal(status: 400 | 403, errors: GraphQLError[]): Refusal {
   return [
-    JSON.stringify({ errors: [error.toJSON()] }),
+    JSON.stringify({ errors: errors.map((error) => error.toJSON()) }),
     { status, statusText: status === 400 ? 'Bad Request' : 'Forbidden', headers: { 'content-type': 'application/json; charset=utf-8' } },
   ];
 }
@@ -34,12 +34,10 @@ export function graphqlHandler(schema: GraphQLSchema, rootValue: Record<string, 
       if (!analysis.ok) return analysis.errors;
       const identity = req.context.res.locals.identity;
       const decision = decisions.check(identity, analysis.operations, 'graphql');
-      if (!decision.allowed) return refusal(403, forbiddenError(decision.refused ?? 'read'));
+      if (!decision.allowed) return refusal(403, [forbiddenError(decision.refused ?? 'read')]);
       const cost = measureCost(schema, analysis.document, analysis.operation, params.variables, limits);
-      if (!cost.ok) {
-        const [error] = cost.errors;
-        return error?.extensions.code ? refusal(400, error) : cost.errors;
-      }
+      // Bad variables are answered as graphql-http answers any invalid request.
+      if (!cost.ok) return cost.overLimit ? refusal(400, cost.errors) : cost.errors;
       return {
         schema,
         document: analysis.document,
@@ -51,7 +49,7 @@ export function graphqlHandler(schema: GraphQLSchema, rootValue: Record<string, 
     },
     onOperation: (_req, args, result) => {
       const oversized = oversizedResult(args.contextValue, result);
-      return oversized ? refusal(400, oversized) : undefined;
+      return oversized ? refusal(400, [oversized]) : undefined;
     },
   });
 }

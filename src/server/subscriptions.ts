@@ -91,6 +91,7 @@ export function attachSubscriptions(options: SubscriptionOptions): Subscriptions
       refuseUpgrade(socket, 403, 'Forbidden');
       return;
     }
+    if (socket.destroyed) return;
     const user = identity.user;
     const sockets = socketsOf.get(user) ?? 0;
     if (sockets >= limits.sockets_per_user) {

@@ -6,7 +6,9 @@
  * `@include` applied to the request's variables. Every field costs 1, its selections included;
  * a list of objects multiplies its selections by LIST_BOUND (the size is unknown before running,
  * so this is a weight, not a truncation); `jobLog` costs 1 per KB it may return (its byte bound,
- * see jobLogByteBound). Aliases count as the fields they are. Counting fields and depth on the
+ * see jobLogByteBound). Aliases count as the fields they are. Introspection (`__schema`,
+ * `__type`) answers from the schema alone, so within it lists are not multiplied and depth is not
+ * capped (its `ofType` chains nest deep by design); its fields still count. Counting fields and depth on the
  * way makes the walk itself cheap: it stops at the first field over the cap, however many times
  * fragments repeat one another.
  */
@@ -115,24 +117,24 @@ class CostWalk {
     private readonly limits: CostLimits,
   ) {}
 
-  selections(selectionSet: SelectionSetNode, parent: GraphQLCompositeType, depth: number): number {
+  selections(selectionSet: SelectionSetNode, parent: GraphQLCompositeType, depth: number, introspecting = false): number {
     let cost = 0;
     for (const selection of selectionSet.selections) {
       if (this.skipped(selection)) continue;
       if (selection.kind === Kind.FIELD) {
-        cost += this.field(selection, parent, depth);
+        cost += this.field(selection, parent, depth, introspecting);
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-        cost += this.selections(selection.selectionSet, this.conditionType(selection.typeCondition?.name.value) ?? parent, depth);
+        cost += this.selections(selection.selectionSet, this.conditionType(selection.typeCondition?.name.value) ?? parent, depth, introspecting);
       } else {
         // Validation has already refused unknown and cyclic fragments.
         const fragment = this.fragments.get(selection.name.value);
-        if (fragment) cost += this.selections(fragment.selectionSet, this.conditionType(fragment.typeCondition.name.value) ?? parent, depth);
+        if (fragment) cost += this.selections(fragment.selectionSet, this.conditionType(fragment.typeCondition.name.value) ?? parent, depth, introspecting);
       }
     }
     return cost;
   }
 
-  private field(node: FieldNode, parent: GraphQLCompositeType, depth: number): number {
+  private field(node: FieldNode, parent: GraphQLCompositeType, depth: number, introspecting: boolean): number {
     this.fields += 1;
     if (this.fields > this.limits.query_fields) {
       throw new OverLimit(
@@ -142,7 +144,7 @@ class CostWalk {
         ),
       );
     }
-    if (depth > this.limits.query_depth) {
+    if (!introspecting && depth > this.limits.query_depth) {
       throw new OverLimit(
         new GraphQLError(`Query nests deeper than ${this.limits.query_depth} levels (WorkflowServer.limits.query_depth).`, {
           extensions: { code: 'DEPTH_LIMIT', limit: this.limits.query_depth },
@@ -158,8 +160,9 @@ class CostWalk {
     }
     const named = getNamedType(definition.type);
     if (!node.selectionSet || !isCompositeType(named)) return cost;
-    const inner = this.selections(node.selectionSet, named, depth + 1);
-    return cost + (isListType(getNullableType(definition.type)) ? inner * LIST_BOUND : inner);
+    const schemaOnly = introspecting || definition === SchemaMetaFieldDef || definition === TypeMetaFieldDef;
+    const inner = this.selections(node.selectionSet, named, depth + 1, schemaOnly);
+    return cost + (!schemaOnly && isListType(getNullableType(definition.type)) ? inner * LIST_BOUND : inner);
   }
 
   private definition(parent: GraphQLCompositeType, name: string): GraphQLField<unknown, unknown> | undefined {

@@ -4,6 +4,7 @@
  * a relative path), and the caps on subscriptions per socket and sockets per user.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { getIntrospectionQuery } from '../../src/graphql/graphql-js.js';
 import { DEFAULT_SERVER_LIMITS } from '../../src/server/limits.js';
 import { GraphqlSocket, openSocket, startTestServer, waitFor, type TestServer, type Who } from './helpers.js';
 
@@ -87,7 +88,7 @@ describe('GraphQL cost budget, response cap and jobLog', () => {
     expect(dear.body.errors[0].extensions.code).toBe('COST_LIMIT');
   });
 
-  it('counts fragments as often as they are used, and caps fields and depth before pricing', async () => {
+  it('counts fragments as often as they are used, caps fields and depth before pricing, and lets introspection through', async () => {
     // Each level doubles: 2^11 uses of `me` from a 12-line document.
     const levels = Array.from({ length: 11 }, (_, i) => `fragment F${i} on Query { x${i}: __typename ...F${i + 1} y${i}: __typename ...F${i + 1} }`);
     const doubling = `{ ...F0 } ${levels.join(' ')} fragment F11 on Query { me { username } }`;
@@ -96,10 +97,18 @@ describe('GraphQL cost budget, response cap and jobLog', () => {
       message: expect.stringContaining(`more than ${DEFAULT_SERVER_LIMITS.query_fields} fields`),
       extensions: { code: 'FIELD_LIMIT', limit: DEFAULT_SERVER_LIMITS.query_fields },
     });
-    const deep = `{ __schema { types { fields { type ${'{ ofType '.repeat(8)}{ name }${' }'.repeat(8)} } } } }`;
-    const tooDeep = await server.graphql(bob, deep).expect(400);
-    expect(tooDeep.body.errors[0].extensions).toEqual({ code: 'DEPTH_LIMIT', limit: DEFAULT_SERVER_LIMITS.query_depth });
-    await server.graphql(bob, deep.replace('{ ofType ', '')).expect(200);
+    // Our schema nests six levels at most, so a lower cap shows the depth check.
+    const shallow = await startTestServer({ owner: 'alice', site: SITE, ua: UA, limits: { query_depth: 3 } });
+    try {
+      const deep = await shallow.graphql(bob, '{ workflows { tasks { messages { text } } } }').expect(400);
+      expect(deep.body.errors[0]).toMatchObject({ message: expect.stringContaining('deeper than 3 levels'), extensions: { code: 'DEPTH_LIMIT', limit: 3 } });
+      await shallow.graphql(bob, '{ workflows { tasks { id } } }').expect(200);
+      // Introspection answers from the schema alone and nests ofType deep by design: not depth-capped.
+      const schema = await shallow.graphql(bob, getIntrospectionQuery()).expect(200);
+      expect(schema.body.data.__schema.queryType).toMatchObject({ name: 'Query' });
+    } finally {
+      await shallow.close();
+    }
   });
 
   it('reads a big log honestly: the last 1 MB, truncated, its whole size, a path relative to the owner folder', async () => {

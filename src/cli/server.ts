@@ -3,6 +3,7 @@ import { isValidUserName } from '../config/index.js';
 import { parseStartMessage, type ServerReport, type StartMessage } from '../identity/launch.js';
 import { isLoopback, startWorkflowServer, type RunningWorkflowServer } from '../server/app.js';
 import { workflowServerSettings } from '../server/site-settings.js';
+import type { ServerLimits } from '../server/limits.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import { errorMessage } from '../util/values.js';
 
@@ -90,10 +91,11 @@ export function registerServerCommand(program: Command): void {
       }
       const start = await startMessage().catch((err: unknown) => fail(errorMessage(err)));
       let concurrency: number | undefined;
+      let limits: ServerLimits | undefined;
       try {
-        concurrency = workflowServerSettings(start.site).max_concurrent_jobs;
+        ({ max_concurrent_jobs: concurrency, limits } = workflowServerSettings(start.site));
       } catch {
-        // Unusable settings deny access users (AccessControl says so in the log); jobs run at the default width.
+        // Unusable settings deny access users (AccessControl says so in the log); jobs run at the default width, under the default limits.
       }
       const running = await startWorkflowServer({
         owner: opts.owner,
@@ -106,6 +108,7 @@ export function registerServerCommand(program: Command): void {
         port: opts.port,
         logger,
         ...(concurrency ? { concurrency } : {}),
+        ...(limits ? { limits } : {}),
       }).catch((err: unknown) => fail(errorMessage(err)));
       let stopping = false;
       const stop = (why: string): void => {

@@ -7,6 +7,7 @@ import { readJsonFile } from './json.js';
 import { quote } from './names.js';
 import { nameList, nameSchema, plainMessage, refusedKey, strictObject, toConfigIssues } from './schema-helpers.js';
 import { parseScope, ScopeError } from './scopes.js';
+import { DEFAULT_SERVER_LIMITS, type ServerLimits } from './server-limits.js';
 
 export const DEFAULT_BIND_URL = 'http://127.0.0.1:8000';
 
@@ -64,6 +65,8 @@ export interface SiteConfig {
     system_groups: boolean;
     /** Jobs each workflow runs at once; undefined: the engine's default, twice the number of cores. */
     max_concurrent_jobs: number | undefined;
+    /** GraphQL cost budget, response cap, socket and subscription caps of every server. */
+    limits: ServerLimits;
   };
 }
 
@@ -147,6 +150,17 @@ const rolesSchema = z.array(roleSchema).superRefine(
   { when: () => true },
 );
 
+const limit = (fallback: number) => z.int().positive().default(fallback);
+
+const limitsSchema = strictObject({
+  query_cost: limit(DEFAULT_SERVER_LIMITS.query_cost),
+  query_fields: limit(DEFAULT_SERVER_LIMITS.query_fields),
+  query_depth: limit(DEFAULT_SERVER_LIMITS.query_depth),
+  response_bytes: limit(DEFAULT_SERVER_LIMITS.response_bytes),
+  subscriptions_per_socket: limit(DEFAULT_SERVER_LIMITS.subscriptions_per_socket),
+  sockets_per_user: limit(DEFAULT_SERVER_LIMITS.sockets_per_user),
+}).prefault({});
+
 const siteSchema = strictObject({
   JupyterHub: strictObject({
     bind_url: bindUrl.default(DEFAULT_BIND_URL),
@@ -183,6 +197,7 @@ const siteSchema = strictObject({
     ),
     system_groups: z.boolean().default(false),
     max_concurrent_jobs: z.int().positive().optional(),
+    limits: limitsSchema,
   }).prefault({}),
 });
 
@@ -218,6 +233,7 @@ export function parseSiteConfig(raw: unknown, displayName: string | null, baseDi
       site_authorization: server.site_authorization,
       system_groups: server.system_groups,
       max_concurrent_jobs: server.max_concurrent_jobs,
+      limits: server.limits,
     },
   };
 }

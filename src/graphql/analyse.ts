@@ -16,13 +16,14 @@ import {
   type DocumentNode,
   type FragmentDefinitionNode,
   type GraphQLSchema,
+  type OperationDefinitionNode,
   type OperationTypeNode,
   type SelectionSetNode,
 } from './graphql-js.js';
 import { operationFromGraphqlName, type Operation } from '../authz/index.js';
 
 export type Analysis =
-  | { ok: true; document: DocumentNode; kind: OperationTypeNode; operations: Operation[] }
+  | { ok: true; document: DocumentNode; operation: OperationDefinitionNode; kind: OperationTypeNode; operations: Operation[] }
   | { ok: false; errors: GraphQLError[] };
 
 /** Longest document we parse; larger ones are refused before parsing. */
@@ -49,7 +50,7 @@ export function analyseDocument(
     return { ok: false, errors: [new GraphQLError(message)] };
   }
   if (operation.operation !== 'mutation') {
-    return { ok: true, document, kind: operation.operation, operations: ['read'] };
+    return { ok: true, document, operation, kind: operation.operation, operations: ['read'] };
   }
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const def of document.definitions) {
@@ -62,7 +63,7 @@ export function analyseDocument(
     if (!op) return { ok: false, errors: [new GraphQLError(`Unknown mutation "${field}".`)] };
     operations.add(op);
   }
-  return { ok: true, document, kind: operation.operation, operations: [...operations] };
+  return { ok: true, document, operation, kind: operation.operation, operations: [...operations] };
 }
 
 function topLevelFieldNames(

@@ -8,14 +8,18 @@ import { OPERATIONS, graphqlName, graphqlNames, type Operation } from '../authz/
 import type { Identity } from '../identity/proof.js';
 import type { WorkflowEngine } from '../scheduler/index.js';
 import type { JobLogFile } from '../scheduler/types.js';
+import { jobLogByteBound } from './cost.js';
 import { deltaStream } from './delta-stream.js';
 import { permissionStream, type PermissionFeed } from './permission-stream.js';
+import type { ResponseMeter } from './response-size.js';
 
 // A type alias, not an interface: graphql-http needs a context assignable to Record<PropertyKey, unknown>.
 export type GraphqlContext = {
   identity: Identity;
   /** The user's permitted operations, worked out for this request. */
   permitted: ReadonlySet<Operation>;
+  /** This request's response-size cap, charged by the fields that read files. */
+  meter: ResponseMeter;
   /** On subscription sockets only: the user's permissions as they change (Subscription.permissions). */
   permissionFeed?: PermissionFeed;
 };
@@ -58,13 +62,18 @@ export function createRootValue(engine: WorkflowEngine, owner: string): Record<s
       demand(ctx, 'read');
       const file = LOG_FILES.find((f) => f === args.file);
       if (!file) throw new GraphQLError(`jobLog: file must be "job.out" or "job.err", not ${JSON.stringify(args.file)}.`);
-      return engine.jobLog({
+      // Once the response is over its cap, read nothing more: the whole request will be refused.
+      ctx.meter.charge(0);
+      const log = engine.jobLog({
         workflow: args.workflow,
         task: args.task,
         file,
+        maxBytes: jobLogByteBound(args.tail),
         ...(args.submitNum != null ? { submitNum: args.submitNum } : {}),
         ...(args.tail != null ? { tail: args.tail } : {}),
       });
+      ctx.meter.charge(Buffer.byteLength(log.content));
+      return log;
     },
     workflowLog: ({ workflow, limit }: { workflow: string; limit: number }, ctx: GraphqlContext) => {
       demand(ctx, 'read');

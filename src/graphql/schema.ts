@@ -15,7 +15,11 @@ type Query {
   me: Me!
   workflows: [Workflow!]!
   workflow(id: ID!): Workflow
-  """A job's log file: file is "job.out" (stdout) or "job.err" (stderr); tail keeps the last N lines."""
+  """
+  A job's log file: file is "job.out" (stdout) or "job.err" (stderr). At most the last 1 MB is
+  read; tail keeps the last N lines, reading at most N KB. JobLog.truncated says when content is
+  not the whole file.
+  """
   jobLog(workflow: ID!, task: String!, submitNum: Int, file: String = "job.out", tail: Int): JobLog!
   """The workflow's own event log, newest last."""
   workflowLog(workflow: ID!, limit: Int = 200): [WorkflowLogEntry!]!
@@ -147,8 +151,12 @@ type Task {
 
 type JobLog {
   content: String!
+  """The file, relative to the owner's folder."""
   path: String!
+  """Bytes in the whole file."""
   size: Int!
+  """Whether content is less than the whole file (the size cap or tail)."""
+  truncated: Boolean!
   submitNum: Int!
 }
 

@@ -4,7 +4,7 @@
  */
 import { cpus } from 'node:os';
 import { closeSync, mkdirSync, openSync, readSync, readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { isValidWorkflowName } from '../config/names.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { fileSignature } from '../util/watch-file.js';
@@ -28,7 +28,8 @@ export class EngineUsageError extends Error {
 
 /** Changes landing within this many ms go out as one delta. */
 const BATCH_MS = 15;
-const JOB_LOG_MAX_BYTES = 1 << 20;
+/** The most of a job log one read returns (its end); GraphQL's cost budget counts on this bound. */
+export const JOB_LOG_MAX_BYTES = 1 << 20;
 
 export class WorkflowEngine {
   private readonly ownerDir: string;
@@ -154,7 +155,7 @@ export class WorkflowEngine {
     } catch {
       throw new EngineUsageError(`no ${request.file} for ${inst.id} job ${submitNum}`, 'NOT_FOUND');
     }
-    const length = Math.min(size, JOB_LOG_MAX_BYTES);
+    const length = Math.min(size, JOB_LOG_MAX_BYTES, Math.max(0, request.maxBytes ?? JOB_LOG_MAX_BYTES));
     const buffer = Buffer.alloc(length);
     const fd = openSync(path, 'r');
     try {
@@ -163,13 +164,17 @@ export class WorkflowEngine {
       closeSync(fd);
     }
     let content = buffer.toString('utf8');
+    let truncated = length < size;
     if (request.tail !== undefined) {
       if (!Number.isInteger(request.tail) || request.tail < 1) throw new EngineUsageError('tail must be a whole number ≥ 1');
       const lines = content.split('\n');
       const trailing = lines.at(-1) === '' ? 1 : 0;
-      content = lines.slice(-(request.tail + trailing)).join('\n');
+      const kept = lines.slice(-(request.tail + trailing));
+      truncated ||= kept.length < lines.length;
+      content = kept.join('\n');
     }
-    return { content, path, size, submitNum };
+    // Relative to the owner's folder: readers other than the owner learn nothing of the filesystem.
+    return { content, path: relative(this.ownerDir, path), size, truncated, submitNum };
   }
 
   subscribe(workflows: string[] | null, listener: DeltaListener): () => void {

@@ -1,4 +1,4 @@
-export { WorkflowEngine, EngineUsageError } from './engine.js';
+export { WorkflowEngine, EngineUsageError, JOB_LOG_MAX_BYTES } from './engine.js';
 export { ENGINE_OPERATIONS, OPERATION_ARGS, TASK_OPERATIONS, isEngineOperation, parseCommand } from './operations.js';
 export type { EngineOperation, OperationArgs } from './operations.js';
 export { parseFlow, readFlowFile } from './flow.js';

@@ -148,12 +148,18 @@ export interface JobLogRequest {
   file: JobLogFile;
   /** Only the last N lines. */
   tail?: number;
+  /** Read at most this many bytes from the end (never more than the engine's own cap). */
+  maxBytes?: number;
 }
 
 export interface JobLogResult {
   content: string;
+  /** Relative to the owner's folder. */
   path: string;
+  /** Bytes in the whole file. */
   size: number;
+  /** Whether content is less than the whole file (a byte cap or `tail`). */
+  truncated: boolean;
   submitNum: number;
 }
 

@@ -19,7 +19,7 @@ import { controlRoutes } from './control-routes.js';
 import { DecisionMaker } from './decisions.js';
 import { graphqlHandler } from './graphql-route.js';
 import { CONTROL_PREFIX, requireProof } from './identity.js';
-import { describeBytes, MAX_GRAPHQL_BYTES } from './limits.js';
+import { DEFAULT_SERVER_LIMITS, describeBytes, MAX_GRAPHQL_BYTES, type ServerLimits } from './limits.js';
 import { pageRoutes } from './page-routes.js';
 import { attachSubscriptions, type Subscriptions } from './subscriptions.js';
 import { watchFile } from '../util/watch-file.js';
@@ -43,6 +43,8 @@ export interface WorkflowServerOptions {
   logger: Logger;
   /** Active jobs per workflow (the site's max_concurrent_jobs). */
   concurrency?: number;
+  /** The site's WorkflowServer.limits; each one left out takes its default. */
+  limits?: Partial<ServerLimits>;
 }
 
 export interface RunningWorkflowServer {
@@ -66,6 +68,7 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
   if (!isLoopback(options.host)) throw new Error(`refusing to listen on ${options.host}: the workflow server listens on loopback only`);
   const hubOrigin = new URL(options.hubOrigin).origin;
   const base = `/user/${owner}/`;
+  const limits: ServerLimits = { ...DEFAULT_SERVER_LIMITS, ...options.limits };
 
   const verifier = new ProofVerifier(options.secret, owner);
   const access = new AccessControl({ owner, dataDir: options.dataDir, site: options.site, logger: logger.child({ part: 'access' }) });
@@ -95,7 +98,7 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
   app.use(`${base}static`, express.static(join(ROOT, 'static'), { index: false, fallthrough: false, maxAge: '1h' }));
   app.use(`${base}api`, apiRoutes(access, decisions, options.dataDir));
   app.use(`${base}graphql`, express.json({ limit: MAX_GRAPHQL_BYTES, type: ['application/json', 'application/graphql-response+json'] }));
-  app.all(`${base}graphql`, graphqlHandler(schema, rootValue, decisions));
+  app.all(`${base}graphql`, graphqlHandler(schema, rootValue, decisions, limits));
   app.use(base, pageRoutes({ owner, base }, decisions));
   app.use((_req, res) => {
     res.status(404).json({ error: 'not found' });
@@ -125,6 +128,7 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
     access,
     decisions,
     logger: logger.child({ part: 'subscriptions' }),
+    limits,
   });
   const ownerFile = watchFile(ownerConfigPath(options.dataDir, owner), () => {
     logger.info('owner configuration changed on disk; re-reading it');

@@ -3,14 +3,29 @@
  * the document is parsed, validated and analysed into the operations it would perform; if any
  * is not permitted the whole request is refused with 403 and
  * `{"errors":[{"message","extensions":{"code":"FORBIDDEN","operation"}}]}`, so nothing partial runs.
+ * Then it is priced (src/graphql/cost.ts): over the budget, or over the field or depth cap, it is
+ * refused with 400 (`COST_LIMIT`, `FIELD_LIMIT`, `DEPTH_LIMIT`). A response that grows past
+ * `response_bytes` is refused whole with 400 (`RESPONSE_LIMIT`) instead of being sent.
  */
-import type { GraphQLSchema } from '../graphql/graphql-js.js';
+import type { GraphQLError, GraphQLSchema } from '../graphql/graphql-js.js';
 import { createHandler } from 'graphql-http/lib/use/express';
 import { analyseDocument } from '../graphql/analyse.js';
+import { measureCost } from '../graphql/cost.js';
 import { forbiddenError, type GraphqlContext } from '../graphql/resolvers.js';
+import { oversizedResult, ResponseMeter } from '../graphql/response-size.js';
 import type { DecisionMaker } from './decisions.js';
+import type { ServerLimits } from './limits.js';
 
-export function graphqlHandler(schema: GraphQLSchema, rootValue: Record<string, unknown>, decisions: DecisionMaker) {
+type Refusal = [string, { status: number; statusText: string; headers: Record<string, string> }];
+
+function refusal(status: 400 | 403, errors: GraphQLError[]): Refusal {
+  return [
+    JSON.stringify({ errors: errors.map((error) => error.toJSON()) }),
+    { status, statusText: status === 400 ? 'Bad Request' : 'Forbidden', headers: { 'content-type': 'application/json; charset=utf-8' } },
+  ];
+}
+
+export function graphqlHandler(schema: GraphQLSchema, rootValue: Record<string, unknown>, decisions: DecisionMaker, limits: ServerLimits) {
   return createHandler<GraphqlContext>({
     schema,
     rootValue,
@@ -19,21 +34,22 @@ export function graphqlHandler(schema: GraphQLSchema, rootValue: Record<string, 
       if (!analysis.ok) return analysis.errors;
       const identity = req.context.res.locals.identity;
       const decision = decisions.check(identity, analysis.operations, 'graphql');
-      if (!decision.allowed) {
-        const refused = decision.refused ?? 'read';
-        return [
-          JSON.stringify({ errors: [forbiddenError(refused).toJSON()] }),
-          { status: 403, statusText: 'Forbidden', headers: { 'content-type': 'application/json; charset=utf-8' } },
-        ];
-      }
+      if (!decision.allowed) return refusal(403, [forbiddenError(decision.refused ?? 'read')]);
+      const cost = measureCost(schema, analysis.document, analysis.operation, params.variables, limits);
+      // Bad variables are answered as graphql-http answers any invalid request.
+      if (!cost.ok) return cost.overLimit ? refusal(400, cost.errors) : cost.errors;
       return {
         schema,
         document: analysis.document,
         operationName: params.operationName ?? null,
         variableValues: params.variables ?? null,
         rootValue,
-        contextValue: { identity, permitted: decision.permitted },
+        contextValue: { identity, permitted: decision.permitted, meter: new ResponseMeter(limits.response_bytes) },
       };
+    },
+    onOperation: (_req, args, result) => {
+      const oversized = oversizedResult(args.contextValue, result);
+      return oversized ? refusal(400, [oversized]) : undefined;
     },
   });
 }

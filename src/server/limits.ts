@@ -3,6 +3,8 @@ export const MAX_GRAPHQL_BYTES = 1024 * 1024;
 export const MAX_AUTHORIZATION_BYTES = 256 * 1024;
 export const MAX_CONTROL_BYTES = 4 * 1024 * 1024;
 
+export { DEFAULT_SERVER_LIMITS, type ServerLimits } from '../config/server-limits.js';
+
 export function describeBytes(bytes: number): string {
   return bytes >= 1024 * 1024 ? `${bytes / (1024 * 1024)} MB` : `${bytes / 1024} kB`;
 }

@@ -9,6 +9,11 @@
  * XSRF), and whenever permissions change every
  * socket whose user lost `read` is closed with 4403, then every `permissions` subscription still
  * open is told its user's new list (the same recompute feeds both, in that order).
+ *
+ * Caps (`WorkflowServer.limits`): a user's socket past `sockets_per_user` is refused at the upgrade
+ * with 429; a subscribe past `subscriptions_per_socket` gets a graphql-ws `error` message for that
+ * id (code `SUBSCRIPTION_LIMIT`) while the socket and its other subscriptions carry on; each
+ * subscribe is priced like an HTTP request (src/graphql/cost.ts) and refused the same way.
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -16,14 +21,16 @@ import { GraphQLError, type GraphQLSchema } from '../graphql/graphql-js.js';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { analyseDocument } from '../graphql/analyse.js';
+import { measureCost } from '../graphql/cost.js';
 import type { PermissionFeed } from '../graphql/permission-stream.js';
 import { forbiddenError, type GraphqlContext } from '../graphql/resolvers.js';
+import { oversizedResult, ResponseMeter } from '../graphql/response-size.js';
 import type { Identity, ProofVerifier } from '../identity/proof.js';
 import type { Logger } from '../util/logger.js';
 import type { AccessControl } from './access.js';
 import type { DecisionMaker } from './decisions.js';
 import { verifyRequest } from './identity.js';
-import { MAX_GRAPHQL_BYTES } from './limits.js';
+import { MAX_GRAPHQL_BYTES, type ServerLimits } from './limits.js';
 
 export const CLOSE_FORBIDDEN = 4403;
 
@@ -37,6 +44,7 @@ export interface SubscriptionOptions {
   access: AccessControl;
   decisions: DecisionMaker;
   logger: Logger;
+  limits: ServerLimits;
 }
 
 export interface Subscriptions {
@@ -50,10 +58,12 @@ function refuseUpgrade(socket: Duplex, status: number, text: string): void {
 }
 
 export function attachSubscriptions(options: SubscriptionOptions): Subscriptions {
-  const { access, decisions, logger } = options;
+  const { access, decisions, logger, limits } = options;
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_GRAPHQL_BYTES });
   const identities = new WeakMap<WebSocket, Identity>();
   const open = new Set<WebSocket>();
+  /** Sockets per user, counted from the accepted upgrade until the connection closes. */
+  const socketsOf = new Map<string, number>();
   /** Listeners of `permissions` subscriptions, called after each recompute. */
   const permissionWatchers = new Set<() => void>();
 
@@ -81,6 +91,21 @@ export function attachSubscriptions(options: SubscriptionOptions): Subscriptions
       refuseUpgrade(socket, 403, 'Forbidden');
       return;
     }
+    if (socket.destroyed) return;
+    const user = identity.user;
+    const sockets = socketsOf.get(user) ?? 0;
+    if (sockets >= limits.sockets_per_user) {
+      logger.warn({ user, sockets }, 'websocket refused: too many open sockets for this user');
+      refuseUpgrade(socket, 429, `Too Many Requests: at most ${limits.sockets_per_user} open sockets per user (WorkflowServer.limits.sockets_per_user)`);
+      return;
+    }
+    // Counted now, not once the handshake completes, so that a burst of upgrades cannot slip past.
+    socketsOf.set(user, sockets + 1);
+    socket.once('close', () => {
+      const left = (socketsOf.get(user) ?? 1) - 1;
+      if (left > 0) socketsOf.set(user, left);
+      else socketsOf.delete(user);
+    });
     wss.handleUpgrade(req, socket, head, (ws) => {
       identities.set(ws, identity);
       open.add(ws);
@@ -102,6 +127,15 @@ export function attachSubscriptions(options: SubscriptionOptions): Subscriptions
       // The payload is deliberately not looked at: identity comes from the upgrade's proof only.
       onConnect: () => true,
       onSubscribe: (ctx, _id, payload) => {
+        // graphql-ws has already registered this one, so the count includes it.
+        if (Object.keys(ctx.subscriptions).length > limits.subscriptions_per_socket) {
+          return [
+            new GraphQLError(
+              `Too many subscriptions on this socket: at most ${limits.subscriptions_per_socket} at once (WorkflowServer.limits.subscriptions_per_socket); complete some first.`,
+              { extensions: { code: 'SUBSCRIPTION_LIMIT', limit: limits.subscriptions_per_socket } },
+            ),
+          ];
+        }
         const identity = identityOf(ctx.extra.socket);
         const analysis = analyseDocument(options.schema, payload.query, payload.operationName);
         if (!analysis.ok) return analysis.errors;
@@ -110,6 +144,8 @@ export function attachSubscriptions(options: SubscriptionOptions): Subscriptions
         }
         const decision = decisions.checkSocket(identity, analysis.operations, 'subscriptions');
         if (!decision.allowed) return [forbiddenError(decision.refused ?? 'read')];
+        const cost = measureCost(options.schema, analysis.document, analysis.operation, payload.variables, limits);
+        if (!cost.ok) return cost.errors;
         const permissionFeed: PermissionFeed = {
           current: () => access.permittedNow(identity),
           onChange: (listener) => {
@@ -117,7 +153,12 @@ export function attachSubscriptions(options: SubscriptionOptions): Subscriptions
             return () => permissionWatchers.delete(listener);
           },
         };
-        const contextValue: GraphqlContext = { identity, permitted: decision.permitted, permissionFeed };
+        const contextValue: GraphqlContext = {
+          identity,
+          permitted: decision.permitted,
+          permissionFeed,
+          meter: new ResponseMeter(limits.response_bytes),
+        };
         return {
           schema: options.schema,
           document: analysis.document,
@@ -126,6 +167,11 @@ export function attachSubscriptions(options: SubscriptionOptions): Subscriptions
           rootValue: options.rootValue,
           contextValue,
         };
+      },
+      // Queries may come over the socket too; their one result gets the same size cap as over HTTP.
+      onOperation: (_ctx, _id, _payload, args, result) => {
+        const oversized = oversizedResult(args.contextValue, result);
+        return oversized ? { errors: [oversized] } : undefined;
       },
     },
     wss,

@@ -359,14 +359,15 @@ async function loadLog() {
   const tail = Number(document.getElementById('log-tail').value) || 200;
   try {
     const result = await graphql(
-      'query Log($w: ID!, $t: String!, $s: Int, $f: String, $n: Int) { jobLog(workflow: $w, task: $t, submitNum: $s, file: $f, tail: $n) { content size submitNum path } }',
+      'query Log($w: ID!, $t: String!, $s: Int, $f: String, $n: Int) { jobLog(workflow: $w, task: $t, submitNum: $s, file: $f, tail: $n) { content size truncated submitNum } }',
       { w: id, t: log.task, s: submit ? Number(submit) : null, f: log.file, n: tail },
     );
-    const { content, size, submitNum } = result.jobLog;
+    const { content, size, truncated, submitNum } = result.jobLog;
     const atBottom = logView.scrollTop + logView.clientHeight >= logView.scrollHeight - 8;
     logView.textContent = content || '(empty so far)';
     logView.classList.toggle('empty-log', !content);
-    document.getElementById('log-meta').textContent = `${log.task} · submit ${submitNum} · ${log.file} · ${size} bytes`;
+    const shown = truncated ? `the end of ${size} bytes` : `${size} bytes`;
+    document.getElementById('log-meta').textContent = `${log.task} · submit ${submitNum} · ${log.file} · ${shown}`;
     if (atBottom || document.getElementById('log-follow').checked) logView.scrollTop = logView.scrollHeight;
   } catch (err) {
     logView.textContent = err.message;

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SiteAuthorization } from '../../src/authz/index.js';
 import { ConfigError, loadSiteConfig, parseSiteConfig } from '../../src/config/index.js';
+import { DEFAULT_SERVER_LIMITS } from '../../src/server/limits.js';
 import { REPO } from './run-flotilla.js';
 
 /** The full error text for a site file holding `raw`, named `jupyter_config.json`. */
@@ -44,7 +45,7 @@ describe('site configuration defaults', () => {
         cookie_secret_file: join(data, 'cookie_secret'),
         cookie_max_age_days: 14,
       },
-      WorkflowServer: { site_authorization: undefined, system_groups: false, max_concurrent_jobs: undefined },
+      WorkflowServer: { site_authorization: undefined, system_groups: false, max_concurrent_jobs: undefined, limits: DEFAULT_SERVER_LIMITS },
     });
   });
 
@@ -142,8 +143,21 @@ describe('site configuration errors', () => {
       'jupyter_config.json: JupyterHub › authenticator: unknown key "admin_user"; did you mean "admin_users"?',
     ]);
     expect(problems({ WorkflowServer: { colour: 'blue' } })).toEqual([
-      'jupyter_config.json: WorkflowServer: unknown key "colour" (allowed here: site_authorization, user_authorization, system_groups, max_concurrent_jobs)',
+      'jupyter_config.json: WorkflowServer: unknown key "colour" (allowed here: site_authorization, user_authorization, system_groups, max_concurrent_jobs, limits)',
     ]);
+  });
+
+  it('checks WorkflowServer.limits key by key, keeping the defaults of those left out', () => {
+    expect(problems({ WorkflowServer: { limits: { query_cots: 5 } } })).toEqual([
+      'jupyter_config.json: WorkflowServer › limits: unknown key "query_cots"; did you mean "query_cost"?',
+    ]);
+    expect(problems({ WorkflowServer: { limits: { query_cost: 0, sockets_per_user: 2.5, subscriptions_per_socket: '10' } } })).toEqual([
+      'jupyter_config.json: WorkflowServer › limits › query_cost: expected a number greater than 0, got 0',
+      'jupyter_config.json: WorkflowServer › limits › subscriptions_per_socket: expected a number, got "10"',
+      'jupyter_config.json: WorkflowServer › limits › sockets_per_user: expected an integer, got 2.5',
+    ]);
+    const { limits } = parseSiteConfig({ WorkflowServer: { limits: { response_bytes: 4096 } } }, 'f', '/').WorkflowServer;
+    expect(limits).toEqual({ ...DEFAULT_SERVER_LIMITS, response_bytes: 4096 });
   });
 
   it('refuses user_authorization in the site file, pointing at the owner files', () => {

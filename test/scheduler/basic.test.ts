@@ -30,7 +30,9 @@ tasks:
     const out = engine.jobLog({ workflow: 'demo', task: '1/prep', file: 'job.out' });
     expect(out.content).toContain('preparing demo prep 1');
     expect(out.content).toContain(box.runDir('demo'));
-    expect(out.path).toBe(join(box.runDir('demo'), 'log/job/1/prep/01/job.out'));
+    // Relative to the owner's folder, so that no reader learns where it lives on disk.
+    expect(out.path).toBe('runs/demo/log/job/1/prep/01/job.out');
+    expect(out).toMatchObject({ truncated: false, size: Buffer.byteLength(out.content) });
     expect(engine.jobLog({ workflow: 'demo', task: '1/train', file: 'job.out' }).content).toBe('epochs=3\n');
     expect(engine.jobLog({ workflow: 'demo', task: '1/train', file: 'job.err' }).content).toBe('oops\n');
     expect(readFileSync(join(box.runDir('demo'), 'log/job/1/bad/01/job.status'), 'utf8').trim()).toBe('3');

@@ -6,34 +6,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { SESSION_COOKIE } from '../../src/hub/index.js';
-import { UserProxy } from '../../src/proxy/index.js';
 import { cookieValue, signIn, startHub, waitFor, type HubFixture } from '../hub/helpers.js';
 import { startTestServer, type TestServer } from '../server/helpers.js';
-
-interface OpenSocket {
-  ws: WebSocket;
-  closed: () => boolean;
-}
-
-/** Opens /user/alice/subscriptions through the hub and waits for graphql-ws's connection_ack. */
-function openThroughHub(hubUrl: string, headers: Record<string, string>, origin?: string): Promise<OpenSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${hubUrl.replace(/^http/, 'ws')}/user/alice/subscriptions`, 'graphql-transport-ws', {
-      headers,
-      ...(origin ? { origin } : {}),
-    });
-    let closed = false;
-    ws.on('close', () => (closed = true));
-    ws.on('error', () => undefined);
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused with ${res.statusCode}`)));
-    ws.once('open', () => ws.send(JSON.stringify({ type: 'connection_init' })));
-    ws.once('message', (data) => {
-      const message = JSON.parse(data.toString()) as { type: string };
-      if (message.type === 'connection_ack') resolve({ ws, closed: () => closed });
-      else reject(new Error(`unexpected first message ${message.type}`));
-    });
-  });
-}
+import { openThroughHub, proxyAliceTo } from './through-hub.js';
 
 describe('proxied WebSockets end with the sign-in and access that opened them', () => {
   let f: HubFixture;
@@ -47,13 +22,7 @@ describe('proxied WebSockets end with the sign-in and access that opened them', 
     // The hub checks the browser's Origin and forwards its bind_url origin, which the server knows.
     server = await startTestServer({ owner: 'alice', site: { '*': { '*': { default: 'READ' } } }, hubOrigin: f.hub.context.origin });
     // alice's server runs in this process; the hub reaches it through a real UserProxy.
-    const ctx = f.hub.context;
-    ctx.proxy = new UserProxy({
-      spawner: { info: (o) => (o === 'alice' ? { url: server.url, secret: server.secret } : undefined), touch() {}, wsOpened() {}, wsClosed() {} },
-      sessionCookieName: SESSION_COOKIE,
-    });
-    const status = ctx.servers.status.bind(ctx.servers);
-    ctx.servers.status = (owner) => (owner === 'alice' ? 'running' : status(owner));
+    proxyAliceTo(f, server);
     admin = f.agent();
     adminXsrf = (await signIn(admin, 'admin')).xsrf;
   });

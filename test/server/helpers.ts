@@ -13,6 +13,7 @@ import WebSocket from 'ws';
 import type { SiteSettings } from '../../src/identity/launch.js';
 import { newServerSecret, PROOF_HEADER, signProof, type Identity } from '../../src/identity/proof.js';
 import { startWorkflowServer, type RunningWorkflowServer } from '../../src/server/app.js';
+import type { ServerLimits } from '../../src/server/limits.js';
 import { silentLogger, type Logger } from '../../src/util/logger.js';
 
 export const HUB_ORIGIN = 'http://127.0.0.1:8000';
@@ -48,6 +49,8 @@ export interface TestServerOptions {
   logger?: Logger;
   /** The hub's origin, for the WebSocket Origin check. */
   hubOrigin?: string;
+  /** WorkflowServer.limits; omitted: the defaults. */
+  limits?: Partial<ServerLimits>;
 }
 
 export interface TestServer {
@@ -91,6 +94,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     port: 0,
     logger: options.logger ?? silentLogger(),
     concurrency: 4,
+    ...(options.limits ? { limits: options.limits } : {}),
   });
   const base = `/user/${options.owner}/`;
   const sign = (who: Who, method: string, target: string) => proofFor(secret, options.owner, who, method, target, options.ownerGroups ?? []);

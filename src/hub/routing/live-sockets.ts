@@ -32,6 +32,13 @@ export class LiveSockets {
     return this.open.size;
   }
 
+  /** Open sockets of `user` to `owner`'s server. */
+  countOf(user: string, owner: string): number {
+    let count = 0;
+    for (const entry of this.open.values()) if (entry.user === user && entry.owner === owner) count += 1;
+    return count;
+  }
+
   /** Checks every open socket now; also called on account, group and role changes. */
   async recheck(): Promise<void> {
     if (this.running) return;

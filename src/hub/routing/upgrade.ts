@@ -64,7 +64,8 @@ function stillAllowed(ctx: HubContext, store: Store, req: IncomingMessage, calle
  * (`public_url`) so that another site's page cannot open a socket with the visitor's cookie. The
  * Host header plays no part: whoever sends the request chooses it. Token clients may omit Origin;
  * cookie ones may not.
- * Accepted sockets are handed to `live`, which cuts them when their sign-in or access ends.
+ * Accepted sockets are handed to `live`, which cuts them when their sign-in or access ends; a
+ * user's socket to one server past `WorkflowServer.limits.sockets_per_user` is refused with 429.
  */
 export function upgradeHandler(ctx: HubContext, sessions: RequestHandler, store: Store, live: LiveSockets) {
   return async (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
@@ -92,6 +93,11 @@ export function upgradeHandler(ctx: HubContext, sessions: RequestHandler, store:
       }
       if (ctx.servers.status(owner) !== 'running') {
         return refuse(socket, 503, `${owner}'s server is not running; open /user/${owner}/ to start it`);
+      }
+      // The server caps these too; refusing here spares both ends a proxied connection.
+      const cap = ctx.config.WorkflowServer.limits.sockets_per_user;
+      if (live.countOf(caller.user, owner) >= cap) {
+        return refuse(socket, 429, `at most ${cap} open sockets per user on a server (WorkflowServer.limits.sockets_per_user)`);
       }
       live.add(socket, caller.user, owner, stillAllowed(ctx, store, req, caller, owner, sid));
       ctx.proxy.ws(req, socket, head, owner, identityFor(ctx, caller, owner, xsrf));

@@ -8,7 +8,7 @@ import { Strategy as LocalStrategy } from 'passport-local';
 import type { SiteConfig } from '../config/index.js';
 import { HtpasswdFile } from '../htpasswd/index.js';
 import { UserProxy } from '../proxy/index.js';
-import { Spawner, systemIsolation } from '../spawner/index.js';
+import { isolationForSite, shareServerSettings, Spawner } from '../spawner/index.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { hubApi } from './api/index.js';
 import { authenticate, hasTokenInQuery, TOKEN_IN_URL_MESSAGE, wantsJson } from './auth/caller.js';
@@ -69,19 +69,20 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
     cleanups.unshift(() => users.close());
     const groups = new GroupDirectory(new GroupStore(db), hubConf.load_groups, config.WorkflowServer.system_groups, users, logger);
     const permissions = new Permissions(hubConf.load_roles, { exists: (u) => users.exists(u), isAdmin: (u) => users.isAdmin(u), groupsOf: (u) => groups.groupsOf(u) });
+    const isolation = isolationForSite(config, db, logger.child({ part: 'spawner' }));
+    const serverSettings = isolation.mode === 'shared' ? undefined : shareServerSettings(config.file, hubConf.data_dir, logger);
+    cleanups.unshift(() => serverSettings?.watch?.close());
     const spawner = new Spawner({
       db,
       dataDir: hubConf.data_dir,
-      siteConfigFile: config.file,
+      siteConfigFile: serverSettings?.file ?? config.file,
       hubOrigin: bind.origin,
       startTimeoutMs: hubConf.spawner.start_timeout * 1000,
       httpTimeoutMs: hubConf.spawner.http_timeout * 1000,
       pollIntervalMs: hubConf.spawner.poll_interval * 1000,
       stopGraceMs: hubConf.spawner.stop_grace * 1000,
       idleTimeoutMs: hubConf.spawner.idle_timeout * 1000,
-      ...(hubConf.spawner.run_as_owner
-        ? { isolation: systemIsolation({ dataDir: hubConf.data_dir, hubSecretFiles: [hubConf.cookie_secret_file, hubConf.authenticator.htpasswd_file], logger: logger.child({ part: 'spawner' }) }) }
-        : {}),
+      isolation,
       logger: logger.child({ part: 'spawner' }),
     });
     cleanups.unshift(() => spawner.close());

@@ -88,8 +88,8 @@ export interface UidRange {
 
 /** systemd's DynamicUser range: unused by distributions' static and regular accounts. */
 export const DEFAULT_DYNAMIC_UIDS: UidRange = { first: 61184, last: 65519 };
-/** `nobody`, and the 16-bit "no uid" value some tools still treat specially. */
-const RESERVED_UIDS = [65534, 65535];
+/** Numbers no owner may get: `nobody`, and -1 in 16 bits, which some tools still take as "no uid". */
+const RESERVED_UIDS: Record<number, string> = { 65534: 'nobody', 65535: '-1 in 16 bits' };
 
 const uidNumber = z.int().positive().max(4_294_967_294);
 
@@ -97,10 +97,10 @@ const uidRangeSchema = strictObject({ first: uidNumber, last: uidNumber }).super
   if (range.first > range.last) {
     ctx.addIssue({ code: 'custom', path: ['first'], message: `first (${range.first}) must not be greater than last (${range.last})` });
   }
-  for (const reserved of RESERVED_UIDS) {
-    if (range.first <= reserved && reserved <= range.last) {
-      ctx.addIssue({ code: 'custom', message: `the range ${range.first}-${range.last} contains ${reserved} (nobody); choose one that leaves it out` });
-    }
+  const reserved = Object.entries(RESERVED_UIDS).filter(([uid]) => range.first <= Number(uid) && Number(uid) <= range.last);
+  if (reserved.length) {
+    const named = reserved.map(([uid, what]) => `${uid} (${what})`).join(' and ');
+    ctx.addIssue({ code: 'custom', message: `the range ${range.first}-${range.last} contains ${named}; choose one that leaves ${reserved.length > 1 ? 'them' : 'it'} out` });
   }
 });
 

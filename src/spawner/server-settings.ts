@@ -16,13 +16,21 @@ import type { Logger } from '../util/logger.js';
 export function shareServerSettings(siteFile: string | null, dataDir: string, logger: Logger): { file: string; watch: FileWatch | undefined } {
   const file = join(dataDir, 'server-settings.json');
   const copy = (): void => {
+    let settings: unknown;
     try {
       const raw = siteFile ? readJsonFile(siteFile) : {};
       const section = isPlainObject(raw) ? raw.WorkflowServer : undefined;
-      writeFileAtomic(file, `${JSON.stringify(section === undefined ? {} : { WorkflowServer: section }, null, 2)}\n`, 0o644);
+      settings = section === undefined ? {} : { WorkflowServer: section };
     } catch (err) {
-      // A broken site file: servers keep the last good settings, as they would reading it themselves.
-      logger.warn({ file: siteFile, err: (err as Error).message }, "could not copy the site file's WorkflowServer settings for servers");
+      // Servers must see a broken site file as broken (and deny access users), as if they read it:
+      // a bare string is no configuration, and the message says where the fault is.
+      logger.warn({ file: siteFile, err: (err as Error).message }, 'the site file is unreadable; servers deny access users until it is fixed');
+      settings = `the site file is invalid: ${(err as Error).message}`;
+    }
+    try {
+      writeFileAtomic(file, `${JSON.stringify(settings, null, 2)}\n`, 0o644);
+    } catch (err) {
+      logger.error({ file, err: (err as Error).message }, 'could not write the settings copy for workflow servers');
     }
   };
   copy();

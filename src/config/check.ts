@@ -70,7 +70,9 @@ export function checkConfiguration(file?: string, uid = process.getuid?.()): Che
 function isolationWarnings(site: SiteConfig, uid: number | undefined): string[] {
   const choice = chooseIsolation(site.JupyterHub.spawner, uid);
   const warnings = choice.migrate ? [choice.migrate] : [];
-  if (choice.mode === 'shared') warnings.push(`for a hub started as uid ${uid ?? 'unknown'}, ${SHARED_MODE_WARNING}`);
+  const asUid = `for a hub started as uid ${uid ?? 'unknown'}`;
+  if (choice.refused) warnings.push(`${asUid}, the start would be refused: ${choice.refused}`);
+  else if (choice.mode === 'shared') warnings.push(`${asUid}, ${SHARED_MODE_WARNING}`);
   return warnings;
 }
 

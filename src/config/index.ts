@@ -7,6 +7,8 @@ export {
   loadSiteConfig,
   parseSiteConfig,
   type IsolationMode,
+  type LoginLimit,
+  type LoginLimits,
   type RoleConfig,
   type SiteConfig,
   type UidRange,

@@ -5,14 +5,14 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import passport from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
-import type { SiteConfig } from '../config/index.js';
+import type { LoginLimits, SiteConfig } from '../config/index.js';
 import { HtpasswdFile } from '../htpasswd/index.js';
 import { UserProxy } from '../proxy/index.js';
-import { isolationForSite, shareServerSettings, Spawner } from '../spawner/index.js';
+import { isolationForSite, Spawner } from '../spawner/index.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { hubApi } from './api/index.js';
 import { authenticate, hasTokenInQuery, TOKEN_IN_URL_MESSAGE, wantsJson } from './auth/caller.js';
-import { DEFAULT_LOGIN_LIMITS, LoginLimiter, type LoginLimits } from './auth/login-limiter.js';
+import { LoginLimiter } from './auth/login-limiter.js';
 import { UserDirectory } from './auth/user-directory.js';
 import { createXsrf } from './auth/xsrf.js';
 import type { HubContext } from './context.js';
@@ -29,6 +29,7 @@ import { LiveSockets } from './routing/live-sockets.js';
 import { upgradeHandler } from './routing/upgrade.js';
 import { userRoute } from './routing/user-route.js';
 import { ServerControl } from './servers.js';
+import { readSiteSettings, watchSiteSettings } from './site-settings.js';
 import { SqliteSessionStore } from './sessions/sqlite-store.js';
 import { TokenStore } from './tokens/token-store.js';
 
@@ -40,6 +41,7 @@ const DAY_MS = 86_400_000;
 
 export interface HubOptions {
   logger?: Logger;
+  /** Replaces JupyterHub.authenticator.login_limits (tests use small limits and windows). */
   loginLimits?: LoginLimits;
 }
 
@@ -70,12 +72,10 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
     const groups = new GroupDirectory(new GroupStore(db), hubConf.load_groups, config.WorkflowServer.system_groups, users, logger);
     const permissions = new Permissions(hubConf.load_roles, { exists: (u) => users.exists(u), isAdmin: (u) => users.isAdmin(u), groupsOf: (u) => groups.groupsOf(u) });
     const isolation = isolationForSite(config, db, logger.child({ part: 'spawner' }));
-    const serverSettings = isolation.mode === 'shared' ? undefined : shareServerSettings(config.file, hubConf.data_dir, logger);
-    cleanups.unshift(() => serverSettings?.watch?.close());
     const spawner = new Spawner({
       db,
       dataDir: hubConf.data_dir,
-      siteConfigFile: serverSettings?.file ?? config.file,
+      site: readSiteSettings(config.file),
       hubOrigin: bind.origin,
       startTimeoutMs: hubConf.spawner.start_timeout * 1000,
       httpTimeoutMs: hubConf.spawner.http_timeout * 1000,
@@ -86,6 +86,8 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
       logger: logger.child({ part: 'spawner' }),
     });
     cleanups.unshift(() => spawner.close());
+    const siteWatch = watchSiteSettings(config.file, logger, (site) => void spawner.pushSite(site));
+    cleanups.unshift(() => siteWatch?.close());
     const proxy = new UserProxy({
       spawner,
       sessionCookieName: SESSION_COOKIE,
@@ -115,6 +117,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
       servers: new ServerControl(spawner, logger),
       proxy,
       xsrf: createXsrf(),
+      loginLimiter: new LoginLimiter(options.loginLimits ?? hubConf.authenticator.login_limits),
       logger,
       origin: bind.origin,
     };
@@ -179,7 +182,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
     app.use('/hub/static', express.static(STATIC_DIR, { index: false, fallthrough: false, maxAge: '1h' }));
     app.use('/hub/api', hubApi(ctx));
     app.get(['/', '/hub', '/hub/'], (_req, res) => res.redirect(302, '/hub/home'));
-    app.use(loginPages(ctx, auth, new LoginLimiter(options.loginLimits ?? DEFAULT_LOGIN_LIMITS), SESSION_COOKIE));
+    app.use(loginPages(ctx, auth, SESSION_COOKIE));
     app.use(homeAdminPages(ctx, VIEWS_DIR));
     app.use(monitorPages(ctx));
     app.use((req: Request, res: Response) => {

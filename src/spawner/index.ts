@@ -15,4 +15,3 @@ export {
   type Isolation,
   type IsolationMode,
 } from './isolation.js';
-export { shareServerSettings } from './server-settings.js';

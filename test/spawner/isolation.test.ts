@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SECRET_ENV } from '../../src/identity/proof.js';
 import { PASSWORDS, signIn, startHub, waitFor, writeUsers, type HubFixture } from '../hub/helpers.js';
 import { buildDist } from './harness.js';
 import { accountsSkipReason, addAccount, canManageAccounts, findFile, isRoot, killUid, removeAccounts, statusUids, type Account } from './os-accounts.js';
@@ -23,7 +22,7 @@ function probeScript(attempts: Record<string, string>, uidOfOtherServer: number)
     'echo "uid: $(id -u) groups: $(id -G)"',
     'echo "home: $HOME user: $USER"',
     ...Object.entries(attempts).map(([label, path]) => `try ${label} cat ${path}`),
-    `echo "secret-vars: $(env | grep -c '^${SECRET_ENV}=')"`,
+    'echo "secret-vars: $(env | grep -ci secret)"',
     `echo "other-server-uid: ${uidOfOtherServer}"`,
     'echo env-begin; env; echo env-end',
     'echo probe:done',

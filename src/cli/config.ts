@@ -13,6 +13,7 @@ function plural(count: number, word: string): string {
 function runCheck(options: { config?: string }): number {
   const file = options.config ?? (existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : undefined);
   const report = checkConfiguration(file);
+  for (const warning of report.warnings) process.stderr.write(`warning: ${warning}\n`);
   const problems = report.issues.map(formatConfigIssue);
   let accounts: string | undefined;
   if (report.site) {

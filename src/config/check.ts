@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { ConfigError, type ConfigIssue } from './errors.js';
+import { chooseIsolation, SHARED_MODE_WARNING } from './isolation.js';
 import { readJsonFile } from './json.js';
 import { isValidUserName, isValidWorkflowName, NAME_RULE, quote } from './names.js';
 import { ownerConfigPath, parseOwnerConfig, workflowsDir } from './owner.js';
@@ -12,6 +13,8 @@ export interface CheckReport {
   site: SiteConfig | undefined;
   dataDir: string;
   issues: ConfigIssue[];
+  /** Not errors, but said out loud: an unsafe isolation, an old key to migrate. */
+  warnings: string[];
   counts: { users: number; groups: number; roles: number; owners: number; ownerFiles: number; workflows: number };
 }
 
@@ -19,7 +22,7 @@ export interface CheckReport {
  * Validates the site file, then every owner's folder under `<data_dir>/users/`: the folder name,
  * the owner's jupyter_config.json, and the names of their workflow folders. Collects every issue.
  */
-export function checkConfiguration(file?: string): CheckReport {
+export function checkConfiguration(file?: string, uid = process.getuid?.()): CheckReport {
   const issues: ConfigIssue[] = [];
   let site: SiteConfig | undefined;
   try {
@@ -60,7 +63,17 @@ export function checkConfiguration(file?: string): CheckReport {
       else issues.push({ file: join(flows, workflow), path: [], message: `${quote(workflow)} is not a valid workflow name: ${NAME_RULE}` });
     }
   }
-  return { file: file ?? null, site, dataDir, issues, counts };
+  return { file: file ?? null, site, dataDir, issues, warnings: site ? isolationWarnings(site, uid) : [], counts };
+}
+
+/** The isolation a hub started by this same account would run, when it is worth a warning. */
+function isolationWarnings(site: SiteConfig, uid: number | undefined): string[] {
+  const choice = chooseIsolation(site.JupyterHub.spawner, uid);
+  const warnings = choice.migrate ? [choice.migrate] : [];
+  const asUid = `for a hub started as uid ${uid ?? 'unknown'}`;
+  if (choice.refused) warnings.push(`${asUid}, the start would be refused: ${choice.refused}`);
+  else if (choice.mode === 'shared') warnings.push(`${asUid}, ${SHARED_MODE_WARNING}`);
+  return warnings;
 }
 
 /** Everyone the site file names, in any list. */

@@ -1,7 +1,19 @@
 export { ConfigError, formatConfigIssue, type ConfigIssue } from './errors.js';
 export { assertValidUserName, InvalidNameError, isValidUserName, isValidWorkflowName, NAME_RULE } from './names.js';
 export { KNOWN_SCOPES, parseScope, ScopeError, type ParsedScope, type Scope, type ScopeFilterKind } from './scopes.js';
-export { DEFAULT_BIND_URL, loadSiteConfig, parseSiteConfig, type LoginLimit, type LoginLimits, type RoleConfig, type SiteConfig } from './site.js';
+export {
+  DEFAULT_BIND_URL,
+  DEFAULT_DYNAMIC_UIDS,
+  loadSiteConfig,
+  parseSiteConfig,
+  type IsolationMode,
+  type LoginLimit,
+  type LoginLimits,
+  type RoleConfig,
+  type SiteConfig,
+  type UidRange,
+} from './site.js';
+export { chooseIsolation, needsRootMessage, SHARED_MODE_WARNING, type IsolationChoice } from './isolation.js';
 export {
   loadOwnerAuthorization,
   ownerConfigPath,

@@ -52,9 +52,18 @@ export interface SiteConfig {
     };
     load_groups: Record<string, { users: string[] }>;
     load_roles: RoleConfig[];
-    /** Seconds; idle_timeout 0 means servers are never culled. run_as_owner: each server runs
-     * as the system account named like its owner (the hub must run as root). */
-    spawner: { start_timeout: number; http_timeout: number; poll_interval: number; stop_grace: number; idle_timeout: number; run_as_owner: boolean };
+    /** Seconds; idle_timeout 0 means servers are never culled. `isolation` unset: chosen at hub
+     * start (see config/isolation.ts); run_as_owner is the old spelling of isolation "system". */
+    spawner: {
+      start_timeout: number;
+      http_timeout: number;
+      poll_interval: number;
+      stop_grace: number;
+      idle_timeout: number;
+      isolation: IsolationMode | undefined;
+      dynamic_uids: UidRange;
+      run_as_owner: boolean;
+    };
     cookie_secret_file: string;
     cookie_max_age_days: number;
   };
@@ -92,6 +101,32 @@ function originUrlProblem(text: string, what: string, example: string): string |
 
 const bindUrl = originUrl('a bind URL', 'http://127.0.0.1:8000');
 const publicUrl = originUrl('a public URL', 'https://flotilla.example.org');
+
+export type IsolationMode = 'dynamic' | 'system' | 'shared';
+
+/** Uids (and gids, the same numbers) the `dynamic` isolation hands out, both ends included. */
+export interface UidRange {
+  first: number;
+  last: number;
+}
+
+/** systemd's DynamicUser range: unused by distributions' static and regular accounts. */
+export const DEFAULT_DYNAMIC_UIDS: UidRange = { first: 61184, last: 65519 };
+/** Numbers no owner may get: `nobody`, and -1 in 16 bits, which some tools still take as "no uid". */
+const RESERVED_UIDS: Record<number, string> = { 65534: 'nobody', 65535: '-1 in 16 bits' };
+
+const uidNumber = z.int().positive().max(4_294_967_294);
+
+const uidRangeSchema = strictObject({ first: uidNumber, last: uidNumber }).superRefine((range, ctx) => {
+  if (range.first > range.last) {
+    ctx.addIssue({ code: 'custom', path: ['first'], message: `first (${range.first}) must not be greater than last (${range.last})` });
+  }
+  const reserved = Object.entries(RESERVED_UIDS).filter(([uid]) => range.first <= Number(uid) && Number(uid) <= range.last);
+  if (reserved.length) {
+    const named = reserved.map(([uid, what]) => `${uid} (${what})`).join(' and ');
+    ctx.addIssue({ code: 'custom', message: `the range ${range.first}-${range.last} contains ${named}; choose one that leaves ${reserved.length > 1 ? 'them' : 'it'} out` });
+  }
+});
 
 const positiveSeconds = (fallback: number) => z.number().positive().default(fallback);
 
@@ -185,7 +220,19 @@ const siteSchema = strictObject({
       poll_interval: positiveSeconds(30),
       stop_grace: positiveSeconds(10),
       idle_timeout: z.number().nonnegative().default(0),
+      isolation: z
+        .enum(['dynamic', 'system', 'shared'], { error: (issue) => `expected "dynamic", "system" or "shared", got ${quote(issue.input)}` })
+        .optional(),
+      dynamic_uids: uidRangeSchema.default(DEFAULT_DYNAMIC_UIDS),
       run_as_owner: z.boolean().default(false),
+    }).superRefine((spawner, ctx) => {
+      if (spawner.run_as_owner && spawner.isolation !== undefined && spawner.isolation !== 'system') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['run_as_owner'],
+          message: `run_as_owner: true (the old spelling of isolation "system") contradicts isolation "${spawner.isolation}"; remove run_as_owner`,
+        });
+      }
     }).prefault({}),
     cookie_secret_file: z.string().min(1).optional(),
     cookie_max_age_days: z.number().positive().default(14),
@@ -225,7 +272,7 @@ export function parseSiteConfig(raw: unknown, displayName: string | null, baseDi
       },
       load_groups: hub.load_groups,
       load_roles: hub.load_roles.map((role) => ({ ...role })),
-      spawner: hub.spawner,
+      spawner: { ...hub.spawner, isolation: hub.spawner.isolation, dynamic_uids: { ...hub.spawner.dynamic_uids } },
       cookie_secret_file: hub.cookie_secret_file === undefined ? resolve(dataDir, 'cookie_secret') : resolve(baseDir, hub.cookie_secret_file),
       cookie_max_age_days: hub.cookie_max_age_days,
     },

@@ -119,7 +119,8 @@ export async function createDemoSite(options: { dataDir: string; configFile: str
     ...users.map((u) => `${u.name}\t${u.password}${u.admin ? '\t(admin)' : ''}`),
   ];
   writeFileAtomic(credentialsFile, `${lines.join('\n')}\n`, 0o600);
-  writeFileAtomic(configFile, `${JSON.stringify(siteConfiguration(example, dataDir, resolve(configFile, '..')), null, 2)}\n`, 0o644);
+  // The site file is the hub's alone (servers get what they need from the hub), as under any isolation.
+  writeFileAtomic(configFile, `${JSON.stringify(siteConfiguration(example, dataDir, resolve(configFile, '..')), null, 2)}\n`, 0o600);
   return { configFile, credentialsFile, users };
 }
 

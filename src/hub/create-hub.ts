@@ -8,7 +8,7 @@ import { Strategy as LocalStrategy } from 'passport-local';
 import type { LoginLimits, SiteConfig } from '../config/index.js';
 import { HtpasswdFile } from '../htpasswd/index.js';
 import { UserProxy } from '../proxy/index.js';
-import { Spawner, systemIsolation } from '../spawner/index.js';
+import { isolationForSite, Spawner } from '../spawner/index.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { securityHeaders } from '../util/security-headers.js';
 import { hubApi } from './api/index.js';
@@ -83,6 +83,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
     cleanups.unshift(() => users.close());
     const groups = new GroupDirectory(new GroupStore(db), hubConf.load_groups, config.WorkflowServer.system_groups, users, logger);
     const permissions = new Permissions(hubConf.load_roles, { exists: (u) => users.exists(u), isAdmin: (u) => users.isAdmin(u), groupsOf: (u) => groups.groupsOf(u) });
+    const isolation = isolationForSite(config, db, logger.child({ part: 'spawner' }));
     const spawner = new Spawner({
       db,
       dataDir: hubConf.data_dir,
@@ -93,9 +94,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
       pollIntervalMs: hubConf.spawner.poll_interval * 1000,
       stopGraceMs: hubConf.spawner.stop_grace * 1000,
       idleTimeoutMs: hubConf.spawner.idle_timeout * 1000,
-      ...(hubConf.spawner.run_as_owner
-        ? { isolation: systemIsolation({ dataDir: hubConf.data_dir, hubSecretFiles: [hubConf.cookie_secret_file, hubConf.authenticator.htpasswd_file], logger: logger.child({ part: 'spawner' }) }) }
-        : {}),
+      isolation,
       logger: logger.child({ part: 'spawner' }),
     });
     cleanups.unshift(() => spawner.close());

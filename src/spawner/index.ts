@@ -7,4 +7,11 @@ export {
   type SpawnerOptions,
 } from './spawner.js';
 export { serverLogPath } from './server-process.js';
-export { sharedIsolation, systemIsolation, type Isolation, type IsolationMode } from './isolation.js';
+export {
+  dynamicIsolation,
+  isolationForSite,
+  sharedIsolation,
+  systemIsolation,
+  type Isolation,
+  type IsolationMode,
+} from './isolation.js';

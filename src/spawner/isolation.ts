@@ -5,12 +5,16 @@
  * implementations of it. Anything that fails here fails the start: a server never falls back to
  * the hub's own account.
  */
-import { ownerDirectory } from './server-process.js';
-import { claimOwnerFolder, protectHubFiles } from './owner-folder.js';
-import { lookupSystemAccount, processUids, type SystemAccount } from './system-account.js';
+import type { Database } from 'better-sqlite3';
+import { chooseIsolation, needsRootMessage, SHARED_MODE_WARNING, type IsolationMode, type SiteConfig, type UidRange } from '../config/index.js';
 import type { Logger } from '../util/logger.js';
+import { DynamicUids, type NumberKnown } from './dynamic-uids.js';
+import { InstallationCheck, serverRequirements } from './install-check.js';
+import { claimOwnerFolder, protectHubFiles } from './owner-folder.js';
+import { ownerDirectory } from './server-process.js';
+import { lookupSystemAccount, processUids, type SystemAccount } from './system-account.js';
 
-export type IsolationMode = 'shared' | 'system' | 'dynamic';
+export type { IsolationMode };
 
 export interface Isolation {
   readonly mode: IsolationMode;
@@ -28,8 +32,16 @@ export const sharedIsolation: Isolation = {
   wrongAccount: async () => undefined,
 };
 
+/** What the isolating modes need: where the data is and which of the hub's files are secret. */
+export interface IsolationOptions {
+  dataDir: string;
+  /** Cookie secret, htpasswd file, site file…: made readable by the hub alone (the database is always included). */
+  hubSecretFiles: string[];
+  logger: Logger;
+}
+
 /** Why `pid` does not run as `account`, if it does not. */
-export async function notRunningAs(account: SystemAccount, owner: string, pid: number): Promise<string | undefined> {
+async function notRunningAs(account: { uid: number }, owner: string, pid: number): Promise<string | undefined> {
   const uids = await processUids(pid);
   if (!uids) return 'its process is gone';
   if (uids.real !== account.uid || uids.effective !== account.uid) {
@@ -38,45 +50,92 @@ export async function notRunningAs(account: SystemAccount, owner: string, pid: n
   return undefined;
 }
 
-/** Gives the owner's folder to `account`, logging what changed. */
-export async function claimFor(dataDir: string, owner: string, account: SystemAccount, log: Logger): Promise<void> {
-  const claimed = await claimOwnerFolder(ownerDirectory(dataDir, owner), account);
-  if (claimed.changed) log.info({ owner, uid: account.uid, changed: claimed.changed }, "gave the owner's folder to their account");
-  if (claimed.skipped.length) {
-    log.warn({ owner, skipped: claimed.skipped.slice(0, 20) }, "left files with other hard links in the owner's folder alone");
-  }
-}
-
 /** Refuses to build an isolating mode unless the hub is root (it must change uid and chown). */
-export function requireRoot(mode: IsolationMode): void {
+function requireRoot(mode: IsolationMode): void {
   const uid = process.getuid?.();
-  if (uid !== 0) {
-    throw new Error(
-      `JupyterHub.spawner.isolation is "${mode}", but the hub runs as uid ${uid ?? 'unknown'}, not root; ` +
-        'start the hub as root, or set isolation to "shared" (every signed-in user can then read the hub\'s secrets)',
-    );
-  }
+  if (uid !== 0) throw new Error(needsRootMessage(mode, uid));
 }
 
-/** The operating-system account of the owner's name (`system`, formerly `run_as_owner`). */
-export function systemIsolation(opts: { dataDir: string; hubSecretFiles: string[]; logger: Logger }): Isolation {
-  requireRoot('system');
+/**
+ * The common part of `system` and `dynamic`: root only; the hub's files protected at once; at
+ * each start the installation checked for the account and the owner's folder given to it.
+ */
+function isolating(mode: IsolationMode, opts: IsolationOptions, accountOf: (owner: string) => Promise<SystemAccount>, recordedUid: (owner: string) => Promise<number>): Isolation {
+  requireRoot(mode);
   protectHubFiles(opts.dataDir, opts.hubSecretFiles);
+  const installation = new InstallationCheck(serverRequirements(opts.dataDir));
   return {
-    mode: 'system',
+    mode,
     async prepareOwner(owner) {
-      const account = await lookupSystemAccount(owner);
-      await claimFor(opts.dataDir, owner, account, opts.logger);
+      const account = await accountOf(owner);
+      await installation.check(owner, account);
+      const claimed = await claimOwnerFolder(ownerDirectory(opts.dataDir, owner), account);
+      if (claimed.changed) {
+        opts.logger.info({ owner, uid: account.uid, changed: claimed.changed }, `took over ${owner}'s folder for uid ${account.uid}`);
+      }
+      if (claimed.skipped.length) {
+        opts.logger.warn({ owner, skipped: claimed.skipped.slice(0, 20) }, "left files with other hard links in the owner's folder alone");
+      }
       return account;
     },
     async wrongAccount(owner, pid) {
-      let account: SystemAccount;
       try {
-        account = await lookupSystemAccount(owner);
+        return await notRunningAs({ uid: await recordedUid(owner) }, owner, pid);
       } catch (err) {
         return (err as Error).message;
       }
-      return notRunningAs(account, owner, pid);
     },
   };
+}
+
+/** The operating-system account of the owner's name (`system`, formerly `run_as_owner`). */
+export function systemIsolation(opts: IsolationOptions): Isolation {
+  return isolating('system', opts, lookupSystemAccount, async (owner) => (await lookupSystemAccount(owner)).uid);
+}
+
+/**
+ * A dedicated uid and gid per owner from `range`, kept in the hub database (`dynamic`): no
+ * account in the passwd database needed. The server's home is the owner's folder.
+ */
+export function dynamicIsolation(opts: IsolationOptions & { db: Database; range: UidRange; numberKnown?: NumberKnown }): Isolation {
+  const uids = new DynamicUids(opts.db, opts.range, opts.numberKnown);
+  return isolating(
+    'dynamic',
+    opts,
+    async (owner) => {
+      const uid = await uids.uidFor(owner);
+      return { name: owner, uid, gid: uid, home: ownerDirectory(opts.dataDir, owner) };
+    },
+    async (owner) => {
+      const uid = uids.recorded(owner);
+      if (uid === undefined) throw new Error(`${owner} has no dynamic uid recorded`);
+      return uid;
+    },
+  );
+}
+
+/**
+ * The isolation a site configuration asks for, for a hub running as the current uid: refused
+ * with the reason when it cannot run (shared as root, the others not as root), with the
+ * run_as_owner migration note and the shared-mode warning logged.
+ */
+export function isolationForSite(config: SiteConfig, db: Database, logger: Logger): Isolation {
+  const hub = config.JupyterHub;
+  const choice = chooseIsolation(hub.spawner, process.getuid?.());
+  if (choice.refused) throw new Error(choice.refused);
+  if (choice.migrate) logger.warn(choice.migrate);
+  const options: IsolationOptions = {
+    dataDir: hub.data_dir,
+    hubSecretFiles: [hub.cookie_secret_file, hub.authenticator.htpasswd_file, ...(config.file ? [config.file] : [])],
+    logger,
+  };
+  switch (choice.mode) {
+    case 'shared':
+      logger.warn(SHARED_MODE_WARNING);
+      return sharedIsolation;
+    case 'system':
+      return systemIsolation(options);
+    case 'dynamic':
+      return dynamicIsolation({ ...options, db, range: hub.spawner.dynamic_uids });
+  }
 }

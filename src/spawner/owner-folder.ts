@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, constants, existsSync, lstatSync, mkdirSync } from 'node:fs';
+import { chmodSync, chownSync, constants, lstatSync, mkdirSync, statSync } from 'node:fs';
 import { lchown, lstat, mkdir, open, readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SystemAccount } from './system-account.js';
@@ -11,9 +11,9 @@ const PRIVATE_FOLDERS = ['workflows', 'runs', '.flotilla'];
 const HUB_OWNED = new Set(['server.log']);
 
 /**
- * With run_as_owner, owners' servers must pass through `<data_dir>` and `<data_dir>/users` to
- * reach their own folder, but must not list them nor read the hub's files: both folders become
- * root-owned 0711, and the database (with its WAL files), cookie secret and htpasswd root-owned 0600.
+ * Under an isolating mode, owners' servers must pass through `<data_dir>` and `<data_dir>/users`
+ * to reach their own folder, but must not list them nor read the hub's files: both folders
+ * become root-owned 0711, and the database (with its WAL files) and every secret file root-only.
  */
 export function protectHubFiles(dataDir: string, secretFiles: string[]): void {
   const usersDir = join(dataDir, 'users');
@@ -23,10 +23,32 @@ export function protectHubFiles(dataDir: string, secretFiles: string[]): void {
     chmodSync(dir, 0o711);
   }
   const database = join(dataDir, 'hub.sqlite');
-  for (const file of [database, `${database}-wal`, `${database}-shm`, ...secretFiles]) {
-    if (!existsSync(file)) continue;
+  for (const file of [database, `${database}-wal`, `${database}-shm`, ...secretFiles]) protectSecretFile(file);
+}
+
+/**
+ * A secret file of the hub's own becomes root:root 0600. One owned by another account (an
+ * administrator who edits the site file as themself) is left theirs, but must already be
+ * closed to group and others: the hub does not take other people's files.
+ */
+function protectSecretFile(file: string): void {
+  let st;
+  try {
+    st = statSync(file);
+  } catch {
+    return;
+  }
+  if (st.uid === 0) {
     chownSync(file, 0, 0);
     chmodSync(file, 0o600);
+    return;
+  }
+  if ((st.mode & 0o077) !== 0) {
+    const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
+    throw new Error(
+      `${file} holds the hub's secrets but is owned by uid ${st.uid} and open to group or others (mode ${mode}), ` +
+        `so every owner's tasks could read it; run: chmod 600 ${file} (or chown root:root ${file})`,
+    );
   }
 }
 

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 
-/** The operating-system account a workflow server runs as when `run_as_owner` is on. */
+/** The operating-system account a workflow server runs as under an isolating mode. */
 export interface SystemAccount {
   name: string;
   uid: number;
@@ -30,7 +30,7 @@ export function lookupSystemAccount(name: string): Promise<SystemAccount> {
         reject(
           new SystemAccountError(
             code === GETENT_NOT_FOUND
-              ? `no system account named "${name}"; run_as_owner needs one per owner`
+              ? `no system account named "${name}"; isolation "system" needs one per owner`
               : `could not look up the system account "${name}" with getent: ${err.message}`,
           ),
         );
@@ -48,7 +48,7 @@ export function lookupSystemAccount(name: string): Promise<SystemAccount> {
 function parsePasswdLine(name: string, text: string): SystemAccount {
   // getent may match a numeric key as a uid; only a line for exactly this name counts.
   const line = text.split('\n').find((l) => l.split(':')[0] === name);
-  if (!line) throw new SystemAccountError(`no system account named "${name}"; run_as_owner needs one per owner`);
+  if (!line) throw new SystemAccountError(`no system account named "${name}"; isolation "system" needs one per owner`);
   const fields = line.split(':');
   const uid = Number(fields[2]);
   const gid = Number(fields[3]);
@@ -58,7 +58,7 @@ function parsePasswdLine(name: string, text: string): SystemAccount {
   }
   if (uid === 0 || gid === 0) {
     throw new SystemAccountError(
-      `the system account "${name}" has ${uid === 0 ? 'uid' : 'gid'} 0; run_as_owner never runs a workflow server as root`,
+      `the system account "${name}" has ${uid === 0 ? 'uid' : 'gid'} 0; isolation "system" never runs a workflow server as root`,
     );
   }
   return { name, uid, gid, home };

@@ -5,7 +5,7 @@
  * servers the hub spawned (they outlive the hub by design, so they are killed by process group).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -107,6 +107,8 @@ export async function startSite(spec: SiteSpec): Promise<RunningSite> {
   const stale = staleBuild();
   if (stale.length) console.warn(`dist/ is older than ${stale.slice(0, 3).join(', ')}${stale.length > 3 ? ` and ${stale.length - 3} more` : ''}: run npx tsc -p tsconfig.build.json`);
   const root = mkdtempSync(join(tmpdir(), 'flotilla-browser-'));
+  // As root the hub runs each owner's server as their own uid, which must pass through to their folder.
+  chmodSync(root, 0o755);
   const dataDir = join(root, 'data');
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const htpasswd = new HtpasswdFile(join(root, 'htpasswd'));

@@ -2,6 +2,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { checkConfiguration, SHARED_MODE_WARNING } from '../../src/config/index.js';
 import { REPO, runFlotilla } from './run-flotilla.js';
 
 // Runs the real command line; build dist/ first (`npx tsc -p tsconfig.build.json`, done by `npm test`).
@@ -100,5 +101,27 @@ describe('flotilla config check', { timeout: 120_000 }, () => {
     const help = await runFlotilla(['config', 'check', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('--config <file>');
+  });
+});
+
+describe('config check on the isolation a hub would run', () => {
+  const site = (name: string, spawner: object) => {
+    const file = join(dir, `${name}.json`);
+    writeJson(file, { JupyterHub: { spawner } });
+    return file;
+  };
+
+  it('warns, without failing, about shared isolation, a start that would be refused, and run_as_owner', () => {
+    const shared = site('shared', { isolation: 'shared' });
+    expect(checkConfiguration(shared, 1000).warnings).toEqual([`for a hub started as uid 1000, ${SHARED_MODE_WARNING}`]);
+    expect(checkConfiguration(shared, 1000).issues).toEqual([]);
+    expect(checkConfiguration(shared, 0).warnings).toEqual([
+      expect.stringMatching(/^for a hub started as uid 0, the start would be refused: JupyterHub\.spawner\.isolation is "shared", but the hub runs as root/),
+    ]);
+    expect(checkConfiguration(site('legacy', { run_as_owner: true }), 0).warnings).toEqual([
+      'JupyterHub.spawner.run_as_owner is the old spelling of JupyterHub.spawner.isolation "system"; replace "run_as_owner": true with "isolation": "system"',
+    ]);
+    // As root with nothing set: dynamic, nothing to say.
+    expect(checkConfiguration(site('plain', {}), 0).warnings).toEqual([]);
   });
 });

@@ -14,9 +14,9 @@ export interface RunResult {
  * Runs `bin/flotilla` as a real process (dist/ must be built: `npx tsc -p tsconfig.build.json`),
  * feeding `input` on stdin. Killed if it outlives the deadline, so a hang fails instead of stalling.
  */
-export function runFlotilla(args: string[], options: { input?: string; cwd?: string; deadlineMs?: number } = {}): Promise<RunResult> {
+export function runFlotilla(args: string[], options: { input?: string; cwd?: string; deadlineMs?: number; as?: { uid: number; gid: number } } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? REPO, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? REPO, stdio: ['pipe', 'pipe', 'pipe'], ...options.as });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

@@ -41,7 +41,16 @@ describe('site configuration defaults', () => {
         },
         load_groups: {},
         load_roles: [],
-        spawner: { start_timeout: 60, http_timeout: 30, poll_interval: 30, stop_grace: 10, idle_timeout: 0, run_as_owner: false },
+        spawner: {
+          start_timeout: 60,
+          http_timeout: 30,
+          poll_interval: 30,
+          stop_grace: 10,
+          idle_timeout: 0,
+          isolation: undefined,
+          dynamic_uids: { first: 61184, last: 65519 },
+          run_as_owner: false,
+        },
         cookie_secret_file: join(data, 'cookie_secret'),
         cookie_max_age_days: 14,
       },
@@ -51,7 +60,7 @@ describe('site configuration defaults', () => {
 
   it('fills defaults inside partly written sections', () => {
     const cfg = parseSiteConfig({ JupyterHub: { spawner: { start_timeout: 5 }, authenticator: { admin_users: ['erin'] } } }, 'f', '/srv/hub');
-    expect(cfg.JupyterHub.spawner).toEqual({ start_timeout: 5, http_timeout: 30, poll_interval: 30, stop_grace: 10, idle_timeout: 0, run_as_owner: false });
+    expect(cfg.JupyterHub.spawner).toMatchObject({ start_timeout: 5, http_timeout: 30, poll_interval: 30, stop_grace: 10, idle_timeout: 0, run_as_owner: false });
     expect(cfg.JupyterHub.authenticator.admin_users).toEqual(['erin']);
     expect(cfg.JupyterHub.authenticator.allowed_users).toEqual([]);
     expect(cfg.JupyterHub.load_groups).toEqual({});
@@ -62,6 +71,39 @@ describe('site configuration defaults', () => {
     expect(parseSiteConfig({ JupyterHub: { spawner: { run_as_owner: true } } }, 'f', '/srv/hub').JupyterHub.spawner.run_as_owner).toBe(true);
     expect(problems({ JupyterHub: { spawner: { run_as_owner: 'yes' } } })).toEqual([
       'jupyter_config.json: JupyterHub › spawner › run_as_owner: expected a boolean, got "yes"',
+    ]);
+  });
+
+  it('takes isolation as one of three words, unset unless given, naming the key otherwise', () => {
+    const isolation = (spawner: object) => parseSiteConfig({ JupyterHub: { spawner } }, 'f', '/srv/hub').JupyterHub.spawner.isolation;
+    expect(isolation({})).toBeUndefined();
+    for (const mode of ['dynamic', 'system', 'shared']) expect(isolation({ isolation: mode })).toBe(mode);
+    expect(problems({ JupyterHub: { spawner: { isolation: 'root' } } })).toEqual([
+      'jupyter_config.json: JupyterHub › spawner › isolation: expected "dynamic", "system" or "shared", got "root"',
+    ]);
+  });
+
+  it('refuses run_as_owner together with an isolation other than system, naming both keys', () => {
+    expect(problems({ JupyterHub: { spawner: { run_as_owner: true, isolation: 'dynamic' } } })).toEqual([
+      'jupyter_config.json: JupyterHub › spawner › run_as_owner: run_as_owner: true (the old spelling of isolation "system") contradicts isolation "dynamic"; remove run_as_owner',
+    ]);
+    expect(parseSiteConfig({ JupyterHub: { spawner: { run_as_owner: true, isolation: 'system' } } }, 'f', '/srv/hub').JupyterHub.spawner.isolation).toBe('system');
+  });
+
+  it('takes dynamic_uids as a range of positive uids that leaves nobody out', () => {
+    const range = { first: 100000, last: 100999 };
+    expect(parseSiteConfig({ JupyterHub: { spawner: { dynamic_uids: range } } }, 'f', '/srv/hub').JupyterHub.spawner.dynamic_uids).toEqual(range);
+    expect(problems({ JupyterHub: { spawner: { dynamic_uids: { first: 5000, last: 4000 } } } })).toEqual([
+      'jupyter_config.json: JupyterHub › spawner › dynamic_uids › first: first (5000) must not be greater than last (4000)',
+    ]);
+    expect(problems({ JupyterHub: { spawner: { dynamic_uids: { first: 0, last: 10 } } } })).toEqual([
+      'jupyter_config.json: JupyterHub › spawner › dynamic_uids › first: expected a number greater than 0, got 0',
+    ]);
+    expect(problems({ JupyterHub: { spawner: { dynamic_uids: { first: 65000, last: 66000 } } } })).toEqual([
+      'jupyter_config.json: JupyterHub › spawner › dynamic_uids: the range 65000-66000 contains 65534 (nobody) and 65535 (-1 in 16 bits); choose one that leaves them out',
+    ]);
+    expect(problems({ JupyterHub: { spawner: { dynamic_uids: { first: 70000 } } } })).toEqual([
+      'jupyter_config.json: JupyterHub › spawner › dynamic_uids › last: expected a number, got nothing',
     ]);
   });
 

@@ -1,7 +1,11 @@
-import { mkdtempSync, rmSync, statSync, readFileSync, existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createHub } from '../../src/hub/index.js';
+import { PROOF_HEADER, signProof } from '../../src/identity/proof.js';
+import { buildDist, waitFor } from '../spawner/harness.js';
+import { findFile, isRoot, killUid, statusUids } from '../spawner/os-accounts.js';
 import { Authorizer } from '../../src/authz/index.js';
 import { loadOwnerAuthorization, loadSiteConfig } from '../../src/config/index.js';
 import { createDemoSite, demoSiteWanted, describeDemoSite } from '../../src/demo/demo-site.js';
@@ -40,6 +44,7 @@ describe('demo site', () => {
     expect(await htpasswd.verify('alice', 'wrong')).toBe(false);
 
     expect(statSync(site.credentialsFile).mode & 0o777).toBe(0o600);
+    expect(statSync(site.configFile).mode & 0o777).toBe(0o600);
     const credentials = readFileSync(site.credentialsFile, 'utf8');
     for (const user of site.users) expect(credentials).toContain(user.password);
 
@@ -78,4 +83,41 @@ describe('demo site', () => {
     for (const user of site.users) expect(banner).toContain(`${user.name}`);
     expect(banner).toContain('http://127.0.0.1:8000/hub/login');
   });
+});
+
+// `npm start` as root: the demo's hub runs every owner under their own dynamic uid.
+describe.skipIf(!isRoot)(`the demo site run by root${isRoot ? '' : ' (skipped: not running as root)'}`, () => {
+  it("runs alice's server and her example workflow as her own uid, with the site file the hub's alone", async () => {
+    buildDist();
+    // A checkout others can pass through, as the installation check demands.
+    chmodSync(root, 0o755);
+    const site = await createDemoSite({ dataDir: join(root, 'data'), configFile: join(root, 'jupyter_config.json') });
+    const hub = createHub(loadSiteConfig(site.configFile));
+    const spawner = hub.context.servers.spawner;
+    let uid: number | undefined;
+    try {
+      const info = await spawner.start('alice');
+      uid = statusUids(info.pid)[1];
+      expect(uid).toBeGreaterThanOrEqual(61184);
+      const ownerDir = join(root, 'data', 'users', 'alice');
+      expect(statSync(ownerDir)).toMatchObject({ uid, gid: uid });
+      expect(statSync(join(ownerDir, 'workflows', 'example', 'flow.yaml')).uid).toBe(uid);
+      expect(statSync(site.configFile).uid).toBe(0);
+      expect(statSync(site.configFile).mode & 0o777).toBe(0o600);
+      const target = '/user/alice/graphql';
+      const proof = signProof(info.secret, { user: 'alice', groups: [], owner: 'alice', ownerGroups: [], via: 'token' }, { method: 'POST', target });
+      const res = await fetch(`${info.url}${target}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [PROOF_HEADER]: proof },
+        body: JSON.stringify({ query: 'mutation { play(workflows: ["example"]) { ok } }' }),
+      });
+      expect(((await res.json()) as { data?: { play?: { ok: boolean }[] } }).data?.play?.[0]?.ok).toBe(true);
+      await waitFor('a job of the example to write its output', () => findFile(join(ownerDir, 'runs', 'example'), 'job.out') !== undefined, 60_000);
+      expect(statSync(findFile(join(ownerDir, 'runs', 'example'), 'job.out')!).uid).toBe(uid);
+    } finally {
+      await spawner.stop('alice');
+      await hub.close();
+      if (uid) killUid(uid);
+    }
+  }, 120_000);
 });

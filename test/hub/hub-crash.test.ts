@@ -5,7 +5,7 @@
  * (bin/flotilla hub) and real workflow servers; the kill delays are seeded and bounded.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -67,6 +67,8 @@ describe('a hub killed during a server start', () => {
 
   it('leaves one server or none, and the next start makes exactly one', async () => {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    // As root the hub runs carol's server as her own uid, which must pass through to her folder.
+    chmodSync(root, 0o755);
     const htpasswd = join(root, 'htpasswd');
     await new HtpasswdFile(htpasswd).add('carol', 'carol-secret', 4);
     const db = openHubDatabase(dataDir);

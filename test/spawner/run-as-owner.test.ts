@@ -1,10 +1,9 @@
 /**
- * JupyterHub.spawner.run_as_owner with real system accounts and the real `bin/flotilla server`.
+ * JupyterHub.spawner.isolation "system" (formerly run_as_owner) with real system accounts and the real `bin/flotilla server`.
  * Needs root (to create accounts and switch to them); skipped otherwise.
  */
 import { execFileSync } from 'node:child_process';
-import { randomInt } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,32 +13,17 @@ import { PROOF_HEADER, signProof } from '../../src/identity/proof.js';
 import { sharedIsolation, Spawner, systemIsolation, type SpawnerOptions } from '../../src/spawner/index.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { alive, buildDist, REPO, waitFor } from './harness.js';
-
-function commandExists(name: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const isRoot = process.getuid?.() === 0;
-const canRun = isRoot && commandExists('useradd') && commandExists('userdel') && commandExists('getent');
-const skipReason = !isRoot ? 'not running as root' : 'useradd, userdel or getent is missing';
-
-const randomName = () => `flt${Array.from({ length: 6 }, () => String.fromCharCode(97 + randomInt(26))).join('')}`;
-
-interface Account {
-  name: string;
-  uid: number;
-  gid: number;
-}
-
-function statusUids(pid: number): number[] {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('Uid:'));
-  return (line ?? '').split(/\s+/).slice(1).map(Number);
-}
+import {
+  accountExists,
+  accountsSkipReason as skipReason,
+  addAccount as addSystemAccount,
+  canManageAccounts as canRun,
+  findFile,
+  randomAccountName as randomName,
+  removeAccounts,
+  statusUids,
+  type Account,
+} from './os-accounts.js';
 
 /** Pids of every live process whose command line names this owner (none must run as root). */
 function processesFor(owner: string): number[] {
@@ -57,32 +41,7 @@ function processesFor(owner: string): number[] {
   return pids;
 }
 
-function processesOfUid(uid: number): number[] {
-  return readdirSync('/proc')
-    .filter((e) => /^\d+$/.test(e))
-    .map(Number)
-    .filter((pid) => {
-      try {
-        return statusUids(pid)[0] === uid;
-      } catch {
-        return false;
-      }
-    });
-}
-
-function findFile(dir: string, name: string): string | undefined {
-  if (!existsSync(dir)) return undefined;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) {
-      const found = findFile(path, name);
-      if (found) return found;
-    } else if (entry.name === name) return path;
-  }
-  return undefined;
-}
-
-describe.skipIf(!canRun)(`run_as_owner with real system accounts${canRun ? '' : ` (skipped: ${skipReason})`}`, () => {
+describe.skipIf(!canRun)(`isolation "system" with real system accounts${canRun ? '' : ` (skipped: ${skipReason})`}`, () => {
   const dir = mkdtempSync(join(tmpdir(), 'flotilla-run-as-owner-'));
   const dataDir = join(dir, 'data');
   const cookieFile = join(dataDir, 'cookie_secret');
@@ -98,15 +57,8 @@ describe.skipIf(!canRun)(`run_as_owner with real system accounts${canRun ? '' : 
   let running: Spawner;
 
   function addAccount(): Account {
-    const name = randomName();
-    const home = join(dir, `home-${name}`);
-    execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', home, '--shell', '/usr/sbin/nologin', name], { stdio: 'pipe' });
-    const uid = Number(execFileSync('id', ['-u', name], { encoding: 'utf8' }).trim());
-    const gid = Number(execFileSync('id', ['-g', name], { encoding: 'utf8' }).trim());
-    const account = { name, uid, gid };
+    const account = addSystemAccount(dir);
     accounts.push(account);
-    mkdirSync(home, { mode: 0o700 });
-    chownSync(home, uid, gid);
     return account;
   }
 
@@ -163,35 +115,18 @@ describe.skipIf(!canRun)(`run_as_owner with real system accounts${canRun ? '' : 
 
   afterAll(async () => {
     for (const s of spawners) s.close();
-    for (const pid of [...pids, ...accounts.flatMap((a) => processesOfUid(a.uid))]) {
+    for (const pid of pids) {
       try {
         process.kill(-pid, 'SIGKILL');
       } catch {
         // not a group leader, or gone
       }
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
     }
+    removeAccounts(accounts);
     await waitFor('test processes to exit', () => [...pids].every((p) => !alive(p)), 15_000).catch(() => undefined);
-    for (const a of accounts) {
-      try {
-        execFileSync('userdel', [a.name], { stdio: 'pipe' });
-      } catch {
-        // reported below if the account is still there
-      }
-      try {
-        execFileSync('getent', ['group', a.name], { stdio: 'ignore' });
-        execFileSync('groupdel', [a.name], { stdio: 'pipe' });
-      } catch {
-        // no group left
-      }
-    }
     db?.close();
     rmSync(dir, { recursive: true, force: true });
-    for (const a of accounts) expect(() => execFileSync('getent', ['passwd', a.name], { stdio: 'ignore' })).toThrow();
+    for (const a of accounts) expect(accountExists(a.name)).toBe(false);
   }, 60_000);
 
   it('makes the data folder passable only and the hub files root-only at start', () => {
@@ -207,7 +142,7 @@ describe.skipIf(!canRun)(`run_as_owner with real system accounts${canRun ? '' : 
   it("runs each server and its tasks as the owner's account, which cannot read the hub's files or another owner's", async () => {
     const hub = spawner();
     running = hub;
-    // Written by root, as a site migrating to run_as_owner would have them.
+    // Written by root, as a site migrating to isolation "system" would have them.
     writeFlow(bob.name, 'private', 'tasks:\n  a:\n    script: "true"\n');
     const probe = [
       'id -u',
@@ -255,7 +190,7 @@ describe.skipIf(!canRun)(`run_as_owner with real system accounts${canRun ? '' : 
     await running.stop(bob.name);
     expect(alive(bobPid)).toBe(false);
     running.close();
-    // A server for bob that the hub recorded while run_as_owner was off: it runs as root.
+    // A server for bob that the hub recorded while isolation was "shared": it runs as root.
     const asRoot = spawner({ isolation: sharedIsolation });
     const rootInfo = await asRoot.start(bob.name);
     expect(statusUids(rootInfo.pid)[1]).toBe(0);
@@ -271,13 +206,13 @@ describe.skipIf(!canRun)(`run_as_owner with real system accounts${canRun ? '' : 
   it('refuses to start a server for an owner without a system account, and runs nothing', async () => {
     const hub = spawner();
     const nobody = randomName();
-    await expect(hub.start(nobody)).rejects.toThrow(`no system account named "${nobody}"; run_as_owner needs one per owner`);
+    await expect(hub.start(nobody)).rejects.toThrow(`no system account named "${nobody}"; isolation "system" needs one per owner`);
     expect(hub.status(nobody)).toBe('stopped');
     expect(processesFor(nobody)).toEqual([]);
     expect(existsSync(join(dataDir, 'users', nobody, 'server.log'))).toBe(false);
   });
 
-  it('refuses to create a run_as_owner spawner when the hub is not root', () => {
+  it('refuses to create a system-isolation spawner when the hub is not root', () => {
     const script = `
       const { systemIsolation } = await import(${JSON.stringify(join(REPO, 'dist/spawner/index.js'))});
       try {

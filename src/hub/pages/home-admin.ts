@@ -1,6 +1,7 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { chooseIsolation, SHARED_MODE_WARNING } from '../../config/index.js';
 import { lockoutModel, mayManageLockouts } from '../api/lockouts.js';
 import { userModel, type HubContext } from '../context.js';
 import { reachableOwners } from './reachable-owners.js';
@@ -63,6 +64,7 @@ export function homeAdminPages(ctx: HubContext, viewsDir: string): Router {
       users,
       groups,
       mayCreateGroups: p.holdsAny(user, 'admin:groups'),
+      isolationWarning: chooseIsolation(ctx.config.JupyterHub.spawner, process.getuid?.()).mode === 'shared' ? SHARED_MODE_WARNING : null,
       lockouts: mayManageLockouts(p, user) ? ctx.loginLimiter.lockouts().map(lockoutModel) : null,
     });
   });

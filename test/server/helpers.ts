@@ -47,6 +47,8 @@ export interface TestServerOptions {
   logger?: Logger;
   /** The hub's origin, for the WebSocket Origin check. */
   hubOrigin?: string;
+  /** An existing (empty) data directory, e.g. on a small file system; omitted: a fresh temp dir. */
+  dataDir?: string;
 }
 
 export interface TestServer {
@@ -69,7 +71,7 @@ export interface TestServer {
 }
 
 export async function startTestServer(options: TestServerOptions): Promise<TestServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'flotilla-server-test-'));
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'flotilla-server-test-'));
   const siteFile = join(dataDir, 'site.json');
   writeFileSync(siteFile, JSON.stringify(options.site === undefined ? {} : { WorkflowServer: { site_authorization: options.site } }));
   const ownerDir = join(dataDir, 'users', options.owner);
@@ -117,7 +119,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
         .send({ query, ...(variables ? { variables } : {}), ...(operationName ? { operationName } : {}) }),
     async close() {
       await running.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -22,6 +22,8 @@ export interface HubContext {
   logger: Logger;
   /** The hub's own origin from bind_url, e.g. `http://127.0.0.1:8000`. */
   origin: string;
+  /** Logs an unexpected error of a request; damage to hub.sqlite also stops the hub (HubOptions.onDatabaseDamage). */
+  internalError(what: string, err: unknown): void;
 }
 
 /** The user model of the REST API, JupyterHub's shape. */

@@ -56,7 +56,7 @@ export function loginPages(ctx: HubContext, auth: passport.Authenticator, limite
     // not become an unhandled rejection that leaves the request hanging.
     const finish = async (err: unknown, account: Express.User | false) => {
       if (err || !account) {
-        if (err) ctx.logger.error({ err: (err as Error).message }, 'sign-in check failed');
+        if (err) ctx.internalError('sign-in check failed', err);
         await limiter.failed(username, address);
         ctx.logger.info({ user: username.slice(0, 64), address }, 'failed sign-in');
         loginPage(ctx, req, res, 403, FAILED, username);
@@ -66,7 +66,7 @@ export function loginPages(ctx: HubContext, auth: passport.Authenticator, limite
       const next = safeNext(field(req.body, 'next'));
       req.login(account, (loginErr) => {
         if (loginErr) {
-          ctx.logger.error({ err: (loginErr as Error).message }, 'cannot create a session');
+          ctx.internalError('cannot create a session', loginErr);
           loginPage(ctx, req, res, 500, 'The hub could not create a session; please try again.');
           return;
         }
@@ -86,7 +86,7 @@ export function loginPages(ctx: HubContext, auth: passport.Authenticator, limite
     }
     const user = req.caller?.user;
     req.session.destroy((err) => {
-      if (err) ctx.logger.error({ err: (err as Error).message }, 'cannot destroy a session');
+      if (err) ctx.internalError('cannot destroy a session', err);
       res.clearCookie(cookieName, { path: '/' });
       if (user) ctx.logger.info({ user }, 'signed out');
       res.redirect(302, '/hub/login');

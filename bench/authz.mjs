@@ -3,6 +3,7 @@
 // Everything is generated from a fixed seed, so runs are comparable.
 import { performance } from 'node:perf_hooks';
 import { Authorizer, OPERATIONS, parseSiteAuthorization, parseUserAuthorization } from '../dist/authz/index.js';
+import { seededRandom } from '../dist/util/seeded-random.js';
 
 const SEED = 20261122;
 const USERS = 10_000;
@@ -14,19 +15,7 @@ const OWNER_KEYS = 500;
 const CACHED_PASSES = 5;
 const TIME_BUDGET_MS = 50_000;
 
-// mulberry32: a small, well-mixed 32-bit generator; enough for picking test data.
-function generator(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const random = generator(SEED);
+const random = seededRandom(SEED);
 const pick = (items) => items[Math.floor(random() * items.length)];
 const pad = (n, width) => String(n).padStart(width, '0');
 

@@ -98,7 +98,7 @@ export function registerHubCommand(program: Command): void {
       // servers follow the site file by themselves; hub settings need a restart.
       process.on('SIGHUP', () => {
         logger.info(
-          'SIGHUP: workflow servers re-read site_authorization whenever the site file changes; ' +
+          'SIGHUP: the hub sends site_authorization to workflow servers whenever the site file changes; ' +
             'changes to hub settings (bind_url, accounts lists, groups, roles, spawner) need a hub restart',
         );
       });

@@ -1,8 +1,9 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { isValidUserName, loadSiteConfig } from '../config/index.js';
-import { SECRET_ENV } from '../identity/proof.js';
-import { isLoopback, startWorkflowServer } from '../server/app.js';
-import { createLogger } from '../util/logger.js';
+import { isValidUserName } from '../config/index.js';
+import { parseStartMessage, type ServerReport, type StartMessage } from '../identity/launch.js';
+import { isLoopback, startWorkflowServer, type RunningWorkflowServer } from '../server/app.js';
+import { workflowServerSettings } from '../server/site-settings.js';
+import { createLogger, type Logger } from '../util/logger.js';
 import { errorMessage } from '../util/values.js';
 
 function parsePort(value: string): number {
@@ -14,10 +15,51 @@ function parsePort(value: string): number {
 interface ServerCommandOptions {
   owner: string;
   dataDir: string;
-  config?: string;
   port: number;
   host: string;
   hubOrigin: string;
+}
+
+/** How long a server waits for the hub's start message before giving up. */
+const START_MESSAGE_TIMEOUT_MS = 30_000;
+
+/** The hub's start message, from the IPC channel it opened (see identity/launch.ts). */
+function startMessage(): Promise<StartMessage> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no start message from the hub within ${START_MESSAGE_TIMEOUT_MS / 1000} s`)), START_MESSAGE_TIMEOUT_MS);
+    const onDisconnect = () => reject(new Error('the hub went away before sending the start message'));
+    process.once('disconnect', onDisconnect);
+    process.once('message', (value: unknown) => {
+      clearTimeout(timer);
+      process.off('disconnect', onDisconnect);
+      const parsed = parseStartMessage(value);
+      if (typeof parsed === 'string') reject(new Error(parsed));
+      else resolve(parsed);
+    });
+  });
+}
+
+function report(message: ServerReport): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.connected || !process.send) return resolve();
+    process.send(message, undefined, {}, () => resolve());
+  });
+}
+
+/**
+ * Until the hub says it has recorded this server, a lost channel means the hub died mid-start:
+ * nobody knows this server, so it stops rather than run an engine beside a later one. After
+ * that it lets the channel go and lives on without the hub.
+ */
+function followHub(running: RunningWorkflowServer, logger: Logger, stop: (why: string) => void): void {
+  const onDisconnect = () => stop('the hub went away before it recorded this server');
+  process.once('disconnect', onDisconnect);
+  process.once('message', (value: unknown) => {
+    if ((value as { type?: unknown } | null)?.type !== 'adopted') return stop('the hub sent an unexpected message during start-up');
+    process.off('disconnect', onDisconnect);
+    logger.info({ url: running.url }, 'the hub recorded this server; leaving the start-up channel');
+    process.disconnect();
+  });
 }
 
 export function registerServerCommand(program: Command): void {
@@ -26,60 +68,58 @@ export function registerServerCommand(program: Command): void {
     .description("run one owner's workflow server (the hub starts it; people don't)")
     .requiredOption('--owner <name>', 'the owner whose workflows this server runs')
     .requiredOption('--data-dir <dir>', 'the hub data directory (workflows under users/<owner>/)')
-    .option('--config <file>', 'the site configuration file (for site_authorization)')
-    .requiredOption('--port <port>', 'port to listen on (0: any free port)', parsePort)
+    .option('--port <port>', 'port to listen on (0: any free port, reported to the hub)', parsePort, 0)
     .option('--host <address>', 'loopback address to listen on', '127.0.0.1')
     .requiredOption('--hub-origin <url>', "the hub's own origin, e.g. http://127.0.0.1:8000 (WebSocket Origin check)")
     .action(async (opts: ServerCommandOptions) => {
       const logger = createLogger('workflow-server');
-      const fail = (message: string): never => {
+      const fail = async (message: string): Promise<never> => {
         logger.fatal(message);
         process.stderr.write(`flotilla server: ${message}\n`);
+        await report({ type: 'failed', message });
         process.exit(2);
       };
-      const secret = process.env[SECRET_ENV];
-      if (!secret || secret.length < 16) fail(`${SECRET_ENV} must hold the secret the hub gave this server (at least 16 characters)`);
-      // The secret must not leak to jobs, which inherit the environment.
-      delete process.env[SECRET_ENV];
-      if (!isValidUserName(opts.owner)) fail(`--owner: ${JSON.stringify(opts.owner)} is not a valid user name`);
-      if (!isLoopback(opts.host)) fail(`--host ${opts.host}: the workflow server listens on loopback addresses only`);
+      if (!process.send) return fail('the hub starts workflow servers (over an IPC channel); this process has none');
+      if (!isValidUserName(opts.owner)) return fail(`--owner: ${JSON.stringify(opts.owner)} is not a valid user name`);
+      if (!isLoopback(opts.host)) return fail(`--host ${opts.host}: the workflow server listens on loopback addresses only`);
       let hubOrigin = '';
       try {
         hubOrigin = new URL(opts.hubOrigin).origin;
       } catch {
-        fail(`--hub-origin: ${JSON.stringify(opts.hubOrigin)} is not a URL`);
+        return fail(`--hub-origin: ${JSON.stringify(opts.hubOrigin)} is not a URL`);
       }
+      const start = await startMessage().catch((err: unknown) => fail(errorMessage(err)));
       let concurrency: number | undefined;
       try {
-        concurrency = loadSiteConfig(opts.config).WorkflowServer.max_concurrent_jobs;
-      } catch (err) {
-        fail(errorMessage(err));
+        concurrency = workflowServerSettings(start.site).max_concurrent_jobs;
+      } catch {
+        // Unusable settings deny access users (AccessControl says so in the log); jobs run at the default width.
       }
       const running = await startWorkflowServer({
         owner: opts.owner,
         dataDir: opts.dataDir,
-        ...(opts.config ? { siteFile: opts.config } : {}),
-        secret: secret as string,
+        site: start.site,
+        groups: start.groups,
+        secret: start.secret,
         hubOrigin,
         host: opts.host,
         port: opts.port,
         logger,
         ...(concurrency ? { concurrency } : {}),
       }).catch((err: unknown) => fail(errorMessage(err)));
-      process.on('SIGHUP', () => {
-        logger.info('SIGHUP: re-reading the site configuration');
-        running.access.reloadSite();
-      });
       let stopping = false;
-      const stop = (signal: string): void => {
+      const stop = (why: string): void => {
         if (stopping) return;
         stopping = true;
-        logger.info({ signal }, 'stopping');
+        logger.info({ why }, 'stopping');
         running.close().then(
           () => process.exit(0),
           () => process.exit(1),
         );
       };
+      followHub(running, logger, stop);
+      await report({ type: 'listening', port: running.port, pid: process.pid });
+      process.on('SIGHUP', () => logger.info('SIGHUP ignored: site settings come from the hub, the owner file is watched'));
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
     });

@@ -19,6 +19,19 @@ export interface RoleConfig {
   groups: string[];
 }
 
+/** How many sign-in attempts one key may make within one window. */
+export interface LoginLimit {
+  attempts: number;
+  window_seconds: number;
+}
+
+/** Sign-in attempts counted per (name, address), per address and per name across addresses. */
+export interface LoginLimits {
+  per_user_address: LoginLimit;
+  per_address: LoginLimit;
+  per_user: LoginLimit;
+}
+
 /** The site file, keeping its own key names, with defaults filled in and paths made absolute. */
 export interface SiteConfig {
   /** Absolute path of the file read, or null for embedded defaults. */
@@ -32,6 +45,7 @@ export interface SiteConfig {
       /** Empty: everyone in the htpasswd file may sign in. */
       allowed_users: string[];
       blocked_users: string[];
+      login_limits: LoginLimits;
     };
     load_groups: Record<string, { users: string[] }>;
     load_roles: RoleConfig[];
@@ -70,6 +84,24 @@ function bindUrlProblem(text: string): string | undefined {
 }
 
 const positiveSeconds = (fallback: number) => z.number().positive().default(fallback);
+
+const loginLimit = (attempts: number, windowSeconds: number) =>
+  strictObject({ attempts: z.int().positive().default(attempts), window_seconds: positiveSeconds(windowSeconds) }).prefault({});
+
+const loginLimitsSchema = strictObject({
+  per_user_address: loginLimit(5, 900),
+  per_address: loginLimit(30, 900),
+  per_user: loginLimit(50, 900),
+}).superRefine((limits, ctx) => {
+  // Otherwise the failures of one address alone would refuse the name from everywhere.
+  if (limits.per_user.attempts <= limits.per_user_address.attempts) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['per_user', 'attempts'],
+      message: `must be greater than per_user_address.attempts (${limits.per_user_address.attempts}), or one address could lock a name out everywhere`,
+    });
+  }
+});
 
 const groupsSchema = z.record(nameSchema('group name'), strictObject({ users: nameList('user name').default([]) }), {
   error: (issue) =>
@@ -117,6 +149,7 @@ const siteSchema = strictObject({
       admin_users: nameList('user name').default([]),
       allowed_users: nameList('user name').default([]),
       blocked_users: nameList('user name').default([]),
+      login_limits: loginLimitsSchema.prefault({}),
     }).prefault({}),
     load_groups: groupsSchema.default({}),
     load_roles: rolesSchema.default([]),
@@ -160,6 +193,7 @@ export function parseSiteConfig(raw: unknown, displayName: string | null, baseDi
         admin_users: hub.authenticator.admin_users,
         allowed_users: hub.authenticator.allowed_users,
         blocked_users: hub.authenticator.blocked_users,
+        login_limits: hub.authenticator.login_limits,
       },
       load_groups: hub.load_groups,
       load_roles: hub.load_roles.map((role) => ({ ...role })),

@@ -2,6 +2,7 @@ import type { SiteConfig } from '../config/index.js';
 import type { UserProxy } from '../proxy/index.js';
 import type { Logger } from '../util/logger.js';
 import type { Caller } from './auth/caller.js';
+import type { LoginLimiter } from './auth/login-limiter.js';
 import type { UserDirectory } from './auth/user-directory.js';
 import type { Xsrf } from './auth/xsrf.js';
 import type { GroupDirectory } from './groups/group-directory.js';
@@ -19,6 +20,7 @@ export interface HubContext {
   servers: ServerControl;
   proxy: UserProxy;
   xsrf: Xsrf;
+  loginLimiter: LoginLimiter;
   logger: Logger;
   /** The hub's own origin from bind_url, e.g. `http://127.0.0.1:8000`. */
   origin: string;

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import passport from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
-import type { SiteConfig } from '../config/index.js';
+import type { LoginLimits, SiteConfig } from '../config/index.js';
 import { HtpasswdFile } from '../htpasswd/index.js';
 import { UserProxy } from '../proxy/index.js';
 import { Spawner, systemIsolation } from '../spawner/index.js';
@@ -14,7 +14,7 @@ import { silentLogger, type Logger } from '../util/logger.js';
 import { errorMessage } from '../util/values.js';
 import { hubApi } from './api/index.js';
 import { authenticate, hasTokenInQuery, TOKEN_IN_URL_MESSAGE, wantsJson } from './auth/caller.js';
-import { DEFAULT_LOGIN_LIMITS, LoginLimiter, type LoginLimits } from './auth/login-limiter.js';
+import { LoginLimiter } from './auth/login-limiter.js';
 import { UserDirectory } from './auth/user-directory.js';
 import { createXsrf } from './auth/xsrf.js';
 import type { HubContext } from './context.js';
@@ -31,6 +31,7 @@ import { LiveSockets } from './routing/live-sockets.js';
 import { upgradeHandler } from './routing/upgrade.js';
 import { userRoute } from './routing/user-route.js';
 import { ServerControl } from './servers.js';
+import { readSiteSettings, watchSiteSettings } from './site-settings.js';
 import { SqliteSessionStore } from './sessions/sqlite-store.js';
 import { TokenStore } from './tokens/token-store.js';
 
@@ -44,6 +45,7 @@ const SOCKET_GOODBYE_MS = 2_000;
 
 export interface HubOptions {
   logger?: Logger;
+  /** Replaces JupyterHub.authenticator.login_limits (tests use small limits and windows). */
   loginLimits?: LoginLimits;
   /** Allow a missing or empty hub.sqlite although the hub has run before (`hub --start-fresh`). */
   startFresh?: boolean;
@@ -83,7 +85,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
     const spawner = new Spawner({
       db,
       dataDir: hubConf.data_dir,
-      siteConfigFile: config.file,
+      site: readSiteSettings(config.file),
       hubOrigin: bind.origin,
       startTimeoutMs: hubConf.spawner.start_timeout * 1000,
       httpTimeoutMs: hubConf.spawner.http_timeout * 1000,
@@ -96,6 +98,8 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
       logger: logger.child({ part: 'spawner' }),
     });
     cleanups.unshift(() => spawner.close());
+    const siteWatch = watchSiteSettings(config.file, logger, (site) => void spawner.pushSite(site));
+    cleanups.unshift(() => siteWatch?.close());
     const proxy = new UserProxy({
       spawner,
       sessionCookieName: SESSION_COOKIE,
@@ -126,6 +130,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
       servers: new ServerControl(spawner, logger),
       proxy,
       xsrf: createXsrf(),
+      loginLimiter: new LoginLimiter(options.loginLimits ?? hubConf.authenticator.login_limits),
       logger,
       origin: bind.origin,
       internalError(what, err) {
@@ -199,7 +204,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
     app.use('/hub/static', express.static(STATIC_DIR, { index: false, fallthrough: false, maxAge: '1h' }));
     app.use('/hub/api', hubApi(ctx));
     app.get(['/', '/hub', '/hub/'], (_req, res) => res.redirect(302, '/hub/home'));
-    app.use(loginPages(ctx, auth, new LoginLimiter(options.loginLimits ?? DEFAULT_LOGIN_LIMITS), SESSION_COOKIE));
+    app.use(loginPages(ctx, auth, SESSION_COOKIE));
     app.use(homeAdminPages(ctx, VIEWS_DIR));
     app.use(monitorPages(ctx));
     app.use((req: Request, res: Response) => {

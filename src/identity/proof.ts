@@ -23,7 +23,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export const PROOF_HEADER = 'x-flotilla-proof';
-export const SECRET_ENV = 'FLOTILLA_SERVER_SECRET';
 export const PROOF_TTL_MS = 30_000;
 /** Tolerated clock difference between hub and server (same machine, so small). */
 const CLOCK_SKEW_MS = 2_000;

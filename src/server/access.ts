@@ -20,12 +20,13 @@ import {
 } from '../authz/index.js';
 import {
   loadOwnerAuthorization,
-  loadSiteConfig,
   ownerConfigPath,
   parseOwnerConfig,
   saveOwnerAuthorization,
 } from '../config/index.js';
+import type { SiteSettings } from '../identity/launch.js';
 import type { Identity } from '../identity/proof.js';
+import { workflowServerSettings } from './site-settings.js';
 import type { Logger } from '../util/logger.js';
 import { errorMessage } from '../util/values.js';
 
@@ -35,7 +36,8 @@ const DENY_EVERYONE = { '*': ['!ALL'] };
 export interface AccessOptions {
   owner: string;
   dataDir: string;
-  siteFile: string | undefined;
+  /** The site settings the hub gave at start; later ones arrive through setSite. */
+  site: SiteSettings;
   logger: Logger;
 }
 
@@ -55,17 +57,16 @@ export class AccessControl extends EventEmitter<{ change: [] }> {
   constructor(private readonly options: AccessOptions) {
     super();
     this.owner = options.owner;
-    this.reloadSite();
+    this.setSite(options.site);
     this.reloadOwnerFile();
   }
 
-  /** Re-reads the site file (SIGHUP). */
-  reloadSite(): void {
+  /** Applies site settings from the hub (at start, and whenever the site file changes). */
+  setSite(settings: SiteSettings): void {
     try {
-      const cfg = loadSiteConfig(this.options.siteFile);
-      this.site = cfg.WorkflowServer.site_authorization;
+      this.site = workflowServerSettings(settings).site_authorization;
       this.authorizer.setSite(this.site);
-      this.options.logger.info({ file: cfg.file }, 'site authorization loaded');
+      this.options.logger.info('site authorization applied');
     } catch (err) {
       this.site = undefined;
       this.authorizer.setSite(undefined);

@@ -23,6 +23,7 @@ import { describeBytes, MAX_GRAPHQL_BYTES } from './limits.js';
 import { pageRoutes } from './page-routes.js';
 import { attachSubscriptions, type Subscriptions } from './subscriptions.js';
 import { watchFile } from '../util/watch-file.js';
+import type { Membership, SiteSettings } from '../identity/launch.js';
 
 /** The repository root, for views/ and static/ (dist/server or src/server → two levels up). */
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -30,7 +31,10 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export interface WorkflowServerOptions {
   owner: string;
   dataDir: string;
-  siteFile?: string;
+  /** The site settings from the hub; later changes arrive on the control endpoint. */
+  site: SiteSettings;
+  /** The hub's group membership at start, when it has one. */
+  groups?: Membership | null;
   secret: string;
   hubOrigin: string;
   host: string;
@@ -63,7 +67,8 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
   const base = `/user/${owner}/`;
 
   const verifier = new ProofVerifier(options.secret, owner);
-  const access = new AccessControl({ owner, dataDir: options.dataDir, siteFile: options.siteFile, logger: logger.child({ part: 'access' }) });
+  const access = new AccessControl({ owner, dataDir: options.dataDir, site: options.site, logger: logger.child({ part: 'access' }) });
+  if (options.groups) access.setMembership(options.groups);
   const decisions = new DecisionMaker(access, logger.child({ part: 'authz' }));
   const engine = new WorkflowEngine({
     ownerDir: ownerDir(options.dataDir, owner),
@@ -127,14 +132,6 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
     logger.info('owner configuration changed on disk; re-reading it');
     access.reloadOwnerFile();
   });
-  // Site limits and defaults apply without a restart too: administrators edit one file and every
-  // running server follows (SIGHUP to a server still forces a re-read).
-  const siteFile = options.siteFile
-    ? watchFile(options.siteFile, () => {
-        logger.info('site configuration changed on disk; re-reading it');
-        access.reloadSite();
-      })
-    : undefined;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -146,7 +143,6 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
-  // The spawner and tests read the port from this line.
   logger.info({ owner, url, port, base }, 'workflow server listening');
 
   return {
@@ -158,7 +154,6 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
     subscriptions,
     async close() {
       ownerFile.close();
-      siteFile?.close();
       await subscriptions.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -1,10 +1,11 @@
 /**
- * The hub's own endpoints (identity `user: null` only; see identity.ts): health, and the push of
- * the hub's full group membership.
+ * The hub's own endpoints (identity `user: null` only; see identity.ts): health, and the pushes of
+ * the hub's full group membership and of the site settings.
  */
 import express, { Router } from 'express';
 import { isPlainObject } from '../util/values.js';
 import { isValidUserName } from '../config/index.js';
+import { parseSiteSettings } from '../identity/launch.js';
 import type { AccessControl } from './access.js';
 import { MAX_CONTROL_BYTES } from './limits.js';
 
@@ -32,6 +33,12 @@ export function controlRoutes(access: AccessControl): Router {
     }
     access.setMembership(groups);
     res.json({ status: 'ok', groups: Object.keys(groups).length });
+  });
+  // A malformed body still applies, as an error: whatever the hub meant, access users get nothing.
+  router.put('/site', express.json({ limit: MAX_CONTROL_BYTES }), (req, res) => {
+    const site = parseSiteSettings(req.body);
+    access.setSite(site);
+    res.json({ status: 'ok', valid: !('error' in site) });
   });
   return router;
 }

@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import type { Membership, SiteSettings } from '../identity/launch.js';
 import { PROOF_HEADER, signProof, type Identity } from '../identity/proof.js';
 
 /** The hub speaking for itself (`user: null`), allowed only on a server's `/_flotilla/` endpoints. */
@@ -80,13 +81,17 @@ export async function checkHealth(
   }
 }
 
-export async function putMembership(
-  target: ControlTarget,
-  groups: Record<string, string[]>,
-  timeoutMs: number,
-): Promise<void> {
-  const reply = await controlRequest(target, 'PUT', '/_flotilla/membership', timeoutMs, { groups });
+async function put(target: ControlTarget, what: string, path: string, body: unknown, timeoutMs: number): Promise<void> {
+  const reply = await controlRequest(target, 'PUT', path, timeoutMs, body);
   if (reply.status < 200 || reply.status >= 300) {
-    throw new Error(`membership push answered HTTP ${reply.status}: ${reply.body.slice(0, 200)}`);
+    throw new Error(`${what} push answered HTTP ${reply.status}: ${reply.body.slice(0, 200)}`);
   }
+}
+
+export function putMembership(target: ControlTarget, groups: Membership, timeoutMs: number): Promise<void> {
+  return put(target, 'membership', '/_flotilla/membership', { groups }, timeoutMs);
+}
+
+export function putSite(target: ControlTarget, site: SiteSettings, timeoutMs: number): Promise<void> {
+  return put(target, 'site settings', '/_flotilla/site', site, timeoutMs);
 }

@@ -1,28 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, mkdirSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { SECRET_ENV } from '../identity/proof.js';
+import type { StartMessage } from '../identity/launch.js';
 import type { SystemAccount } from './system-account.js';
 
-/** Asks the kernel for a free loopback port. Another process may take it before the server
- * binds it; the spawner retries with a new port when the server reports EADDRINUSE. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.unref();
-    probe.on('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => (port ? resolve(port) : reject(new Error('could not find a free port'))));
-    });
-  });
-}
-
 /** Only what a server needs: never the hub's own secrets or credentials that happen to be in
- * its environment. `FLOTILLA_*` passes through (log level and the like). */
-function serverEnvironment(secret: string, from: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+ * its environment. `FLOTILLA_*` passes through (log level and the like). The server's secret is
+ * not here either: it travels over the start-up channel (identity/launch.ts), so neither
+ * /proc/PID/environ nor a job's inherited environment can show it. */
+function serverEnvironment(from: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(from)) {
     if (value === undefined) continue;
@@ -30,13 +16,12 @@ function serverEnvironment(secret: string, from: NodeJS.ProcessEnv = process.env
       env[key] = value;
     }
   }
-  env[SECRET_ENV] = secret;
   return env;
 }
 
 /** The environment of a server run as `account`: its own home and names, not the hub's. */
-function accountEnvironment(secret: string, account: SystemAccount): NodeJS.ProcessEnv {
-  return { ...serverEnvironment(secret), HOME: account.home, USER: account.name, LOGNAME: account.name };
+function accountEnvironment(account: SystemAccount): NodeJS.ProcessEnv {
+  return { ...serverEnvironment(), HOME: account.home, USER: account.name, LOGNAME: account.name };
 }
 
 /**
@@ -77,15 +62,15 @@ export interface LaunchedServer {
 
 /**
  * Starts one server process in its own process group (it outlives the hub), with output
- * appended to `<data_dir>/users/<owner>/server.log` and the secret only in its environment.
- * With `account`, the process runs with that account's uid and gid (see claimOwnerFolder for
- * the folder it needs to own first).
+ * appended to `<data_dir>/users/<owner>/server.log`, and sends it the start message over the
+ * IPC channel. With `account`, the process runs with that account's uid and gid (see
+ * claimOwnerFolder for the folder it needs to own first).
  */
 export function launchServer(opts: {
   dataDir: string;
   owner: string;
   argv: string[];
-  secret: string;
+  start: StartMessage;
   account?: SystemAccount;
 }): LaunchedServer {
   const dir = ownerDirectory(opts.dataDir, opts.owner);
@@ -98,8 +83,8 @@ export function launchServer(opts: {
     const child = spawn(process.execPath, opts.argv, {
       cwd: dir,
       detached: true,
-      stdio: ['ignore', fd, fd],
-      env: account ? accountEnvironment(opts.secret, account) : serverEnvironment(opts.secret),
+      stdio: ['ignore', fd, fd, 'ipc'],
+      env: account ? accountEnvironment(account) : serverEnvironment(),
       ...(account ? { uid: account.uid, gid: account.gid } : {}),
     });
     if (child.pid === undefined) {
@@ -108,6 +93,12 @@ export function launchServer(opts: {
       throw new Error(`could not start the workflow server process for ${opts.owner}`);
     }
     child.unref();
+    // The channel must not keep the hub alive, nor the hub's exit wait for it.
+    child.channel?.unref();
+    child.send(opts.start, (err) => {
+      // A server that dies before reading it is noticed by its exit; nothing to add here.
+      if (err) child.emit('error', err);
+    });
     return { child, pid: child.pid, logOffset };
   } finally {
     closeSync(fd);
@@ -136,6 +127,20 @@ export function logTail(path: string, offset = 0, maxLines = 20, maxBytes = 4096
   } finally {
     closeSync(fd);
   }
+}
+
+/** Whether `pid` is, by its command line, a workflow server of `owner` (`… server --owner O …`):
+ * before signalling a pid read from the database, which the kernel may have given to another
+ * process since. */
+export function isServerProcessOf(pid: number, owner: string): boolean {
+  let argv: string[];
+  try {
+    argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return false;
+  }
+  const at = argv.indexOf('--owner');
+  return argv.includes('server') && at > 0 && argv[at + 1] === owner;
 }
 
 export function isAlive(pid: number): boolean {

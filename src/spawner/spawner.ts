@@ -3,12 +3,13 @@ import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { Database } from 'better-sqlite3';
 import { assertValidUserName, isValidUserName } from '../config/names.js';
+import { parseServerReport, type Membership, type ServerReport, type SiteSettings } from '../identity/launch.js';
 import { newServerSecret } from '../identity/proof.js';
 import { silentLogger, type Logger } from '../util/logger.js';
-import { checkHealth, putMembership, type ControlTarget } from './control-client.js';
+import { checkHealth, putMembership, putSite } from './control-client.js';
 import { sharedIsolation, type Isolation } from './isolation.js';
-import { freePort, isAlive, launchServer, logTail, serverLogPath, signalGroup } from './server-process.js';
-import { ServerStore, type ServerRecord } from './server-store.js';
+import { isAlive, isServerProcessOf, launchServer, logTail, serverLogPath, signalGroup } from './server-process.js';
+import { ServerStore, type ServerRecord, type StoredServer } from './server-store.js';
 
 export type ServerStatus = 'stopped' | 'starting' | 'running' | 'stopping';
 
@@ -30,16 +31,13 @@ export type ServerSummary = Omit<ServerInfo, 'secret'> & { status: ServerStatus 
 
 export interface ServerLaunch {
   owner: string;
-  port: number;
   dataDir: string;
-  siteConfigFile: string | null;
   hubOrigin: string;
 }
 
 export interface SpawnerOptions {
   db: Database;
   dataDir: string;
-  siteConfigFile?: string | null;
   hubOrigin: string;
   startTimeoutMs: number;
   httpTimeoutMs: number;
@@ -52,55 +50,60 @@ export interface SpawnerOptions {
   serverArgv?: (launch: ServerLaunch) => string[];
   /** Which account each owner's server runs as; the hub's own (`shared`) unless given. */
   isolation?: Isolation;
+  /** The site settings servers start with, until pushSite gives newer ones. */
+  site?: SiteSettings;
 }
 
 const FLOTILLA_BIN = fileURLToPath(new URL('../../bin/flotilla', import.meta.url));
 
 function flotillaServerArgv(l: ServerLaunch): string[] {
-  return [
-    FLOTILLA_BIN,
-    'server',
-    '--owner', l.owner,
-    '--data-dir', l.dataDir,
-    ...(l.siteConfigFile ? ['--config', l.siteConfigFile] : []),
-    '--port', String(l.port),
-    '--host', '127.0.0.1',
-    '--hub-origin', l.hubOrigin,
-  ];
+  return [FLOTILLA_BIN, 'server', '--owner', l.owner, '--data-dir', l.dataDir, '--port', '0', '--host', '127.0.0.1', '--hub-origin', l.hubOrigin];
 }
 
-/** Ports picked by `freePort()` can be taken by someone else before the server binds them. */
-const MAX_PORT_ATTEMPTS = 3;
 /** An adopted server (no exit event) is stopped after this many failed health polls in a row. */
 const MAX_HEALTH_FAILURES = 3;
 /** After SIGKILL a process dies at once; this only bounds the wait if the kernel is slow. */
 const KILL_WAIT_MS = 10_000;
 
+/**
+ * Where one owner's server is in its life. Each state carries exactly what is true in it, so
+ * that no code has to guess from a status and a set of optional fields.
+ */
+type Lifecycle =
+  | { state: 'stopped' }
+  | { state: 'starting'; ready: Promise<ServerInfo> }
+  | { state: 'running'; record: ServerRecord; child: ChildProcess | undefined; healthFailures: number }
+  | { state: 'stopping'; record: ServerRecord; done: Promise<void> };
+
 interface Entry {
-  status: ServerStatus;
-  /** Set once the server answered its health check; kept while stopping. */
-  record?: ServerRecord;
-  /** Only for servers this hub spawned; adopted ones are watched by polling. */
-  child?: ChildProcess;
-  starting?: Promise<ServerInfo>;
-  stopping?: Promise<void>;
+  life: Lifecycle;
   openSockets: number;
-  healthFailures: number;
   activityDirty: boolean;
-  /** Membership pushes to one server go one after another, each sending the latest map. */
+  /** Pushes to one server go one after another; each brings it up to the latest settings. */
   pushing: Promise<void>;
+  /** What this server was last given, compared by identity with the spawner's latest. */
+  groupsSent: Membership | undefined;
+  siteSent: SiteSettings | undefined;
 }
 
-type ReadyOutcome =
-  | { kind: 'ready' }
+type StartOutcome =
+  | { kind: 'listening'; port: number; pid: number }
+  | { kind: 'failed'; message: string }
   | { kind: 'exited'; how: string }
-  | { kind: 'timeout'; reason: string };
+  | { kind: 'timeout' };
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
+
+/** The settings servers get when the hub has given none: no site_authorization, so no sharing. */
+const NO_SITE_SETTINGS: SiteSettings = { workflowServer: {} };
 
 /**
  * One workflow-server process per owner: starts them on demand, notices when they die, stops
  * them (and idle ones, when culling is on), and adopts those left running by a previous hub.
+ *
+ * A start is recorded in the database before the process exists, and the server itself exits
+ * if the hub dies before recording it as running (identity/launch.ts), so a hub killed at any
+ * instant leaves either an adoptable server or none, never an unknown one.
  */
 export class Spawner extends EventEmitter<{ change: [owner: string, status: ServerStatus] }> {
   private readonly store: ServerStore;
@@ -108,10 +111,11 @@ export class Spawner extends EventEmitter<{ change: [owner: string, status: Serv
   private readonly log: Logger;
   private readonly serverArgv: (launch: ServerLaunch) => string[];
   private readonly poller: NodeJS.Timeout;
+  private readonly isolation: Isolation;
   private polling = false;
   private closed = false;
-  private groups: Record<string, string[]> | undefined;
-  private readonly isolation: Isolation;
+  private groups: Membership | undefined;
+  private site: SiteSettings;
 
   constructor(private readonly opts: SpawnerOptions) {
     super();
@@ -119,16 +123,24 @@ export class Spawner extends EventEmitter<{ change: [owner: string, status: Serv
     this.log = opts.logger ?? silentLogger();
     this.serverArgv = opts.serverArgv ?? flotillaServerArgv;
     this.isolation = opts.isolation ?? sharedIsolation;
+    this.site = opts.site ?? NO_SITE_SETTINGS;
     this.poller = setInterval(() => void this.poll(), Math.max(50, opts.pollIntervalMs)).unref();
   }
 
-  /** At hub start: keeps recorded servers whose pid lives and whose health answers as the right
-   * owner and pid (signed with the stored secret); forgets the rest. */
+  get isolationMode(): Isolation['mode'] {
+    return this.isolation.mode;
+  }
+
+  /**
+   * At hub start: keeps recorded servers whose pid lives and whose health answers as the right
+   * owner and pid (signed with the stored secret); forgets the rest. Servers a previous hub was
+   * still starting are stopped: they were never handed out, and may be starting an engine.
+   */
   async adoptAll(): Promise<void> {
     await Promise.all(
       this.store.all().map(async (r) => {
-        const known = this.entries.get(r.owner);
-        if (known && known.status !== 'stopped') return;
+        if (this.entry(r.owner).life.state !== 'stopped') return;
+        if (r.state === 'starting') return this.stopHalfStarted(r);
         const health = isValidUserName(r.owner) && isAlive(r.pid)
           ? await checkHealth(r, this.opts.httpTimeoutMs, r.pid)
           : { ok: false as const, reason: 'process is gone' };
@@ -147,12 +159,13 @@ export class Spawner extends EventEmitter<{ change: [owner: string, status: Serv
           this.store.remove(r.owner, r.pid);
           return;
         }
+        const { state: _state, ...record } = r;
         const e = this.entry(r.owner);
-        e.record = { ...r };
-        e.healthFailures = 0;
-        this.setStatus(r.owner, e, 'running');
+        e.groupsSent = undefined;
+        e.siteSent = undefined;
+        this.enter(r.owner, e, { state: 'running', record, child: undefined, healthFailures: 0 });
         this.log.info({ owner: r.owner, pid: r.pid, port: r.port }, 'adopted a running server');
-        if (this.groups) void this.queueMembership(r.owner, e);
+        void this.sync(r.owner, e);
       }),
     );
   }
@@ -165,57 +178,65 @@ export class Spawner extends EventEmitter<{ change: [owner: string, status: Serv
     }
     if (this.closed) return Promise.reject(new Error('the spawner is closed'));
     const e = this.entry(owner);
-    if (e.status === 'running' && e.record) return Promise.resolve(this.infoOf(e.record));
-    if (e.starting) return e.starting;
-    const starting = (async () => {
-      if (e.stopping) await e.stopping;
-      return this.launch(owner, e);
-    })();
-    e.starting = starting;
-    starting.then(
-      () => void (e.starting === starting && (e.starting = undefined)),
-      () => void (e.starting === starting && (e.starting = undefined)),
-    );
-    return starting;
+    const life = e.life;
+    switch (life.state) {
+      case 'running':
+        return Promise.resolve(this.infoOf(life.record));
+      case 'starting':
+        return life.ready;
+      case 'stopping':
+        return life.done.then(() => this.start(owner));
+      case 'stopped': {
+        // The launch begins only once the state says so, so that every caller from now on joins it.
+        const ready = Promise.resolve().then(() => this.launch(owner, e));
+        this.enter(owner, e, { state: 'starting', ready });
+        return ready;
+      }
+    }
   }
 
   async stop(owner: string): Promise<void> {
     const e = this.entries.get(owner);
     if (!e) return;
-    if (e.starting) await e.starting.catch(() => undefined);
-    if (e.stopping) return e.stopping;
-    const record = e.record;
-    if (e.status !== 'running' || !record) return;
-    const stopping = (async () => {
-      this.setStatus(owner, e, 'stopping');
-      await this.terminate(record.pid, e.child);
-      this.markStopped(owner, e, record, 'stopped');
-    })();
-    e.stopping = stopping;
-    try {
-      await stopping;
-    } finally {
-      if (e.stopping === stopping) e.stopping = undefined;
+    const life = e.life;
+    switch (life.state) {
+      case 'stopped':
+        return;
+      case 'starting':
+        await life.ready.catch(() => undefined);
+        return this.stop(owner);
+      case 'stopping':
+        return life.done;
+      case 'running': {
+        const record = life.record;
+        const done = (async () => {
+          await this.terminate(record.pid, life.child);
+          this.markStopped(owner, e, record, 'stopped');
+        })();
+        this.enter(owner, e, { state: 'stopping', record, done });
+        return done;
+      }
     }
   }
 
   status(owner: string): ServerStatus {
-    return this.entries.get(owner)?.status ?? 'stopped';
+    return this.entries.get(owner)?.life.state ?? 'stopped';
   }
 
   /** Where and how to reach a running server; undefined unless it is running. */
   info(owner: string): ServerInfo | undefined {
-    const e = this.entries.get(owner);
-    return e?.status === 'running' && e.record ? this.infoOf(e.record) : undefined;
+    const life = this.entries.get(owner)?.life;
+    return life?.state === 'running' ? this.infoOf(life.record) : undefined;
   }
 
-  /** Every server that is not stopped, without secrets. */
+  /** Every server that is running or stopping, without secrets. */
   list(): ServerSummary[] {
     const out: ServerSummary[] = [];
     for (const [owner, e] of this.entries) {
-      if (e.status === 'stopped' || !e.record) continue;
-      const { secret: _secret, ...rest } = this.infoOf(e.record);
-      out.push({ ...rest, owner, status: e.status });
+      const life = e.life;
+      if (life.state !== 'running' && life.state !== 'stopping') continue;
+      const { secret: _secret, ...rest } = this.infoOf(life.record);
+      out.push({ ...rest, owner, status: life.state });
     }
     return out.sort((a, b) => a.owner.localeCompare(b.owner));
   }
@@ -223,8 +244,8 @@ export class Spawner extends EventEmitter<{ change: [owner: string, status: Serv
   /** Records activity (a proxied request). Memory only: written to the database by the poll. */
   touch(owner: string): void {
     const e = this.entries.get(owner);
-    if (!e?.record) return;
-    e.record.lastActivity = Date.now();
+    if (e?.life.state !== 'running') return;
+    e.life.record.lastActivity = Date.now();
     e.activityDirty = true;
   }
 
@@ -242,13 +263,16 @@ export class Spawner extends EventEmitter<{ change: [owner: string, status: Serv
 
   /** Sends the hub's full group membership to every running server, and remembers it for
    * servers that start later. Resolves when every send has finished (failures are logged). */
-  async pushMembership(groups: Record<string, string[]>): Promise<void> {
+  async pushMembership(groups: Membership): Promise<void> {
     this.groups = Object.fromEntries(Object.entries(groups).map(([g, users]) => [g, [...users]]));
-    const sends: Promise<void>[] = [];
-    for (const [owner, e] of this.entries) {
-      if (e.record && (e.status === 'running' || e.status === 'starting')) sends.push(this.queueMembership(owner, e));
-    }
-    await Promise.all(sends);
+    await this.syncAll();
+  }
+
+  /** Sends new site settings (the site file changed) to every running server, and remembers
+   * them for servers that start later. */
+  async pushSite(site: SiteSettings): Promise<void> {
+    this.site = site;
+    await this.syncAll();
   }
 
   /** Stops timers and writes pending activity; never kills servers (they outlive the hub). */
@@ -262,7 +286,7 @@ export class Spawner extends EventEmitter<{ change: [owner: string, status: Serv
   private entry(owner: string): Entry {
     let e = this.entries.get(owner);
     if (!e) {
-      e = { status: 'stopped', openSockets: 0, healthFailures: 0, activityDirty: false, pushing: Promise.resolve() };
+      e = { life: { state: 'stopped' }, openSockets: 0, activityDirty: false, pushing: Promise.resolve(), groupsSent: undefined, siteSent: undefined };
       this.entries.set(owner, e);
     }
     return e;
@@ -272,128 +296,123 @@ export class Spawner extends EventEmitter<{ change: [owner: string, status: Serv
     return { ...r, url: `http://127.0.0.1:${r.port}` };
   }
 
-  private setStatus(owner: string, e: Entry, status: ServerStatus): void {
-    if (e.status === status) return;
-    e.status = status;
-    this.emit('change', owner, status);
+  /** Every state change goes through here, so that listeners hear each one once. */
+  private enter(owner: string, e: Entry, life: Lifecycle): void {
+    const changed = e.life.state !== life.state;
+    e.life = life;
+    if (changed) this.emit('change', owner, life.state);
+  }
+
+  /** A row a previous hub wrote before or during a start it never finished. */
+  private async stopHalfStarted(r: StoredServer): Promise<void> {
+    if (r.pid > 0 && isAlive(r.pid) && isServerProcessOf(r.pid, r.owner)) {
+      this.log.warn({ owner: r.owner, pid: r.pid }, 'stopping a server that a previous hub left half-started');
+      await this.terminate(r.pid, undefined);
+    }
+    this.store.removeStarting(r.owner);
   }
 
   private async launch(owner: string, e: Entry): Promise<ServerInfo> {
-    this.setStatus(owner, e, 'starting');
     const deadline = Date.now() + this.opts.startTimeoutMs;
     const logPath = serverLogPath(this.opts.dataDir, owner);
+    let child: ChildProcess | undefined;
     try {
       const account = await this.isolation.prepareOwner(owner);
-      for (let attempt = 1; ; attempt++) {
-        const port = await freePort();
-        const secret = newServerSecret();
-        const launched = launchServer({
-          dataDir: this.opts.dataDir,
-          owner,
-          secret,
-          ...(account ? { account } : {}),
-          argv: this.serverArgv({
-            owner,
-            port,
-            dataDir: this.opts.dataDir,
-            siteConfigFile: this.opts.siteConfigFile ?? null,
-            hubOrigin: this.opts.hubOrigin,
-          }),
-        });
-        const { child, pid } = launched;
-        child.on('error', (err) => this.log.warn({ owner, pid, err: err.message }, 'workflow server process error'));
-        this.log.info({ owner, pid, port, attempt }, 'starting workflow server');
-        const outcome = await this.waitReady({ owner, port, secret }, child, pid, deadline);
-        if (outcome.kind === 'ready') {
-          const now = Date.now();
-          const record: ServerRecord = { owner, pid, port, secret, startedAt: now, lastActivity: now };
-          this.store.save(record);
-          e.record = record;
-          e.child = child;
-          e.healthFailures = 0;
-          child.once('exit', (code, signal) => this.onExit(owner, e, pid, code, signal));
-          if (this.groups) await this.queueMembership(owner, e);
-          // It may have died during the push; it must not be handed out as running.
-          if (e.record !== record) throw new Error(`the workflow server for "${owner}" exited during start-up; see ${logPath}`);
-          this.setStatus(owner, e, 'running');
-          this.log.info({ owner, pid, port }, 'workflow server is ready');
-          return this.infoOf(record);
-        }
+      const secret = newServerSecret();
+      const startedAt = Date.now();
+      // Committed before the process exists: a hub killed from here on finds the row at restart.
+      this.store.saveStarting(owner, secret, startedAt);
+      const groups = this.groups;
+      const site = this.site;
+      const launched = launchServer({
+        dataDir: this.opts.dataDir,
+        owner,
+        ...(account ? { account } : {}),
+        argv: this.serverArgv({ owner, dataDir: this.opts.dataDir, hubOrigin: this.opts.hubOrigin }),
+        start: { type: 'start', secret, site, groups: groups ?? null },
+      });
+      child = launched.child;
+      const pid = launched.pid;
+      this.store.setStartingPid(owner, pid);
+      child.on('error', (err) => this.log.warn({ owner, pid, err: err.message }, 'workflow server process error'));
+      this.log.info({ owner, pid, isolation: this.isolation.mode, ...(account ? { uid: account.uid } : {}) }, 'starting workflow server');
+      const outcome = await this.waitListening(child, deadline);
+      if (outcome.kind !== 'listening') {
         const tail = logTail(logPath, launched.logOffset);
-        if (outcome.kind === 'exited') {
-          if (/EADDRINUSE/.test(tail) && attempt < MAX_PORT_ATTEMPTS && Date.now() < deadline) {
-            this.log.warn({ owner, port }, 'port was taken before the server bound it; trying another');
-            continue;
-          }
+        if (outcome.kind === 'timeout') {
+          await this.terminate(pid, child);
           throw new Error(
-            `the workflow server for "${owner}" exited during start-up (${outcome.how}); last lines of ${logPath}:\n${tail}`,
+            `the workflow server for "${owner}" did not report that it was listening within ` +
+              `${Math.round(this.opts.startTimeoutMs / 1000)} s and was stopped; last lines of ${logPath}:\n${tail}`,
           );
         }
-        await this.terminate(pid, child);
-        throw new Error(
-          `the workflow server for "${owner}" did not answer its health check within ` +
-            `${Math.round(this.opts.startTimeoutMs / 1000)} s (${outcome.reason}) and was stopped; ` +
-            `last lines of ${logPath}:\n${tail}`,
-        );
+        const why = outcome.kind === 'failed' ? outcome.message : outcome.how;
+        throw new Error(`the workflow server for "${owner}" could not start (${why}); last lines of ${logPath}:\n${tail}`);
       }
+      if (outcome.pid !== pid) throw new Error(`the workflow server for "${owner}" reported pid ${outcome.pid}, not ${pid}`);
+      // One signed round trip proves the whole path: the port, the secret, the owner, the pid.
+      const health = await checkHealth({ owner, port: outcome.port, secret }, Math.max(1, Math.min(this.opts.httpTimeoutMs, deadline - Date.now())), pid);
+      if (!health.ok) {
+        await this.terminate(pid, child);
+        throw new Error(`the workflow server for "${owner}" failed its health check (${health.reason}) and was stopped`);
+      }
+      const record: ServerRecord = { owner, pid, port: outcome.port, secret, startedAt, lastActivity: Date.now() };
+      this.store.saveRunning(record);
+      child.send({ type: 'adopted' }, () => child?.disconnect());
+      e.groupsSent = groups;
+      e.siteSent = site;
+      const running = child;
+      this.enter(owner, e, { state: 'running', record, child: running, healthFailures: 0 });
+      running.once('exit', (code, signal) => this.onExit(owner, e, pid, code, signal));
+      if (running.exitCode !== null || running.signalCode !== null) this.markStopped(owner, e, record, 'exited during start-up');
+      this.log.info({ owner, pid, port: record.port, ms: Date.now() - startedAt }, 'workflow server is ready');
+      // Settings that changed while it started reach it now.
+      void this.sync(owner, e);
+      return this.infoOf(record);
     } catch (err) {
-      e.record = undefined;
-      e.child = undefined;
-      this.setStatus(owner, e, 'stopped');
+      this.store.removeStarting(owner);
+      if (child?.connected) child.disconnect();
+      this.enter(owner, e, { state: 'stopped' });
       this.log.warn({ owner, err: (err as Error).message }, 'workflow server failed to start');
       throw err;
     }
   }
 
-  /** Polls health with backoff until it answers, the process exits, or the deadline passes. */
-  private waitReady(target: ControlTarget, child: ChildProcess, pid: number, deadline: number): Promise<ReadyOutcome> {
+  /** Waits for the server's report on the start-up channel, its exit, or the deadline. */
+  private waitListening(child: ChildProcess, deadline: number): Promise<StartOutcome> {
     return new Promise((resolve) => {
-      let done = false;
-      const finish = (o: ReadyOutcome) => {
-        if (done) return;
-        done = true;
+      const finish = (o: StartOutcome) => {
+        clearTimeout(timer);
+        child.off('message', onMessage);
         child.off('exit', onExit);
-        child.off('error', onError);
         resolve(o);
+      };
+      const onMessage = (value: unknown) => {
+        const report: ServerReport | undefined = parseServerReport(value);
+        if (report?.type === 'listening') finish({ kind: 'listening', port: report.port, pid: report.pid });
+        else if (report?.type === 'failed') finish({ kind: 'failed', message: report.message });
       };
       const onExit = (code: number | null, signal: NodeJS.Signals | null) =>
         finish({ kind: 'exited', how: signal ? `killed by ${signal}` : `exit code ${code}` });
-      const onError = (err: Error) => finish({ kind: 'exited', how: err.message });
+      const timer = setTimeout(() => finish({ kind: 'timeout' }), Math.max(0, deadline - Date.now()));
+      child.on('message', onMessage);
       child.once('exit', onExit);
-      child.once('error', onError);
-      void (async () => {
-        let delay = 50;
-        let reason = 'no answer yet';
-        while (!done && Date.now() < deadline) {
-          const budget = Math.max(1, Math.min(this.opts.httpTimeoutMs, deadline - Date.now()));
-          const health = await checkHealth(target, budget, pid);
-          if (done) return;
-          if (health.ok) return finish({ kind: 'ready' });
-          // A last attempt cut short by the deadline says less than an answer the server gave.
-          const clipped = budget < this.opts.httpTimeoutMs && reason !== 'no answer yet';
-          if (!clipped) reason = health.reason;
-          await sleep(Math.min(delay, deadline - Date.now()));
-          delay = Math.min(delay * 2, 1000);
-        }
-        finish({ kind: 'timeout', reason });
-      })();
     });
   }
 
   private onExit(owner: string, e: Entry, pid: number, code: number | null, signal: NodeJS.Signals | null): void {
-    if (this.closed || e.record?.pid !== pid || (e.status !== 'running' && e.status !== 'starting')) return;
+    if (this.closed || e.life.state !== 'running' || e.life.record.pid !== pid) return;
     this.log.warn({ owner, pid, code, signal }, 'workflow server exited');
-    this.markStopped(owner, e, e.record, 'exited');
+    this.markStopped(owner, e, e.life.record, 'exited');
   }
 
   private markStopped(owner: string, e: Entry, record: ServerRecord, why: string): void {
-    if (e.record !== record) return;
+    const life = e.life;
+    if ((life.state !== 'running' && life.state !== 'stopping') || life.record !== record) return;
     this.store.remove(owner, record.pid);
-    e.record = undefined;
-    e.child = undefined;
     e.activityDirty = false;
     this.log.info({ owner, pid: record.pid, why }, 'workflow server is stopped');
-    this.setStatus(owner, e, 'stopped');
+    this.enter(owner, e, { state: 'stopped' });
   }
 
   /** SIGTERM to the process group, SIGKILL once the grace period is over. */
@@ -415,14 +434,28 @@ export class Spawner extends EventEmitter<{ change: [owner: string, status: Serv
     return true;
   }
 
-  private queueMembership(owner: string, e: Entry): Promise<void> {
+  private async syncAll(): Promise<void> {
+    await Promise.all([...this.entries].map(([owner, e]) => this.sync(owner, e)));
+  }
+
+  /** Brings one running server up to the latest membership and site settings. */
+  private sync(owner: string, e: Entry): Promise<void> {
     e.pushing = e.pushing.then(async () => {
-      const record = e.record;
-      if (!record || !this.groups || this.closed) return;
+      if (this.closed || e.life.state !== 'running') return;
+      const record = e.life.record;
+      const groups = this.groups;
+      const site = this.site;
       try {
-        await putMembership(record, this.groups, this.opts.httpTimeoutMs);
+        if (groups && e.groupsSent !== groups) {
+          await putMembership(record, groups, this.opts.httpTimeoutMs);
+          e.groupsSent = groups;
+        }
+        if (e.siteSent !== site) {
+          await putSite(record, site, this.opts.httpTimeoutMs);
+          e.siteSent = site;
+        }
       } catch (err) {
-        this.log.warn({ owner, err: (err as Error).message }, 'could not push group membership');
+        this.log.warn({ owner, err: (err as Error).message }, 'could not bring a server up to date with groups and site settings');
       }
     });
     return e.pushing;
@@ -436,17 +469,20 @@ export class Spawner extends EventEmitter<{ change: [owner: string, status: Serv
       const now = Date.now();
       await Promise.all(
         [...this.entries].map(async ([owner, e]) => {
-          const record = e.record;
-          if (e.status !== 'running' || !record) return;
+          const life = e.life;
+          if (life.state !== 'running') return;
+          const record = life.record;
           if (!isAlive(record.pid)) return this.markStopped(owner, e, record, 'process is gone');
-          if (!e.child) {
+          if (!life.child) {
             const health = await checkHealth(record, this.opts.httpTimeoutMs, record.pid);
             if (this.closed) return;
-            e.healthFailures = health.ok ? 0 : e.healthFailures + 1;
-            if (e.healthFailures >= MAX_HEALTH_FAILURES) {
+            life.healthFailures = health.ok ? 0 : life.healthFailures + 1;
+            if (life.healthFailures >= MAX_HEALTH_FAILURES) {
               this.log.warn({ owner, pid: record.pid }, 'adopted server stopped answering its health check');
               return this.stopInBackground(owner);
             }
+            // A server adopted while it could not be reached gets what it missed.
+            if (health.ok && (e.siteSent !== this.site || (this.groups && e.groupsSent !== this.groups))) void this.sync(owner, e);
           }
           const idle = now - record.lastActivity;
           if (this.opts.idleTimeoutMs > 0 && e.openSockets === 0 && idle >= this.opts.idleTimeoutMs) {
@@ -471,9 +507,9 @@ export class Spawner extends EventEmitter<{ change: [owner: string, status: Serv
   private flushActivity(): void {
     const dirty: { owner: string; pid: number; lastActivity: number }[] = [];
     for (const [owner, e] of this.entries) {
-      if (!e.activityDirty || !e.record) continue;
+      if (!e.activityDirty || e.life.state !== 'running') continue;
       e.activityDirty = false;
-      dirty.push({ owner, pid: e.record.pid, lastActivity: e.record.lastActivity });
+      dirty.push({ owner, pid: e.life.record.pid, lastActivity: e.life.record.lastActivity });
     }
     if (dirty.length) this.store.saveActivity(dirty);
   }

@@ -161,6 +161,30 @@ describe.skipIf(!chromiumAvailable)(`hub pages in Chromium (needs ${CHROMIUM})`,
     await context.close();
   }, SLOW_TEST_MS);
 
+  it('admin page lists a sign-in lockout and clears it', async () => {
+    // A name without an account, so that the other tests' sign-ins from this address are untouched.
+    const guesser = await newSession(browser);
+    for (let i = 0; i < 6; i++) {
+      await guesser.page.goto(`${site.url}/hub/login`);
+      await guesser.page.fill('#username', 'locked-out-name');
+      await guesser.page.fill('#password', `guess-${i}`);
+      await Promise.all([guesser.page.waitForResponse((r) => r.request().method() === 'POST'), guesser.page.click('button[type=submit]')]);
+    }
+    expect(await guesser.page.locator('.notice.error').innerText()).toMatch(/^Too many failed sign-in attempts/);
+    await guesser.context.close();
+
+    const { page, errors, context } = await signIn(browser, site, 'root', PASSWORDS.root);
+    await page.goto(`${site.url}/hub/admin`);
+    const row = page.locator('#lockouts tr[data-limit=per_user_address]');
+    expect(await row.locator('.name-cell').innerText()).toBe('locked-out-name from 127.0.0.1');
+    await screenshot(page, 'admin-lockout');
+    await row.locator('button.clear-lockout').click();
+    await page.locator('#lockouts .empty').waitFor();
+    expect(await page.locator('#lockouts .empty').innerText()).toBe('Nobody is locked out.');
+    expect(errors, errors.join('\n')).toEqual([]);
+    await context.close();
+  }, SLOW_TEST_MS);
+
   it('the monitor, signed out in another tab, says so and offers to sign in again', async () => {
     const { page, errors, context } = await signIn(browser, site, 'bob', PASSWORDS.bob);
     await page.goto(`${site.url}/hub/monitor`);

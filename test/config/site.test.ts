@@ -26,7 +26,17 @@ describe('site configuration defaults', () => {
       JupyterHub: {
         bind_url: 'http://127.0.0.1:8000',
         data_dir: data,
-        authenticator: { htpasswd_file: join(data, 'htpasswd'), admin_users: [], allowed_users: [], blocked_users: [] },
+        authenticator: {
+          htpasswd_file: join(data, 'htpasswd'),
+          admin_users: [],
+          allowed_users: [],
+          blocked_users: [],
+          login_limits: {
+            per_user_address: { attempts: 5, window_seconds: 900 },
+            per_address: { attempts: 30, window_seconds: 900 },
+            per_user: { attempts: 50, window_seconds: 900 },
+          },
+        },
         load_groups: {},
         load_roles: [],
         spawner: { start_timeout: 60, http_timeout: 30, poll_interval: 30, stop_grace: 10, idle_timeout: 0, run_as_owner: false },
@@ -50,6 +60,23 @@ describe('site configuration defaults', () => {
     expect(parseSiteConfig({ JupyterHub: { spawner: { run_as_owner: true } } }, 'f', '/srv/hub').JupyterHub.spawner.run_as_owner).toBe(true);
     expect(problems({ JupyterHub: { spawner: { run_as_owner: 'yes' } } })).toEqual([
       'jupyter_config.json: JupyterHub › spawner › run_as_owner: expected a boolean, got "yes"',
+    ]);
+  });
+
+  it('fills the sign-in limits a site leaves out, and checks those it gives with their key paths', () => {
+    const cfg = parseSiteConfig({ JupyterHub: { authenticator: { login_limits: { per_user: { attempts: 100 } } } } }, 'f', '/srv/hub');
+    expect(cfg.JupyterHub.authenticator.login_limits).toEqual({
+      per_user_address: { attempts: 5, window_seconds: 900 },
+      per_address: { attempts: 30, window_seconds: 900 },
+      per_user: { attempts: 100, window_seconds: 900 },
+    });
+    expect(problems({ JupyterHub: { authenticator: { login_limits: { per_address: { attempts: 2.5, window_seconds: 0 }, per_ip: {} } } } })).toEqual([
+      'jupyter_config.json: JupyterHub › authenticator › login_limits › per_address › attempts: expected an integer, got 2.5',
+      'jupyter_config.json: JupyterHub › authenticator › login_limits › per_address › window_seconds: expected a number greater than 0, got 0',
+      'jupyter_config.json: JupyterHub › authenticator › login_limits: unknown key "per_ip" (allowed here: per_user_address, per_address, per_user)',
+    ]);
+    expect(problems({ JupyterHub: { authenticator: { login_limits: { per_user_address: { attempts: 10 }, per_user: { attempts: 10 } } } } })).toEqual([
+      'jupyter_config.json: JupyterHub › authenticator › login_limits › per_user › attempts: must be greater than per_user_address.attempts (10), or one address could lock a name out everywhere',
     ]);
   });
 

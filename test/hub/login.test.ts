@@ -12,7 +12,11 @@ describe('sign-in', () => {
   beforeAll(async () => {
     f = await startHub({
       hub: { authenticator: { blocked_users: ['mallory'] } },
-      loginLimits: { perUser: 4, perAddress: 1000, windowSeconds: 600, blockSeconds: 600 },
+      loginLimits: {
+        per_user_address: { attempts: 4, window_seconds: 600 },
+        per_address: { attempts: 1000, window_seconds: 600 },
+        per_user: { attempts: 8, window_seconds: 600 },
+      },
     });
   });
   afterAll(() => f.close());
@@ -56,7 +60,7 @@ describe('sign-in', () => {
     expect(answers[2]).toEqual(answers[0]);
   });
 
-  it('limits failed attempts per user, and a success resets the count', async () => {
+  it('limits attempts per name from one address, and a success clears that count', async () => {
     const agent = f.agent();
     const xsrf = xsrfFrom((await agent.get('/hub/login')).text);
     const attempt = (password: string) => agent.post('/hub/login').type('form').send({ _xsrf: xsrf, username: 'carol', password });

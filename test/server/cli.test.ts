@@ -1,14 +1,16 @@
 /**
- * `bin/flotilla server` as a real process: refusals at start, health for the hub, SIGHUP
- * re-reading the site file, clean exit on SIGTERM. Needs dist/ (npm run build).
+ * `bin/flotilla server` as a real process, started the way the hub starts it: the start message
+ * over the IPC channel, the listening report, health, site settings pushed later, adoption,
+ * leaving when the hub goes before adopting it, clean exit on SIGTERM. Needs dist/ (npm run build).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
-import { newServerSecret, SECRET_ENV } from '../../src/identity/proof.js';
+import { parseServerReport, type ServerReport, type SiteSettings } from '../../src/identity/launch.js';
+import { newServerSecret } from '../../src/identity/proof.js';
 import { HUB_ORIGIN, proofFor, waitFor } from './helpers.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'flotilla');
@@ -17,18 +19,29 @@ interface Started {
   child: ChildProcess;
   output: () => string;
   exit: Promise<number | null>;
+  report: Promise<ServerReport>;
 }
 
-function run(args: string[], env: Record<string, string | undefined>): Started {
+function run(args: string[], ipc = true): Started {
   const child = spawn(process.execPath, [BIN, 'server', ...args], {
-    env: { ...process.env, ...env, FLOTILLA_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, FLOTILLA_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? (['ipc'] as const) : [])],
   });
   let output = '';
   child.stdout!.on('data', (d) => (output += String(d)));
   child.stderr!.on('data', (d) => (output += String(d)));
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => output, exit };
+  const report = new Promise<ServerReport>((resolve) => {
+    child.on('message', (m) => {
+      const parsed = parseServerReport(m);
+      if (parsed) resolve(parsed);
+    });
+  });
+  return { child, output: () => output, exit, report };
+}
+
+function site(siteAuthorization: unknown): SiteSettings {
+  return { workflowServer: { site_authorization: siteAuthorization } };
 }
 
 describe('bin/flotilla server', () => {
@@ -37,56 +50,79 @@ describe('bin/flotilla server', () => {
     for (const c of cleanups.splice(0)) c();
   });
 
-  function dataDir(site: unknown): { dir: string; site: string } {
+  function dataDir(): string {
     const dir = mkdtempSync(join(tmpdir(), 'flotilla-cli-test-'));
     mkdirSync(join(dir, 'users', 'alice', 'workflows'), { recursive: true });
-    const siteFile = join(dir, 'site.json');
-    writeFileSync(siteFile, JSON.stringify({ WorkflowServer: { site_authorization: site } }));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    return { dir, site: siteFile };
+    return dir;
   }
 
-  const baseArgs = (dir: string, site: string) => ['--owner', 'alice', '--data-dir', dir, '--config', site, '--port', '0', '--hub-origin', HUB_ORIGIN];
+  const baseArgs = (dir: string) => ['--owner', 'alice', '--data-dir', dir, '--hub-origin', HUB_ORIGIN];
 
-  it('refuses to start without the secret', async () => {
-    const { dir, site } = dataDir({});
-    const started = run(baseArgs(dir, site), { [SECRET_ENV]: undefined });
+  it("refuses to start without the hub's start-up channel", async () => {
+    const started = run(baseArgs(dataDir()), false);
     expect(await started.exit).toBe(2);
-    expect(started.output()).toContain(SECRET_ENV);
+    expect(started.output()).toContain('the hub starts workflow servers');
   });
 
-  it('refuses a non-loopback host', async () => {
-    const { dir, site } = dataDir({});
-    const started = run([...baseArgs(dir, site), '--host', '0.0.0.0'], { [SECRET_ENV]: newServerSecret() });
+  it('refuses a non-loopback host, and says so on the channel', async () => {
+    const started = run([...baseArgs(dataDir()), '--host', '0.0.0.0']);
+    expect(await started.report).toEqual({ type: 'failed', message: '--host 0.0.0.0: the workflow server listens on loopback addresses only' });
     expect(await started.exit).toBe(2);
-    expect(started.output()).toContain('loopback');
   });
 
-  it('serves health to the hub, re-reads the site file on SIGHUP, exits on SIGTERM', async () => {
-    const { dir, site } = dataDir({ '*': { '*': { default: 'READ' } } });
+  it('refuses a start message without a usable secret', async () => {
+    const started = run(baseArgs(dataDir()));
+    started.child.send({ type: 'start', secret: 'short', site: site({}), groups: null });
+    expect(await started.report).toEqual({ type: 'failed', message: 'the start message has no usable secret' });
+    expect(await started.exit).toBe(2);
+  });
+
+  it('reports its port, serves health to the hub, follows pushed site settings, exits on SIGTERM', async () => {
     const secret = newServerSecret();
-    const started = run(baseArgs(dir, site), { [SECRET_ENV]: secret });
+    const started = run(baseArgs(dataDir()));
     cleanups.push(() => started.child.kill('SIGKILL'));
-    const port = await waitFor(() => /"port":(\d+).*workflow server listening/.exec(started.output())?.[1], 'the listening line');
-    const url = `http://127.0.0.1:${port}`;
+    started.child.send({ type: 'start', secret, site: site({ '*': { '*': { default: 'READ' } } }), groups: { ops: ['bob'] } });
+    const report = await started.report;
+    expect(report).toEqual({ type: 'listening', port: expect.any(Number), pid: started.child.pid });
+    const url = `http://127.0.0.1:${(report as { port: number }).port}`;
+    // The secret reached it without passing through its environment.
+    expect(readFileSync(`/proc/${started.child.pid}/environ`, 'utf8')).not.toContain(secret);
     const health = await request(url).get('/_flotilla/health').set(proofFor(secret, 'alice', { user: null }, 'GET', '/_flotilla/health'));
     expect(health.status).toBe(200);
     expect(health.body).toEqual({ status: 'ok', owner: 'alice', pid: started.child.pid });
+    started.child.send({ type: 'adopted' });
+    await waitFor(() => started.output().includes('leaving the start-up channel'), 'the server to leave the channel');
 
     const profile = '/user/alice/api/userprofile';
     const permissions = async () =>
       (await request(url).get(profile).set(proofFor(secret, 'alice', { user: 'bob' }, 'GET', profile))).body.permissions;
     expect(await permissions()).toEqual(['read']);
-    writeFileSync(site, JSON.stringify({ WorkflowServer: { site_authorization: { '*': { '*': { default: ['READ', 'pause'] } } } } }));
-    started.child.kill('SIGHUP');
-    await waitFor(async () => JSON.stringify(await permissions()) === '["pause","read"]', 'the new site file to apply');
+    const target = '/_flotilla/site';
+    await request(url).put(target).set(proofFor(secret, 'alice', { user: null }, 'PUT', target))
+      .send(site({ '*': { '*': { default: ['READ', 'pause'] } } })).expect(200);
+    expect(await permissions()).toEqual(['pause', 'read']);
+    // An invalid site file, as the hub reports it: access users get nothing.
+    await request(url).put(target).set(proofFor(secret, 'alice', { user: null }, 'PUT', target)).send({ error: 'bad site file' }).expect(200);
+    expect(await permissions()).toEqual([]);
+    // Only the hub may push.
+    await request(url).put(target).set(proofFor(secret, 'alice', { user: 'alice' }, 'PUT', target)).send(site({})).expect(403);
+
     // Every decision is logged: who, what, allowed or refused, and why.
-    await request(url).get('/user/alice/').set(proofFor(secret, 'alice', { user: 'bob' }, 'GET', '/user/alice/')).expect(200);
     await request(url).get('/user/alice/sharing').set(proofFor(secret, 'alice', { user: 'bob' }, 'GET', '/user/alice/sharing')).expect(403);
     await waitFor(() => started.output().includes('refused: bob owner-only sharing page'), 'the refusal in the log');
-    expect(started.output()).toMatch(/"user":"bob".*"operations":\["read"\],"allowed":true.*"msg":"allowed: bob read on workflow list page: permitted/);
 
     started.child.kill('SIGTERM');
     expect(await started.exit).toBe(0);
+  });
+
+  it('leaves when the hub goes away before adopting it, so no unknown server runs on', async () => {
+    const started = run(baseArgs(dataDir()));
+    cleanups.push(() => started.child.kill('SIGKILL'));
+    started.child.send({ type: 'start', secret: newServerSecret(), site: site({}), groups: null });
+    expect((await started.report).type).toBe('listening');
+    started.child.disconnect();
+    expect(await started.exit).toBe(0);
+    expect(started.output()).toContain('the hub went away before it recorded this server');
   });
 });

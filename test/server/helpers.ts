@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createProxyServer } from 'http-proxy-3';
 import request from 'supertest';
 import WebSocket from 'ws';
+import type { SiteSettings } from '../../src/identity/launch.js';
 import { newServerSecret, PROOF_HEADER, signProof, type Identity } from '../../src/identity/proof.js';
 import { startWorkflowServer, type RunningWorkflowServer } from '../../src/server/app.js';
 import { silentLogger, type Logger } from '../../src/util/logger.js';
@@ -55,8 +56,9 @@ export interface TestServer {
   owner: string;
   secret: string;
   dataDir: string;
-  siteFile: string;
   ownerFile: string;
+  /** Sends new site settings the way the hub does (a signed PUT to the control endpoint). */
+  pushSite(site: SiteSettings): Promise<void>;
   base: string;
   running: RunningWorkflowServer;
   url: string;
@@ -72,8 +74,6 @@ export interface TestServer {
 
 export async function startTestServer(options: TestServerOptions): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'flotilla-server-test-'));
-  const siteFile = join(dataDir, 'site.json');
-  writeFileSync(siteFile, JSON.stringify(options.site === undefined ? {} : { WorkflowServer: { site_authorization: options.site } }));
   const ownerDir = join(dataDir, 'users', options.owner);
   const ownerFile = join(ownerDir, 'jupyter_config.json');
   mkdirSync(join(ownerDir, 'workflows'), { recursive: true });
@@ -86,7 +86,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   const running = await startWorkflowServer({
     owner: options.owner,
     dataDir,
-    siteFile,
+    site: { workflowServer: options.site === undefined ? {} : { site_authorization: options.site } },
     secret,
     hubOrigin: options.hubOrigin ?? HUB_ORIGIN,
     host: '127.0.0.1',
@@ -101,8 +101,11 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     owner: options.owner,
     secret,
     dataDir,
-    siteFile,
     ownerFile,
+    async pushSite(site) {
+      const target = '/_flotilla/site';
+      await agent.put(target).set(sign({ user: null }, 'PUT', target)).send(site).expect(200);
+    },
     base,
     running,
     url: running.url,

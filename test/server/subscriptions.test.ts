@@ -196,12 +196,12 @@ describe('subscriptions', () => {
     });
   });
 
-  it('closes sockets when the site file is edited on disk with a lower limit, with no signal', async () => {
+  it('closes sockets when the hub sends site settings with a lower limit, and lets them back in when they allow again', async () => {
     const bob = await subscribedAs({ user: 'bob' });
-    writeFileSync(server.siteFile, JSON.stringify({ WorkflowServer: { site_authorization: { '*': { '*': { limit: ['!ALL'] } } } } }));
+    await server.pushSite({ workflowServer: { site_authorization: { '*': { '*': { limit: ['!ALL'] } } } } });
     await waitFor(() => bob.closed, 'bob to be disconnected', 5_000);
     expect(bob.closed!.code).toBe(4403);
-    writeFileSync(server.siteFile, JSON.stringify({ WorkflowServer: { site_authorization: SITE } }));
+    await server.pushSite({ workflowServer: { site_authorization: SITE } });
     let status = 0;
     await waitFor(
       async () => (status = (await server.graphql({ user: 'bob' }, '{ workflows { id } }')).status) === 200,

@@ -85,7 +85,6 @@ function findFile(dir: string, name: string): string | undefined {
 describe.skipIf(!canRun)(`run_as_owner with real system accounts${canRun ? '' : ` (skipped: ${skipReason})`}`, () => {
   const dir = mkdtempSync(join(tmpdir(), 'flotilla-run-as-owner-'));
   const dataDir = join(dir, 'data');
-  const siteFile = join(dir, 'site.json');
   const cookieFile = join(dataDir, 'cookie_secret');
   const hubDb = join(dataDir, 'hub.sqlite');
   const outside = join(dir, 'outside.txt');
@@ -115,7 +114,6 @@ describe.skipIf(!canRun)(`run_as_owner with real system accounts${canRun ? '' : 
     const s = new Spawner({
       db,
       dataDir,
-      siteConfigFile: siteFile,
       hubOrigin: 'http://127.0.0.1:8000',
       startTimeoutMs: 30_000,
       httpTimeoutMs: 5_000,
@@ -154,9 +152,8 @@ describe.skipIf(!canRun)(`run_as_owner with real system accounts${canRun ? '' : 
 
   beforeAll(() => {
     buildDist();
-    // Owners' servers pass through the test folder to the data folder and read the site file.
+    // Owners' servers pass through the test folder to the data folder.
     chmodSync(dir, 0o711);
-    writeFileSync(siteFile, '{}\n', { mode: 0o644 });
     writeFileSync(outside, 'root only\n', { mode: 0o600 });
     db = openHubDatabase(dataDir);
     loadCookieSecret(cookieFile);

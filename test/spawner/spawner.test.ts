@@ -34,10 +34,13 @@ describe('Spawner with a fixture server', () => {
     expect(s.list()).toEqual([expect.objectContaining({ owner: 'alice', pid: a.pid, status: 'running' })]);
     expect(JSON.stringify(s.list())).not.toContain(a.secret);
 
-    // The secret is in the environment only; the environment holds nothing else of the hub's.
+    // The secret came over the start-up channel: not in the arguments, not in the environment
+    // (which a job would inherit and /proc/PID/environ would show), which holds nothing of the hub's.
     const state = await getJson(a.port, '/_fixture/state');
     expect(state.body.argv.join(' ')).not.toContain(a.secret);
-    expect(state.body.env.FLOTILLA_SERVER_SECRET).toBe(a.secret);
+    expect(JSON.stringify(state.body.env)).not.toContain(a.secret);
+    expect(readFileSync(`/proc/${a.pid}/environ`, 'utf8')).not.toContain(a.secret);
+    expect(state.body.adopted).toBe(true);
     for (const key of Object.keys(state.body.env)) {
       expect(['PATH', 'HOME', 'LANG', 'NODE_ENV'].includes(key) || key.startsWith('FLOTILLA_')).toBe(true);
     }
@@ -58,7 +61,7 @@ describe('Spawner with a fixture server', () => {
   it('rejects with the log tail when the server exits during start-up, and can start again later', async () => {
     h = new SpawnerHarness();
     const broken = h.spawner({}, 'exit-early');
-    await expect(broken.start('bob')).rejects.toThrow(/exited during start-up \(exit code 3\)[\s\S]*site file is broken/);
+    await expect(broken.start('bob')).rejects.toThrow(/could not start \(exit code 3\)[\s\S]*site file is broken/);
     expect(broken.status('bob')).toBe('stopped');
     expect(h.recordedPids()).toEqual([]);
     broken.close();
@@ -68,23 +71,20 @@ describe('Spawner with a fixture server', () => {
     expect(alive(info.pid)).toBe(true);
   });
 
-  it('retries on another port when the server reports EADDRINUSE', async () => {
+  it('reports the reason a server gives for not starting', async () => {
     h = new SpawnerHarness();
-    const s = h.spawner({}, 'busy-once');
-    const info = await s.start('carol');
-    expect(s.status('carol')).toBe('running');
-    const log = readFileSync(join(h.dataDir, 'users', 'carol', 'server.log'), 'utf8');
-    expect(log).toContain('EADDRINUSE');
-    expect(log).toContain(`listening on ${info.port}`);
+    const s = h.spawner({}, 'refuse');
+    await expect(s.start('carol')).rejects.toThrow(/could not start \(the fixture refuses to start\)/);
+    expect(s.status('carol')).toBe('stopped');
+    expect(h.storedRows()).toEqual([]);
   });
 
-  it('kills a server that never becomes healthy and says so', async () => {
+  it('kills a server that never reports that it is listening and says so', async () => {
     h = new SpawnerHarness();
-    // Long enough for the fixture to answer at least once on a loaded machine.
-    const s = h.spawner({ startTimeoutMs: 6_000 }, 'never-ready');
+    const s = h.spawner({ startTimeoutMs: 3_000 }, 'never-ready');
     const err = await s.start('dave').catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
-    expect((err as Error).message).toMatch(/did not answer its health check within 6 s \(health answered HTTP 503\) and was stopped/);
+    expect((err as Error).message).toMatch(/did not report that it was listening within 3 s and was stopped/);
     expect((err as Error).message).toContain('fake server for dave starting in mode never-ready');
     expect(s.status('dave')).toBe('stopped');
     expect(readFileSync(join(h.dataDir, 'users', 'dave', 'server.log'), 'utf8')).toContain('SIGTERM received');
@@ -136,7 +136,7 @@ describe('Spawner with a fixture server', () => {
 
     // A record whose process is gone, and one whose secret no longer verifies.
     const dead = spawnSync(process.execPath, ['-e', '0']).pid;
-    h.db.prepare('INSERT INTO servers VALUES (?, ?, ?, ?, ?, ?)').run('jack', dead, 1, newServerSecret(), 1, 1);
+    h.db.prepare(`INSERT INTO servers VALUES (?, ?, ?, ?, ?, ?, 'running')`).run('jack', dead, 1, newServerSecret(), 1, 1);
     h.db.prepare('UPDATE servers SET secret = ? WHERE owner = ?').run(newServerSecret(), 'ivy');
 
     const hub = h.spawner();
@@ -153,14 +153,48 @@ describe('Spawner with a fixture server', () => {
     expect(h.recordedPids()).toEqual([]);
   });
 
-  it('pushes group membership to running servers and to servers that start later', async () => {
+  it('pushes group membership and site settings to running servers and to servers that start later', async () => {
     h = new SpawnerHarness();
-    const s = h.spawner();
+    const s = h.spawner({ site: { workflowServer: { site_authorization: { '*': { '*': { default: 'READ' } } } } } });
     const a = await s.start('kate');
+    expect((await getJson(a.port, '/_fixture/state')).body.site).toEqual({ workflowServer: { site_authorization: { '*': { '*': { default: 'READ' } } } } });
     await s.pushMembership({ ops: ['kate', 'liam'] });
-    expect((await getJson(a.port, '/_fixture/state')).body.membership).toEqual({ ops: ['kate', 'liam'] });
+    await s.pushSite({ error: 'the site file is invalid' });
+    const state = (await getJson(a.port, '/_fixture/state')).body;
+    expect(state.membership).toEqual({ ops: ['kate', 'liam'] });
+    expect(state.site).toEqual({ error: 'the site file is invalid' });
+    // A later server gets both in its start message, with no push needed.
     const b = await s.start('liam');
-    expect((await getJson(b.port, '/_fixture/state')).body.membership).toEqual({ ops: ['kate', 'liam'] });
+    const later = (await getJson(b.port, '/_fixture/state')).body;
+    expect(later.membership).toEqual({ ops: ['kate', 'liam'] });
+    expect(later.site).toEqual({ error: 'the site file is invalid' });
+  });
+
+  it('a server whose hub dies before recording it exits by itself; the next hub clears the half-made record', async () => {
+    h = new SpawnerHarness();
+    // A hub in a process of its own, killed while its server is still starting.
+    const hub = h.hubProcess('olga', 'never-ready');
+    const pid = await h.waitStartingPid('olga');
+    expect(h.storedRows()).toEqual([{ owner: 'olga', pid, state: 'starting' }]);
+    hub.kill('SIGKILL');
+    await waitFor('the orphaned server to leave by itself', () => !alive(pid));
+    const next = h.spawner();
+    await next.adoptAll();
+    expect(next.status('olga')).toBe('stopped');
+    expect(h.storedRows()).toEqual([]);
+  });
+
+  it('the next hub stops a half-started server that is still alive before anything else starts for that owner', async () => {
+    h = new SpawnerHarness();
+    const hub = h.hubProcess('pete', 'stay');
+    const pid = await h.waitStartingPid('pete');
+    hub.kill('SIGKILL');
+    const next = h.spawner();
+    await next.adoptAll();
+    expect(alive(pid)).toBe(false);
+    expect(h.storedRows()).toEqual([]);
+    const fresh = await next.start('pete');
+    expect(fresh.pid).not.toBe(pid);
   });
 
   it('culls idle servers but not ones holding an open WebSocket', async () => {

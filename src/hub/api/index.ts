@@ -1,6 +1,7 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { HubContext } from '../context.js';
 import { groupsApi } from './groups.js';
+import { lockoutsApi } from './lockouts.js';
 import { apiError, requireCaller } from './respond.js';
 import { tokensApi } from './tokens.js';
 import { usersApi } from './users.js';
@@ -16,6 +17,7 @@ export function hubApi(ctx: HubContext): Router {
   router.use(usersApi(ctx));
   router.use(groupsApi(ctx));
   router.use(tokensApi(ctx));
+  router.use(lockoutsApi(ctx));
   router.use((req, res) => apiError(res, 404, `no such API endpoint: ${req.method} ${req.baseUrl}${req.path}`));
   router.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const e = err as { status?: number; type?: string; message?: string; code?: string };

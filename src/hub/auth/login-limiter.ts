@@ -1,50 +1,104 @@
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import type { LoginLimits } from '../../config/index.js';
+import { addressKey } from './address-key.js';
+import { AttemptWindows, type AttemptWindow } from './attempt-windows.js';
 
-export interface LoginLimits {
-  /** Failed attempts allowed per user name within `windowSeconds`. */
-  perUser: number;
-  /** Failed attempts allowed per client address within `windowSeconds`. */
-  perAddress: number;
-  windowSeconds: number;
-  /** How long a name or address stays locked out once over the limit. */
-  blockSeconds: number;
+/** What a counter is about; names are counted case-insensitively. */
+interface Subject {
+  name: string | null;
+  address: string | null;
 }
 
-export const DEFAULT_LOGIN_LIMITS: LoginLimits = { perUser: 5, perAddress: 20, windowSeconds: 900, blockSeconds: 900 };
+export type LimitKind = keyof LoginLimits;
 
-/** Failed sign-ins, counted per user name and per client address; a success clears both. */
+/** A counter that has used up its attempts, as the admin page and API show it. */
+export interface Lockout {
+  limit: LimitKind;
+  name: string | null;
+  address: string | null;
+  attempts: number;
+  until: Date;
+}
+
+export type SignInAttempt =
+  /** Counted; call succeeded() when the password was right. A failure needs nothing more. */
+  | { allowed: true; succeeded(): void }
+  | { allowed: false; retryAfterSeconds: number };
+
+const SWEEP_EVERY_MS = 60_000;
+
+/**
+ * Sign-in attempts, counted before the password is checked, per (name, address), per address,
+ * and per name across every address (a higher limit, so that one address cannot refuse a name
+ * everywhere but guesses spread over many addresses are still slowed). A success clears its
+ * (name, address) counter and takes back only its own attempt from the other two, so signing
+ * in to one's own account never resets the failures counted against an address or a name.
+ */
 export class LoginLimiter {
-  private readonly byUser: RateLimiterMemory;
-  private readonly byAddress: RateLimiterMemory;
+  private readonly tables: Record<LimitKind, AttemptWindows<Subject>>;
+  private lastSweep: number;
 
-  constructor(limits: LoginLimits = DEFAULT_LOGIN_LIMITS) {
-    this.byUser = new RateLimiterMemory({ keyPrefix: 'login-user', points: limits.perUser, duration: limits.windowSeconds, blockDuration: limits.blockSeconds });
-    this.byAddress = new RateLimiterMemory({ keyPrefix: 'login-addr', points: limits.perAddress, duration: limits.windowSeconds, blockDuration: limits.blockSeconds });
+  constructor(
+    limits: LoginLimits,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.tables = {
+      per_user_address: new AttemptWindows(limits.per_user_address, now),
+      per_address: new AttemptWindows(limits.per_address, now),
+      per_user: new AttemptWindows(limits.per_user, now),
+    };
+    this.lastSweep = now();
   }
 
-  /** Seconds until the next attempt is allowed, or 0 when it is allowed now. */
-  async retryAfter(user: string, address: string): Promise<number> {
-    const [u, a] = await Promise.all([this.byUser.get(user.toLowerCase()), this.byAddress.get(address)]);
-    let wait = 0;
-    for (const res of [u, a]) {
-      if (res && res.remainingPoints <= 0) wait = Math.max(wait, Math.ceil(res.msBeforeNext / 1000));
-    }
-    return wait;
+  /** Counts an attempt for `user` from `address`, or refuses it if any of its counters is full. */
+  begin(user: string, address: string): SignInAttempt {
+    this.sweepNow();
+    const name = user.toLowerCase();
+    // A socket always has an address; should one ever lack it, all such attempts count as one.
+    const addr = addressKey(address) ?? 'unknown';
+    // The address comes first and holds no space, so the pair key cannot be read two ways.
+    const counters: [LimitKind, string, Subject][] = [
+      ['per_user_address', `${addr} ${name}`, { name, address: addr }],
+      ['per_address', addr, { name: null, address: addr }],
+      ['per_user', name, { name, address: null }],
+    ];
+    const waitMs = Math.max(...counters.map(([kind, key]) => this.tables[kind].waitMs(key)));
+    if (waitMs > 0) return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
+    const taken = counters.map(([kind, key, subject]): [LimitKind, string, AttemptWindow<Subject>] => [kind, key, this.tables[kind].take(key, subject)]);
+    return {
+      allowed: true,
+      succeeded: () => {
+        for (const [kind, key, window] of taken) {
+          if (kind === 'per_user_address') this.tables[kind].delete(key);
+          else this.tables[kind].giveBack(key, window);
+        }
+      },
+    };
   }
 
-  async failed(user: string, address: string): Promise<void> {
-    await Promise.all([
-      this.byUser.consume(user.toLowerCase()).catch(ignoreLimit),
-      this.byAddress.consume(address).catch(ignoreLimit),
-    ]);
+  /** Every counter that is refusing attempts now, soonest to reopen first. */
+  lockouts(): Lockout[] {
+    const all = (Object.keys(this.tables) as LimitKind[]).flatMap((limit) =>
+      this.tables[limit].full().map((w) => ({ limit, ...w.subject, attempts: w.count, until: new Date(w.endsAt) })),
+    );
+    return all.sort((a, b) => a.until.getTime() - b.until.getTime());
   }
 
-  async succeeded(user: string, address: string): Promise<void> {
-    await Promise.all([this.byUser.delete(user.toLowerCase()), this.byAddress.delete(address)]);
+  /** Forgets the attempts counted for a name (from every address); how many counters were open. */
+  clearName(user: string): number {
+    const name = user.toLowerCase();
+    return this.tables.per_user.clear((s) => s.name === name) + this.tables.per_user_address.clear((s) => s.name === name);
   }
-}
 
-function ignoreLimit(err: unknown): void {
-  // consume() rejects with a RateLimiterRes once over the limit; retryAfter() reports that.
-  if (!(err instanceof RateLimiterRes)) throw err;
+  /** Forgets the attempts counted for an address or IPv6 /64 (for every name); how many counters were open. */
+  clearAddress(address: string): number {
+    const addr = addressKey(address);
+    if (!addr) return 0;
+    return this.tables.per_address.clear((s) => s.address === addr) + this.tables.per_user_address.clear((s) => s.address === addr);
+  }
+
+  private sweepNow(): void {
+    if (this.now() - this.lastSweep < SWEEP_EVERY_MS) return;
+    this.lastSweep = this.now();
+    for (const table of Object.values(this.tables)) table.sweep();
+  }
 }

@@ -1,6 +1,7 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { lockoutModel, mayManageLockouts } from '../api/lockouts.js';
 import { userModel, type HubContext } from '../context.js';
 import { reachableOwners } from './reachable-owners.js';
 import { mayAdminister, messagePage, renderPage } from './render.js';
@@ -62,6 +63,7 @@ export function homeAdminPages(ctx: HubContext, viewsDir: string): Router {
       users,
       groups,
       mayCreateGroups: p.holdsAny(user, 'admin:groups'),
+      lockouts: mayManageLockouts(p, user) ? ctx.loginLimiter.lockouts().map(lockoutModel) : null,
     });
   });
 

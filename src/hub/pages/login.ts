@@ -1,7 +1,6 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type passport from 'passport';
 import type { HubContext } from '../context.js';
-import type { LoginLimiter } from '../auth/login-limiter.js';
 import { safeNext } from '../auth/next-url.js';
 import { renderPage } from './render.js';
 
@@ -22,8 +21,16 @@ function loginPage(ctx: HubContext, req: Request, res: Response, status: number,
   renderPage(ctx, req, res, 'login', status, { title: 'Sign in', error, username, next });
 }
 
+/** 429 with Retry-After; the same for every name, known or not. */
+function tooManyAttempts(ctx: HubContext, req: Request, res: Response, retryAfterSeconds: number, username: string): void {
+  res.setHeader('Retry-After', String(retryAfterSeconds));
+  const message = `Too many failed sign-in attempts. Try again in ${Math.ceil(retryAfterSeconds / 60)} minute(s).`;
+  if (req.accepts(['html', 'json']) === 'json') res.status(429).json({ status: 429, message, retry_after: retryAfterSeconds });
+  else loginPage(ctx, req, res, 429, message, username);
+}
+
 /** GET/POST /hub/login and POST /hub/logout. */
-export function loginPages(ctx: HubContext, auth: passport.Authenticator, limiter: LoginLimiter, cookieName: string): Router {
+export function loginPages(ctx: HubContext, auth: passport.Authenticator, cookieName: string): Router {
   const router = Router();
   const form = express.urlencoded({ extended: false, limit: '16kb' });
 
@@ -42,12 +49,13 @@ export function loginPages(ctx: HubContext, auth: passport.Authenticator, limite
     }
     const username = field(req.body, 'username').trim();
     const password = field(req.body, 'password');
-    // The client's address; behind the loopback TLS proxy of an https hub, from X-Forwarded-For.
+    // The client's address: the socket's, or behind the loopback TLS proxy of an https hub
+    // (express's `trust proxy`, set by createHub) the one that proxy puts in X-Forwarded-For.
     const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
-    const wait = await limiter.retryAfter(username, address);
-    if (wait > 0) {
-      res.setHeader('Retry-After', String(wait));
-      loginPage(ctx, req, res, 429, `Too many failed sign-in attempts. Try again in ${Math.ceil(wait / 60)} minute(s).`, username);
+    // Counted before the password is checked, so that parallel attempts cannot outrun the count.
+    const attempt = ctx.loginLimiter.begin(username, address);
+    if (!attempt.allowed) {
+      tooManyAttempts(ctx, req, res, attempt.retryAfterSeconds, username);
       return;
     }
     // passport-local reads username and password from the body and checks them (same bcrypt work
@@ -57,12 +65,11 @@ export function loginPages(ctx: HubContext, auth: passport.Authenticator, limite
     const finish = async (err: unknown, account: Express.User | false) => {
       if (err || !account) {
         if (err) ctx.internalError('sign-in check failed', err);
-        await limiter.failed(username, address);
         ctx.logger.info({ user: username.slice(0, 64), address }, 'failed sign-in');
         loginPage(ctx, req, res, 403, FAILED, username);
         return;
       }
-      await limiter.succeeded(username, address);
+      attempt.succeeded();
       const next = safeNext(field(req.body, 'next'));
       req.login(account, (loginErr) => {
         if (loginErr) {

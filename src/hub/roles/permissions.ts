@@ -152,6 +152,16 @@ export class Permissions {
     }
   }
 
+  /** Whether `user` holds `scope` with no filter (for every user and group); any failure is a no. */
+  holdsUnfiltered(user: string | null, scope: Scope): boolean {
+    if (!user) return false;
+    try {
+      return this.grantsOf(user).some((g) => g.scope === scope && !g.filter);
+    } catch {
+      return false;
+    }
+  }
+
   private covers(grant: Grant, target: ScopeTarget): boolean {
     const filter = grant.filter;
     if ('user' in target) {

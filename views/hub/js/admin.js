@@ -90,4 +90,17 @@
 
   var groups = document.getElementById('groups');
   if (groups) bindGroups(groups);
+
+  document.querySelectorAll('#lockouts .clear-lockout').forEach(function (button) {
+    button.addEventListener('click', function () {
+      button.disabled = true;
+      hub.api('DELETE', button.dataset.path).then(function () {
+        hub.toast('Lockout cleared.');
+        reloadSoon();
+      }, function (err) {
+        button.disabled = false;
+        fail(err);
+      });
+    });
+  });
 })();

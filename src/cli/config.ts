@@ -20,7 +20,9 @@ function runCheck(options: { config?: string }): number {
     const htpasswd = report.site.JupyterHub.authenticator.htpasswd_file;
     if (existsSync(htpasswd)) {
       try {
-        accounts = `${htpasswd}: ${plural(new HtpasswdFile(htpasswd).list().length, 'account')}`;
+        const found = new HtpasswdFile(htpasswd).accounts();
+        problems.push(...found.problems);
+        accounts = `${htpasswd}: ${plural(found.hashes.size, 'account')}`;
       } catch (err) {
         problems.push((err as Error).message);
       }

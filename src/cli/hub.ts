@@ -3,10 +3,15 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadSiteConfig, type SiteConfig } from '../config/index.js';
 import { createDemoSite, demoSiteWanted, describeDemoSite } from '../demo/demo-site.js';
-import { createHub } from '../hub/index.js';
+import { hubDatabaseFile } from '../hub/db.js';
+import { createHub, type Hub } from '../hub/index.js';
+import { explainDatabaseError, isDatabaseDamage } from '../storage/sqlite-open.js';
 import { createLogger } from '../util/logger.js';
+import { errorMessage } from '../util/values.js';
 
 const DEFAULT_CONFIG = 'jupyter_config.json';
+/** Exit status of a hub stopped by damage or an error it cannot go on after. */
+const EXIT_FATAL = 3;
 
 /**
  * On embedded defaults with no accounts at all, a newcomer's first start: create the demo site,
@@ -26,13 +31,37 @@ export function registerHubCommand(program: Command): void {
     .command('hub')
     .description('start the hub: sign-in, REST API, pages, and the proxy to workflow servers')
     .option('--config <file>', `site configuration file (default: ./${DEFAULT_CONFIG} if present, else embedded defaults)`)
-    .action(async (opts: { config?: string }) => {
+    .option('--start-fresh', 'start on a missing or empty hub.sqlite although this hub has run before (its sessions, tokens, groups and server records are gone)')
+    .action(async (opts: { config?: string; startFresh?: boolean }) => {
       const logger = createLogger('hub');
       const file = opts.config ?? (existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : undefined);
-      let hub;
+      let hub: Hub | undefined;
+      let stopGraceMs = 10_000;
+      let stopping = false;
+      // Exits within stop_grace whatever happens: a client holding a socket open, a stuck close.
+      const stop = (exitCode: number): void => {
+        if (stopping) return;
+        stopping = true;
+        setTimeout(() => process.exit(exitCode), stopGraceMs).unref();
+        void (hub?.close() ?? Promise.resolve()).then(
+          () => process.exit(exitCode),
+          () => process.exit(exitCode || 1),
+        );
+      };
+      const fatal = (message: string): void => {
+        logger.fatal(message);
+        process.stderr.write(`flotilla hub: ${message}; stopping\n`);
+        stop(EXIT_FATAL);
+      };
       try {
         const config = await withDemoSiteIfNew(loadSiteConfig(file));
-        hub = createHub(config, { logger });
+        stopGraceMs = config.JupyterHub.spawner.stop_grace * 1000;
+        const hubFile = hubDatabaseFile(config.JupyterHub.data_dir);
+        // Run-time damage must stop the hub with the file named, never as a bare uncaught error.
+        const uncaught = (err: unknown) => fatal(isDatabaseDamage(err) ? explainDatabaseError(hubFile, err).message : `uncaught error: ${errorMessage(err)}`);
+        process.on('uncaughtException', uncaught);
+        process.on('unhandledRejection', uncaught);
+        hub = createHub(config, { logger, ...(opts.startFresh ? { startFresh: true } : {}), onDatabaseDamage: (err) => fatal(err.message) });
         const ctx = hub.context;
         logger.info(
           {
@@ -60,10 +89,9 @@ export function registerHubCommand(program: Command): void {
         await hub?.close();
         process.exit(1);
       }
-      const running = hub;
       const shutdown = (signal: string) => {
-        logger.info({ signal }, 'hub stopping; workflow servers keep running');
-        void running.close().then(() => process.exit(0));
+        logger.info({ signal }, 'hub stopping: proxied WebSockets are told 1001 Going Away; workflow servers keep running');
+        stop(0);
       };
       process.once('SIGINT', () => shutdown('SIGINT'));
       // A terminal closing or an administrator's reflex must not take the hub down. Workflow

@@ -12,6 +12,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   passwd: async () => (await import('./passwd.js')).registerPasswdCommands,
   authz: async () => (await import('./authz.js')).registerAuthzCommands,
   config: async () => (await import('./config.js')).registerConfigCommands,
+  backup: async () => (await import('./backup.js')).registerBackupCommand,
 };
 
 const program = new Command('flotilla')

@@ -9,14 +9,15 @@ export const MAX_COST = 17;
 /** bcrypt reads only this many bytes of a password; longer ones would be silently cut. */
 const MAX_PASSWORD_BYTES = 72;
 
-const BCRYPT_HASH = /^\$2[aby]\$(\d{2})\$[./A-Za-z0-9]{53}$/;
+/** A complete bcrypt hash: `$2y$`, two digits of cost, `$`, 53 characters of salt and hash. */
+export const BCRYPT_HASH_SHAPE = /^\$2[aby]\$(\d{2})\$[./A-Za-z0-9]{53}$/;
 
 function isBcryptHash(hash: string): boolean {
-  return BCRYPT_HASH.test(hash);
+  return BCRYPT_HASH_SHAPE.test(hash);
 }
 
 export function costOf(hash: string): number | undefined {
-  const match = BCRYPT_HASH.exec(hash);
+  const match = BCRYPT_HASH_SHAPE.exec(hash);
   return match ? Number(match[1]) : undefined;
 }
 

@@ -3,20 +3,33 @@ import { isValidUserName, NAME_RULE } from '../config/names.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { comparePassword, costOf, decoyHash, DEFAULT_COST, hashPassword } from './bcrypt.js';
 import { HtpasswdError } from './errors.js';
-import { parseHtpasswd, serializeHtpasswd, type HtpasswdLine } from './parse.js';
+import { formatHtpasswdProblem, parseHtpasswd, serializeHtpasswd, type HtpasswdLine } from './parse.js';
 
 interface Snapshot {
   /** inode, size and mtime: a rewrite (always a rename, so a new inode) changes it. */
   key: string;
   lines: HtpasswdLine[];
+  /** Every account line, whatever its hash. */
   hashes: Map<string, string>;
+  /** Accounts whose hash is a complete bcrypt hash: the ones that can sign in. */
+  usable: Map<string, string>;
+  /** Each bad line, as "file: line N: what is wrong". */
+  problems: string[];
+  /** The first line that is not an account at all: strict readers and rewrites refuse the file. */
+  structural: string | undefined;
+}
+
+/** The accounts that work and what is wrong with the other lines. */
+export interface HtpasswdAccounts {
+  hashes: Map<string, string>;
+  problems: string[];
 }
 
 function fileFailure(path: string, verb: string, err: unknown, after = ''): HtpasswdError {
   return new HtpasswdError(`${path}: cannot ${verb}: ${(err as NodeJS.ErrnoException).code ?? String(err)}${after}`);
 }
 
-const EMPTY: Snapshot = { key: 'missing', lines: [], hashes: new Map() };
+const EMPTY: Snapshot = { key: 'missing', lines: [], hashes: new Map(), usable: new Map(), problems: [], structural: undefined };
 
 /**
  * An Apache htpasswd file of bcrypt hashes. Reads are cached until the file changes on disk;
@@ -30,11 +43,21 @@ export class HtpasswdFile {
 
   /** user → hash, in file order. Throws an HtpasswdError naming the line if the file is malformed. */
   read(): Map<string, string> {
-    return new Map(this.load().hashes);
+    return new Map(this.strict().hashes);
   }
 
   list(): string[] {
-    return [...this.load().hashes.keys()];
+    return [...this.strict().hashes.keys()];
+  }
+
+  /**
+   * The accounts that can sign in (complete bcrypt hashes) and every bad line, each naming the
+   * file and line: one bad line must not take the others' accounts away. Throws only when the
+   * file cannot be read.
+   */
+  accounts(): HtpasswdAccounts {
+    const snapshot = this.load();
+    return { hashes: new Map(snapshot.usable), problems: [...snapshot.problems] };
   }
 
   /** Adds the user, or replaces their hash; resolves to what happened. */
@@ -43,7 +66,7 @@ export class HtpasswdFile {
     if (!isValidUserName(user)) throw new HtpasswdError(`invalid user name ${shown}: ${NAME_RULE}`);
     const hash = await hashPassword(password, cost);
     // Re-read after the slow hashing so that a change made meanwhile is not lost.
-    const lines = [...this.load().lines];
+    const lines = [...this.strict().lines];
     const index = lines.findIndex((line) => line.kind === 'entry' && line.user === user);
     if (index === -1) lines.push({ kind: 'entry', user, hash });
     else lines[index] = { kind: 'entry', user, hash };
@@ -53,7 +76,7 @@ export class HtpasswdFile {
 
   /** Removes the user; false if they were not in the file. */
   remove(user: string): boolean {
-    const lines = this.load().lines;
+    const lines = this.strict().lines;
     const kept = lines.filter((line) => !(line.kind === 'entry' && line.user === user));
     if (kept.length === lines.length) return false;
     this.write(kept);
@@ -61,16 +84,17 @@ export class HtpasswdFile {
   }
 
   /**
-   * True only when the user exists and the password matches. Never throws; an unknown user, an
-   * unreadable file or a hash that is not bcrypt cost the same bcrypt work as a real check, so
-   * that timing does not tell which names exist.
+   * True only when the user exists and the password matches. Never throws; an unknown user or a
+   * hash that is not bcrypt cost the same bcrypt work as a real check, so that timing does not
+   * tell which names exist. Bad lines do not stop the good ones from working, and while the file
+   * cannot be read the accounts last read stand.
    */
   async verify(user: string, password: string): Promise<boolean> {
     let hashes: Map<string, string>;
     try {
-      hashes = this.load().hashes;
+      hashes = this.load().usable;
     } catch {
-      hashes = new Map();
+      hashes = this.snapshot.usable;
     }
     const hash = hashes.get(user);
     if (hash !== undefined && costOf(hash) !== undefined) return comparePassword(password, hash);
@@ -100,11 +124,31 @@ export class HtpasswdFile {
     } catch (err) {
       throw fileFailure(this.path, 'read', err);
     }
-    const lines = parseHtpasswd(text, this.path);
+    const { lines, problems } = parseHtpasswd(text);
     const hashes = new Map<string, string>();
-    for (const line of lines) if (line.kind === 'entry') hashes.set(line.user, line.hash);
-    this.snapshot = { key, lines, hashes };
+    const usable = new Map<string, string>();
+    for (const line of lines) {
+      if (line.kind !== 'entry') continue;
+      hashes.set(line.user, line.hash);
+      if (costOf(line.hash) !== undefined) usable.set(line.user, line.hash);
+    }
+    const structural = problems.find((problem) => problem.structural);
+    this.snapshot = {
+      key,
+      lines,
+      hashes,
+      usable,
+      problems: problems.map((problem) => formatHtpasswdProblem(this.path, problem)),
+      structural: structural && formatHtpasswdProblem(this.path, structural),
+    };
     return this.snapshot;
+  }
+
+  /** The file for readers that must see it whole (listing, rewriting): a bad line is an error. */
+  private strict(): Snapshot {
+    const snapshot = this.load();
+    if (snapshot.structural) throw new HtpasswdError(snapshot.structural);
+    return snapshot;
   }
 
   private write(lines: HtpasswdLine[]): void {

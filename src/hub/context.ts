@@ -30,6 +30,8 @@ export interface HubContext {
   origin: string;
   /** Origins a browser may use the hub from (`public_url`), for the WebSocket Origin check. */
   publicOrigins: ReadonlySet<string>;
+  /** Logs an unexpected error of a request; damage to hub.sqlite also stops the hub (HubOptions.onDatabaseDamage). */
+  internalError(what: string, err: unknown): void;
 }
 
 /** The user model of the REST API, JupyterHub's shape. */

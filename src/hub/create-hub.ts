@@ -9,8 +9,10 @@ import type { LoginLimits, SiteConfig } from '../config/index.js';
 import { HtpasswdFile } from '../htpasswd/index.js';
 import { UserProxy } from '../proxy/index.js';
 import { isolationForSite, Spawner } from '../spawner/index.js';
+import { explainDatabaseError, isDatabaseDamage, type DatabaseError } from '../storage/sqlite-open.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { securityHeaders } from '../util/security-headers.js';
+import { errorMessage } from '../util/values.js';
 import { hubApi } from './api/index.js';
 import { authenticate, hasTokenInQuery, TOKEN_IN_URL_MESSAGE, wantsJson } from './auth/caller.js';
 import { clearDepartedAccounts } from './auth/departed-accounts.js';
@@ -20,7 +22,7 @@ import { UserDirectory } from './auth/user-directory.js';
 import { createXsrf } from './auth/xsrf.js';
 import type { HubContext } from './context.js';
 import { loadCookieSecret } from './cookie-secret.js';
-import { openHubDatabase } from './db.js';
+import { hubDatabaseFile, openHubDatabase } from './db.js';
 import { GroupDirectory } from './groups/group-directory.js';
 import { GroupStore } from './groups/group-store.js';
 import { homeAdminPages } from './pages/home-admin.js';
@@ -42,11 +44,20 @@ const STATIC_DIR = `${REPO}static`;
 export const SESSION_COOKIE = 'flotilla-session';
 const LOGIN_XSRF_COOKIE = 'flotilla-login-xsrf';
 const DAY_MS = 86_400_000;
+/** How long clients of proxied WebSockets get to answer the hub's close frame on shutdown. */
+const SOCKET_GOODBYE_MS = 2_000;
 
 export interface HubOptions {
   logger?: Logger;
   /** Replaces JupyterHub.authenticator.login_limits (tests use small limits and windows). */
   loginLimits?: LoginLimits;
+  /** Allow a missing or empty hub.sqlite although the hub has run before (`hub --start-fresh`). */
+  startFresh?: boolean;
+  /**
+   * hub.sqlite turned out damaged while running (the error names the file). The hub answers
+   * 500 meanwhile; the caller is expected to stop it: going on would lose or garble state.
+   */
+  onDatabaseDamage?: (err: DatabaseError) => void;
 }
 
 export interface Hub {
@@ -76,7 +87,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
     logger.warn({ bind_url: hubConf.bind_url }, 'no browser uses bind_url as its address: set JupyterHub.public_url, or live pages cannot open their WebSockets');
   }
   const secret = loadCookieSecret(hubConf.cookie_secret_file);
-  const db = openHubDatabase(hubConf.data_dir);
+  const db = openHubDatabase(hubConf.data_dir, options.startFresh ? { startFresh: true } : {});
   const cleanups: (() => void)[] = [() => db.close()];
   try {
     const users = new UserDirectory(new HtpasswdFile(hubConf.authenticator.htpasswd_file), hubConf.authenticator, logger);
@@ -121,6 +132,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
     const store = new SqliteSessionStore(db, hubConf.cookie_max_age_days * DAY_MS);
     cleanups.unshift(() => store.close());
     const tokens = new TokenStore(db);
+    const databaseFile = hubDatabaseFile(hubConf.data_dir);
     const ctx: HubContext = {
       config,
       users,
@@ -135,6 +147,15 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
       logger,
       origin: bind.origin,
       publicOrigins: new Set(hubConf.public_url ?? [bind.origin]),
+      internalError(what, err) {
+        if (!isDatabaseDamage(err)) {
+          logger.error({ err: errorMessage(err) }, what);
+          return;
+        }
+        const named = explainDatabaseError(databaseFile, err);
+        logger.fatal({ err: named.message }, what);
+        options.onDatabaseDamage?.(named);
+      },
     };
     const clearDeparted = () => clearDepartedAccounts({ users, tokens, sessions: store, servers: ctx.servers, logger });
 
@@ -209,7 +230,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
     app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
       const e = err as { status?: number; message?: string };
       const status = e.status && e.status >= 400 && e.status < 500 ? e.status : 500;
-      if (status === 500) logger.error({ err: e.message, path: req.path }, 'hub error');
+      if (status === 500) ctx.internalError(`hub error on ${req.path.slice(0, 200)}`, err);
       if (res.headersSent) return void res.end();
       messagePage(ctx, req, res, status, status === 500 ? 'Error' : 'Refused', status === 500 ? 'Something went wrong in the hub.' : (e.message ?? 'Refused'), wantsJson(req));
     });
@@ -242,10 +263,13 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
       async close() {
         if (closed) return;
         closed = true;
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        });
+        // Stop accepting (idle connections close now, busy ones after their answer), say goodbye
+        // on the upgraded sockets, which the HTTP server no longer tracks but which keep its
+        // close from completing, then cut whatever is still going.
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        await liveSockets.goingAway(Math.min(SOCKET_GOODBYE_MS, hubConf.spawner.stop_grace * 1000));
+        server.closeAllConnections();
+        await stopped;
         for (const cleanup of cleanups) cleanup();
       },
     };

@@ -1,25 +1,45 @@
 import Database from 'better-sqlite3';
-import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { explainDatabaseError, openDatabase } from '../storage/sqlite-open.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 
 export type HubDatabase = Database.Database;
 
+/** Written on the hub's first start: from then on an empty or missing hub.sqlite is lost state. */
+const MARKER = 'hub-state.marker';
+
+export function hubDatabaseFile(dataDir: string): string {
+  return join(dataDir, 'hub.sqlite');
+}
+
+/** Why an empty or missing hub.sqlite would lose state, if it would. */
+function hubStateEvidence(dataDir: string): string | undefined {
+  const marker = join(dataDir, MARKER);
+  if (existsSync(marker)) return `${marker} says this hub has run before`;
+  return undefined;
+}
+
 /**
  * Opens `<data_dir>/hub.sqlite` in WAL mode and creates the hub's own tables. The spawner adds
- * its `servers` table to the same database.
+ * its `servers` table to the same database. A damaged file, or a missing or empty one after the
+ * hub has run before, is refused with a message naming it, unless `startFresh` allows the latter.
  */
-export function openHubDatabase(dataDir: string): HubDatabase {
+export function openHubDatabase(dataDir: string, options: { startFresh?: boolean } = {}): HubDatabase {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const file = join(dataDir, 'hub.sqlite');
-  // Session ids, token hashes and workflow-server secrets live here: owner-only, like the
-  // cookie secret (SQLite gives its -wal and -shm files the same mode).
-  closeSync(openSync(file, 'a', 0o600));
-  chmodSync(file, 0o600);
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
-  db.exec(`
+  const file = hubDatabaseFile(dataDir);
+  const db = openDatabase(file, {
+    stateEvidence: hubStateEvidence(dataDir),
+    startFreshHint: 'start the hub once with `bin/flotilla hub --start-fresh`',
+    ...(options.startFresh ? { startFresh: true } : {}),
+    // Session ids, token hashes and workflow-server secrets live here: owner-only, like the
+    // cookie secret.
+    mode: 0o600,
+  });
+  try {
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 5000');
+    db.exec(`
     CREATE TABLE IF NOT EXISTS sessions (
       sid TEXT PRIMARY KEY,
       expires INTEGER NOT NULL,
@@ -44,5 +64,22 @@ export function openHubDatabase(dataDir: string): HubDatabase {
       expires_at INTEGER
     );
   `);
+  } catch (err) {
+    db.close();
+    throw explainDatabaseError(file, err);
+  }
+  markHubState(dataDir, file);
   return db;
+}
+
+/** Written once the database is open (a hub from before the marker gets it on its next start). */
+function markHubState(dataDir: string, file: string): void {
+  const marker = join(dataDir, MARKER);
+  if (existsSync(marker)) return;
+  writeFileAtomic(
+    marker,
+    `This hub keeps its state in ${file} (first recorded ${new Date().toISOString()}).\n` +
+      'While this file exists the hub refuses to start on a missing or empty hub.sqlite; see the README, Troubleshooting.\n',
+    0o600,
+  );
 }

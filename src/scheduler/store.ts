@@ -6,6 +6,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { openEngineDatabase } from '../storage/engine-database.js';
 import type { LogLevel, MessageSeverity, TaskMessage, TaskState, WorkflowLogEntry, WorkflowStatus } from './types.js';
 
 export interface WorkflowRow {
@@ -81,7 +82,7 @@ export class EngineStore {
 
   constructor(file: string) {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    this.db = new Database(file);
+    this.db = openEngineDatabase(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');

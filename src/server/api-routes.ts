@@ -6,6 +6,7 @@ import express, { Router, type Request, type Response } from 'express';
 import { formatExplanation, graphqlNames, OPERATIONS } from '../authz/index.js';
 import { isValidUserName, loadOwnerAuthorization } from '../config/index.js';
 import type { AccessControl } from './access.js';
+import { AtomicWriteError } from '../util/atomic-write.js';
 import { errorMessage, isPlainObject } from '../util/values.js';
 import type { DecisionMaker } from './decisions.js';
 import { MAX_AUTHORIZATION_BYTES } from './limits.js';
@@ -52,7 +53,9 @@ export function apiRoutes(access: AccessControl, decisions: DecisionMaker, dataD
       const ua = access.replaceUserAuthorization(req.body);
       res.json(ua.toJSON());
     } catch (err) {
-      res.status(400).json({ error: errorMessage(err) });
+      // Not saved means not applied: the previous sharing stays, on disk and in every decision.
+      if (err instanceof AtomicWriteError) res.status(err.diskFull ? 507 : 500).json({ error: err.message });
+      else res.status(400).json({ error: errorMessage(err) });
     }
   });
 

@@ -89,6 +89,18 @@ describe('flotilla config check', { timeout: 120_000 }, () => {
     expect(result.stderr).toContain(`${join(dir, 'users.htpasswd')}: line 2: expected "user:hash"`);
   });
 
+  it('reports a truncated bcrypt hash with its line, as an error', async () => {
+    const site = join(dir, 'site.json');
+    writeJson(site, { JupyterHub: { authenticator: { htpasswd_file: 'users.htpasswd' } } });
+    writeFileSync(join(dir, 'users.htpasswd'), 'alice:$2y$04$2QW4QuXErVCLJI1kLB4YnOGhSdB589LIga/rCL20wYh2EeDuwwhJq\nbob:$2y$04$2QW4QuXErVCLJI1kLB4YnO\n');
+    const result = await runFlotilla(['config', 'check', '--config', site]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `${join(dir, 'users.htpasswd')}: line 2: user "bob" has an incomplete bcrypt hash (29 characters instead of 60: truncated?); set the password again with bin/flotilla passwd add\n` +
+        'config check: 1 problem found\n',
+    );
+  });
+
   it('reports malformed JSON with line and column, and refuses unknown flags', async () => {
     const site = join(dir, 'site.json');
     writeFileSync(site, '{\n  "JupyterHub": {\n    "data_dir": "d",\n  }\n}\n');

@@ -1,5 +1,5 @@
 import bcrypt from 'bcryptjs';
-import { chmodSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { HtpasswdError, HtpasswdFile } from '../../src/htpasswd/index.js';
@@ -92,6 +92,39 @@ describe('HtpasswdFile', () => {
     expect(() => new HtpasswdFile(path).list()).toThrow(`${path}: line 3: user "alice" appears again (first on line 1)`);
     writeFileSync(path, ':hash\n');
     expect(() => new HtpasswdFile(path).list()).toThrow(`${path}: line 1: expected "user:hash"`);
+  });
+
+  it('keeps the good accounts working past bad lines, each reported with its line', async () => {
+    const file = new HtpasswdFile(path);
+    await file.add('alice', 'alice pw', COST);
+    await file.add('bob', 'bob pw', COST);
+    const bob = readFileSync(path, 'utf8').split('\n')[1]!;
+    writeFileSync(path, `${readFileSync(path, 'utf8')}not an entry\ncarol:${bob.slice(4, 40)}\nmd5:$apr1$abcdefgh$0123456789abcdefghijkl\nalice:again\n`);
+    const { hashes, problems } = file.accounts();
+    expect([...hashes.keys()]).toEqual(['alice', 'bob']);
+    expect(problems).toEqual([
+      `${path}: line 3: expected "user:hash"`,
+      `${path}: line 4: user "carol" has an incomplete bcrypt hash (36 characters instead of 60: truncated?); set the password again with bin/flotilla passwd add`,
+      `${path}: line 5: user "md5" has a hash that is not bcrypt ($2y$…), the only kind supported; set the password again with bin/flotilla passwd add`,
+      `${path}: line 6: user "alice" appears again (first on line 1)`,
+    ]);
+    expect(await file.verify('alice', 'alice pw')).toBe(true);
+    expect(await file.verify('bob', 'bob pw')).toBe(true);
+    expect(await file.verify('carol', 'bob pw')).toBe(false);
+    // Listing and rewriting need the whole file: they still refuse, naming the first bad line.
+    expect(() => file.list()).toThrow(`${path}: line 3: expected "user:hash"`);
+    await expect(file.add('carol', 'carol pw', COST)).rejects.toThrow(`${path}: line 3: expected "user:hash"`);
+  });
+
+  it('checks passwords against the accounts last read while the file cannot be read', async () => {
+    const file = new HtpasswdFile(path);
+    await file.add('alice', 'alice pw', COST);
+    expect(await file.verify('alice', 'alice pw')).toBe(true);
+    rmSync(path);
+    mkdirSync(path); // a read now fails (EISDIR), as a half-restored or mis-mounted file would
+    expect(() => file.accounts()).toThrow(`${path}: cannot read: EISDIR`);
+    expect(await file.verify('alice', 'alice pw')).toBe(true);
+    expect(await file.verify('alice', 'wrong')).toBe(false);
   });
 
   it('notices changes made by others', async () => {

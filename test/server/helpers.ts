@@ -51,6 +51,8 @@ export interface TestServerOptions {
   hubOrigin?: string;
   /** WorkflowServer.limits; omitted: the defaults. */
   limits?: Partial<ServerLimits>;
+  /** An existing (empty) data directory, e.g. on a small file system; omitted: a fresh temp dir. */
+  dataDir?: string;
 }
 
 export interface TestServer {
@@ -74,7 +76,7 @@ export interface TestServer {
 }
 
 export async function startTestServer(options: TestServerOptions): Promise<TestServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'flotilla-server-test-'));
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'flotilla-server-test-'));
   const ownerDir = join(dataDir, 'users', options.owner);
   const ownerFile = join(ownerDir, 'jupyter_config.json');
   mkdirSync(join(ownerDir, 'workflows'), { recursive: true });
@@ -124,7 +126,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
         .send({ query, ...(variables ? { variables } : {}), ...(operationName ? { operationName } : {}) }),
     async close() {
       await running.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -25,7 +25,7 @@ export function hubApi(ctx: HubContext): Router {
     else if (e.type === 'entity.too.large') apiError(res, 413, `the request body is larger than ${BODY_LIMIT}`);
     else if (e.code === 'EBADCSRFTOKEN') apiError(res, 403, e.message ?? 'XSRF check failed');
     else {
-      ctx.logger.error({ err: e.message }, 'hub API error');
+      ctx.internalError('hub API error', err);
       apiError(res, 500, 'internal error in the hub API');
     }
   });

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { HtpasswdFile } from '../../htpasswd/index.js';
+import { HtpasswdFile, type HtpasswdAccounts } from '../../htpasswd/index.js';
 import { isValidUserName } from '../../config/names.js';
 import type { Logger } from '../../util/logger.js';
 
@@ -23,6 +23,8 @@ export class UserDirectory extends EventEmitter {
   private readonly blocked: ReadonlySet<string>;
   private readonly admins: ReadonlySet<string>;
   private readonly timer: NodeJS.Timeout;
+  /** The problems last logged, so that each change is logged once, not every refresh. */
+  private reportedProblems = '';
 
   constructor(
     private readonly file: HtpasswdFile,
@@ -38,16 +40,26 @@ export class UserDirectory extends EventEmitter {
     this.timer.unref();
   }
 
-  /** Re-reads the htpasswd file (cheap when it has not changed); a broken file keeps the last good set. */
+  /**
+   * Re-reads the htpasswd file (cheap when it has not changed). Bad lines are logged, each with
+   * its file and line, once per change, and take only their own account away; a file that
+   * cannot be read at all keeps the last good set.
+   */
   refresh(): void {
-    let hashes: Map<string, string>;
+    let accounts: HtpasswdAccounts;
     try {
-      hashes = this.file.read();
+      accounts = this.file.accounts();
     } catch (err) {
       this.logger.error({ err: (err as Error).message }, 'cannot read the htpasswd file; keeping the previous accounts');
       return;
     }
     this.everRead = true;
+    const { hashes, problems } = accounts;
+    const reported = problems.join('\n');
+    if (reported !== this.reportedProblems) {
+      this.reportedProblems = reported;
+      for (const problem of problems) this.logger.error({ problem }, `htpasswd: ${problem}; that line signs no one in, the other accounts work`);
+    }
     const next = new Set<string>();
     for (const name of hashes.keys()) if (this.eligible(name)) next.add(name);
     const changed = next.size !== this.names.size || [...next].some((n) => !this.names.has(n));

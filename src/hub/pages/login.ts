@@ -61,7 +61,7 @@ export function loginPages(ctx: HubContext, auth: passport.Authenticator, cookie
     // not become an unhandled rejection that leaves the request hanging.
     const finish = async (err: unknown, account: Express.User | false) => {
       if (err || !account) {
-        if (err) ctx.logger.error({ err: (err as Error).message }, 'sign-in check failed');
+        if (err) ctx.internalError('sign-in check failed', err);
         ctx.logger.info({ user: username.slice(0, 64), address }, 'failed sign-in');
         loginPage(ctx, req, res, 403, FAILED, username);
         return;
@@ -70,7 +70,7 @@ export function loginPages(ctx: HubContext, auth: passport.Authenticator, cookie
       const next = safeNext(field(req.body, 'next'));
       req.login(account, (loginErr) => {
         if (loginErr) {
-          ctx.logger.error({ err: (loginErr as Error).message }, 'cannot create a session');
+          ctx.internalError('cannot create a session', loginErr);
           loginPage(ctx, req, res, 500, 'The hub could not create a session; please try again.');
           return;
         }
@@ -91,7 +91,7 @@ export function loginPages(ctx: HubContext, auth: passport.Authenticator, cookie
     }
     const user = req.caller?.user;
     req.session.destroy((err) => {
-      if (err) ctx.logger.error({ err: (err as Error).message }, 'cannot destroy a session');
+      if (err) ctx.internalError('cannot destroy a session', err);
       // A __Host- cookie (https) is only replaced by one that is Secure too.
       res.clearCookie(cookieName, { path: '/', secure: req.secure });
       if (user) ctx.logger.info({ user }, 'signed out');

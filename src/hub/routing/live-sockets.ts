@@ -7,6 +7,14 @@ export type StillAllowed = () => Promise<boolean>;
 const RECHECK_EVERY_MS = 1_000;
 
 /**
+ * A WebSocket close frame, server to client (unmasked), code 1001 Going Away. The hub only pipes
+ * the bytes of a proxied socket, so it says goodbye in the protocol's own words. A frame that
+ * the server was still sending is cut; the client then sees a protocol error instead, which
+ * closes the socket all the same.
+ */
+const GOING_AWAY_FRAME = Buffer.from([0x88, 0x02, 0x03, 0xe9]);
+
+/**
  * Proxied WebSockets outlive the request that authenticated them. The workflow server closes a
  * socket whose user loses `read`, but it cannot know what only the hub knows: that the session
  * was signed out, the API token revoked, the account removed or blocked, or `access:servers`
@@ -62,6 +70,25 @@ export class LiveSockets {
     } finally {
       this.running = false;
     }
+  }
+
+  /**
+   * The hub is stopping: tells every proxied socket's client 1001 Going Away and waits up to
+   * `graceMs` for them to close; those still open then are cut. The workflow servers' ends of
+   * the sockets follow the clients' (the proxy ends them), and the servers keep running.
+   */
+  async goingAway(graceMs: number): Promise<void> {
+    const sockets = [...this.open.keys()];
+    const closed = sockets.map((socket) => new Promise<void>((resolve) => (socket.destroyed ? resolve() : socket.once('close', () => resolve()))));
+    for (const socket of sockets) {
+      if (socket.writable) socket.end(GOING_AWAY_FRAME);
+      else socket.destroy();
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+    await Promise.race([Promise.all(closed), late]);
+    clearTimeout(timer);
+    for (const socket of sockets) socket.destroy();
   }
 
   close(): void {

@@ -102,7 +102,7 @@ export function upgradeHandler(ctx: HubContext, sessions: RequestHandler, store:
       live.add(socket, caller.user, owner, stillAllowed(ctx, store, req, caller, owner, sid));
       ctx.proxy.ws(req, socket, head, owner, identityFor(ctx, caller, owner, xsrf));
     } catch (err) {
-      ctx.logger.error({ err: (err as Error).message }, 'WebSocket upgrade failed');
+      ctx.internalError('WebSocket upgrade failed', err);
       refuse(socket, 500, 'internal error in the hub');
     }
   };

@@ -1,0 +1,35 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { loadSiteConfig } from '../config/index.js';
+import { backupDatabases } from '../storage/backup.js';
+import { errorMessage } from '../util/values.js';
+
+const DEFAULT_CONFIG = 'jupyter_config.json';
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1_048_576).toFixed(1)} MB`;
+}
+
+/** `flotilla backup --to DIR`: online backups of hub.sqlite and every owner's engine.sqlite. */
+export function registerBackupCommand(program: Command): void {
+  program
+    .command('backup')
+    .description("copy the hub's database and every owner's engine database into a new timestamped folder, safely while they run")
+    .option('--config <file>', `site configuration file, for data_dir (default: ./${DEFAULT_CONFIG} if present, else embedded defaults)`)
+    .requiredOption('--to <dir>', 'folder to create the backup folder in')
+    .action(async (opts: { config?: string; to: string }) => {
+      try {
+        const config = loadSiteConfig(opts.config ?? (existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : undefined));
+        const result = await backupDatabases(config.JupyterHub.data_dir, resolve(opts.to));
+        const owners = result.files.length - 1;
+        const bytes = result.files.reduce((sum, file) => sum + file.bytes, 0);
+        process.stdout.write(
+          `backed up hub.sqlite and ${owners} owner${owners === 1 ? '' : 's'}' engine.sqlite (${megabytes(bytes)}) to ${result.folder}\n`,
+        );
+      } catch (err) {
+        process.stderr.write(`flotilla backup: ${errorMessage(err)}\n`);
+        process.exitCode = 1;
+      }
+    });
+}

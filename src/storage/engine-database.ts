@@ -1,0 +1,18 @@
+import type Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { openDatabase, START_FRESH_ENV } from './sqlite-open.js';
+
+/**
+ * Opens an owner's engine database, `<owner folder>/.flotilla/engine.sqlite`. The owner folder's
+ * `runs/` holds the job folders of workflows this database tracked: with runs/ there, an empty or
+ * missing database would forget every workflow's state, so it is refused unless listed in
+ * FLOTILLA_START_FRESH.
+ */
+export function openEngineDatabase(file: string): Database.Database {
+  const runs = join(dirname(dirname(file)), 'runs');
+  return openDatabase(file, {
+    stateEvidence: existsSync(runs) ? `${runs} exists (workflows have run here)` : undefined,
+    startFreshHint: `start the hub with ${START_FRESH_ENV}=${file} in its environment and start this owner's server again`,
+  });
+}

@@ -50,8 +50,9 @@ export function registerServerCommand(program: Command): void {
         fail(`--hub-origin: ${JSON.stringify(opts.hubOrigin)} is not a URL`);
       }
       let concurrency: number | undefined;
+      let stallTimeout: number | undefined;
       try {
-        concurrency = loadSiteConfig(opts.config).WorkflowServer.max_concurrent_jobs;
+        ({ max_concurrent_jobs: concurrency, stall_timeout: stallTimeout } = loadSiteConfig(opts.config).WorkflowServer);
       } catch (err) {
         fail(errorMessage(err));
       }
@@ -65,6 +66,7 @@ export function registerServerCommand(program: Command): void {
         port: opts.port,
         logger,
         ...(concurrency ? { concurrency } : {}),
+        ...(stallTimeout !== undefined ? { stallTimeout } : {}),
       }).catch((err: unknown) => fail(errorMessage(err)));
       process.on('SIGHUP', () => {
         logger.info('SIGHUP: re-reading the site configuration');

@@ -48,6 +48,8 @@ export interface SiteConfig {
     system_groups: boolean;
     /** Jobs each workflow runs at once; undefined: the engine's default, twice the number of cores. */
     max_concurrent_jobs: number | undefined;
+    /** Seconds a stalled workflow stays up for someone to act before it stops; 0: for ever. */
+    stall_timeout: number;
   };
 }
 
@@ -138,6 +140,7 @@ const siteSchema = strictObject({
     ),
     system_groups: z.boolean().default(false),
     max_concurrent_jobs: z.int().positive().optional(),
+    stall_timeout: z.number().nonnegative().default(3600),
   }).prefault({}),
 });
 
@@ -171,6 +174,7 @@ export function parseSiteConfig(raw: unknown, displayName: string | null, baseDi
       site_authorization: server.site_authorization,
       system_groups: server.system_groups,
       max_concurrent_jobs: server.max_concurrent_jobs,
+      stall_timeout: server.stall_timeout,
     },
   };
 }

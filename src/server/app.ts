@@ -38,6 +38,8 @@ export interface WorkflowServerOptions {
   logger: Logger;
   /** Active jobs per workflow (the site's max_concurrent_jobs). */
   concurrency?: number;
+  /** Seconds a stalled workflow stays up (the site's stall_timeout); 0: for ever. */
+  stallTimeout?: number;
 }
 
 export interface RunningWorkflowServer {
@@ -69,6 +71,12 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
     ownerDir: ownerDir(options.dataDir, owner),
     logger: logger.child({ part: 'engine' }),
     ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+    ...(options.stallTimeout !== undefined ? { stallTimeoutSeconds: options.stallTimeout } : {}),
+    // A damaged engine database at run time: the message names the file; the server stops.
+    onFatal: (err) => {
+      logger.fatal({ err: err.message }, 'workflow server stopping: its engine cannot go on');
+      process.exit(70);
+    },
   });
   await engine.start();
   const schema = buildWorkflowSchema();

@@ -1,22 +1,13 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Sandbox, killGroup, task, waitFor, waitState, waitStatus } from './helpers.js';
+import { Sandbox, buildDist, killGroup, task, waitFor, waitState, waitStatus } from './helpers.js';
 
-const repo = join(import.meta.dirname, '..', '..');
 let box: Sandbox;
 let driver: ChildProcess | undefined;
 
-beforeAll(() => {
-  // The driver imports the built engine; tsc still emits if someone else's file has errors.
-  try {
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: repo, stdio: 'ignore' });
-  } catch {
-    // Type errors elsewhere in the tree; the emitted scheduler files are what we need.
-  }
-  expect(existsSync(join(repo, 'dist/scheduler/index.js'))).toBe(true);
-}, 180_000);
+beforeAll(buildDist, 180_000);
 beforeEach(() => {
   box = new Sandbox();
 });

@@ -26,7 +26,7 @@ export type JobCheck =
   | { kind: 'running'; pid: number }
   /** Claimed by a process that is gone and left no exit status: it may have run partly. */
   | { kind: 'lost' }
-  /** Nothing has claimed it (yet). */
+  /** Nothing has claimed it yet, or a claim is being made (from recover: look again later). */
   | { kind: 'unclaimed' }
   /** Recovery fenced it: it never ran and now never will. */
   | { kind: 'never-started' };

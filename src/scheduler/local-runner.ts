@@ -1,13 +1,14 @@
 /**
  * The local job runner: each job runs through a small bash wrapper in its own process group. The
- * wrapper first CLAIMS its job folder by hard-linking a complete pid file to `job.pid` (atomic,
- * and it never replaces an existing file), and records its exit status in `job.status`, so that
+ * wrapper first CLAIMS its job folder by creating `job.pid` exclusively (bash's noclobber: O_EXCL,
+ * with no extra process, which matters when jobs are many and short) and writing its pid there,
+ * and records its exit status in `job.status`, so that
  * an engine started after a crash can tell a job still running from one that finished (and how),
  * one that was lost, and one that never started. Recovery fences an unclaimed folder by putting
  * its own `job.pid` there first: a wrapper that starts late finds it and exits without running.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { JobCheck, JobEvents, JobRunner, JobSubmission } from './job-runner.js';
@@ -17,15 +18,20 @@ export const WRAPPER_FILE = '.flotilla-job-wrapper.sh';
 const FENCED = 'fenced';
 /** The wrapper's exit status when it finds its folder fenced (it ran nothing). */
 const EXIT_FENCED = 75;
+/**
+ * A wrapper creates `job.pid` and then writes its pid into it: an empty `job.pid` is a claim in
+ * progress, unless it has stayed empty this long (the wrapper died in between: the job is lost).
+ */
+const CLAIM_GRACE_MS = 10_000;
 
 // Signals are trapped so that a killed job still leaves a status behind; SIGPIPE is ignored only
 // while telling the engine "started", in case the engine is gone by then.
 const WRAPPER = `#!/usr/bin/env bash
 # Flotilla job wrapper: claims $1, runs $1/job.script and records the exit status in $1/job.status.
 job_dir=$1
-printf '%s\\n' "$$" > "$job_dir/job.pid.$$" || exit ${EXIT_FENCED}
-if ! ln "$job_dir/job.pid.$$" "$job_dir/job.pid" 2>/dev/null; then rm -f "$job_dir/job.pid.$$"; exit ${EXIT_FENCED}; fi
-rm -f "$job_dir/job.pid.$$"
+set -C
+{ printf '%s\\n' "$$" > "$job_dir/job.pid"; } 2>/dev/null || exit ${EXIT_FENCED}
+set +C
 record() { printf '%s\\n' "$1" > "$job_dir/job.status.tmp" && mv -f "$job_dir/job.status.tmp" "$job_dir/job.status"; }
 trap 'record 143; exit 143' TERM
 trap 'record 130; exit 130' INT
@@ -108,6 +114,8 @@ export class LocalJobRunner implements JobRunner {
     const claim = readClaim(jobDir);
     if (claim === undefined) return { kind: 'unclaimed' };
     if (claim === FENCED) return { kind: 'never-started' };
+    if (claim === CLAIMING) return { kind: 'unclaimed' };
+    if (claim === ABANDONED) return { kind: 'lost' };
     if (isJobAlive(claim, jobDir)) return { kind: 'running', pid: claim };
     // It may have finished between the two reads.
     const late = readNumberFile(join(jobDir, 'job.status'));
@@ -124,7 +132,8 @@ export class LocalJobRunner implements JobRunner {
       linkSync(tmp, join(jobDir, 'job.pid'));
       return { kind: 'never-started' };
     } catch (err) {
-      // The wrapper claimed it a moment ago: it runs, and is watched like any other.
+      // The wrapper claimed it a moment ago: it runs, and is watched like any other (while its
+      // pid is still being written this says unclaimed, and the next poll looks again).
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') return this.poll(jobDir);
       throw err;
     } finally {
@@ -157,12 +166,20 @@ function signalNumber(sig: NodeJS.Signals | null): number {
   return (sig && numbers[sig]) || 1;
 }
 
-/** The wrapper's pid, FENCED, or undefined when nothing has claimed the folder. */
-function readClaim(jobDir: string): number | typeof FENCED | undefined {
+const CLAIMING = 'claiming';
+const ABANDONED = 'abandoned';
+
+/**
+ * The wrapper's pid; FENCED; CLAIMING (created, pid not yet written); ABANDONED (still empty
+ * after the grace time); or undefined when nothing has claimed the folder.
+ */
+function readClaim(jobDir: string): number | typeof FENCED | typeof CLAIMING | typeof ABANDONED | undefined {
+  const path = join(jobDir, 'job.pid');
   try {
-    const text = readFileSync(join(jobDir, 'job.pid'), 'utf8').trim();
+    const text = readFileSync(path, 'utf8').trim();
     if (text === FENCED) return FENCED;
-    return /^[0-9]+$/.test(text) ? Number(text) : undefined;
+    if (/^[0-9]+$/.test(text)) return Number(text);
+    return Date.now() - statSync(path).mtimeMs < CLAIM_GRACE_MS ? CLAIMING : ABANDONED;
   } catch {
     return undefined;
   }

@@ -3,7 +3,7 @@
  * recovery can fence a folder no wrapper has claimed yet, after which a late wrapper runs nothing.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -61,5 +61,16 @@ describe('the local job runner', () => {
     await waitFor('the wrapper to claim its folder', () => runner.poll(jobDir).kind === 'running');
     killGroup(pid);
     await waitFor('the job to be lost', () => runner.recover(jobDir).kind === 'lost');
+  });
+
+  it('leaves a claim in progress (job.pid created, pid not yet written) alone, and calls it lost once abandoned', () => {
+    const jobDir = join(runDir, 'log/job/1/d/01');
+    mkdirSync(jobDir, { recursive: true });
+    writeFileSync(join(jobDir, 'job.pid'), '');
+    expect(runner.recover(jobDir)).toEqual({ kind: 'unclaimed' });
+    expect(readFileSync(join(jobDir, 'job.pid'), 'utf8')).toBe('');
+    const longAgo = new Date(Date.now() - 60_000);
+    utimesSync(join(jobDir, 'job.pid'), longAgo, longAgo);
+    expect(runner.recover(jobDir)).toEqual({ kind: 'lost' });
   });
 });

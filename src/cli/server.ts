@@ -92,8 +92,9 @@ export function registerServerCommand(program: Command): void {
       const start = await startMessage().catch((err: unknown) => fail(errorMessage(err)));
       let concurrency: number | undefined;
       let limits: ServerLimits | undefined;
+      let stallTimeout: number | undefined;
       try {
-        ({ max_concurrent_jobs: concurrency, limits } = workflowServerSettings(start.site));
+        ({ max_concurrent_jobs: concurrency, limits, stall_timeout: stallTimeout } = workflowServerSettings(start.site));
       } catch {
         // Unusable settings deny access users (AccessControl says so in the log); jobs run at the default width, under the default limits.
       }
@@ -109,6 +110,7 @@ export function registerServerCommand(program: Command): void {
         logger,
         ...(concurrency ? { concurrency } : {}),
         ...(limits ? { limits } : {}),
+        ...(stallTimeout !== undefined ? { stallTimeout } : {}),
       }).catch((err: unknown) => fail(errorMessage(err)));
       let stopping = false;
       const stop = (why: string): void => {

@@ -76,6 +76,8 @@ export interface SiteConfig {
     max_concurrent_jobs: number | undefined;
     /** GraphQL cost budget, response cap, socket and subscription caps of every server. */
     limits: ServerLimits;
+    /** Seconds a stalled workflow stays up for someone to act before it stops; 0: for ever. */
+    stall_timeout: number;
   };
 }
 
@@ -245,6 +247,7 @@ const siteSchema = strictObject({
     system_groups: z.boolean().default(false),
     max_concurrent_jobs: z.int().positive().optional(),
     limits: limitsSchema,
+    stall_timeout: z.number().nonnegative().default(3600),
   }).prefault({}),
 });
 
@@ -281,6 +284,7 @@ export function parseSiteConfig(raw: unknown, displayName: string | null, baseDi
       system_groups: server.system_groups,
       max_concurrent_jobs: server.max_concurrent_jobs,
       limits: server.limits,
+      stall_timeout: server.stall_timeout,
     },
   };
 }

@@ -67,6 +67,16 @@ type StateCounts {
   expired: Int!
 }
 
+type LastRun {
+  """complete, stall-timeout or stopped"""
+  outcome: String!
+  at: String!
+  succeeded: Int!
+  failed: Int!
+  """For people: "completed: 5 succeeded, 2 failed"."""
+  summary: String!
+}
+
 type Edge {
   from: String!
   to: String!
@@ -76,8 +86,10 @@ type Workflow {
   id: ID!
   name: String!
   description: String!
-  """stopped, running, paused or stopping"""
+  """stopped, running, paused, stopping or stalled (running, but held up by failed tasks)"""
   status: String!
+  """How the latest run ended; null when the workflow has not finished a run."""
+  lastRun: LastRun
   error: FlowError
   cycles: Int!
   runaheadLimit: Int!

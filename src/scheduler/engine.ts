@@ -9,6 +9,10 @@ import { isValidWorkflowName } from '../config/names.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { fileSignature } from '../util/watch-file.js';
 import { DeltaHub } from './deltas.js';
+import { acquireEngineLock, type EngineLock } from './engine-lock.js';
+import { isDiskFull } from './job-lifecycle.js';
+import type { JobRunner } from './job-runner.js';
+import { LocalJobRunner } from './local-runner.js';
 import { parseCommand } from './operations.js';
 import { EngineStore, type WorkflowRow } from './store.js';
 import type {
@@ -30,6 +34,10 @@ export class EngineUsageError extends Error {
 const BATCH_MS = 15;
 /** The most of a job log one read returns (its end); GraphQL's cost budget counts on this bound. */
 export const JOB_LOG_MAX_BYTES = 1 << 20;
+/** Retrying after a full disk: the first wait, doubled each time up to the last (ms). */
+const DISK_RETRY_FIRST_MS = 500;
+const DISK_RETRY_MAX_MS = 10_000;
+const DEFAULT_STALL_TIMEOUT_SECONDS = 3600;
 
 export class WorkflowEngine {
   private readonly ownerDir: string;
@@ -38,7 +46,18 @@ export class WorkflowEngine {
   private readonly logger: Logger;
   private readonly pollIntervalMs: number;
   private readonly concurrency: number;
+  private readonly stallTimeoutMs: number;
+  private readonly runner: JobRunner = new LocalJobRunner();
+  private readonly onFatal: ((err: Error) => void) | undefined;
   private store: EngineStore | undefined;
+  private lock: EngineLock | undefined;
+  /** Set while the disk is full: when it began, and the wait before the next try. */
+  private diskFullSince: string | undefined;
+  private diskRetryMs = DISK_RETRY_FIRST_MS;
+  private diskTimer: NodeJS.Timeout | undefined;
+  /** After a retry, the first transaction that writes proves there is space again. */
+  private diskProbing = false;
+  private failed = false;
   private readonly runtimes = new Map<string, WorkflowRuntime>();
   private readonly published = new Map<string, PublishedState>();
   private readonly fileStamps = new Map<string, string>();
@@ -58,6 +77,10 @@ export class WorkflowEngine {
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.concurrency = options.concurrency ?? cpus().length * 2;
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new EngineUsageError('concurrency must be a whole number ≥ 1');
+    const stall = options.stallTimeoutSeconds ?? DEFAULT_STALL_TIMEOUT_SECONDS;
+    if (!Number.isFinite(stall) || stall < 0) throw new EngineUsageError('stallTimeoutSeconds must be a number ≥ 0 (0: never)');
+    this.stallTimeoutMs = stall * 1000;
+    this.onFatal = options.onFatal;
     this.hub = new DeltaHub(this.logger);
   }
 
@@ -69,9 +92,18 @@ export class WorkflowEngine {
   async start(): Promise<void> {
     if (this.store) throw new EngineUsageError('engine already started');
     mkdirSync(this.workflowsDir, { recursive: true });
-    this.store = new EngineStore(join(this.ownerDir, '.flotilla', 'engine.sqlite'));
+    const stateDir = join(this.ownerDir, '.flotilla');
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    this.lock = acquireEngineLock(join(stateDir, 'engine.lock'));
+    try {
+      this.store = new EngineStore(join(stateDir, 'engine.sqlite'));
+    } catch (err) {
+      this.lock.release();
+      this.lock = undefined;
+      throw err;
+    }
     this.scan();
-    this.atomically(() => {
+    this.attempt(() => {
       for (const rt of this.runtimes.values()) rt.recover();
     });
     try {
@@ -94,9 +126,15 @@ export class WorkflowEngine {
     clearInterval(this.pollTimer);
     clearTimeout(this.scanTimer);
     clearTimeout(this.flushTimer);
+    clearTimeout(this.diskTimer);
     this.watcher?.close();
     for (const rt of this.runtimes.values()) rt.close();
-    this.store?.close();
+    try {
+      this.store?.close();
+    } finally {
+      this.lock?.release();
+      this.lock = undefined;
+    }
   }
 
   listWorkflows(): WorkflowView[] {
@@ -124,12 +162,15 @@ export class WorkflowEngine {
     return request.workflows.map((workflow) => {
       const rt = this.runtimes.get(workflow);
       if (!rt) return { workflow, ok: false, message: `no workflow "${workflow}"` };
-      return this.atomically(() => {
+      let result: CommandResult = { workflow, ok: false, message: 'not done: the engine cannot write its state now (see the server log)' };
+      const written = this.attempt(() => {
         const outcome = parsed.ok ? rt.apply(parsed.op, parsed.args, parsed.tasks, request.by) : parsed;
         const what = `${op}${request.tasks?.length ? ` ${request.tasks.join(' ')}` : ''}`;
         rt.log(outcome.ok ? 'INFO' : 'WARNING', 'operation', `${what}: ${outcome.ok ? '' : 'refused: '}${outcome.message}`, request.by);
-        return { workflow, ok: outcome.ok, message: outcome.message };
+        result = { workflow, ok: outcome.ok, message: outcome.message };
       });
+      if (!written && this.diskFullSince) result.message = 'not done: the disk is full, so the workflow state cannot be written; try again when there is space';
+      return result;
     });
   }
 
@@ -144,9 +185,9 @@ export class WorkflowEngine {
     if (request.file !== 'job.out' && request.file !== 'job.err') throw new EngineUsageError('file must be job.out or job.err');
     const inst = rt.tasks.get(request.task);
     if (!inst) throw new EngineUsageError(`no task "${request.task}" in workflow "${request.workflow}" (use cycle/name)`, 'NOT_FOUND');
-    const submitNum = request.submitNum ?? inst.submit_num;
-    if (!Number.isInteger(submitNum) || submitNum < 1 || submitNum > inst.submit_num) {
-      throw new EngineUsageError(`task ${inst.id} has no job ${submitNum} (jobs 1 to ${inst.submit_num})`, 'NOT_FOUND');
+    const submitNum = request.submitNum ?? inst.submitNum;
+    if (!Number.isInteger(submitNum) || submitNum < 1 || submitNum > inst.submitNum) {
+      throw new EngineUsageError(`task ${inst.id} has no job ${submitNum} (jobs 1 to ${inst.submitNum})`, 'NOT_FOUND');
     }
     const path = join(rt.jobDir(inst, submitNum), request.file);
     let size: number;
@@ -192,17 +233,86 @@ export class WorkflowEngine {
     return this.store;
   }
 
-  private atomically<T>(fn: () => T): T {
-    return this.requireStore().transaction(fn);
+  /**
+   * Runs `fn` in one transaction. When the store refuses, nothing of it is kept: a full disk
+   * makes the engine back off and retry, damage stops it; either way memory is put back to what
+   * the store holds. Returns whether `fn`'s writes landed.
+   */
+  private attempt(fn: () => void): boolean {
+    if (this.closed) return false;
+    const store = this.requireStore();
+    try {
+      const before = this.diskProbing ? store.totalChanges() : 0;
+      store.transaction(fn);
+      if (this.diskProbing && store.totalChanges() > before) this.diskSpaceBack();
+      return true;
+    } catch (err) {
+      this.storeFailed(err);
+      return false;
+    }
+  }
+
+  private storeFailed(err: unknown): void {
+    const code = (err as { code?: unknown })?.code;
+    if (isDiskFull(err)) this.diskFull(err);
+    else if (typeof code === 'string' && code.startsWith('SQLITE_')) {
+      this.fatal(err as Error);
+      return;
+    }
+    for (const rt of this.runtimes.values()) rt.reload();
+    // Anything else is a bug in the engine: memory is consistent again, and the bug is loud.
+    if (!isDiskFull(err)) throw err;
+  }
+
+  private diskFull(err: unknown): void {
+    if (this.closed) return;
+    if (this.diskTimer) return;
+    if (!this.diskFullSince) this.diskFullSince = new Date().toISOString();
+    else this.diskRetryMs = Math.min(DISK_RETRY_MAX_MS, this.diskRetryMs * 2);
+    this.diskProbing = false;
+    this.logger.warn({ err: (err as Error).message, file: this.store?.file, retryInMs: this.diskRetryMs },
+      'disk full: the engine cannot write its state; it submits nothing new and tries again');
+    this.diskTimer = setTimeout(() => {
+      this.diskTimer = undefined;
+      if (this.closed) return;
+      this.diskProbing = true;
+      this.poll();
+      for (const rt of this.runtimes.values()) rt.requestPass();
+    }, this.diskRetryMs);
+    this.diskTimer.unref();
+  }
+
+  private diskSpaceBack(): void {
+    this.logger.info({ fullSince: this.diskFullSince }, 'disk space is back: the engine writes and submits again');
+    this.diskProbing = false;
+    this.diskFullSince = undefined;
+    this.diskRetryMs = DISK_RETRY_FIRST_MS;
+    for (const rt of this.runtimes.values()) rt.requestPass();
+  }
+
+  /** The store is damaged or unreadable: say which file and what to do, close, and let the server exit. */
+  private fatal(cause: Error): void {
+    if (this.failed) return;
+    this.failed = true;
+    const file = this.store?.file ?? join(this.ownerDir, '.flotilla', 'engine.sqlite');
+    const code = (cause as { code?: string }).code ?? 'error';
+    const err = new Error(`the workflow engine's database ${file} failed at run time (${code}: ${cause.message}); ` +
+      'the workflow server stops. Restore the file from a backup, or move it aside to start this owner\'s workflows afresh');
+    this.logger.error({ err: err.message }, 'engine database failed');
+    void this.close().catch(() => undefined).finally(() => this.onFatal?.(err));
   }
 
   private runtimeContext(): RuntimeContext {
     return {
       store: this.requireStore(),
+      runner: this.runner,
       concurrency: this.concurrency,
+      stallTimeoutMs: this.stallTimeoutMs,
       logger: this.logger,
-      atomically: (fn) => this.atomically(fn),
+      attempt: (fn) => this.attempt(fn),
       changed: (rt) => this.changed(rt),
+      canSubmit: () => this.diskFullSince === undefined || this.diskProbing,
+      diskFull: (err) => this.diskFull(err),
     };
   }
 
@@ -215,20 +325,30 @@ export class WorkflowEngine {
     this.flushTimer = undefined;
     if (this.closed) return;
     const store = this.requireStore();
-    for (const rt of this.dirty) {
-      if (this.runtimes.get(rt.id) !== rt) continue;
-      let state = this.published.get(rt.id);
-      if (!state) this.published.set(rt.id, (state = new PublishedState()));
-      const delta = state.next(rt, store);
-      if (delta) this.hub.publish(delta);
+    try {
+      for (const rt of this.dirty) {
+        if (this.runtimes.get(rt.id) !== rt) continue;
+        let state = this.published.get(rt.id);
+        if (!state) this.published.set(rt.id, (state = new PublishedState()));
+        const delta = state.next(rt, store);
+        if (delta) this.hub.publish(delta);
+      }
+    } catch (err) {
+      this.storeFailed(err);
+    } finally {
+      this.dirty.clear();
     }
-    this.dirty.clear();
   }
 
   private poll(): void {
     if (this.closed) return;
-    this.scan();
-    this.atomically(() => {
+    try {
+      this.scan();
+    } catch (err) {
+      this.storeFailed(err);
+      return;
+    }
+    this.attempt(() => {
       for (const rt of this.runtimes.values()) rt.pollAdopted();
     });
   }
@@ -237,7 +357,12 @@ export class WorkflowEngine {
     if (this.scanTimer || this.closed) return;
     this.scanTimer = setTimeout(() => {
       this.scanTimer = undefined;
-      if (!this.closed) this.scan();
+      if (this.closed) return;
+      try {
+        this.scan();
+      } catch (err) {
+        this.storeFailed(err);
+      }
     }, 50);
   }
 

@@ -6,9 +6,30 @@ import { globToRegExp } from './selectors.js';
 import type { BroadcastRow, TaskRow } from './store.js';
 import type { TaskMessage, TaskState, TaskView } from './types.js';
 
-export interface TaskInstance extends TaskRow {
-  id: string;
-  /** Ready but waiting for a free job slot. */
+/**
+ * A task instance as the engine thinks of it. The store keeps the persisted part as a row
+ * (0/1 flags, outputs as JSON); only fromRow/toRow know that shape.
+ */
+export interface TaskInstance {
+  readonly workflow: string;
+  readonly cycle: number;
+  readonly name: string;
+  /** `cycle/name` */
+  readonly id: string;
+  state: TaskState;
+  held: boolean;
+  /** Triggered by hand: runs without waiting for its dependencies. */
+  triggered: boolean;
+  /** The number of the latest job; each job has its own folder, never reused. */
+  submitNum: number;
+  /** Failed tries so far, drawn from the task's `retries`. */
+  failures: number;
+  startedAt: string | null;
+  finishedAt: string | null;
+  exitCode: number | null;
+  pid: number | null;
+  outputs: ReadonlySet<string>;
+  /** Ready but waiting for a free job slot (not persisted: the next pass works it out again). */
   queued: boolean;
   /** A kill was asked for: the ending is a failure without retry. */
   killing: boolean;
@@ -17,8 +38,33 @@ export interface TaskInstance extends TaskRow {
   messages?: TaskMessage[];
 }
 
+/** What a transition may change: everything but the instance's identity. */
+export type TaskChange = Partial<Omit<TaskInstance, 'workflow' | 'cycle' | 'name' | 'id'>>;
+
+/** Fields only memory holds: a change touching nothing else needs no write. */
+export const TRANSIENT_FIELDS: ReadonlySet<keyof TaskChange> = new Set(['queued', 'killing', 'adopted', 'messages']);
+
 export const ACTIVE_STATES: ReadonlySet<TaskState> = new Set(['preparing', 'submitted', 'running']);
 export const FINAL_STATES: ReadonlySet<TaskState> = new Set(['succeeded', 'failed', 'submit-failed', 'expired']);
+
+/**
+ * The state changes the engine makes. Anything else is a bug in the engine: it is refused (and
+ * the transaction it happens in rolls back) rather than written.
+ */
+const NEXT_STATES: Record<TaskState, ReadonlySet<TaskState>> = {
+  waiting: new Set(['waiting', 'preparing', 'succeeded', 'failed', 'expired']),
+  preparing: new Set(['preparing', 'submitted', 'running', 'succeeded', 'failed', 'submit-failed', 'waiting']),
+  submitted: new Set(['submitted', 'running', 'succeeded', 'failed', 'submit-failed', 'waiting']),
+  running: new Set(['running', 'succeeded', 'failed', 'waiting']),
+  succeeded: new Set(['succeeded', 'waiting', 'failed', 'expired']),
+  failed: new Set(['failed', 'waiting', 'succeeded', 'expired']),
+  'submit-failed': new Set(['submit-failed', 'waiting', 'succeeded', 'failed', 'expired']),
+  expired: new Set(['expired', 'waiting', 'succeeded', 'failed']),
+};
+
+export function checkTransition(inst: TaskInstance, next: TaskState): void {
+  if (!NEXT_STATES[inst.state].has(next)) throw new Error(`engine bug: ${inst.workflow} ${inst.id} cannot go from ${inst.state} to ${next}`);
+}
 
 export function taskId(cycle: number, name: string): string {
   return `${cycle}/${name}`;
@@ -26,29 +72,32 @@ export function taskId(cycle: number, name: string): string {
 
 export function newInstance(workflow: string, cycle: number, name: string): TaskInstance {
   return {
-    workflow, cycle, name, id: taskId(cycle, name), state: 'waiting', held: 0, triggered: 0,
-    submit_num: 0, failures: 0, started_at: null, finished_at: null, exit_code: null, pid: null,
-    outputs: '[]', queued: false, killing: false, adopted: false,
+    workflow, cycle, name, id: taskId(cycle, name), state: 'waiting', held: false, triggered: false,
+    submitNum: 0, failures: 0, startedAt: null, finishedAt: null, exitCode: null, pid: null,
+    outputs: new Set(), queued: false, killing: false, adopted: false,
   };
 }
 
 export function fromRow(row: TaskRow): TaskInstance {
-  return { ...row, id: taskId(row.cycle, row.name), queued: false, killing: false, adopted: false };
+  return {
+    workflow: row.workflow, cycle: row.cycle, name: row.name, id: taskId(row.cycle, row.name), state: row.state,
+    held: row.held === 1, triggered: row.triggered === 1, submitNum: row.submit_num, failures: row.failures,
+    startedAt: row.started_at, finishedAt: row.finished_at, exitCode: row.exit_code, pid: row.pid,
+    outputs: new Set(JSON.parse(row.outputs) as string[]), queued: false, killing: false, adopted: false,
+  };
 }
 
 export function toRow(inst: TaskInstance): TaskRow {
-  const { workflow, cycle, name, state, held, triggered, submit_num, failures, started_at, finished_at, exit_code, pid, outputs } = inst;
-  return { workflow, cycle, name, state, held, triggered, submit_num, failures, started_at, finished_at, exit_code, pid, outputs };
+  return {
+    workflow: inst.workflow, cycle: inst.cycle, name: inst.name, state: inst.state, held: inst.held ? 1 : 0,
+    triggered: inst.triggered ? 1 : 0, submit_num: inst.submitNum, failures: inst.failures, started_at: inst.startedAt,
+    finished_at: inst.finishedAt, exit_code: inst.exitCode, pid: inst.pid, outputs: JSON.stringify([...inst.outputs]),
+  };
 }
 
-export function outputsOf(inst: TaskInstance): string[] {
-  return JSON.parse(inst.outputs) as string[];
-}
-
-export function addOutputs(inst: TaskInstance, outputs: string[]): void {
-  const current = outputsOf(inst);
-  for (const o of outputs) if (!current.includes(o)) current.push(o);
-  inst.outputs = JSON.stringify(current);
+/** The instance's outputs with `more` added (a new set: instances change only through transitions). */
+export function withOutputs(inst: TaskInstance, more: string[]): Set<string> {
+  return new Set([...inst.outputs, ...more]);
 }
 
 /** The script and env a job of this instance gets: definition first, broadcasts on top. */
@@ -85,15 +134,15 @@ export function taskView(inst: TaskInstance, ctx: ViewContext): TaskView {
     cycle: inst.cycle,
     name: inst.name,
     state: inst.state,
-    held: inst.held === 1 || (ctx.holdPoint !== null && inst.cycle > ctx.holdPoint && !FINAL_STATES.has(inst.state)),
+    held: inst.held || (ctx.holdPoint !== null && inst.cycle > ctx.holdPoint && !FINAL_STATES.has(inst.state)),
     queued: inst.queued,
-    submitNum: inst.submit_num,
-    outputs: outputsOf(inst),
+    submitNum: inst.submitNum,
+    outputs: [...inst.outputs],
     messages: ctx.messages(inst),
   };
-  if (inst.started_at) view.startedAt = inst.started_at;
-  if (inst.finished_at) view.finishedAt = inst.finished_at;
-  if (inst.exit_code !== null) view.exitCode = inst.exit_code;
+  if (inst.startedAt) view.startedAt = inst.startedAt;
+  if (inst.finishedAt) view.finishedAt = inst.finishedAt;
+  if (inst.exitCode !== null) view.exitCode = inst.exitCode;
   if (inst.pid !== null && ACTIVE_STATES.has(inst.state)) view.pid = inst.pid;
   if (def) {
     if (def.xtrigger) {

@@ -18,6 +18,8 @@ export interface WorkflowRow {
   last_activity: string;
   /** The definition a played workflow runs with (JSON), so edits apply only on reload. */
   flow_json: string | null;
+  /** How the latest run ended (JSON LastRun), null if none since the last clean. */
+  last_run: string | null;
 }
 
 export interface TaskRow {
@@ -51,7 +53,7 @@ export interface BroadcastRow {
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS workflows (
   name TEXT PRIMARY KEY, status TEXT NOT NULL, hold_point INTEGER, verbosity TEXT NOT NULL,
-  graph_window_extent INTEGER NOT NULL, last_activity TEXT NOT NULL, flow_json TEXT);
+  graph_window_extent INTEGER NOT NULL, last_activity TEXT NOT NULL, flow_json TEXT, last_run TEXT);
 CREATE TABLE IF NOT EXISTS tasks (
   workflow TEXT NOT NULL, cycle INTEGER NOT NULL, name TEXT NOT NULL, state TEXT NOT NULL,
   held INTEGER NOT NULL, triggered INTEGER NOT NULL, submit_num INTEGER NOT NULL,
@@ -80,22 +82,24 @@ export class EngineStore {
   readonly db: Database.Database;
   private readonly stmts;
 
-  constructor(file: string) {
+  constructor(readonly file: string) {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    // Exclusive: one engine per owner folder (engine-lock.ts is the first line of defence).
     this.db = openEngineDatabase(file);
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
+    // FULL: a committed submission survives a power cut too, so its job is never run twice.
+    this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
     this.migrate();
     const db = this.db;
     this.stmts = {
       workflows: db.prepare<[], WorkflowRow>('SELECT * FROM workflows'),
-      upsertWorkflow: db.prepare(`INSERT INTO workflows VALUES (@name, @status, @hold_point, @verbosity,
-        @graph_window_extent, @last_activity, @flow_json) ON CONFLICT(name) DO UPDATE SET status = excluded.status,
+      upsertWorkflow: db.prepare(`INSERT INTO workflows (name, status, hold_point, verbosity, graph_window_extent, last_activity, flow_json, last_run) VALUES (@name, @status, @hold_point, @verbosity,
+        @graph_window_extent, @last_activity, @flow_json, @last_run) ON CONFLICT(name) DO UPDATE SET status = excluded.status,
         hold_point = excluded.hold_point, verbosity = excluded.verbosity,
         graph_window_extent = excluded.graph_window_extent, last_activity = excluded.last_activity,
-        flow_json = excluded.flow_json`),
+        flow_json = excluded.flow_json, last_run = excluded.last_run`),
       tasks: db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE workflow = ?'),
       upsertTask: db.prepare(`INSERT OR REPLACE INTO tasks VALUES (@workflow, @cycle, @name, @state, @held,
         @triggered, @submit_num, @failures, @started_at, @finished_at, @exit_code, @pid, @outputs)`),
@@ -122,9 +126,12 @@ export class EngineStore {
    */
   private migrate(): void {
     this.transaction(() => {
-      const columns = new Set(this.db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('broadcasts')").all().map((c) => c.name));
-      for (const column of ['set_by', 'set_at']) {
-        if (!columns.has(column)) this.db.exec(`ALTER TABLE broadcasts ADD COLUMN ${column} TEXT`);
+      const added: [string, string[]][] = [['broadcasts', ['set_by', 'set_at']], ['workflows', ['last_run']]];
+      for (const [table, wanted] of added) {
+        const columns = new Set(this.db.prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('${table}')`).all().map((c) => c.name));
+        for (const column of wanted) {
+          if (!columns.has(column)) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} TEXT`);
+        }
       }
     });
   }
@@ -132,6 +139,11 @@ export class EngineStore {
   /** Runs `fn` in one transaction: either all of its writes land or none. */
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn)();
+  }
+
+  /** Rows changed by this connection since it opened: shows whether a transaction wrote anything. */
+  totalChanges(): number {
+    return (this.db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
   }
 
   workflows(): WorkflowRow[] {

@@ -16,7 +16,23 @@ export const TASK_STATES = [
 ] as const;
 export type TaskState = (typeof TASK_STATES)[number];
 
-export type WorkflowStatus = 'stopped' | 'running' | 'paused' | 'stopping';
+/**
+ * `stalled`: running, but nothing can go on because of failed tasks (as in Cylc 8): they can be
+ * triggered, set or removed, until the stall timeout stops the workflow.
+ */
+export type WorkflowStatus = 'stopped' | 'running' | 'paused' | 'stopping' | 'stalled';
+
+/** How the latest run ended: a stopped workflow that ran says so, one that never ran has none. */
+export interface LastRun {
+  outcome: 'complete' | 'stall-timeout' | 'stopped';
+  /** ISO time the run ended. */
+  at: string;
+  succeeded: number;
+  /** failed and submit-failed tasks. */
+  failed: number;
+  /** e.g. "completed: 5 succeeded, 2 failed". */
+  summary: string;
+}
 
 export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -92,6 +108,8 @@ export interface WorkflowView {
   name: string;
   description: string;
   status: WorkflowStatus;
+  /** null when the workflow has not finished a run (since it was last cleaned). */
+  lastRun: LastRun | null;
   error?: FlowErrorView;
   cycles: number;
   runaheadLimit: number;
@@ -179,4 +197,11 @@ export interface EngineOptions {
   logger?: Logger;
   /** How often folders and adopted jobs are re-checked when no event says so (ms). */
   pollIntervalMs?: number;
+  /** How long a stalled workflow stays up before it stops (seconds); 0 = for ever; default 3600. */
+  stallTimeoutSeconds?: number;
+  /**
+   * Called once when the engine cannot go on (its database is damaged or unreadable at run
+   * time); the engine has closed itself. The workflow server exits non-zero here.
+   */
+  onFatal?: (err: Error) => void;
 }

@@ -25,6 +25,7 @@ export function workflowSummary(rt: WorkflowRuntime): WorkflowSummary {
     name: rt.id,
     description: rt.flow?.description ?? '',
     status: rt.status,
+    lastRun: rt.lastRun,
     cycles: rt.flow?.cycles ?? 0,
     runaheadLimit: rt.flow?.runahead ?? 0,
     holdPoint: rt.row.hold_point,

@@ -45,6 +45,8 @@ export interface WorkflowServerOptions {
   concurrency?: number;
   /** The site's WorkflowServer.limits; each one left out takes its default. */
   limits?: Partial<ServerLimits>;
+  /** Seconds a stalled workflow stays up (the site's stall_timeout); 0: for ever. */
+  stallTimeout?: number;
 }
 
 export interface RunningWorkflowServer {
@@ -78,6 +80,12 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
     ownerDir: ownerDir(options.dataDir, owner),
     logger: logger.child({ part: 'engine' }),
     ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+    ...(options.stallTimeout !== undefined ? { stallTimeoutSeconds: options.stallTimeout } : {}),
+    // A damaged engine database at run time: the message names the file; the server stops.
+    onFatal: (err) => {
+      logger.fatal({ err: err.message }, 'workflow server stopping: its engine cannot go on');
+      process.exit(70);
+    },
   });
   await engine.start();
   const schema = buildWorkflowSchema();

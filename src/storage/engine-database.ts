@@ -12,6 +12,7 @@ import { openDatabase, START_FRESH_ENV } from './sqlite-open.js';
 export function openEngineDatabase(file: string): Database.Database {
   const runs = join(dirname(dirname(file)), 'runs');
   return openDatabase(file, {
+    exclusive: true,
     stateEvidence: existsSync(runs) ? `${runs} exists (workflows have run here)` : undefined,
     startFreshHint: `start the hub with ${START_FRESH_ENV}=${file} in its environment and start this owner's server again`,
   });

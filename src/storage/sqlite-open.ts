@@ -56,6 +56,8 @@ export function explainDatabaseError(file: string, err: unknown): DatabaseError 
 }
 
 export interface OpenDatabaseOptions {
+  /** Hold the database for this process alone (locking_mode EXCLUSIVE). */
+  exclusive?: boolean;
   /**
    * Why a missing or empty file would mean lost state (e.g. "/data/users/alice/runs exists"),
    * or undefined when a new, empty database is expected.
@@ -105,6 +107,8 @@ export function openDatabase(file: string, options: OpenDatabaseOptions): Databa
       chmodSync(file, options.mode);
     }
     db = new Database(file);
+    // Before WAL, so that the WAL index lives in this process's memory, not a shared file.
+    if (options.exclusive) db.pragma('locking_mode = EXCLUSIVE');
     db.pragma('journal_mode = WAL');
     db.prepare('SELECT count(*) FROM sqlite_master').get();
     return db;

@@ -29,6 +29,13 @@ export function statusBadge(status, error) {
   return el('span', { class: `badge status-${status}` }, status);
 }
 
+/** How a stopped workflow's last run ended ("completed: 5 succeeded, 2 failed"); null if it never ran. */
+export function lastRunNote(workflow) {
+  if (workflow.status !== 'stopped' || !workflow.lastRun) return null;
+  const failed = workflow.lastRun.failed > 0;
+  return el('div', { class: `small last-run${failed ? ' last-run-failed' : ' muted'}`, title: workflow.lastRun.at }, workflow.lastRun.summary);
+}
+
 export function progressBar(counts) {
   const total = STATES.reduce((sum, s) => sum + (counts[s] ?? 0), 0);
   const bar = el('div', { class: 'progress', role: 'img', 'aria-label': describeCounts(counts) || 'no tasks' });

@@ -9,10 +9,10 @@ import { data, graphql, subscribe } from './gql.js';
 import { drawGraph, windowTasks } from './graph.js';
 import { livePermissions } from './permissions.js';
 import { detailsRow, latestMessage } from './task-details.js';
-import { clockTime, countsFromGraphql, describeCounts, duration, el, followConnection, relativeTime, stateBadge, statusBadge, toast } from './ui.js';
+import { clockTime, countsFromGraphql, describeCounts, duration, el, followConnection, lastRunNote, relativeTime, stateBadge, statusBadge, toast } from './ui.js';
 import { createWorkflowLog } from './workflow-log.js';
 
-const WORKFLOW_FIELDS = `id name description status cycles runaheadLimit holdPoint verbosity graphWindowExtent lastActivity
+const WORKFLOW_FIELDS = `id name description status lastRun { outcome at failed summary } cycles runaheadLimit holdPoint verbosity graphWindowExtent lastActivity
   error { message file line }
   stateCounts { waiting preparing submitted running succeeded failed submitFailed expired }
   edges { from to }
@@ -57,7 +57,8 @@ async function run(op, args) {
 }
 
 const chosenTasks = () => [...selected].map((t) => tasks.get(t)).filter(Boolean);
-const isActive = (w) => w.status === 'running' || w.status === 'paused';
+// Stalled counts as active: its failed tasks can be triggered, set or removed, and it can be stopped.
+const isActive = (w) => w.status === 'running' || w.status === 'paused' || w.status === 'stalled';
 const running = (w) => isActive(w) || w.status === 'stopping' || 'the workflow is stopped';
 
 // ---- workflow bar ---------------------------------------------------------------------------
@@ -238,7 +239,7 @@ function updateControls() {
 
 function renderSummary() {
   document.getElementById('wf-name').textContent = workflow.name;
-  document.getElementById('wf-status').replaceChildren(statusBadge(workflow.status, workflow.error));
+  document.getElementById('wf-status').replaceChildren(statusBadge(workflow.status, workflow.error), lastRunNote(workflow) ?? '');
   document.getElementById('wf-description').textContent = workflow.description || '';
   const counts = countsFromGraphql(workflow.stateCounts);
   const item = (label, value) => el('span', {}, `${label} `, el('strong', {}, value));

@@ -2,9 +2,9 @@
 // also sees what they may do here, kept current by the permissions the server pushes.
 import { data, graphql, root, subscribe } from './gql.js';
 import { describeAccess, livePermissions } from './permissions.js';
-import { countsFromGraphql, el, followConnection, progressBar, relativeTime, statusBadge, toast } from './ui.js';
+import { countsFromGraphql, el, followConnection, lastRunNote, progressBar, relativeTime, statusBadge, toast } from './ui.js';
 
-const SUMMARY_FIELDS = `id name description status lastActivity error { message }
+const SUMMARY_FIELDS = `id name description status lastRun { outcome at failed summary } lastActivity error { message }
   stateCounts { waiting preparing submitted running succeeded failed submitFailed expired }`;
 
 const workflows = new Map();
@@ -22,14 +22,15 @@ function render() {
       el('td', { class: 'name-cell' },
         el('a', { href: `${root}workflows/${encodeURIComponent(w.id)}` }, w.name),
         w.description ? el('div', { class: 'small muted' }, w.description) : null),
-      el('td', {}, statusBadge(w.status, w.error)),
+      el('td', {}, statusBadge(w.status, w.error), lastRunNote(w)),
       el('td', {}, total > 0 ? progressBar(counts) : el('span', { class: 'faint small' }, 'no tasks in the window')),
       el('td', { class: 'num' }, String(total)),
       el('td', { class: 'muted small', title: w.lastActivity ?? '' }, relativeTime(w.lastActivity)));
   }));
   empty.hidden = list.length > 0;
   const running = list.filter((w) => w.status === 'running').length;
-  summary.textContent = `${list.length} workflow${list.length === 1 ? '' : 's'} · ${running} running`;
+  const stalled = list.filter((w) => w.status === 'stalled').length;
+  summary.textContent = `${list.length} workflow${list.length === 1 ? '' : 's'} · ${running} running${stalled ? ` · ${stalled} stalled` : ''}`;
 }
 
 function applyDelta(delta) {

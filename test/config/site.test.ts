@@ -54,7 +54,7 @@ describe('site configuration defaults', () => {
         cookie_secret_file: join(data, 'cookie_secret'),
         cookie_max_age_days: 14,
       },
-      WorkflowServer: { site_authorization: undefined, system_groups: false, max_concurrent_jobs: undefined, limits: DEFAULT_SERVER_LIMITS },
+      WorkflowServer: { site_authorization: undefined, system_groups: false, max_concurrent_jobs: undefined, limits: DEFAULT_SERVER_LIMITS, stall_timeout: 3600 },
     });
   });
 
@@ -185,7 +185,7 @@ describe('site configuration errors', () => {
       'jupyter_config.json: JupyterHub › authenticator: unknown key "admin_user"; did you mean "admin_users"?',
     ]);
     expect(problems({ WorkflowServer: { colour: 'blue' } })).toEqual([
-      'jupyter_config.json: WorkflowServer: unknown key "colour" (allowed here: site_authorization, user_authorization, system_groups, max_concurrent_jobs, limits)',
+      'jupyter_config.json: WorkflowServer: unknown key "colour" (allowed here: site_authorization, user_authorization, system_groups, max_concurrent_jobs, limits, stall_timeout)',
     ]);
   });
 
@@ -305,7 +305,7 @@ describe('site configuration errors', () => {
     expect(
       problems({
         JupyterHub: { spawner: { start_timeout: 0, http_timeout: -1, idle_timeout: -5, poll_interval: '30' }, cookie_max_age_days: 0, data_dir: '' },
-        WorkflowServer: { max_concurrent_jobs: 1.5, system_groups: 'yes' },
+        WorkflowServer: { max_concurrent_jobs: 1.5, system_groups: 'yes', stall_timeout: -1 },
       }),
     ).toEqual([
       'jupyter_config.json: JupyterHub › data_dir: must not be empty',
@@ -316,6 +316,7 @@ describe('site configuration errors', () => {
       'jupyter_config.json: JupyterHub › cookie_max_age_days: expected a number greater than 0, got 0',
       'jupyter_config.json: WorkflowServer › system_groups: expected a boolean, got "yes"',
       'jupyter_config.json: WorkflowServer › max_concurrent_jobs: expected an integer, got 1.5',
+      'jupyter_config.json: WorkflowServer › stall_timeout: expected a number of at least 0, got -1',
     ]);
     expect(problems([])).toEqual(['jupyter_config.json: expected an object, got []']);
     expect(problems({ JupyterHub: null })).toEqual(['jupyter_config.json: JupyterHub: expected an object, got null']);

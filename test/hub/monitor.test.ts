@@ -235,6 +235,9 @@ describe('monitor across owners', () => {
       expect(await nightly.getAttribute('class')).toContain('has-failed');
       expect(await nightly.locator('.progress-legend').textContent()).toContain('1 succeeded');
       expect(await nightly.locator('.progress > span.fill-failed').count()).toBe(1);
+      // The failed task stalls nightly (it stays up for the task to be re-run), and the monitor says so.
+      await nightly.locator('.status-cell .status-stalled').waitFor({ timeout: 30_000 });
+      await waitFor(async () => (await page.locator('#summary').textContent())?.includes('1 stalled') ?? false, 10_000, 'the stalled count');
       await page.screenshot({ path: join(SHOTS, 'hub-monitor.png'), fullPage: true });
     }, SLOW);
 

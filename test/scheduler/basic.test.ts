@@ -12,7 +12,7 @@ afterEach(async () => {
 });
 
 describe('running a workflow', () => {
-  it('runs jobs in order through every state, with logs and env, and stops when complete', async () => {
+  it('runs jobs in order through every state, with logs and env, and stalls on a failed task until stopped', async () => {
     box.writeFlow('demo', `
 description: Train and report
 tasks:
@@ -21,9 +21,10 @@ tasks:
   bad: { script: "exit 3", depends: [train] }
 `);
     const engine = await box.engine();
-    expect(engine.getWorkflow('demo')).toMatchObject({ status: 'stopped', description: 'Train and report', cycles: 1 });
+    expect(engine.getWorkflow('demo')).toMatchObject({ status: 'stopped', lastRun: null, description: 'Train and report', cycles: 1 });
     expect(await ok(engine, 'play', 'demo')).toMatch(/started/);
-    await waitStatus(engine, 'demo', 'stopped');
+    // A failed task with nothing left to run stalls the workflow (Cylc 8), which stays up.
+    await waitStatus(engine, 'demo', 'stalled');
     expect(states(engine, 'demo')).toEqual({ '1/prep': 'succeeded', '1/train': 'succeeded', '1/bad': 'failed' });
     const bad = task(engine, 'demo', '1/bad')!;
     expect(bad).toMatchObject({ exitCode: 3, submitNum: 1, outputs: ['submitted', 'started', 'failed'] });
@@ -39,5 +40,8 @@ tasks:
     const log = engine.workflowLog('demo');
     expect(log.some((e) => e.kind === 'operation' && e.by === 'tester' && e.text.startsWith('play'))).toBe(true);
     expect(existsSync(box.runDir('demo'))).toBe(true);
+    // Stopped after a run, it says how the run ended: unlike a workflow that never ran.
+    await ok(engine, 'stop', 'demo');
+    expect(engine.getWorkflow('demo')).toMatchObject({ status: 'stopped', lastRun: { outcome: 'stopped', succeeded: 2, failed: 1, summary: 'stopped: 2 succeeded, 1 failed' } });
   });
 });

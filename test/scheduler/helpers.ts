@@ -1,12 +1,16 @@
-import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WorkflowEngine, type TaskView, type WorkflowView } from '../../src/scheduler/index.js';
+import { pino, type Logger } from 'pino';
+import { WorkflowEngine, type EngineOptions, type TaskView, type WorkflowView } from '../../src/scheduler/index.js';
 
 /** A temporary owner directory with helpers to write workflows and run an engine on it. */
 export class Sandbox {
-  readonly ownerDir = mkdtempSync(join(tmpdir(), 'flotilla-sched-'));
   private readonly engines: WorkflowEngine[] = [];
+
+  /** In a new temporary folder, or in `ownerDir`; cleanup removes it. */
+  constructor(readonly ownerDir = mkdtempSync(join(tmpdir(), 'flotilla-sched-'))) {}
 
   writeFlow(name: string, yaml: string): string {
     const dir = join(this.ownerDir, 'workflows', name);
@@ -20,7 +24,7 @@ export class Sandbox {
     return join(this.ownerDir, 'runs', name);
   }
 
-  async engine(options: { concurrency?: number } = {}): Promise<WorkflowEngine> {
+  async engine(options: Omit<EngineOptions, 'ownerDir'> = {}): Promise<WorkflowEngine> {
     const engine = new WorkflowEngine({ ownerDir: this.ownerDir, pollIntervalMs: 200, ...options });
     await engine.start();
     this.engines.push(engine);
@@ -41,6 +45,24 @@ export class Sandbox {
   }
 }
 
+/** A logger that keeps what it is told, for tests that check what the engine reported. */
+export function capturingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  return { logger, lines };
+}
+
+/** True while any process of the group `pgid` (a job and what it started) exists. */
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+
 function safeList(e: WorkflowEngine): WorkflowView[] {
   try {
     return e.listWorkflows();
@@ -49,8 +71,8 @@ function safeList(e: WorkflowEngine): WorkflowView[] {
   }
 }
 
-/** The pids recorded by job wrappers (job.pid) anywhere below `dir`. */
-function jobPids(dir: string): number[] {
+/** The pids recorded by job wrappers (job.pid) anywhere below `dir` (fenced folders hold none). */
+export function jobPids(dir: string): number[] {
   let entries: string[];
   try {
     entries = readdirSync(dir, { recursive: true, encoding: 'utf8' });
@@ -108,4 +130,19 @@ export async function ok(engine: WorkflowEngine, op: string, workflow: string, t
   const [result] = await engine.command(op, { workflows: [workflow], tasks, args, by: 'tester' });
   if (!result?.ok) throw new Error(`${op} refused: ${result?.message}`);
   return result.message;
+}
+
+const REPO = join(import.meta.dirname, '..', '..');
+
+/**
+ * Compiles to dist/ for tests that run the engine in its own process. tsc still emits if someone
+ * else's file has type errors; the emitted scheduler files are what those tests need.
+ */
+export function buildDist(): void {
+  try {
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: REPO, stdio: 'ignore' });
+  } catch {
+    // Type errors elsewhere in the tree.
+  }
+  if (!existsSync(join(REPO, 'dist/scheduler/index.js'))) throw new Error('npx tsc did not produce dist/scheduler/index.js');
 }

@@ -250,7 +250,8 @@ tasks:
     expect(task(engine, 's', '1/d')!.state).toBe('expired');
     await ok(engine, 'set_outputs', 's', ['1/b'], { outputs: ['failed'] });
     await ok(engine, 'release', 's', ['1/c']);
-    await waitStatus(engine, 's', 'stopped');
+    // As in Cylc 8 it stays up, stalled, so that the failed task can still be dealt with.
+    await waitStatus(engine, 's', 'stalled');
     expect(task(engine, 's', '1/c')!.state).toBe('waiting');
     expect(engine.workflowLog('s').some((e) => e.kind === 'stall')).toBe(true);
   });

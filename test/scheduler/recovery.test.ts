@@ -1,23 +1,13 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Sandbox, killGroup, task, waitFor, waitState, waitStatus } from './helpers.js';
+import { Sandbox, buildDist, killGroup, task, waitFor, waitState, waitStatus } from './helpers.js';
 
-const repo = join(import.meta.dirname, '..', '..');
 let box: Sandbox;
 let driver: ChildProcess | undefined;
 
-beforeAll(() => {
-  // The driver imports the built engine; tsc still emits if someone else's file has errors.
-  try {
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: repo, stdio: 'ignore' });
-  } catch {
-    // Type errors elsewhere in the tree; the emitted scheduler files are what we need.
-  }
-  expect(existsSync(join(repo, 'dist/scheduler/index.js'))).toBe(true);
-}, 180_000);
+beforeAll(buildDist, 180_000);
 beforeEach(() => {
   box = new Sandbox();
 });
@@ -56,17 +46,11 @@ describe('crash recovery', () => {
       const p = ['slow', 'quick', 'lost'].map((n) => readPid(jobFile('cr', n, 'job.pid')));
       return p.every((x) => x !== undefined) ? (p as number[]) : undefined;
     });
-    // The wrapper writes job.pid before the engine commits the job: wait for the commit too, so
-    // that the kill lands in the state this test is about (jobs the engine knows are running).
-    await waitFor('the engine to record the three jobs as running', () => {
-      const db = new Database(join(box.ownerDir, '.flotilla', 'engine.sqlite'), { readonly: true, fileMustExist: true });
-      try {
-        const rows = db.prepare("SELECT name FROM tasks WHERE workflow = 'cr' AND state = 'running'").all() as { name: string }[];
-        return ['slow', 'quick', 'lost'].every((n) => rows.some((r) => r.name === n)) ? true : undefined;
-      } finally {
-        db.close();
-      }
-    });
+    // The wrapper writes job.pid before the engine commits the job: wait for the commit too (the
+    // engine publishes only what it has committed), so that the kill lands in the state this test
+    // is about (jobs the engine knows are running).
+    await waitFor('the engine to record the three jobs as running', () =>
+      ['slow', 'quick', 'lost'].every((n) => output.includes(`state 1/${n} running\n`)));
     driver.kill('SIGKILL');
     await waitFor('driver dead', () => driver!.exitCode !== null || driver!.signalCode !== null);
     // While no engine watches: one job finishes with a status, one vanishes without one.
@@ -92,6 +76,7 @@ describe('crash recovery', () => {
     writeFileSync(join(box.runDir('cr'), 'go-slow'), '');
     await waitState(engine, 'cr', '1/slow', 'succeeded');
     await waitState(engine, 'cr', '1/after', 'succeeded');
-    await waitStatus(engine, 'cr', 'stopped');
+    // quick and lost failed: the workflow stalls (as in Cylc 8) rather than stopping.
+    await waitStatus(engine, 'cr', 'stalled');
   });
 });

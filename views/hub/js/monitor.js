@@ -3,9 +3,9 @@
 // session cookie and the Origin itself). The workflow servers' gql.js is bound to one server's
 // page, so this page carries its own small client; the formatting helpers are shared (ui.js).
 import { checkConnection, reconnectDelay } from '/hub/static/js/connection.js';
-import { countsFromGraphql, el, followConnection, progressBar, relativeTime, statusBadge, toast } from '/hub/static/js/ui.js';
+import { countsFromGraphql, el, followConnection, lastRunNote, progressBar, relativeTime, statusBadge, toast } from '/hub/static/js/ui.js';
 
-const SUMMARY = `id name status lastActivity error { message }
+const SUMMARY = `id name status lastRun { outcome at failed summary } lastActivity error { message }
   stateCounts { waiting preparing submitted running succeeded failed submitFailed expired }`;
 const QUERY = `subscription { deltas { workflow added { workflow { ${SUMMARY} } } updated { workflow } pruned { workflow } } }`;
 const CLOSE_FORBIDDEN = 4403;
@@ -245,7 +245,7 @@ function applyDelta(o, delta) {
 
 const failedOf = (w) => (w.counts.failed ?? 0) + (w.counts['submit-failed'] ?? 0);
 const runningOf = (w) => w.counts.running ?? 0;
-const isActive = (w) => failedOf(w) > 0 || runningOf(w) > 0 || w.status === 'running';
+const isActive = (w) => failedOf(w) > 0 || runningOf(w) > 0 || w.status === 'running' || w.status === 'stalled';
 
 function countCell(n, kind) {
   return el('td', { class: 'num' }, el('span', { class: n > 0 ? `count ${kind}` : 'count zero' }, String(n)));
@@ -257,7 +257,7 @@ function workflowRow(o, w) {
   return el('tr', { 'data-owner': o.name, 'data-workflow': w.id, class: failedOf(w) > 0 ? 'has-failed' : '' },
     el('td', { class: 'owner-cell' }, o.name),
     el('td', { class: 'name-cell' }, el('a', { href }, w.name)),
-    el('td', { class: 'status-cell' }, statusBadge(w.status, w.error)),
+    el('td', { class: 'status-cell' }, statusBadge(w.status, w.error), lastRunNote(w)),
     el('td', { class: 'progress-cell' }, total > 0 ? progressBar(w.counts) : el('span', { class: 'faint small' }, 'no tasks in the window')),
     countCell(runningOf(w), 'running'),
     countCell(failedOf(w), 'failed'),
@@ -319,11 +319,13 @@ function draw() {
   let total = 0;
   let running = 0;
   let failing = 0;
+  let stalled = 0;
   for (const o of list) {
     const workflows = [...o.workflows.values()].sort((a, b) => a.name.localeCompare(b.name));
     for (const w of workflows) {
       total += 1;
       if (w.status === 'running') running += 1;
+      if (w.status === 'stalled') stalled += 1;
       if (failedOf(w) > 0) failing += 1;
       if (query && !o.name.toLowerCase().includes(query) && !w.name.toLowerCase().includes(query) && !w.id.toLowerCase().includes(query)) continue;
       if (onlyActive.checked && !isActive(w)) continue;
@@ -332,7 +334,7 @@ function draw() {
   }
   tbody.replaceChildren(...rows);
   const shown = rows.length === total ? `${total}` : `${rows.length} of ${total}`;
-  summary.textContent = `${shown} workflow${total === 1 ? '' : 's'} · ${running} running · ${failing} with failures`;
+  summary.textContent = `${shown} workflow${total === 1 ? '' : 's'} · ${running} running${stalled ? ` · ${stalled} stalled` : ''} · ${failing} with failures`;
 
   table.hidden = rows.length === 0;
   empty.hidden = rows.length > 0;

@@ -1,0 +1,227 @@
+/**
+ * The local job runner: each job runs through a small bash wrapper in its own process group. The
+ * wrapper first CLAIMS its job folder by creating `job.pid` exclusively (bash's noclobber: O_EXCL,
+ * with no extra process, which matters when jobs are many and short) and writing its pid there,
+ * and records its exit status in `job.status`, so that
+ * an engine started after a crash can tell a job still running from one that finished (and how),
+ * one that was lost, and one that never started. Recovery fences an unclaimed folder by putting
+ * its own `job.pid` there first: a wrapper that starts late finds it and exits without running.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import type { JobCheck, JobEvents, JobRunner, JobSubmission } from './job-runner.js';
+
+export const WRAPPER_FILE = '.flotilla-job-wrapper.sh';
+/** What recovery writes to `job.pid` to fence a submission that never started. */
+const FENCED = 'fenced';
+/** The wrapper's exit status when it finds its folder fenced (it ran nothing). */
+const EXIT_FENCED = 75;
+/**
+ * A wrapper creates `job.pid` and then writes its pid into it: an empty `job.pid` is a claim in
+ * progress, unless it has stayed empty this long (the wrapper died in between: the job is lost).
+ */
+const CLAIM_GRACE_MS = 10_000;
+
+// Signals are trapped so that a killed job still leaves a status behind; SIGPIPE is ignored only
+// while telling the engine "started", in case the engine is gone by then.
+const WRAPPER = `#!/usr/bin/env bash
+# Flotilla job wrapper: claims $1, runs $1/job.script and records the exit status in $1/job.status.
+job_dir=$1
+set -C
+{ printf '%s\\n' "$$" > "$job_dir/job.pid"; } 2>/dev/null || exit ${EXIT_FENCED}
+set +C
+record() { printf '%s\\n' "$1" > "$job_dir/job.status.tmp" && mv -f "$job_dir/job.status.tmp" "$job_dir/job.status"; }
+trap 'record 143; exit 143' TERM
+trap 'record 130; exit 130' INT
+trap 'record 129; exit 129' HUP
+trap '' PIPE
+printf 'started\\n' >&3
+exec 3>&-
+trap - PIPE
+bash -c "$(cat "$job_dir/job.script")" </dev/null
+status=$?
+record "$status"
+exit "$status"
+`;
+
+export class LocalJobRunner implements JobRunner {
+  /** Writes the wrapper into the run directory if it is missing or out of date. */
+  prepare(runDir: string): void {
+    const path = join(runDir, WRAPPER_FILE);
+    let current: string | undefined;
+    try {
+      current = readFileSync(path, 'utf8');
+    } catch {
+      current = undefined;
+    }
+    if (current !== WRAPPER) writeFileAtomic(path, WRAPPER, 0o700);
+  }
+
+  /**
+   * Starts a job detached (its own process group, so `kill` reaches everything it started) and
+   * resolves with its pid. Rejects when the process cannot be started, or when the job folder
+   * exists already: a folder is never reused, so no earlier job's files can be mistaken for this one's.
+   */
+  async submit(job: JobSubmission, events: JobEvents): Promise<number> {
+    mkdirSync(dirname(job.jobDir), { recursive: true });
+    try {
+      mkdirSync(job.jobDir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new Error(`job folder ${job.jobDir} already exists (job folders are never reused)`);
+      throw err;
+    }
+    writeFileSync(join(job.jobDir, 'job.script'), job.script, { mode: 0o600 });
+    const out = openSync(join(job.jobDir, 'job.out'), 'w', 0o600);
+    const err = openSync(join(job.jobDir, 'job.err'), 'w', 0o600);
+    return new Promise((resolve, reject) => {
+      let child;
+      try {
+        child = spawn('bash', [join(job.runDir, WRAPPER_FILE), job.jobDir], {
+          cwd: job.runDir,
+          env: job.env,
+          detached: true,
+          stdio: ['ignore', out, err, 'pipe'],
+        });
+      } finally {
+        closeSync(out);
+        closeSync(err);
+      }
+      const signal = child.stdio[3];
+      signal?.on('data', () => events.started());
+      signal?.on('error', () => undefined);
+      let spawned = false;
+      child.once('error', (e) => {
+        if (!spawned) reject(e);
+      });
+      child.once('spawn', () => {
+        spawned = true;
+        child.unref();
+        resolve(child.pid!);
+      });
+      child.once('exit', (code, sig) => {
+        signal?.destroy();
+        if (!spawned) return;
+        events.exited(readNumberFile(join(job.jobDir, 'job.status')) ?? code ?? 128 + signalNumber(sig));
+      });
+    });
+  }
+
+  poll(jobDir: string): JobCheck {
+    const status = readNumberFile(join(jobDir, 'job.status'));
+    if (status !== undefined) return { kind: 'finished', status };
+    const claim = readClaim(jobDir);
+    if (claim === undefined) return { kind: 'unclaimed' };
+    if (claim === FENCED) return { kind: 'never-started' };
+    if (claim === CLAIMING) return { kind: 'unclaimed' };
+    if (claim === ABANDONED) return { kind: 'lost' };
+    if (isJobAlive(claim, jobDir)) return { kind: 'running', pid: claim };
+    // It may have finished between the two reads.
+    const late = readNumberFile(join(jobDir, 'job.status'));
+    return late !== undefined ? { kind: 'finished', status: late } : { kind: 'lost' };
+  }
+
+  recover(jobDir: string): JobCheck {
+    const check = this.poll(jobDir);
+    if (check.kind !== 'unclaimed') return check;
+    mkdirSync(jobDir, { recursive: true });
+    const tmp = join(jobDir, `job.pid.fence.${process.pid}`);
+    writeFileSync(tmp, `${FENCED}\n`);
+    try {
+      linkSync(tmp, join(jobDir, 'job.pid'));
+      return { kind: 'never-started' };
+    } catch (err) {
+      // The wrapper claimed it a moment ago: it runs, and is watched like any other (while its
+      // pid is still being written this says unclaimed, and the next poll looks again).
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return this.poll(jobDir);
+      throw err;
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+  }
+
+  /** SIGTERM to the job's whole process group, SIGKILL if anything is left after the grace time. */
+  kill(pid: number, graceMs = 3000): void {
+    try {
+      process.kill(-pid, 'SIGTERM');
+    } catch {
+      return;
+    }
+    const timer = setTimeout(() => {
+      if (groupAlive(pid)) {
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {
+          // Gone between the check and the kill.
+        }
+      }
+    }, graceMs);
+    timer.unref();
+  }
+}
+
+function signalNumber(sig: NodeJS.Signals | null): number {
+  const numbers: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+  return (sig && numbers[sig]) || 1;
+}
+
+const CLAIMING = 'claiming';
+const ABANDONED = 'abandoned';
+
+/**
+ * The wrapper's pid; FENCED; CLAIMING (created, pid not yet written); ABANDONED (still empty
+ * after the grace time); or undefined when nothing has claimed the folder.
+ */
+function readClaim(jobDir: string): number | typeof FENCED | typeof CLAIMING | typeof ABANDONED | undefined {
+  const path = join(jobDir, 'job.pid');
+  try {
+    const text = readFileSync(path, 'utf8').trim();
+    if (text === FENCED) return FENCED;
+    if (/^[0-9]+$/.test(text)) return Number(text);
+    return Date.now() - statSync(path).mtimeMs < CLAIM_GRACE_MS ? CLAIMING : ABANDONED;
+  } catch {
+    return undefined;
+  }
+}
+
+function readNumberFile(path: string): number | undefined {
+  try {
+    const text = readFileSync(path, 'utf8').trim();
+    return /^[0-9]+$/.test(text) ? Number(text) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when `pid` is alive, not a zombie, and (where /proc exists) is this job's wrapper. */
+function isJobAlive(pid: number, jobDir: string): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  const proc = `/proc/${pid}`;
+  if (!existsSync(proc)) return true;
+  try {
+    const stat = readFileSync(`${proc}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return false;
+    // A recycled pid belongs to some other program: the wrapper's command line names the job dir.
+    return readFileSync(`${proc}/cmdline`, 'utf8').split('\0').includes(jobDir);
+  } catch {
+    return false;
+  }
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function jobDirFor(runDir: string, cycle: number, name: string, submitNum: number): string {
+  return join(runDir, 'log', 'job', String(cycle), name, String(submitNum).padStart(2, '0'));
+}

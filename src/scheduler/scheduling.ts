@@ -1,0 +1,133 @@
+/**
+ * The scheduling pass: creates the instances of the runahead window, decides which waiting
+ * instances are ready, records the submissions there is room for, and notices a workflow that
+ * completed or stalled. It starts no process: the caller launches the returned submissions once
+ * the pass's transaction has committed.
+ */
+import type { FlowDefinition } from './flow.js';
+import { ACTIVE_STATES, FINAL_STATES, newInstance, taskId, type TaskInstance } from './instances.js';
+import type { WorkflowRuntime } from './workflow.js';
+
+/** Runs one pass and returns the instances it moved to `preparing` (each with its new job number). */
+export function schedulingPass(rt: WorkflowRuntime): TaskInstance[] {
+  const flow = rt.flow;
+  if (rt.status === 'stopped' || !flow) return [];
+  if (rt.status === 'stopping') {
+    if (rt.activeTasks().length === 0) rt.endRun('stopped', 'stopped: all jobs finished');
+    return [];
+  }
+  const base = spawnWindow(rt, flow);
+  let active = 0;
+  const ready: TaskInstance[] = [];
+  let waitingOnOutside = false;
+  for (const inst of rt.tasks.values()) {
+    if (ACTIVE_STATES.has(inst.state)) active++;
+    if (inst.state !== 'waiting') continue;
+    if (inst.triggered) {
+      ready.push(inst);
+      continue;
+    }
+    const blocker = blockerOf(rt, inst, flow, base);
+    if (blocker === null) ready.push(inst);
+    else if (blocker === 'outside') waitingOnOutside = true;
+    if (blocker !== null) setQueued(rt, inst, false);
+  }
+  // Manually triggered tasks go first, then earlier cycle points.
+  ready.sort((a, b) => Number(b.triggered) - Number(a.triggered) || a.cycle - b.cycle);
+  const free = rt.ctx.canSubmit() ? Math.max(0, rt.ctx.concurrency - active) : 0;
+  const submissions: TaskInstance[] = [];
+  ready.forEach((inst, i) => {
+    if (i < free) submissions.push(recordSubmission(rt, inst));
+    else setQueued(rt, inst, true);
+  });
+  if (rt.status === 'stalled' && submissions.length > 0) {
+    rt.setStatus('running', `running again: ${submissions.map((i) => i.id).join(', ')} submitted`);
+  } else if ((rt.status === 'running' || rt.status === 'stalled') && active === 0 && ready.length === 0 && !waitingOnOutside) {
+    noticeEnd(rt);
+  }
+  return submissions;
+}
+
+/**
+ * Nothing is active and nothing can start. With every instance succeeded (or removed) the run is
+ * complete; otherwise it stalls, as in Cylc 8: it stays up so that failed tasks can be triggered,
+ * set or removed, until the stall timeout stops it.
+ */
+function noticeEnd(rt: WorkflowRuntime): void {
+  let waiting = 0;
+  let failed = 0;
+  for (const inst of rt.tasks.values()) {
+    if (inst.state === 'waiting') waiting++;
+    else if (inst.state === 'failed' || inst.state === 'submit-failed') failed++;
+  }
+  if (waiting === 0 && failed === 0) {
+    rt.endRun('complete', 'stopped: workflow complete');
+    return;
+  }
+  if (rt.status === 'stalled') return;
+  const why = [failed ? `${failed} task(s) failed` : '', waiting ? `${waiting} task(s) wait on tasks that failed or were removed` : ''].filter(Boolean).join('; ');
+  rt.log('WARNING', 'stall', `stalled: ${why}; trigger, set or remove tasks to go on`);
+  rt.setStatus('stalled', 'stalled');
+}
+
+/**
+ * Records a new job for `inst`: the next job number and its own new folder name. This is written
+ * in the pass's transaction, which commits before the job's process starts.
+ */
+function recordSubmission(rt: WorkflowRuntime, inst: TaskInstance): TaskInstance {
+  const submitNum = inst.submitNum + 1;
+  rt.change(inst, {
+    state: 'preparing', submitNum, triggered: false, queued: false, killing: false, adopted: false,
+    startedAt: null, finishedAt: null, exitCode: null, pid: null, outputs: new Set(),
+  });
+  rt.log('DEBUG', 'submit', `${inst.id}: submitting job ${submitNum}`);
+  return inst;
+}
+
+/** Why a waiting instance cannot run: null (it can), 'outside' (needs an operation), 'graph'. */
+function blockerOf(rt: WorkflowRuntime, inst: TaskInstance, flow: FlowDefinition, base: number): 'outside' | 'graph' | null {
+  const def = flow.tasks.get(inst.name);
+  if (!def) return 'graph';
+  if (rt.status !== 'running' && rt.status !== 'stalled') return 'outside';
+  if (inst.held || (rt.row.hold_point !== null && inst.cycle > rt.row.hold_point)) return 'outside';
+  if (inst.cycle >= base + flow.runahead) return 'graph';
+  for (const dep of def.depends) {
+    const cycle = inst.cycle - dep.offset;
+    if (cycle < 1) continue;
+    const upstream = rt.tasks.get(taskId(cycle, dep.name));
+    if (!upstream) {
+      if (cycle >= base) return 'graph';
+      continue;
+    }
+    if (!upstream.outputs.has('succeeded')) return 'graph';
+  }
+  if (def.xtrigger && !rt.xtriggerSatisfied(def.xtrigger, inst.cycle)) return 'outside';
+  return null;
+}
+
+/** The lowest cycle point with unfinished work: the runahead window starts there. */
+function windowBase(rt: WorkflowRuntime): number {
+  let base = Infinity;
+  let highest = 0;
+  for (const inst of rt.tasks.values()) {
+    highest = Math.max(highest, inst.cycle);
+    if (!FINAL_STATES.has(inst.state) && inst.cycle < base) base = inst.cycle;
+  }
+  return base === Infinity ? highest + 1 : base;
+}
+
+/** Creates the instances of the runahead window and returns its base (new instances leave it unchanged). */
+function spawnWindow(rt: WorkflowRuntime, flow: FlowDefinition): number {
+  const base = windowBase(rt);
+  const last = Math.min(flow.cycles, base + flow.runahead - 1);
+  for (let cycle = Math.max(1, base); cycle <= last; cycle++) {
+    for (const name of flow.tasks.keys()) {
+      if (!rt.tasks.has(taskId(cycle, name))) rt.change(newInstance(rt.id, cycle, name), {});
+    }
+  }
+  return base;
+}
+
+export function setQueued(rt: WorkflowRuntime, inst: TaskInstance, queued: boolean): void {
+  if (inst.queued !== queued) rt.change(inst, { queued });
+}

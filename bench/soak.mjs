@@ -6,23 +6,13 @@ import { fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { seededRandom } from '../dist/util/seeded-random.js';
 
 const TASKS = 200;
 const KILLS = 60;
 const CONCURRENCY = 40;
 const SEED = 0x50a4;
 const BUDGET_MS = 240_000;
-
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function engineProcess(ownerDir) {
   const { WorkflowEngine } = await import('../dist/scheduler/index.js');
@@ -47,7 +37,7 @@ async function soak() {
   });
   mkdirSync(join(ownerDir, 'workflows', 'soak'), { recursive: true });
   writeFileSync(join(ownerDir, 'workflows', 'soak', 'flow.yaml'), `${lines.join('\n')}\n`);
-  const random = mulberry32(SEED);
+  const random = seededRandom(SEED);
   const started = Date.now();
   let kills = 0;
   try {

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Sandbox, buildDist, groupAlive, jobPids, waitFor, waitStatus } from './helpers.js';
-import { mulberry32 } from './prng.js';
+import { seededRandom } from '../../src/util/seeded-random.js';
 
 const DRIVER = join(import.meta.dirname, 'fixtures/engine-driver.mjs');
 const KILLS = 15;
@@ -42,7 +42,7 @@ describe('exactly once under SIGKILL', () => {
   it(`runs every task exactly once through ${KILLS} random SIGKILLs of the engine`, async () => {
     const ledger = join(box.ownerDir, 'ledger');
     box.writeFlow('x', tasksYaml(ledger, 24));
-    const random = mulberry32(SEED);
+    const random = seededRandom(SEED);
     const started = Date.now();
     let kills = 0;
     while (kills < KILLS && Date.now() - started < BUDGET_MS) {

@@ -43,13 +43,14 @@ describe('operations on real jobs', () => {
     // A real, deterministic submission failure: each job gets its own folder log/job/<cycle>/<task>/<NN>,
     // created when it is submitted. A plain file already at the first submission's path makes that
     // mkdir fail (ENOTDIR/EEXIST), so submission 1 of each task cannot start while submission 2,
-    // with its own folder, can.
+    // with its own folder, can. The engine starts first: a runs/ folder with no database would be
+    // refused as lost state.
+    const engine = await box.engine();
     for (const name of ['recovers', 'budget', 'once']) {
       const blocked = join(box.runDir('s'), 'log', 'job', '1', name, '01');
       mkdirSync(dirname(blocked), { recursive: true });
       writeFileSync(blocked, 'not a folder');
     }
-    const engine = await box.engine();
     await ok(engine, 'play', 's');
     expect((await waitState(engine, 's', '1/recovers', 'succeeded')).submitNum).toBe(2);
     expect(out(engine, 's', '1/recovers')).toBe('second\n');

@@ -18,7 +18,7 @@ const REFRESH_EVERY_MS = 2_000;
  */
 export class UserDirectory extends EventEmitter {
   private names: ReadonlySet<string> = new Set();
-  private everRead = false;
+  private cleanRead = false;
   private readonly allowed: ReadonlySet<string>;
   private readonly blocked: ReadonlySet<string>;
   private readonly admins: ReadonlySet<string>;
@@ -53,8 +53,10 @@ export class UserDirectory extends EventEmitter {
       this.logger.error({ err: (err as Error).message }, 'cannot read the htpasswd file; keeping the previous accounts');
       return;
     }
-    this.everRead = true;
     const { hashes, problems } = accounts;
+    // A file with bad lines may be half-written (rewritten in place): it can sign people in,
+    // but it is no evidence that an account is gone, so nothing is deleted on its word.
+    this.cleanRead = problems.length === 0;
     const reported = problems.join('\n');
     if (reported !== this.reportedProblems) {
       this.reportedProblems = reported;
@@ -72,9 +74,10 @@ export class UserDirectory extends EventEmitter {
     return this.allowed.size === 0 || this.allowed.has(name);
   }
 
-  /** Whether the account list comes from a successful read of the file (not an unreadable one at start). */
+  /** Whether the account list comes from a read of the file with no bad line: only then may the
+   * hub treat a name missing from it as an account that is gone (and delete its tokens). */
   get loaded(): boolean {
-    return this.everRead;
+    return this.cleanRead;
   }
 
   exists(name: string): boolean {

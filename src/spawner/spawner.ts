@@ -484,9 +484,10 @@ export class Spawner extends EventEmitter<{ change: [owner: string, status: Serv
               this.log.warn({ owner, pid: record.pid }, 'adopted server stopped answering its health check');
               return this.stopInBackground(owner);
             }
-            // A server adopted while it could not be reached gets what it missed.
-            if (health.ok && (e.siteSent !== this.site || (this.groups && e.groupsSent !== this.groups))) void this.sync(owner, e);
           }
+          // A push that failed (a busy server, a timeout) is retried on every poll: a server must not
+          // go on granting under site settings or groups the hub has since narrowed.
+          if (e.siteSent !== this.site || (this.groups && e.groupsSent !== this.groups)) void this.sync(owner, e);
           const idle = now - record.lastActivity;
           if (this.opts.idleTimeoutMs > 0 && e.openSockets === 0 && idle >= this.opts.idleTimeoutMs) {
             this.log.info({ owner, idleMs: idle }, 'stopping idle workflow server');

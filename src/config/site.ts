@@ -5,6 +5,7 @@ import { siteAuthorizationSchema } from './authz-values.js';
 import { ConfigError } from './errors.js';
 import { readJsonFile } from './json.js';
 import { quote } from './names.js';
+import { didYouMean } from './suggest.js';
 import { nameList, nameSchema, plainMessage, refusedKey, strictObject, toConfigIssues } from './schema-helpers.js';
 import { parseScope, ScopeError } from './scopes.js';
 import { DEFAULT_SERVER_LIMITS, type ServerLimits } from './server-limits.js';
@@ -18,6 +19,25 @@ export interface RoleConfig {
   scopes: string[];
   users: string[];
   groups: string[];
+  /** Names of entries in `JupyterHub.services`. */
+  services: string[];
+}
+
+/**
+ * A JupyterHub-style service: an outside program that calls the hub's API with its own token.
+ * With `command` the hub starts it, restarts it after a crash and stops it with itself; without,
+ * it runs elsewhere and only `api_token` ties it to the hub.
+ */
+export interface ServiceConfig {
+  name: string;
+  /** The token the service presents; undefined for a hub-managed service: the hub makes one. */
+  api_token: string | undefined;
+  /** argv of a hub-managed service; undefined: the service is not started by the hub. */
+  command: string[] | undefined;
+  /** Extra environment of a hub-managed service, beside the JUPYTERHUB_* variables. */
+  environment: Record<string, string>;
+  /** Working directory of a hub-managed service (absolute); undefined: the hub's data_dir. */
+  cwd: string | undefined;
 }
 
 /** How many sign-in attempts one key may make within one window. */
@@ -52,6 +72,7 @@ export interface SiteConfig {
     };
     load_groups: Record<string, { users: string[] }>;
     load_roles: RoleConfig[];
+    services: ServiceConfig[];
     /** Seconds; idle_timeout 0 means servers are never culled. `isolation` unset: chosen at hub
      * start (see config/isolation.ts); run_as_owner is the old spelling of isolation "system". */
     spawner: {
@@ -170,7 +191,58 @@ const roleSchema = strictObject({
   scopes: z.array(scopeSchema),
   users: nameList('user name').default([]),
   groups: nameList('group name').default([]),
+  services: nameList('service name').default([]),
 });
+
+/** Long enough that guessing is hopeless; JupyterHub's own tokens are 32 hex digits. */
+const MIN_API_TOKEN_LENGTH = 16;
+
+const serviceSchema = strictObject({
+  name: nameSchema('service name'),
+  api_token: z
+    .string({ error: (issue) => `expected a token string, got ${quote(issue.input)}` })
+    .min(MIN_API_TOKEN_LENGTH, { error: `an api_token must be at least ${MIN_API_TOKEN_LENGTH} characters (openssl rand -hex 32 makes a good one)` })
+    .optional(),
+  command: z
+    .array(z.string().min(1, { error: 'command arguments must not be empty' }), {
+      error: (issue) => `expected the command as a list of arguments, such as ["python3", "-m", "my_service"], got ${quote(issue.input)}`,
+    })
+    .min(1, { error: 'a command needs at least the program to run' })
+    .optional(),
+  environment: z.record(z.string(), z.string(), { error: (issue) => `expected an object of strings, got ${quote(issue.input)}` }).default({}),
+  cwd: z.string().min(1).optional(),
+}).superRefine((service, ctx) => {
+  if (service.api_token === undefined && service.command === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'a service needs an api_token (one that runs elsewhere) or a command (one the hub starts)' });
+  }
+  for (const key of Object.keys(service.environment)) {
+    if (key.startsWith('JUPYTERHUB_')) {
+      ctx.addIssue({ code: 'custom', path: ['environment', key], message: `${key} is set by the hub; remove it from environment` });
+    }
+  }
+});
+
+const servicesSchema = z.array(serviceSchema).superRefine(
+  (services, ctx) => {
+    const firstIndex = new Map<string, number>();
+    const tokenIndex = new Map<string, number>();
+    services.forEach((service, index) => {
+      const name: unknown = service?.name;
+      if (typeof name === 'string') {
+        const first = firstIndex.get(name);
+        if (first === undefined) firstIndex.set(name, index);
+        else ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `duplicate service name ${quote(name)} (first defined at services[${first}])` });
+      }
+      const token: unknown = service?.api_token;
+      if (typeof token === 'string') {
+        const first = tokenIndex.get(token);
+        if (first === undefined) tokenIndex.set(token, index);
+        else ctx.addIssue({ code: 'custom', path: [index, 'api_token'], message: `services[${first}] has the same api_token; each service needs its own` });
+      }
+    });
+  },
+  { when: () => true },
+);
 
 const rolesSchema = z.array(roleSchema).superRefine(
   (roles, ctx) => {
@@ -216,6 +288,7 @@ const siteSchema = strictObject({
     }).prefault({}),
     load_groups: groupsSchema.default({}),
     load_roles: rolesSchema.default([]),
+    services: servicesSchema.default([]),
     spawner: strictObject({
       start_timeout: positiveSeconds(60),
       http_timeout: positiveSeconds(30),
@@ -238,6 +311,19 @@ const siteSchema = strictObject({
     }).prefault({}),
     cookie_secret_file: z.string().min(1).optional(),
     cookie_max_age_days: z.number().positive().default(14),
+  }).superRefine((hub, ctx) => {
+    const known = hub.services.map((service) => service.name);
+    hub.load_roles.forEach((role, roleIndex) => {
+      role.services.forEach((name, index) => {
+        if (!known.includes(name)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['load_roles', roleIndex, 'services', index],
+            message: `no service named ${quote(name)} in JupyterHub.services${didYouMean(name, known)}`,
+          });
+        }
+      });
+    });
   }).prefault({}),
   WorkflowServer: strictObject({
     site_authorization: siteAuthorizationSchema,
@@ -275,6 +361,13 @@ export function parseSiteConfig(raw: unknown, displayName: string | null, baseDi
       },
       load_groups: hub.load_groups,
       load_roles: hub.load_roles.map((role) => ({ ...role })),
+      services: hub.services.map((service) => ({
+        name: service.name,
+        api_token: service.api_token,
+        command: service.command,
+        environment: service.environment,
+        cwd: service.cwd === undefined ? undefined : resolve(baseDir, service.cwd),
+      })),
       spawner: { ...hub.spawner, isolation: hub.spawner.isolation, dynamic_uids: { ...hub.spawner.dynamic_uids } },
       cookie_secret_file: hub.cookie_secret_file === undefined ? resolve(dataDir, 'cookie_secret') : resolve(baseDir, hub.cookie_secret_file),
       cookie_max_age_days: hub.cookie_max_age_days,

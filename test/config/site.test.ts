@@ -41,6 +41,7 @@ describe('site configuration defaults', () => {
         },
         load_groups: {},
         load_roles: [],
+        services: [],
         spawner: {
           start_timeout: 60,
           http_timeout: 30,
@@ -250,7 +251,7 @@ describe('site configuration errors', () => {
       'jupyter_config.json: JupyterHub › load_roles[1] › scopes[3]: filter "!group=" on scope "read:servers" needs a valid group name, got "": names are 1 to 64 ASCII letters, digits, ".", "_", "-" or "@", starting with a letter or a digit',
       'jupyter_config.json: JupyterHub › load_roles[1] › groups[1]: expected a group name, got 7',
       'jupyter_config.json: JupyterHub › load_roles[3] › name: expected a role name, got nothing',
-      'jupyter_config.json: JupyterHub › load_roles[3]: unknown key "colour" (allowed here: name, description, scopes, users, groups)',
+      'jupyter_config.json: JupyterHub › load_roles[3]: unknown key "colour" (allowed here: name, description, scopes, users, groups, services)',
       'jupyter_config.json: JupyterHub › load_roles[2] › name: duplicate role name "user" (first defined at load_roles[0])',
     ]);
     expect(problems({ JupyterHub: { load_roles: [{ name: 'a', scopes: ['self'] }, { name: 'a', scopes: ['tokens'] }] } })).toEqual([
@@ -271,7 +272,7 @@ describe('site configuration errors', () => {
       '/',
     );
     expect(cfg.JupyterHub.load_roles).toEqual([
-      { name: 'r', description: 'd', scopes: ['admin:users', 'admin:groups', 'tokens!user=bob', 'access:servers!group=nobody-has-this'], users: [], groups: ['ghosts'] },
+      { name: 'r', description: 'd', scopes: ['admin:users', 'admin:groups', 'tokens!user=bob', 'access:servers!group=nobody-has-this'], users: [], groups: ['ghosts'], services: [] },
     ]);
   });
 
@@ -342,5 +343,61 @@ describe('site configuration errors', () => {
       WorkflowServer: { site_authorization: { '*': { '*': { default: [] } } } },
     });
     expect(lines.length).toBe(4);
+  });
+});
+
+describe('site configuration: services', () => {
+  it('keeps a service as written, with cwd made absolute, and lets roles name it', () => {
+    const cfg = parseSiteConfig(
+      {
+        JupyterHub: {
+          services: [{ name: 'idle-culler', command: ['python3', '-m', 'jupyterhub_idle_culler'], cwd: 'services', environment: { A: 'b' } }],
+          load_roles: [{ name: 'culler', scopes: ['list:users'], services: ['idle-culler'] }],
+        },
+      },
+      'jupyter_config.json',
+      '/etc/flotilla',
+    );
+    expect(cfg.JupyterHub.services).toEqual([
+      { name: 'idle-culler', api_token: undefined, command: ['python3', '-m', 'jupyterhub_idle_culler'], environment: { A: 'b' }, cwd: '/etc/flotilla/services' },
+    ]);
+    expect(cfg.JupyterHub.load_roles[0]?.services).toEqual(['idle-culler']);
+  });
+
+  it('names every mistake: neither token nor command, short or shared tokens, hub variables, duplicates, unknown services in roles', () => {
+    const token = 'x'.repeat(32);
+    const found = problems({
+      JupyterHub: {
+        services: [
+          { name: 'a' },
+          { name: 'b', api_token: 'short' },
+          { name: 'c', api_token: token, environment: { JUPYTERHUB_API_TOKEN: 't' } },
+          { name: 'd', api_token: token },
+          { name: 'a', command: [] },
+        ],
+        load_roles: [{ name: 'r', scopes: ['list:users'], services: ['culer', 'd'] }],
+      },
+    }).map((line) => line.replace('jupyter_config.json: JupyterHub › ', ''));
+    expect(found).toEqual(
+      expect.arrayContaining([
+        'services[0]: a service needs an api_token (one that runs elsewhere) or a command (one the hub starts)',
+        'services[1] › api_token: an api_token must be at least 16 characters (openssl rand -hex 32 makes a good one)',
+        'services[2] › environment › JUPYTERHUB_API_TOKEN: JUPYTERHUB_API_TOKEN is set by the hub; remove it from environment',
+        'services[3] › api_token: services[2] has the same api_token; each service needs its own',
+        'services[4] › command: a command needs at least the program to run',
+        'services[4] › name: duplicate service name "a" (first defined at services[0])',
+      ]),
+    );
+  });
+
+  it('refuses a role that names a service the file does not define', () => {
+    expect(
+      problems({
+        JupyterHub: {
+          services: [{ name: 'culler', api_token: 'y'.repeat(32) }],
+          load_roles: [{ name: 'r', scopes: ['list:users'], services: ['culer', 'culler'] }],
+        },
+      }),
+    ).toEqual(['jupyter_config.json: JupyterHub › load_roles[0] › services[0]: no service named "culer" in JupyterHub.services; did you mean "culler"?']);
   });
 });

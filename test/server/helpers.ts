@@ -53,6 +53,13 @@ export interface TestServerOptions {
   limits?: Partial<ServerLimits>;
   /** An existing (empty) data directory, e.g. on a small file system; omitted: a fresh temp dir. */
   dataDir?: string;
+  /**
+   * The hub's group membership at start (group → members), the server's one source of groups;
+   * omitted: no groups at all. Groups in a request's proof are not used for decisions.
+   */
+  groups?: Record<string, string[]>;
+  /** The owner's workflow_authorization, written beside `ua`. */
+  wa?: unknown;
 }
 
 export interface TestServer {
@@ -62,6 +69,8 @@ export interface TestServer {
   ownerFile: string;
   /** Sends new site settings the way the hub does (a signed PUT to the control endpoint). */
   pushSite(site: SiteSettings): Promise<void>;
+  /** Sends the hub's full group membership the way the hub does. */
+  pushGroups(groups: Record<string, string[]>): Promise<void>;
   base: string;
   running: RunningWorkflowServer;
   url: string;
@@ -80,7 +89,13 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   const ownerDir = join(dataDir, 'users', options.owner);
   const ownerFile = join(ownerDir, 'jupyter_config.json');
   mkdirSync(join(ownerDir, 'workflows'), { recursive: true });
-  if (options.ua !== undefined) writeFileSync(ownerFile, JSON.stringify({ WorkflowServer: { user_authorization: options.ua } }));
+  if (options.ua !== undefined || options.wa !== undefined) {
+    const section = {
+      ...(options.ua !== undefined ? { user_authorization: options.ua } : {}),
+      ...(options.wa !== undefined ? { workflow_authorization: options.wa } : {}),
+    };
+    writeFileSync(ownerFile, JSON.stringify({ WorkflowServer: section }));
+  }
   for (const [name, text] of Object.entries(options.flows ?? {})) {
     mkdirSync(join(ownerDir, 'workflows', name), { recursive: true });
     writeFileSync(join(ownerDir, 'workflows', name, 'flow.yaml'), text);
@@ -95,6 +110,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     host: '127.0.0.1',
     port: 0,
     logger: options.logger ?? silentLogger(),
+    groups: options.groups ?? {},
     concurrency: 4,
     ...(options.limits ? { limits: options.limits } : {}),
   });
@@ -109,6 +125,10 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     async pushSite(site) {
       const target = '/_flotilla/site';
       await agent.put(target).set(sign({ user: null }, 'PUT', target)).send(site).expect(200);
+    },
+    async pushGroups(groups) {
+      const target = '/_flotilla/membership';
+      await agent.put(target).set(sign({ user: null }, 'PUT', target)).send({ groups }).expect(200);
     },
     base,
     running,

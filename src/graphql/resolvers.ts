@@ -112,10 +112,8 @@ export function createRootValue(engine: WorkflowEngine, owner: string): Record<s
       ctx: GraphqlContext,
     ) => {
       // The server has decided the whole request already; this is defence in depth.
-      for (const workflow of workflows) {
-        demandReadable(ctx, workflow);
-        if (!ctx.viewer.permitted(workflow).has(op)) throw forbiddenError(op, workflow);
-      }
+      for (const workflow of workflows) if (!ctx.viewer.permitted(workflow).has(op)) throw forbiddenError(op, workflow);
+      for (const workflow of workflows) demandReadable(ctx, workflow);
       return engine.command(op, {
         workflows,
         ...(tasks ? { tasks } : {}),

@@ -40,8 +40,9 @@ export class DecisionMaker {
 
   /**
    * Every action on every workflow it names, all or nothing: a request acting on several
-   * workflows is refused whole if any one is not permitted. A workflow the user may not read is
-   * reported as unreadable (callers answer as for a workflow that does not exist), whatever else.
+   * workflows is refused whole if any one is not permitted. An operation missing on a named
+   * workflow is `forbidden`; with every operation permitted, a named workflow the user may not
+   * read is `unreadable` (callers answer as for a workflow that does not exist).
    */
   act(identity: Identity, actions: readonly Action[], what: string): ActDecision {
     const decision = this.safely(() => this.decideActions(identity, actions), {
@@ -64,9 +65,8 @@ export class DecisionMaker {
   private decideActions(identity: Identity, actions: readonly Action[]): ActDecision {
     if (actions.length === 0) return { allowed: false, reason: 'forbidden', operation: 'read', workflow: null };
     const user = identity.user;
-    for (const workflow of new Set(actions.flatMap((a) => a.workflows))) {
-      if (!this.access.mayRead(user, workflow)) return { allowed: false, reason: 'unreadable', workflow };
-    }
+    // Operations first: what an operation needs is decided from names alone, so refusing it
+    // discloses nothing of which workflows exist.
     for (const { operation, workflows } of actions) {
       if (workflows.length === 0 && !this.access.permitted(user).has(operation)) {
         return { allowed: false, reason: 'forbidden', operation, workflow: null };
@@ -74,6 +74,10 @@ export class DecisionMaker {
       for (const workflow of workflows) {
         if (!this.access.permitted(user, workflow).has(operation)) return { allowed: false, reason: 'forbidden', operation, workflow };
       }
+    }
+    // Acting on a workflow needs reading it too: one cannot act on what, for them, does not exist.
+    for (const workflow of new Set(actions.flatMap((a) => a.workflows))) {
+      if (!this.access.mayRead(user, workflow)) return { allowed: false, reason: 'unreadable', workflow };
     }
     return { allowed: true };
   }

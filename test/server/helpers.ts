@@ -101,6 +101,9 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     writeFileSync(join(ownerDir, 'workflows', name, 'flow.yaml'), text);
   }
   const secret = newServerSecret();
+  // The owner's groups are membership like anyone's: the server takes groups from nowhere else.
+  const membership: Record<string, string[]> = { ...options.groups };
+  for (const group of options.ownerGroups ?? []) membership[group] = [...(membership[group] ?? []), options.owner];
   const running = await startWorkflowServer({
     owner: options.owner,
     dataDir,
@@ -110,7 +113,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     host: '127.0.0.1',
     port: 0,
     logger: options.logger ?? silentLogger(),
-    groups: options.groups ?? {},
+    groups: membership,
     concurrency: 4,
     ...(options.limits ? { limits: options.limits } : {}),
   });

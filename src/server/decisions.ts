@@ -108,7 +108,10 @@ export class DecisionMaker {
   /** Owner-only parts (sharing page, /api/authorization): no configuration grants them. */
   checkOwner(identity: Identity, what: string): boolean {
     const allowed = identity.user === this.access.owner;
-    this.log(identity, ['owner'], allowed, `owner-only ${what}`, allowed ? 'owner of this server' : 'only the owner may use this');
+    this.logger.info(
+      { user: identity.user, via: identity.via, operations: ['owner'], allowed, what },
+      `${allowed ? 'allowed' : 'refused'}: ${identity.user} owner-only ${what}: ${allowed ? 'owner of this server' : 'only the owner may use this'}`,
+    );
     return allowed;
   }
 

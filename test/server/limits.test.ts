@@ -156,7 +156,7 @@ describe('GraphQL cost budget, response cap and jobLog', () => {
 describe('caps on sockets and subscriptions', () => {
   let server: TestServer;
   const sockets: GraphqlSocket[] = [];
-  const PERMISSIONS = 'subscription { permissions }';
+  const PERMISSIONS = 'subscription { permissions { permissions } }';
 
   beforeAll(async () => {
     server = await startTestServer({ owner: 'alice', site: SITE, ua: UA, limits: { subscriptions_per_socket: 3, sockets_per_user: 2 } });
@@ -190,7 +190,7 @@ describe('caps on sockets and subscriptions', () => {
     const carl = await connect(server, { user: 'carl' }, sockets);
     for (const socket of [first, second, carl]) {
       socket.subscribe('p', PERMISSIONS);
-      expect(await firstOf(socket, 'p')).toMatchObject({ type: 'next', payload: { data: { permissions: ['read'] } } });
+      expect(await firstOf(socket, 'p')).toMatchObject({ type: 'next', payload: { data: { permissions: { permissions: ['read'] } } } });
     }
     second.ws.close();
     // Once the server has seen the close, bob may open another.

@@ -79,6 +79,7 @@ export interface TestServer {
   get(who: Who, target: string): request.Test;
   put(who: Who, target: string): request.Test;
   post(who: Who, target: string): request.Test;
+  delete(who: Who, target: string): request.Test;
   /** POST a GraphQL document to /user/O/graphql. */
   graphql(who: Who, query: string, variables?: Record<string, unknown>, operationName?: string): request.Test;
   close(): Promise<void>;
@@ -140,6 +141,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     get: (who, target) => agent.get(target).set(sign(who, 'GET', target)),
     put: (who, target) => agent.put(target).set(sign(who, 'PUT', target)),
     post: (who, target) => agent.post(target).set(sign(who, 'POST', target)),
+    delete: (who, target) => agent.delete(target).set(sign(who, 'DELETE', target)),
     graphql: (who, query, variables, operationName) =>
       agent
         .post(`${base}graphql`)
@@ -169,6 +171,16 @@ export function openSocket(server: TestServer, who: Who, headers: Record<string,
     });
     ws.once('error', (err) => reject(err));
   });
+}
+
+/** Opens a socket for `who` and has it acknowledged; `sockets` collects it for closing after the test. */
+export async function connectSocket(server: TestServer, who: Who, sockets: GraphqlSocket[], headers: Record<string, string> = {}): Promise<GraphqlSocket> {
+  const outcome = await openSocket(server, who, headers);
+  if (!outcome.ok) throw new Error(`upgrade refused with ${outcome.status}`);
+  const socket = new GraphqlSocket(outcome.ws);
+  sockets.push(socket);
+  await socket.init();
+  return socket;
 }
 
 export interface ProtocolMessage {

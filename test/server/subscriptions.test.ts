@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { GraphqlSocket, HUB_ORIGIN, openSocket, startTestServer, waitFor, type TestServer, type Who } from './helpers.js';
+import { connectSocket, GraphqlSocket, HUB_ORIGIN, openSocket, startTestServer, waitFor, type TestServer, type Who } from './helpers.js';
 
 const FLOW = `
 tasks:
@@ -27,14 +27,7 @@ describe('subscriptions', () => {
   });
   afterAll(async () => server?.close());
 
-  async function connect(who: Who, headers: Record<string, string> = {}): Promise<GraphqlSocket> {
-    const outcome = await openSocket(server, who, headers);
-    if (!outcome.ok) throw new Error(`upgrade refused with ${outcome.status}`);
-    const socket = new GraphqlSocket(outcome.ws);
-    sockets.push(socket);
-    await socket.init();
-    return socket;
-  }
+  const connect = (who: Who, headers: Record<string, string> = {}) => connectSocket(server, who, sockets, headers);
 
   it('refuses the upgrade without a proof (401), without read (403), from a foreign Origin (403)', async () => {
     const ws = await import('ws');

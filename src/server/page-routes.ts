@@ -69,7 +69,7 @@ export function pageRoutes(page: PageContext, decisions: DecisionMaker): Router 
     }
     const viewer = decisions.viewer(res.locals.identity);
     const permitted = viewer.mayRead(id) ? viewer.permitted(id) : viewer.permitted();
-    render(res, page, 'workflow', 200, { title: `${id} · ${page.owner}`, workflow: id, permissions: graphqlNames(permitted) });
+    render(res, page, 'workflow', 200, { title: `${id} · ${page.owner}`, workflow: id, permissions: graphqlNames(permitted), operations: OPERATIONS });
   });
 
   router.get('/sharing', (_req, res) => {

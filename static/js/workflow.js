@@ -5,9 +5,10 @@ import { broadcastDialog } from './broadcast.js';
 import { BROADCAST_FIELDS, createBroadcastList } from './broadcast-list.js';
 import { actionButton, guardedField, mutateWithToast } from './controls.js';
 import { messageDialog, outputsDialog } from './dialogs.js';
-import { data, graphql, subscribe } from './gql.js';
+import { api, data, graphql, subscribe } from './gql.js';
 import { drawGraph, windowTasks } from './graph.js';
 import { livePermissions } from './permissions.js';
+import { sharingEditor } from './sharing-editor.js';
 import { detailsRow, latestMessage } from './task-details.js';
 import { clockTime, countsFromGraphql, describeCounts, duration, el, followConnection, lastRunNote, relativeTime, stateBadge, statusBadge, toast } from './ui.js';
 import { createWorkflowLog } from './workflow-log.js';
@@ -47,7 +48,13 @@ const livePerms = livePermissions((next) => {
   permissions = next;
   // Rows carry controls too (Satisfy trigger), so re-render them as well as the bars.
   if (workflow) renderAll();
-});
+}, id);
+
+// The owner's Share panel: this workflow's section of workflow_authorization.
+if (data.user === data.owner && document.getElementById('share-panel')) {
+  const share = sharingEditor({ prefix: 'share-', workflow: id });
+  api('api/authorization/workflows').then((response) => share.show((response.ok && response.json[id]) || {}));
+}
 
 /** Runs a mutation on this workflow; a refusal for lack of permission re-reads permissions. */
 async function run(op, args) {

@@ -77,7 +77,7 @@ describe.skipIf(!chromiumAvailable)(`sharing one workflow in Chromium (needs ${C
     await owner.page.locator('#share-validation.ok').waitFor();
     await owner.page.locator('#share-preview tbody', { hasText: 'dan' }).waitFor();
     await owner.page.click('#share-save');
-    await owner.page.locator('#share-validation', { hasText: 'saved' }).waitFor();
+    await owner.page.locator('#share-validation', { hasText: /Valid · saved$/ }).waitFor();
     await screenshot(owner.page, 'share-panel');
 
     // On the colleague's open list, without a reload.

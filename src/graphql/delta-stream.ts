@@ -30,9 +30,13 @@ export function deltaStream(engine: WorkflowEngine, workflows: string[] | null, 
   const readable = (workflow: string): boolean => view === undefined || view.viewer.mayRead(workflow);
   /** Workflows this subscriber has been shown and not told are gone. */
   const shown = new Set<string>();
+  /** Every workflow in scope the engine has told of, readable or not (no need to ask it again). */
+  const known = new Set<string>();
 
   const subscribeEngine = (): (() => void) =>
     engine.subscribe(workflows, (delta) => {
+      if (delta.pruned?.workflow) known.delete(delta.workflow);
+      else known.add(delta.workflow);
       if (done || !readable(delta.workflow)) return;
       if (delta.pruned?.workflow) shown.delete(delta.workflow);
       else shown.add(delta.workflow);
@@ -52,8 +56,7 @@ export function deltaStream(engine: WorkflowEngine, workflows: string[] | null, 
   const recheck = (): void => {
     if (done || view === undefined) return;
     const lost = [...shown].filter((workflow) => !readable(workflow));
-    const inScope = engine.listWorkflows().map((w) => w.id).filter((id) => workflows === null || workflows.includes(id));
-    const gained = inScope.some((id) => !shown.has(id) && readable(id));
+    const gained = [...known].some((id) => !shown.has(id) && readable(id));
     // Pruned notices already queued stay; a resubscription's burst supersedes everything else.
     releaseQueue((delta) => delta.pruned?.workflow === true || (readable(delta.workflow) && !gained));
     for (const workflow of lost) {

@@ -60,6 +60,11 @@ export interface Subject {
 }
 
 
+/** A change refused because the owner's file is broken and must be replaced first. */
+export class OwnerFileUnusableError extends Error {
+  override name = 'OwnerFileUnusableError';
+}
+
 /** Sharing with one workflow's section replaced, or removed when `section` is undefined. */
 export function withWorkflowSection(sharing: OwnerSharing, workflow: string, section: UserAuthorization | undefined): OwnerSharing {
   const sections = new Map(sharing.workflow_authorization?.sections ?? []);
@@ -76,6 +81,8 @@ export class AccessControl extends EventEmitter<{ change: [] }> {
   /** Group → members, as last pushed by the hub; null until the first push. */
   private membership: Map<string, Set<string>> | null = null;
   private sharing: OwnerSharing = {};
+  /** Why the owner's file cannot be used, while it cannot (then `sharing` is the fail-closed stand-in). */
+  private brokenFile: string | undefined;
 
   constructor(private readonly options: AccessOptions) {
     super();
@@ -102,9 +109,11 @@ export class AccessControl extends EventEmitter<{ change: [] }> {
   reloadOwnerFile(): void {
     try {
       this.apply(loadOwnerSharing(this.options.dataDir, this.owner));
+      this.brokenFile = undefined;
     } catch (err) {
+      this.brokenFile = errorMessage(err);
       this.apply({ user_authorization: parseUserAuthorization(DENY_EVERYONE) });
-      this.options.logger.error({ err: errorMessage(err) }, "owner's sharing settings invalid: access users get nothing until it is fixed");
+      this.options.logger.error({ err: this.brokenFile }, "owner's sharing settings invalid: access users get nothing until it is fixed");
     }
   }
 
@@ -137,12 +146,18 @@ export class AccessControl extends EventEmitter<{ change: [] }> {
    */
   replaceUserAuthorization(raw: unknown): UserAuthorization {
     const ua = this.validateUserAuthorization(raw);
-    this.save({ ...this.sharing, user_authorization: ua });
+    // Over a broken file this replaces it whole: its sections could not be read, so none are kept.
+    this.save(this.brokenFile === undefined ? { ...this.sharing, user_authorization: ua } : { user_authorization: ua });
+    this.brokenFile = undefined;
     return ua;
   }
 
   /** Replaces (or, with undefined, removes) one workflow's section, saved and applied as above. */
   replaceWorkflowSection(workflow: string, raw: unknown): UserAuthorization | undefined {
+    if (this.brokenFile !== undefined) {
+      // Saving beside a stand-in would write the stand-in to disk as if the owner had meant it.
+      throw new OwnerFileUnusableError(`the owner file cannot be used as it is (${this.brokenFile}); save the server-wide sharing first, which replaces it`);
+    }
     const section = raw === undefined ? undefined : this.validateWorkflowSection(workflow, raw);
     this.save(withWorkflowSection(this.sharing, workflow, section));
     return section;

@@ -8,7 +8,7 @@ import express, { Router, type Request, type Response } from 'express';
 import { formatExplanation, OPERATIONS } from '../authz/index.js';
 import { isValidUserName, isValidWorkflowName, loadOwnerSharing, NAME_RULE, type OwnerSharing } from '../config/index.js';
 import { permissionsView } from '../graphql/permission-stream.js';
-import { withWorkflowSection, type AccessControl } from './access.js';
+import { OwnerFileUnusableError, withWorkflowSection, type AccessControl } from './access.js';
 import { AtomicWriteError } from '../util/atomic-write.js';
 import { errorMessage, isPlainObject } from '../util/values.js';
 import type { DecisionMaker } from './decisions.js';
@@ -83,6 +83,7 @@ export function apiRoutes(
       res.json(save());
     } catch (err) {
       if (err instanceof AtomicWriteError) res.status(err.diskFull ? 507 : 500).json({ error: err.message });
+      else if (err instanceof OwnerFileUnusableError) res.status(409).json({ error: err.message });
       else res.status(400).json({ error: errorMessage(err) });
     }
   };

@@ -55,9 +55,10 @@ export interface TestServerOptions {
   dataDir?: string;
   /**
    * The hub's group membership at start (group → members), the server's one source of groups;
-   * omitted: no groups at all. Groups in a request's proof are not used for decisions.
+   * omitted: no groups at all; null: the hub sent none (yet). Groups in a request's proof are not
+   * used for decisions.
    */
-  groups?: Record<string, string[]>;
+  groups?: Record<string, string[]> | null;
   /** The owner's workflow_authorization, written beside `ua`. */
   wa?: unknown;
 }
@@ -103,8 +104,11 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   }
   const secret = newServerSecret();
   // The owner's groups are membership like anyone's: the server takes groups from nowhere else.
-  const membership: Record<string, string[]> = { ...options.groups };
-  for (const group of options.ownerGroups ?? []) membership[group] = [...(membership[group] ?? []), options.owner];
+  let membership: Record<string, string[]> | null = null;
+  if (options.groups !== null) {
+    membership = { ...options.groups };
+    for (const group of options.ownerGroups ?? []) membership[group] = [...(membership[group] ?? []), options.owner];
+  }
   const running = await startWorkflowServer({
     owner: options.owner,
     dataDir,

@@ -4,7 +4,7 @@
  * refused whole; the handshake; live pruning and 4403; me, userprofile and the permissions
  * subscription; the owner's endpoints for workflow sections.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectSocket, GraphqlSocket, openSocket, startTestServer, waitFor, type TestServer, type Who } from './helpers.js';
 
@@ -44,8 +44,13 @@ describe('sharing one workflow', () => {
   });
   afterEach(async () => {
     for (const s of sockets.splice(0)) s.ws.terminate();
-    await server.put(owner, `${server.base}api/authorization`).send(UA).expect(200);
-    for (const [workflow, section] of Object.entries(WA)) await server.put(owner, `${sections()}/${workflow}`).send(section).expect(200);
+    // Back to the starting sharing: the file as it was, whatever a test left.
+    writeFileSync(server.ownerFile, JSON.stringify({ WorkflowServer: { user_authorization: UA, workflow_authorization: WA } }));
+    const onDisk = (await server.get(owner, sections()).expect(200)).body;
+    await waitFor(
+      () => JSON.stringify(server.running.access.currentSharing.workflow_authorization?.toJSON()) === JSON.stringify(onDisk),
+      'the starting sharing to be applied',
+    );
   });
   afterAll(async () => server?.close());
 
@@ -223,6 +228,20 @@ describe('sharing one workflow', () => {
       expect(readFileSync(server.ownerFile).equals(before)).toBe(true);
     });
 
+    it('refuses a section over a broken owner file (409) until the server-wide sharing replaces the file', async () => {
+      writeFileSync(server.ownerFile, '{ "WorkflowServer": { "user_authorization": { "bob": ["stpo"] } } }');
+      await waitFor(async () => (await server.get(owner, sections())).status === 409, 'the broken file to be noticed');
+      const refused = await server.put(owner, `${sections()}/other`).send({ bob: ['READ'] }).expect(409);
+      expect(refused.body.error).toContain('save the server-wide sharing first');
+      expect(readFileSync(server.ownerFile, 'utf8')).toContain('stpo');
+      await server.put(owner, `${server.base}api/authorization`).send(UA).expect(200);
+      await server.put(owner, `${sections()}/other`).send({ bob: ['READ'] }).expect(200);
+      expect(JSON.parse(readFileSync(server.ownerFile, 'utf8')).WorkflowServer).toEqual({
+        user_authorization: { 'group:staff': ['read'] },
+        workflow_authorization: { other: { bob: ['read'] } },
+      });
+    });
+
     it('keeps the section endpoints to the owner', async () => {
       await server.get(bob, sections()).expect(403);
       await server.put(bob, `${sections()}/other`).send({ bob: ['ALL'] }).expect(403);
@@ -245,6 +264,28 @@ describe('sharing one workflow', () => {
       expect(res.body.explanation.grants.fromKeys).toContainEqual({ key: 'group:lab', section: 'workflow_authorization.genome-run', terms: ['read', 'CONTROL'] });
       expect(res.body.text).toContain('workflow_authorization.genome-run › group:lab');
       await server.get(owner, `${server.base}api/authorization/explain?user=lena&workflow=..`).expect(400);
+    });
+  });
+
+  describe('one source of groups', () => {
+    it("decides with the hub's pushed membership, never with the groups a proof carries", async () => {
+      const claimsLab = await server.graphql({ user: 'bob', groups: ['lab'] }, 'mutation { play(workflows: ["genome-run"]) { ok } }').expect(403);
+      expect(claimsLab.body.errors[0].extensions).toMatchObject({ operation: 'play', workflow: 'genome-run' });
+      const profile = await server.get({ user: 'lena', groups: [] }, `${server.base}api/userprofile`).expect(200);
+      expect(profile.body.groups).toEqual(['lab', 'staff']);
+      expect(profile.body.workflowPermissions.map((w: { workflow: string }) => w.workflow)).toEqual(['genome-run']);
+    });
+
+    it('gives access users nothing until the hub has sent any membership', async () => {
+      const early = await startTestServer({ owner: 'alice', site: SITE, ua: { '*': ['READ'] }, groups: null });
+      try {
+        await early.graphql({ user: 'bob' }, '{ workflows { id } }').expect(403);
+        await early.graphql({ user: 'alice' }, '{ workflows { id } }').expect(200);
+        await early.pushGroups({});
+        await early.graphql({ user: 'bob' }, '{ workflows { id } }').expect(200);
+      } finally {
+        await early.close();
+      }
     });
   });
 });

@@ -409,10 +409,15 @@ function applyDelta(delta) {
   if (delta.pruned?.workflow) {
     workflow = null;
     tasks.clear();
-    document.getElementById('notices').replaceChildren(el('div', { class: 'notice warn' }, 'This workflow was removed.'));
+    // The server says no more, on purpose: a workflow you may no longer read looks removed.
+    document.getElementById('notices').replaceChildren(el('div', { class: 'notice warn', id: 'workflow-gone' }, 'This workflow is gone: it was removed, or is no longer shared with you.'));
     return;
   }
-  if (delta.added?.workflow) workflow = { ...workflow, ...delta.added.workflow };
+  if (delta.added?.workflow) {
+    // Back (shared again, or made again): the notice no longer holds.
+    if (workflow === null) document.getElementById('workflow-gone')?.remove();
+    workflow = { ...workflow, ...delta.added.workflow };
+  }
   for (const t of delta.added?.tasks ?? []) tasks.set(t.id, t);
   if (delta.updated?.workflow && workflow) {
     const patch = delta.updated.workflow;

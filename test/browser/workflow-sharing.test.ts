@@ -89,11 +89,35 @@ describe.skipIf(!chromiumAvailable)(`sharing one workflow in Chromium (needs ${C
     await waitLive(colleague.page);
     await play(colleague.page).and(colleague.page.locator('button:enabled')).waitFor();
 
+    // Taken back from the same panel: the colleague's open page loses the workflow at once.
+    const stillOpen = await markDocument(colleague.page);
+    await owner.page.click('#share-remove');
+    await colleague.page.locator('#workflow-gone').waitFor();
+    expect(await stillOpen()).toBe(true);
+    await screenshot(colleague.page, 'shared-workflow-taken-back');
+
     await openServerPage(colleague.page, site, 'alice', 'workflows/notes');
     await waitLive(colleague.page);
     await play(colleague.page).and(colleague.page.locator('button:disabled')).waitFor();
     expect(await disabledReason(play(colleague.page))).toContain('"play" permission');
     expect(colleague.errors, colleague.errors.join('\n')).toEqual([]);
+    expect(owner.errors, owner.errors.join('\n')).toEqual([]);
+  }, SLOW_TEST_MS);
+
+  it('the sharing page edits any workflow\'s section, and says when no such workflow exists yet', async () => {
+    const owner = sessions[0]!;
+    await openServerPage(owner.page, site, 'alice', 'sharing');
+    await owner.page.locator('#wf-pick option', { hasText: 'notes · shared on its own' }).waitFor({ state: 'attached' });
+    await owner.page.fill('#wf-new', 'future-run');
+    await owner.page.click('#wf-add button');
+    const row = owner.page.locator('#wf-rules tbody tr').first();
+    await row.locator('input[aria-label="Who"]').fill('dan');
+    await row.locator('input[aria-label="Permissions"]').fill('READ');
+    await owner.page.locator('#wf-validation.ok').waitFor();
+    await owner.page.locator('#wf-note', { hasText: 'No workflow named future-run exists yet' }).waitFor();
+    await owner.page.click('#wf-save');
+    await owner.page.locator('#wf-pick option', { hasText: 'future-run · shared on its own' }).waitFor({ state: 'attached' });
+    await screenshot(owner.page, 'sharing-page-workflow-section');
     expect(owner.errors, owner.errors.join('\n')).toEqual([]);
   }, SLOW_TEST_MS);
 });

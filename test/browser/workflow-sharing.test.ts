@@ -20,6 +20,13 @@ tasks:
 `;
 
 const play = (page: Page) => page.locator('#workflow-controls button', { hasText: /^\s*Play\s*$/ });
+/** Fills the first row of the sharing editor whose ids start with `prefix`, and waits until it is valid. */
+async function fillFirstRow(page: Page, prefix: string, who: string, permissions: string): Promise<void> {
+  const row = page.locator(`#${prefix}rules tbody tr`).first();
+  await row.locator('input[aria-label="Who"]').fill(who);
+  await row.locator('input[aria-label="Permissions"]').fill(permissions);
+  await page.locator(`#${prefix}validation.ok`).waitFor();
+}
 const listed = (page: Page, workflow: string) => page.locator('#workflows tbody a', { hasText: new RegExp(`^${workflow}$`) });
 
 describe.skipIf(!chromiumAvailable)(`sharing one workflow in Chromium (needs ${CHROMIUM})`, () => {
@@ -71,10 +78,7 @@ describe.skipIf(!chromiumAvailable)(`sharing one workflow in Chromium (needs ${C
     await openServerPage(owner.page, site, 'alice', 'workflows/genome');
     await waitLive(owner.page);
     await owner.page.click('#share-panel summary');
-    const row = owner.page.locator('#share-rules tbody tr').first();
-    await row.locator('input[aria-label="Who"]').fill('dan');
-    await row.locator('input[aria-label="Permissions"]').fill('READ, CONTROL');
-    await owner.page.locator('#share-validation.ok').waitFor();
+    await fillFirstRow(owner.page, 'share-', 'dan', 'READ, CONTROL');
     await owner.page.locator('#share-preview tbody', { hasText: 'dan' }).waitFor();
     await owner.page.click('#share-save');
     await owner.page.locator('#share-validation', { hasText: /Valid · saved$/ }).waitFor();
@@ -110,10 +114,7 @@ describe.skipIf(!chromiumAvailable)(`sharing one workflow in Chromium (needs ${C
     await owner.page.locator('#wf-pick option', { hasText: 'notes · shared on its own' }).waitFor({ state: 'attached' });
     await owner.page.fill('#wf-new', 'future-run');
     await owner.page.click('#wf-add button');
-    const row = owner.page.locator('#wf-rules tbody tr').first();
-    await row.locator('input[aria-label="Who"]').fill('dan');
-    await row.locator('input[aria-label="Permissions"]').fill('READ');
-    await owner.page.locator('#wf-validation.ok').waitFor();
+    await fillFirstRow(owner.page, 'wf-', 'dan', 'READ');
     await owner.page.locator('#wf-note', { hasText: 'No workflow named future-run exists yet' }).waitFor();
     await owner.page.click('#wf-save');
     await owner.page.locator('#wf-pick option', { hasText: 'future-run · shared on its own' }).waitFor({ state: 'attached' });

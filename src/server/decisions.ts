@@ -21,7 +21,6 @@ export type ActDecision =
   | { allowed: false; reason: 'unreadable'; workflow: string }
   | { allowed: false; reason: 'forbidden'; operation: Operation; workflow: string | null };
 
-
 export class DecisionMaker {
   constructor(
     private readonly access: AccessControl,

@@ -44,6 +44,7 @@ import { errorMessage } from '../util/values.js';
 const DENY_EVERYONE = { '*': ['!ALL'] };
 
 const NOTHING: ReadonlySet<Operation> = new Set();
+const GROUPS_CACHE_SIZE = 10_000;
 const EVERYTHING: ReadonlySet<Operation> = new Set(OPERATIONS);
 
 export interface AccessOptions {
@@ -80,6 +81,8 @@ export class AccessControl extends EventEmitter<{ change: [] }> {
   private site: SiteAuthorization | undefined;
   /** Group → members, as last pushed by the hub; null until the first push. */
   private membership: Map<string, Set<string>> | null = null;
+  /** User → their groups under the current membership: decisions on every delta ask again and again. */
+  private readonly groupsByUser = new Map<string, string[]>();
   private sharing: OwnerSharing = {};
   /** Why the owner's file cannot be used, while it cannot (then `sharing` is the fail-closed stand-in). */
   private brokenFile: string | undefined;
@@ -177,6 +180,7 @@ export class AccessControl extends EventEmitter<{ change: [] }> {
   /** The hub's full current group membership. */
   setMembership(groups: Record<string, readonly string[]>): void {
     this.membership = new Map(Object.entries(groups).map(([g, users]) => [g, new Set(users)]));
+    this.groupsByUser.clear();
     this.authorizer.clearCache();
     this.changed();
   }
@@ -184,7 +188,14 @@ export class AccessControl extends EventEmitter<{ change: [] }> {
   /** A user's groups as the hub last pushed them (none before the first push). */
   groupsOf(user: string): string[] {
     if (!this.membership) return [];
-    return [...this.membership].filter(([, members]) => members.has(user)).map(([g]) => g).sort();
+    let groups = this.groupsByUser.get(user);
+    if (groups === undefined) {
+      groups = [...this.membership].filter(([, members]) => members.has(user)).map(([g]) => g).sort();
+      // Bounded like the authorizer's cache: names come from requests, so they must not grow it for ever.
+      if (this.groupsByUser.size >= GROUPS_CACHE_SIZE) this.groupsByUser.clear();
+      this.groupsByUser.set(user, groups);
+    }
+    return [...groups];
   }
 
   /** What a user may do, server-wide or (with `workflow`) on that workflow. Any doubt is nothing. */

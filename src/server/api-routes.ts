@@ -1,7 +1,7 @@
 /**
- * REST endpoints under `/user/O/api/`: the caller's own profile (any authenticated user: it tells
- * them only what they may do, server-wide and on the workflows they may read where that differs,
- * so a user with no access learns nothing but that), and the owner-only sharing endpoints:
+ * REST endpoints under `/user/O/api/`: the caller's own profile (for anyone who may open the
+ * server, `read` server-wide or on some workflow: what they may do, server-wide and on the
+ * workflows they may read where that differs; 403 for anyone else), and the owner-only sharing endpoints:
  * user_authorization, each workflow's section of workflow_authorization, previews and explanations.
  */
 import express, { Router, type Request, type Response } from 'express';
@@ -39,6 +39,10 @@ export function apiRoutes(
   const json = express.json({ limit: MAX_AUTHORIZATION_BYTES, strict: false });
 
   router.get('/userprofile', (_req, res) => {
+    if (!decisions.open(res.locals.identity, 'userprofile')) {
+      res.status(403).json({ error: `${access.owner} has not shared any workflow with you` });
+      return;
+    }
     const viewer = decisions.viewer(res.locals.identity);
     res.json({ username: res.locals.identity.user, owner: access.owner, groups: viewer.groups(), ...permissionsView(viewer.summary()) });
   });

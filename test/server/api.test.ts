@@ -23,8 +23,9 @@ describe('REST API and pages', () => {
   it('gives each user their profile', async () => {
     const res = await server.get(bob, `${server.base}api/userprofile`).expect(200);
     expect(res.body).toEqual({ username: 'bob', owner: 'alice', groups: ['ops'], permissions: ['pause', 'read'], workflowPermissions: [] });
-    const stranger = await server.get({ user: 'zoe' }, `${server.base}api/userprofile`).expect(200);
-    expect(stranger.body.permissions).toEqual([]);
+    // No read anywhere: the profile, like every other way in, is refused.
+    const stranger = await server.get({ user: 'zoe' }, `${server.base}api/userprofile`).expect(403);
+    expect(stranger.body.error).toContain('has not shared any workflow with you');
   });
 
   it('keeps /api/authorization and the sharing page to the owner', async () => {

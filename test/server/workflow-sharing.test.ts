@@ -105,6 +105,8 @@ describe('sharing one workflow', () => {
       expect(await openSocket(server, noor)).toEqual({ ok: false, status: 403 });
       await server.get(noor, server.base).expect(403);
       await server.graphql(noor, '{ workflows { id } }').expect(403);
+      await server.graphql(noor, '{ me { permissions } }').expect(403);
+      await server.get(noor, `${server.base}api/userprofile`).expect(403);
     });
 
     it('gives me and userprofile the server-wide permissions and only the readable workflows that differ', async () => {

@@ -46,7 +46,8 @@
     if (row.dataset.status !== 'running') return;
     var cell = row.querySelector('.perms');
     fetch('/user/' + encodeURIComponent(row.dataset.owner) + '/api/userprofile', { credentials: 'same-origin', headers: { Accept: 'application/json' } })
-      .then(function (res) { if (!res.ok) throw new Error(res.status); return res.json(); })
+      // 403: nothing shared with you there (the profile is refused like everything else).
+      .then(function (res) { if (res.status === 403) return { permissions: [] }; if (!res.ok) throw new Error(res.status); return res.json(); })
       .then(function (profile) {
         cell.textContent = '';
         var perms = profile.permissions || [];

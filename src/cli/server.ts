@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { isValidUserName } from '../config/index.js';
+import { isValidUserName, type PlatformConfig } from '../config/index.js';
 import { parseStartMessage, type ServerReport, type StartMessage } from '../identity/launch.js';
 import { isLoopback, startWorkflowServer, type RunningWorkflowServer } from '../server/app.js';
 import { workflowServerSettings } from '../server/site-settings.js';
@@ -93,8 +93,9 @@ export function registerServerCommand(program: Command): void {
       let concurrency: number | undefined;
       let limits: ServerLimits | undefined;
       let stallTimeout: number | undefined;
+      let platforms: Record<string, PlatformConfig> | undefined;
       try {
-        ({ max_concurrent_jobs: concurrency, limits, stall_timeout: stallTimeout } = workflowServerSettings(start.site));
+        ({ max_concurrent_jobs: concurrency, limits, stall_timeout: stallTimeout, platforms } = workflowServerSettings(start.site));
       } catch {
         // Unusable settings deny access users (AccessControl says so in the log); jobs run at the default width, under the default limits.
       }
@@ -111,6 +112,7 @@ export function registerServerCommand(program: Command): void {
         ...(concurrency ? { concurrency } : {}),
         ...(limits ? { limits } : {}),
         ...(stallTimeout !== undefined ? { stallTimeout } : {}),
+        ...(platforms ? { platforms } : {}),
       }).catch((err: unknown) => fail(errorMessage(err)));
       let stopping = false;
       const stop = (why: string): void => {

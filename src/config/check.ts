@@ -5,7 +5,7 @@ import { chooseIsolation, SHARED_MODE_WARNING } from './isolation.js';
 import { readJsonFile } from './json.js';
 import { isValidUserName, isValidWorkflowName, NAME_RULE, quote } from './names.js';
 import { ownerConfigPath, parseOwnerConfig, workflowsDir } from './owner.js';
-import { loadSiteConfig, type SiteConfig } from './site.js';
+import { loadSiteConfig, slurmPlatformNames, type SiteConfig } from './site.js';
 
 export interface CheckReport {
   /** The site file checked, as named; null for embedded defaults. */
@@ -68,7 +68,7 @@ export function checkConfiguration(file?: string, uid = process.getuid?.()): Che
 
 /** The isolation a hub started by this same account would run, when it is worth a warning. */
 function isolationWarnings(site: SiteConfig, uid: number | undefined): string[] {
-  const choice = chooseIsolation(site.JupyterHub.spawner, uid);
+  const choice = chooseIsolation(site.JupyterHub.spawner, uid, slurmPlatformNames(site.WorkflowServer.platforms));
   const warnings = choice.migrate ? [choice.migrate] : [];
   const asUid = `for a hub started as uid ${uid ?? 'unknown'}`;
   if (choice.refused) warnings.push(`${asUid}, the start would be refused: ${choice.refused}`);

@@ -2,6 +2,7 @@
  * The plain-JSON shapes the engine shows to the rest of the workflow server. Nothing here knows
  * about users or HTTP; the GraphQL layer maps these 1:1.
  */
+import type { PlatformConfig } from '../config/site.js';
 import type { Logger } from '../util/logger.js';
 
 export const TASK_STATES = [
@@ -68,6 +69,12 @@ export interface TaskView {
   finishedAt?: string;
   exitCode?: number;
   pid?: number;
+  /** The batch system's id of the latest job (a Slurm job id); absent for local jobs. */
+  jobId?: string;
+  /** Where the current job runs, or the next would ("local" or a site platform). */
+  platform?: string;
+  /** The sbatch options of that job: the platform's, the task's, then broadcasts'. */
+  directives?: Record<string, string>;
   xtrigger?: string;
   xtriggerSatisfied?: boolean;
   outputs: string[];
@@ -95,7 +102,7 @@ export interface BroadcastView {
   cyclePoint: string;
   /** A task name or glob. */
   namespace: string;
-  settings: { env: Record<string, string>; script?: string };
+  settings: { env: Record<string, string>; script?: string; platform?: string; directives?: Record<string, string> };
   /** Order of setting: among equally specific overrides, the later one wins. */
   seq: number;
   /** Who last set it, and when (ISO); null for broadcasts stored before these were recorded. */
@@ -199,6 +206,8 @@ export interface EngineOptions {
   pollIntervalMs?: number;
   /** How long a stalled workflow stays up before it stops (seconds); 0 = for ever; default 3600. */
   stallTimeoutSeconds?: number;
+  /** The site's platforms (WorkflowServer.platforms); `local` is always there. */
+  platforms?: Record<string, PlatformConfig>;
   /**
    * Called once when the engine cannot go on (its database is damaged or unreadable at run
    * time); the engine has closed itself. The workflow server exits non-zero here.

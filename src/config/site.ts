@@ -198,7 +198,7 @@ const platformsSchema = z.record(nameSchema('platform name'), platformSchema, {
   if (LOCAL_PLATFORM in platforms) {
     ctx.addIssue({ code: 'custom', path: [LOCAL_PLATFORM], message: `"${LOCAL_PLATFORM}" is built in (tasks run on this machine); give your platform another name` });
   }
-});
+}, { when: () => true });
 
 /**
  * Slurm runs a job as the account that submits it, and the workflow server submits. Only under

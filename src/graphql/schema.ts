@@ -159,9 +159,9 @@ type Task {
   pid: Int
   """The batch system's id of the latest job (a Slurm job id); null for local jobs."""
   jobId: String
-  """Where the current job runs, or the next would: "local" or a platform of the site's."""
+  """Where the current job runs, or the next would: a platform of the site's; null for the built-in "local"."""
   platform: String
-  """The sbatch options of that job: the platform's, the task's, then broadcasts' (name to value)."""
+  """The sbatch options of that job: the platform's, the task's, then broadcasts' (name to value); null on "local"."""
   directives: JSON
   xtrigger: String
   xtriggerSatisfied: Boolean

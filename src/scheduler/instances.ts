@@ -175,9 +175,12 @@ export function taskView(inst: TaskInstance, ctx: ViewContext): TaskView {
     const settings = effectiveSettings(def, inst.cycle, ctx.broadcasts);
     view.script = settings.script;
     view.env = settings.env;
-    // The platform of the job running now, else of the next one.
-    view.platform = (ACTIVE_STATES.has(inst.state) ? inst.platform : settings.platform) ?? LOCAL_PLATFORM;
-    view.directives = { ...ctx.platformDirectives(view.platform), ...settings.directives };
+    // The platform of the job running now, else of the next one; only shown when not the local one.
+    const platform = ACTIVE_STATES.has(inst.state) ? inst.platform : settings.platform;
+    if (platform !== null && platform !== LOCAL_PLATFORM) {
+      view.platform = platform;
+      view.directives = { ...ctx.platformDirectives(platform), ...settings.directives };
+    }
   }
   return view;
 }

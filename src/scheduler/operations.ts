@@ -68,7 +68,7 @@ export const OPERATION_ARGS = {
     settings: z.strictObject({
       env: z.record(envName, z.string()).optional(),
       script: z.string().optional(),
-      platform: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'a platform name').optional(),
+      platform: z.string().regex(/^[A-Za-z0-9_.-]*$/, 'a platform name').optional(),
       directives: z.record(z.string(), z.union([z.string(), z.number()]).transform(String)).optional(),
     }),
     cyclePoints: z.array(cyclePoint).min(1).optional(),

@@ -71,9 +71,9 @@ export interface TaskView {
   pid?: number;
   /** The batch system's id of the latest job (a Slurm job id); absent for local jobs. */
   jobId?: string;
-  /** Where the current job runs, or the next would ("local" or a site platform). */
+  /** Where the current job runs, or the next would: a site platform; absent for the built-in local one. */
   platform?: string;
-  /** The sbatch options of that job: the platform's, the task's, then broadcasts'. */
+  /** The sbatch options of that job: the platform's, the task's, then broadcasts' (with `platform` only). */
   directives?: Record<string, string>;
   xtrigger?: string;
   xtriggerSatisfied?: boolean;

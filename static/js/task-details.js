@@ -43,7 +43,7 @@ export function detailsRow(task, columns) {
       el('div', { class: 'details-grid' },
         el('div', {},
           item('Job', job),
-          task.platform ? item('Platform', task.platform) : null,
+          item('Platform', task.platform ?? 'local (this machine)'),
           task.directives && Object.keys(task.directives).length
             ? item('Directives', nameValueTable(task.directives))
             : null,

@@ -51,7 +51,7 @@ export function registerConfigCommands(program: Command): void {
   config
     .command('check')
     .description(
-      'validate the site file, every owner\'s file under <data_dir>/users/ and workflow folder names; exit 1 on any problem',
+      'validate the site file, every owner\'s file under <data_dir>/users/ and every workflow\'s flow.yaml; exit 1 on any problem',
     )
     .option('--config <file>', `site configuration file (default: ./${DEFAULT_CONFIG} if it exists, else embedded defaults)`)
     .action((options: { config?: string }) => {

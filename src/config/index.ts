@@ -8,6 +8,7 @@ export {
   LOCAL_PLATFORM,
   loadSiteConfig,
   parseSiteConfig,
+  slurmIsolationProblem,
   slurmPlatformNames,
   type IsolationMode,
   type PlatformConfig,

@@ -1,4 +1,4 @@
-import { slurmIsolationProblem, type IsolationMode, type SiteConfig } from './site.js';
+import type { IsolationMode, SiteConfig } from './site.js';
 
 /** Which isolation a hub with this configuration runs, and why. */
 export interface IsolationChoice {
@@ -19,10 +19,9 @@ export const SHARED_MODE_WARNING =
 /**
  * The isolation of a hub running as `uid`: the configured one, else `dynamic` as root and
  * `shared` otherwise. `dynamic` and `system` need root (they change uid and chown), and
- * `shared` as root is refused: it would hand the hub's secrets, root's, to every user. Slurm
- * platforms (`slurmPlatforms`, their names) need `system`: see site.ts slurmIsolationProblem.
+ * `shared` as root is refused: it would hand the hub's secrets, root's, to every user.
  */
-export function chooseIsolation(spawner: SiteConfig['JupyterHub']['spawner'], uid: number | undefined, slurmPlatforms: string[] = []): IsolationChoice {
+export function chooseIsolation(spawner: SiteConfig['JupyterHub']['spawner'], uid: number | undefined): IsolationChoice {
   const root = uid === 0;
   const aliased = spawner.run_as_owner && spawner.isolation === undefined;
   const mode: IsolationMode = spawner.isolation ?? (spawner.run_as_owner ? 'system' : root ? 'dynamic' : 'shared');
@@ -38,8 +37,6 @@ export function chooseIsolation(spawner: SiteConfig['JupyterHub']['spawner'], ui
       'Use isolation "dynamic" (the default as root) or "system", or run the hub as an unprivileged account';
   } else if (mode !== 'shared' && !root) {
     choice.refused = needsRootMessage(mode, uid);
-  } else if (mode !== 'system' && slurmPlatforms.length > 0) {
-    choice.refused = `WorkflowServer.platforms ${slurmPlatforms.map((n) => `"${n}"`).join(', ')}: ${slurmIsolationProblem(mode)}`;
   }
   return choice;
 }

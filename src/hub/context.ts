@@ -1,6 +1,7 @@
 import type { SiteConfig } from '../config/index.js';
 import type { UserProxy } from '../proxy/index.js';
 import type { Logger } from '../util/logger.js';
+import type { UserActivity } from './activity/user-activity.js';
 import type { Caller } from './auth/caller.js';
 import type { LoginLimiter } from './auth/login-limiter.js';
 import type { LoginXsrf } from './auth/login-xsrf.js';
@@ -18,6 +19,8 @@ export interface HubContext {
   groups: GroupDirectory;
   permissions: Permissions;
   tokens: TokenStore;
+  /** Accounts' `created` and `last_activity`, kept across server stops and hub restarts. */
+  activity: UserActivity;
   servers: ServerControl;
   proxy: UserProxy;
   /** XSRF of signed-in sessions. */
@@ -37,7 +40,9 @@ export interface HubContext {
 /** The user model of the REST API, JupyterHub's shape. */
 export function userModel(ctx: HubContext, name: string) {
   const status = ctx.servers.status(name);
-  const lastActivity = ctx.servers.lastActivity(name);
+  const serverActivity = ctx.servers.lastActivity(name);
+  const times = ctx.activity.get(name);
+  const lastActivity = Math.max(serverActivity ?? 0, times?.lastActivity ?? 0) || undefined;
   const failure = ctx.servers.lastFailure(name);
   const started = ctx.servers.startedAt(name);
   const roles = ctx.permissions.rolesOf(name);
@@ -50,6 +55,7 @@ export function userModel(ctx: HubContext, name: string) {
     server: status === 'running' ? `/user/${name}/` : null,
     pending: status === 'starting' ? 'spawn' : status === 'stopping' ? 'stop' : null,
     status,
+    created: times ? new Date(times.created).toISOString() : null,
     started: started ? new Date(started).toISOString() : null,
     last_activity: lastActivity ? new Date(lastActivity).toISOString() : null,
     ...(failure && status === 'stopped' ? { spawn_error: failure } : {}),

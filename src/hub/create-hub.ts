@@ -13,6 +13,7 @@ import { explainDatabaseError, isDatabaseDamage, type DatabaseError } from '../s
 import { silentLogger, type Logger } from '../util/logger.js';
 import { securityHeaders } from '../util/security-headers.js';
 import { errorMessage } from '../util/values.js';
+import { UserActivity } from './activity/user-activity.js';
 import { hubApi } from './api/index.js';
 import { authenticate, hasTokenInQuery, TOKEN_IN_URL_MESSAGE, wantsJson } from './auth/caller.js';
 import { clearDepartedAccounts } from './auth/departed-accounts.js';
@@ -132,6 +133,9 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
     const store = new SqliteSessionStore(db, hubConf.cookie_max_age_days * DAY_MS);
     cleanups.unshift(() => store.close());
     const tokens = new TokenStore(db);
+    const activity = new UserActivity(db);
+    cleanups.unshift(() => activity.close());
+    activity.ensureAccounts(users.list());
     const databaseFile = hubDatabaseFile(hubConf.data_dir);
     const ctx: HubContext = {
       config,
@@ -139,6 +143,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
       groups,
       permissions,
       tokens,
+      activity,
       servers: new ServerControl(spawner, logger),
       proxy,
       xsrf: createXsrf(),
@@ -168,6 +173,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
     };
     groups.on('change', membershipChanged);
     users.on('change', () => {
+      activity.ensureAccounts(users.list());
       permissions.invalidate();
       void groups.refreshSystemGroups();
       void liveSockets.recheck();

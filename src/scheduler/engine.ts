@@ -80,7 +80,7 @@ export class WorkflowEngine {
     if (!Number.isFinite(stall) || stall < 0) throw new EngineUsageError('stallTimeoutSeconds must be a number ≥ 0 (0: never)');
     this.stallTimeoutMs = stall * 1000;
     this.onFatal = options.onFatal;
-    this.platforms = new Platforms(options.platforms ?? {}, this.logger);
+    this.platforms = new Platforms(options.platforms ?? {}, this.logger, options.slurmRefusal);
     this.hub = new DeltaHub(this.logger);
   }
 

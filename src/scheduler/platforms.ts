@@ -12,12 +12,13 @@ export class Platforms {
   private readonly runners = new Map<string, JobRunner>();
   private readonly directives = new Map<string, Record<string, string>>();
 
-  constructor(configs: Record<string, PlatformConfig>, logger: Logger, private readonly local: JobRunner = new LocalJobRunner()) {
+  /** `slurmRefusal`: why jobs may not go to any Slurm platform from this server (see EngineOptions). */
+  constructor(configs: Record<string, PlatformConfig>, logger: Logger, slurmRefusal?: string, private readonly local: JobRunner = new LocalJobRunner()) {
     this.runners.set(LOCAL_PLATFORM, local);
     for (const [name, config] of Object.entries(configs)) {
       if (name === LOCAL_PLATFORM) continue;
       if (config.job_runner === 'slurm') {
-        this.runners.set(name, new SlurmJobRunner(name, config, logger.child({ platform: name })));
+        this.runners.set(name, new SlurmJobRunner(name, config, logger.child({ platform: name }), slurmRefusal));
         this.directives.set(name, config.directives);
       } else this.runners.set(name, local);
     }

@@ -209,6 +209,12 @@ export interface EngineOptions {
   /** The site's platforms (WorkflowServer.platforms); `local` is always there. */
   platforms?: Record<string, PlatformConfig>;
   /**
+   * Set when this engine must not submit to Slurm at all, saying why: Slurm runs a job as the
+   * account that submits it, and this process does not run as its owner's own account. Jobs on
+   * Slurm platforms then fail to submit with this message (jobs already there are still watched).
+   */
+  slurmRefusal?: string;
+  /**
    * Called once when the engine cannot go on (its database is damaged or unreadable at run
    * time); the engine has closed itself. The workflow server exits non-zero here.
    */

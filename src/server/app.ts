@@ -49,6 +49,8 @@ export interface WorkflowServerOptions {
   stallTimeout?: number;
   /** Where tasks run (the site's WorkflowServer.platforms), as at the server's start. */
   platforms?: Record<string, PlatformConfig>;
+  /** Why this server may not submit to Slurm (see slurmAccountProblem); unset: it may. */
+  slurmRefusal?: string;
 }
 
 export interface RunningWorkflowServer {
@@ -84,6 +86,7 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
     ...(options.concurrency ? { concurrency: options.concurrency } : {}),
     ...(options.stallTimeout !== undefined ? { stallTimeoutSeconds: options.stallTimeout } : {}),
     ...(options.platforms ? { platforms: options.platforms } : {}),
+    ...(options.slurmRefusal !== undefined ? { slurmRefusal: options.slurmRefusal } : {}),
     // A damaged engine database at run time: the message names the file; the server stops.
     onFatal: (err) => {
       logger.fatal({ err: err.message }, 'workflow server stopping: its engine cannot go on');

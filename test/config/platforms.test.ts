@@ -4,7 +4,7 @@
  * isolation makes that the owner's own).
  */
 import { describe, expect, it } from 'vitest';
-import { chooseIsolation, ConfigError, parseSiteConfig, slurmPlatformNames, type ConfigIssue } from '../../src/config/index.js';
+import { ConfigError, parseSiteConfig, slurmPlatformNames, type ConfigIssue } from '../../src/config/index.js';
 
 function issues(raw: unknown): ConfigIssue[] {
   try {
@@ -74,15 +74,5 @@ describe('WorkflowServer.platforms', () => {
       expect(found[0]!.message).toContain(`Under "${isolation}"`);
     }
     expect(issues({ JupyterHub: { spawner: { isolation: 'dynamic' } }, WorkflowServer: { platforms: { here: { job_runner: 'local' } } } })).toEqual([]);
-  });
-
-  it('refuses the hub start when the isolation left unset would not be "system"', () => {
-    const site = parseSiteConfig({ WorkflowServer: { platforms: { hpc: { job_runner: 'slurm' } } } }, 'site.json', '/');
-    const names = slurmPlatformNames(site.WorkflowServer.platforms);
-    const asRoot = chooseIsolation(site.JupyterHub.spawner, 0, names);
-    expect(asRoot.mode).toBe('dynamic');
-    expect(asRoot.refused).toMatch(/WorkflowServer.platforms "hpc": Slurm platforms need JupyterHub.spawner.isolation "system"/);
-    expect(chooseIsolation({ ...site.JupyterHub.spawner, isolation: 'system' }, 0, names).refused).toBeUndefined();
-    expect(chooseIsolation(site.JupyterHub.spawner, 0, []).refused).toBeUndefined();
   });
 });

@@ -93,4 +93,16 @@ describe('platform and directives in broadcasts', () => {
     await waitFor('the tasks to be there', () => task(again, 'w', '1/b'));
     expect(task(again, 'w', '1/b')).toMatchObject({ platform: 'hpc', directives: { '--partition': 'debug', '--time': '00:05:00', '--mem': '1G' } });
   });
+
+  it('refuses every Slurm job, saying why, when the server may not submit as its owner; local tasks still run', async () => {
+    box.writeFlow('r', 'tasks:\n  s: { script: "true", platform: hpc, retries: 1 }\n  l: { script: "true" }\n');
+    const refusal = 'Slurm runs a job as the account that submits it, and this workflow server runs as "flotilla", not as "alice"';
+    const engine = await box.engine({ platforms: PLATFORMS, slurmRefusal: refusal });
+    await engine.command('play', { workflows: ['r'], by: 'alice' });
+    await waitFor('s to fail to submit', () => task(engine, 'r', '1/s')?.state === 'submit-failed');
+    await waitFor('l to succeed', () => task(engine, 'r', '1/l')?.state === 'succeeded');
+    expect(task(engine, 'r', '1/s')).toMatchObject({ submitNum: 2 });
+    const log = engine.workflowLog('r').map((e) => e.text).join('\n');
+    expect(log).toContain(`1/s: job 2 could not start: platform hpc: ${refusal}`);
+  });
 });

@@ -41,7 +41,13 @@ export class SlurmJobRunner implements JobRunner {
   private queueTrouble: string | undefined;
   private closed = false;
 
-  constructor(readonly platform: string, private readonly settings: SlurmPlatformConfig, private readonly logger: Logger) {
+  /** `refusal`: why no job may be submitted here at all (the server runs as the wrong account). */
+  constructor(
+    readonly platform: string,
+    private readonly settings: SlurmPlatformConfig,
+    private readonly logger: Logger,
+    private readonly refusal?: string,
+  ) {
     this.intervalMs = settings.poll_interval * 1000;
     this.queue = new SlurmQueue(settings.commands, settings.submit_timeout * 1000);
   }
@@ -51,6 +57,7 @@ export class SlurmJobRunner implements JobRunner {
   }
 
   async submit(job: JobSubmission, events: JobEvents): Promise<SubmittedJob> {
+    if (this.refusal !== undefined) throw new Error(`platform ${this.platform}: ${this.refusal}`);
     makeJobFolder(job);
     for (const file of ['job.out', 'job.err']) writeFileSync(join(job.jobDir, file), '', { mode: 0o600 });
     writeFileSync(join(job.jobDir, BATCH_SCRIPT_FILE), batchScript(job), { mode: 0o700 });

@@ -70,7 +70,7 @@ function followHub(running: RunningWorkflowServer, logger: Logger, stop: (why: s
  * account of the cluster's, under "shared" it is the hub's account. Checked on the account itself,
  * so that no setting can get it wrong.
  */
-function slurmRefusalFor(owner: string, logger: Logger): { slurmRefusal?: string } {
+export function slurmRefusalFor(owner: string, logger: Logger): { slurmRefusal?: string } {
   let account: string | undefined;
   try {
     account = userInfo().username;

@@ -3,7 +3,10 @@
  * isolation rule (Slurm submits as the account that runs the workflow server: only "system"
  * isolation makes that the owner's own).
  */
+import { userInfo } from 'node:os';
 import { describe, expect, it } from 'vitest';
+import { slurmRefusalFor } from '../../src/cli/server.js';
+import { silentLogger } from '../../src/util/logger.js';
 import { ConfigError, parseSiteConfig, slurmPlatformNames, type ConfigIssue } from '../../src/config/index.js';
 
 function issues(raw: unknown): ConfigIssue[] {
@@ -74,5 +77,15 @@ describe('WorkflowServer.platforms', () => {
       expect(found[0]!.message).toContain(`Under "${isolation}"`);
     }
     expect(issues({ JupyterHub: { spawner: { isolation: 'dynamic' } }, WorkflowServer: { platforms: { here: { job_runner: 'local' } } } })).toEqual([]);
+  });
+
+  it('lets a workflow server submit to Slurm only when it runs as its owner\'s own account', () => {
+    const me = userInfo().username;
+    expect(slurmRefusalFor(me, silentLogger())).toEqual({});
+    const other = me === 'alice' ? 'bob' : 'alice';
+    expect(slurmRefusalFor(other, silentLogger()).slurmRefusal).toBe(
+      `Slurm runs a job as the account that submits it, and this workflow server runs as "${me}", not as "${other}"; ` +
+        'Slurm platforms need JupyterHub.spawner.isolation "system"',
+    );
   });
 });

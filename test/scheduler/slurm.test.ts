@@ -149,6 +149,40 @@ describe.skipIf(missing.length > 0)('tasks on a Slurm cluster', () => {
     expect(scontrolShow(running.jobId!)).toContain('JobState=CANCELLED');
   }, 120_000);
 
+  it('kills a job still waiting in the queue: it never runs, and the task fails as killed', async () => {
+    const ledger = join(mkdtempSync(join(tmpdir(), 'flotilla-slurm-ledger-')), 'ledger');
+    server = await startTestServer({
+      owner: 'alice', platforms: PLATFORMS,
+      flows: { later: `tasks:\n  q: { script: "echo ran >> ${ledger}", platform: cluster, retries: 2, directives: { "--begin": "now+600" } }\n` },
+    });
+    await play(server, 'later');
+    const queued = await gqlWait(server, 'later', '1/q', 'submitted');
+    expect(scontrolShow(queued.jobId!)).toContain('JobState=PENDING');
+    await server.graphql(owner, 'mutation { kill(workflows: ["later"], tasks: ["1/q"]) { ok } }').expect(200);
+    const killed = await gqlWait(server, 'later', '1/q', 'failed');
+    expect(killed).toMatchObject({ submitNum: 1, exitCode: 143 });
+    expect(scontrolShow(queued.jobId!)).toContain('JobState=CANCELLED');
+    expect(existsSync(ledger)).toBe(false);
+  }, 120_000);
+
+  it('moves a task to Slurm with a broadcast, directives included', async () => {
+    server = await startTestServer({ owner: 'alice', platforms: PLATFORMS, flows: { moved: 'tasks:\n  m: { script: "echo job=$SLURM_JOB_ID", xtrigger: go }\n' } });
+    await play(server, 'moved');
+    const set = await server
+      .graphql(owner, 'mutation B($s: JSON!) { broadcast(workflows: ["moved"], settings: $s) { ok message } }', {
+        s: { platform: 'cluster', directives: { '--comment': 'from-a-broadcast' } },
+      })
+      .expect(200);
+    expect(set.body.errors).toBeUndefined();
+    expect(set.body.data.broadcast[0]).toMatchObject({ ok: true });
+    await server.graphql(owner, 'mutation { extTrigger(workflows: ["moved"], name: "go") { ok } }').expect(200);
+    const m = await gqlWait(server, 'moved', '1/m', 'succeeded');
+    expect(m).toMatchObject({ platform: 'cluster' });
+    expect(scontrolShow(m.jobId!)).toContain('Comment=from-a-broadcast');
+    const out = await server.graphql(owner, '{ jobLog(workflow: "moved", task: "1/m", file: "job.out") { content } }').expect(200);
+    expect(out.body.data.jobLog.content).toBe(`job=${m.jobId}\n`);
+  }, 120_000);
+
   it('marks a submission Slurm refuses (a bad partition) submit-failed with Slurm\'s message, after its retries', async () => {
     server = await startTestServer({
       owner: 'alice', platforms: PLATFORMS,

@@ -36,6 +36,19 @@ const PLATFORMS: Record<string, PlatformConfig> = {
 };
 
 const owner = { user: 'alice' };
+const clusterEnv = { ...process.env, FLOTILLA_SLURM_DIR: STATE_DIR };
+/** Set when these tests started the cluster: they stop it again (one a developer started stays up). */
+let startedHere = false;
+
+function startCluster(): void {
+  if (!startedHere && spawnSync(CLUSTER, ['status'], { env: clusterEnv }).status !== 0) startedHere = true;
+  execFileSync(CLUSTER, ['start'], { stdio: 'inherit', env: clusterEnv });
+  process.env.SLURM_CONF = join(STATE_DIR, 'slurm.conf');
+}
+
+afterAll(() => {
+  if (startedHere) execFileSync(CLUSTER, ['stop'], { stdio: 'inherit', env: clusterEnv });
+}, 60_000);
 let server: TestServer | undefined;
 
 function scontrolShow(jobId: string): string {
@@ -78,10 +91,7 @@ async function workflowLog(s: TestServer, workflow: string): Promise<string> {
 }
 
 describe.skipIf(missing.length > 0)('tasks on a Slurm cluster', () => {
-  beforeAll(() => {
-    execFileSync(CLUSTER, ['start'], { stdio: 'inherit', env: { ...process.env, FLOTILLA_SLURM_DIR: STATE_DIR } });
-    process.env.SLURM_CONF = join(STATE_DIR, 'slurm.conf');
-  }, 120_000);
+  beforeAll(startCluster, 120_000);
   afterEach(async () => {
     await server?.close();
     server = undefined;
@@ -209,8 +219,7 @@ describe.skipIf(missing.length > 0)('recovery of Slurm jobs after a crash', () =
   let driver: ChildProcess | undefined;
   beforeAll(async () => {
     await buildDist();
-    execFileSync(CLUSTER, ['start'], { stdio: 'inherit', env: { ...process.env, FLOTILLA_SLURM_DIR: STATE_DIR } });
-    process.env.SLURM_CONF = join(STATE_DIR, 'slurm.conf');
+    startCluster();
     box = new Sandbox(mkdtempSync(join(tmpdir(), 'flotilla-slurm-crash-')));
   }, 240_000);
   afterAll(async () => {

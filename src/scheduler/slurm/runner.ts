@@ -186,8 +186,9 @@ export class SlurmJobRunner implements JobRunner {
       if (this.queueTrouble !== undefined) this.logger.info({ platform: this.platform }, 'Slurm answers again');
       this.queueTrouble = undefined;
       for (const [id, state] of answer.states) this.states.set(id, state);
-      this.tellEngine();
     }
+    // Even without an answer: job folders still say which jobs began and ended.
+    this.tellEngine();
   }
 
   private tellEngine(): void {

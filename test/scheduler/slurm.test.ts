@@ -11,9 +11,9 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { PlatformConfig } from '../../src/config/index.js';
+import type { PlatformConfig, SlurmPlatformConfig } from '../../src/config/index.js';
 import { startTestServer, type TestServer } from '../server/helpers.js';
-import { Sandbox, buildDist, task, waitFor, waitState } from './helpers.js';
+import { Sandbox, buildDist, capturingLogger, task, waitFor, waitState } from './helpers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLUSTER = join(ROOT, 'scripts', 'slurm-cluster.sh');
@@ -25,15 +25,14 @@ const missing = ['sbatch', 'squeue', 'scancel', 'scontrol', 'slurmctld', 'slurmd
 );
 if (missing.length) console.warn(`slurm tests skipped: ${missing.join(', ')} not installed (apt-get install slurm-wlm munge)`);
 
-const PLATFORMS: Record<string, PlatformConfig> = {
-  cluster: {
-    job_runner: 'slurm',
-    directives: { '--partition': 'debug' },
-    commands: { sbatch: 'sbatch', squeue: 'squeue', sacct: 'sacct', scancel: 'scancel', scontrol: 'scontrol' },
-    poll_interval: 0.5,
-    submit_timeout: 30,
-  },
+const CLUSTER_PLATFORM: SlurmPlatformConfig = {
+  job_runner: 'slurm',
+  directives: { '--partition': 'debug' },
+  commands: { sbatch: 'sbatch', squeue: 'squeue', sacct: 'sacct', scancel: 'scancel', scontrol: 'scontrol' },
+  poll_interval: 0.5,
+  submit_timeout: 30,
 };
+const PLATFORMS: Record<string, PlatformConfig> = { cluster: CLUSTER_PLATFORM };
 
 const owner = { user: 'alice' };
 const clusterEnv = { ...process.env, FLOTILLA_SLURM_DIR: STATE_DIR };
@@ -191,6 +190,16 @@ describe.skipIf(missing.length > 0)('tasks on a Slurm cluster', () => {
     expect(scontrolShow(m.jobId!)).toContain('Comment=from-a-broadcast');
     const out = await server.graphql(owner, '{ jobLog(workflow: "moved", task: "1/m", file: "job.out") { content } }').expect(200);
     expect(out.body.data.jobLog.content).toBe(`job=${m.jobId}\n`);
+  }, 120_000);
+
+  it('still sees a job end by its status file when squeue fails, and says why in the log', async () => {
+    const { logger, lines } = capturingLogger();
+    const broken = { cluster: { ...CLUSTER_PLATFORM, commands: { ...CLUSTER_PLATFORM.commands, squeue: '/bin/false' } } };
+    server = await startTestServer({ owner: 'alice', platforms: broken, logger, flows: { blind: 'tasks:\n  b: { script: "exit 0", platform: cluster }\n' } });
+    await play(server, 'blind');
+    const b = await gqlWait(server, 'blind', '1/b', 'succeeded');
+    expect(b.jobId).toMatch(/^[0-9]+$/);
+    expect(lines.some((l) => l.msg === 'cannot ask Slurm about jobs; trying again' && String(l.err).startsWith('/bin/false'))).toBe(true);
   }, 120_000);
 
   it('marks a submission Slurm refuses (a bad partition) submit-failed with Slurm\'s message, after its retries', async () => {

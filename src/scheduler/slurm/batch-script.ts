@@ -43,6 +43,9 @@ export function sbatchArgs(job: JobSubmission): string[] {
     `--output=${literalPath(join(job.jobDir, 'job.out'))}`,
     `--error=${literalPath(join(job.jobDir, 'job.err'))}`,
     '--open-mode=append',
+    // A job that claimed its folder never runs again (the wrapper refuses), so a requeue could
+    // only end in a confusing second record: a node failure is a lost job, retried by the engine.
+    '--no-requeue',
     ...directives,
     join(job.jobDir, BATCH_SCRIPT_FILE),
   ];

@@ -17,7 +17,7 @@ import type { Logger } from '../../util/logger.js';
 import type { JobCheck, JobEvents, JobRef, JobRunner, JobSubmission, SubmittedJob } from '../job-runner.js';
 import { CLAIMING, FENCED, fenceJobFolder, installWrapper, makeJobFolder, readClaim, readExitStatus } from '../local-runner.js';
 import { BATCH_SCRIPT_FILE, JOB_ID_FILE, batchScript, parseJobId, sbatchArgs } from './batch-script.js';
-import { runCommand, slurmMessage, SlurmQueue, type QueueState } from './queue.js';
+import { runCommand, slurmMessage, SlurmQueue, type CommandResult, type QueueState } from './queue.js';
 
 interface Watched {
   jobDir: string;
@@ -27,6 +27,12 @@ interface Watched {
   /** For jobs found again after a restart: when the engine last asked (they are dropped when it stops asking). */
   askedAt: number;
 }
+
+/**
+ * sbatch calls in flight at once per platform: each is a process and an RPC the controller
+ * serialises anyway, so hundreds at once only slow every one of them (and the machine) down.
+ */
+const SBATCH_IN_FLIGHT = 8;
 
 /** A check, with what to tell the engine when it is a failure. */
 type Examined = JobCheck & { reason?: string };
@@ -38,6 +44,8 @@ export class SlurmJobRunner implements JobRunner {
   private readonly intervalMs: number;
   private timer: NodeJS.Timeout | undefined;
   private looking = false;
+  private submitting = 0;
+  private readonly waitingToSubmit: (() => void)[] = [];
   private queueTrouble: string | undefined;
   private closed = false;
 
@@ -61,9 +69,7 @@ export class SlurmJobRunner implements JobRunner {
     makeJobFolder(job);
     for (const file of ['job.out', 'job.err']) writeFileSync(join(job.jobDir, file), '', { mode: 0o600 });
     writeFileSync(join(job.jobDir, BATCH_SCRIPT_FILE), batchScript(job), { mode: 0o700 });
-    const result = await runCommand(this.settings.commands.sbatch, sbatchArgs(job), {
-      timeoutMs: this.settings.submit_timeout * 1000, env: job.env, cwd: job.runDir,
-    });
+    const result = await this.sbatch(job);
     let id = result.code === 0 ? parseJobId(result.stdout) : undefined;
     if (id === undefined) {
       // sbatch may have queued the job before it failed or timed out: fenced, it can never run.
@@ -78,6 +84,18 @@ export class SlurmJobRunner implements JobRunner {
     this.watched.set(id, { jobDir: job.jobDir, events, started: false, askedAt: Date.now() });
     this.scheduleLook();
     return { jobId: id };
+  }
+
+  /** Runs sbatch once there is room (SBATCH_IN_FLIGHT); its timeout starts when it does. */
+  private async sbatch(job: JobSubmission): Promise<CommandResult> {
+    if (this.submitting >= SBATCH_IN_FLIGHT) await new Promise<void>((resolve) => this.waitingToSubmit.push(resolve));
+    this.submitting++;
+    try {
+      return await runCommand(this.settings.commands.sbatch, sbatchArgs(job), { timeoutMs: this.settings.submit_timeout * 1000, env: job.env, cwd: job.runDir });
+    } finally {
+      this.submitting--;
+      this.waitingToSubmit.shift()?.();
+    }
   }
 
   poll(job: JobRef): JobCheck {

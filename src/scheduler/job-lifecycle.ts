@@ -152,14 +152,14 @@ function unstarted(rt: WorkflowRuntime, inst: TaskInstance, reason: string): voi
 const KILLED_STATUS = 143;
 
 /** A submission fenced before its process claimed it: nothing ran, so it goes round again. */
-function resubmitNeverStarted(rt: WorkflowRuntime, inst: TaskInstance): void {
+function resubmitNeverStarted(rt: WorkflowRuntime, inst: TaskInstance, reason = 'interrupted by a restart'): void {
   if (inst.killing) {
     // It was asked to stop: it ends here rather than going round again.
     finishJob(rt, inst, inst.submitNum, KILLED_STATUS);
     return;
   }
-  rt.change(inst, { state: 'waiting', adopted: false, killing: false, pid: null });
-  rt.log('WARNING', 'job', `${inst.id}: job ${inst.submitNum} never started (interrupted by a restart); it will be submitted again as job ${inst.submitNum + 1}`);
+  rt.change(inst, { state: 'waiting', adopted: false, killing: false, pid: null, jobId: null });
+  rt.log('WARNING', 'job', `${inst.id}: job ${inst.submitNum} never started (${reason}); it will be submitted again as job ${inst.submitNum + 1}`);
   rt.requestPass();
 }
 
@@ -194,8 +194,8 @@ export function checkJob(rt: WorkflowRuntime, inst: TaskInstance): void {
   else if (check.kind === 'running') {
     const known = (check.pid === undefined || inst.pid === check.pid) && (check.jobId === undefined || inst.jobId === check.jobId);
     if (inst.state !== 'running' || !known) markRunning(rt, inst, check);
-  } else if (check.kind === 'lost') loseJob(rt, inst);
-  else if (check.kind === 'never-started') resubmitNeverStarted(rt, inst);
+  } else if (check.kind === 'lost') loseJob(rt, inst, check.reason);
+  else if (check.kind === 'never-started') resubmitNeverStarted(rt, inst, check.reason);
 }
 
 /** After a restart, every job that was active is adopted and checked the recovery way. */

@@ -44,11 +44,11 @@ export type JobCheck =
   | { kind: 'finished'; status: number }
   | ({ kind: 'running' } & SubmittedJob)
   /** Claimed by a process that is gone and left no exit status: it may have run partly. */
-  | { kind: 'lost' }
+  | { kind: 'lost'; reason?: string }
   /** Nothing has claimed it yet (it may wait in a batch queue), or a claim is being made. */
   | { kind: 'unclaimed' }
   /** It never ran and now never will (fenced by recovery, or gone from the queue unstarted). */
-  | { kind: 'never-started' };
+  | { kind: 'never-started'; reason?: string };
 
 export interface JobRunner {
   /** Makes a run folder ready for jobs (e.g. installs a wrapper). Throws with a reason. */

@@ -34,9 +34,6 @@ interface Watched {
  */
 const SBATCH_IN_FLIGHT = 8;
 
-/** A check, with what to tell the engine when it is a failure. */
-type Examined = JobCheck & { reason?: string };
-
 export class SlurmJobRunner implements JobRunner {
   readonly queue: SlurmQueue;
   private readonly watched = new Map<string, Watched>();
@@ -99,11 +96,11 @@ export class SlurmJobRunner implements JobRunner {
   }
 
   poll(job: JobRef): JobCheck {
-    return strip(this.examine(job, false));
+    return this.examine(job, false);
   }
 
   recover(job: JobRef): JobCheck {
-    return strip(this.examine(job, true));
+    return this.examine(job, true);
   }
 
   kill(job: JobRef): void {
@@ -128,7 +125,7 @@ export class SlurmJobRunner implements JobRunner {
    * What a submission's folder and Slurm's last answer say. With `mayFence` (recovery), a
    * submission that can no longer start is fenced and reported never-started.
    */
-  private examine(job: JobRef, mayFence: boolean): Examined {
+  private examine(job: JobRef, mayFence: boolean): JobCheck {
     const status = readExitStatus(job.jobDir);
     if (status !== undefined) return { kind: 'finished', status };
     const claim = readClaim(job.jobDir);
@@ -222,7 +219,7 @@ export class SlurmJobRunner implements JobRunner {
       this.forget(id);
       if (check.kind === 'finished') w.events.exited(check.status);
       else if (check.kind === 'lost') w.events.lost(check.reason ?? `Slurm job ${id} was lost`);
-      else w.events.neverStarted(check.reason ?? `Slurm job ${id} never started`);
+      else if (check.kind === 'never-started') w.events.neverStarted(check.reason ?? `Slurm job ${id} never started`);
     }
   }
 
@@ -230,10 +227,6 @@ export class SlurmJobRunner implements JobRunner {
     this.watched.delete(id);
     this.states.delete(id);
   }
-}
-
-function strip({ reason: _reason, ...check }: Examined): JobCheck {
-  return check as JobCheck;
 }
 
 function readJobId(jobDir: string): string | undefined {

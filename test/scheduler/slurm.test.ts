@@ -7,9 +7,9 @@
  * Skipped, saying why, only when Slurm's programs are not installed (.ci/run installs them).
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { PlatformConfig, SlurmPlatformConfig } from '../../src/config/index.js';
 import { startTestServer, type TestServer } from '../server/helpers.js';
@@ -172,6 +172,7 @@ describe.skipIf(missing.length > 0)('tasks on a Slurm cluster', () => {
     expect(killed).toMatchObject({ submitNum: 1, exitCode: 143 });
     expect(scontrolShow(queued.jobId!)).toContain('JobState=CANCELLED');
     expect(existsSync(ledger)).toBe(false);
+    rmSync(dirname(ledger), { recursive: true, force: true });
   }, 120_000);
 
   it('moves a task to Slurm with a broadcast, directives included', async () => {
@@ -213,6 +214,35 @@ describe.skipIf(missing.length > 0)('tasks on a Slurm cluster', () => {
     const log = await workflowLog(server, 'refused');
     expect(log).toMatch(/1\/r: job 1 could not start \(submission failure: Slurm refused the job \(platform cluster\): .*Invalid partition name specified\); retry 1 of 1/);
     expect(log).toMatch(/1\/r: job 2 could not start: Slurm refused the job \(platform cluster\): .*Invalid partition name specified/);
+  }, 120_000);
+
+  it('fences a job sbatch queued but reported as failed: Slurm runs it later, and it does nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flotilla-slurm-ambiguous-'));
+    const ids = join(dir, 'ids');
+    const ledger = join(dir, 'ledger');
+    // An sbatch whose answer is lost: the job is queued, but the caller hears only an error.
+    const fake = join(dir, 'sbatch');
+    writeFileSync(fake, `#!/usr/bin/env bash\nsbatch "$@" >> ${ids}\necho "sbatch: error: Socket timed out on send/recv operation" >&2\nexit 1\n`, { mode: 0o755 });
+    const platforms = { cluster: { ...CLUSTER_PLATFORM, commands: { ...CLUSTER_PLATFORM.commands, sbatch: fake } } };
+    server = await startTestServer({
+      owner: 'alice', platforms,
+      flows: { lossy: `tasks:\n  l: { script: "echo ran >> ${ledger}", platform: cluster, retries: 1, directives: { "--begin": "now+3" } }\n` },
+    });
+    await play(server, 'lossy');
+    const l = await gqlWait(server, 'lossy', '1/l', 'submit-failed');
+    expect(l.submitNum).toBe(2);
+    expect(await workflowLog(server, 'lossy')).toContain('Socket timed out on send/recv operation');
+    const queued = readFileSync(ids, 'utf8').trim().split('\n');
+    expect(queued).toHaveLength(2);
+    // Both jobs really ran on the cluster, found their folders fenced and ran nothing.
+    for (const id of queued) await waitFor(`Slurm job ${id} to end`, () => /JobState=(COMPLETED|FAILED)/.test(scontrolShow(id)), 60_000);
+    expect(existsSync(ledger)).toBe(false);
+    const jobDir = join(server.dataDir, 'users', 'alice', 'runs', 'lossy', 'log', 'job', '1', 'l');
+    for (const n of ['01', '02']) {
+      expect(readFileSync(join(jobDir, n, 'job.pid'), 'utf8')).toBe('fenced\n');
+      expect(existsSync(join(jobDir, n, 'job.status'))).toBe(false);
+    }
+    rmSync(dir, { recursive: true, force: true });
   }, 120_000);
 
   it('refuses a flow.yaml naming a platform the site does not have, with a did-you-mean', async () => {

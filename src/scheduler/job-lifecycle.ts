@@ -217,5 +217,6 @@ export function pollAdoptedJobs(rt: WorkflowRuntime): void {
 
 export function killInstance(rt: WorkflowRuntime, inst: TaskInstance): void {
   rt.change(inst, { killing: true });
-  if (inst.pid !== null || inst.jobId !== null) rt.runnerOf(inst)?.kill(rt.jobRef(inst));
+  // Even with no pid or job id recorded yet: a batch runner may still find the job by its folder.
+  if (ACTIVE_STATES.has(inst.state)) rt.runnerOf(inst)?.kill(rt.jobRef(inst));
 }

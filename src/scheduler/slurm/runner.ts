@@ -85,13 +85,15 @@ export class SlurmJobRunner implements JobRunner {
 
   /** Runs sbatch once there is room (SBATCH_IN_FLIGHT); its timeout starts when it does. */
   private async sbatch(job: JobSubmission): Promise<CommandResult> {
-    if (this.submitting >= SBATCH_IN_FLIGHT) await new Promise<void>((resolve) => this.waitingToSubmit.push(resolve));
-    this.submitting++;
+    // A finishing call hands its slot straight to the next waiting one.
+    if (this.submitting < SBATCH_IN_FLIGHT) this.submitting++;
+    else await new Promise<void>((resolve) => this.waitingToSubmit.push(resolve));
     try {
       return await runCommand(this.settings.commands.sbatch, sbatchArgs(job), { timeoutMs: this.settings.submit_timeout * 1000, env: job.env, cwd: job.runDir });
     } finally {
-      this.submitting--;
-      this.waitingToSubmit.shift()?.();
+      const next = this.waitingToSubmit.shift();
+      if (next) next();
+      else this.submitting--;
     }
   }
 
@@ -106,7 +108,8 @@ export class SlurmJobRunner implements JobRunner {
   kill(job: JobRef): void {
     const id = job.jobId ?? readJobId(job.jobDir);
     if (id === undefined) {
-      // Never learnt its id: if it has not started, it never will.
+      // No id yet (sbatch still running, or the engine died while it ran): if the job has not
+      // started, it never will; the id, when sbatch answers, gets the scancel.
       fenceJobFolder(job.jobDir);
       return;
     }

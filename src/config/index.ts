@@ -22,10 +22,12 @@ export {
 export { chooseIsolation, needsRootMessage, SHARED_MODE_WARNING, type IsolationChoice } from './isolation.js';
 export {
   loadOwnerAuthorization,
+  loadOwnerSharing,
   ownerConfigPath,
   ownerDir,
   parseOwnerConfig,
   saveOwnerAuthorization,
   workflowsDir,
+  type OwnerSharing,
 } from './owner.js';
 export { checkConfiguration, type CheckReport } from './check.js';

@@ -14,6 +14,12 @@ export interface Decision {
   permitted: ReadonlySet<Operation>;
 }
 
+/** A scoped token's ceiling (see Identity.ceiling) narrows what the user is permitted. */
+function withinCeiling(permitted: ReadonlySet<Operation>, identity: Identity): ReadonlySet<Operation> {
+  const ceiling = identity.ceiling;
+  return ceiling === undefined ? permitted : new Set([...permitted].filter((op) => ceiling.includes(op)));
+}
+
 export class DecisionMaker {
   constructor(
     private readonly access: AccessControl,
@@ -42,7 +48,7 @@ export class DecisionMaker {
   ): Decision {
     let permitted: ReadonlySet<Operation>;
     try {
-      permitted = permittedOf();
+      permitted = withinCeiling(permittedOf(), identity);
     } catch {
       permitted = new Set();
     }
@@ -64,7 +70,7 @@ export class DecisionMaker {
 
   /** Owner-only parts (sharing page, /api/authorization): no configuration grants them. */
   checkOwner(identity: Identity, what: string): boolean {
-    const allowed = identity.user === this.access.owner;
+    const allowed = identity.user === this.access.owner && identity.ceiling === undefined;
     this.logger.info(
       { user: identity.user, via: identity.via, operations: ['owner'], allowed, what },
       `${allowed ? 'allowed' : 'refused'}: ${identity.user} owner-only ${what}: ${allowed ? 'owner of this server' : 'only the owner may use this'}`,

@@ -8,6 +8,7 @@ import type { LoginXsrf } from './auth/login-xsrf.js';
 import type { UserDirectory } from './auth/user-directory.js';
 import type { Xsrf } from './auth/xsrf.js';
 import type { GroupDirectory } from './groups/group-directory.js';
+import type { GroupProperties } from './groups/group-properties.js';
 import type { Permissions } from './roles/permissions.js';
 import type { ServerControl } from './servers.js';
 import type { ServerStatus } from '../spawner/index.js';
@@ -20,6 +21,8 @@ export interface HubContext {
   config: SiteConfig;
   users: UserDirectory;
   groups: GroupDirectory;
+  /** JupyterHub's group `properties`, stored in hub.sqlite. */
+  groupProperties: GroupProperties;
   permissions: Permissions;
   tokens: TokenStore;
   /** The api_tokens of JupyterHub.services (configured, or made at start for hub-managed ones). */

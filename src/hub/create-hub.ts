@@ -25,6 +25,7 @@ import type { HubContext } from './context.js';
 import { loadCookieSecret } from './cookie-secret.js';
 import { hubDatabaseFile, openHubDatabase } from './db.js';
 import { GroupDirectory } from './groups/group-directory.js';
+import { GroupProperties } from './groups/group-properties.js';
 import { GroupStore } from './groups/group-store.js';
 import { homeAdminPages } from './pages/home-admin.js';
 import { loginPages } from './pages/login.js';
@@ -147,6 +148,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
       config,
       users,
       groups,
+      groupProperties: new GroupProperties(db),
       permissions,
       tokens,
       serviceTokens,

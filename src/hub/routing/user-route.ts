@@ -67,7 +67,7 @@ export function userRoute(ctx: HubContext) {
       }
       return;
     }
-    if (status !== 'starting') ctx.servers.startInBackground(owner);
+    if (status !== 'starting') void ctx.servers.startInBackground(owner);
     renderPage(ctx, req, res, 'spawn', 200, { title: `Starting ${owner}'s server`, owner, next: target });
   };
 }

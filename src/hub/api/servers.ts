@@ -65,10 +65,7 @@ export function serversApi(ctx: HubContext): Router {
     if (typeof body === 'object' && body !== null && (body as { remove?: unknown }).remove === true) {
       return apiError(res, 400, 'Cannot delete the default server');
     }
-    if (ctx.servers.status(name) === 'stopping') {
-      res.status(202).end();
-      return;
-    }
+    // A stop under way is joined: 204 if it ends within the wait, as for a stop begun here.
     const done = await within(ctx.servers.stop(name), SLOW_MS);
     res.status(done ? 204 : 202).end();
   };

@@ -186,7 +186,7 @@ export class TokenAccess implements Access {
   }
 
   scopeNames(): string[] {
-    return intersectGrants(this.token.grants, this.owner, this.members).map(key).sort();
+    return intersectGrants((s) => this.token.grants(s), this.owner, this.members).map(key).sort();
   }
 
   grants(scope: Scope): Grant[] {

@@ -65,6 +65,9 @@ export function serversApi(ctx: HubContext): Router {
     if (typeof body === 'object' && body !== null && (body as { remove?: unknown }).remove === true) {
       return apiError(res, 400, 'Cannot delete the default server');
     }
+    // The server's last activity outlives it, in the account's record (the user model's last_activity).
+    const lastActivity = ctx.servers.lastActivity(name);
+    if (lastActivity !== undefined) ctx.activity.record(name, lastActivity);
     // A stop under way is joined: 204 if it ends within the wait, as for a stop begun here.
     const done = await within(ctx.servers.stop(name), SLOW_MS);
     res.status(done ? 204 : 202).end();

@@ -27,7 +27,7 @@ export function requireSession(req: Request, res: Response, next: NextFunction):
  * them nothing but `read` (the workflow servers apply custom:workflows:read as a ceiling).
  */
 export function monitorTokenScopes(access: Access): string[] {
-  return [...access.grants('access:servers').map(formatScope), 'custom:workflows:read'];
+  return [...access.grants('access:servers').map(formatScope).sort(), 'custom:workflows:read'];
 }
 
 export function homeAdminPages(ctx: HubContext, viewsDir: string): Router {

@@ -194,4 +194,23 @@ describe('jupyterhub-idle-culler 2.0 against a real hub', () => {
     expect(f.hub.context.users.exists('carol')).toBe(true);
     expect(f.hub.context.activity.get('carol')!.created).toBeGreaterThan(carolCreated);
   }, SLOW);
+
+  it('streams a start\'s progress as JupyterHub\'s event stream, ending with ready and the URL', async () => {
+    writeFlow('carol');
+    const started = f.hub.context.servers.startInBackground('carol');
+    const res = await fetch(`${apiUrl}/users/carol/server/progress`, { headers: { Authorization: `token ${CULLER_TOKEN}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const events = (await res.text())
+      .split('\n\n')
+      .filter((chunk) => chunk.startsWith('data: '))
+      .map((chunk) => JSON.parse(chunk.slice('data: '.length)) as Record<string, unknown>);
+    await started;
+    expect(events.at(-1)).toMatchObject({ progress: 100, ready: true, url: '/user/carol/' });
+    for (const e of events) expect(e).toEqual(expect.objectContaining({ progress: expect.any(Number), message: expect.any(String) }));
+    // Once running, the stream is one ready event.
+    const again = await (await fetch(`${apiUrl}/users/carol/server/progress`, { headers: { Authorization: `token ${CULLER_TOKEN}` } })).text();
+    expect(again.trim().split('\n\n')).toHaveLength(1);
+    expect((await fetch(`${apiUrl}/users/mallory/server/progress`, { headers: { Authorization: `token ${CULLER_TOKEN}` } })).status).toBe(400);
+  }, SLOW);
 });

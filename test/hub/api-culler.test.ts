@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { signIn, startHub, type HubFixture } from './helpers.js';
+import { signIn, startHub, upgradeStatus, type HubFixture } from './helpers.js';
 
 // Spawns real workflow servers: dist/ must be built (npm run build).
 const SLOW = 120_000;
@@ -139,6 +139,13 @@ describe('jupyterhub-idle-culler 2.0 against a real hub', () => {
     const allowed = await graphql(full, play);
     expect(allowed.status).toBe(200);
     expect(((await allowed.json()) as { data: { play: { ok: boolean }[] } }).data.play[0]!.ok).toBe(true);
+    // Subscriptions follow the token's scopes too: the read-only token may open one; a token
+    // without access:servers for alice may not, though bob himself may.
+    const socket = `${f.url.replace('http', 'ws')}/user/alice/subscriptions`;
+    expect(await upgradeStatus(socket, { Authorization: `token ${readOnly}` })).toBe(101);
+    const narrow = (await bob.post('/hub/api/users/bob/tokens').set('X-XSRFToken', xsrf).send({ scopes: ['access:servers!user=bob'] })).body.token as string;
+    expect(await upgradeStatus(socket, { Authorization: `token ${narrow}` })).toBe(404);
+    expect((await graphql(narrow, '{ workflows { id } }')).status).toBe(404);
   }, SLOW);
 
   it('plays the culler\'s sequence: culls the idle server and spares the active one; the stopped server\'s activity survives', async () => {

@@ -75,7 +75,9 @@ describe('roles and scopes', () => {
     const made = await agents.bob!.send('post', '/hub/api/users/alice/tokens', { note: 'for alice' });
     expect(made.status).toBe(201);
     expect(made.body.user).toBe('alice');
-    expect((await agents.bob!.send('post', '/hub/api/users/carol/tokens')).status).toBe(404);
+    const refused = await agents.bob!.send('post', '/hub/api/users/carol/tokens');
+    expect(refused.status).toBe(403);
+    expect(refused.body.message).toBe('User carol not found or no permissions to generate tokens');
   });
 
   it('!group=NAME filters follow group membership as it changes', async () => {

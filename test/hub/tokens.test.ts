@@ -95,8 +95,9 @@ describe('API tokens', () => {
     const c = await signIn(carol, 'carol');
     const refused = await carol.post('/hub/api/users/bob/tokens').set('X-XSRFToken', c.xsrf).send({});
     const unknown = await carol.post('/hub/api/users/nosuchuser/tokens').set('X-XSRFToken', c.xsrf).send({});
-    expect(refused.status).toBe(404);
-    expect(unknown.status).toBe(404);
+    // JupyterHub's answer for both: 403, the same message whether the user exists or not.
+    expect(refused.status).toBe(403);
+    expect(unknown.status).toBe(403);
     expect(refused.body.message.replace('bob', 'X')).toBe(unknown.body.message.replace('nosuchuser', 'X'));
     expect((await carol.get('/hub/api/users/bob/tokens')).status).toBe(404);
   });

@@ -58,8 +58,9 @@ export function serversApi(ctx: HubContext): Router {
   };
 
   const stop = async (req: Request, res: Response) => {
-    const name = departedServer(req) ?? nameParam(req, res);
-    if (!name || (!departedServer(req) && !requireScope(res, accessOf(perms, req), ['delete:servers'], { user: name }))) return;
+    const departed = departedServer(req);
+    const name = departed ?? nameParam(req, res);
+    if (!name || (!departed && !requireScope(res, accessOf(perms, req), ['delete:servers'], { user: name }))) return;
     if (!defaultServerOnly(req, res)) return;
     const body: unknown = req.body;
     if (typeof body === 'object' && body !== null && (body as { remove?: unknown }).remove === true) {

@@ -47,8 +47,12 @@ export function tokensApi(ctx: HubContext): Router {
   };
 
   router.post('/users/:name/tokens', (req, res) => {
-    const name = owner(req, res, 'tokens');
+    const name = nameParam(req, res);
     if (!name) return;
+    // JupyterHub answers 403 here whether the user is unknown or out of reach.
+    if (!accessOf(perms, req).can('tokens', { user: name })) {
+      return apiError(res, 403, `User ${name} not found or no permissions to generate tokens`);
+    }
     const parsed = createBody.safeParse(req.body ?? {});
     if (!parsed.success) return badBody(res, parsed.error);
     const wanted = requestedScopes(name, parsed.data);

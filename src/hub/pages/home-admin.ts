@@ -51,7 +51,7 @@ export function homeAdminPages(ctx: HubContext, viewsDir: string): Router {
       title: 'Home',
       me: userModel(ctx, user),
       mayAccessOwn: p.can(user, 'access:servers', { user }),
-      mayStartOwn: p.can(user, 'servers', { user }),
+      mayStartOwn: p.can(user, 'start:servers', { user }),
       mayTokens: p.can(user, 'tokens', { user }),
       monitorScopes: monitorTokenScopes(p.forUser(user)),
       reachable,
@@ -68,7 +68,7 @@ export function homeAdminPages(ctx: HubContext, viewsDir: string): Router {
     const users = ctx.users
       .list()
       .filter((name) => p.can(user, 'list:users', { user: name }))
-      .map((name) => ({ ...userModel(ctx, name), mayStart: p.can(user, 'servers', { user: name }) }));
+      .map((name) => ({ ...userModel(ctx, name), mayStart: p.can(user, 'start:servers', { user: name }) }));
     const groups = p.holdsAny(user, 'admin:groups') ? ctx.groups.list().filter((g) => p.can(user, 'admin:groups', { group: g.name })) : null;
     renderPage(ctx, req, res, 'admin', 200, {
       title: 'Admin',

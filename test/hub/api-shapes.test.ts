@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
-import { API_ROOT, expectShape, expectToken, GROUP, INFO, PAGINATION, REQUEST_IDENTITY, SERVER, SERVICE_IDENTITY, USER_MODEL, USER_OPTIONAL } from './api-spec.js';
+import { API_ROOT, expectShape, expectToken, GROUP, INFO, PAGINATION, REQUEST_IDENTITY, SERVER, SERVICE, SERVICE_IDENTITY, USER_MODEL, USER_OPTIONAL } from './api-spec.js';
 import { signIn, startHub, type HubFixture } from './helpers.js';
 
 const PAGINATED = 'application/jupyterhub-pagination+json';
@@ -211,5 +211,19 @@ describe('REST API shapes (JupyterHub 5 rest-api.yml)', () => {
   it('groups carry the roles given to them in load_roles', async () => {
     const lab = await api(admin).get('/groups/lab');
     expect(lab.body).toMatchObject({ name: 'lab', roles: [], users: ['alice', 'bob'] });
+  });
+
+  it('GET /services (list:services) and /services/NAME (read:services) describe JupyterHub.services', async () => {
+    const listed = await api(admin).get('/services');
+    expect(listed.status).toBe(200);
+    expect(Object.keys(listed.body)).toEqual(['idle-culler']);
+    expectShape(listed.body['idle-culler'], SERVICE);
+    expect(listed.body['idle-culler'].roles).toEqual(['monitor']);
+    const one = await api(admin).get('/services/idle-culler');
+    expect(one.status).toBe(200);
+    expectShape(one.body, SERVICE);
+    expect((await api(admin).get('/services/nope')).status).toBe(404);
+    expect((await api(alice).get('/services')).status).toBe(403);
+    expect((await api(alice).get('/services/idle-culler')).status).toBe(403);
   });
 });

@@ -40,8 +40,10 @@ export const SERVER: Shape = {
 };
 /** #/components/schemas/RequestIdentity, for a user. */
 export const REQUEST_IDENTITY: Shape = { ...USER, session_id: S0, scopes: A, token_id: S0 };
-/** #/components/schemas/Service plus RequestIdentity's keys. */
-export const SERVICE_IDENTITY: Shape = { name: S, kind: S, admin: B, roles: A, url: S, prefix: S, pid: N, command: A, info: O, session_id: S0, scopes: A, token_id: S0 };
+/** #/components/schemas/Service */
+export const SERVICE: Shape = { name: S, kind: S, admin: B, roles: A, url: S, prefix: S, pid: N, command: A, info: O };
+/** RequestIdentity for a service. */
+export const SERVICE_IDENTITY: Shape = { ...SERVICE, session_id: S0, scopes: A, token_id: S0 };
 /** #/components/schemas/Token */
 export const TOKEN: Shape = {
   token: S,

@@ -5,6 +5,7 @@ import { lockoutsApi } from './lockouts.js';
 import { progressApi } from './progress.js';
 import { accessOf, apiError, requireCaller, requireScope } from './respond.js';
 import { serversApi } from './servers.js';
+import { servicesApi } from './services.js';
 import { tokensApi } from './tokens.js';
 import { usersApi } from './users.js';
 
@@ -42,6 +43,7 @@ export function hubApi(ctx: HubContext): Router {
   router.use(progressApi(ctx));
   router.use(groupsApi(ctx));
   router.use(tokensApi(ctx));
+  router.use(servicesApi(ctx));
   router.use(lockoutsApi(ctx));
   router.use((req, res) => apiError(res, 404, `no such API endpoint: ${req.method} ${req.baseUrl}${req.path}`));
   router.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {

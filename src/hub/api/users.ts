@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { isValidUserName, NAME_RULE } from '../../config/names.js';
 import type { HubContext } from '../context.js';
 import { visibleUser } from './models.js';
+import { serviceModel } from './services.js';
 import { answeringBadQuery, BadQuery, pagination, paginated, queryFlag, queryValue } from './query.js';
 import { accessOf, apiError, badBody, nameParam, requesterName, requireScope } from './respond.js';
 
@@ -49,8 +50,7 @@ export function usersApi(ctx: HubContext): Router {
     const access = accessOf(perms, req);
     const identity = { session_id: null, scopes: access.scopeNames(), token_id: req.caller?.token?.id ?? null };
     if (req.service !== undefined) {
-      const name = req.service;
-      res.json({ kind: 'service', name, admin: false, roles: perms.rolesOfService(name), url: '', prefix: '', pid: 0, command: [], info: {}, ...identity });
+      res.json({ ...serviceModel(ctx, req.service), ...identity });
       return;
     }
     const name = req.caller!.user;

@@ -24,13 +24,14 @@ const GROUP_KEYS: readonly [Scope, readonly string[]][] = [
   ['read:roles:groups', ['kind', 'name', 'roles']],
 ];
 
-function allowedKeys(access: Access, map: readonly [Scope, readonly string[]][], target: ScopeTarget): Set<string> {
+/** The keys of a model that the scopes the request holds for `target` reveal. */
+export function allowedKeys(access: Access, map: readonly [Scope, readonly string[]][], target: ScopeTarget): Set<string> {
   const keys = new Set<string>();
   for (const [scope, revealed] of map) if (access.can(scope, target)) for (const k of revealed) keys.add(k);
   return keys;
 }
 
-function pick<T extends object>(model: T, keys: Set<string>): Partial<T> {
+export function pick<T extends object>(model: T, keys: Set<string>): Partial<T> {
   return Object.fromEntries(Object.entries(model).filter(([k]) => keys.has(k))) as Partial<T>;
 }
 

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import type { Scope } from '../../config/scopes.js';
 import type { HubContext } from '../context.js';
 import type { Access } from '../roles/permissions.js';
+import { allowedKeys, pick } from './models.js';
 import { accessOf, apiError, requireScope } from './respond.js';
 
 /** JupyterHub's service model, from JupyterHub.services. */
@@ -32,10 +33,8 @@ const SERVICE_KEYS: readonly [Scope, readonly (keyof ServiceModel)[]][] = [
 ];
 
 function visibleService(ctx: HubContext, access: Access, name: string): Partial<ServiceModel> | undefined {
-  const keys = new Set<string>();
-  for (const [scope, revealed] of SERVICE_KEYS) if (access.can(scope, { service: name })) for (const k of revealed) keys.add(k);
-  if (keys.size === 0) return undefined;
-  return Object.fromEntries(Object.entries(serviceModel(ctx, name)).filter(([k]) => keys.has(k))) as Partial<ServiceModel>;
+  const keys = allowedKeys(access, SERVICE_KEYS, { service: name });
+  return keys.size === 0 ? undefined : pick(serviceModel(ctx, name), keys);
 }
 
 /** GET /services (list:services) and GET /services/NAME (read:services): JupyterHub.services. */

@@ -28,6 +28,13 @@ describe('scope vocabulary and meaning (unit)', () => {
     ]);
   });
 
+  it('drops a filtered scope also held without a filter, as JupyterHub reduces scopes', () => {
+    const scopes = new Permissions([{ name: 'user', scopes: ['self', 'access:servers'] }], members).scopeNames('alice');
+    expect(scopes).toContain('access:servers');
+    expect(scopes).not.toContain('access:servers!user=alice');
+    expect(scopes).toContain('servers!user=alice');
+  });
+
   it('read:users no longer implies list:users; admin:users implies users, list:users, delete:users', () => {
     const p = new Permissions(
       [

@@ -66,13 +66,16 @@ function resolve(parsed: ParsedScope, holder: Principal): Grant[] {
   return [{ scope: parsed.scope, filter: { kind: f.kind, name } }];
 }
 
-/** Every grant from raw scope strings for a holder, subscopes included, each once. */
+/**
+ * Every grant from raw scope strings for a holder, subscopes included, each once; a filtered
+ * grant of a scope also held without a filter is dropped (JupyterHub's `reduce_scopes`).
+ */
 export function expandScopes(raw: readonly (string | ParsedScope)[], holder: Principal): Grant[] {
   const into = new Map<string, Grant>();
   for (const item of raw) {
     for (const grant of resolve(typeof item === 'string' ? parseScope(item) : item, holder)) expand(grant, into);
   }
-  return [...into.values()];
+  return [...into.values()].filter((g) => !g.filter || !into.has(g.scope));
 }
 
 /**

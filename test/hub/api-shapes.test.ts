@@ -164,8 +164,9 @@ describe('REST API shapes (JupyterHub 5 rest-api.yml)', () => {
     const remove = await api(admin).delete('/users/alice/server', { remove: true });
     expect(remove.status).toBe(400);
     expect(remove.body.message).toBe('Cannot delete the default server');
-    // Stopping a server that is not running is done at once: 204.
+    // Stopping a server that is not running is done at once: 204; `/servers/` is the default server.
     expect((await api(admin).delete('/users/alice/server')).status).toBe(204);
+    expect((await api(admin).delete('/users/alice/servers/')).status).toBe(204);
     const progress = await api(admin).get('/users/alice/server/progress');
     expect(progress.status).toBe(400);
   });

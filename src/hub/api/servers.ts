@@ -74,9 +74,8 @@ export function serversApi(ctx: HubContext): Router {
     res.status(done ? 204 : 202).end();
   };
 
-  router.post('/users/:name/server', start);
-  router.post('/users/:name/servers/:server', start);
-  router.delete('/users/:name/server', stop);
-  router.delete('/users/:name/servers/:server', stop);
+  // `/servers/` with an empty name is the default server, as in JupyterHub.
+  router.post(['/users/:name/server', '/users/:name/servers/', '/users/:name/servers/:server'], start);
+  router.delete(['/users/:name/server', '/users/:name/servers/', '/users/:name/servers/:server'], stop);
   return router;
 }

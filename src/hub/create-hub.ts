@@ -25,6 +25,7 @@ import type { HubContext } from './context.js';
 import { loadCookieSecret } from './cookie-secret.js';
 import { hubDatabaseFile, openHubDatabase } from './db.js';
 import { GroupDirectory } from './groups/group-directory.js';
+import { GroupProperties } from './groups/group-properties.js';
 import { GroupStore } from './groups/group-store.js';
 import { homeAdminPages } from './pages/home-admin.js';
 import { loginPages } from './pages/login.js';
@@ -37,6 +38,7 @@ import { userRoute } from './routing/user-route.js';
 import { ServerControl } from './servers.js';
 import { readSiteSettings, watchSiteSettings } from './site-settings.js';
 import { SqliteSessionStore } from './sessions/sqlite-store.js';
+import { ServiceTokens } from './tokens/service-tokens.js';
 import { TokenStore } from './tokens/token-store.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -94,7 +96,12 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
     const users = new UserDirectory(new HtpasswdFile(hubConf.authenticator.htpasswd_file), hubConf.authenticator, logger);
     cleanups.unshift(() => users.close());
     const groups = new GroupDirectory(new GroupStore(db), hubConf.load_groups, config.WorkflowServer.system_groups, users, logger);
-    const permissions = new Permissions(hubConf.load_roles, { exists: (u) => users.exists(u), isAdmin: (u) => users.isAdmin(u), groupsOf: (u) => groups.groupsOf(u) });
+    const permissions = new Permissions(
+      hubConf.load_roles,
+      { exists: (u) => users.exists(u), isAdmin: (u) => users.isAdmin(u), groupsOf: (u) => groups.groupsOf(u) },
+      new Set(hubConf.services.map((s) => s.name)),
+    );
+    const serviceTokens = new ServiceTokens(hubConf.services);
     const isolation = isolationForSite(config, db, logger.child({ part: 'spawner' }));
     const spawner = new Spawner({
       db,
@@ -141,8 +148,10 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
       config,
       users,
       groups,
+      groupProperties: new GroupProperties(db),
       permissions,
       tokens,
+      serviceTokens,
       activity,
       servers: new ServerControl(spawner, logger),
       proxy,
@@ -215,12 +224,13 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
     app.use(auth.initialize());
     app.use(auth.session());
     app.use((req: Request, res: Response, next: NextFunction) => {
-      const result = authenticate(req, req.user?.name, tokens, users);
+      const result = authenticate(req, req.user?.name, tokens, users, serviceTokens);
       if (!result.ok) {
         res.status(401).json({ status: 401, message: result.message });
         return;
       }
       if (result.caller) req.caller = result.caller;
+      if (result.service !== undefined) req.service = result.service;
       next();
     });
     app.use('/user', userRoute(ctx));

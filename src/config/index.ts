@@ -10,6 +10,7 @@ export {
   type LoginLimit,
   type LoginLimits,
   type RoleConfig,
+  type ServiceConfig,
   type SiteConfig,
   type UidRange,
 } from './site.js';

@@ -10,6 +10,7 @@ import type { Xsrf } from './auth/xsrf.js';
 import type { GroupDirectory } from './groups/group-directory.js';
 import type { Permissions } from './roles/permissions.js';
 import type { ServerControl } from './servers.js';
+import type { HubServices } from './services/hub-services.js';
 import type { TokenStore } from './tokens/token-store.js';
 
 /** Everything the hub's routes share. */
@@ -21,6 +22,8 @@ export interface HubContext {
   tokens: TokenStore;
   /** Accounts' `created` and `last_activity`, kept across server stops and hub restarts. */
   activity: UserActivity;
+  /** JupyterHub's services: their tokens, and the processes of those the hub runs. */
+  services: HubServices;
   servers: ServerControl;
   proxy: UserProxy;
   /** XSRF of signed-in sessions. */

@@ -36,6 +36,7 @@ import { upgradeHandler } from './routing/upgrade.js';
 import { userRoute } from './routing/user-route.js';
 import { ServerControl } from './servers.js';
 import { readSiteSettings, watchSiteSettings } from './site-settings.js';
+import { HubServices } from './services/hub-services.js';
 import { SqliteSessionStore } from './sessions/sqlite-store.js';
 import { TokenStore } from './tokens/token-store.js';
 
@@ -136,6 +137,14 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
     const activity = new UserActivity(db);
     cleanups.unshift(() => activity.close());
     activity.ensureAccounts(users.list());
+    // Half of stop_grace each, so that the hub's own exit (within stop_grace) never leaves one behind.
+    const services = new HubServices({
+      services: hubConf.services,
+      db,
+      dataDir: hubConf.data_dir,
+      stopGraceMs: (hubConf.spawner.stop_grace * 1000) / 2,
+      logger: logger.child({ part: 'services' }),
+    });
     const databaseFile = hubDatabaseFile(hubConf.data_dir);
     const ctx: HubContext = {
       config,
@@ -144,6 +153,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
       permissions,
       tokens,
       activity,
+      services,
       servers: new ServerControl(spawner, logger),
       proxy,
       xsrf: createXsrf(),
@@ -264,6 +274,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
         const address = server.address() as AddressInfo;
         // Listening elsewhere than bind_url (tests, port 0): without public_url, browsers reach the hub there.
         if (!hubConf.public_url) ctx.publicOrigins = new Set([listenedOrigin(bind, host, address.port)]);
+        await services.start({ host, port: address.port });
         return address;
       },
       async close() {
@@ -273,7 +284,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
         // on the upgraded sockets, which the HTTP server no longer tracks but which keep its
         // close from completing, then cut whatever is still going.
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-        await liveSockets.goingAway(Math.min(SOCKET_GOODBYE_MS, hubConf.spawner.stop_grace * 1000));
+        await Promise.all([services.stop(), liveSockets.goingAway(Math.min(SOCKET_GOODBYE_MS, hubConf.spawner.stop_grace * 1000))]);
         server.closeAllConnections();
         await stopped;
         for (const cleanup of cleanups) cleanup();

@@ -1,0 +1,116 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { signalGroup } from '../../spawner/index.js';
+import type { Logger } from '../../util/logger.js';
+import { eachLine } from './output-lines.js';
+import { processStartTicks, type ServiceRecords } from './service-records.js';
+
+/** How a crashed service is started again: after `firstDelayMs`, doubling with each crash in a
+ * row up to `maxDelayMs`; a run that lasted `stableAfterMs` starts the count afresh. */
+export interface RestartPolicy {
+  firstDelayMs: number;
+  maxDelayMs: number;
+  stableAfterMs: number;
+}
+
+export const RESTART_POLICY: RestartPolicy = { firstDelayMs: 1_000, maxDelayMs: 60_000, stableAfterMs: 60_000 };
+
+/** How long a killed service may take to be reaped before the hub goes on without seeing it. */
+const KILL_WAIT_MS = 2_000;
+
+export interface ServiceLaunch {
+  name: string;
+  command: readonly string[];
+  env: Record<string, string>;
+  cwd: string;
+}
+
+/** Resolves once `done` is, or after `ms`, whichever comes first; says which. */
+async function within(done: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const result = await Promise.race([done.then(() => true), late]);
+  clearTimeout(timer);
+  return result;
+}
+
+/**
+ * One hub-managed service process: started in a process group of its own (a Ctrl-C meant for
+ * the hub does not reach it, and stopping it reaches whatever it started), its output logged line
+ * by line under its name, started again after any exit the hub did not ask for, and stopped with
+ * SIGTERM, then SIGKILL after a grace.
+ */
+export class ManagedService {
+  private child: ChildProcess | undefined;
+  private exited: Promise<void> = Promise.resolve();
+  private restartTimer: NodeJS.Timeout | undefined;
+  private crashesInARow = 0;
+  private stopping = false;
+
+  constructor(
+    private readonly launch: ServiceLaunch,
+    private readonly records: ServiceRecords,
+    private readonly log: Logger,
+    private readonly policy: RestartPolicy = RESTART_POLICY,
+  ) {}
+
+  get name(): string {
+    return this.launch.name;
+  }
+
+  /** The running process's pid, if there is one. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  start(): void {
+    if (this.stopping) return;
+    const { command, env, cwd, name } = this.launch;
+    const startedAt = Date.now();
+    const child = spawn(command[0]!, command.slice(1), { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    let resolveExit!: () => void;
+    this.exited = new Promise((resolve) => (resolveExit = resolve));
+    const pid = child.pid;
+    // A program that cannot be run at all (missing, not executable, cwd gone) gets 'error' and no pid.
+    child.once('error', (err) => {
+      if (pid !== undefined) return this.log.warn({ err: err.message }, 'service process error');
+      this.child = undefined;
+      resolveExit();
+      this.crashed(startedAt, `could not be started: ${err.message}`);
+    });
+    if (pid === undefined) return;
+    const ticks = processStartTicks(pid);
+    if (ticks !== undefined) this.records.save(name, pid, ticks);
+    this.log.info({ pid, command }, 'service started');
+    eachLine(child.stdout!, (line) => this.log.info({ stream: 'stdout' }, line));
+    eachLine(child.stderr!, (line) => this.log.info({ stream: 'stderr' }, line));
+    child.once('exit', (code, signal) => {
+      this.records.forget(name, pid);
+      if (this.child === child) this.child = undefined;
+      resolveExit();
+      if (!this.stopping) this.crashed(startedAt, signal ? `was killed by ${signal}` : `exited with status ${code}`);
+    });
+  }
+
+  /** SIGTERM to the service's process group, SIGKILL after `graceMs`; no restart after it. */
+  async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
+    const pid = this.child?.pid;
+    if (pid === undefined) return;
+    signalGroup(pid, 'SIGTERM');
+    if (await within(this.exited, graceMs)) return void this.log.info({ pid }, 'service stopped');
+    this.log.warn({ pid, graceMs }, 'service did not stop within its grace after SIGTERM; sending SIGKILL');
+    signalGroup(pid, 'SIGKILL');
+    await within(this.exited, KILL_WAIT_MS);
+  }
+
+  private crashed(startedAt: number, how: string): void {
+    if (Date.now() - startedAt >= this.policy.stableAfterMs) this.crashesInARow = 0;
+    this.crashesInARow += 1;
+    const delayMs = Math.min(this.policy.firstDelayMs * 2 ** (this.crashesInARow - 1), this.policy.maxDelayMs);
+    this.log.error({ crashesInARow: this.crashesInARow, restartInMs: delayMs }, `service ${how}; starting it again in ${Math.round(delayMs / 1000)} s`);
+    this.restartTimer = setTimeout(() => this.start(), delayMs);
+    this.restartTimer.unref();
+  }
+}

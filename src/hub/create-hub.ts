@@ -13,6 +13,7 @@ import { explainDatabaseError, isDatabaseDamage, type DatabaseError } from '../s
 import { silentLogger, type Logger } from '../util/logger.js';
 import { securityHeaders } from '../util/security-headers.js';
 import { errorMessage } from '../util/values.js';
+import { ActivityMeter } from './activity/activity-meter.js';
 import { UserActivity } from './activity/user-activity.js';
 import { hubApi } from './api/index.js';
 import { authenticate, hasTokenInQuery, TOKEN_IN_URL_MESSAGE, wantsJson } from './auth/caller.js';
@@ -113,11 +114,16 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
     cleanups.unshift(() => spawner.close());
     const siteWatch = watchSiteSettings(config.file, logger, (site) => void spawner.pushSite(site));
     cleanups.unshift(() => siteWatch?.close());
+    const activity = new UserActivity(db);
+    cleanups.unshift(() => activity.close());
+    activity.ensureAccounts(users.list());
+    const meter = new ActivityMeter({ server: (owner) => spawner.touch(owner), user: (owner, at) => activity.record(owner, at) });
     const proxy = new UserProxy({
       spawner,
       sessionCookieName: sessionCookie,
       otherHubCookies: [loginXsrfCookie],
       timeoutMs: hubConf.spawner.http_timeout * 1000,
+      onActivity: (owner) => meter.record(owner),
       unavailable: (req, res, owner) =>
         messagePage(
           ctx,
@@ -134,9 +140,6 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
     const store = new SqliteSessionStore(db, hubConf.cookie_max_age_days * DAY_MS);
     cleanups.unshift(() => store.close());
     const tokens = new TokenStore(db);
-    const activity = new UserActivity(db);
-    cleanups.unshift(() => activity.close());
-    activity.ensureAccounts(users.list());
     // Half of stop_grace each, so that the hub's own exit (within stop_grace) never leaves one behind.
     const services = new HubServices({
       services: hubConf.services,
@@ -174,7 +177,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
     };
     const clearDeparted = () => clearDepartedAccounts({ users, tokens, sessions: store, servers: ctx.servers, logger });
 
-    const liveSockets = new LiveSockets(logger.child({ part: 'websockets' }));
+    const liveSockets = new LiveSockets(logger.child({ part: 'websockets' }), (owner) => meter.record(owner));
     cleanups.unshift(() => liveSockets.close());
     const membershipChanged = (membership: Record<string, string[]>) => {
       permissions.invalidate();
@@ -230,7 +233,11 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
         res.status(401).json({ status: 401, message: result.message });
         return;
       }
-      if (result.caller) req.caller = result.caller;
+      if (result.caller) {
+        req.caller = result.caller;
+        // Signed-in use of the hub is the user's activity, as in JupyterHub (memory only here).
+        activity.record(result.caller.user);
+      }
       next();
     });
     app.use('/user', userRoute(ctx));

@@ -38,6 +38,7 @@ import { userRoute } from './routing/user-route.js';
 import { ServerControl } from './servers.js';
 import { readSiteSettings, watchSiteSettings } from './site-settings.js';
 import { HubServices } from './services/hub-services.js';
+import { ServiceTokens } from './services/service-tokens.js';
 import { SqliteSessionStore } from './sessions/sqlite-store.js';
 import { TokenStore } from './tokens/token-store.js';
 
@@ -141,8 +142,10 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
     cleanups.unshift(() => store.close());
     const tokens = new TokenStore(db);
     // Half of stop_grace each, so that the hub's own exit (within stop_grace) never leaves one behind.
+    const serviceTokens = new ServiceTokens(hubConf.services);
     const services = new HubServices({
       services: hubConf.services,
+      tokenFor: (name) => serviceTokens.serviceTokenFor(name),
       db,
       dataDir: hubConf.data_dir,
       stopGraceMs: (hubConf.spawner.stop_grace * 1000) / 2,

@@ -5,10 +5,11 @@ import type { HubDatabase } from '../db.js';
 import { ManagedService, type RestartPolicy } from './managed-service.js';
 import { hubApiUrl, serviceEnvironment } from './service-environment.js';
 import { processStartTicks, ServiceRecords, type ServiceProcess } from './service-records.js';
-import { ServiceTokens } from './service-tokens.js';
 
 export interface HubServicesOptions {
   services: readonly ServiceConfig[];
+  /** The API token service `name` runs with (JUPYTERHUB_API_TOKEN), the one the hub accepts from it. */
+  tokenFor(name: string): string;
   db: HubDatabase;
   /** Where a service without `cwd` runs. */
   dataDir: string;
@@ -21,18 +22,15 @@ export interface HubServicesOptions {
 const LEFTOVER_POLL_MS = 50;
 
 /**
- * JupyterHub's `services`: every service has a token (services.tokens), and those with a
- * `command` run while the hub does. They are started once the hub listens (their first request
+ * JupyterHub's `services` that have a `command` run while the hub does. They are started once the hub listens (their first request
  * must find it), run as the hub's own account (JupyterHub's default; the site file that names
  * the command is the administrator's), and stopped when the hub closes.
  */
 export class HubServices {
-  readonly tokens: ServiceTokens;
   private readonly records: ServiceRecords;
   private readonly running: ManagedService[] = [];
 
   constructor(private readonly opts: HubServicesOptions) {
-    this.tokens = new ServiceTokens(opts.services);
     this.records = new ServiceRecords(opts.db);
   }
 
@@ -42,7 +40,7 @@ export class HubServices {
     const apiUrl = hubApiUrl(listening.host, listening.port);
     for (const service of this.opts.services) {
       if (!service.command) continue;
-      const env = serviceEnvironment(service, { token: this.tokens.serviceTokenFor(service.name)!, apiUrl });
+      const env = serviceEnvironment(service, { token: this.opts.tokenFor(service.name), apiUrl });
       const managed = new ManagedService(
         { name: service.name, command: service.command, env, cwd: service.cwd ?? this.opts.dataDir },
         this.records,

@@ -17,8 +17,10 @@ export class ServiceTokens {
     }
   }
 
-  /** The token of the service `name`; undefined for a name that is not a configured service. */
-  serviceTokenFor(name: string): string | undefined {
-    return this.tokens.get(name);
+  /** The token of the service `name`; throws for a name that is not a configured service. */
+  serviceTokenFor(name: string): string {
+    const token = this.tokens.get(name);
+    if (token === undefined) throw new Error(`no service named ${JSON.stringify(name)} in JupyterHub.services`);
+    return token;
   }
 }

@@ -119,3 +119,43 @@ describe.skipIf(!hubSpeaksJupyterHubApi())('jupyterhub-idle-culler as a hub-mana
     }
   }, SLOW);
 });
+
+describe.skipIf(!hubSpeaksJupyterHubApi())('jupyterhub-idle-culler --cull-users', () => {
+  let f: HubFixture;
+  const logs: Record<string, unknown>[] = [];
+  const cullerSaid = (text: string) => logs.some((l) => l.service === 'culler' && String(l.msg).includes(text));
+
+  afterAll(async () => {
+    await f.close();
+  }, SLOW);
+
+  it('deletes users inactive for the timeout, with the optional admin:users of its README, and spares active ones', async () => {
+    const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
+    f = await startHub({
+      logger,
+      hub: {
+        load_roles: [
+          { name: 'culler-role', scopes: ['list:users', 'read:users:activity', 'read:servers', 'delete:servers', 'admin:users'], services: ['culler'] },
+        ],
+        services: [{ name: 'culler', command: [process.execPath, CULLER, `--timeout=${TIMEOUT_S}`, '--cull-every=1', '--cull-users'] }],
+      },
+    });
+    const bobCreated = f.hub.context.activity.get('bob')!.created;
+    const aliceCreated = f.hub.context.activity.get('alice')!.created;
+    // alice uses the hub (signed in: her own activity); nobody else does anything.
+    const alice = f.agent();
+    await signIn(alice, 'alice');
+    const keepActive = setInterval(() => void alice.get('/hub/api/user').then(() => undefined, () => undefined), 1_000);
+    try {
+      await expect.poll(() => cullerSaid('Culling user bob (inactive for'), { timeout: 60_000, interval: 200 }).toBe(true);
+      // The hub forgot bob (his htpasswd account stays, so he is known afresh, created now).
+      await expect.poll(() => f.hub.context.activity.get('bob')?.created, { timeout: 10_000, interval: 200 }).toBeGreaterThan(bobCreated);
+      expect(cullerSaid('Culling user alice')).toBe(false);
+      expect(f.hub.context.activity.get('alice')?.created).toBe(aliceCreated);
+      expect(cullerSaid('Error processing')).toBe(false);
+      expect(cullerSaid('Exception in callback')).toBe(false);
+    } finally {
+      clearInterval(keepActive);
+    }
+  }, SLOW);
+});

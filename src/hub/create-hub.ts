@@ -141,13 +141,13 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
     const store = new SqliteSessionStore(db, hubConf.cookie_max_age_days * DAY_MS);
     cleanups.unshift(() => store.close());
     const tokens = new TokenStore(db);
-    // Half of stop_grace each, so that the hub's own exit (within stop_grace) never leaves one behind.
     const serviceTokens = new ServiceTokens(hubConf.services);
     const services = new HubServices({
       services: hubConf.services,
       tokenFor: (name) => serviceTokens.serviceTokenFor(name),
       db,
       dataDir: hubConf.data_dir,
+      // Half of stop_grace: the hub's own exit (within stop_grace) must not leave a service behind.
       stopGraceMs: (hubConf.spawner.stop_grace * 1000) / 2,
       logger: logger.child({ part: 'services' }),
     });

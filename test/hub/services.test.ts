@@ -120,12 +120,12 @@ describe('hub-managed services', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('keeps starting a service that cannot run at all, with the reason in the log', async () => {
+  it('keeps starting a service that cannot run at all, waiting twice as long each time, with the reason in the log', async () => {
     const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
     f = await startHub({ logger, hub: { services: [{ name: 'missing', command: ['/nonexistent/program'] }] } });
-    await expect
-      .poll(() => logs.filter((l) => l.service === 'missing' && String(l.msg).startsWith('service could not be started')).length, { timeout: 10_000 })
-      .toBeGreaterThanOrEqual(2);
+    const failures = () => logs.filter((l) => l.service === 'missing' && String(l.msg).startsWith('service could not be started: spawn /nonexistent/program ENOENT'));
+    await expect.poll(() => failures().length, { timeout: 15_000 }).toBeGreaterThanOrEqual(3);
+    expect(failures().slice(0, 3).map((l) => l.restartInMs)).toEqual([1_000, 2_000, 4_000]);
   });
 });
 

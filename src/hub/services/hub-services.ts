@@ -2,7 +2,7 @@ import type { ServiceConfig } from '../../config/index.js';
 import { signalGroup } from '../../spawner/index.js';
 import type { Logger } from '../../util/logger.js';
 import type { HubDatabase } from '../db.js';
-import { ManagedService, type RestartPolicy } from './managed-service.js';
+import { ManagedService } from './managed-service.js';
 import { hubApiUrl, serviceEnvironment } from './service-environment.js';
 import { processStartTicks, ServiceRecords, type ServiceProcess } from './service-records.js';
 
@@ -16,15 +16,15 @@ export interface HubServicesOptions {
   /** SIGTERM to SIGKILL, for services and for leftovers of a previous hub. */
   stopGraceMs: number;
   logger: Logger;
-  restartPolicy?: RestartPolicy;
 }
 
 const LEFTOVER_POLL_MS = 50;
 
 /**
- * JupyterHub's `services` that have a `command` run while the hub does. They are started once the hub listens (their first request
- * must find it), run as the hub's own account (JupyterHub's default; the site file that names
- * the command is the administrator's), and stopped when the hub closes.
+ * JupyterHub's `services` that have a `command` run while the hub does. They are started once
+ * the hub listens (their first request must find it), run as the hub's own account (JupyterHub's
+ * default; the site file that names the command is the administrator's), and stopped when the
+ * hub closes.
  */
 export class HubServices {
   private readonly records: ServiceRecords;
@@ -45,16 +45,10 @@ export class HubServices {
         { name: service.name, command: service.command, env, cwd: service.cwd ?? this.opts.dataDir },
         this.records,
         this.opts.logger.child({ service: service.name }),
-        this.opts.restartPolicy,
       );
       this.running.push(managed);
       managed.start();
     }
-  }
-
-  /** Pids of the running service processes by name (for status and tests). */
-  pids(): Record<string, number | undefined> {
-    return Object.fromEntries(this.running.map((m) => [m.name, m.pid]));
   }
 
   async stop(): Promise<void> {

@@ -6,13 +6,7 @@ import { processStartTicks, type ServiceRecords } from './service-records.js';
 
 /** How a crashed service is started again: after `firstDelayMs`, doubling with each crash in a
  * row up to `maxDelayMs`; a run that lasted `stableAfterMs` starts the count afresh. */
-export interface RestartPolicy {
-  firstDelayMs: number;
-  maxDelayMs: number;
-  stableAfterMs: number;
-}
-
-export const RESTART_POLICY: RestartPolicy = { firstDelayMs: 1_000, maxDelayMs: 60_000, stableAfterMs: 60_000 };
+const RESTART = { firstDelayMs: 1_000, maxDelayMs: 60_000, stableAfterMs: 60_000 };
 
 /** How long a killed service may take to be reaped before the hub goes on without seeing it. */
 const KILL_WAIT_MS = 2_000;
@@ -50,17 +44,7 @@ export class ManagedService {
     private readonly launch: ServiceLaunch,
     private readonly records: ServiceRecords,
     private readonly log: Logger,
-    private readonly policy: RestartPolicy = RESTART_POLICY,
   ) {}
-
-  get name(): string {
-    return this.launch.name;
-  }
-
-  /** The running process's pid, if there is one. */
-  get pid(): number | undefined {
-    return this.child?.pid;
-  }
 
   start(): void {
     if (this.stopping) return;
@@ -106,9 +90,9 @@ export class ManagedService {
   }
 
   private crashed(startedAt: number, how: string): void {
-    if (Date.now() - startedAt >= this.policy.stableAfterMs) this.crashesInARow = 0;
+    if (Date.now() - startedAt >= RESTART.stableAfterMs) this.crashesInARow = 0;
     this.crashesInARow += 1;
-    const delayMs = Math.min(this.policy.firstDelayMs * 2 ** (this.crashesInARow - 1), this.policy.maxDelayMs);
+    const delayMs = Math.min(RESTART.firstDelayMs * 2 ** (this.crashesInARow - 1), RESTART.maxDelayMs);
     this.log.error({ crashesInARow: this.crashesInARow, restartInMs: delayMs }, `service ${how}; starting it again in ${Math.round(delayMs / 1000)} s`);
     this.restartTimer = setTimeout(() => this.start(), delayMs);
     this.restartTimer.unref();

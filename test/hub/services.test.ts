@@ -16,6 +16,8 @@ const PROBE = resolve(import.meta.dirname, 'fixtures', 'service-probe.mjs');
 
 interface ProbeStart {
   pid: number;
+  /** A child it left behind in its process group. */
+  child?: number;
   cwd: string;
   env: Record<string, string>;
 }
@@ -63,6 +65,7 @@ describe('hub-managed services', () => {
         services: [
           probeService('flaky', dir, 'crash-once', { cwd: workdir }),
           probeService('stubborn', dir, 'stubborn', { api_token: 'the-stubborn-service-token-0123456789' }),
+          probeService('leaver', dir, 'leave-child'),
           { name: 'outside', api_token: 'an-outside-service-token-0123456789' },
         ],
       },
@@ -76,6 +79,12 @@ describe('hub-managed services', () => {
     const [crashed, again] = probeStarts(flakyFile) as [ProbeStart, ProbeStart];
     const [stubborn] = probeStarts(stubbornFile) as [ProbeStart];
     stray.push(again.pid, stubborn.pid);
+    // What a crashed service left in its process group is gone before it runs again.
+    await expect.poll(() => probeStarts(join(dir, 'leaver.jsonl')).length, { timeout: 15_000, interval: 100 }).toBe(2);
+    const [leaver, leaverAgain] = probeStarts(join(dir, 'leaver.jsonl')) as [ProbeStart, ProbeStart];
+    stray.push(leaver.child!, leaverAgain.pid);
+    expect(running(leaver.child!)).toBe(false);
+    expect(running(leaverAgain.pid)).toBe(true);
     expect(again.pid).not.toBe(crashed.pid);
     expect(running(crashed.pid)).toBe(false);
     expect(running(again.pid)).toBe(true);

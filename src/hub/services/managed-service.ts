@@ -18,6 +18,20 @@ export interface ServiceLaunch {
   cwd: string;
 }
 
+/**
+ * What a crashed service left in its process group (a wrapper script's program, say) goes with
+ * it, or the restart would run the service twice. The group's id cannot have been reused while
+ * any member lives; once none does, there is nothing to signal (and never the lone pid, which
+ * may belong to someone else by now).
+ */
+function killGroupOf(leader: number): void {
+  try {
+    process.kill(-leader, 'SIGKILL');
+  } catch {
+    // no member left
+  }
+}
+
 /** Resolves once `done` is, or after `ms`, whichever comes first; says which. */
 async function within(done: Promise<void>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
@@ -69,6 +83,7 @@ export class ManagedService {
     eachLine(child.stdout!, (line) => this.log.info({ stream: 'stdout' }, line));
     eachLine(child.stderr!, (line) => this.log.info({ stream: 'stderr' }, line));
     child.once('exit', (code, signal) => {
+      if (!this.stopping) killGroupOf(pid);
       this.records.forget(name, pid);
       if (this.child === child) this.child = undefined;
       resolveExit();

@@ -66,6 +66,7 @@ describe('hub-managed services', () => {
           probeService('flaky', dir, 'crash-once', { cwd: workdir }),
           probeService('stubborn', dir, 'stubborn', { api_token: 'the-stubborn-service-token-0123456789' }),
           probeService('leaver', dir, 'leave-child'),
+          probeService('parent', dir, 'child-ignores-term'),
           { name: 'outside', api_token: 'an-outside-service-token-0123456789' },
         ],
       },
@@ -85,6 +86,10 @@ describe('hub-managed services', () => {
     stray.push(leaver.child!, leaverAgain.pid);
     expect(running(leaver.child!)).toBe(false);
     expect(running(leaverAgain.pid)).toBe(true);
+    await expect.poll(() => probeStarts(join(dir, 'parent.jsonl')).length, { timeout: 15_000, interval: 100 }).toBe(1);
+    const [parent] = probeStarts(join(dir, 'parent.jsonl')) as [ProbeStart];
+    stray.push(parent.pid, parent.child!);
+    expect(running(parent.child!)).toBe(true);
     expect(again.pid).not.toBe(crashed.pid);
     expect(running(crashed.pid)).toBe(false);
     expect(running(again.pid)).toBe(true);
@@ -121,6 +126,11 @@ describe('hub-managed services', () => {
     // Both gone: the stubborn one needed SIGKILL after the grace.
     expect(running(again.pid)).toBe(false);
     expect(running(stubborn.pid)).toBe(false);
+    expect(running(leaverAgain.pid)).toBe(false);
+    // The service stopped on SIGTERM; the child it started, which ignores SIGTERM, was killed after the grace.
+    expect(running(parent.pid)).toBe(false);
+    expect(running(parent.child!)).toBe(false);
+    expect(logs.some((l) => l.service === 'parent' && String(l.msg).startsWith('processes the service started outlived its grace'))).toBe(true);
     expect(logs.some((l) => l.service === 'stubborn' && l.msg === 'probe ignores SIGTERM')).toBe(true);
     expect(logs.some((l) => l.service === 'stubborn' && String(l.msg).includes('sending SIGKILL'))).toBe(true);
     // No restart after the hub asked them to stop.

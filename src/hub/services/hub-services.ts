@@ -3,6 +3,7 @@ import { signalGroup } from '../../spawner/index.js';
 import type { Logger } from '../../util/logger.js';
 import type { HubDatabase } from '../db.js';
 import { ManagedService } from './managed-service.js';
+import { killGroupOf } from './process-group.js';
 import { hubApiUrl, serviceEnvironment } from './service-environment.js';
 import { processStartTicks, ServiceRecords, type ServiceProcess } from './service-records.js';
 
@@ -61,7 +62,8 @@ export class HubServices {
     signalGroup(leftover.pid, 'SIGTERM');
     const deadline = Date.now() + this.opts.stopGraceMs;
     while (!gone() && Date.now() < deadline) await new Promise((r) => setTimeout(r, LEFTOVER_POLL_MS));
-    if (!gone()) signalGroup(leftover.pid, 'SIGKILL');
+    // The service if it is still there, and whatever it started in its group.
+    killGroupOf(leftover.pid);
     this.records.forget(leftover.name, leftover.pid);
   }
 }

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { signalGroup } from '../../spawner/index.js';
 import type { Logger } from '../../util/logger.js';
 import { eachLine } from './output-lines.js';
+import { groupLives, killGroupOf } from './process-group.js';
 import { processStartTicks, type ServiceRecords } from './service-records.js';
 
 /** How a crashed service is started again: after `firstDelayMs`, doubling with each crash in a
@@ -10,26 +11,13 @@ const RESTART = { firstDelayMs: 1_000, maxDelayMs: 60_000, stableAfterMs: 60_000
 
 /** How long a killed service may take to be reaped before the hub goes on without seeing it. */
 const KILL_WAIT_MS = 2_000;
+const GROUP_POLL_MS = 50;
 
 export interface ServiceLaunch {
   name: string;
   command: readonly string[];
   env: Record<string, string>;
   cwd: string;
-}
-
-/**
- * What a crashed service left in its process group (a wrapper script's program, say) goes with
- * it, or the restart would run the service twice. The group's id cannot have been reused while
- * any member lives; once none does, there is nothing to signal (and never the lone pid, which
- * may belong to someone else by now).
- */
-function killGroupOf(leader: number): void {
-  try {
-    process.kill(-leader, 'SIGKILL');
-  } catch {
-    // no member left
-  }
 }
 
 /** Resolves once `done` is, or after `ms`, whichever comes first; says which. */
@@ -91,16 +79,23 @@ export class ManagedService {
     });
   }
 
-  /** SIGTERM to the service's process group, SIGKILL after `graceMs`; no restart after it. */
+  /**
+   * SIGTERM to the service's process group; SIGKILL to what is left of the group after
+   * `graceMs` (the service, or processes it started that outlive it). No restart after it.
+   */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
     clearTimeout(this.restartTimer);
     const pid = this.child?.pid;
     if (pid === undefined) return;
+    const deadline = Date.now() + graceMs;
     signalGroup(pid, 'SIGTERM');
-    if (await within(this.exited, graceMs)) return void this.log.info({ pid }, 'service stopped');
-    this.log.warn({ pid, graceMs }, 'service did not stop within its grace after SIGTERM; sending SIGKILL');
-    signalGroup(pid, 'SIGKILL');
+    const stopped = await within(this.exited, graceMs);
+    while (stopped && groupLives(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, GROUP_POLL_MS));
+    if (!stopped) this.log.warn({ pid, graceMs }, 'service did not stop within its grace after SIGTERM; sending SIGKILL');
+    else if (groupLives(pid)) this.log.warn({ pid, graceMs }, 'processes the service started outlived its grace; sending SIGKILL');
+    else return void this.log.info({ pid }, 'service stopped');
+    killGroupOf(pid);
     await within(this.exited, KILL_WAIT_MS);
   }
 

@@ -50,20 +50,22 @@ export class LiveSockets {
   add(socket: Duplex, user: string, owner: string, check: StillAllowed): void {
     this.open.set(socket, { user, owner, check, bytes: bytesCarried(socket) });
     socket.once('close', () => {
-      this.sampleTraffic(socket);
+      const entry = this.open.get(socket);
+      if (entry) this.noteTraffic(socket, entry);
       this.open.delete(socket);
     });
   }
 
-  /** Reports the owners whose sockets (all, or just `only`) carried bytes since the last look. */
-  private sampleTraffic(only?: Duplex): void {
-    for (const [socket, entry] of this.open) {
-      if (only && socket !== only) continue;
-      const bytes = bytesCarried(socket);
-      if (bytes === entry.bytes) continue;
-      entry.bytes = bytes;
-      this.onTraffic(entry.owner);
-    }
+  private sampleTraffic(): void {
+    for (const [socket, entry] of this.open) this.noteTraffic(socket, entry);
+  }
+
+  /** Reports the socket's owner when it carried bytes since the last look. */
+  private noteTraffic(socket: Duplex, entry: { owner: string; bytes: number }): void {
+    const bytes = bytesCarried(socket);
+    if (bytes === entry.bytes) return;
+    entry.bytes = bytes;
+    this.onTraffic(entry.owner);
   }
 
   get size(): number {

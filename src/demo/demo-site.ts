@@ -136,7 +136,7 @@ export function describeDemoSite(site: DemoSite, hubUrl: string): string {
     '',
     `  The passwords are also in ${site.credentialsFile} (mode 0600); they are not shown again.`,
     `  The site configuration was written to ${site.configFile}; later starts use it.`,
-    '  Start over: stop the hub, delete that file and the data directory.',
+    '  Start over: stop the hub, run `bin/flotilla stop-servers`, then delete that file and the data directory.',
     '',
   ].join('\n');
 }

@@ -49,7 +49,9 @@ export function readFlowFile(file: string, label: string = file): FlowResult {
   try {
     source = readFileSync(file, 'utf8');
   } catch (err) {
-    return { ok: false, error: { message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, file: label } };
+    const code = (err as NodeJS.ErrnoException).code;
+    const message = code === 'ENOENT' ? 'missing: every folder under workflows/ needs a flow.yaml' : `cannot read: ${code ?? 'error'}`;
+    return { ok: false, error: { message, file: label } };
   }
   return parseFlow(source, label);
 }
@@ -64,7 +66,10 @@ export function parseFlow(source: string, file: string): FlowResult {
   };
   const syntax = doc.errors[0];
   if (syntax) {
-    return { ok: false, error: { message: syntax.message.split('\n')[0] ?? syntax.message, file, ...at(syntax.pos[0]) } };
+    // The parser's first line ends "at line L, column C:" before a code excerpt; the position is
+    // reported on its own, so the sentence stops before it.
+    const sentence = (syntax.message.split('\n')[0] ?? syntax.message).replace(/ at line \d+, column \d+:$/, '');
+    return { ok: false, error: { message: sentence, file, ...at(syntax.pos[0]) } };
   }
   try {
     return { ok: true, flow: checkTop(doc.contents) };

@@ -22,7 +22,7 @@ export interface HubContext {
   tokens: TokenStore;
   /** Accounts' `created` and `last_activity`, kept across server stops and hub restarts. */
   activity: UserActivity;
-  /** JupyterHub's services: their tokens, and the processes of those the hub runs. */
+  /** The processes of JupyterHub's services that have a command, which the hub runs. */
   services: HubServices;
   servers: ServerControl;
   proxy: UserProxy;

@@ -17,7 +17,7 @@ import { signIn, startHub, waitFor, type HubFixture } from './helpers.js';
 const CULLER = resolve(import.meta.dirname, 'fixtures', 'idle-culler.mjs');
 const SLOW = 180_000;
 /** The culler's --timeout: long enough for a server to start and be seen, short for a test. */
-const TIMEOUT_S = 6;
+const TIMEOUT_S = 10;
 
 /**
  * The culler needs JupyterHub's REST API and scopes (issue 11, items 1-2: GET /hub/api/, the

@@ -1,15 +1,22 @@
 export { ConfigError, formatConfigIssue, type ConfigIssue } from './errors.js';
 export { assertValidUserName, InvalidNameError, isValidUserName, isValidWorkflowName, NAME_RULE } from './names.js';
-export { KNOWN_SCOPES, parseScope, ScopeError, type ParsedScope, type Scope, type ScopeFilterKind } from './scopes.js';
+export { formatScope, KNOWN_SCOPES, parseScope, SCOPE_DEFINITIONS, ScopeError, type ParsedScope, type Scope, type ScopeFilterKind } from './scopes.js';
 export {
   DEFAULT_BIND_URL,
   DEFAULT_DYNAMIC_UIDS,
+  directiveProblem,
+  LOCAL_PLATFORM,
   loadSiteConfig,
   parseSiteConfig,
+  slurmIsolationProblem,
+  slurmPlatformNames,
   type IsolationMode,
+  type PlatformConfig,
+  type SlurmPlatformConfig,
   type LoginLimit,
   type LoginLimits,
   type RoleConfig,
+  type ServiceConfig,
   type SiteConfig,
   type UidRange,
 } from './site.js';

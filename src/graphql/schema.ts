@@ -147,6 +147,10 @@ type BroadcastSettings {
   env: JSON!
   """The script that replaces the task's own, when overridden."""
   script: String
+  """The platform jobs of matching tasks run on, when overridden."""
+  platform: String
+  """sbatch options (name to value) merged over the task's, when set."""
+  directives: JSON
 }
 
 type TaskMessage {
@@ -169,6 +173,12 @@ type Task {
   finishedAt: String
   exitCode: Int
   pid: Int
+  """The batch system's id of the latest job (a Slurm job id); null for local jobs."""
+  jobId: String
+  """Where the current job runs, or the next would: a platform of the site's; null for the built-in "local"."""
+  platform: String
+  """The sbatch options of that job: the platform's, the task's, then broadcasts' (name to value); null on "local"."""
+  directives: JSON
   xtrigger: String
   xtriggerSatisfied: Boolean
   outputs: [String!]!

@@ -16,7 +16,8 @@
  * | set_hold_point            | -        | { cyclePoint: integer ≥ 1 }                                 |
  * | release_hold_point        | -        | -                                                           |
  * | reload, clean             | -        | -                                                           |
- * | broadcast                 | -        | { mode = 'set' \| 'clear', settings: { env?, script? },      |
+ * | broadcast                 | -        | { mode = 'set' \| 'clear', settings: { env?, script?,          |
+ * |                           |          |   platform?, directives? },                                 |
  * |                           |          |   cyclePoints?: string[] ('*' or integers),                 |
  * |                           |          |   namespaces?: string[] (task names or globs) }             |
  * | ext_trigger               | -        | { name, id?: cycle point (integer string) }                 |
@@ -25,7 +26,8 @@
  *
  * `broadcast` clear with `settings: {}` clears everything for the matching points and
  * namespaces; otherwise it clears the env keys named in `settings.env` and, if `settings.script`
- * is present (any value), the script override.
+ * is present (any value), the script override; likewise `platform` (any value) clears the platform
+ * override and `directives` clears the directives it names.
  */
 import { z } from 'zod';
 import { LOG_LEVELS, MESSAGE_SEVERITIES } from './types.js';
@@ -59,12 +61,14 @@ export const OPERATION_CATALOGUE = {
       settings: z.strictObject({
         env: z.record(envName, z.string()).optional(),
         script: z.string().optional(),
+        platform: z.string().regex(/^[A-Za-z0-9_.-]*$/, 'a platform name').optional(),
+        directives: z.record(z.string(), z.union([z.string(), z.number()]).transform(String)).optional(),
       }),
       cyclePoints: z.array(cyclePoint).min(1).optional(),
       namespaces: z.array(namespace).min(1).optional(),
       mode: z.enum(['set', 'clear']).default('set'),
     }),
-    description: 'Change task settings ({env, script}) at run time for cycle points and task namespaces (mode "set" or "clear").',
+    description: 'Change task settings ({env, script, platform, directives}) at run time for cycle points and task namespaces (mode "set" or "clear").',
   },
   clean: { tasks: 'none', args: emptyArgs, description: 'Delete the run directories of stopped workflows.' },
   ext_trigger: {

@@ -21,6 +21,16 @@ export type ActDecision =
   | { allowed: false; reason: 'unreadable'; workflow: string }
   | { allowed: false; reason: 'forbidden'; operation: Operation; workflow: string | null };
 
+/** A scoped token's ceiling (see Identity.ceiling) narrows what the user is permitted. */
+function withinCeiling(permitted: ReadonlySet<Operation>, identity: Identity): ReadonlySet<Operation> {
+  const ceiling = identity.ceiling;
+  return ceiling === undefined ? permitted : new Set([...permitted].filter((op) => ceiling.includes(op)));
+}
+
+function ceilingAllows(identity: Identity, operation: Operation): boolean {
+  return identity.ceiling === undefined || identity.ceiling.includes(operation);
+}
+
 export class DecisionMaker {
   constructor(
     private readonly access: AccessControl,
@@ -32,7 +42,7 @@ export class DecisionMaker {
    * `read` server-wide or on some workflow named in workflow_authorization.
    */
   open(identity: Identity, what: string): boolean {
-    const allowed = this.safely(() => this.access.mayOpen(identity.user));
+    const allowed = this.safely(() => this.mayOpen(identity));
     this.log(identity, ['read'], allowed, what, allowed ? this.why(identity, 'may read here') : 'no read, server-wide or on any workflow');
     return allowed;
   }
@@ -63,20 +73,19 @@ export class DecisionMaker {
 
   private decideActions(identity: Identity, actions: readonly Action[]): ActDecision {
     if (actions.length === 0) return { allowed: false, reason: 'forbidden', operation: 'read', workflow: null };
-    const user = identity.user;
     // Operations first: what an operation needs is decided from names alone, so refusing it
     // discloses nothing of which workflows exist.
     for (const { operation, workflows } of actions) {
-      if (workflows.length === 0 && !this.access.permitted(user).has(operation)) {
+      if (workflows.length === 0 && !this.permitted(identity).has(operation)) {
         return { allowed: false, reason: 'forbidden', operation, workflow: null };
       }
       for (const workflow of workflows) {
-        if (!this.access.permitted(user, workflow).has(operation)) return { allowed: false, reason: 'forbidden', operation, workflow };
+        if (!this.permitted(identity, workflow).has(operation)) return { allowed: false, reason: 'forbidden', operation, workflow };
       }
     }
     // Acting on a workflow needs reading it too: one cannot act on what, for them, does not exist.
     for (const workflow of new Set(actions.flatMap((a) => a.workflows))) {
-      if (!this.access.mayRead(user, workflow)) return { allowed: false, reason: 'unreadable', workflow };
+      if (!this.mayRead(identity, workflow)) return { allowed: false, reason: 'unreadable', workflow };
     }
     return { allowed: true };
   }
@@ -88,25 +97,46 @@ export class DecisionMaker {
     const none: PermissionSummary = { server: new Set<Operation>(), workflows: new Map() };
     return {
       groups: () => (user === null ? [] : this.safely(() => access.groupsOf(user), [] as string[])),
-      mayOpen: () => this.safely(() => access.mayOpen(user)),
-      mayRead: (workflow) => this.safely(() => access.mayRead(user, workflow)),
-      permitted: (workflow) => this.safely(() => access.permitted(user, workflow), new Set<Operation>()),
-      summary: () => this.safely(() => access.summary(user), none),
+      mayOpen: () => this.safely(() => this.mayOpen(identity)),
+      mayRead: (workflow) => this.safely(() => this.mayRead(identity, workflow)),
+      permitted: (workflow) => this.safely(() => this.permitted(identity, workflow), new Set<Operation>()),
+      summary: () => this.safely(() => this.summary(identity), none),
+    };
+  }
+
+  // The access rules, narrowed by the identity's ceiling (a scoped token's custom:workflows:* scopes).
+  private permitted(identity: Identity, workflow?: string): ReadonlySet<Operation> {
+    return withinCeiling(this.access.permitted(identity.user, workflow), identity);
+  }
+
+  private mayRead(identity: Identity, workflow: string): boolean {
+    return ceilingAllows(identity, 'read') && this.access.mayRead(identity.user, workflow);
+  }
+
+  private mayOpen(identity: Identity): boolean {
+    return ceilingAllows(identity, 'read') && this.access.mayOpen(identity.user);
+  }
+
+  private summary(identity: Identity): PermissionSummary {
+    const { server, workflows } = this.access.summary(identity.user);
+    return {
+      server: withinCeiling(server, identity),
+      workflows: new Map([...workflows].map(([name, ops]) => [name, withinCeiling(ops, identity)])),
     };
   }
 
   /** Whether an open socket may stay open; logged only when it may not. */
   stillOpen(identity: Identity | undefined): boolean {
-    const allowed = identity !== undefined && this.safely(() => this.access.mayOpen(identity.user));
+    const allowed = identity !== undefined && this.safely(() => this.mayOpen(identity));
     if (!allowed) {
       this.logger.info({ user: identity?.user ?? null, operations: ['read'], allowed }, `refused: ${identity?.user} lost read everywhere; closing subscription socket`);
     }
     return allowed;
   }
 
-  /** Owner-only parts (sharing page, /api/authorization): no configuration grants them. */
+  /** Owner-only parts (sharing page, /api/authorization): no configuration grants them, and no scoped token reaches them. */
   checkOwner(identity: Identity, what: string): boolean {
-    const allowed = identity.user === this.access.owner;
+    const allowed = identity.user === this.access.owner && identity.ceiling === undefined;
     this.logger.info(
       { user: identity.user, via: identity.via, operations: ['owner'], allowed, what },
       `${allowed ? 'allowed' : 'refused'}: ${identity.user} owner-only ${what}: ${allowed ? 'owner of this server' : 'only the owner may use this'}`,

@@ -18,7 +18,7 @@ const WORKFLOW_FIELDS = `id name description status lastRun { outcome at failed 
   stateCounts { waiting preparing submitted running succeeded failed submitFailed expired }
   edges { from to }
   ${BROADCAST_FIELDS}`;
-const TASK_FIELDS = `id cycle name state held queued submitNum startedAt finishedAt exitCode pid xtrigger xtriggerSatisfied
+const TASK_FIELDS = `id cycle name state held queued submitNum startedAt finishedAt exitCode pid jobId platform directives xtrigger xtriggerSatisfied
   outputs messages { at severity text by } script env`;
 const COLUMNS = 9;
 const LOG_LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'];

@@ -11,6 +11,7 @@ import { createProxyServer } from 'http-proxy-3';
 import request from 'supertest';
 import WebSocket from 'ws';
 import type { SiteSettings } from '../../src/identity/launch.js';
+import type { PlatformConfig } from '../../src/config/index.js';
 import { newServerSecret, PROOF_HEADER, signProof, type Identity } from '../../src/identity/proof.js';
 import { startWorkflowServer, type RunningWorkflowServer } from '../../src/server/app.js';
 import type { ServerLimits } from '../../src/server/limits.js';
@@ -53,6 +54,8 @@ export interface TestServerOptions {
   limits?: Partial<ServerLimits>;
   /** An existing (empty) data directory, e.g. on a small file system; omitted: a fresh temp dir. */
   dataDir?: string;
+  /** WorkflowServer.platforms; omitted: only the built-in local one. */
+  platforms?: Record<string, PlatformConfig>;
   /**
    * The hub's group membership at start (group → members), the server's one source of groups;
    * omitted: no groups at all; null: the hub sent none (yet). Groups in a request's proof are not
@@ -121,6 +124,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     groups: membership,
     concurrency: 4,
     ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.platforms ? { platforms: options.platforms } : {}),
   });
   const base = `/user/${options.owner}/`;
   const sign = (who: Who, method: string, target: string) => proofFor(secret, options.owner, who, method, target, options.ownerGroups ?? []);

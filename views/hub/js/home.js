@@ -93,6 +93,11 @@
       var body = {};
       if (form.note.value.trim()) body.note = form.note.value.trim();
       if (form.expires_in.value) body.expires_in = Number(form.expires_in.value);
+      // Read-only: the servers reachable now, and nothing but `read` inside them.
+      if (form.access.value === 'monitor') {
+        body.scopes = JSON.parse(form.dataset.monitorScopes);
+        if (!body.note) body.note = 'read-only monitoring';
+      }
       hub.api('POST', tokensPath, body).then(function (t) {
         document.getElementById('new-token-value').textContent = t.token;
         document.getElementById('new-token').hidden = false;

@@ -5,7 +5,7 @@
  * servers the hub spawned (they outlive the hub by design, so they are killed by process group).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -86,26 +86,7 @@ function killSpawnedServers(dataDir: string): void {
   }
 }
 
-/** Source files newer than their build: the hub and servers run from dist/, so say so loudly. */
-function staleBuild(): string[] {
-  const stale: string[] = [];
-  const walk = (dir: string): void => {
-    for (const entry of readdirSync(join(REPO, dir), { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (path.endsWith('.ts')) {
-        const built = join(REPO, 'dist', path.slice('src/'.length).replace(/\.ts$/, '.js'));
-        if (!existsSync(built) || statSync(built).mtimeMs < statSync(join(REPO, path)).mtimeMs) stale.push(path);
-      }
-    }
-  };
-  walk('src');
-  return stale;
-}
-
 export async function startSite(spec: SiteSpec): Promise<RunningSite> {
-  const stale = staleBuild();
-  if (stale.length) console.warn(`dist/ is older than ${stale.slice(0, 3).join(', ')}${stale.length > 3 ? ` and ${stale.length - 3} more` : ''}: run npx tsc -p tsconfig.build.json`);
   const root = mkdtempSync(join(tmpdir(), 'flotilla-browser-'));
   // As root the hub runs each owner's server as their own uid, which must pass through to their folder.
   chmodSync(root, 0o755);

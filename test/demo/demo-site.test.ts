@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHub } from '../../src/hub/index.js';
 import { PROOF_HEADER, signProof } from '../../src/identity/proof.js';
-import { buildDist, waitFor } from '../spawner/harness.js';
+import { waitFor } from '../spawner/harness.js';
 import { findFile, isRoot, killUid, statusUids } from '../spawner/os-accounts.js';
 import { Authorizer } from '../../src/authz/index.js';
 import { loadOwnerAuthorization, loadSiteConfig } from '../../src/config/index.js';
@@ -88,7 +88,6 @@ describe('demo site', () => {
 // `npm start` as root: the demo's hub runs every owner under their own dynamic uid.
 describe.skipIf(!isRoot)(`the demo site run by root${isRoot ? '' : ' (skipped: not running as root)'}`, () => {
   it("runs alice's server and her example workflow as her own uid, with the site file the hub's alone", async () => {
-    buildDist();
     // A checkout others can pass through, as the installation check demands.
     chmodSync(root, 0o755);
     const site = await createDemoSite({ dataDir: join(root, 'data'), configFile: join(root, 'jupyter_config.json') });

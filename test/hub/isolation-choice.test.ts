@@ -14,7 +14,7 @@ import { SHARED_MODE_WARNING } from '../../src/config/index.js';
 import { createHub } from '../../src/hub/index.js';
 import { runFlotilla } from '../config/run-flotilla.js';
 import { accountsSkipReason, addAccount, canManageAccounts, isRoot, removeAccounts, type Account } from '../spawner/os-accounts.js';
-import { buildDist, REPO } from '../spawner/harness.js';
+import { REPO } from '../spawner/harness.js';
 import { makeDataDir, PASSWORDS, signIn, testConfig, waitFor, writeUsers } from './helpers.js';
 
 function capturingLogger(): { logger: pino.Logger; lines: { level: number; msg: string }[] } {
@@ -65,7 +65,6 @@ describe.skipIf(!canManageAccounts)(`isolation "shared" for a hub run by an unpr
   let url = '';
 
   beforeAll(async () => {
-    buildDist();
     dir = mkdtempSync(join(tmpdir(), 'flotilla-shared-'));
     site = join(dir, 'jupyter_config.json');
     account = addAccount(dir);

@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import { newServerSecret, type Identity } from '../../src/identity/proof.js';
 import { UserProxy } from '../../src/proxy/index.js';
 import type { Spawner } from '../../src/spawner/index.js';
-import { buildDist, SpawnerHarness } from '../spawner/harness.js';
+import { SpawnerHarness } from '../spawner/harness.js';
 
 const SESSION_COOKIE = 'flotilla-session';
 const LOGIN_FORM_COOKIE = 'flotilla-login-xsrf';
@@ -82,7 +82,6 @@ function withProxiedServer(opts: { running: boolean }) {
   let hub: { server: Server; port: number } | undefined;
   return {
     async start() {
-      buildDist();
       h = new SpawnerHarness();
       const spawner = h.spawner();
       await spawner.start('alice');

@@ -6,8 +6,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Sandbox, buildDist, groupAlive, jobPids, waitFor, waitStatus } from './helpers.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Sandbox, groupAlive, jobPids, waitFor, waitStatus } from './helpers.js';
 import { seededRandom } from '../../src/util/seeded-random.js';
 
 const DRIVER = join(import.meta.dirname, 'fixtures/engine-driver.mjs');
@@ -18,7 +18,6 @@ const SEED = 0x5eed10;
 let box: Sandbox;
 let driver: ChildProcess | undefined;
 
-beforeAll(buildDist, 180_000);
 beforeEach(() => {
   box = new Sandbox();
 });

@@ -2,14 +2,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { processStart } from '../../src/scheduler/engine-lock.js';
-import { Sandbox, buildDist, waitFor } from './helpers.js';
+import { Sandbox, waitFor } from './helpers.js';
 
 let box: Sandbox;
 let driver: ChildProcess | undefined;
 
-beforeAll(buildDist, 180_000);
 beforeEach(() => {
   box = new Sandbox();
   box.writeFlow('w', 'tasks:\n  a: { script: "true" }\n');

@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
@@ -134,15 +133,3 @@ export async function ok(engine: WorkflowEngine, op: string, workflow: string, t
 
 const REPO = join(import.meta.dirname, '..', '..');
 
-/**
- * Compiles to dist/ for tests that run the engine in its own process. tsc still emits if someone
- * else's file has type errors; the emitted scheduler files are what those tests need.
- */
-export function buildDist(): void {
-  try {
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: REPO, stdio: 'ignore' });
-  } catch {
-    // Type errors elsewhere in the tree.
-  }
-  if (!existsSync(join(REPO, 'dist/scheduler/index.js'))) throw new Error('npx tsc did not produce dist/scheduler/index.js');
-}

@@ -1,13 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Sandbox, buildDist, killGroup, task, waitFor, waitState, waitStatus } from './helpers.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Sandbox, killGroup, task, waitFor, waitState, waitStatus } from './helpers.js';
 
 let box: Sandbox;
 let driver: ChildProcess | undefined;
 
-beforeAll(buildDist, 180_000);
 beforeEach(() => {
   box = new Sandbox();
 });

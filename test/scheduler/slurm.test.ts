@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { PlatformConfig, SlurmPlatformConfig } from '../../src/config/index.js';
 import { startTestServer, type TestServer } from '../server/helpers.js';
-import { Sandbox, buildDist, capturingLogger, task, waitFor, waitState } from './helpers.js';
+import { Sandbox, capturingLogger, task, waitFor, waitState } from './helpers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLUSTER = join(ROOT, 'scripts', 'slurm-cluster.sh');
@@ -257,7 +257,6 @@ describe.skipIf(missing.length > 0)('recovery of Slurm jobs after a crash', () =
   let box: Sandbox;
   let driver: ChildProcess | undefined;
   beforeAll(async () => {
-    await buildDist();
     startCluster();
     box = new Sandbox(mkdtempSync(join(tmpdir(), 'flotilla-slurm-crash-')));
   }, 240_000);

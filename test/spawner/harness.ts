@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -15,19 +15,6 @@ export const FIXTURE = fileURLToPath(new URL('./fixtures/fake-server.mjs', impor
  * recognises the process as a server of that owner. */
 export function fixtureArgv(mode: string): (l: ServerLaunch) => string[] {
   return (l) => [FIXTURE, 'server', '--owner', l.owner, '--data-dir', l.dataDir, '--hub-origin', l.hubOrigin, '--mode', mode];
-}
-
-/** The fixture and bin/flotilla import dist/, so the tests build it once. */
-export function buildDist(): void {
-  try {
-    execFileSync(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
-      cwd: REPO,
-      stdio: 'pipe',
-    });
-  } catch {
-    // tsc exits non-zero when any file in the tree has a type error, yet still emits; other
-    // parts are being written at the same time, so only the emitted files matter here.
-  }
 }
 
 export async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {

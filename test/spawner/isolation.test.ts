@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSWORDS, signIn, startHub, waitFor, writeUsers, type HubFixture } from '../hub/helpers.js';
-import { buildDist } from './harness.js';
 import { accountsSkipReason, addAccount, canManageAccounts, findFile, isRoot, killUid, removeAccounts, statusUids, type Account } from './os-accounts.js';
 
 const SLOW = 180_000;
@@ -167,6 +166,5 @@ function isolationSuite(mode: 'dynamic' | 'system', runnable: boolean, skipReaso
   });
 }
 
-beforeAll(() => buildDist(), SLOW);
 isolationSuite('dynamic', isRoot, 'not running as root');
 isolationSuite('system', canManageAccounts, accountsSkipReason);

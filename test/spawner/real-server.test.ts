@@ -1,9 +1,9 @@
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Identity } from '../../src/identity/proof.js';
 import { UserProxy } from '../../src/proxy/index.js';
-import { alive, buildDist, SpawnerHarness } from './harness.js';
+import { alive, SpawnerHarness } from './harness.js';
 
 function get(port: number, path: string): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
@@ -21,8 +21,6 @@ describe('Spawner and UserProxy with the real `bin/flotilla server`', () => {
   let h: SpawnerHarness;
   let hub: Server | undefined;
   let proxy: UserProxy | undefined;
-
-  beforeAll(() => buildDist());
   afterAll(async () => {
     hub?.closeAllConnections();
     hub?.close();

@@ -12,7 +12,7 @@ import { openHubDatabase, type HubDatabase } from '../../src/hub/db.js';
 import { PROOF_HEADER, signProof } from '../../src/identity/proof.js';
 import { sharedIsolation, Spawner, systemIsolation, type SpawnerOptions } from '../../src/spawner/index.js';
 import { silentLogger } from '../../src/util/logger.js';
-import { alive, buildDist, REPO, waitFor } from './harness.js';
+import { alive, REPO, waitFor } from './harness.js';
 import {
   accountExists,
   accountsSkipReason as skipReason,
@@ -103,7 +103,6 @@ describe.skipIf(!canRun)(`isolation "system" with real system accounts${canRun ?
   }
 
   beforeAll(() => {
-    buildDist();
     // Owners' servers pass through the test folder to the data folder.
     chmodSync(dir, 0o711);
     writeFileSync(outside, 'root only\n', { mode: 0o600 });

@@ -1,14 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { newServerSecret } from '../../src/identity/proof.js';
 import type { ServerStatus } from '../../src/spawner/index.js';
-import { alive, buildDist, getJson, SpawnerHarness, waitFor } from './harness.js';
+import { alive, getJson, SpawnerHarness, waitFor } from './harness.js';
 
 let h: SpawnerHarness;
 
-beforeAll(() => buildDist());
 afterEach(async () => {
   await h?.cleanup();
 });

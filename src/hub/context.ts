@@ -8,8 +8,13 @@ import type { LoginXsrf } from './auth/login-xsrf.js';
 import type { UserDirectory } from './auth/user-directory.js';
 import type { Xsrf } from './auth/xsrf.js';
 import type { GroupDirectory } from './groups/group-directory.js';
+import type { GroupProperties } from './groups/group-properties.js';
 import type { Permissions } from './roles/permissions.js';
 import type { ServerControl } from './servers.js';
+import type { ServerStatus } from '../spawner/index.js';
+import { accessOfCaller, workflowCeiling } from './roles/request-access.js';
+import type { ServiceTokens } from './tokens/service-tokens.js';
+import type { HubServices } from './services/hub-services.js';
 import type { TokenStore } from './tokens/token-store.js';
 
 /** Everything the hub's routes share. */
@@ -17,10 +22,16 @@ export interface HubContext {
   config: SiteConfig;
   users: UserDirectory;
   groups: GroupDirectory;
+  /** JupyterHub's group `properties`, stored in hub.sqlite. */
+  groupProperties: GroupProperties;
   permissions: Permissions;
   tokens: TokenStore;
+  /** The api_tokens of JupyterHub.services (configured, or made at start for hub-managed ones). */
+  serviceTokens: ServiceTokens;
   /** Accounts' `created` and `last_activity`, kept across server stops and hub restarts. */
   activity: UserActivity;
+  /** The processes of JupyterHub's services that have a command, which the hub runs. */
+  services: HubServices;
   servers: ServerControl;
   proxy: UserProxy;
   /** XSRF of signed-in sessions. */
@@ -37,15 +48,46 @@ export interface HubContext {
   internalError(what: string, err: unknown): void;
 }
 
-/** The user model of the REST API, JupyterHub's shape. */
-export function userModel(ctx: HubContext, name: string) {
+const iso = (ms: number | undefined) => (ms ? new Date(ms).toISOString() : null);
+
+/** JupyterHub's `pending` for a server in this state. */
+function pendingOf(status: ServerStatus): 'spawn' | 'stop' | null {
+  return status === 'starting' ? 'spawn' : status === 'stopping' ? 'stop' : null;
+}
+
+/**
+ * The default server's model, JupyterHub's shape (named servers are off: the name is always "").
+ * `last_activity` of a stopped server is the account's last activity, which survives the stop.
+ */
+export function serverModel(ctx: HubContext, name: string) {
+  const status = ctx.servers.status(name);
+  const times = ctx.activity.get(name);
+  const progressUrl = `/hub/api/users/${name}/server/progress`;
+  return {
+    name: '',
+    full_name: `${name}/`,
+    last_activity: iso(ctx.servers.lastActivity(name) ?? times?.lastActivity),
+    started: iso(ctx.servers.startedAt(name)),
+    pending: pendingOf(status),
+    ready: status === 'running',
+    stopped: status === 'stopped',
+    url: `/user/${name}/`,
+    user_options: {},
+    progress_url: progressUrl,
+    full_url: null,
+    full_progress_url: null,
+  };
+}
+
+/** The user model of the REST API, JupyterHub's shape plus Flotilla's `status` (and `spawn_error`). */
+export function userModel(ctx: HubContext, name: string, options: { includeStoppedServers?: boolean } = {}) {
   const status = ctx.servers.status(name);
   const serverActivity = ctx.servers.lastActivity(name);
   const times = ctx.activity.get(name);
   const lastActivity = Math.max(serverActivity ?? 0, times?.lastActivity ?? 0) || undefined;
   const failure = ctx.servers.lastFailure(name);
-  const started = ctx.servers.startedAt(name);
   const roles = ctx.permissions.rolesOf(name);
+  const active = status !== 'stopped';
   return {
     kind: 'user' as const,
     name,
@@ -53,17 +95,22 @@ export function userModel(ctx: HubContext, name: string) {
     roles,
     groups: ctx.groups.groupsOf(name),
     server: status === 'running' ? `/user/${name}/` : null,
-    pending: status === 'starting' ? 'spawn' : status === 'stopping' ? 'stop' : null,
+    pending: pendingOf(status),
+    created: iso(times?.created),
+    last_activity: iso(lastActivity),
+    servers: active || options.includeStoppedServers ? { '': serverModel(ctx, name) } : {},
+    auth_state: null,
     status,
-    created: times ? new Date(times.created).toISOString() : null,
-    started: started ? new Date(started).toISOString() : null,
-    last_activity: lastActivity ? new Date(lastActivity).toISOString() : null,
+    started: iso(ctx.servers.startedAt(name)),
     ...(failure && status === 'stopped' ? { spawn_error: failure } : {}),
   };
 }
 
+export type UserModel = ReturnType<typeof userModel>;
+
 /** The identity handed to the proxy, signed into the proof for the workflow server. */
 export function identityFor(ctx: HubContext, caller: Caller, owner: string, xsrf: string | undefined) {
+  const ceiling = workflowCeiling(accessOfCaller(ctx.permissions, caller), caller, owner);
   return {
     user: caller.user,
     groups: ctx.groups.groupsOf(caller.user),
@@ -71,5 +118,6 @@ export function identityFor(ctx: HubContext, caller: Caller, owner: string, xsrf
     ownerGroups: ctx.groups.groupsOf(owner),
     ...(caller.via === 'cookie' && xsrf ? { xsrf } : {}),
     via: caller.via,
+    ...(ceiling ? { ceiling } : {}),
   };
 }

@@ -17,11 +17,16 @@ export class ServerControl {
     return this.spawner.status(owner);
   }
 
-  /** Starts the server without waiting for it; concurrent calls share one start (spawner). */
-  startInBackground(owner: string): void {
+  /**
+   * Starts the server without making the caller wait; concurrent calls share one start
+   * (spawner). The promise settles (never rejects) when the start is over, either way.
+   */
+  startInBackground(owner: string): Promise<void> {
     this.failures.delete(owner);
-    this.spawner.start(owner).then(
-      () => this.failures.delete(owner),
+    return this.spawner.start(owner).then(
+      () => {
+        this.failures.delete(owner);
+      },
       (err: Error) => {
         this.failures.set(owner, err.message);
         this.logger.warn({ owner, err: err.message }, 'workflow server failed to start');

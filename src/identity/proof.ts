@@ -21,6 +21,7 @@
  *   server's `/_flotilla/` control endpoints.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { isOperation, type Operation } from '../authz/index.js';
 
 export const PROOF_HEADER = 'x-flotilla-proof';
 export const PROOF_TTL_MS = 30_000;
@@ -39,6 +40,9 @@ export interface Identity {
   xsrf?: string;
   /** How the hub authenticated the user: a browser session cookie or an API token. */
   via: 'cookie' | 'token' | 'hub';
+  /** The most the request may do, from a scoped token's `custom:workflows:*` scopes; the server
+   * intersects the user's permitted operations with it. Absent: no ceiling. */
+  ceiling?: Operation[];
 }
 
 interface Payload {
@@ -54,6 +58,7 @@ interface Payload {
   n: string;
   x?: string;
   via: Identity['via'];
+  ceil?: string[];
 }
 
 export function newServerSecret(): string {
@@ -83,6 +88,7 @@ export function signProof(
     n: randomBytes(16).toString('base64url'),
     via: identity.via,
     ...(identity.xsrf ? { x: identity.xsrf } : {}),
+    ...(identity.ceiling ? { ceil: [...identity.ceiling] } : {}),
   };
   const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
   return `${body}.${mac(secret, body).toString('base64url')}`;
@@ -169,6 +175,7 @@ export class ProofVerifier {
       if (typeof p.n !== 'string' || p.n.length < 16) return { ok: false, reason: 'malformed proof' };
       if (p.via !== 'cookie' && p.via !== 'token' && p.via !== 'hub') return { ok: false, reason: 'malformed proof' };
       if ((p.sub === null) !== (p.via === 'hub')) return { ok: false, reason: 'malformed proof' };
+      if (p.ceil !== undefined && !(isStringArray(p.ceil) && p.ceil.every(isOperation))) return { ok: false, reason: 'malformed proof' };
       if (!this.nonces.claim(p.n, p.exp, now)) return { ok: false, reason: 'proof already used' };
       return {
         ok: true,
@@ -179,6 +186,7 @@ export class ProofVerifier {
           ownerGroups: p.ogrp,
           via: p.via,
           ...(typeof p.x === 'string' ? { xsrf: p.x } : {}),
+          ...(p.ceil !== undefined ? { ceiling: p.ceil as Operation[] } : {}),
         },
       };
     } catch {

@@ -110,7 +110,7 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
     else next();
   });
   app.use(`${base}static`, express.static(join(ROOT, 'static'), { index: false, fallthrough: false, maxAge: '1h' }));
-  app.use(`${base}api`, apiRoutes(access, decisions, options.dataDir));
+  app.use(`${base}api`, apiRoutes(access, decisions, options.dataDir, (workflow) => engine.getWorkflow(workflow) !== undefined));
   app.use(`${base}graphql`, express.json({ limit: MAX_GRAPHQL_BYTES, type: ['application/json', 'application/graphql-response+json'] }));
   app.all(`${base}graphql`, graphqlHandler(schema, rootValue, decisions, limits));
   app.use(base, pageRoutes({ owner, base }, decisions));

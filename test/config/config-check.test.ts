@@ -64,7 +64,7 @@ describe('flotilla config check', { timeout: 120_000 }, () => {
       `${site}: JupyterHub › authenticator › admin_users[1]: expected a user name, got 42`,
       `${join(users, '.hidden')}: ".hidden" is not a valid owner name: names are 1 to 64 ASCII letters, digits, ".", "_", "-" or "@", starting with a letter or a digit`,
       `${join(users, 'alice', 'workflows', 'bad flow')}: "bad flow" is not a valid workflow name: names are 1 to 64 ASCII letters, digits, ".", "_", "-" or "@", starting with a letter or a digit`,
-      `${join(users, 'bob', 'jupyter_config.json')}: WorkflowServer › site_authorization: only the site configuration file can carry site_authorization; an owner's file holds user_authorization alone`,
+      `${join(users, 'bob', 'jupyter_config.json')}: WorkflowServer › site_authorization: only the site configuration file can carry site_authorization; an owner's file holds user_authorization and workflow_authorization alone`,
       `${join(users, 'carol', 'jupyter_config.json')}: WorkflowServer › user_authorization › dave: unknown permission "stpo"; did you mean "stop"?`,
       'config check: 5 problems found',
     ]);

@@ -245,8 +245,8 @@ describe('site configuration errors', () => {
       },
     });
     expect(lines).toEqual([
-      'jupyter_config.json: JupyterHub › load_roles[1] › scopes[0]: unknown scope "acces:servers"; did you mean "access:servers"? (known scopes: self, access:servers, servers, read:servers, admin:servers, admin:users, read:users, list:users, admin:groups, tokens)',
-      'jupyter_config.json: JupyterHub › load_roles[1] › scopes[1]: unknown filter "!usr=bob" on scope "servers"; did you mean "user"?; filters are !user=NAME and !group=NAME',
+      'jupyter_config.json: JupyterHub › load_roles[1] › scopes[0]: unknown scope "acces:servers"; did you mean "access:servers"? (docs/jupyterhub-compatibility.md lists the scopes)',
+      'jupyter_config.json: JupyterHub › load_roles[1] › scopes[1]: unknown filter "!usr=bob" on scope "servers"; did you mean "user"?; filters are !user=NAME, !group=NAME, !server=USER/, !service=NAME, and !user, !server, !service for the holder',
       'jupyter_config.json: JupyterHub › load_roles[1] › scopes[2]: filter "!user=" on scope "servers" needs a valid user name, got "../x": names are 1 to 64 ASCII letters, digits, ".", "_", "-" or "@", starting with a letter or a digit',
       'jupyter_config.json: JupyterHub › load_roles[1] › scopes[3]: filter "!group=" on scope "read:servers" needs a valid group name, got "": names are 1 to 64 ASCII letters, digits, ".", "_", "-" or "@", starting with a letter or a digit',
       'jupyter_config.json: JupyterHub › load_roles[1] › groups[1]: expected a group name, got 7',

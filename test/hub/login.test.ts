@@ -191,7 +191,7 @@ describe('sessions and the cookie secret', () => {
       const admin = f.agent();
       const { xsrf } = await signIn(admin, 'admin');
       expect((await admin.get('/hub/api/users')).body.map((u: { name: string }) => u.name)).toEqual(['admin', 'alice']);
-      expect((await admin.post('/hub/api/users/bob/tokens').set('X-XSRFToken', xsrf).send({})).status).toBe(404);
+      expect((await admin.post('/hub/api/users/bob/tokens').set('X-XSRFToken', xsrf).send({})).status).toBe(403);
     } finally {
       await f.close();
     }

@@ -90,6 +90,13 @@ describe.skipIf(!existsSync(CHROMIUM))('hub pages in Chromium', () => {
     await a.click('#token-table .revoke');
     await waitFor(async () => (await a.locator('#token-table tbody tr').count()) === 0, 10_000, 'revocation');
     expect(f.hub.context.tokens.list('alice')).toEqual([]);
+    // A read-only monitoring token: the servers alice reaches, nothing but read inside them.
+    await a.selectOption('#token-form select[name=access]', 'monitor');
+    await a.click('#token-form button[type=submit]');
+    await waitFor(async () => (await a.locator('#token-table tbody tr').count()) === 1, 10_000, 'the monitoring token');
+    expect(f.hub.context.tokens.list('alice')).toEqual([
+      expect.objectContaining({ note: 'read-only monitoring', scopes: ['access:servers!group=physics', 'access:servers!user=alice', 'custom:workflows:read'] }),
+    ]);
     await a.close();
   }, SLOW);
 

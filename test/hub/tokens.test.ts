@@ -36,12 +36,20 @@ describe('API tokens', () => {
     const listed = await agent.get('/hub/api/users/alice/tokens');
     expect(listed.body.api_tokens).toHaveLength(1);
     expect(listed.body.api_tokens[0]).toEqual({
+      kind: 'api_token',
       id: created.body.id,
       user: 'alice',
       note: 'ci script',
       created: created.body.created,
       expires_at: null,
+      last_activity: expect.any(String),
+      roles: [],
+      scopes: created.body.scopes,
+      session_id: null,
+      oauth_client: 'JupyterHub',
     });
+    // A token made without scopes has all of its owner's (JupyterHub's `inherit`).
+    expect(created.body.scopes).toEqual((await agent.get('/hub/api/user')).body.scopes);
     expect(JSON.stringify(listed.body)).not.toContain(token);
 
     // Token-authenticated writes need no XSRF token.
@@ -87,8 +95,9 @@ describe('API tokens', () => {
     const c = await signIn(carol, 'carol');
     const refused = await carol.post('/hub/api/users/bob/tokens').set('X-XSRFToken', c.xsrf).send({});
     const unknown = await carol.post('/hub/api/users/nosuchuser/tokens').set('X-XSRFToken', c.xsrf).send({});
-    expect(refused.status).toBe(404);
-    expect(unknown.status).toBe(404);
+    // JupyterHub's answer for both: 403, the same message whether the user exists or not.
+    expect(refused.status).toBe(403);
+    expect(unknown.status).toBe(403);
     expect(refused.body.message.replace('bob', 'X')).toBe(unknown.body.message.replace('nosuchuser', 'X'));
     expect((await carol.get('/hub/api/users/bob/tokens')).status).toBe(404);
   });

@@ -45,7 +45,7 @@ function isolationSuite(mode: 'dynamic' | 'system', runnable: boolean, skipReaso
     const api = (method: 'post' | 'delete', path: string) => request(f.url)[method](path).set('Authorization', `token ${adminToken}`);
 
     async function startServer(name: string) {
-      expect((await api('post', `/hub/api/users/${name}/server`)).status).toBe(202);
+      expect([201, 202]).toContain((await api('post', `/hub/api/users/${name}/server`)).status);
       await waitFor(() => spawner().status(name) === 'running', 90_000, `${name}'s server to run`);
       const info = spawner().info(name)!;
       uids.add(statusUids(info.pid)[1]!);

@@ -3,7 +3,7 @@ import { addressKey } from '../auth/address-key.js';
 import type { Lockout } from '../auth/login-limiter.js';
 import type { HubContext } from '../context.js';
 import type { Permissions } from '../roles/permissions.js';
-import { apiError, callerOf, nameParam } from './respond.js';
+import { accessOf, apiError, nameParam, requesterName } from './respond.js';
 
 /**
  * Lockouts concern names that may not be accounts and addresses that belong to no one, which
@@ -23,7 +23,7 @@ export function lockoutsApi(ctx: HubContext): Router {
   const limiter = ctx.loginLimiter;
 
   router.use('/lockouts', (req: Request, res: Response, next: NextFunction) => {
-    if (mayManageLockouts(ctx.permissions, callerOf(req).user)) next();
+    if (accessOf(ctx.permissions, req).holdsUnfiltered('admin:users')) next();
     else apiError(res, 403, 'sign-in lockouts need the admin:users scope without a filter');
   });
 
@@ -48,7 +48,7 @@ export function lockoutsApi(ctx: HubContext): Router {
       apiError(res, 404, `no sign-in attempts are counted for ${'name' in what ? what.name : what.address}`);
       return;
     }
-    ctx.logger.info({ ...what, counters: cleared, by: callerOf(req).user }, 'sign-in lockout cleared');
+    ctx.logger.info({ ...what, counters: cleared, by: requesterName(req) }, 'sign-in lockout cleared');
     res.status(204).end();
   };
 

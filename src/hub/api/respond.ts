@@ -1,7 +1,10 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { z } from 'zod';
 import { isValidUserName, NAME_RULE } from '../../config/names.js';
+import type { Scope } from '../../config/scopes.js';
 import type { Caller } from '../auth/caller.js';
+import type { Access, Permissions, ScopeTarget } from '../roles/permissions.js';
+import { accessOfRequest } from '../roles/request-access.js';
 
 /** JupyterHub's error body: `{"status": 404, "message": "..."}`. */
 export function apiError(res: Response, status: number, message: string): void {
@@ -14,9 +17,9 @@ export function badBody(res: Response, error: z.ZodError): void {
   apiError(res, 400, `invalid request body: ${detail}`);
 }
 
-/** The API needs a signed-in caller (session or token). */
+/** The API needs a signed-in caller (session or token) or a service. */
 export function requireCaller(req: Request, res: Response, next: NextFunction): void {
-  if (!req.caller) {
+  if (!req.caller && req.service === undefined) {
     apiError(res, 401, 'authentication required: sign in, or send "Authorization: token <API token>"');
     return;
   }
@@ -26,6 +29,30 @@ export function requireCaller(req: Request, res: Response, next: NextFunction): 
 export function callerOf(req: Request): Caller {
   if (!req.caller) throw new Error('requireCaller must run first');
   return req.caller;
+}
+
+/** What the request may do (requireCaller has run: there is a user or a service). */
+export function accessOf(perms: Permissions, req: Request): Access {
+  const access = accessOfRequest(perms, req);
+  if (!access) throw new Error('requireCaller must run first');
+  return access;
+}
+
+/** Who made the request, for logs: `alice` or `service:culler`. */
+export function requesterName(req: Request): string {
+  return req.caller?.user ?? `service:${req.service ?? '?'}`;
+}
+
+/**
+ * JupyterHub's check of any of `scopes` on `target`: true when held; else answers 403 when
+ * none of them is held at all, and 404 (the same as for a resource that does not exist) when
+ * one is held only with a filter that does not reach the target.
+ */
+export function requireScope(res: Response, access: Access, scopes: readonly Scope[], target?: ScopeTarget): boolean {
+  if (scopes.some((s) => (target ? access.can(s, target) : access.holdsUnfiltered(s)))) return true;
+  if (target && scopes.some((s) => access.holdsAny(s))) apiError(res, 404, 'No access to resources or resources not found');
+  else apiError(res, 403, `Action is not authorized with current scopes; requires any of [${scopes.join(', ')}]`);
+  return false;
 }
 
 /** A route's NAME parameter, or undefined after answering 400 for a name no one can have. */

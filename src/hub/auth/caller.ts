@@ -1,5 +1,6 @@
 import type { Request } from 'express';
 import type { IncomingMessage } from 'node:http';
+import type { ServiceTokens } from '../tokens/service-tokens.js';
 import type { TokenStore } from '../tokens/token-store.js';
 import type { UserDirectory } from './user-directory.js';
 
@@ -7,6 +8,8 @@ import type { UserDirectory } from './user-directory.js';
 export interface Caller {
   user: string;
   via: 'cookie' | 'token';
+  /** The API token's id and own scopes (undefined: all of the user's); absent for a cookie. */
+  token?: { id: string; scopes: string[] | undefined };
 }
 
 declare global {
@@ -17,11 +20,13 @@ declare global {
     }
     interface Request {
       caller?: Caller;
+      /** A JupyterHub service authenticated by its api_token: it may use the REST API only. */
+      service?: string;
     }
   }
 }
 
-export type Authentication = { ok: true; caller: Caller | null } | { ok: false; message: string };
+export type Authentication = { ok: true; caller: Caller | null; service?: string } | { ok: false; message: string };
 
 const TOKEN_SCHEME = /^(token|bearer)\s+(\S+)\s*$/i;
 
@@ -35,14 +40,17 @@ export function authenticate(
   sessionUser: string | undefined,
   tokens: TokenStore,
   users: UserDirectory,
+  services?: ServiceTokens,
 ): Authentication {
   const header = req.headers.authorization;
   if (header !== undefined) {
     const match = TOKEN_SCHEME.exec(header);
     if (!match) return { ok: false, message: 'unsupported Authorization header; send "Authorization: token <API token>"' };
+    const service = services?.lookup(match[2]!);
+    if (service !== undefined) return { ok: true, caller: null, service };
     const found = tokens.lookup(match[2]!);
     if (!found || !users.exists(found.user)) return { ok: false, message: 'invalid or expired API token' };
-    return { ok: true, caller: { user: found.user, via: 'token' } };
+    return { ok: true, caller: { user: found.user, via: 'token', token: { id: found.id, scopes: found.scopes ?? undefined } } };
   }
   if (sessionUser && users.exists(sessionUser)) return { ok: true, caller: { user: sessionUser, via: 'cookie' } };
   return { ok: true, caller: null };

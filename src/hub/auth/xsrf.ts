@@ -15,7 +15,7 @@ export function createXsrf() {
       const field = (req.body as Record<string, unknown> | undefined)?._xsrf;
       return typeof field === 'string' ? field : undefined;
     },
-    skipCsrfProtection: (req: Request) => req.caller?.via === 'token',
+    skipCsrfProtection: (req: Request) => req.caller?.via === 'token' || req.service !== undefined,
     errorConfig: {
       statusCode: 403,
       message: 'missing or wrong XSRF token: send the _xsrf form field or the X-XSRFToken header from this page',

@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chooseIsolation, SHARED_MODE_WARNING } from '../../config/index.js';
 import { lockoutModel, mayManageLockouts } from '../api/lockouts.js';
+import { formatScope } from '../../config/scopes.js';
 import { userModel, type HubContext } from '../context.js';
+import type { Access } from '../roles/permissions.js';
 import { reachableOwners } from './reachable-owners.js';
 import { mayAdminister, messagePage, renderPage } from './render.js';
 
@@ -20,6 +22,14 @@ export function requireSession(req: Request, res: Response, next: NextFunction):
 }
 
 /** GET /hub/home, GET /hub/admin and the scripts of hub pages. */
+/**
+ * The scopes of a read-only monitoring token: the servers the user may reach now, and inside
+ * them nothing but `read` (the workflow servers apply custom:workflows:read as a ceiling).
+ */
+export function monitorTokenScopes(access: Access): string[] {
+  return [...access.grants('access:servers').map(formatScope).sort(), 'custom:workflows:read'];
+}
+
 export function homeAdminPages(ctx: HubContext, viewsDir: string): Router {
   const router = Router();
   const p = ctx.permissions;
@@ -36,13 +46,14 @@ export function homeAdminPages(ctx: HubContext, viewsDir: string): Router {
 
   router.get('/hub/home', requireSession, (req, res) => {
     const user = req.caller!.user;
-    const reachable = reachableOwners(ctx, user).filter((o) => o.name !== user);
+    const reachable = reachableOwners(ctx, req.caller!).filter((o) => o.name !== user);
     renderPage(ctx, req, res, 'home', 200, {
       title: 'Home',
       me: userModel(ctx, user),
       mayAccessOwn: p.can(user, 'access:servers', { user }),
-      mayStartOwn: p.can(user, 'servers', { user }),
+      mayStartOwn: p.can(user, 'start:servers', { user }),
       mayTokens: p.can(user, 'tokens', { user }),
+      monitorScopes: monitorTokenScopes(p.forUser(user)),
       reachable,
       tokens: ctx.tokens.list(user),
     });
@@ -57,7 +68,7 @@ export function homeAdminPages(ctx: HubContext, viewsDir: string): Router {
     const users = ctx.users
       .list()
       .filter((name) => p.can(user, 'list:users', { user: name }))
-      .map((name) => ({ ...userModel(ctx, name), mayStart: p.can(user, 'servers', { user: name }) }));
+      .map((name) => ({ ...userModel(ctx, name), mayStart: p.can(user, 'start:servers', { user: name }) }));
     const groups = p.holdsAny(user, 'admin:groups') ? ctx.groups.list().filter((g) => p.can(user, 'admin:groups', { group: g.name })) : null;
     renderPage(ctx, req, res, 'admin', 200, {
       title: 'Admin',

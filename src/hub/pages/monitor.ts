@@ -17,11 +17,11 @@ export function monitorPages(ctx: HubContext): Router {
       res.status(401).json({ status: 401, message: 'authentication required: sign in, or send "Authorization: token <API token>"' });
       return;
     }
-    res.set('Cache-Control', 'no-store').json({ owners: reachableOwners(ctx, req.caller.user) });
+    res.set('Cache-Control', 'no-store').json({ owners: reachableOwners(ctx, req.caller) });
   });
 
   router.get('/hub/monitor', requireSession, (req, res) => {
-    const owners = reachableOwners(ctx, req.caller!.user);
+    const owners = reachableOwners(ctx, req.caller!);
     renderPage(ctx, req, res, 'monitor', 200, { title: 'Monitor', owners });
   });
 

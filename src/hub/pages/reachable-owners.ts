@@ -1,5 +1,7 @@
 import type { ServerStatus } from '../../spawner/index.js';
+import type { Caller } from '../auth/caller.js';
 import type { HubContext } from '../context.js';
+import { accessOfCaller } from '../roles/request-access.js';
 
 export interface ReachableOwner {
   name: string;
@@ -9,13 +11,14 @@ export interface ReachableOwner {
 }
 
 /**
- * Every owner whose server `user` may reach (access:servers, the same rule as the proxy), the
- * user's own server included: what the home page and the monitor list.
+ * Every owner whose server the caller may reach (access:servers, the same rule as the proxy, with
+ * a scoped token's own scopes), the user's own server included: what the home page and the
+ * monitor list.
  */
-export function reachableOwners(ctx: HubContext, user: string): ReachableOwner[] {
-  const p = ctx.permissions;
+export function reachableOwners(ctx: HubContext, caller: Caller): ReachableOwner[] {
+  const access = accessOfCaller(ctx.permissions, caller);
   return ctx.users
     .list()
-    .filter((name) => p.can(user, 'access:servers', { user: name }))
-    .map((name) => ({ name, status: ctx.servers.status(name), mayStart: p.can(user, 'servers', { user: name }) }));
+    .filter((name) => access.can('access:servers', { user: name }))
+    .map((name) => ({ name, status: ctx.servers.status(name), mayStart: access.can('start:servers', { user: name }) }));
 }

@@ -1,28 +1,30 @@
-import { KNOWN_SCOPES, parseScope, type ParsedScope, type Scope } from '../../config/scopes.js';
+import { formatScope, KNOWN_SCOPES, parseScope, subscopesOf, type ParsedScope, type Scope, type ScopeFilterKind } from '../../config/scopes.js';
 
 export interface RoleDefinition {
   name: string;
   scopes: readonly string[];
   users?: readonly string[];
   groups?: readonly string[];
+  services?: readonly string[];
 }
 
-/** What a scope is about: one user's resources or one group. */
-export type ScopeTarget = { user: string } | { group: string };
+/** What a scope is about: one user's resources (their server included), one group, one service. */
+export type ScopeTarget = { user: string } | { group: string } | { service: string };
 
-/** A held scope; no filter means every user or group. */
-export type Grant = ParsedScope;
+/** A held scope with its filter resolved; no filter means every user, group and service. */
+export interface Grant {
+  scope: Scope;
+  filter?: { kind: ScopeFilterKind; name: string };
+}
 
-/** Holding the key also gives the listed scopes, under the same filter (as in JupyterHub). */
-const IMPLIES: Partial<Record<Scope, Scope[]>> = {
-  'admin:servers': ['servers', 'read:servers'],
-  servers: ['read:servers'],
-  'admin:users': ['read:users', 'list:users'],
-  'read:users': ['list:users'],
-};
+/** Who holds scopes: an account or a configured service. */
+export type Principal = { kind: 'user'; name: string } | { kind: 'service'; name: string };
 
-/** What `self` stands for: the holder's own server, their own user model and their own tokens. */
-const SELF_SCOPES: Scope[] = ['access:servers', 'servers', 'read:servers', 'read:users', 'list:users', 'tokens'];
+/** What JupyterHub's `self` stands for on a user (each filtered to that user). */
+const SELF_SCOPES: Scope[] = ['read:users', 'users:shares', 'read:shares', 'users:activity', 'servers', 'tokens', 'access:servers'];
+
+/** Scopes that narrow what a token does inside workflow servers; not checked against the owner. */
+export const WORKFLOW_SCOPES: readonly Scope[] = ['custom:workflows:all', 'custom:workflows:read', 'custom:workflows:control'];
 
 export interface MembershipSource {
   exists(user: string): boolean;
@@ -34,34 +36,232 @@ export class RoleError extends Error {
   override name = 'RoleError';
 }
 
-function expand(grant: Grant, into: Grant[]): void {
-  into.push(grant);
-  for (const implied of IMPLIES[grant.scope] ?? []) expand({ ...grant, scope: implied }, into);
+function key(g: Grant): string {
+  return formatScope(g);
 }
 
-function key(g: Grant): string {
-  return g.filter ? `${g.scope}!${g.filter.kind}=${g.filter.name}` : g.scope;
+/** The grant and its subscopes under the same filter (as JupyterHub's `_expand_scope`). */
+function expand(grant: Grant, into: Map<string, Grant>): void {
+  // A server filter does not reach user-model subscopes (read:servers › read:users:name).
+  if (grant.filter?.kind === 'server' && grant.scope.startsWith('read:users')) return;
+  into.set(key(grant), grant);
+  for (const sub of subscopesOf(grant.scope)) expand({ ...grant, scope: sub }, into);
 }
 
 /**
- * Roles and scopes, JupyterHub style. The default role `user` (everyone) holds `self`; the
+ * A parsed scope given to `holder`: bare filters become the holder's, `self` its self scopes.
+ * Returns nothing for what does not apply to the holder (a service's `!user`).
+ */
+function resolve(parsed: ParsedScope, holder: Principal): Grant[] {
+  if (parsed.scope === 'self') {
+    return holder.kind === 'user' ? SELF_SCOPES.map((scope) => ({ scope, filter: { kind: 'user', name: holder.name } })) : [];
+  }
+  if (parsed.scope === '(no_scope)' || parsed.scope === 'inherit') return [];
+  const f = parsed.filter;
+  if (!f) return [{ scope: parsed.scope }];
+  if (f.name !== undefined) return [{ scope: parsed.scope, filter: { kind: f.kind, name: f.name } }];
+  if (f.kind === 'service') return holder.kind === 'service' ? [{ scope: parsed.scope, filter: { kind: 'service', name: holder.name } }] : [];
+  if (holder.kind !== 'user') return [];
+  const name = f.kind === 'server' ? `${holder.name}/` : holder.name;
+  return [{ scope: parsed.scope, filter: { kind: f.kind, name } }];
+}
+
+/**
+ * Every grant from raw scope strings for a holder, subscopes included, each once; a filtered
+ * grant of a scope also held without a filter is dropped (JupyterHub's `reduce_scopes`).
+ */
+export function expandScopes(raw: readonly (string | ParsedScope)[], holder: Principal): Grant[] {
+  const into = new Map<string, Grant>();
+  for (const item of raw) {
+    for (const grant of resolve(typeof item === 'string' ? parseScope(item) : item, holder)) expand(grant, into);
+  }
+  return [...into.values()].filter((g) => !g.filter || !into.has(g.scope));
+}
+
+/**
+ * What one request may do: can() answers for a scope on a target. Any failure inside is a no.
+ */
+export interface Access {
+  readonly principal: Principal;
+  can(scope: Scope, target: ScopeTarget): boolean;
+  /** Held for anything at all (any filter). */
+  holdsAny(scope: Scope): boolean;
+  /** Held with no filter: every user, group and service. */
+  holdsUnfiltered(scope: Scope): boolean;
+  /** Held over a name that no longer has an account: only grants for everyone or naming it count. */
+  canForDeparted(scope: Scope, departed: string): boolean;
+  /** The expanded scopes, as JupyterHub shows them (`access:servers!user=alice`). */
+  scopeNames(): string[];
+  /** Grants of one scope (to derive ceilings from). */
+  grants(scope: Scope): Grant[];
+}
+
+function safely(check: () => boolean): boolean {
+  try {
+    return check();
+  } catch {
+    return false;
+  }
+}
+
+/** The scopes a principal holds from its roles. */
+export class GrantSet implements Access {
+  constructor(
+    readonly principal: Principal,
+    private readonly held: readonly Grant[],
+    private readonly members: MembershipSource,
+  ) {}
+
+  can(scope: Scope, target: ScopeTarget): boolean {
+    return safely(() => this.held.some((g) => g.scope === scope && covers(g, target, this.members)));
+  }
+
+  holdsAny(scope: Scope): boolean {
+    return this.held.some((g) => g.scope === scope);
+  }
+
+  holdsUnfiltered(scope: Scope): boolean {
+    return this.held.some((g) => g.scope === scope && !g.filter);
+  }
+
+  canForDeparted(scope: Scope, departed: string): boolean {
+    return this.held.some(
+      (g) => g.scope === scope && (!g.filter || (g.filter.kind === 'user' && g.filter.name === departed) || (g.filter.kind === 'server' && g.filter.name === `${departed}/`)),
+    );
+  }
+
+  scopeNames(): string[] {
+    return this.held.map(key).sort();
+  }
+
+  grants(scope: Scope): Grant[] {
+    return this.held.filter((g) => g.scope === scope);
+  }
+}
+
+/** Whether a grant's filter reaches the target. Unknown users are reached by nothing. */
+export function covers(grant: Grant, target: ScopeTarget, members: MembershipSource): boolean {
+  const f = grant.filter;
+  if ('user' in target) {
+    if (!members.exists(target.user)) return false;
+    if (!f) return true;
+    if (f.kind === 'user') return f.name === target.user;
+    if (f.kind === 'server') return f.name === `${target.user}/`;
+    if (f.kind === 'group') return members.groupsOf(target.user).includes(f.name);
+    return false;
+  }
+  if (!f) return true;
+  if ('group' in target) return f.kind === 'group' && f.name === target.group;
+  return f.kind === 'service' && f.name === target.service;
+}
+
+/**
+ * A scoped token: what both the token's own scopes and its owner's current scopes allow, so a
+ * token never outlives a permission its owner loses. Flotilla's workflow scopes come from the
+ * token alone: they only narrow what the workflow server grants.
+ */
+export class TokenAccess implements Access {
+  constructor(
+    private readonly owner: Access,
+    private readonly token: GrantSet,
+    private readonly members: MembershipSource,
+  ) {}
+
+  get principal(): Principal {
+    return this.owner.principal;
+  }
+
+  can(scope: Scope, target: ScopeTarget): boolean {
+    if (WORKFLOW_SCOPES.includes(scope)) return this.token.can(scope, target);
+    return this.token.can(scope, target) && this.owner.can(scope, target);
+  }
+
+  holdsAny(scope: Scope): boolean {
+    return this.token.holdsAny(scope) && (WORKFLOW_SCOPES.includes(scope) || this.owner.holdsAny(scope));
+  }
+
+  holdsUnfiltered(scope: Scope): boolean {
+    return this.token.holdsUnfiltered(scope) && (WORKFLOW_SCOPES.includes(scope) || this.owner.holdsUnfiltered(scope));
+  }
+
+  canForDeparted(scope: Scope, departed: string): boolean {
+    return this.token.canForDeparted(scope, departed) && this.owner.canForDeparted(scope, departed);
+  }
+
+  scopeNames(): string[] {
+    return intersectGrants((s) => this.token.grants(s), this.owner, this.members).map(key).sort();
+  }
+
+  grants(scope: Scope): Grant[] {
+    return intersectGrants((s) => this.token.grants(s).filter((g) => g.scope === scope), this.owner, this.members, [scope]);
+  }
+}
+
+/**
+ * The token's grants that its owner also holds, each narrowed to the owner's filter where the
+ * owner's is narrower (JupyterHub's `_intersect_expanded_scopes`, group membership resolved).
+ */
+function intersectGrants(tokenGrants: (scope: Scope) => Grant[], owner: Access, members: MembershipSource, scopes: readonly Scope[] = KNOWN_SCOPES): Grant[] {
+  const out = new Map<string, Grant>();
+  for (const scope of scopes) {
+    const mine = tokenGrants(scope);
+    if (WORKFLOW_SCOPES.includes(scope)) {
+      for (const g of mine) out.set(key(g), g);
+      continue;
+    }
+    const theirs = owner.grants(scope);
+    for (const t of mine) {
+      for (const o of theirs) {
+        const narrower = narrowerOf(t, o, members);
+        if (narrower) out.set(key(narrower), narrower);
+      }
+    }
+  }
+  return [...out.values()];
+}
+
+function narrowerOf(a: Grant, b: Grant, members: MembershipSource): Grant | undefined {
+  if (!a.filter) return b;
+  if (!b.filter) return a;
+  if (a.filter.kind === b.filter.kind) return a.filter.name === b.filter.name ? a : undefined;
+  const within = (inner: Grant, outer: Grant) => {
+    const user = inner.filter!.kind === 'user' ? inner.filter!.name : inner.filter!.kind === 'server' ? inner.filter!.name.slice(0, -1) : undefined;
+    return user !== undefined && covers(outer, { user }, members);
+  };
+  if (within(a, b)) return a;
+  if (within(b, a)) return b;
+  return undefined;
+}
+
+interface Role {
+  name: string;
+  scopes: ParsedScope[];
+  users: Set<string>;
+  groups: Set<string>;
+  services: Set<string>;
+}
+
+/**
+ * Roles and scopes, JupyterHub style. The default role `user` (every account) holds `self`; the
  * default role `admin` (the admin_users, plus whoever `load_roles` puts in a role named `admin`)
- * holds every scope. A configured role named `user` replaces the default user scopes.
- * Resolved grants are cached per user; call invalidate() when groups or roles change.
+ * holds every scope. A configured role named `user` replaces the default user scopes. Services
+ * hold the scopes of the roles that name them. Resolved grants are cached per principal; call
+ * invalidate() when groups or roles change.
  */
 export class Permissions {
-  private readonly roles: { name: string; grants: Grant[]; users: Set<string>; groups: Set<string> }[] = [];
-  private userGrants: Grant[] = [{ scope: 'self' }];
+  private readonly roles: Role[] = [];
+  private userScopes: ParsedScope[] = [{ scope: 'self' }];
   private readonly adminUsers = new Set<string>();
   private readonly adminGroups = new Set<string>();
-  private readonly cache = new Map<string, Grant[]>();
+  private readonly cache = new Map<string, GrantSet>();
 
   constructor(
     roles: readonly RoleDefinition[],
     private readonly members: MembershipSource,
+    private readonly services: ReadonlySet<string> = new Set(),
   ) {
     roles.forEach((role, i) => {
-      const grants = role.scopes.map((text, j) => {
+      const scopes = role.scopes.map((text, j) => {
         try {
           return parseScope(text);
         } catch (err) {
@@ -69,12 +269,13 @@ export class Permissions {
         }
       });
       if (role.name === 'user') {
-        this.userGrants = grants;
+        this.userScopes = scopes;
       } else if (role.name === 'admin') {
         for (const u of role.users ?? []) this.adminUsers.add(u);
         for (const g of role.groups ?? []) this.adminGroups.add(g);
-      } else {
-        this.roles.push({ name: role.name, grants, users: new Set(role.users ?? []), groups: new Set(role.groups ?? []) });
+      }
+      if (role.name !== 'user') {
+        this.roles.push({ name: role.name, scopes, users: new Set(role.users ?? []), groups: new Set(role.groups ?? []), services: new Set(role.services ?? []) });
       }
     });
   }
@@ -83,107 +284,99 @@ export class Permissions {
     this.cache.clear();
   }
 
+  get membership(): MembershipSource {
+    return this.members;
+  }
+
   private isAdmin(user: string, groups: readonly string[]): boolean {
     return this.members.isAdmin(user) || this.adminUsers.has(user) || groups.some((g) => this.adminGroups.has(g));
   }
 
+  private rolesHeldBy(principal: Principal): Role[] {
+    if (principal.kind === 'service') return this.roles.filter((r) => r.services.has(principal.name));
+    const groups = this.members.groupsOf(principal.name);
+    return this.roles.filter((r) => r.users.has(principal.name) || groups.some((g) => r.groups.has(g)));
+  }
+
   /** The role names a user holds. */
   rolesOf(user: string): string[] {
-    const groups = this.members.groupsOf(user);
-    const names = ['user'];
-    if (this.isAdmin(user, groups)) names.push('admin');
-    for (const role of this.roles) {
-      if (role.users.has(user) || groups.some((g) => role.groups.has(g))) names.push(role.name);
-    }
-    return names;
+    const names = new Set(['user']);
+    if (this.isAdmin(user, this.members.groupsOf(user))) names.add('admin');
+    for (const role of this.rolesHeldBy({ kind: 'user', name: user })) names.add(role.name);
+    return [...names];
   }
 
-  /** Every scope the user holds, `self` resolved and implications added. */
-  grantsOf(user: string): Grant[] {
-    const cached = this.cache.get(user);
+  /** The role names of a configured service. */
+  rolesOfService(service: string): string[] {
+    return this.rolesHeldBy({ kind: 'service', name: service }).map((r) => r.name);
+  }
+
+  /** Role names assigned to a group directly (load_roles[].groups). */
+  rolesOfGroup(group: string): string[] {
+    return this.roles.filter((r) => r.groups.has(group)).map((r) => r.name);
+  }
+
+  /** Everything a principal holds from its roles; nothing for an unknown one. */
+  accessOf(principal: Principal): GrantSet {
+    const cacheKey = `${principal.kind}:${principal.name}`;
+    const cached = this.cache.get(cacheKey);
     if (cached) return cached;
-    const grants: Grant[] = [];
-    if (this.members.exists(user)) {
-      const groups = this.members.groupsOf(user);
-      const raw: Grant[] = [...this.userGrants];
-      if (this.isAdmin(user, groups)) for (const scope of KNOWN_SCOPES) if (scope !== 'self') raw.push({ scope });
-      for (const role of this.roles) {
-        if (role.users.has(user) || groups.some((g) => role.groups.has(g))) raw.push(...role.grants);
+    const raw: ParsedScope[] = [];
+    if (principal.kind === 'user' && this.members.exists(principal.name)) {
+      raw.push(...this.userScopes);
+      if (this.isAdmin(principal.name, this.members.groupsOf(principal.name))) {
+        for (const scope of KNOWN_SCOPES) if (!WORKFLOW_SCOPES.includes(scope)) raw.push({ scope });
       }
-      for (const grant of raw) {
-        if (grant.scope === 'self') {
-          for (const scope of SELF_SCOPES) expand({ scope, filter: { kind: 'user', name: user } }, grants);
-        } else {
-          expand(grant, grants);
-        }
-      }
+      for (const role of this.rolesHeldBy(principal)) raw.push(...role.scopes);
+    } else if (principal.kind === 'service' && this.services.has(principal.name)) {
+      for (const role of this.rolesHeldBy(principal)) raw.push(...role.scopes);
     }
-    const unique = [...new Map(grants.map((g) => [key(g), g])).values()];
-    this.cache.set(user, unique);
-    return unique;
+    const set = new GrantSet(principal, expandScopes(raw, principal), this.members);
+    this.cache.set(cacheKey, set);
+    return set;
   }
 
-  /** Scope strings as JupyterHub shows them (`access:servers!user=alice`). */
-  scopeNames(user: string): string[] {
-    return this.grantsOf(user).map(key).sort();
-  }
-
-  /** Whether `user` holds `scope` for `target`. Unknown users, unknown targets: no. */
-  can(user: string | null, scope: Scope, target: ScopeTarget): boolean {
-    if (!user) return false;
-    try {
-      for (const grant of this.grantsOf(user)) {
-        if (grant.scope !== scope) continue;
-        if (this.covers(grant, target)) return true;
-      }
-      return false;
-    } catch {
-      return false;
-    }
+  /** A token's access: `scopes` undefined (or holding `inherit`) is everything its owner holds. */
+  accessOfToken(owner: Principal, scopes: readonly string[] | undefined): Access {
+    const ownerAccess = this.accessOf(owner);
+    if (scopes === undefined || scopes.includes('inherit')) return ownerAccess;
+    return new TokenAccess(ownerAccess, new GrantSet(owner, expandScopes(scopes, owner), this.members), this.members);
   }
 
   /**
-   * Whether `user` holds `scope` over a name that no longer has an account, to stop what it left
-   * running. Only grants for every user or naming that user count: a gone account has no groups.
+   * The requested scopes that `owner` does not hold (JupyterHub refuses such a token); throws a
+   * ScopeError for unknown scopes. Workflow scopes never exceed anything: they only narrow.
    */
-  canForDeparted(user: string | null, scope: Scope, departed: string): boolean {
-    if (!user) return false;
-    try {
-      return this.grantsOf(user).some((g) => g.scope === scope && (!g.filter || (g.filter.kind === 'user' && g.filter.name === departed)));
-    } catch {
-      return false;
-    }
+  excessScopes(owner: Principal, scopes: readonly string[]): string[] {
+    const ownerAccess = this.accessOf(owner);
+    const wanted = expandScopes(scopes, owner).filter((g) => !WORKFLOW_SCOPES.includes(g.scope));
+    const granted = new Set(intersectGrants((s) => wanted.filter((g) => g.scope === s), ownerAccess, this.members).map(key));
+    return wanted.map(key).filter((k) => !granted.has(k)).sort();
   }
 
-  /** Whether `user` holds `scope` for anything at all (any filter); like can(), any failure is a no. */
+  /** Shorthand for a signed-in user's own access. */
+  forUser(user: string | null): Access {
+    return this.accessOf({ kind: 'user', name: user ?? '' });
+  }
+
+  /** Whether `user` (with all of their roles) holds `scope` for `target`. */
+  can(user: string | null, scope: Scope, target: ScopeTarget): boolean {
+    return user !== null && this.forUser(user).can(scope, target);
+  }
+
   holdsAny(user: string | null, scope: Scope): boolean {
-    if (!user) return false;
-    try {
-      return this.grantsOf(user).some((g) => g.scope === scope);
-    } catch {
-      return false;
-    }
+    return user !== null && this.forUser(user).holdsAny(scope);
   }
 
-  /** Whether `user` holds `scope` with no filter (for every user and group); any failure is a no. */
   holdsUnfiltered(user: string | null, scope: Scope): boolean {
-    if (!user) return false;
-    try {
-      return this.grantsOf(user).some((g) => g.scope === scope && !g.filter);
-    } catch {
-      return false;
-    }
+    return user !== null && this.forUser(user).holdsUnfiltered(scope);
   }
 
-  private covers(grant: Grant, target: ScopeTarget): boolean {
-    const filter = grant.filter;
-    if ('user' in target) {
-      if (!this.members.exists(target.user)) return false;
-      if (!filter) return true;
-      if (filter.kind === 'user') return filter.name === target.user;
-      return this.members.groupsOf(target.user).includes(filter.name);
-    }
-    if (!filter) return true;
-    return filter.kind === 'group' && filter.name === target.group;
+  canForDeparted(user: string | null, scope: Scope, departed: string): boolean {
+    return user !== null && this.forUser(user).canForDeparted(scope, departed);
+  }
+
+  scopeNames(user: string): string[] {
+    return this.forUser(user).scopeNames();
   }
 }

@@ -4,6 +4,7 @@ import type { RequestHandler } from 'express';
 import type { Store } from 'express-session';
 import { authenticate, hasTokenInQuery, TOKEN_IN_URL_MESSAGE, type Caller } from '../auth/caller.js';
 import { identityFor, type HubContext } from '../context.js';
+import { accessOfCaller } from '../roles/request-access.js';
 import type { LiveSockets, StillAllowed } from './live-sockets.js';
 import { parseUserPath } from './user-path.js';
 
@@ -49,7 +50,7 @@ function storedSessionUser(store: Store, sid: string): Promise<string | undefine
 function stillAllowed(ctx: HubContext, store: Store, req: IncomingMessage, caller: Caller, owner: string, sid: string | undefined): StillAllowed {
   const authorization = req.headers.authorization;
   return async () => {
-    if (!ctx.users.exists(caller.user) || !ctx.permissions.can(caller.user, 'access:servers', { user: owner })) return false;
+    if (!ctx.users.exists(caller.user) || !accessOfCaller(ctx.permissions, caller).can('access:servers', { user: owner })) return false;
     if (caller.via === 'token') {
       const again = authenticate({ headers: { authorization } } as IncomingMessage, undefined, ctx.tokens, ctx.users);
       return again.ok && again.caller?.user === caller.user;
@@ -88,7 +89,7 @@ export function upgradeHandler(ctx: HubContext, sessions: RequestHandler, store:
       // only bind_url's. Having checked the Origin here, forward that one so both layers agree.
       if (origin !== undefined) req.headers.origin = ctx.origin;
       const owner = parsed.owner;
-      if (!ctx.permissions.can(caller.user, 'access:servers', { user: owner })) {
+      if (!accessOfCaller(ctx.permissions, caller).can('access:servers', { user: owner })) {
         return refuse(socket, 404, `There is no server at /user/${owner}/ that you may reach.`);
       }
       if (ctx.servers.status(owner) !== 'running') {

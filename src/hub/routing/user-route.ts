@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { wantsJson } from '../auth/caller.js';
 import { identityFor, type HubContext } from '../context.js';
+import { accessOfCaller } from '../roles/request-access.js';
 import { messagePage, renderPage } from '../pages/render.js';
 import { parseUserPath } from './user-path.js';
 
@@ -32,7 +33,7 @@ export function userRoute(ctx: HubContext) {
       else res.redirect(302, `/hub/login?next=${encodeURIComponent(target)}`);
       return;
     }
-    if (!ctx.permissions.can(caller.user, 'access:servers', { user: owner })) {
+    if (!accessOfCaller(ctx.permissions, caller).can('access:servers', { user: owner })) {
       messagePage(ctx, req, res, 404, 'No such server', `There is no server at /user/${owner}/ that you may reach.`, json);
       return;
     }
@@ -46,7 +47,7 @@ export function userRoute(ctx: HubContext) {
       ctx.proxy.web(req, res, owner, identityFor(ctx, caller, owner, xsrf));
       return;
     }
-    const mayStart = ctx.permissions.can(caller.user, 'servers', { user: owner });
+    const mayStart = accessOfCaller(ctx.permissions, caller).can('start:servers', { user: owner });
     if (!mayStart) {
       const message = `${owner}'s server is not running, and you may not start it. Ask ${owner} or an administrator to start it.`;
       messagePage(ctx, req, res, 503, 'Server not running', message, json, { status: 'stopped' });
@@ -66,7 +67,7 @@ export function userRoute(ctx: HubContext) {
       }
       return;
     }
-    if (status !== 'starting') ctx.servers.startInBackground(owner);
+    if (status !== 'starting') void ctx.servers.startInBackground(owner);
     renderPage(ctx, req, res, 'spawn', 200, { title: `Starting ${owner}'s server`, owner, next: target });
   };
 }

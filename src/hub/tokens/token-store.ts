@@ -1,12 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { HubDatabase } from '../db.js';
 
-export interface TokenModel {
+/** A token as the store keeps it; the API adds the scopes it resolves to (see api/tokens.ts). */
+export interface TokenRecord {
   id: string;
   user: string;
   note: string;
   created: string;
   expires_at: string | null;
+  last_activity: string | null;
+  /** The scopes asked for at creation; null: everything the owner holds (`inherit`). */
+  scopes: string[] | null;
 }
 
 interface Row {
@@ -16,48 +20,71 @@ interface Row {
   note: string;
   created_at: number;
   expires_at: number | null;
+  last_activity: number | null;
+  scopes: string | null;
 }
 
 const PREFIX = 'flt_';
+/** A token's last_activity reaches the database at most this often (JupyterHub: 30 s too). */
+const ACTIVITY_WRITE_EVERY_MS = 30_000;
 
 function hashOf(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-function model(row: Row): TokenModel {
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+function record(row: Row): TokenRecord {
   return {
     id: row.id,
     user: row.user_name,
     note: row.note,
     created: new Date(row.created_at).toISOString(),
-    expires_at: row.expires_at === null ? null : new Date(row.expires_at).toISOString(),
+    expires_at: iso(row.expires_at),
+    last_activity: iso(row.last_activity),
+    scopes: row.scopes === null ? null : (JSON.parse(row.scopes) as string[]),
   };
+}
+
+/** Adds the columns a database from before scoped tokens lacks. */
+function migrate(db: HubDatabase): void {
+  const columns = new Set((db.prepare('PRAGMA table_info(api_tokens)').all() as { name: string }[]).map((c) => c.name));
+  if (!columns.has('last_activity')) db.exec('ALTER TABLE api_tokens ADD COLUMN last_activity INTEGER');
+  if (!columns.has('scopes')) db.exec('ALTER TABLE api_tokens ADD COLUMN scopes TEXT');
 }
 
 /**
  * API tokens. A token is 32 random bytes, shown once; only its SHA-256 is stored (a
  * high-entropy secret needs no slow hash). The hub is the only writer, so every row is mirrored
- * in memory and lookups never touch the disk.
+ * in memory and lookups never touch the disk, except to note a token's activity, at most once
+ * per ACTIVITY_WRITE_EVERY_MS per token.
  */
 export class TokenStore {
   private readonly byHash = new Map<string, Row>();
+  /** When each token's activity was last written. */
+  private readonly written = new Map<string, number>();
   private readonly stmts;
 
-  constructor(db: HubDatabase) {
+  constructor(
+    db: HubDatabase,
+    private readonly now: () => number = Date.now,
+  ) {
+    migrate(db);
     this.stmts = {
       all: db.prepare<[], Row>('SELECT * FROM api_tokens'),
-      insert: db.prepare<[string, string, string, string, number, number | null]>(
-        'INSERT INTO api_tokens (id, user_name, hash, note, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
+      insert: db.prepare<[string, string, string, string, number, number | null, string | null]>(
+        'INSERT INTO api_tokens (id, user_name, hash, note, created_at, expires_at, scopes) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
+      touch: db.prepare<[number, string]>('UPDATE api_tokens SET last_activity = ? WHERE id = ?'),
       remove: db.prepare<[string]>('DELETE FROM api_tokens WHERE id = ?'),
       removeUser: db.prepare<[string]>('DELETE FROM api_tokens WHERE user_name = ?'),
     };
     for (const row of this.stmts.all.all()) this.byHash.set(row.hash, row);
   }
 
-  create(user: string, options: { note?: string; expiresInSeconds?: number }): { token: string; model: TokenModel } {
+  create(user: string, options: { note?: string; expiresInSeconds?: number; scopes?: readonly string[] }): { token: string; model: TokenRecord } {
     const token = PREFIX + randomBytes(32).toString('base64url');
-    const now = Date.now();
+    const now = this.now();
     const row: Row = {
       id: randomBytes(8).toString('hex'),
       user_name: user,
@@ -65,22 +92,24 @@ export class TokenStore {
       note: options.note ?? '',
       created_at: now,
       expires_at: options.expiresInSeconds ? now + options.expiresInSeconds * 1000 : null,
+      last_activity: null,
+      scopes: options.scopes === undefined ? null : JSON.stringify([...new Set(options.scopes)].sort()),
     };
-    this.stmts.insert.run(row.id, row.user_name, row.hash, row.note, row.created_at, row.expires_at);
+    this.stmts.insert.run(row.id, row.user_name, row.hash, row.note, row.created_at, row.expires_at, row.scopes);
     this.byHash.set(row.hash, row);
-    return { token, model: model(row) };
+    return { token, model: record(row) };
   }
 
-  list(user: string): TokenModel[] {
-    const now = Date.now();
+  list(user: string): TokenRecord[] {
+    const now = this.now();
     return [...this.byHash.values()]
       .filter((r) => r.user_name === user && (r.expires_at === null || r.expires_at > now))
       .sort((a, b) => a.created_at - b.created_at)
-      .map(model);
+      .map(record);
   }
 
-  get(user: string, id: string): TokenModel | undefined {
-    for (const row of this.byHash.values()) if (row.id === id && row.user_name === user) return model(row);
+  get(user: string, id: string): TokenRecord | undefined {
+    for (const row of this.byHash.values()) if (row.id === id && row.user_name === user) return record(row);
     return undefined;
   }
 
@@ -90,6 +119,7 @@ export class TokenStore {
       if (row.id === id && row.user_name === user) {
         this.stmts.remove.run(id);
         this.byHash.delete(hash);
+        this.written.delete(id);
         return true;
       }
     }
@@ -108,11 +138,17 @@ export class TokenStore {
     return changes;
   }
 
-  /** The owner and id of a live token; undefined for unknown or expired ones. */
-  lookup(token: string): { user: string; id: string } | undefined {
+  /** The live token behind a secret, its use noted; undefined for unknown or expired ones. */
+  lookup(token: string): TokenRecord | undefined {
     if (!token.startsWith(PREFIX)) return undefined;
     const row = this.byHash.get(hashOf(token));
-    if (!row || (row.expires_at !== null && row.expires_at <= Date.now())) return undefined;
-    return { user: row.user_name, id: row.id };
+    const now = this.now();
+    if (!row || (row.expires_at !== null && row.expires_at <= now)) return undefined;
+    row.last_activity = now;
+    if (now - (this.written.get(row.id) ?? 0) >= ACTIVITY_WRITE_EVERY_MS) {
+      this.written.set(row.id, now);
+      this.stmts.touch.run(now, row.id);
+    }
+    return record(row);
   }
 }

@@ -18,7 +18,9 @@
     var path = '/hub/api/users/' + encodeURIComponent(name) + '/server';
     row.querySelector('.start').addEventListener('click', function () {
       this.disabled = true;
-      hub.api('POST', path).then(function () { follow(name, row); }, fail);
+      // The API answers once the server is up (or after 10 s): show the start meanwhile.
+      row.querySelector('.status-cell').replaceChildren(hub.badge('starting'));
+      hub.api('POST', path).then(function () { follow(name, row); }, function (err) { fail(err); follow(name, row); });
     });
     row.querySelector('.stop').addEventListener('click', function () {
       this.disabled = true;

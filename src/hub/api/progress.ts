@@ -1,0 +1,61 @@
+import { Router, type Request, type Response } from 'express';
+import type { HubContext } from '../context.js';
+import type { ServerStatus } from '../../spawner/index.js';
+import { accessOf, apiError, nameParam, requireScope } from './respond.js';
+
+/** One server-sent event, JupyterHub's shape (`progress`, `message`, and `ready`/`failed`, `url`). */
+function send(res: Response, event: Record<string, unknown>): void {
+  res.write(`data: ${JSON.stringify(event)}\n\n`);
+}
+
+/**
+ * GET /users/NAME/server/progress (and /servers/NAME/progress with the default server ""): an
+ * event stream of a start, as JupyterHub's. A running server answers one `ready` event; a start
+ * that failed answers one `failed` event; a start under way sends events until it ends.
+ */
+export function progressApi(ctx: HubContext): Router {
+  const router = Router();
+
+  const stream = (req: Request, res: Response) => {
+    const name = nameParam(req, res);
+    if (!name || !requireScope(res, accessOf(ctx.permissions, req), ['read:servers'], { user: name })) return;
+    const server = req.params.server;
+    if (server !== undefined && server !== '') return apiError(res, 400, 'Named servers are not enabled.');
+    const url = `/user/${name}/`;
+    const ready = () => ({ progress: 100, ready: true, message: `Server ready at ${url}`, html_message: `Server ready at <a href="${url}">${url}</a>`, url });
+    const failed = () => ({ progress: 100, failed: true, message: `Spawn failed: ${ctx.servers.lastFailure(name) ?? 'the server stopped'}` });
+    const status = ctx.servers.status(name);
+    if (status !== 'running' && status !== 'starting' && ctx.servers.lastFailure(name) === undefined) {
+      return apiError(res, 400, `${name}'s server is not starting`);
+    }
+    res.status(200).set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' });
+    res.flushHeaders();
+    if (status === 'running') {
+      send(res, ready());
+      res.end();
+      return;
+    }
+    if (status !== 'starting') {
+      send(res, failed());
+      res.end();
+      return;
+    }
+    send(res, { progress: 50, message: 'Server requested, waiting for it to answer' });
+    const spawner = ctx.servers.spawner;
+    const onChange = (owner: string, state: ServerStatus) => {
+      if (owner !== name || state === 'starting') return;
+      spawner.off('change', onChange);
+      // The reason of a failed start is recorded just after the state changes.
+      setImmediate(() => {
+        send(res, state === 'running' ? ready() : failed());
+        res.end();
+      });
+    };
+    spawner.on('change', onChange);
+    req.on('close', () => spawner.off('change', onChange));
+  };
+
+  router.get('/users/:name/server/progress', stream);
+  router.get('/users/:name/servers/:server/progress', stream);
+  return router;
+}

@@ -5,14 +5,15 @@ import type { StartMessage } from '../identity/launch.js';
 import type { SystemAccount } from './system-account.js';
 
 /** Only what a server needs: never the hub's own secrets or credentials that happen to be in
- * its environment. `FLOTILLA_*` passes through (log level and the like). The server's secret is
+ * its environment. `FLOTILLA_*` passes through (log level and the like), and `SLURM_CONF` (where
+ * the Slurm commands find the cluster, when it is not /etc/slurm/slurm.conf). The server's secret is
  * not here either: it travels over the start-up channel (identity/launch.ts), so neither
  * /proc/PID/environ nor a job's inherited environment can show it. */
 function serverEnvironment(from: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(from)) {
     if (value === undefined) continue;
-    if (key === 'PATH' || key === 'HOME' || key === 'LANG' || key === 'NODE_ENV' || key.startsWith('FLOTILLA_')) {
+    if (key === 'PATH' || key === 'HOME' || key === 'LANG' || key === 'NODE_ENV' || key === 'SLURM_CONF' || key.startsWith('FLOTILLA_')) {
       env[key] = value;
     }
   }

@@ -203,6 +203,24 @@ describe.skipIf(missing.length > 0)('tasks on a Slurm cluster', () => {
     expect(lines.some((l) => l.msg === 'cannot ask Slurm about jobs; trying again' && String(l.err).startsWith('/bin/false'))).toBe(true);
   }, 120_000);
 
+  it('asks Slurm at once on the poll operation: a queued job cancelled outside Flotilla is seen gone', async () => {
+    // A minute between looks: only Slurm knows the job went, and poll is what makes it ask now.
+    const slow = { cluster: { ...CLUSTER_PLATFORM, poll_interval: 60 } };
+    server = await startTestServer({
+      owner: 'alice', platforms: slow,
+      flows: { polled: 'tasks:\n  p: { script: "true", platform: cluster, directives: { "--begin": "now+600" } }\n' },
+    });
+    await play(server, 'polled');
+    const submitted = await gqlWait(server, 'polled', '1/p', 'submitted');
+    execFileSync('scancel', [submitted.jobId!]);
+    await waitFor('Slurm to cancel it', () => scontrolShow(submitted.jobId!).includes('JobState=CANCELLED'), 30_000);
+    expect((await gqlTask(server, 'polled', '1/p'))?.state).toBe('submitted');
+    const res = await server.graphql(owner, 'mutation { poll(workflows: ["polled"]) { ok message } }').expect(200);
+    expect(res.body.data.poll[0]).toMatchObject({ ok: true });
+    await gqlWait(server, 'polled', '1/p', 'submit-failed', 20_000);
+    expect(await workflowLog(server, 'polled')).toContain(`1/p: job 1 could not start: Slurm job ${submitted.jobId} ended CANCELLED without starting`);
+  }, 120_000);
+
   it('marks a submission Slurm refuses (a bad partition) submit-failed with Slurm\'s message, after its retries', async () => {
     server = await startTestServer({
       owner: 'alice', platforms: PLATFORMS,

@@ -57,7 +57,10 @@ export class SlurmQueue {
     this.squeueCalls++;
     const squeue = await runCommand(this.commands.squeue, ['--noheader', '--states=all', `--jobs=${ids.join(',')}`, '--format=%i|%T'], { timeoutMs: this.timeoutMs });
     // With a single id squeue fails when it does not know it; with several it lists those it knows.
-    if (squeue.code !== 0 && !/invalid job id/i.test(squeue.stderr)) return { error: `${this.commands.squeue}: ${slurmMessage(squeue.stderr) || `exit status ${squeue.code}`}` };
+    if (squeue.code !== 0 && !/invalid job id/i.test(squeue.stderr)) {
+      const said = slurmMessage(squeue.stderr) || `exit status ${squeue.code}`;
+      return { error: said.startsWith(this.commands.squeue) ? said : `${this.commands.squeue}: ${said}` };
+    }
     for (const line of squeue.stdout.split('\n')) {
       const [id, state] = line.trim().split('|');
       if (!id || !state || !ids.includes(id)) continue;

@@ -1,5 +1,6 @@
 import type { SiteConfig } from '../config/index.js';
 import type { UserProxy } from '../proxy/index.js';
+import type { ServerStatus } from '../spawner/index.js';
 import type { Logger } from '../util/logger.js';
 import type { UserActivity } from './activity/user-activity.js';
 import type { Caller } from './auth/caller.js';
@@ -11,7 +12,6 @@ import type { GroupDirectory } from './groups/group-directory.js';
 import type { GroupProperties } from './groups/group-properties.js';
 import type { Permissions } from './roles/permissions.js';
 import type { ServerControl } from './servers.js';
-import type { ServerStatus } from '../spawner/index.js';
 import { accessOfCaller, workflowCeiling } from './roles/request-access.js';
 import type { ServiceTokens } from './tokens/service-tokens.js';
 import type { TokenStore } from './tokens/token-store.js';
@@ -52,25 +52,28 @@ function pendingOf(status: ServerStatus): 'spawn' | 'stop' | null {
   return status === 'starting' ? 'spawn' : status === 'stopping' ? 'stop' : null;
 }
 
+/** The latest activity of the account or of its running server (ms), if any. */
+function lastActivityOf(ctx: HubContext, name: string): number | undefined {
+  return Math.max(ctx.servers.lastActivity(name) ?? 0, ctx.activity.get(name)?.lastActivity ?? 0) || undefined;
+}
+
 /**
  * The default server's model, JupyterHub's shape (named servers are off: the name is always "").
  * `last_activity` of a stopped server is the account's last activity, which survives the stop.
  */
 export function serverModel(ctx: HubContext, name: string) {
   const status = ctx.servers.status(name);
-  const times = ctx.activity.get(name);
-  const progressUrl = `/hub/api/users/${name}/server/progress`;
   return {
     name: '',
     full_name: `${name}/`,
-    last_activity: iso(ctx.servers.lastActivity(name) ?? times?.lastActivity),
+    last_activity: iso(lastActivityOf(ctx, name)),
     started: iso(ctx.servers.startedAt(name)),
     pending: pendingOf(status),
     ready: status === 'running',
     stopped: status === 'stopped',
     url: `/user/${name}/`,
     user_options: {},
-    progress_url: progressUrl,
+    progress_url: `/hub/api/users/${name}/server/progress`,
     full_url: null,
     full_progress_url: null,
   };
@@ -79,9 +82,7 @@ export function serverModel(ctx: HubContext, name: string) {
 /** The user model of the REST API, JupyterHub's shape plus Flotilla's `status` (and `spawn_error`). */
 export function userModel(ctx: HubContext, name: string, options: { includeStoppedServers?: boolean } = {}) {
   const status = ctx.servers.status(name);
-  const serverActivity = ctx.servers.lastActivity(name);
   const times = ctx.activity.get(name);
-  const lastActivity = Math.max(serverActivity ?? 0, times?.lastActivity ?? 0) || undefined;
   const failure = ctx.servers.lastFailure(name);
   const roles = ctx.permissions.rolesOf(name);
   const active = status !== 'stopped';
@@ -94,7 +95,7 @@ export function userModel(ctx: HubContext, name: string, options: { includeStopp
     server: status === 'running' ? `/user/${name}/` : null,
     pending: pendingOf(status),
     created: iso(times?.created),
-    last_activity: iso(lastActivity),
+    last_activity: iso(lastActivityOf(ctx, name)),
     servers: active || options.includeStoppedServers ? { '': serverModel(ctx, name) } : {},
     auth_state: null,
     status,

@@ -229,7 +229,12 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
         res.status(401).json({ status: 401, message: result.message });
         return;
       }
-      if (result.caller) req.caller = result.caller;
+      if (result.caller) {
+        req.caller = result.caller;
+        // As in JupyterHub, using the hub (pages, API, proxied requests) is activity of the caller,
+        // so that a user who works through a token is never culled as idle (memory; saved on a timer).
+        activity.record(result.caller.user);
+      }
       if (result.service !== undefined) req.service = result.service;
       next();
     });

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const BENCHES = ['authz.mjs', 'scheduler.mjs', 'soak.mjs', 'proxy.mjs'];
+const BENCHES = ['authz.mjs', 'scheduler.mjs', 'soak.mjs', 'proxy.mjs', 'slurm.mjs'];
 
 function run(file) {
   return new Promise((resolve) => {

@@ -1,5 +1,5 @@
-import type { SiteAuthorization, UserAuthorization } from './config.js';
-import { decideMasks, type AuthzRequest } from './decide.js';
+import type { SiteAuthorization, UserAuthorization, WorkflowAuthorization } from './config.js';
+import { decideMasks, type AuthzRequest, type WorkflowScope } from './decide.js';
 import { explainDecision, type Explanation } from './explain.js';
 import { OperationSet } from './mask.js';
 import type { Operation } from './operations.js';
@@ -11,14 +11,21 @@ export interface AuthorizerOptions {
 
 const DEFAULT_CACHE_SIZE = 50_000;
 
-function cacheKey(request: AuthzRequest): string {
+function cacheKey(request: AuthzRequest, workflow: string | null): string {
   // Group order carries no meaning, so it must not split the cache; JSON keeps names unambiguous.
   return JSON.stringify([
     request.owner,
     [...request.ownerGroups].sort(),
     request.user,
     [...request.userGroups].sort(),
+    workflow,
   ]);
+}
+
+/** What one owner wrote: user_authorization and workflow_authorization. */
+interface OwnerSections {
+  ua: UserAuthorization | undefined;
+  wa: WorkflowAuthorization | undefined;
 }
 
 /**
@@ -27,7 +34,7 @@ function cacheKey(request: AuthzRequest): string {
  */
 export class Authorizer {
   #site: SiteAuthorization | undefined;
-  readonly #owners = new Map<string, UserAuthorization>();
+  readonly #owners = new Map<string, OwnerSections>();
   readonly #cache = new Map<string, OperationSet>();
   readonly #cacheSize: number;
 
@@ -41,10 +48,21 @@ export class Authorizer {
     this.clearCache();
   }
 
-  setUserAuthorization(owner: string, ua?: UserAuthorization): void {
-    if (ua === undefined) this.#owners.delete(owner);
-    else this.#owners.set(owner, ua);
+  setUserAuthorization(owner: string, ua?: UserAuthorization, wa?: WorkflowAuthorization): void {
+    if (ua === undefined && wa === undefined) this.#owners.delete(owner);
+    else this.#owners.set(owner, { ua, wa });
     this.clearCache();
+  }
+
+  /** The workflows the owner's workflow_authorization names, sorted. */
+  workflowsNamed(owner: string): string[] {
+    return this.#owners.get(owner)?.wa?.workflows ?? [];
+  }
+
+  /** The scope of a decision on `workflow`: undefined (server-wide) when no workflow is asked about. */
+  #scope(owner: string, workflow: string | undefined): WorkflowScope | undefined {
+    if (workflow === undefined) return undefined;
+    return { name: workflow, section: this.#owners.get(owner)?.wa?.sectionFor(workflow) };
   }
 
   /** Call on any change of group membership: cached decisions were made with the old groups. */
@@ -57,9 +75,12 @@ export class Authorizer {
     return this.#cache.size;
   }
 
-  permitted(request: AuthzRequest): ReadonlySet<Operation> {
+  /** Server-wide, or on one workflow when `workflow` is given. */
+  permitted(request: AuthzRequest, workflow?: string): ReadonlySet<Operation> {
     try {
-      const key = cacheKey(request);
+      const scope = this.#scope(request.owner, workflow);
+      // A workflow without a section is decided by the server-wide rule alone: share its cache entry.
+      const key = cacheKey(request, scope?.section === undefined ? null : scope.name);
       const hit = this.#cache.get(key);
       if (hit !== undefined) {
         // Re-insert so that Map order is least-recently-used first.
@@ -67,7 +88,8 @@ export class Authorizer {
         this.#cache.set(key, hit);
         return hit;
       }
-      const result = OperationSet.of(decideMasks(this.#site, this.#owners.get(request.owner), request).result);
+      const owner = this.#owners.get(request.owner);
+      const result = OperationSet.of(decideMasks(this.#site, owner?.ua, request, undefined, scope).result);
       if (this.#cache.size >= this.#cacheSize) {
         const oldest = this.#cache.keys().next();
         if (!oldest.done) this.#cache.delete(oldest.value);
@@ -79,8 +101,9 @@ export class Authorizer {
     }
   }
 
-  explain(request: AuthzRequest): Explanation {
-    const owner = typeof request?.owner === 'string' ? this.#owners.get(request.owner) : undefined;
-    return explainDecision(this.#site, owner, request);
+  explain(request: AuthzRequest, workflow?: string): Explanation {
+    const owner = typeof request?.owner === 'string' ? request.owner : undefined;
+    const sections = owner === undefined ? undefined : this.#owners.get(owner);
+    return explainDecision(this.#site, sections?.ua, request, owner === undefined ? undefined : this.#scope(owner, workflow));
   }
 }

@@ -25,6 +25,7 @@ export interface SiteEntry {
 
 export type SiteAuthorizationJson = Record<string, Record<string, { default?: string[]; limit?: string[] }>>;
 export type UserAuthorizationJson = Record<string, string[]>;
+export type WorkflowAuthorizationJson = Record<string, UserAuthorizationJson>;
 
 export class SiteAuthorization {
   constructor(
@@ -61,6 +62,39 @@ export class UserAuthorization {
   toJSON(): UserAuthorizationJson {
     return Object.fromEntries([...this.grants].map(([key, list]) => [key, [...list.terms]]));
   }
+}
+
+/**
+ * workflow_authorization: per workflow name, a section shaped exactly like user_authorization.
+ * A section only ever joins user_authorization for its own workflow (AUTHORIZATION.md "Sharing
+ * one workflow"); a name that matches no workflow yet is kept, so sharing can precede the workflow.
+ */
+export class WorkflowAuthorization {
+  constructor(
+    /** workflow name → its section. */
+    readonly sections: ReadonlyMap<string, UserAuthorization>,
+  ) {}
+
+  /** The section for a workflow, if the owner wrote one. */
+  sectionFor(workflow: string): UserAuthorization | undefined {
+    return this.sections.get(workflow);
+  }
+
+  /** The workflow names that have a section, sorted. */
+  get workflows(): string[] {
+    return [...this.sections.keys()].sort();
+  }
+
+  toJSON(): WorkflowAuthorizationJson {
+    return Object.fromEntries([...this.sections].map(([workflow, ua]) => [workflow, ua.toJSON()]));
+  }
+}
+
+/** How a workflow name is checked: the project's naming rule, given by the caller (see config/names.ts). */
+export interface WorkflowNameRule {
+  test(name: string): boolean;
+  /** The rule in words, for the error. */
+  text: string;
 }
 
 const ENTRY_KEYS = ['default', 'limit'] as const;
@@ -189,20 +223,60 @@ export function parseSiteAuthorization(raw: unknown, where = 'site_authorization
   return new SiteAuthorization(sections);
 }
 
-/** Validates and normalises one owner's user_authorization. */
-export function parseUserAuthorization(raw: unknown, where = 'user_authorization'): UserAuthorization {
-  const issues = new IssueCollector();
+function collectUserAuthorization(raw: unknown, where: readonly string[], issues: IssueCollector): UserAuthorization {
   const grants = new Map<string, PermissionList>();
   if (!isPlainObject(raw)) {
-    issues.add([where], `expected an object mapping access-user keys to permissions, got ${describeValue(raw)}`);
+    issues.add(where, `expected an object mapping access-user keys to permissions, got ${describeValue(raw)}`);
   } else {
     for (const [key, rawList] of Object.entries(raw)) {
-      const path = [where, key];
+      const path = [...where, key];
       const keyOk = checkKey(key, path, issues);
       const list = parsePermissionList(rawList, path, issues);
       if (keyOk && list) grants.set(key, list);
     }
   }
-  issues.throwIfAny();
   return new UserAuthorization(grants);
+}
+
+/** Validates and normalises one owner's user_authorization. */
+export function parseUserAuthorization(raw: unknown, where = 'user_authorization'): UserAuthorization {
+  const issues = new IssueCollector();
+  const ua = collectUserAuthorization(raw, [where], issues);
+  issues.throwIfAny();
+  return ua;
+}
+
+/** Glob characters: a workflow key is an exact name, and these would suggest otherwise. */
+const GLOB = /[*?[\]{}]/;
+
+/**
+ * Validates and normalises one owner's workflow_authorization: keys are workflow names under
+ * `nameRule` (no globs), each value validated exactly as user_authorization, with its key path.
+ */
+export function parseWorkflowAuthorization(
+  raw: unknown,
+  nameRule: WorkflowNameRule,
+  where = 'workflow_authorization',
+): WorkflowAuthorization {
+  const issues = new IssueCollector();
+  const sections = new Map<string, UserAuthorization>();
+  if (!isPlainObject(raw)) {
+    issues.add([where], `expected an object mapping workflow names to sections like user_authorization, got ${describeValue(raw)}`);
+  } else {
+    for (const [workflow, rawSection] of Object.entries(raw)) {
+      const path = [where, workflow];
+      let nameOk = true;
+      if (GLOB.test(workflow)) {
+        issues.add(path, `${JSON.stringify(workflow)} is a pattern: workflow_authorization takes exact workflow names, not globs`);
+        nameOk = false;
+      } else if (!nameRule.test(workflow)) {
+        issues.add(path, `${JSON.stringify(workflow)} is not a workflow name: ${nameRule.text}`);
+        nameOk = false;
+      }
+      const section = collectUserAuthorization(rawSection, path, issues);
+      if (nameOk) sections.set(workflow, section);
+    }
+  }
+  issues.throwIfAny();
+  return new WorkflowAuthorization(sections);
 }

@@ -15,7 +15,17 @@ export interface DecisionTrace {
   ownerKeys: string[];
   userKeys: string[];
   entries: { ownerKey: string; userKey: string; entry: SiteEntry }[];
-  grants: { key: string; list: PermissionList }[];
+  /** Each grant list used, with the section it came from: null for user_authorization, else the workflow. */
+  grants: { key: string; list: PermissionList; workflow: string | null }[];
+}
+
+/**
+ * The workflow an operation acts on, with the owner's section for it (undefined when
+ * workflow_authorization does not name it: then the server-wide rule decides alone).
+ */
+export interface WorkflowScope {
+  name: string;
+  section: UserAuthorization | undefined;
 }
 
 /** The masks of every step of a decision (AUTHORIZATION.md "Deciding what an access user may do"). */
@@ -25,7 +35,8 @@ export interface DecisionMasks {
   limitsRemove: Mask;
   defaultsAdd: Mask;
   defaultsRemove: Mask;
-  grantsFromUserAuthorization: boolean;
+  /** Whether the owner mentioned the user under some key (in user_authorization or the workflow's section). */
+  ownerMentionedUser: boolean;
   grantsAdd: Mask;
   grantsRemove: Mask;
   result: Mask;
@@ -62,6 +73,7 @@ export function decideMasks(
   ua: UserAuthorization | undefined,
   request: AuthzRequest,
   trace?: DecisionTrace,
+  workflow?: WorkflowScope,
 ): DecisionMasks {
   const owner = checkName(request.owner, 'owner');
   const user = checkName(request.user, 'user');
@@ -73,7 +85,7 @@ export function decideMasks(
     limitsRemove: 0,
     defaultsAdd: 0,
     defaultsRemove: 0,
-    grantsFromUserAuthorization: false,
+    ownerMentionedUser: false,
     grantsAdd: 0,
     grantsRemove: 0,
     result: 0,
@@ -106,16 +118,20 @@ export function decideMasks(
     }
   }
 
-  for (const userKey of userKeys) {
-    const list = ua?.grants.get(userKey);
-    if (list === undefined) continue;
-    masks.grantsFromUserAuthorization = true;
-    masks.grantsAdd |= list.add;
-    masks.grantsRemove |= list.remove;
-    trace?.grants.push({ key: userKey, list });
+  // Grants(W): user_authorization and workflow_authorization[W] together, as one set.
+  const sections: [UserAuthorization | undefined, string | null][] = [[ua, null], [workflow?.section, workflow?.name ?? null]];
+  for (const [section, from] of sections) {
+    for (const userKey of userKeys) {
+      const list = section?.grants.get(userKey);
+      if (list === undefined) continue;
+      masks.ownerMentionedUser = true;
+      masks.grantsAdd |= list.add;
+      masks.grantsRemove |= list.remove;
+      trace?.grants.push({ key: userKey, list, workflow: from });
+    }
   }
-  if (!masks.grantsFromUserAuthorization) {
-    // The owner said nothing about this user under any key: the site's defaults apply.
+  if (!masks.ownerMentionedUser) {
+    // The owner said nothing about this user under any key, in either place: the site's defaults apply.
     masks.grantsAdd = masks.defaultsAdd;
     masks.grantsRemove = masks.defaultsRemove;
   }
@@ -127,14 +143,18 @@ export function decideMasks(
   return masks;
 }
 
-/** The permitted operations; a malformed request or any internal failure permits nothing. */
+/**
+ * The permitted operations, server-wide or (with `workflow`) on one workflow; a malformed request
+ * or any internal failure permits nothing.
+ */
 export function decide(
   site: SiteAuthorization | undefined,
   ua: UserAuthorization | undefined,
   request: AuthzRequest,
+  workflow?: WorkflowScope,
 ): ReadonlySet<Operation> {
   try {
-    return OperationSet.of(decideMasks(site, ua, request).result);
+    return OperationSet.of(decideMasks(site, ua, request, undefined, workflow).result);
   } catch {
     return OperationSet.of(0);
   }

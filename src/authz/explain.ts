@@ -1,5 +1,5 @@
 import type { SiteAuthorization, UserAuthorization } from './config.js';
-import { decideMasks, type AuthzRequest, type DecisionMasks, type DecisionTrace } from './decide.js';
+import { decideMasks, type AuthzRequest, type DecisionMasks, type DecisionTrace, type WorkflowScope } from './decide.js';
 import { GROUP_MASKS, operationsOf, type Mask } from './mask.js';
 import type { Operation } from './operations.js';
 import { errorMessage } from '../util/values.js';
@@ -25,8 +25,19 @@ export interface ExplainedEntry {
   limitFrom: 'limit' | 'default';
 }
 
+/** Where a grant list was written: server-wide, or one workflow's section. */
+export type GrantSection = 'user_authorization' | `workflow_authorization.${string}`;
+
+function sectionName(workflow: string | null): GrantSection {
+  return workflow === null ? 'user_authorization' : `workflow_authorization.${workflow}`;
+}
+
 export interface Explanation {
   owner: string;
+  /** The workflow decided for, or null for the server-wide rule. */
+  workflow: string | null;
+  /** Whether workflow_authorization has a section for that workflow (false when server-wide). */
+  workflowSection: boolean;
   ownerGroups: string[];
   user: string;
   userGroups: string[];
@@ -34,14 +45,24 @@ export interface Explanation {
   /** Candidate owner keys, and those that have a section in site_authorization. */
   ownerKeys: { candidates: string[]; matched: string[] };
   /** Candidate user keys, and those matched in site_authorization and in user_authorization. */
-  userKeys: { candidates: string[]; matchedInSite: string[]; matchedInUserAuthorization: string[] };
+  userKeys: {
+    candidates: string[];
+    matchedInSite: string[];
+    matchedInUserAuthorization: string[];
+    /** Keys matched in the workflow's section of workflow_authorization. */
+    matchedInWorkflowAuthorization: string[];
+  };
   entries: ExplainedEntry[];
   limits: PermissionSetExplanation;
   defaults: PermissionSetExplanation;
   grants: PermissionSetExplanation & {
-    /** `user_authorization` when the owner mentioned the user under some key, else `defaults`. */
+    /**
+     * `user_authorization` when the owner mentioned the user under some key (server-wide or in the
+     * workflow's section), else `defaults`.
+     */
     source: 'user_authorization' | 'defaults';
-    fromKeys: { key: string; terms: string[] }[];
+    /** Every grant list used, each with the section it came from (its negations included). */
+    fromKeys: { key: string; section: GrantSection; terms: string[] }[];
   };
   result: Operation[];
   summary: string;
@@ -81,8 +102,9 @@ function describeOperations(mask: Mask): string {
   return parts.join(', ');
 }
 
-function summarise(request: AuthzRequest, masks: DecisionMasks, trace: DecisionTrace): string {
+function summarise(request: AuthzRequest, masks: DecisionMasks, trace: DecisionTrace, workflow: string | null): string {
   const { owner, user } = request;
+  const where = workflow === null ? `${owner}'s server` : `workflow ${workflow} on ${owner}'s server`;
   if (masks.kind === 'owner') return `${user} owns this server: every operation is permitted.`;
   if (masks.kind === 'no-site-authorization') {
     return `No site_authorization is configured, so nobody but the owner (${owner}) may do anything: ${user} gets nothing.`;
@@ -94,10 +116,10 @@ function summarise(request: AuthzRequest, masks: DecisionMasks, trace: DecisionT
     entryCount === 0
       ? 'no site_authorization entry applies, so the limit is nothing'
       : `the site limit (${entryCount} ${entryCount === 1 ? 'entry' : 'entries'}) allows ${limits}`;
-  const grantText = masks.grantsFromUserAuthorization
-    ? `${owner} grants ${grants} (under ${trace.grants.map((g) => g.key).join(', ')})`
-    : `${owner} did not mention ${user}, so the site default applies: ${grants}`;
-  return `${user} on ${owner}'s server may do ${describeOperations(masks.result)}: ${limitText}; ${grantText}.`;
+  const grantText = masks.ownerMentionedUser
+    ? `${owner} grants ${grants} (under ${trace.grants.map((g) => (workflow === null ? g.key : `${g.key} in ${sectionName(g.workflow)}`)).join(', ')})`
+    : `${owner} did not mention ${user}${workflow === null ? '' : ' server-wide or for this workflow'}, so the site default applies: ${grants}`;
+  return `${user} on ${where} may do ${describeOperations(masks.result)}: ${limitText}; ${grantText}.`;
 }
 
 function emptyExplanation(request: AuthzRequest): Explanation {
@@ -105,12 +127,14 @@ function emptyExplanation(request: AuthzRequest): Explanation {
   const asList = (groups: unknown): string[] => (Array.isArray(groups) ? groups.map(String) : []);
   return {
     owner: String(request.owner),
+    workflow: null,
+    workflowSection: false,
     ownerGroups: asList(request.ownerGroups),
     user: String(request.user),
     userGroups: asList(request.userGroups),
     decidedBy: 'error',
     ownerKeys: { candidates: [], matched: [] },
-    userKeys: { candidates: [], matchedInSite: [], matchedInUserAuthorization: [] },
+    userKeys: { candidates: [], matchedInSite: [], matchedInUserAuthorization: [], matchedInWorkflowAuthorization: [] },
     entries: [],
     limits: none,
     defaults: none,
@@ -122,25 +146,31 @@ function emptyExplanation(request: AuthzRequest): Explanation {
 
 /**
  * Decides and says why: every key, entry and set the rules used, in a plain JSON-serialisable
- * object, independent of the order of keys in the configuration.
+ * object, independent of the order of keys in the configuration. With `workflow`, for that
+ * workflow, naming the section each grant and negation came from.
  */
 export function explainDecision(
   site: SiteAuthorization | undefined,
   ua: UserAuthorization | undefined,
   request: AuthzRequest,
+  workflow?: WorkflowScope,
 ): Explanation {
-  const explanation = emptyExplanation(request);
+  const explanation = {
+    ...emptyExplanation(request),
+    workflow: workflow?.name ?? null,
+    workflowSection: workflow?.section !== undefined,
+  };
   const trace: DecisionTrace = { ownerKeys: [], userKeys: [], entries: [], grants: [] };
   let masks: DecisionMasks;
   try {
-    masks = decideMasks(site, ua, request, trace);
+    masks = decideMasks(site, ua, request, trace, workflow);
   } catch (err) {
     const message = errorMessage(err);
     return { ...explanation, error: message, summary: `The decision failed (${message}), so nothing is permitted.` };
   }
   const limitTerms = trace.entries.flatMap(({ entry }) => (entry.limit ?? entry.default!).terms);
   const defaultTerms = trace.entries.flatMap(({ entry }) => entry.default?.terms ?? []);
-  const grantTerms = masks.grantsFromUserAuthorization ? trace.grants.flatMap((g) => g.list.terms) : defaultTerms;
+  const grantTerms = masks.ownerMentionedUser ? trace.grants.flatMap((g) => g.list.terms) : defaultTerms;
   return {
     ...explanation,
     ownerGroups: sorted(request.ownerGroups),
@@ -153,7 +183,8 @@ export function explainDecision(
     userKeys: {
       candidates: sorted(trace.userKeys),
       matchedInSite: sorted(trace.entries.map((e) => e.userKey)),
-      matchedInUserAuthorization: sorted(trace.grants.map((g) => g.key)),
+      matchedInUserAuthorization: sorted(trace.grants.filter((g) => g.workflow === null).map((g) => g.key)),
+      matchedInWorkflowAuthorization: sorted(trace.grants.filter((g) => g.workflow !== null).map((g) => g.key)),
     },
     entries: trace.entries
       .map(({ ownerKey, userKey, entry }) => ({
@@ -168,12 +199,12 @@ export function explainDecision(
     defaults: explainSet(defaultTerms, masks.defaultsAdd, masks.defaultsRemove),
     grants: {
       ...explainSet(grantTerms, masks.grantsAdd, masks.grantsRemove),
-      source: masks.grantsFromUserAuthorization ? 'user_authorization' : 'defaults',
+      source: masks.ownerMentionedUser ? 'user_authorization' : 'defaults',
       fromKeys: trace.grants
-        .map((g) => ({ key: g.key, terms: [...g.list.terms] }))
-        .sort((a, b) => compare(a.key, b.key)),
+        .map((g) => ({ key: g.key, section: sectionName(g.workflow), terms: [...g.list.terms] }))
+        .sort((a, b) => compare(a.section, b.section) || compare(a.key, b.key)),
     },
     result: operationsOf(masks.result),
-    summary: summarise(request, masks, trace),
+    summary: summarise(request, masks, trace, workflow?.name ?? null),
   };
 }

@@ -18,6 +18,13 @@ export function formatExplanation(e: Explanation): string {
   const lines = [
     `Owner ${e.owner} (groups: ${list(e.ownerGroups)}), access user ${e.user} (groups: ${list(e.userGroups)})`,
   ];
+  if (e.workflow !== null) {
+    lines.push(
+      e.workflowSection
+        ? `Workflow ${e.workflow}: workflow_authorization has a section for it, read together with user_authorization`
+        : `Workflow ${e.workflow}: workflow_authorization has no section for it, so the server-wide rule decides`,
+    );
+  }
   if (e.decidedBy !== 'rules') {
     lines.push(`Result: ${list(e.result)}`, e.summary);
     return lines.join('\n') + '\n';
@@ -38,11 +45,17 @@ export function formatExplanation(e: Explanation): string {
   );
   if (e.grants.source === 'user_authorization') {
     lines.push(
-      `3. Grants from user_authorization, keys ${list(e.grants.fromKeys.map((g) => g.key))}:`,
-      ...e.grants.fromKeys.map((g) => `   ${g.key}: ${list(g.terms)}`),
+      e.workflow === null
+        ? `3. Grants from user_authorization, keys ${list(e.grants.fromKeys.map((g) => g.key))}:`
+        : `3. Grants from user_authorization and workflow_authorization.${e.workflow}, keys ${list([...new Set(e.grants.fromKeys.map((g) => g.key))])}:`,
+      ...e.grants.fromKeys.map((g) => (e.workflow === null ? `   ${g.key}: ${list(g.terms)}` : `   ${g.section} › ${g.key}: ${list(g.terms)}`)),
     );
   } else {
-    lines.push(`3. The owner's user_authorization mentions none of the user keys, so grants = the defaults:`);
+    lines.push(
+      e.workflow === null
+        ? `3. The owner's user_authorization mentions none of the user keys, so grants = the defaults:`
+        : `3. Neither user_authorization nor workflow_authorization.${e.workflow} mentions any of the user keys, so grants = the defaults:`,
+    );
   }
   lines.push(
     ...setLines(e.grants),

@@ -16,14 +16,18 @@ export { AuthzConfigError, type AuthzIssue } from './errors.js';
 export {
   SiteAuthorization,
   UserAuthorization,
+  WorkflowAuthorization,
   parseSiteAuthorization,
   parseUserAuthorization,
+  parseWorkflowAuthorization,
+  type WorkflowAuthorizationJson,
+  type WorkflowNameRule,
   type PermissionList,
   type SiteAuthorizationJson,
   type SiteEntry,
   type UserAuthorizationJson,
 } from './config.js';
-export { decide, type AuthzRequest } from './decide.js';
-export { explainDecision, type ExplainedEntry, type Explanation, type PermissionSetExplanation } from './explain.js';
+export { decide, type AuthzRequest, type WorkflowScope } from './decide.js';
+export { explainDecision, type ExplainedEntry, type GrantSection, type Explanation, type PermissionSetExplanation } from './explain.js';
 export { Authorizer, type AuthorizerOptions } from './authorizer.js';
 export { formatExplanation } from './format.js';

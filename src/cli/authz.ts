@@ -7,11 +7,14 @@ import {
   formatExplanation,
   parseSiteAuthorization,
   parseUserAuthorization,
+  parseWorkflowAuthorization,
   type AuthzRequest,
   type SiteAuthorization,
   type UserAuthorization,
+  type WorkflowAuthorization,
+  type WorkflowScope,
 } from '../authz/index.js';
-import { loadOwnerAuthorization, loadSiteConfig } from '../config/index.js';
+import { isValidWorkflowName, loadOwnerSharing, loadSiteConfig, NAME_RULE } from '../config/index.js';
 import { errorMessage } from '../util/values.js';
 
 /** Raised for a stdin line that is not a JSON object: the input is not JSON lines. */
@@ -52,11 +55,30 @@ function parseConfiguration<T>(
   }
 }
 
+const WORKFLOW_NAMES = { test: isValidWorkflowName, text: NAME_RULE };
+const parseWorkflowSections = (raw: unknown): WorkflowAuthorization => parseWorkflowAuthorization(raw, WORKFLOW_NAMES);
+
+/** The optional `workflow` of a line: absent means the server-wide rule. */
+function workflowField(line: Record<string, unknown>, problems: string[]): string | undefined {
+  const value = line.workflow;
+  if (value === undefined) return undefined;
+  if (typeof value === 'string' && isValidWorkflowName(value)) return value;
+  problems.push(`workflow: expected a workflow name (${NAME_RULE}), got ${JSON.stringify(value)}`);
+  return undefined;
+}
+
+/** The scope of a decision on `workflow`, with its section when workflow_authorization has one. */
+function scopeOf(workflow: string | undefined, wa: WorkflowAuthorization | undefined): WorkflowScope | undefined {
+  return workflow === undefined ? undefined : { name: workflow, section: wa?.sectionFor(workflow) };
+}
+
 /** One eval input line → its output object; a bad configuration or request is an `error` line. */
 function evaluateLine(line: Record<string, unknown>): { permitted: string[] } | { error: string } {
   const problems: string[] = [];
   const site: SiteAuthorization | undefined = parseConfiguration(line, 'site_authorization', parseSiteAuthorization, problems);
   const ua: UserAuthorization | undefined = parseConfiguration(line, 'user_authorization', parseUserAuthorization, problems);
+  const wa = parseConfiguration(line, 'workflow_authorization', parseWorkflowSections, problems);
+  const workflow = workflowField(line, problems);
   const request: AuthzRequest = {
     owner: stringField(line, 'owner', problems),
     ownerGroups: groupsField(line, 'owner_groups', problems),
@@ -65,7 +87,7 @@ function evaluateLine(line: Record<string, unknown>): { permitted: string[] } | 
   };
   if (problems.length > 0) return { error: problems.join('\n') };
   // decide() iterates in sorted order already.
-  return { permitted: [...decide(site, ua, request)] };
+  return { permitted: [...decide(site, ua, request, scopeOf(workflow, wa))] };
 }
 
 function parseInputLine(text: string, lineNumber: number): Record<string, unknown> {
@@ -155,6 +177,7 @@ interface ExplainOptions {
   config: string;
   owner: string;
   user: string;
+  workflow?: string;
   groupsOf?: string[];
   json?: boolean;
 }
@@ -163,11 +186,17 @@ function runExplain(options: ExplainOptions): void {
   let request: AuthzRequest;
   let site: SiteAuthorization | undefined;
   let ua: UserAuthorization | undefined;
+  let scope: WorkflowScope | undefined;
   try {
+    if (options.workflow !== undefined && !isValidWorkflowName(options.workflow)) {
+      throw new Error(`--workflow ${JSON.stringify(options.workflow)}: not a workflow name (${NAME_RULE})`);
+    }
     const extra = parseGroupsOf(options.groupsOf ?? []);
     const cfg = loadSiteConfig(options.config);
     site = cfg.WorkflowServer.site_authorization;
-    ua = loadOwnerAuthorization(cfg.JupyterHub.data_dir, options.owner);
+    const sharing = loadOwnerSharing(cfg.JupyterHub.data_dir, options.owner);
+    ua = sharing.user_authorization;
+    scope = scopeOf(options.workflow, sharing.workflow_authorization);
     request = {
       owner: options.owner,
       ownerGroups: groupsOf(options.owner, cfg.JupyterHub.load_groups, extra),
@@ -179,7 +208,7 @@ function runExplain(options: ExplainOptions): void {
     process.exitCode = 1;
     return;
   }
-  const explanation = explainDecision(site, ua, request);
+  const explanation = explainDecision(site, ua, request, scope);
   process.stdout.write(options.json ? JSON.stringify(explanation, null, 2) + '\n' : formatExplanation(explanation));
 }
 
@@ -190,8 +219,10 @@ export function registerAuthzCommands(program: Command): void {
     .command('eval')
     .summary('decide for JSON lines on stdin, one JSON line out per line in')
     .description(
-      'read JSON lines on stdin ({"site_authorization", "user_authorization", "owner", "owner_groups", "user", ' +
-        '"user_groups"}) and write one line per input: {"permitted": [...]} or {"error": "..."}; exits 2 if stdin is not JSON lines',
+      'read JSON lines on stdin ({"site_authorization", "user_authorization", "workflow_authorization", "owner", ' +
+        '"owner_groups", "user", "user_groups", "workflow"}) and write one line per input: {"permitted": [...]} or ' +
+        '{"error": "..."}; with "workflow" the answer is for that workflow, without it the server-wide rule; ' +
+        'exits 2 if stdin is not JSON lines',
     )
     .action(runEval);
 
@@ -202,6 +233,7 @@ export function registerAuthzCommands(program: Command): void {
     .requiredOption('--config <file>', 'site configuration file')
     .requiredOption('--owner <name>', 'owner of the workflow server')
     .requiredOption('--user <name>', 'access user')
+    .option('--workflow <name>', "decide for this workflow (the owner's workflow_authorization section with user_authorization)")
     .option('--groups-of <user=groups>', 'extra groups of a user, comma separated (repeatable)', collectGroupsOf)
     .option('--json', 'print the explanation object as JSON')
     .action(runExplain);

@@ -1,11 +1,10 @@
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { DEFAULT_CONFIG, siteFileFrom } from './site-file.js';
 import { loadSiteConfig } from '../config/index.js';
 import { backupDatabases } from '../storage/backup.js';
 import { errorMessage } from '../util/values.js';
 
-const DEFAULT_CONFIG = 'jupyter_config.json';
 
 function megabytes(bytes: number): string {
   return `${(bytes / 1_048_576).toFixed(1)} MB`;
@@ -20,7 +19,7 @@ export function registerBackupCommand(program: Command): void {
     .requiredOption('--to <dir>', 'folder to create the backup folder in')
     .action(async (opts: { config?: string; to: string }) => {
       try {
-        const config = loadSiteConfig(opts.config ?? (existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : undefined));
+        const config = loadSiteConfig(siteFileFrom(opts.config));
         const result = await backupDatabases(config.JupyterHub.data_dir, resolve(opts.to));
         const owners = result.files.length - 1;
         const bytes = result.files.reduce((sum, file) => sum + file.bytes, 0);

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import { CONFIG_OPTION_HELP, siteFileFrom } from './site-file.js';
 import { checkConfiguration, formatConfigIssue } from '../config/index.js';
 import { HtpasswdFile } from '../htpasswd/index.js';
 
-const DEFAULT_CONFIG = 'jupyter_config.json';
 
 function plural(count: number, word: string): string {
   return `${count} ${word}${count === 1 ? '' : 's'}`;
@@ -11,7 +11,7 @@ function plural(count: number, word: string): string {
 
 /** `flotilla config check`: every problem in the site file, the owners' files and the htpasswd file. */
 function runCheck(options: { config?: string }): number {
-  const file = options.config ?? (existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : undefined);
+  const file = siteFileFrom(options.config);
   const report = checkConfiguration(file);
   for (const warning of report.warnings) process.stderr.write(`warning: ${warning}\n`);
   const problems = report.issues.map(formatConfigIssue);
@@ -51,9 +51,9 @@ export function registerConfigCommands(program: Command): void {
   config
     .command('check')
     .description(
-      'validate the site file, every owner\'s file under <data_dir>/users/ and workflow folder names; exit 1 on any problem',
+      'validate the site file, every owner\'s file under <data_dir>/users/ and every workflow\'s flow.yaml; exit 1 on any problem',
     )
-    .option('--config <file>', `site configuration file (default: ./${DEFAULT_CONFIG} if it exists, else embedded defaults)`)
+    .option('--config <file>', CONFIG_OPTION_HELP)
     .action((options: { config?: string }) => {
       process.exitCode = runCheck(options);
     });

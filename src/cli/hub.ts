@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { CONFIG_OPTION_HELP, DEFAULT_CONFIG, siteFileFrom } from './site-file.js';
 import { loadSiteConfig, type SiteConfig } from '../config/index.js';
 import { createDemoSite, demoSiteWanted, describeDemoSite } from '../demo/demo-site.js';
 import { hubDatabaseFile } from '../hub/db.js';
@@ -9,7 +9,6 @@ import { explainDatabaseError, isDatabaseDamage } from '../storage/sqlite-open.j
 import { createLogger } from '../util/logger.js';
 import { errorMessage } from '../util/values.js';
 
-const DEFAULT_CONFIG = 'jupyter_config.json';
 /** Exit status of a hub stopped by damage or an error it cannot go on after. */
 const EXIT_FATAL = 3;
 
@@ -30,11 +29,11 @@ export function registerHubCommand(program: Command): void {
   program
     .command('hub')
     .description('start the hub: sign-in, REST API, pages, and the proxy to workflow servers')
-    .option('--config <file>', `site configuration file (default: ./${DEFAULT_CONFIG} if present, else embedded defaults)`)
+    .option('--config <file>', CONFIG_OPTION_HELP)
     .option('--start-fresh', 'start on a missing or empty hub.sqlite although this hub has run before (its sessions, tokens, groups and server records are gone)')
     .action(async (opts: { config?: string; startFresh?: boolean }) => {
       const logger = createLogger('hub');
-      const file = opts.config ?? (existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : undefined);
+      const file = siteFileFrom(opts.config);
       let hub: Hub | undefined;
       let stopGraceMs = 10_000;
       let stopping = false;

@@ -13,6 +13,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   authz: async () => (await import('./authz.js')).registerAuthzCommands,
   config: async () => (await import('./config.js')).registerConfigCommands,
   backup: async () => (await import('./backup.js')).registerBackupCommand,
+  'stop-servers': async () => (await import('./stop-servers.js')).registerStopServersCommand,
 };
 
 const program = new Command('flotilla')

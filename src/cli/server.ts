@@ -1,5 +1,6 @@
+import { userInfo } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
-import { isValidUserName } from '../config/index.js';
+import { isValidUserName, slurmPlatformNames, type PlatformConfig } from '../config/index.js';
 import { parseStartMessage, type ServerReport, type StartMessage } from '../identity/launch.js';
 import { isLoopback, startWorkflowServer, type RunningWorkflowServer } from '../server/app.js';
 import { workflowServerSettings } from '../server/site-settings.js';
@@ -63,6 +64,26 @@ function followHub(running: RunningWorkflowServer, logger: Logger, stop: (why: s
   });
 }
 
+/**
+ * Slurm runs a job as the account that submits it, which is this process's. Only when that is the
+ * owner's own account (isolation "system") may this server submit; under "dynamic" its uid is no
+ * account of the cluster's, under "shared" it is the hub's account. Checked on the account itself,
+ * so that no setting can get it wrong.
+ */
+export function slurmRefusalFor(owner: string, logger: Logger): { slurmRefusal?: string } {
+  let account: string | undefined;
+  try {
+    account = userInfo().username;
+  } catch {
+    account = undefined;
+  }
+  if (account === owner) return {};
+  const slurmRefusal = `Slurm runs a job as the account that submits it, and this workflow server runs as ${account === undefined ? `uid ${process.getuid?.()}` : `"${account}"`}, ` +
+    `not as "${owner}"; Slurm platforms need JupyterHub.spawner.isolation "system"`;
+  logger.warn({ owner, account }, `jobs on Slurm platforms are refused: ${slurmRefusal}`);
+  return { slurmRefusal };
+}
+
 export function registerServerCommand(program: Command): void {
   program
     .command('server')
@@ -93,8 +114,9 @@ export function registerServerCommand(program: Command): void {
       let concurrency: number | undefined;
       let limits: ServerLimits | undefined;
       let stallTimeout: number | undefined;
+      let platforms: Record<string, PlatformConfig> | undefined;
       try {
-        ({ max_concurrent_jobs: concurrency, limits, stall_timeout: stallTimeout } = workflowServerSettings(start.site));
+        ({ max_concurrent_jobs: concurrency, limits, stall_timeout: stallTimeout, platforms } = workflowServerSettings(start.site));
       } catch {
         // Unusable settings deny access users (AccessControl says so in the log); jobs run at the default width, under the default limits.
       }
@@ -111,6 +133,8 @@ export function registerServerCommand(program: Command): void {
         ...(concurrency ? { concurrency } : {}),
         ...(limits ? { limits } : {}),
         ...(stallTimeout !== undefined ? { stallTimeout } : {}),
+        ...(platforms ? { platforms } : {}),
+        ...(platforms && slurmPlatformNames(platforms).length > 0 ? slurmRefusalFor(opts.owner, logger) : {}),
       }).catch((err: unknown) => fail(errorMessage(err)));
       let stopping = false;
       const stop = (why: string): void => {

@@ -3,9 +3,12 @@ import {
   AuthzConfigError,
   parseSiteAuthorization,
   parseUserAuthorization,
+  parseWorkflowAuthorization,
   type SiteAuthorization,
   type UserAuthorization,
+  type WorkflowAuthorization,
 } from '../authz/index.js';
+import { isValidWorkflowName, NAME_RULE } from './names.js';
 
 /**
  * The authorization values are validated by authz/ (the one place that knows the permission
@@ -33,3 +36,9 @@ function folded<T>(parse: (raw: unknown, where: string) => T, where: string) {
 
 export const siteAuthorizationSchema = folded<SiteAuthorization>(parseSiteAuthorization, 'site_authorization').optional();
 export const userAuthorizationSchema = folded<UserAuthorization>(parseUserAuthorization, 'user_authorization').optional();
+
+/** Workflow names follow the project's naming rule; authz knows nothing of it, so it is given here. */
+const parseWorkflowSections = (raw: unknown, where: string): WorkflowAuthorization =>
+  parseWorkflowAuthorization(raw, { test: isValidWorkflowName, text: NAME_RULE }, where);
+
+export const workflowAuthorizationSchema = folded<WorkflowAuthorization>(parseWorkflowSections, 'workflow_authorization').optional();

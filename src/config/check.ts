@@ -5,7 +5,8 @@ import { chooseIsolation, SHARED_MODE_WARNING } from './isolation.js';
 import { readJsonFile } from './json.js';
 import { isValidUserName, isValidWorkflowName, NAME_RULE, quote } from './names.js';
 import { ownerConfigPath, parseOwnerConfig, workflowsDir } from './owner.js';
-import { loadSiteConfig, type SiteConfig } from './site.js';
+import { LOCAL_PLATFORM, loadSiteConfig, type SiteConfig } from './site.js';
+import { readFlowFile } from '../scheduler/flow.js';
 
 export interface CheckReport {
   /** The site file checked, as named; null for embedded defaults. */
@@ -20,7 +21,7 @@ export interface CheckReport {
 
 /**
  * Validates the site file, then every owner's folder under `<data_dir>/users/`: the folder name,
- * the owner's jupyter_config.json, and the names of their workflow folders. Collects every issue.
+ * the owner's jupyter_config.json, and each workflow folder's name and flow.yaml. Collects every issue.
  */
 export function checkConfiguration(file?: string, uid = process.getuid?.()): CheckReport {
   const issues: ConfigIssue[] = [];
@@ -59,11 +60,26 @@ export function checkConfiguration(file?: string, uid = process.getuid?.()): Che
     }
     const flows = workflowsDir(dataDir, entry);
     for (const workflow of listFolders(flows)) {
-      if (isValidWorkflowName(workflow)) counts.workflows++;
-      else issues.push({ file: join(flows, workflow), path: [], message: `${quote(workflow)} is not a valid workflow name: ${NAME_RULE}` });
+      if (!isValidWorkflowName(workflow)) {
+        issues.push({ file: join(flows, workflow), path: [], message: `${quote(workflow)} is not a valid workflow name: ${NAME_RULE}` });
+        continue;
+      }
+      counts.workflows++;
+      // With an invalid site file its platforms are unknown: platform names go unchecked then.
+      const platforms = site ? [LOCAL_PLATFORM, ...Object.keys(site.WorkflowServer.platforms)] : undefined;
+      const flowIssue = checkFlowFile(join(flows, workflow, 'flow.yaml'), platforms);
+      if (flowIssue) issues.push(flowIssue);
     }
   }
   return { file: file ?? null, site, dataDir, issues, warnings: site ? isolationWarnings(site, uid) : [], counts };
+}
+
+/** A flow.yaml's first problem, named `file:line:column` as editors and the workflow page show it. */
+function checkFlowFile(flowFile: string, platforms: string[] | undefined): ConfigIssue | undefined {
+  const result = readFlowFile(flowFile, flowFile, platforms);
+  if (result.ok) return undefined;
+  const { line, column, message } = result.error;
+  return { file: line === undefined ? flowFile : `${flowFile}:${line}:${column ?? 1}`, path: [], message };
 }
 
 /** The isolation a hub started by this same account would run, when it is worth a warning. */

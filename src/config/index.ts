@@ -4,9 +4,15 @@ export { formatScope, KNOWN_SCOPES, parseScope, SCOPE_DEFINITIONS, ScopeError, t
 export {
   DEFAULT_BIND_URL,
   DEFAULT_DYNAMIC_UIDS,
+  directiveProblem,
+  LOCAL_PLATFORM,
   loadSiteConfig,
   parseSiteConfig,
+  slurmIsolationProblem,
+  slurmPlatformNames,
   type IsolationMode,
+  type PlatformConfig,
+  type SlurmPlatformConfig,
   type LoginLimit,
   type LoginLimits,
   type RoleConfig,
@@ -17,10 +23,12 @@ export {
 export { chooseIsolation, needsRootMessage, SHARED_MODE_WARNING, type IsolationChoice } from './isolation.js';
 export {
   loadOwnerAuthorization,
+  loadOwnerSharing,
   ownerConfigPath,
   ownerDir,
   parseOwnerConfig,
   saveOwnerAuthorization,
   workflowsDir,
+  type OwnerSharing,
 } from './owner.js';
 export { checkConfiguration, type CheckReport } from './check.js';

@@ -99,7 +99,123 @@ export interface SiteConfig {
     limits: ServerLimits;
     /** Seconds a stalled workflow stays up for someone to act before it stops; 0: for ever. */
     stall_timeout: number;
+    /** Where tasks run, by name; `local` is built in (and the default) and is not listed here. */
+    platforms: Record<string, PlatformConfig>;
   };
+}
+
+/** A place tasks run: this machine (`local`) or a Slurm cluster reached through its commands. */
+export type PlatformConfig = LocalPlatformConfig | SlurmPlatformConfig;
+
+export interface LocalPlatformConfig {
+  job_runner: 'local';
+}
+
+export interface SlurmPlatformConfig {
+  job_runner: 'slurm';
+  /** sbatch options every job of this platform gets (`{"--partition": "debug"}`); tasks add to them. */
+  directives: Record<string, string>;
+  /** The Slurm commands (names looked up in PATH, or absolute paths). */
+  commands: { sbatch: string; squeue: string; sacct: string; scancel: string; scontrol: string };
+  /** Seconds between two looks at the queue (one squeue call for all the platform's jobs). */
+  poll_interval: number;
+  /** Seconds sbatch may take before the submission counts as failed. */
+  submit_timeout: number;
+}
+
+/** The platform every task runs on unless it names another; it cannot be redefined. */
+export const LOCAL_PLATFORM = 'local';
+
+/**
+ * sbatch options the job runner sets itself (where the job's output goes, how it is submitted):
+ * a directive may not change them.
+ */
+export const RESERVED_DIRECTIVES = ['--output', '--error', '--input', '--parsable', '--wrap', '--export', '--array', '--chdir'];
+
+const DIRECTIVE_NAME = /^--[a-z][a-z0-9-]*$/;
+
+/** A directive value goes on sbatch's command line as `--name=value` ("" for a bare flag). */
+export function directiveProblem(name: string, value: unknown): string | undefined {
+  if (!DIRECTIVE_NAME.test(name)) return `${quote(name)} is not an sbatch long option such as "--partition" (two dashes, lower-case letters, digits and "-")`;
+  if (RESERVED_DIRECTIVES.includes(name)) return `${name} is set by Flotilla's job runner and cannot be a directive`;
+  if (typeof value !== 'string' && typeof value !== 'number') return `the value of ${name} must be a string or a number, got ${quote(value)}`;
+  if (/[\0\n\r]/.test(String(value))) return `the value of ${name} must be one line`;
+  return undefined;
+}
+
+const directivesSchema = z.record(z.string(), z.unknown(), {
+  error: (issue) => `expected an object of sbatch options, {"--partition": "debug"}, got ${quote(issue.input)}`,
+}).transform((raw, ctx) => {
+  const directives: Record<string, string> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    const problem = directiveProblem(name, value);
+    if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem });
+    else directives[name] = String(value);
+  }
+  return directives;
+});
+
+const commandPath = (fallback: string) => z.string().min(1).default(fallback);
+
+const localPlatformSchema = strictObject({ job_runner: z.literal('local') });
+
+const slurmPlatformSchema = strictObject({
+  job_runner: z.literal('slurm'),
+  directives: directivesSchema.default({}),
+  commands: strictObject({
+    sbatch: commandPath('sbatch'),
+    squeue: commandPath('squeue'),
+    sacct: commandPath('sacct'),
+    scancel: commandPath('scancel'),
+    scontrol: commandPath('scontrol'),
+  }).prefault({}),
+  poll_interval: z.number().positive().default(5),
+  submit_timeout: z.number().positive().default(30),
+});
+
+const JOB_RUNNERS = ['local', 'slurm'];
+
+const platformSchema = z.unknown().transform((raw, ctx): PlatformConfig => {
+  const runner = (raw as { job_runner?: unknown } | null)?.job_runner;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    ctx.addIssue({ code: 'custom', message: `expected an object such as {"job_runner": "slurm"}, got ${quote(raw)}` });
+    return z.NEVER;
+  }
+  if (runner !== 'local' && runner !== 'slurm') {
+    const hint = typeof runner === 'string' ? didYouMean(runner, JOB_RUNNERS) : '';
+    ctx.addIssue({ code: 'custom', path: ['job_runner'], message: `expected "local" or "slurm", got ${quote(runner)}${hint}` });
+    return z.NEVER;
+  }
+  const result = (runner === 'local' ? localPlatformSchema : slurmPlatformSchema).safeParse(raw, { error: plainMessage });
+  if (result.success) return result.data;
+  for (const issue of result.error.issues) ctx.addIssue({ code: 'custom', path: issue.path as (string | number)[], message: issue.message });
+  return z.NEVER;
+});
+
+const platformsSchema = z.record(nameSchema('platform name'), platformSchema, {
+  error: (issue) => issue.code === 'invalid_type' ? `expected an object of platforms, {"<name>": {"job_runner": "slurm", ...}}, got ${quote(issue.input)}` : undefined,
+}).superRefine((platforms, ctx) => {
+  if (LOCAL_PLATFORM in platforms) {
+    ctx.addIssue({ code: 'custom', path: [LOCAL_PLATFORM], message: `"${LOCAL_PLATFORM}" is built in (tasks run on this machine); give your platform another name` });
+  }
+}, { when: () => true });
+
+/**
+ * Slurm runs a job as the account that submits it, and the workflow server submits. Only under
+ * `system` isolation is that account the owner's own, known to the cluster; a dynamic uid is
+ * nobody's account there, and under `shared` every owner's jobs would run as the hub's account.
+ */
+export function slurmIsolationProblem(isolation: IsolationMode): string {
+  return `Slurm platforms need JupyterHub.spawner.isolation "system": Slurm runs each job as the account that submits it, ` +
+    `which is the owner's own account only under "system". Under "${isolation}" ` +
+    (isolation === 'dynamic'
+      ? "workflow servers run under uids the hub allocates, which are not accounts the cluster knows"
+      : "every owner's jobs would run as the hub's own account") +
+    '; set isolation to "system" or remove the Slurm platforms';
+}
+
+export function slurmPlatformNames(platforms: Record<string, PlatformConfig>): string[] {
+  return Object.entries(platforms).filter(([, p]) => p.job_runner === 'slurm').map(([name]) => name);
 }
 
 /** An http(s) URL of scheme, host and port only; `what` names it in errors ("a bind URL"). */
@@ -334,7 +450,16 @@ const siteSchema = strictObject({
     max_concurrent_jobs: z.int().positive().optional(),
     limits: limitsSchema,
     stall_timeout: z.number().nonnegative().default(3600),
+    platforms: platformsSchema.default({}),
   }).prefault({}),
+}).superRefine((site, ctx) => {
+  // Only an isolation set in this file is known here; an unset one is decided at hub start
+  // (chooseIsolation), which refuses Slurm platforms the same way.
+  const isolation = site.JupyterHub.spawner.isolation;
+  if (isolation === undefined || isolation === 'system') return;
+  for (const name of slurmPlatformNames(site.WorkflowServer.platforms)) {
+    ctx.addIssue({ code: 'custom', path: ['WorkflowServer', 'platforms', name, 'job_runner'], message: slurmIsolationProblem(isolation) });
+  }
 });
 
 /**
@@ -378,6 +503,7 @@ export function parseSiteConfig(raw: unknown, displayName: string | null, baseDi
       max_concurrent_jobs: server.max_concurrent_jobs,
       limits: server.limits,
       stall_timeout: server.stall_timeout,
+      platforms: server.platforms,
     },
   };
 }

@@ -59,11 +59,16 @@ function exampleUsers(example: ExampleSite): { users: string[]; admins: string[]
   return { users: [...named].sort(), admins };
 }
 
-/** The example site with its paths pointed at the demo's data directory. */
+/**
+ * The example site with its paths pointed at the demo's data directory, and without its Slurm
+ * platform: the demo runs every task on this machine, with no cluster to submit to.
+ */
 function siteConfiguration(example: ExampleSite, dataDir: string, configDir: string): object {
   const rel = (p: string) => `./${relative(configDir, p) || '.'}`;
+  const { platforms: _cluster, ...workflowServer } = example.WorkflowServer ?? {};
   return {
     ...example,
+    WorkflowServer: workflowServer,
     JupyterHub: {
       ...example.JupyterHub,
       data_dir: rel(dataDir),
@@ -136,7 +141,7 @@ export function describeDemoSite(site: DemoSite, hubUrl: string): string {
     '',
     `  The passwords are also in ${site.credentialsFile} (mode 0600); they are not shown again.`,
     `  The site configuration was written to ${site.configFile}; later starts use it.`,
-    '  Start over: stop the hub, delete that file and the data directory.',
+    '  Start over: stop the hub, run `bin/flotilla stop-servers`, then delete that file and the data directory.',
     '',
   ].join('\n');
 }

@@ -10,7 +10,10 @@
 import {
   GraphQLError,
   Kind,
+  getArgumentValues,
   getOperationAST,
+  getVariableValues,
+  type FieldNode,
   parse,
   validate,
   type DocumentNode,
@@ -52,39 +55,89 @@ export function analyseDocument(
   if (operation.operation !== 'mutation') {
     return { ok: true, document, operation, kind: operation.operation, operations: ['read'] };
   }
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const def of document.definitions) {
-    if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
-  }
   const operations = new Set<Operation>();
-  for (const field of topLevelFieldNames(operation.selectionSet, fragments, new Set())) {
-    // `__typename` reads nothing but the schema; count it as `read` rather than as nothing.
-    const op = field === '__typename' ? 'read' : operationFromGraphqlName(field);
-    if (!op) return { ok: false, errors: [new GraphQLError(`Unknown mutation "${field}".`)] };
+  for (const field of topLevelFields(document, operation)) {
+    const op = operationOfField(field);
+    if (!op) return { ok: false, errors: [new GraphQLError(`Unknown mutation "${field.name.value}".`)] };
     operations.add(op);
   }
   return { ok: true, document, operation, kind: operation.operation, operations: [...operations] };
 }
 
-function topLevelFieldNames(
+/** `__typename` reads nothing but the schema; count it as `read` rather than as nothing. */
+function operationOfField(field: FieldNode): Operation | undefined {
+  return field.name.value === '__typename' ? 'read' : operationFromGraphqlName(field.name.value);
+}
+
+/** One operation of a mutation document and the workflows it acts on. */
+export interface MutationAction {
+  operation: Operation;
+  workflows: string[];
+}
+
+export type ActionsResult = { ok: true; actions: MutationAction[] } | { ok: false; errors: GraphQLError[] };
+
+/**
+ * What each top-level field of an analysed mutation acts on: its operation and the values of its
+ * `workflows` argument with the request's variables applied, so that a request acting on several
+ * workflows can be decided whole before anything runs. Bad variables are errors here, as they
+ * would be when executing.
+ */
+export function mutationActions(
+  schema: GraphQLSchema,
+  analysis: Extract<Analysis, { ok: true }>,
+  variables: Record<string, unknown> | null | undefined,
+): ActionsResult {
+  const coerced = getVariableValues(schema, analysis.operation.variableDefinitions ?? [], variables ?? {});
+  if (coerced.errors) return { ok: false, errors: [...coerced.errors] };
+  const mutationType = schema.getMutationType();
+  const actions: MutationAction[] = [];
+  for (const field of topLevelFields(analysis.document, analysis.operation)) {
+    const operation = operationOfField(field);
+    if (!operation) return { ok: false, errors: [new GraphQLError(`Unknown mutation "${field.name.value}".`)] };
+    const definition = mutationType?.getFields()[field.name.value];
+    if (!definition) {
+      actions.push({ operation, workflows: [] });
+      continue;
+    }
+    try {
+      const args = getArgumentValues(definition, field, coerced.coerced);
+      const workflows = Array.isArray(args.workflows) ? args.workflows.map(String) : [];
+      actions.push({ operation, workflows });
+    } catch (err) {
+      return { ok: false, errors: [err instanceof GraphQLError ? err : new GraphQLError(String(err))] };
+    }
+  }
+  return { ok: true, actions };
+}
+
+function topLevelFields(document: DocumentNode, operation: OperationDefinitionNode): FieldNode[] {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const def of document.definitions) {
+    if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+  }
+  return fieldsOf(operation.selectionSet, fragments, new Set());
+}
+
+function fieldsOf(
   selectionSet: SelectionSetNode,
   fragments: Map<string, FragmentDefinitionNode>,
   visited: Set<string>,
-): string[] {
-  const names: string[] = [];
+): FieldNode[] {
+  const fields: FieldNode[] = [];
   for (const selection of selectionSet.selections) {
     if (selection.kind === Kind.FIELD) {
-      names.push(selection.name.value);
+      fields.push(selection);
     } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-      names.push(...topLevelFieldNames(selection.selectionSet, fragments, visited));
+      fields.push(...fieldsOf(selection.selectionSet, fragments, visited));
     } else {
       const name = selection.name.value;
       const fragment = fragments.get(name);
       // Validation has already rejected unknown and cyclic fragments; `visited` is belt and braces.
       if (!fragment || visited.has(name)) continue;
       visited.add(name);
-      names.push(...topLevelFieldNames(fragment.selectionSet, fragments, visited));
+      fields.push(...fieldsOf(fragment.selectionSet, fragments, visited));
     }
   }
-  return names;
+  return fields;
 }

@@ -2,29 +2,81 @@
  * Turns the engine's delta listener into the async iterator a GraphQL subscription needs. The
  * listener's promise resolves only when the subscriber has taken the delta, so a slow client
  * makes the engine merge changes instead of this queue growing without bound.
+ *
+ * With a viewer, only workflows the viewer may read are sent, decided afresh for every delta. When
+ * permissions change, a workflow that is no longer readable gets a `pruned` delta at once and
+ * nothing more; when one becomes readable, the stream subscribes to the engine again, so that a
+ * full `added` burst brings the client up to date (an `added` replaces what the client held).
  */
 import type { WorkflowEngine } from '../scheduler/index.js';
 import type { Delta } from '../scheduler/types.js';
 import { streamIterator } from './stream-iterator.js';
+import type { ChangeFeed, ViewerAccess } from './viewer.js';
 
 type Event = { deltas: Delta };
 
-export function deltaStream(engine: WorkflowEngine, workflows: string[] | null): AsyncIterableIterator<Event> {
+/** Whose view a stream follows, and when to look again. */
+export interface DeltaView {
+  viewer: ViewerAccess;
+  changes: ChangeFeed;
+}
+
+const nothingToRelease = (): void => undefined;
+
+export function deltaStream(engine: WorkflowEngine, workflows: string[] | null, view?: DeltaView): AsyncIterableIterator<Event> {
   const queue: { delta: Delta; taken: () => void }[] = [];
   let wake: (() => void) | undefined;
   let done = false;
-  const unsubscribe = engine.subscribe(workflows, (delta) => {
-    if (done) return;
-    return new Promise<void>((taken) => {
-      queue.push({ delta, taken });
-      wake?.();
+  const readable = (workflow: string): boolean => view === undefined || view.viewer.mayRead(workflow);
+  /** Workflows this subscriber has been shown and not told are gone. */
+  const shown = new Set<string>();
+  /** Every workflow in scope the engine has told of, readable or not (no need to ask it again). */
+  const known = new Set<string>();
+
+  const subscribeEngine = (): (() => void) =>
+    engine.subscribe(workflows, (delta) => {
+      if (delta.pruned?.workflow) known.delete(delta.workflow);
+      else known.add(delta.workflow);
+      if (done || !readable(delta.workflow)) return;
+      if (delta.pruned?.workflow) shown.delete(delta.workflow);
+      else shown.add(delta.workflow);
+      return new Promise<void>((taken) => {
+        queue.push({ delta, taken });
+        wake?.();
+      });
     });
-  });
+  let unsubscribe = subscribeEngine();
+
+  const releaseQueue = (keep: (delta: Delta) => boolean): void => {
+    const kept = queue.filter((item) => keep(item.delta));
+    for (const item of queue) if (!kept.includes(item)) item.taken();
+    queue.splice(0, queue.length, ...kept);
+  };
+
+  const recheck = (): void => {
+    if (done || view === undefined) return;
+    const lost = [...shown].filter((workflow) => !readable(workflow));
+    const gained = [...known].some((id) => !shown.has(id) && readable(id));
+    // Pruned notices already queued stay; a resubscription's burst supersedes everything else.
+    releaseQueue((delta) => delta.pruned?.workflow === true || (readable(delta.workflow) && !gained));
+    for (const workflow of lost) {
+      shown.delete(workflow);
+      queue.push({ delta: { workflow, pruned: { workflow: true } }, taken: nothingToRelease });
+    }
+    if (gained) {
+      unsubscribe();
+      unsubscribe = subscribeEngine();
+    }
+    wake?.();
+  };
+  const stopWatching = view?.changes.onChange(recheck);
+
   const finish = (): IteratorReturnResult<undefined> => {
     if (!done) {
       done = true;
+      stopWatching?.();
       unsubscribe();
-      for (const item of queue.splice(0)) item.taken();
+      releaseQueue(() => false);
       wake?.();
     }
     return { done: true, value: undefined };

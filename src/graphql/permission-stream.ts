@@ -1,38 +1,40 @@
 /**
- * `Subscription.permissions` as an async iterator: the user's permitted operations now, then again
- * after every recompute of permissions that changed them. Only the latest list is kept while the
- * client is slow, so a burst of changes costs one slot, not a queue.
+ * `Subscription.permissions` as an async iterator: the user's permissions now (server-wide and the
+ * per-workflow differences), then again after every recompute that changed them. Only the latest
+ * value is kept while the client is slow, so a burst of changes costs one slot, not a queue.
  *
- * The stream ends when the list no longer holds `read`: like every subscription it needs `read`
- * (the server closes such sockets with 4403 at the same moment; ending here fails closed anyway).
+ * The stream ends when the user may no longer open the server (no `read` anywhere): like every
+ * subscription it needs that (the server closes such sockets with 4403 at the same moment; ending
+ * here fails closed anyway).
  */
-import { graphqlNames, type Operation } from '../authz/index.js';
+import { graphqlNames } from '../authz/index.js';
 import { streamIterator } from './stream-iterator.js';
+import type { ChangeFeed, PermissionSummary, ViewerAccess } from './viewer.js';
 
-/** Where a socket's permissions come from; the server binds it to the socket's identity. */
-export interface PermissionFeed {
-  /** The operations the socket's user may perform as of now. */
-  current(): ReadonlySet<Operation>;
-  /** Calls `listener` after every recompute; returns a function that stops calling it. */
-  onChange(listener: () => void): () => void;
+export interface PermissionsView {
+  permissions: string[];
+  workflowPermissions: { workflow: string; permissions: string[] }[];
 }
 
-type Event = { permissions: string[] };
+type Event = { permissions: PermissionsView };
 
-export function permissionStream(feed: PermissionFeed): AsyncIterableIterator<Event> {
-  const read = (): ReadonlySet<Operation> => {
-    try {
-      return feed.current();
-    } catch {
-      return new Set();
-    }
+/** The GraphQL shape of a summary, as Query.me and Subscription.permissions give it. */
+export function permissionsView(summary: PermissionSummary): PermissionsView {
+  return {
+    permissions: graphqlNames(summary.server),
+    workflowPermissions: [...summary.workflows]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([workflow, permitted]) => ({ workflow, permissions: graphqlNames(permitted) })),
   };
-  let latest: ReadonlySet<Operation> | undefined = read();
+}
+
+export function permissionStream(viewer: ViewerAccess, changes: ChangeFeed): AsyncIterableIterator<Event> {
+  let pending = true;
   let sent: string | undefined;
   let wake: (() => void) | undefined;
   let done = false;
-  const stop = feed.onChange(() => {
-    latest = read();
+  const stop = changes.onChange(() => {
+    pending = true;
     wake?.();
   });
   const finish = (): IteratorReturnResult<undefined> => {
@@ -45,15 +47,14 @@ export function permissionStream(feed: PermissionFeed): AsyncIterableIterator<Ev
   };
   const next = async (): Promise<IteratorResult<Event>> => {
     while (!done) {
-      if (latest) {
-        const permitted = latest;
-        latest = undefined;
-        if (!permitted.has('read')) return finish();
-        const names = graphqlNames(permitted);
-        const key = names.join(',');
+      if (pending) {
+        pending = false;
+        if (!viewer.mayOpen()) return finish();
+        const view = permissionsView(viewer.summary());
+        const key = JSON.stringify(view);
         if (key !== sent) {
           sent = key;
-          return { done: false, value: { permissions: names } };
+          return { done: false, value: { permissions: view } };
         }
         continue;
       }

@@ -29,17 +29,33 @@ type Subscription {
   """Live changes of the given workflows (all when omitted): a full "added" burst first, then changes."""
   deltas(workflows: [ID!]): Delta!
   """
-  Your permitted operations on this server (GraphQL names, as Me.permissions): the list now, then
-  again whenever sharing, the site limits or your groups change them. Ends when you lose read.
+  Your permissions on this server (as Me.permissions and Me.workflowPermissions): now, then again
+  whenever sharing, the site limits or your groups change them. Ends when you lose read everywhere.
   """
-  permissions: [String!]!
+  permissions: Permissions!
 }
 
 type Me {
   username: String!
   owner: String!
   groups: [String!]!
-  """Permitted operations, by GraphQL (camelCase) name."""
+  """Permitted operations server-wide, by GraphQL (camelCase) name."""
+  permissions: [String!]!
+  """
+  Workflows (that you may read) where workflow_authorization gives you other permissions than the
+  server-wide ones; every other workflow follows Me.permissions.
+  """
+  workflowPermissions: [WorkflowPermissions!]!
+}
+
+type Permissions {
+  permissions: [String!]!
+  workflowPermissions: [WorkflowPermissions!]!
+}
+
+type WorkflowPermissions {
+  workflow: ID!
+  """Permitted operations on this workflow, by GraphQL name."""
   permissions: [String!]!
 }
 
@@ -131,6 +147,10 @@ type BroadcastSettings {
   env: JSON!
   """The script that replaces the task's own, when overridden."""
   script: String
+  """The platform jobs of matching tasks run on, when overridden."""
+  platform: String
+  """sbatch options (name to value) merged over the task's, when set."""
+  directives: JSON
 }
 
 type TaskMessage {
@@ -153,6 +173,12 @@ type Task {
   finishedAt: String
   exitCode: Int
   pid: Int
+  """The batch system's id of the latest job (a Slurm job id); null for local jobs."""
+  jobId: String
+  """Where the current job runs, or the next would: a platform of the site's; null for the built-in "local"."""
+  platform: String
+  """The sbatch options of that job: the platform's, the task's, then broadcasts' (name to value); null on "local"."""
+  directives: JSON
   xtrigger: String
   xtriggerSatisfied: Boolean
   outputs: [String!]!

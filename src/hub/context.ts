@@ -14,6 +14,7 @@ import type { Permissions } from './roles/permissions.js';
 import type { ServerControl } from './servers.js';
 import { accessOfCaller, workflowCeiling } from './roles/request-access.js';
 import type { ServiceTokens } from './tokens/service-tokens.js';
+import type { HubServices } from './services/hub-services.js';
 import type { TokenStore } from './tokens/token-store.js';
 
 /** Everything the hub's routes share. */
@@ -29,6 +30,8 @@ export interface HubContext {
   serviceTokens: ServiceTokens;
   /** Accounts' `created` and `last_activity`, kept across server stops and hub restarts. */
   activity: UserActivity;
+  /** The processes of JupyterHub's services that have a command, which the hub runs. */
+  services: HubServices;
   servers: ServerControl;
   proxy: UserProxy;
   /** XSRF of signed-in sessions. */

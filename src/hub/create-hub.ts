@@ -13,6 +13,7 @@ import { explainDatabaseError, isDatabaseDamage, type DatabaseError } from '../s
 import { silentLogger, type Logger } from '../util/logger.js';
 import { securityHeaders } from '../util/security-headers.js';
 import { errorMessage } from '../util/values.js';
+import { ActivityMeter } from './activity/activity-meter.js';
 import { UserActivity } from './activity/user-activity.js';
 import { hubApi } from './api/index.js';
 import { authenticate, hasTokenInQuery, TOKEN_IN_URL_MESSAGE, wantsJson } from './auth/caller.js';
@@ -37,8 +38,9 @@ import { upgradeHandler } from './routing/upgrade.js';
 import { userRoute } from './routing/user-route.js';
 import { ServerControl } from './servers.js';
 import { readSiteSettings, watchSiteSettings } from './site-settings.js';
+import { HubServices } from './services/hub-services.js';
 import { SqliteSessionStore } from './sessions/sqlite-store.js';
-import { ServiceTokens } from './tokens/service-tokens.js';
+import { serviceTokenFor, ServiceTokens } from './tokens/service-tokens.js';
 import { TokenStore } from './tokens/token-store.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -119,11 +121,16 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
     cleanups.unshift(() => spawner.close());
     const siteWatch = watchSiteSettings(config.file, logger, (site) => void spawner.pushSite(site));
     cleanups.unshift(() => siteWatch?.close());
+    const activity = new UserActivity(db);
+    cleanups.unshift(() => activity.close());
+    activity.ensureAccounts(users.list());
+    const meter = new ActivityMeter({ server: (owner) => spawner.touch(owner), user: (owner, at) => activity.record(owner, at) });
     const proxy = new UserProxy({
       spawner,
       sessionCookieName: sessionCookie,
       otherHubCookies: [loginXsrfCookie],
       timeoutMs: hubConf.spawner.http_timeout * 1000,
+      onActivity: (owner) => meter.record(owner),
       unavailable: (req, res, owner) =>
         messagePage(
           ctx,
@@ -140,9 +147,15 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
     const store = new SqliteSessionStore(db, hubConf.cookie_max_age_days * DAY_MS);
     cleanups.unshift(() => store.close());
     const tokens = new TokenStore(db);
-    const activity = new UserActivity(db);
-    cleanups.unshift(() => activity.close());
-    activity.ensureAccounts(users.list());
+    const services = new HubServices({
+      services: hubConf.services,
+      tokenFor: (name) => serviceTokenFor(serviceTokens, name),
+      db,
+      dataDir: hubConf.data_dir,
+      // Half of stop_grace: the hub's own exit (within stop_grace) must not leave a service behind.
+      stopGraceMs: (hubConf.spawner.stop_grace * 1000) / 2,
+      logger: logger.child({ part: 'services' }),
+    });
     const databaseFile = hubDatabaseFile(hubConf.data_dir);
     const ctx: HubContext = {
       config,
@@ -153,6 +166,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
       tokens,
       serviceTokens,
       activity,
+      services,
       servers: new ServerControl(spawner, logger),
       proxy,
       xsrf: createXsrf(),
@@ -173,7 +187,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
     };
     const clearDeparted = () => clearDepartedAccounts({ users, tokens, sessions: store, servers: ctx.servers, logger });
 
-    const liveSockets = new LiveSockets(logger.child({ part: 'websockets' }));
+    const liveSockets = new LiveSockets(logger.child({ part: 'websockets' }), (owner) => meter.record(owner));
     cleanups.unshift(() => liveSockets.close());
     const membershipChanged = (membership: Record<string, string[]>) => {
       permissions.invalidate();
@@ -231,8 +245,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
       }
       if (result.caller) {
         req.caller = result.caller;
-        // As in JupyterHub, using the hub (pages, API, proxied requests) is activity of the caller,
-        // so that a user who works through a token is never culled as idle (memory; saved on a timer).
+        // Signed-in use of the hub is the user's activity, as in JupyterHub (memory only here).
         activity.record(result.caller.user);
       }
       if (result.service !== undefined) req.service = result.service;
@@ -279,6 +292,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
         const address = server.address() as AddressInfo;
         // Listening elsewhere than bind_url (tests, port 0): without public_url, browsers reach the hub there.
         if (!hubConf.public_url) ctx.publicOrigins = new Set([listenedOrigin(bind, host, address.port)]);
+        await services.start({ host, port: address.port });
         return address;
       },
       async close() {
@@ -288,7 +302,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
         // on the upgraded sockets, which the HTTP server no longer tracks but which keep its
         // close from completing, then cut whatever is still going.
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-        await liveSockets.goingAway(Math.min(SOCKET_GOODBYE_MS, hubConf.spawner.stop_grace * 1000));
+        await Promise.all([services.stop(), liveSockets.goingAway(Math.min(SOCKET_GOODBYE_MS, hubConf.spawner.stop_grace * 1000))]);
         server.closeAllConnections();
         await stopped;
         for (const cleanup of cleanups) cleanup();

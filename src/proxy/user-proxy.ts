@@ -28,6 +28,9 @@ export interface UserProxyOptions {
   /** How long a workflow server may take to answer a request before the client gets a 503
    * (the hub passes the site's spawner.http_timeout). WebSockets are not bounded by it. */
   timeoutMs?: number;
+  /** Called for every proxied request and WebSocket upgrade with the owner of the server;
+   * default: the spawner's touch. The hub passes its activity meter (server and owner). */
+  onActivity?: (owner: string) => void;
   /** Answers a request whose workflow server is down; the hub renders its own page (with the
    * session's XSRF token and the shared look). Default: a self-contained page or JSON. */
   unavailable?: (req: IncomingMessage, res: ServerResponse, owner: string) => void;
@@ -60,12 +63,14 @@ export class UserProxy {
   private readonly hubCookies: ReadonlySet<string>;
   private readonly log: Logger;
   private readonly timeoutMs: number;
+  private readonly onActivity: (owner: string) => void;
   private readonly unavailable: (req: IncomingMessage, res: ServerResponse, owner: string) => void;
 
   constructor(opts: UserProxyOptions) {
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.unavailable = opts.unavailable ?? sendUnavailable;
     this.servers = opts.spawner;
+    this.onActivity = opts.onActivity ?? ((owner) => this.servers.touch(owner));
     this.hubCookies = new Set([opts.sessionCookieName, ...(opts.otherHubCookies ?? [])]);
     this.log = opts.logger ?? silentLogger();
     this.agent = new Agent({ keepAlive: true, maxSockets: opts.maxSocketsPerServer ?? 64, maxFreeSockets: 32 });
@@ -131,7 +136,7 @@ export class UserProxy {
   private prepare(req: IncomingMessage, owner: string, identity: Identity, upgrade: boolean): { url: string } | undefined {
     const server = this.servers.info(owner);
     if (!server) return undefined;
-    this.servers.touch(owner);
+    this.onActivity(owner);
     const target = requestTarget(req);
     req.url = target;
     const proof = signProof(server.secret, identity, { method: req.method ?? 'GET', target });

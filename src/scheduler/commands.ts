@@ -3,7 +3,8 @@
  * its changes through the runtime's transition, and says what it did or why it refused.
  */
 import { rmSync } from 'node:fs';
-import { readFlowFile } from './flow.js';
+import { directiveProblem } from '../config/site.js';
+import { didYouMean } from '../config/suggest.js';
 import { ACTIVE_STATES, FINAL_STATES, newInstance, withOutputs, type TaskInstance } from './instances.js';
 import { checkJob, killInstance } from './job-lifecycle.js';
 import type { EngineOperation, OperationArgs } from './operations.js';
@@ -55,10 +56,10 @@ export function applyCommand(rt: WorkflowRuntime, op: EngineOperation, args: Rec
 function play(rt: WorkflowRuntime): Outcome {
   if (rt.status === 'paused') return rt.setStatus('running', 'resumed');
   if (rt.status !== 'stopped') return refuse(`cannot play: workflow is ${rt.status}`);
-  rt.file = readFlowFile(rt.flowFile, rt.flowLabel);
+  rt.file = rt.readFile();
   if (!rt.file.ok) return refuse(`cannot play: ${formatError(rt.file.error)}`);
   try {
-    rt.ctx.runner.prepare(rt.runDir);
+    rt.ctx.platforms.prepare(rt.runDir);
   } catch (err) {
     return refuse(`cannot play: cannot create run directory ${rt.runLabel}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
   }
@@ -84,6 +85,8 @@ function trigger(rt: WorkflowRuntime, selectors: string[]): Outcome {
 }
 
 function poll(rt: WorkflowRuntime, selectors: string[]): Outcome {
+  // Batch systems are asked afresh; what they answer arrives on its own, as any job change does.
+  rt.ctx.platforms.askNow();
   if (selectors.length === 0) {
     const active = rt.activeTasks();
     for (const inst of active) checkJob(rt, inst);
@@ -132,7 +135,7 @@ function releaseHoldPoint(rt: WorkflowRuntime): Outcome {
 }
 
 function reload(rt: WorkflowRuntime): Outcome {
-  const file = readFlowFile(rt.flowFile, rt.flowLabel);
+  const file = rt.readFile();
   if (!file.ok) return refuse(`cannot reload: ${formatError(file.error)}`);
   rt.file = file;
   rt.flow = file.flow;
@@ -148,7 +151,7 @@ function reload(rt: WorkflowRuntime): Outcome {
 
 function clean(rt: WorkflowRuntime): Outcome {
   if (rt.status !== 'stopped') return refuse(`cannot clean: workflow is ${rt.status}; stop it first`);
-  const live = rt.activeTasks().filter((i) => rt.ctx.runner.poll(rt.jobDir(i)).kind === 'running');
+  const live = rt.activeTasks().filter((i) => rt.runnerOf(i)?.poll(rt.jobRef(i)).kind === 'running');
   if (live.length) return refuse(`cannot clean: ${live.length} job(s) still running (${live.map((i) => i.id).join(', ')}); kill them first`);
   try {
     rmSync(rt.runDir, { recursive: true, force: true });
@@ -166,31 +169,57 @@ function clean(rt: WorkflowRuntime): Outcome {
   return done(`removed run directory ${rt.runLabel} and the run's state`);
 }
 
+/** A platform the site has, and directives sbatch may be given; else what is wrong, key first. */
+function broadcastSettingsProblem(rt: WorkflowRuntime, settings: OperationArgs<'broadcast'>['settings']): string | undefined {
+  const names = rt.ctx.platforms.names;
+  if (settings.platform !== undefined && !names.includes(settings.platform)) {
+    return `platform: no platform "${settings.platform}" on this site${didYouMean(settings.platform, names)}; the site has ${names.join(', ')}`;
+  }
+  for (const [name, value] of Object.entries(settings.directives ?? {})) {
+    const problem = directiveProblem(name, value);
+    if (problem) return `directives: ${problem}`;
+  }
+  return undefined;
+}
+
 function broadcast(rt: WorkflowRuntime, args: OperationArgs<'broadcast'>, by: string): Outcome {
   const points = args.cyclePoints ?? ['*'];
   const namespaces = args.namespaces ?? ['*'];
+  const { settings } = args;
+  const nothing = settings.env === undefined && settings.script === undefined && settings.platform === undefined && settings.directives === undefined;
   if (args.mode === 'set') {
-    if (args.settings.env === undefined && args.settings.script === undefined) return refuse('broadcast: args.settings: give env or script to set');
+    if (nothing) return refuse('broadcast: args.settings: give env, script, platform or directives to set');
+    const problem = broadcastSettingsProblem(rt, settings);
+    if (problem) return refuse(`broadcast: args.settings.${problem}`);
     let seq = Math.max(0, ...rt.broadcasts.map((b) => b.seq));
     const now = new Date().toISOString();
     for (const cycle_point of points) {
       for (const namespace of namespaces) {
         const existing = rt.broadcasts.find((b) => b.cycle_point === cycle_point && b.namespace === namespace);
-        const env = { ...(existing ? (JSON.parse(existing.env) as Record<string, string>) : {}), ...args.settings.env };
-        const row: BroadcastRow = { workflow: rt.id, cycle_point, namespace, env: JSON.stringify(env), script: args.settings.script ?? existing?.script ?? null, seq: ++seq, set_by: by, set_at: now };
+        const env = { ...(existing ? (JSON.parse(existing.env) as Record<string, string>) : {}), ...settings.env };
+        const directives = { ...(existing?.directives ? (JSON.parse(existing.directives) as Record<string, string>) : {}), ...settings.directives };
+        const row: BroadcastRow = {
+          workflow: rt.id, cycle_point, namespace, env: JSON.stringify(env), script: settings.script ?? existing?.script ?? null,
+          platform: settings.platform ?? existing?.platform ?? null,
+          directives: Object.keys(directives).length > 0 ? JSON.stringify(directives) : null, seq: ++seq, set_by: by, set_at: now,
+        };
         rt.ctx.store.saveBroadcast(row);
       }
     }
   } else {
-    const clearAll = args.settings.env === undefined && args.settings.script === undefined;
+    const clearAll = nothing;
     const targets = rt.broadcasts.filter((b) => (!args.cyclePoints || points.includes(b.cycle_point)) && (!args.namespaces || namespaces.includes(b.namespace)));
     if (targets.length === 0) return refuse('broadcast clear: no broadcast matches those cycle points and namespaces');
     for (const b of targets) {
       const env = JSON.parse(b.env) as Record<string, string>;
-      for (const key of clearAll ? Object.keys(env) : Object.keys(args.settings.env ?? {})) delete env[key];
-      const script = clearAll || args.settings.script !== undefined ? null : b.script;
-      if (Object.keys(env).length === 0 && script === null) rt.ctx.store.deleteBroadcast(rt.id, b.cycle_point, b.namespace);
-      else rt.ctx.store.saveBroadcast({ ...b, env: JSON.stringify(env), script });
+      for (const key of clearAll ? Object.keys(env) : Object.keys(settings.env ?? {})) delete env[key];
+      const script = clearAll || settings.script !== undefined ? null : b.script;
+      const platform = clearAll || settings.platform !== undefined ? null : b.platform;
+      const directives = b.directives ? (JSON.parse(b.directives) as Record<string, string>) : {};
+      for (const key of clearAll ? Object.keys(directives) : Object.keys(settings.directives ?? {})) delete directives[key];
+      const hasDirectives = Object.keys(directives).length > 0;
+      if (Object.keys(env).length === 0 && script === null && platform === null && !hasDirectives) rt.ctx.store.deleteBroadcast(rt.id, b.cycle_point, b.namespace);
+      else rt.ctx.store.saveBroadcast({ ...b, env: JSON.stringify(env), script, platform, directives: hasDirectives ? JSON.stringify(directives) : null });
     }
   }
   rt.broadcasts = rt.ctx.store.broadcasts(rt.id);

@@ -11,8 +11,7 @@ import { fileSignature } from '../util/watch-file.js';
 import { DeltaHub } from './deltas.js';
 import { acquireEngineLock, type EngineLock } from './engine-lock.js';
 import { isDiskFull } from './job-lifecycle.js';
-import type { JobRunner } from './job-runner.js';
-import { LocalJobRunner } from './local-runner.js';
+import { Platforms } from './platforms.js';
 import { parseCommand } from './operations.js';
 import { EngineStore, type WorkflowRow } from './store.js';
 import type {
@@ -47,7 +46,7 @@ export class WorkflowEngine {
   private readonly pollIntervalMs: number;
   private readonly concurrency: number;
   private readonly stallTimeoutMs: number;
-  private readonly runner: JobRunner = new LocalJobRunner();
+  private readonly platforms: Platforms;
   private readonly onFatal: ((err: Error) => void) | undefined;
   private store: EngineStore | undefined;
   private lock: EngineLock | undefined;
@@ -81,7 +80,14 @@ export class WorkflowEngine {
     if (!Number.isFinite(stall) || stall < 0) throw new EngineUsageError('stallTimeoutSeconds must be a number ≥ 0 (0: never)');
     this.stallTimeoutMs = stall * 1000;
     this.onFatal = options.onFatal;
+    this.platforms = new Platforms(options.platforms ?? {}, this.logger, options.slurmRefusal);
     this.hub = new DeltaHub(this.logger);
+  }
+
+  /** Calls to squeue and sacct so far, over every Slurm platform (for the benchmark). */
+  get slurmQueueCalls(): { squeue: number; sacct: number } {
+    const runners = this.platforms.slurmRunners();
+    return { squeue: runners.reduce((n, r) => n + r.queue.squeueCalls, 0), sacct: runners.reduce((n, r) => n + r.queue.sacctCalls, 0) };
   }
 
   /** Deltas handed to subscribers so far. */
@@ -129,6 +135,7 @@ export class WorkflowEngine {
     clearTimeout(this.diskTimer);
     this.watcher?.close();
     for (const rt of this.runtimes.values()) rt.close();
+    this.platforms.close();
     try {
       this.store?.close();
     } finally {
@@ -305,7 +312,7 @@ export class WorkflowEngine {
   private runtimeContext(): RuntimeContext {
     return {
       store: this.requireStore(),
-      runner: this.runner,
+      platforms: this.platforms,
       concurrency: this.concurrency,
       stallTimeoutMs: this.stallTimeoutMs,
       logger: this.logger,

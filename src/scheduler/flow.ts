@@ -4,6 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node, type Pair, type YAMLMap } from 'yaml';
+import { directiveProblem, LOCAL_PLATFORM } from '../config/site.js';
+import { didYouMean } from '../config/suggest.js';
 import type { FlowErrorView } from './types.js';
 
 export interface Dependency {
@@ -20,6 +22,10 @@ export interface TaskDefinition {
   /** Extra tries after a failure, one budget for jobs that exit non-zero and jobs that cannot start. */
   retries: number;
   xtrigger?: string;
+  /** Where its jobs run (a platform of the site's); absent: `local`. */
+  platform?: string;
+  /** sbatch options, the `defaults:` section's with the task's own on top (the platform's go under both). */
+  directives: Record<string, string>;
 }
 
 export interface FlowDefinition {
@@ -32,8 +38,15 @@ export interface FlowDefinition {
 export type FlowResult = { ok: true; flow: FlowDefinition } | { ok: false; error: FlowErrorView };
 
 export const DEFAULT_RUNAHEAD = 3;
-const TOP_KEYS = ['description', 'cycles', 'runahead', 'tasks'];
-const TASK_KEYS = ['script', 'depends', 'env', 'retries', 'xtrigger'];
+const TOP_KEYS = ['description', 'cycles', 'runahead', 'defaults', 'tasks'];
+const TASK_KEYS = ['script', 'depends', 'env', 'retries', 'xtrigger', 'platform', 'directives'];
+const DEFAULTS_KEYS = ['platform', 'directives'];
+
+/** Settings every task takes unless it gives its own (directives merge, the task's winning). */
+interface TaskDefaults {
+  platform?: string;
+  directives: Record<string, string>;
+}
 const TASK_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
 const DEPENDENCY = /^([A-Za-z_][A-Za-z0-9_-]{0,63})(?:\[-([1-9][0-9]{0,5})\])?$/;
 
@@ -43,18 +56,23 @@ class FlowError extends Error {
   }
 }
 
-/** Reads and checks a flow.yaml; errors name it as `label` (what the people reading them see). */
-export function readFlowFile(file: string, label: string = file): FlowResult {
+/**
+ * Reads and checks a flow.yaml; errors name it as `label` (what the people reading them see).
+ * With `platforms` (the site's platform names), a task on any other platform is an error.
+ */
+export function readFlowFile(file: string, label: string = file, platforms?: readonly string[]): FlowResult {
   let source: string;
   try {
     source = readFileSync(file, 'utf8');
   } catch (err) {
-    return { ok: false, error: { message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, file: label } };
+    const code = (err as NodeJS.ErrnoException).code;
+    const message = code === 'ENOENT' ? 'missing: every folder under workflows/ needs a flow.yaml' : `cannot read: ${code ?? 'error'}`;
+    return { ok: false, error: { message, file: label } };
   }
-  return parseFlow(source, label);
+  return parseFlow(source, label, platforms);
 }
 
-export function parseFlow(source: string, file: string): FlowResult {
+export function parseFlow(source: string, file: string, platforms?: readonly string[]): FlowResult {
   const lines = new LineCounter();
   const doc = parseDocument(source, { lineCounter: lines, uniqueKeys: true });
   const at = (offset: number | undefined): { line?: number; column?: number } => {
@@ -64,22 +82,26 @@ export function parseFlow(source: string, file: string): FlowResult {
   };
   const syntax = doc.errors[0];
   if (syntax) {
-    return { ok: false, error: { message: syntax.message.split('\n')[0] ?? syntax.message, file, ...at(syntax.pos[0]) } };
+    // The parser's first line ends "at line L, column C:" before a code excerpt; the position is
+    // reported on its own, so the sentence stops before it.
+    const sentence = (syntax.message.split('\n')[0] ?? syntax.message).replace(/ at line \d+, column \d+:$/, '');
+    return { ok: false, error: { message: sentence, file, ...at(syntax.pos[0]) } };
   }
   try {
-    return { ok: true, flow: checkTop(doc.contents) };
+    return { ok: true, flow: checkTop(doc.contents, platforms) };
   } catch (err) {
     if (!(err instanceof FlowError)) throw err;
     return { ok: false, error: { message: err.message, file, ...at(err.node?.range?.[0]) } };
   }
 }
 
-function checkTop(root: Node | null): FlowDefinition {
+function checkTop(root: Node | null, platforms: readonly string[] | undefined): FlowDefinition {
   if (!isMap(root)) throw new FlowError('the file must be a mapping with a "tasks" key', root);
   rejectUnknownKeys(root, TOP_KEYS, '');
   const description = optionalString(root, 'description', '') ?? '';
   const cycles = optionalInteger(root, 'cycles', 1, 1, 100_000);
   const runahead = optionalInteger(root, 'runahead', DEFAULT_RUNAHEAD, 1, 1000);
+  const defaults = checkDefaults(root, platforms);
   const tasksPair = findPair(root, 'tasks');
   if (!tasksPair) throw new FlowError('"tasks" is required', root);
   const tasksNode = tasksPair.value as Node | null;
@@ -94,7 +116,7 @@ function checkTop(root: Node | null): FlowDefinition {
     if (taskName === undefined || !TASK_NAME.test(taskName)) {
       throw new FlowError(`tasks: "${String(taskName)}" is not a valid task name (a letter or "_", then letters, digits, "_" or "-")`, keyNode);
     }
-    const { task, depNodes } = checkTask(taskName, pair.value as Node | null, keyNode);
+    const { task, depNodes } = checkTask(taskName, pair.value as Node | null, keyNode, defaults, platforms);
     tasks.set(taskName, task);
     dependencyNodes.set(taskName, depNodes);
   }
@@ -110,7 +132,45 @@ function checkTop(root: Node | null): FlowDefinition {
   return { description, cycles, runahead, tasks };
 }
 
-function checkTask(name: string, node: Node | null, keyNode: Node): { task: TaskDefinition; depNodes: Node[] } {
+function checkDefaults(root: YAMLMap, platforms: readonly string[] | undefined): TaskDefaults {
+  const pair = findPair(root, 'defaults');
+  if (!pair) return { directives: {} };
+  const node = pair.value as Node | null;
+  if (!isMap(node)) throw new FlowError('defaults: must be a mapping of task settings (platform, directives)', node ?? (pair.key as Node));
+  rejectUnknownKeys(node, DEFAULTS_KEYS, 'defaults.');
+  const platform = checkPlatform(node, 'defaults', platforms);
+  return { ...(platform !== undefined ? { platform } : {}), directives: checkDirectives(node, 'defaults') };
+}
+
+function checkPlatform(map: YAMLMap, where: string, platforms: readonly string[] | undefined): string | undefined {
+  const platform = optionalString(map, 'platform', where);
+  if (platform === undefined || platforms === undefined || platforms.includes(platform)) return platform;
+  throw new FlowError(
+    `${where}.platform: no platform ${JSON.stringify(platform)} on this site${didYouMean(platform, platforms)}; the site has ${platforms.join(', ')}`,
+    findPair(map, 'platform')?.value as Node,
+  );
+}
+
+function checkDirectives(map: YAMLMap, where: string): Record<string, string> {
+  const pair = findPair(map, 'directives');
+  if (!pair) return {};
+  const node = pair.value as Node | null;
+  if (!isMap(node)) throw new FlowError(`${where}.directives: must be a mapping of sbatch options, such as "--time": "00:10:00"`, node ?? (pair.key as Node));
+  const directives: Record<string, string> = {};
+  for (const item of node.items) {
+    const name = scalarString(item.key as Node) ?? String((item.key as { value?: unknown } | null)?.value);
+    const value = item.value as Node | null;
+    const plain = isScalar(value) ? (value.value === null ? '' : value.value) : undefined;
+    const problem = directiveProblem(name, plain);
+    if (problem) throw new FlowError(`${where}.directives: ${problem}`, problem.startsWith('the value') ? (value ?? (item.key as Node)) : (item.key as Node));
+    directives[name] = String(plain);
+  }
+  return directives;
+}
+
+function checkTask(
+  name: string, node: Node | null, keyNode: Node, defaults: TaskDefaults, platforms: readonly string[] | undefined,
+): { task: TaskDefinition; depNodes: Node[] } {
   const where = `tasks.${name}`;
   if (!isMap(node)) throw new FlowError(`${where}: must be a mapping with at least "script"`, node ?? keyNode);
   rejectUnknownKeys(node, TASK_KEYS, `${where}.`);
@@ -157,7 +217,13 @@ function checkTask(name: string, node: Node | null, keyNode: Node): { task: Task
       depNodes.push(item);
     }
   }
-  return { task: { name, script, depends, env, retries, ...(xtrigger !== undefined ? { xtrigger } : {}) }, depNodes };
+  const platform = checkPlatform(node, where, platforms) ?? defaults.platform;
+  const directives = { ...defaults.directives, ...checkDirectives(node, where) };
+  const task: TaskDefinition = {
+    name, script, depends, env, retries, directives,
+    ...(xtrigger !== undefined ? { xtrigger } : {}), ...(platform !== undefined && platform !== LOCAL_PLATFORM ? { platform } : {}),
+  };
+  return { task, depNodes };
 }
 
 /** Same-cycle dependencies must form a DAG; `name[-k]` edges point backwards in time and cannot loop. */

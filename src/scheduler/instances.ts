@@ -2,6 +2,7 @@
  * Task instances in memory, the broadcast overrides that shape their jobs, and their views.
  */
 import type { FlowDefinition, TaskDefinition } from './flow.js';
+import { LOCAL_PLATFORM } from '../config/site.js';
 import { globToRegExp } from './selectors.js';
 import type { BroadcastRow, TaskRow } from './store.js';
 import type { TaskMessage, TaskState, TaskView } from './types.js';
@@ -28,6 +29,10 @@ export interface TaskInstance {
   finishedAt: string | null;
   exitCode: number | null;
   pid: number | null;
+  /** The platform of the latest job (null: local); fixed when the job is committed. */
+  platform: string | null;
+  /** The batch system's id of the latest job (a Slurm job id); null for local jobs. */
+  jobId: string | null;
   outputs: ReadonlySet<string>;
   /** Ready but waiting for a free job slot (not persisted: the next pass works it out again). */
   queued: boolean;
@@ -73,7 +78,7 @@ export function taskId(cycle: number, name: string): string {
 export function newInstance(workflow: string, cycle: number, name: string): TaskInstance {
   return {
     workflow, cycle, name, id: taskId(cycle, name), state: 'waiting', held: false, triggered: false,
-    submitNum: 0, failures: 0, startedAt: null, finishedAt: null, exitCode: null, pid: null,
+    submitNum: 0, failures: 0, startedAt: null, finishedAt: null, exitCode: null, pid: null, platform: null, jobId: null,
     outputs: new Set(), queued: false, killing: false, adopted: false,
   };
 }
@@ -83,6 +88,7 @@ export function fromRow(row: TaskRow): TaskInstance {
     workflow: row.workflow, cycle: row.cycle, name: row.name, id: taskId(row.cycle, row.name), state: row.state,
     held: row.held === 1, triggered: row.triggered === 1, submitNum: row.submit_num, failures: row.failures,
     startedAt: row.started_at, finishedAt: row.finished_at, exitCode: row.exit_code, pid: row.pid,
+    platform: row.platform ?? null, jobId: row.job_id ?? null,
     outputs: new Set(JSON.parse(row.outputs) as string[]), queued: false, killing: false, adopted: false,
   };
 }
@@ -92,6 +98,7 @@ export function toRow(inst: TaskInstance): TaskRow {
     workflow: inst.workflow, cycle: inst.cycle, name: inst.name, state: inst.state, held: inst.held ? 1 : 0,
     triggered: inst.triggered ? 1 : 0, submit_num: inst.submitNum, failures: inst.failures, started_at: inst.startedAt,
     finished_at: inst.finishedAt, exit_code: inst.exitCode, pid: inst.pid, outputs: JSON.stringify([...inst.outputs]),
+    platform: inst.platform, job_id: inst.jobId,
   };
 }
 
@@ -100,10 +107,22 @@ export function withOutputs(inst: TaskInstance, more: string[]): Set<string> {
   return new Set([...inst.outputs, ...more]);
 }
 
-/** The script and env a job of this instance gets: definition first, broadcasts on top. */
-export function effectiveSettings(def: TaskDefinition, cycle: number, broadcasts: BroadcastRow[]): { script: string; env: Record<string, string> } {
+export interface JobSettings {
+  script: string;
+  env: Record<string, string>;
+  /** null: local. */
+  platform: string | null;
+  /** The task's directives with broadcasts' on top (the platform's own go under them when submitting). */
+  directives: Record<string, string>;
+}
+
+/** The settings a job of this instance gets: definition first, broadcasts on top. */
+export function effectiveSettings(def: TaskDefinition, cycle: number, broadcasts: BroadcastRow[]): JobSettings {
   let script = def.script;
+  let platform = def.platform ?? null;
   const env = { ...def.env };
+  // Definitions played before directives existed have none.
+  const directives = { ...def.directives };
   const matching = broadcasts
     .filter((b) => (b.cycle_point === '*' || b.cycle_point === String(cycle)) && globToRegExp(b.namespace).test(def.name))
     // Specific overrides beat general ones: a named cycle point over '*', a named task over a glob.
@@ -111,8 +130,10 @@ export function effectiveSettings(def: TaskDefinition, cycle: number, broadcasts
   for (const b of matching) {
     Object.assign(env, JSON.parse(b.env) as Record<string, string>);
     if (b.script !== null) script = b.script;
+    if (b.platform) platform = b.platform === LOCAL_PLATFORM ? null : b.platform;
+    if (b.directives) Object.assign(directives, JSON.parse(b.directives) as Record<string, string>);
   }
-  return { script, env };
+  return { script, env, platform, directives };
 }
 
 function specificity(b: BroadcastRow): number {
@@ -125,6 +146,7 @@ export interface ViewContext {
   broadcasts: BroadcastRow[];
   xtriggerSatisfied(name: string, cycle: number): boolean;
   messages(inst: TaskInstance): TaskMessage[];
+  platformDirectives(platform: string): Record<string, string>;
 }
 
 export function taskView(inst: TaskInstance, ctx: ViewContext): TaskView {
@@ -144,6 +166,7 @@ export function taskView(inst: TaskInstance, ctx: ViewContext): TaskView {
   if (inst.finishedAt) view.finishedAt = inst.finishedAt;
   if (inst.exitCode !== null) view.exitCode = inst.exitCode;
   if (inst.pid !== null && ACTIVE_STATES.has(inst.state)) view.pid = inst.pid;
+  if (inst.jobId !== null) view.jobId = inst.jobId;
   if (def) {
     if (def.xtrigger) {
       view.xtrigger = def.xtrigger;
@@ -152,6 +175,12 @@ export function taskView(inst: TaskInstance, ctx: ViewContext): TaskView {
     const settings = effectiveSettings(def, inst.cycle, ctx.broadcasts);
     view.script = settings.script;
     view.env = settings.env;
+    // The platform of the job running now, else of the next one; only shown when not the local one.
+    const platform = ACTIVE_STATES.has(inst.state) ? inst.platform : settings.platform;
+    if (platform !== null && platform !== LOCAL_PLATFORM) {
+      view.platform = platform;
+      view.directives = { ...ctx.platformDirectives(platform), ...settings.directives };
+    }
   }
   return view;
 }

@@ -11,7 +11,7 @@
  * docs/internals.md has the state diagram.
  */
 import { ACTIVE_STATES, effectiveSettings, withOutputs, type TaskInstance } from './instances.js';
-import type { JobCheck } from './job-runner.js';
+import type { JobCheck, SubmittedJob } from './job-runner.js';
 import type { WorkflowRuntime } from './workflow.js';
 
 export function isDiskFull(err: unknown): boolean {
@@ -24,13 +24,21 @@ export function launchJob(rt: WorkflowRuntime, inst: TaskInstance, submitNum: nu
   const def = rt.flow?.tasks.get(inst.name);
   if (!def) return;
   const settings = effectiveSettings(def, inst.cycle, rt.broadcasts);
+  const current = () => rt.isCurrent(inst, submitNum);
+  const { attempt } = rt.ctx;
+  const runner = rt.runnerOf(inst);
+  if (!runner) {
+    // A broadcast or a played definition may name a platform the site has since removed.
+    attempt(() => submitFailed(rt, inst, submitNum, `no platform "${inst.platform}" on this site (platforms: ${rt.ctx.platforms.names.join(', ')})`));
+    return;
+  }
   const env: Record<string, string> = {};
   // The server's own FLOTILLA_* variables (its secret among them) never reach jobs.
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('FLOTILLA_')) env[k] = v;
   Object.assign(env, settings.env, { FLOTILLA_WORKFLOW: rt.id, FLOTILLA_TASK: inst.name, FLOTILLA_CYCLE: String(inst.cycle) });
-  const current = () => rt.isCurrent(inst, submitNum);
-  const { attempt, runner } = rt.ctx;
-  runner.submit({ runDir: rt.runDir, jobDir: rt.jobDir(inst, submitNum), script: settings.script, env }, {
+  const directives = { ...rt.ctx.platforms.directivesOf(inst.platform), ...settings.directives };
+  const label = `${rt.id}.${inst.cycle}.${inst.name}`;
+  runner.submit({ runDir: rt.runDir, jobDir: rt.jobDir(inst, submitNum), script: settings.script, env, directives, label }, {
     started: () => {
       if (!current() || !ACTIVE_STATES.has(inst.state)) return;
       attempt(() => markRunning(rt, inst));
@@ -41,12 +49,20 @@ export function launchJob(rt: WorkflowRuntime, inst: TaskInstance, submitNum: nu
       rt.unrecordedExits.set(exitKey(inst, submitNum), status);
       if (attempt(() => finishJob(rt, inst, submitNum, status))) rt.unrecordedExits.delete(exitKey(inst, submitNum));
     },
+    lost: (reason) => {
+      if (current() && ACTIVE_STATES.has(inst.state)) attempt(() => loseJob(rt, inst, reason));
+    },
+    neverStarted: (reason) => {
+      if (current() && ACTIVE_STATES.has(inst.state)) attempt(() => unstarted(rt, inst, reason));
+    },
   }).then(
-    (pid) => {
+    (job) => {
       if (!current()) return;
+      const ids = { pid: job.pid ?? null, jobId: job.jobId ?? null };
       attempt(() => {
-        rt.change(inst, inst.state === 'preparing' ? { pid, state: 'submitted', outputs: withOutputs(inst, ['submitted']) } : { pid });
-        if (inst.killing) runner.kill(pid);
+        rt.change(inst, inst.state === 'preparing' ? { ...ids, state: 'submitted', outputs: withOutputs(inst, ['submitted']) } : ids);
+        if (job.jobId !== undefined) rt.log('INFO', 'submitted', `${inst.id}: job ${submitNum} submitted to platform ${inst.platform} as Slurm job ${job.jobId}`);
+        if (inst.killing) runner.kill(rt.jobRef(inst));
       });
     },
     (err: Error) => {
@@ -69,10 +85,10 @@ function exitKey(inst: TaskInstance, submitNum: number): string {
   return `${inst.id}#${submitNum}`;
 }
 
-function markRunning(rt: WorkflowRuntime, inst: TaskInstance, pid?: number): void {
+function markRunning(rt: WorkflowRuntime, inst: TaskInstance, job: SubmittedJob = {}): void {
   rt.change(inst, {
     state: 'running', startedAt: inst.startedAt ?? new Date().toISOString(), outputs: withOutputs(inst, ['submitted', 'started']),
-    ...(pid !== undefined ? { pid } : {}),
+    ...(job.pid !== undefined ? { pid: job.pid } : {}), ...(job.jobId !== undefined ? { jobId: job.jobId } : {}),
   });
 }
 
@@ -112,18 +128,38 @@ function retry(rt: WorkflowRuntime, inst: TaskInstance, why: string, base: Parti
   return true;
 }
 
-function loseJob(rt: WorkflowRuntime, inst: TaskInstance): void {
-  const why = `job ${inst.submitNum} lost: its process is gone and left no exit status`;
+function loseJob(rt: WorkflowRuntime, inst: TaskInstance, reason = 'its process is gone and left no exit status'): void {
+  const why = `job ${inst.submitNum} lost: ${reason}`;
   rt.log('WARNING', 'lost', `${inst.id}: ${why}`);
   const base = { finishedAt: new Date().toISOString(), adopted: false, killing: false };
   if (!retry(rt, inst, why, base)) rt.change(inst, { ...base, state: 'failed', outputs: withOutputs(inst, ['failed']) });
   rt.requestPass();
 }
 
+/**
+ * A job that left a batch queue without starting (cancelled there, or refused by the node):
+ * killed, it failed as asked; otherwise it is a submission failure and uses the task's retries.
+ */
+function unstarted(rt: WorkflowRuntime, inst: TaskInstance, reason: string): void {
+  if (inst.killing) {
+    finishJob(rt, inst, inst.submitNum, KILLED_STATUS);
+    return;
+  }
+  submitFailed(rt, inst, inst.submitNum, reason);
+}
+
+/** What a job killed before it started counts as: SIGTERM's status, as for a job killed while running. */
+const KILLED_STATUS = 143;
+
 /** A submission fenced before its process claimed it: nothing ran, so it goes round again. */
-function resubmitNeverStarted(rt: WorkflowRuntime, inst: TaskInstance): void {
-  rt.change(inst, { state: 'waiting', adopted: false, killing: false, pid: null });
-  rt.log('WARNING', 'job', `${inst.id}: job ${inst.submitNum} never started (interrupted by a restart); it will be submitted again as job ${inst.submitNum + 1}`);
+function resubmitNeverStarted(rt: WorkflowRuntime, inst: TaskInstance, reason = 'interrupted by a restart'): void {
+  if (inst.killing) {
+    // It was asked to stop: it ends here rather than going round again.
+    finishJob(rt, inst, inst.submitNum, KILLED_STATUS);
+    return;
+  }
+  rt.change(inst, { state: 'waiting', adopted: false, killing: false, pid: null, jobId: null });
+  rt.log('WARNING', 'job', `${inst.id}: job ${inst.submitNum} never started (${reason}); it will be submitted again as job ${inst.submitNum + 1}`);
   rt.requestPass();
 }
 
@@ -138,10 +174,15 @@ export function checkJob(rt: WorkflowRuntime, inst: TaskInstance): void {
     finishJob(rt, inst, inst.submitNum, pending);
     return;
   }
+  const runner = rt.runnerOf(inst);
+  if (!runner) {
+    if (inst.adopted) loseJob(rt, inst, `its platform "${inst.platform}" is no longer in the site's configuration, so nothing can say how it went`);
+    return;
+  }
   let check: JobCheck;
   try {
-    const jobDir = rt.jobDir(inst);
-    check = inst.adopted ? rt.ctx.runner.recover(jobDir) : rt.ctx.runner.poll(jobDir);
+    const job = rt.jobRef(inst);
+    check = inst.adopted ? runner.recover(job) : runner.poll(job);
   } catch (err) {
     // Looked at again on the next poll.
     if (isDiskFull(err)) rt.ctx.diskFull(err);
@@ -151,9 +192,10 @@ export function checkJob(rt: WorkflowRuntime, inst: TaskInstance): void {
   if (check.kind === 'finished') finishJob(rt, inst, inst.submitNum, check.status);
   else if (!inst.adopted) return;
   else if (check.kind === 'running') {
-    if (inst.state !== 'running' || inst.pid !== check.pid) markRunning(rt, inst, check.pid);
-  } else if (check.kind === 'lost') loseJob(rt, inst);
-  else if (check.kind === 'never-started') resubmitNeverStarted(rt, inst);
+    const known = (check.pid === undefined || inst.pid === check.pid) && (check.jobId === undefined || inst.jobId === check.jobId);
+    if (inst.state !== 'running' || !known) markRunning(rt, inst, check);
+  } else if (check.kind === 'lost') loseJob(rt, inst, check.reason);
+  else if (check.kind === 'never-started') resubmitNeverStarted(rt, inst, check.reason);
 }
 
 /** After a restart, every job that was active is adopted and checked the recovery way. */
@@ -175,5 +217,6 @@ export function pollAdoptedJobs(rt: WorkflowRuntime): void {
 
 export function killInstance(rt: WorkflowRuntime, inst: TaskInstance): void {
   rt.change(inst, { killing: true });
-  if (inst.pid !== null) rt.ctx.runner.kill(inst.pid);
+  // Even with no pid or job id recorded yet: a batch runner may still find the job by its folder.
+  if (ACTIVE_STATES.has(inst.state)) rt.runnerOf(inst)?.kill(rt.jobRef(inst));
 }

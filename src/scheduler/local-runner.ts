@@ -11,11 +11,11 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import type { JobCheck, JobEvents, JobRunner, JobSubmission } from './job-runner.js';
+import type { JobCheck, JobEvents, JobRef, JobRunner, JobSubmission, SubmittedJob } from './job-runner.js';
 
 export const WRAPPER_FILE = '.flotilla-job-wrapper.sh';
 /** What recovery writes to `job.pid` to fence a submission that never started. */
-const FENCED = 'fenced';
+export const FENCED = 'fenced';
 /** The wrapper's exit status when it finds its folder fenced (it ran nothing). */
 const EXIT_FENCED = 75;
 /**
@@ -46,33 +46,69 @@ record "$status"
 exit "$status"
 `;
 
+/** Writes the job wrapper into the run directory if it is missing or out of date (every runner uses it). */
+export function installWrapper(runDir: string): void {
+  const path = join(runDir, WRAPPER_FILE);
+  let current: string | undefined;
+  try {
+    current = readFileSync(path, 'utf8');
+  } catch {
+    current = undefined;
+  }
+  if (current !== WRAPPER) writeFileAtomic(path, WRAPPER, 0o700);
+}
+
+/**
+ * Makes a new job folder with its script; throws when the folder exists already: a folder is
+ * never reused, so no earlier job's files can be mistaken for this one's.
+ */
+export function makeJobFolder(job: JobSubmission): void {
+  mkdirSync(dirname(job.jobDir), { recursive: true });
+  try {
+    mkdirSync(job.jobDir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new Error(`job folder ${job.jobDir} already exists (job folders are never reused)`);
+    throw err;
+  }
+  writeFileSync(join(job.jobDir, 'job.script'), job.script, { mode: 0o600 });
+}
+
+/**
+ * Fences a folder no wrapper has claimed, so that a wrapper starting later exits without running
+ * anything. False when a wrapper claimed it first (it runs, and is watched like any other).
+ */
+export function fenceJobFolder(jobDir: string): boolean {
+  mkdirSync(jobDir, { recursive: true });
+  const tmp = join(jobDir, `job.pid.fence.${process.pid}`);
+  writeFileSync(tmp, `${FENCED}\n`);
+  try {
+    linkSync(tmp, join(jobDir, 'job.pid'));
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
+/** The exit status the wrapper recorded, if it has. */
+export function readExitStatus(jobDir: string): number | undefined {
+  return readNumberFile(join(jobDir, 'job.status'));
+}
+
 export class LocalJobRunner implements JobRunner {
-  /** Writes the wrapper into the run directory if it is missing or out of date. */
   prepare(runDir: string): void {
-    const path = join(runDir, WRAPPER_FILE);
-    let current: string | undefined;
-    try {
-      current = readFileSync(path, 'utf8');
-    } catch {
-      current = undefined;
-    }
-    if (current !== WRAPPER) writeFileAtomic(path, WRAPPER, 0o700);
+    installWrapper(runDir);
   }
 
   /**
    * Starts a job detached (its own process group, so `kill` reaches everything it started) and
    * resolves with its pid. Rejects when the process cannot be started, or when the job folder
-   * exists already: a folder is never reused, so no earlier job's files can be mistaken for this one's.
+   * exists already (see makeJobFolder).
    */
-  async submit(job: JobSubmission, events: JobEvents): Promise<number> {
-    mkdirSync(dirname(job.jobDir), { recursive: true });
-    try {
-      mkdirSync(job.jobDir);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new Error(`job folder ${job.jobDir} already exists (job folders are never reused)`);
-      throw err;
-    }
-    writeFileSync(join(job.jobDir, 'job.script'), job.script, { mode: 0o600 });
+  async submit(job: JobSubmission, events: JobEvents): Promise<SubmittedJob> {
+    makeJobFolder(job);
     const out = openSync(join(job.jobDir, 'job.out'), 'w', 0o600);
     const err = openSync(join(job.jobDir, 'job.err'), 'w', 0o600);
     return new Promise((resolve, reject) => {
@@ -98,7 +134,7 @@ export class LocalJobRunner implements JobRunner {
       child.once('spawn', () => {
         spawned = true;
         child.unref();
-        resolve(child.pid!);
+        resolve({ pid: child.pid! });
       });
       child.once('exit', (code, sig) => {
         signal?.destroy();
@@ -108,7 +144,7 @@ export class LocalJobRunner implements JobRunner {
     });
   }
 
-  poll(jobDir: string): JobCheck {
+  poll({ jobDir }: JobRef): JobCheck {
     const status = readNumberFile(join(jobDir, 'job.status'));
     if (status !== undefined) return { kind: 'finished', status };
     const claim = readClaim(jobDir);
@@ -122,27 +158,17 @@ export class LocalJobRunner implements JobRunner {
     return late !== undefined ? { kind: 'finished', status: late } : { kind: 'lost' };
   }
 
-  recover(jobDir: string): JobCheck {
-    const check = this.poll(jobDir);
+  recover(job: JobRef): JobCheck {
+    const check = this.poll(job);
     if (check.kind !== 'unclaimed') return check;
-    mkdirSync(jobDir, { recursive: true });
-    const tmp = join(jobDir, `job.pid.fence.${process.pid}`);
-    writeFileSync(tmp, `${FENCED}\n`);
-    try {
-      linkSync(tmp, join(jobDir, 'job.pid'));
-      return { kind: 'never-started' };
-    } catch (err) {
-      // The wrapper claimed it a moment ago: it runs, and is watched like any other (while its
-      // pid is still being written this says unclaimed, and the next poll looks again).
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return this.poll(jobDir);
-      throw err;
-    } finally {
-      rmSync(tmp, { force: true });
-    }
+    // Unless the wrapper claimed it a moment ago: then it runs, and is watched like any other
+    // (while its pid is still being written this says unclaimed, and the next poll looks again).
+    return fenceJobFolder(job.jobDir) ? { kind: 'never-started' } : this.poll(job);
   }
 
   /** SIGTERM to the job's whole process group, SIGKILL if anything is left after the grace time. */
-  kill(pid: number, graceMs = 3000): void {
+  kill({ pid }: JobRef, graceMs = 3000): void {
+    if (pid === undefined) return;
     try {
       process.kill(-pid, 'SIGTERM');
     } catch {
@@ -159,6 +185,10 @@ export class LocalJobRunner implements JobRunner {
     }, graceMs);
     timer.unref();
   }
+
+  close(): void {
+    // Local jobs are watched through their own processes: nothing to stop.
+  }
 }
 
 function signalNumber(sig: NodeJS.Signals | null): number {
@@ -166,14 +196,14 @@ function signalNumber(sig: NodeJS.Signals | null): number {
   return (sig && numbers[sig]) || 1;
 }
 
-const CLAIMING = 'claiming';
-const ABANDONED = 'abandoned';
+export const CLAIMING = 'claiming';
+export const ABANDONED = 'abandoned';
 
 /**
  * The wrapper's pid; FENCED; CLAIMING (created, pid not yet written); ABANDONED (still empty
  * after the grace time); or undefined when nothing has claimed the folder.
  */
-function readClaim(jobDir: string): number | typeof FENCED | typeof CLAIMING | typeof ABANDONED | undefined {
+export function readClaim(jobDir: string): number | typeof FENCED | typeof CLAIMING | typeof ABANDONED | undefined {
   const path = join(jobDir, 'job.pid');
   try {
     const text = readFileSync(path, 'utf8').trim();

@@ -1,7 +1,7 @@
 /**
- * Every operation the engine accepts, with the arguments each takes. The names are the
- * snake_case operation names of AUTHORIZATION.md (all but `read`), so that the GraphQL layer can
- * map one mutation to one operation and its arguments field by field.
+ * Every operation the engine accepts, with the arguments each takes (OPERATION_CATALOGUE below).
+ * The names are the snake_case operation names of AUTHORIZATION.md (all but `read`), so that the
+ * GraphQL layer can map one mutation to one operation and its arguments field by field.
  *
  * | operation                 | tasks    | args                                                        |
  * | ------------------------- | -------- | ----------------------------------------------------------- |
@@ -12,11 +12,12 @@
  * | kill                      | required | -                                                           |
  * | poll                      | optional | - (no tasks: every active job)                              |
  * | set_outputs               | required | { outputs?: string[] = ['succeeded'] }                      |
- * | message                   | required | { severity: 'DEBUG'\|'INFO'\|'WARNING'\|'CRITICAL', text }   |
+ * | message                   | required | { text, severity = 'INFO' ('DEBUG'\|'INFO'\|'WARNING'\|'CRITICAL') } |
  * | set_hold_point            | -        | { cyclePoint: integer ≥ 1 }                                 |
  * | release_hold_point        | -        | -                                                           |
  * | reload, clean             | -        | -                                                           |
- * | broadcast                 | -        | { mode: 'set'\|'clear', settings: { env?, script? },         |
+ * | broadcast                 | -        | { mode = 'set' \| 'clear', settings: { env?, script?,          |
+ * |                           |          |   platform?, directives? },                                 |
  * |                           |          |   cyclePoints?: string[] ('*' or integers),                 |
  * |                           |          |   namespaces?: string[] (task names or globs) }             |
  * | ext_trigger               | -        | { name, id?: cycle point (integer string) }                 |
@@ -25,7 +26,8 @@
  *
  * `broadcast` clear with `settings: {}` clears everything for the matching points and
  * namespaces; otherwise it clears the env keys named in `settings.env` and, if `settings.script`
- * is present (any value), the script override.
+ * is present (any value), the script override; likewise `platform` (any value) clears the platform
+ * override and `directives` clears the directives it names.
  */
 import { z } from 'zod';
 import { LOG_LEVELS, MESSAGE_SEVERITIES } from './types.js';
@@ -36,53 +38,112 @@ const cyclePoint = z.union([z.literal('*'), z.string().regex(/^[1-9][0-9]{0,8}$/
 const namespace = z.string().regex(/^[A-Za-z0-9_*?[\]-]+$/, 'a task name or glob');
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
 
-export const OPERATION_ARGS = {
-  clean: emptyArgs,
-  ext_trigger: z.strictObject({ name, id: z.string().regex(/^[1-9][0-9]{0,8}$/, 'a cycle point (1, 2, …)').optional() }),
-  hold: emptyArgs,
-  kill: emptyArgs,
-  message: z.strictObject({
-    severity: z.enum(MESSAGE_SEVERITIES),
-    text: z.string().min(1, 'must not be empty').max(4000, 'at most 4000 characters'),
-  }),
-  pause: emptyArgs,
-  play: emptyArgs,
-  poll: emptyArgs,
-  release: emptyArgs,
-  release_hold_point: emptyArgs,
-  reload: emptyArgs,
-  remove: emptyArgs,
-  resume: emptyArgs,
-  set_graph_window_extent: z.strictObject({ extent: z.number().int().min(0).max(100) }),
-  set_hold_point: z.strictObject({ cyclePoint: z.number().int().min(1) }),
-  set_outputs: z.strictObject({
-    outputs: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'an output name')).min(1).default(['succeeded']),
-  }),
-  set_verbosity: z.strictObject({ level: z.enum(LOG_LEVELS) }),
-  stop: z.strictObject({ mode: z.enum(['clean', 'kill', 'now']).default('clean') }),
-  trigger: emptyArgs,
-  broadcast: z.strictObject({
-    mode: z.enum(['set', 'clear']),
-    settings: z.strictObject({
-      env: z.record(envName, z.string()).optional(),
-      script: z.string().optional(),
+/** Whether an operation acts on tasks: it must name some, may name some, or names none. */
+export type TaskUse = 'required' | 'optional' | 'none';
+
+interface CatalogueEntry {
+  tasks: TaskUse;
+  /** The operation's own arguments; GraphQL takes them one for one (src/graphql/mutations.ts). */
+  args: z.ZodObject;
+  /** For people: what it does (the GraphQL mutation's description). */
+  description: string;
+}
+
+/**
+ * The one operation catalogue: every operation the engine accepts, whether it acts on tasks, its
+ * arguments and what it does. The engine's argument checks and the GraphQL mutations are both
+ * derived from it, and a test ties it to the operation names of src/authz/operations.ts.
+ */
+export const OPERATION_CATALOGUE = {
+  broadcast: {
+    tasks: 'none',
+    args: z.strictObject({
+      settings: z.strictObject({
+        env: z.record(envName, z.string()).optional(),
+        script: z.string().optional(),
+        platform: z.string().regex(/^[A-Za-z0-9_.-]*$/, 'a platform name').optional(),
+        directives: z.record(z.string(), z.union([z.string(), z.number()]).transform(String)).optional(),
+      }),
+      cyclePoints: z.array(cyclePoint).min(1).optional(),
+      namespaces: z.array(namespace).min(1).optional(),
+      mode: z.enum(['set', 'clear']).default('set'),
     }),
-    cyclePoints: z.array(cyclePoint).min(1).optional(),
-    namespaces: z.array(namespace).min(1).optional(),
-  }),
-} as const;
+    description: 'Change task settings ({env, script, platform, directives}) at run time for cycle points and task namespaces (mode "set" or "clear").',
+  },
+  clean: { tasks: 'none', args: emptyArgs, description: 'Delete the run directories of stopped workflows.' },
+  ext_trigger: {
+    tasks: 'none',
+    args: z.strictObject({ name, id: z.string().regex(/^[1-9][0-9]{0,8}$/, 'a cycle point (1, 2, …)').optional() }),
+    description: 'Satisfy the external trigger of this name (tasks with an `xtrigger`), at cycle point id or all.',
+  },
+  hold: { tasks: 'required', args: emptyArgs, description: 'Hold tasks: they will not be submitted until released.' },
+  kill: { tasks: 'required', args: emptyArgs, description: 'Kill the running jobs of tasks.' },
+  message: {
+    tasks: 'required',
+    args: z.strictObject({
+      text: z.string().min(1, 'must not be empty').max(4000, 'at most 4000 characters'),
+      severity: z.enum(MESSAGE_SEVERITIES).default('INFO'),
+    }),
+    description: 'Record a message from the jobs of tasks.',
+  },
+  pause: { tasks: 'none', args: emptyArgs, description: 'Pause: submit no new jobs; running jobs carry on.' },
+  play: { tasks: 'none', args: emptyArgs, description: 'Start (or restart) the workflows.' },
+  poll: {
+    tasks: 'optional',
+    args: emptyArgs,
+    description: 'Check the real state of the jobs of tasks (all active jobs when no tasks are named).',
+  },
+  release: { tasks: 'required', args: emptyArgs, description: 'Release held tasks.' },
+  release_hold_point: { tasks: 'none', args: emptyArgs, description: 'Remove the hold point and release the tasks it held.' },
+  reload: { tasks: 'none', args: emptyArgs, description: 'Re-read flow.yaml and apply it.' },
+  remove: { tasks: 'required', args: emptyArgs, description: 'Remove tasks from the workflow window.' },
+  resume: { tasks: 'none', args: emptyArgs, description: 'Resume paused workflows.' },
+  set_graph_window_extent: {
+    tasks: 'none',
+    args: z.strictObject({ extent: z.number().int().min(0).max(100) }),
+    description: 'How many graph edges around active tasks the views (Workflow.edges, the graph) include; default 1.',
+  },
+  set_hold_point: {
+    tasks: 'none',
+    args: z.strictObject({ cyclePoint: z.number().int().min(1) }),
+    description: 'Hold every task after this cycle point.',
+  },
+  set_outputs: {
+    tasks: 'required',
+    args: z.strictObject({
+      outputs: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'an output name')).min(1).default(['succeeded']),
+    }),
+    description: 'Mark outputs of tasks as completed (default: succeeded), satisfying downstream tasks.',
+  },
+  set_verbosity: {
+    tasks: 'none',
+    args: z.strictObject({ level: z.enum(LOG_LEVELS) }),
+    description: 'Logging level of the workflow: DEBUG, INFO, WARNING, ERROR or CRITICAL.',
+  },
+  stop: {
+    tasks: 'none',
+    args: z.strictObject({ mode: z.enum(['clean', 'kill', 'now']).default('clean') }),
+    description: 'Stop the workflows. mode: "clean" (wait for running jobs), "now" (leave them running), "kill" (kill them first).',
+  },
+  trigger: { tasks: 'required', args: emptyArgs, description: 'Run tasks now, whatever their prerequisites.' },
+} as const satisfies Record<string, CatalogueEntry>;
 
-export type EngineOperation = keyof typeof OPERATION_ARGS;
-export type OperationArgs<Op extends EngineOperation> = z.output<(typeof OPERATION_ARGS)[Op]>;
+export type EngineOperation = keyof typeof OPERATION_CATALOGUE;
+type Catalogue = typeof OPERATION_CATALOGUE;
+export type OperationArgs<Op extends EngineOperation> = z.output<Catalogue[Op]['args']>;
 
-export const ENGINE_OPERATIONS = Object.keys(OPERATION_ARGS).sort() as EngineOperation[];
+export const OPERATION_ARGS = Object.fromEntries(
+  Object.entries(OPERATION_CATALOGUE).map(([op, entry]) => [op, entry.args]),
+) as { [Op in EngineOperation]: Catalogue[Op]['args'] };
 
+export const ENGINE_OPERATIONS = Object.keys(OPERATION_CATALOGUE).sort() as EngineOperation[];
+
+const withTasks = (use: TaskUse): ReadonlySet<EngineOperation> =>
+  new Set(ENGINE_OPERATIONS.filter((op) => OPERATION_CATALOGUE[op].tasks === use));
 /** Operations that act on task instances and so need `tasks`. */
-export const TASK_OPERATIONS: ReadonlySet<EngineOperation> = new Set<EngineOperation>([
-  'hold', 'release', 'trigger', 'kill', 'set_outputs', 'remove', 'message',
-]);
+export const TASK_OPERATIONS: ReadonlySet<EngineOperation> = withTasks('required');
 /** Operations that may name tasks but need not. */
-const OPTIONAL_TASK_OPERATIONS: ReadonlySet<EngineOperation> = new Set<EngineOperation>(['poll']);
+const OPTIONAL_TASK_OPERATIONS: ReadonlySet<EngineOperation> = withTasks('optional');
 
 export function isEngineOperation(op: string): op is EngineOperation {
   return Object.hasOwn(OPERATION_ARGS, op);
@@ -108,7 +169,7 @@ export function parseCommand(op: string, tasks: string[] | undefined, args: unkn
   if (badTask !== undefined) {
     return { ok: false, message: `${op}: tasks: "${badTask}" is not a task name, cycle/name or glob` };
   }
-  const parsed = OPERATION_ARGS[op].safeParse(args ?? {});
+  const parsed = OPERATION_CATALOGUE[op].args.safeParse(args ?? {});
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${op}: args${i.path.map((p) => `.${String(p)}`).join('')}: ${i.message}`);
     return { ok: false, message: issues.join('\n') };

@@ -5,7 +5,7 @@
  * the pass's transaction has committed.
  */
 import type { FlowDefinition } from './flow.js';
-import { ACTIVE_STATES, FINAL_STATES, newInstance, taskId, type TaskInstance } from './instances.js';
+import { ACTIVE_STATES, FINAL_STATES, effectiveSettings, newInstance, taskId, type TaskInstance } from './instances.js';
 import type { WorkflowRuntime } from './workflow.js';
 
 /** Runs one pass and returns the instances it moved to `preparing` (each with its new job number). */
@@ -76,9 +76,12 @@ function noticeEnd(rt: WorkflowRuntime): void {
  */
 function recordSubmission(rt: WorkflowRuntime, inst: TaskInstance): TaskInstance {
   const submitNum = inst.submitNum + 1;
+  const def = rt.flow?.tasks.get(inst.name);
+  // The platform is part of the commitment: recovery asks that platform's runner about the job.
+  const platform = def ? effectiveSettings(def, inst.cycle, rt.broadcasts).platform : null;
   rt.change(inst, {
     state: 'preparing', submitNum, triggered: false, queued: false, killing: false, adopted: false,
-    startedAt: null, finishedAt: null, exitCode: null, pid: null, outputs: new Set(),
+    startedAt: null, finishedAt: null, exitCode: null, pid: null, jobId: null, platform, outputs: new Set(),
   });
   rt.log('DEBUG', 'submit', `${inst.id}: submitting job ${submitNum}`);
   return inst;

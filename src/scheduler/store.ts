@@ -36,6 +36,10 @@ export interface TaskRow {
   exit_code: number | null;
   pid: number | null;
   outputs: string;
+  /** The platform of the latest job (null: local, or no job yet). */
+  platform: string | null;
+  /** The batch system's id of the latest job (null for local jobs). */
+  job_id: string | null;
 }
 
 export interface BroadcastRow {
@@ -44,6 +48,9 @@ export interface BroadcastRow {
   namespace: string;
   env: string;
   script: string | null;
+  /** A platform override, and directives (JSON) merged over the task's; null when not set. */
+  platform: string | null;
+  directives: string | null;
   seq: number;
   /** Who set it and when (ISO); null for rows stored before these were recorded. */
   set_by: string | null;
@@ -101,15 +108,16 @@ export class EngineStore {
         graph_window_extent = excluded.graph_window_extent, last_activity = excluded.last_activity,
         flow_json = excluded.flow_json, last_run = excluded.last_run`),
       tasks: db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE workflow = ?'),
-      upsertTask: db.prepare(`INSERT OR REPLACE INTO tasks VALUES (@workflow, @cycle, @name, @state, @held,
-        @triggered, @submit_num, @failures, @started_at, @finished_at, @exit_code, @pid, @outputs)`),
+      upsertTask: db.prepare(`INSERT OR REPLACE INTO tasks (workflow, cycle, name, state, held, triggered, submit_num, failures,
+        started_at, finished_at, exit_code, pid, outputs, platform, job_id) VALUES (@workflow, @cycle, @name, @state, @held,
+        @triggered, @submit_num, @failures, @started_at, @finished_at, @exit_code, @pid, @outputs, @platform, @job_id)`),
       deleteTask: db.prepare('DELETE FROM tasks WHERE workflow = ? AND cycle = ? AND name = ?'),
       addMessage: db.prepare('INSERT INTO messages (workflow, cycle, name, at, severity, text, by) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       latestMessages: db.prepare<[string, number, string, number], TaskMessage>(`SELECT at, severity, text, by FROM
         (SELECT * FROM messages WHERE workflow = ? AND cycle = ? AND name = ? ORDER BY id DESC LIMIT ?) ORDER BY id`),
       broadcasts: db.prepare<[string], BroadcastRow>('SELECT * FROM broadcasts WHERE workflow = ? ORDER BY seq'),
-      upsertBroadcast: db.prepare(`INSERT OR REPLACE INTO broadcasts (workflow, cycle_point, namespace, env, script, seq, set_by, set_at)
-        VALUES (@workflow, @cycle_point, @namespace, @env, @script, @seq, @set_by, @set_at)`),
+      upsertBroadcast: db.prepare(`INSERT OR REPLACE INTO broadcasts (workflow, cycle_point, namespace, env, script, platform, directives,
+        seq, set_by, set_at) VALUES (@workflow, @cycle_point, @namespace, @env, @script, @platform, @directives, @seq, @set_by, @set_at)`),
       deleteBroadcast: db.prepare('DELETE FROM broadcasts WHERE workflow = ? AND cycle_point = ? AND namespace = ?'),
       xtriggers: db.prepare<[string], { name: string; cycle: number }>('SELECT name, cycle FROM xtriggers WHERE workflow = ?'),
       addXtrigger: db.prepare('INSERT OR IGNORE INTO xtriggers VALUES (?, ?, ?)'),
@@ -126,7 +134,9 @@ export class EngineStore {
    */
   private migrate(): void {
     this.transaction(() => {
-      const added: [string, string[]][] = [['broadcasts', ['set_by', 'set_at']], ['workflows', ['last_run']]];
+      const added: [string, string[]][] = [
+        ['broadcasts', ['set_by', 'set_at', 'platform', 'directives']], ['workflows', ['last_run']], ['tasks', ['platform', 'job_id']],
+      ];
       for (const [table, wanted] of added) {
         const columns = new Set(this.db.prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('${table}')`).all().map((c) => c.name));
         for (const column of wanted) {

@@ -2,6 +2,7 @@
  * The plain-JSON shapes the engine shows to the rest of the workflow server. Nothing here knows
  * about users or HTTP; the GraphQL layer maps these 1:1.
  */
+import type { PlatformConfig } from '../config/site.js';
 import type { Logger } from '../util/logger.js';
 
 export const TASK_STATES = [
@@ -68,6 +69,12 @@ export interface TaskView {
   finishedAt?: string;
   exitCode?: number;
   pid?: number;
+  /** The batch system's id of the latest job (a Slurm job id); absent for local jobs. */
+  jobId?: string;
+  /** Where the current job runs, or the next would: a site platform; absent for the built-in local one. */
+  platform?: string;
+  /** The sbatch options of that job: the platform's, the task's, then broadcasts' (with `platform` only). */
+  directives?: Record<string, string>;
   xtrigger?: string;
   xtriggerSatisfied?: boolean;
   outputs: string[];
@@ -95,7 +102,7 @@ export interface BroadcastView {
   cyclePoint: string;
   /** A task name or glob. */
   namespace: string;
-  settings: { env: Record<string, string>; script?: string };
+  settings: { env: Record<string, string>; script?: string; platform?: string; directives?: Record<string, string> };
   /** Order of setting: among equally specific overrides, the later one wins. */
   seq: number;
   /** Who last set it, and when (ISO); null for broadcasts stored before these were recorded. */
@@ -199,6 +206,14 @@ export interface EngineOptions {
   pollIntervalMs?: number;
   /** How long a stalled workflow stays up before it stops (seconds); 0 = for ever; default 3600. */
   stallTimeoutSeconds?: number;
+  /** The site's platforms (WorkflowServer.platforms); `local` is always there. */
+  platforms?: Record<string, PlatformConfig>;
+  /**
+   * Set when this engine must not submit to Slurm at all, saying why: Slurm runs a job as the
+   * account that submits it, and this process does not run as its owner's own account. Jobs on
+   * Slurm platforms then fail to submit with this message (jobs already there are still watched).
+   */
+  slurmRefusal?: string;
   /**
    * Called once when the engine cannot go on (its database is damaged or unreadable at run
    * time); the engine has closed itself. The workflow server exits non-zero here.

@@ -14,6 +14,7 @@ export function viewContext(rt: WorkflowRuntime, store: EngineStore): ViewContex
     broadcasts: rt.broadcasts,
     xtriggerSatisfied: (name, cycle) => rt.xtriggerSatisfied(name, cycle),
     messages: (inst) => (inst.messages ??= store.latestMessages(rt.id, inst.cycle, inst.name)),
+    platformDirectives: (platform) => rt.ctx.platforms.directivesOf(platform),
   };
 }
 
@@ -43,6 +44,8 @@ export function workflowSummary(rt: WorkflowRuntime): WorkflowSummary {
 function broadcastView(row: BroadcastRow): BroadcastView {
   const settings: BroadcastView['settings'] = { env: JSON.parse(row.env) as Record<string, string> };
   if (row.script !== null) settings.script = row.script;
+  if (row.platform) settings.platform = row.platform;
+  if (row.directives) settings.directives = JSON.parse(row.directives) as Record<string, string>;
   return { id: `${row.cycle_point}/${row.namespace}`, cyclePoint: row.cycle_point, namespace: row.namespace, settings, seq: row.seq, setBy: row.set_by, setAt: row.set_at };
 }
 

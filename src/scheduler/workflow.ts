@@ -11,19 +11,21 @@ import type { Logger } from '../util/logger.js';
 import { applyCommand, type Outcome } from './commands.js';
 import { readFlowFile, type FlowDefinition, type FlowResult } from './flow.js';
 import { launchJob, pollAdoptedJobs, recoverJobs } from './job-lifecycle.js';
-import type { JobRunner } from './job-runner.js';
+import type { JobRef, JobRunner } from './job-runner.js';
 import {
   ACTIVE_STATES, TRANSIENT_FIELDS, checkTransition, fromRow, taskId, toRow, type TaskChange, type TaskInstance,
 } from './instances.js';
 import { jobDirFor } from './local-runner.js';
 import type { EngineOperation } from './operations.js';
+import type { Platforms } from './platforms.js';
 import { schedulingPass } from './scheduling.js';
 import type { BroadcastRow, EngineStore, WorkflowRow } from './store.js';
 import { LOG_LEVELS, type LastRun, type LogLevel, type TaskState, type WorkflowStatus } from './types.js';
 
 export interface RuntimeContext {
   store: EngineStore;
-  runner: JobRunner;
+  /** Where jobs run: a job runner per platform. */
+  platforms: Platforms;
   concurrency: number;
   /** How long a stalled workflow waits for someone to act before it stops; 0 = for ever. */
   stallTimeoutMs: number;
@@ -75,7 +77,7 @@ export class WorkflowRuntime {
     readonly ctx: RuntimeContext,
     saved: WorkflowRow | undefined,
   ) {
-    this.file = readFlowFile(flowFile, this.flowLabel);
+    this.file = this.readFile();
     this.row = saved ?? {
       name: id, status: 'stopped', hold_point: null, verbosity: 'INFO', graph_window_extent: 1,
       last_activity: new Date().toISOString(), flow_json: null, last_run: null,
@@ -134,9 +136,14 @@ export class WorkflowRuntime {
 
   /** The file on disk changed: a stopped workflow takes the new definition at once. */
   refreshFile(): void {
-    this.file = readFlowFile(this.flowFile, this.flowLabel);
+    this.file = this.readFile();
     if (this.status === 'stopped' && this.file.ok) this.flow = this.file.flow;
     this.touch();
+  }
+
+  /** flow.yaml as it is now, checked against the site's platforms. */
+  readFile(): FlowResult {
+    return readFlowFile(this.flowFile, this.flowLabel, this.ctx.platforms.names);
   }
 
   close(): void {
@@ -196,6 +203,16 @@ export class WorkflowRuntime {
 
   jobDir(inst: TaskInstance, submitNum = inst.submitNum): string {
     return jobDirFor(this.runDir, inst.cycle, inst.name, submitNum);
+  }
+
+  /** The latest job of `inst`, as its runner knows it. */
+  jobRef(inst: TaskInstance): JobRef {
+    return { jobDir: this.jobDir(inst), ...(inst.pid !== null ? { pid: inst.pid } : {}), ...(inst.jobId !== null ? { jobId: inst.jobId } : {}) };
+  }
+
+  /** The runner of the latest job of `inst`; undefined when its platform has left the site's configuration. */
+  runnerOf(inst: TaskInstance): JobRunner | undefined {
+    return this.ctx.platforms.runner(inst.platform);
   }
 
   /** True while `inst` is still this workflow's instance and `submitNum` its latest job. */

@@ -1,9 +1,17 @@
 /**
  * Who may do what on this owner's server, kept current.
  *
- * Holds the site's site_authorization, the owner's user_authorization and the hub's latest group
- * membership, and answers `permitted(identity)` through the authz Authorizer. Whenever any of the
- * three changes it emits `change`, so that open subscriptions can be re-checked at once.
+ * Holds the site's site_authorization, the owner's user_authorization and workflow_authorization,
+ * and the hub's latest group membership, and answers through the authz Authorizer, server-wide or
+ * for one workflow. Whenever any of them changes it emits `change`, so that open subscriptions can
+ * be re-checked at once.
+ *
+ * One source of groups: the membership the hub pushes (at start and on every change), never the
+ * groups inside a request's proof. A socket's proof is as old as the socket, so sockets need the
+ * pushed membership anyway; deciding requests from it too means a request and a socket of the
+ * same user are always decided alike, and a revocation reaches both at the same moment. Until the
+ * hub has told the server any membership, access users get nothing: an unknown group could carry
+ * a negation.
  *
  * Fail closed: when the site file or the owner's file cannot be read or is invalid, access users
  * get nothing until it is fixed (the owner keeps everything, as always), and the error is logged.
@@ -13,25 +21,30 @@ import {
   Authorizer,
   OPERATIONS,
   parseUserAuthorization,
+  WorkflowAuthorization,
   type Explanation,
   type Operation,
   type SiteAuthorization,
   type UserAuthorization,
 } from '../authz/index.js';
 import {
-  loadOwnerAuthorization,
+  loadOwnerSharing,
   ownerConfigPath,
   parseOwnerConfig,
   saveOwnerAuthorization,
+  type OwnerSharing,
 } from '../config/index.js';
+import type { PermissionSummary } from '../graphql/viewer.js';
 import type { SiteSettings } from '../identity/launch.js';
-import type { Identity } from '../identity/proof.js';
 import { workflowServerSettings } from './site-settings.js';
 import type { Logger } from '../util/logger.js';
 import { errorMessage } from '../util/values.js';
 
 /** A user_authorization that leaves every access user nothing: used while the owner's file is broken. */
 const DENY_EVERYONE = { '*': ['!ALL'] };
+
+const NOTHING: ReadonlySet<Operation> = new Set();
+const EVERYTHING: ReadonlySet<Operation> = new Set(OPERATIONS);
 
 export interface AccessOptions {
   owner: string;
@@ -46,13 +59,30 @@ export interface Subject {
   groups: readonly string[];
 }
 
+
+/** A change refused because the owner's file is broken and must be replaced first. */
+export class OwnerFileUnusableError extends Error {
+  override name = 'OwnerFileUnusableError';
+}
+
+/** Sharing with one workflow's section replaced, or removed when `section` is undefined. */
+export function withWorkflowSection(sharing: OwnerSharing, workflow: string, section: UserAuthorization | undefined): OwnerSharing {
+  const sections = new Map(sharing.workflow_authorization?.sections ?? []);
+  if (section === undefined) sections.delete(workflow);
+  else sections.set(workflow, section);
+  const { workflow_authorization: _replaced, ...rest } = sharing;
+  return sections.size === 0 ? rest : { ...rest, workflow_authorization: new WorkflowAuthorization(sections) };
+}
+
 export class AccessControl extends EventEmitter<{ change: [] }> {
   readonly owner: string;
   private readonly authorizer = new Authorizer();
   private site: SiteAuthorization | undefined;
   /** Group → members, as last pushed by the hub; null until the first push. */
   private membership: Map<string, Set<string>> | null = null;
-  private ownerGroupsFromProof: readonly string[] = [];
+  private sharing: OwnerSharing = {};
+  /** Why the owner's file cannot be used, while it cannot (then `sharing` is the fail-closed stand-in). */
+  private brokenFile: string | undefined;
 
   constructor(private readonly options: AccessOptions) {
     super();
@@ -78,12 +108,18 @@ export class AccessControl extends EventEmitter<{ change: [] }> {
   /** Re-reads the owner's file (it changed on disk). */
   reloadOwnerFile(): void {
     try {
-      this.authorizer.setUserAuthorization(this.owner, loadOwnerAuthorization(this.options.dataDir, this.owner));
+      this.apply(loadOwnerSharing(this.options.dataDir, this.owner));
+      this.brokenFile = undefined;
     } catch (err) {
-      this.authorizer.setUserAuthorization(this.owner, parseUserAuthorization(DENY_EVERYONE));
-      this.options.logger.error({ err: errorMessage(err) }, "owner's user_authorization invalid: access users get nothing until it is fixed");
+      this.brokenFile = errorMessage(err);
+      this.apply({ user_authorization: parseUserAuthorization(DENY_EVERYONE) });
+      this.options.logger.error({ err: this.brokenFile }, "owner's sharing settings invalid: access users get nothing until it is fixed");
     }
-    this.changed();
+  }
+
+  /** The owner's sharing as now applied. */
+  get currentSharing(): OwnerSharing {
+    return this.sharing;
   }
 
   /**
@@ -91,70 +127,115 @@ export class AccessControl extends EventEmitter<{ change: [] }> {
    * messages, naming the file and key path); throws ConfigError when invalid.
    */
   validateUserAuthorization(raw: unknown): UserAuthorization {
-    const file = ownerConfigPath(this.options.dataDir, this.owner);
-    return parseOwnerConfig({ WorkflowServer: { user_authorization: raw } }, file) ?? parseUserAuthorization({});
+    return this.validate({ user_authorization: raw }).user_authorization ?? parseUserAuthorization({});
+  }
+
+  /** The same for one workflow's section of workflow_authorization (its name is checked too). */
+  validateWorkflowSection(workflow: string, raw: unknown): UserAuthorization {
+    const parsed = this.validate({ workflow_authorization: { [workflow]: raw } }).workflow_authorization?.sectionFor(workflow);
+    return parsed ?? parseUserAuthorization({});
+  }
+
+  private validate(section: Record<string, unknown>): OwnerSharing {
+    return parseOwnerConfig({ WorkflowServer: section }, ownerConfigPath(this.options.dataDir, this.owner));
   }
 
   /**
-   * Validates, saves atomically and applies a new user_authorization. Throws (nothing written,
-   * nothing changed) when it is invalid.
+   * Validates, saves atomically and applies a new user_authorization, keeping the workflow
+   * sections. Throws (nothing written, nothing changed) when it is invalid.
    */
   replaceUserAuthorization(raw: unknown): UserAuthorization {
     const ua = this.validateUserAuthorization(raw);
-    saveOwnerAuthorization(this.options.dataDir, this.owner, ua);
-    this.authorizer.setUserAuthorization(this.owner, ua);
-    this.changed();
+    // Over a broken file this replaces it whole: its sections could not be read, so none are kept.
+    this.save(this.brokenFile === undefined ? { ...this.sharing, user_authorization: ua } : { user_authorization: ua });
+    this.brokenFile = undefined;
     return ua;
+  }
+
+  /** Replaces (or, with undefined, removes) one workflow's section, saved and applied as above. */
+  replaceWorkflowSection(workflow: string, raw: unknown): UserAuthorization | undefined {
+    if (this.brokenFile !== undefined) {
+      // Saving beside a stand-in would write the stand-in to disk as if the owner had meant it.
+      throw new OwnerFileUnusableError(`the owner file cannot be used as it is (${this.brokenFile}); save the server-wide sharing first, which replaces it`);
+    }
+    const section = raw === undefined ? undefined : this.validateWorkflowSection(workflow, raw);
+    this.save(withWorkflowSection(this.sharing, workflow, section));
+    return section;
+  }
+
+  private save(sharing: OwnerSharing): void {
+    saveOwnerAuthorization(this.options.dataDir, this.owner, sharing.user_authorization, sharing.workflow_authorization);
+    this.apply(sharing);
+  }
+
+  private apply(sharing: OwnerSharing): void {
+    this.sharing = sharing;
+    this.authorizer.setUserAuthorization(this.owner, sharing.user_authorization, sharing.workflow_authorization);
+    this.changed();
   }
 
   /** The hub's full current group membership. */
   setMembership(groups: Record<string, readonly string[]>): void {
     this.membership = new Map(Object.entries(groups).map(([g, users]) => [g, new Set(users)]));
+    this.authorizer.clearCache();
     this.changed();
   }
 
-  /**
-   * Groups of a user as the hub last pushed them, or `fallback` before the first push. Used for
-   * long-lived sockets (whose proof is as old as the socket) and for explanations.
-   */
-  groupsOf(user: string, fallback: readonly string[]): string[] {
-    if (!this.membership) return [...fallback];
+  /** A user's groups as the hub last pushed them (none before the first push). */
+  groupsOf(user: string): string[] {
+    if (!this.membership) return [];
     return [...this.membership].filter(([, members]) => members.has(user)).map(([g]) => g).sort();
   }
 
-  /** For a request: the proof was made just now by the hub, so its groups are the freshest. */
-  permitted(identity: Identity): ReadonlySet<Operation> {
-    if (identity.user === null) return new Set();
-    this.ownerGroupsFromProof = identity.ownerGroups;
-    return this.decide(identity.user, identity.groups, identity.ownerGroups);
+  /** What a user may do, server-wide or (with `workflow`) on that workflow. Any doubt is nothing. */
+  permitted(user: string | null, workflow?: string): ReadonlySet<Operation> {
+    if (user === null) return NOTHING;
+    if (user === this.owner) return EVERYTHING;
+    // Before the hub has said who is in which group, a decision could miss a negation.
+    if (this.membership === null) return NOTHING;
+    // Authorizer.permitted fails closed itself: any error inside it yields the empty set.
+    return this.authorizer.permitted(this.request(user), workflow);
   }
 
-  /** For an open socket: its proof may be old, so groups come from the latest membership push. */
-  permittedNow(identity: Identity): ReadonlySet<Operation> {
-    if (identity.user === null) return new Set();
-    return this.decide(identity.user, this.groupsOf(identity.user, identity.groups), this.ownerGroups());
+  /** Whether the user may read `workflow`. */
+  mayRead(user: string | null, workflow: string): boolean {
+    return this.permitted(user, workflow).has('read');
   }
 
-  // Authorizer.permitted fails closed itself: any error inside it yields the empty set.
-  private decide(user: string, groups: readonly string[], ownerGroups: readonly string[]): ReadonlySet<Operation> {
-    if (user === this.owner) return new Set(OPERATIONS);
-    return this.authorizer.permitted({ owner: this.owner, ownerGroups: [...ownerGroups], user, userGroups: [...groups] });
+  /**
+   * Whether the user may open the server at all (pages, me, userprofile, a socket): `read`
+   * server-wide or on at least one workflow named in workflow_authorization.
+   */
+  mayOpen(user: string | null): boolean {
+    if (this.permitted(user).has('read')) return true;
+    return this.authorizer.workflowsNamed(this.owner).some((w) => this.mayRead(user, w));
   }
 
-  explain(subject: Subject): Explanation {
-    return this.authorizer.explain({
-      owner: this.owner,
-      ownerGroups: this.ownerGroups(),
-      user: subject.user,
-      userGroups: [...subject.groups],
-    });
+  /**
+   * Server-wide permissions and, for each workflow named in workflow_authorization that the user
+   * may read, its permissions where they differ. Workflows the user may not read are left out, so
+   * their names are never disclosed.
+   */
+  summary(user: string | null): PermissionSummary {
+    const server = this.permitted(user);
+    const workflows = new Map<string, ReadonlySet<Operation>>();
+    for (const workflow of this.authorizer.workflowsNamed(this.owner)) {
+      const here = this.permitted(user, workflow);
+      if (!here.has('read')) continue;
+      if (here.size !== server.size || [...here].some((op) => !server.has(op))) workflows.set(workflow, here);
+    }
+    return { server, workflows };
   }
 
-  /** What a user would get under a draft user_authorization (for the sharing page's preview). */
-  previewFor(draft: UserAuthorization, subject: Subject): ReadonlySet<Operation> {
+  explain(subject: Subject, workflow?: string): Explanation {
+    return this.authorizer.explain(this.requestFor(subject), workflow);
+  }
+
+  /** What a user would get under draft sharing (for the sharing page's preview). */
+  previewFor(draft: OwnerSharing, subject: Subject, workflow?: string): ReadonlySet<Operation> {
     const scratch = new Authorizer(this.site);
-    scratch.setUserAuthorization(this.owner, draft);
-    return scratch.permitted({ owner: this.owner, ownerGroups: this.ownerGroups(), user: subject.user, userGroups: [...subject.groups] });
+    scratch.setUserAuthorization(this.owner, draft.user_authorization, draft.workflow_authorization);
+    return scratch.permitted(this.requestFor(subject), workflow);
   }
 
   /** Every user the hub has told us about through group membership. */
@@ -164,12 +245,15 @@ export class AccessControl extends EventEmitter<{ change: [] }> {
     return [...users].sort();
   }
 
-  private ownerGroups(): string[] {
-    return this.groupsOf(this.owner, this.ownerGroupsFromProof);
+  private request(user: string) {
+    return this.requestFor({ user, groups: this.groupsOf(user) });
+  }
+
+  private requestFor(subject: Subject) {
+    return { owner: this.owner, ownerGroups: this.groupsOf(this.owner), user: subject.user, userGroups: [...subject.groups] };
   }
 
   private changed(): void {
     this.emit('change');
   }
 }
-

@@ -1,11 +1,14 @@
 /**
  * REST endpoints under `/user/O/api/`: the caller's own profile (any authenticated user: it tells
- * them only what they may do), and the owner-only user_authorization endpoints.
+ * them only what they may do, server-wide and on the workflows they may read where that differs,
+ * so a user with no access learns nothing but that), and the owner-only sharing endpoints:
+ * user_authorization, each workflow's section of workflow_authorization, previews and explanations.
  */
 import express, { Router, type Request, type Response } from 'express';
-import { formatExplanation, graphqlNames, OPERATIONS } from '../authz/index.js';
-import { isValidUserName, loadOwnerAuthorization } from '../config/index.js';
-import type { AccessControl } from './access.js';
+import { formatExplanation, OPERATIONS } from '../authz/index.js';
+import { isValidUserName, isValidWorkflowName, loadOwnerSharing, NAME_RULE, type OwnerSharing } from '../config/index.js';
+import { permissionsView } from '../graphql/permission-stream.js';
+import { OwnerFileUnusableError, withWorkflowSection, type AccessControl } from './access.js';
 import { AtomicWriteError } from '../util/atomic-write.js';
 import { errorMessage, isPlainObject } from '../util/values.js';
 import type { DecisionMaker } from './decisions.js';
@@ -15,19 +18,29 @@ import { MAX_AUTHORIZATION_BYTES } from './limits.js';
 const EVERYONE_ELSE = '(anyone else)';
 const memberOf = (group: string) => `(any member of ${group})`;
 
-export function apiRoutes(access: AccessControl, decisions: DecisionMaker, dataDir: string): Router {
+const BODY_SHAPE = 'the body must be a JSON object mapping "*", user names and "group:<name>" to permission lists';
+
+/** `?workflow=W`: undefined when absent, null after answering 400 for a bad one. */
+function optionalWorkflow(req: Request, res: Response): string | undefined | null {
+  const workflow = req.query.workflow;
+  if (workflow === undefined) return undefined;
+  if (isValidWorkflowName(workflow)) return workflow;
+  res.status(400).json({ error: `query parameter "workflow" must be a workflow name: ${NAME_RULE} (no globs)` });
+  return null;
+}
+
+export function apiRoutes(
+  access: AccessControl,
+  decisions: DecisionMaker,
+  dataDir: string,
+  workflowExists: (workflow: string) => boolean,
+): Router {
   const router = Router();
   const json = express.json({ limit: MAX_AUTHORIZATION_BYTES, strict: false });
 
   router.get('/userprofile', (_req, res) => {
-    const identity = res.locals.identity;
-    const permitted = access.permitted(identity);
-    res.json({
-      username: identity.user,
-      owner: access.owner,
-      groups: identity.groups,
-      permissions: graphqlNames(permitted),
-    });
+    const viewer = decisions.viewer(res.locals.identity);
+    res.json({ username: res.locals.identity.user, owner: access.owner, groups: viewer.groups(), ...permissionsView(viewer.summary()) });
   });
 
   const ownerOnly = (req: Request, res: Response, next: () => void): void => {
@@ -36,37 +49,90 @@ export function apiRoutes(access: AccessControl, decisions: DecisionMaker, dataD
   };
   router.use('/authorization', ownerOnly);
 
-  router.get('/authorization', (_req, res) => {
+  /** The owner's file as it is on disk now (an invalid file is a 409 naming the problem). */
+  const onDisk = (res: Response): OwnerSharing | undefined => {
     try {
-      res.json(loadOwnerAuthorization(dataDir, access.owner)?.toJSON() ?? {});
+      return loadOwnerSharing(dataDir, access.owner);
     } catch (err) {
       res.status(409).json({ error: errorMessage(err) });
+      return undefined;
     }
+  };
+
+  router.get('/authorization', (_req, res) => {
+    const sharing = onDisk(res);
+    if (sharing) res.json(sharing.user_authorization?.toJSON() ?? {});
+  });
+
+  router.get('/authorization/workflows', (_req, res) => {
+    const sharing = onDisk(res);
+    if (sharing) res.json(sharing.workflow_authorization?.toJSON() ?? {});
+  });
+
+  /** The `:workflow` of a route, checked against the naming rule (globs are not names). */
+  const workflowParam = (req: Request, res: Response): string | undefined => {
+    const workflow = req.params.workflow;
+    if (isValidWorkflowName(workflow)) return workflow;
+    res.status(400).json({ error: `${JSON.stringify(workflow)} is not a workflow name: ${NAME_RULE} (no globs)` });
+    return undefined;
+  };
+
+  /** Saves through `save`; not saved means not applied: the previous sharing stays, on disk and in every decision. */
+  const saving = (res: Response, save: () => unknown): void => {
+    try {
+      res.json(save());
+    } catch (err) {
+      if (err instanceof AtomicWriteError) res.status(err.diskFull ? 507 : 500).json({ error: err.message });
+      else if (err instanceof OwnerFileUnusableError) res.status(409).json({ error: err.message });
+      else res.status(400).json({ error: errorMessage(err) });
+    }
+  };
+
+  router.put('/authorization/workflows/:workflow', json, (req, res) => {
+    const workflow = workflowParam(req, res);
+    if (workflow === undefined) return;
+    if (!isPlainObject(req.body)) {
+      res.status(400).json({ error: BODY_SHAPE });
+      return;
+    }
+    saving(res, () => access.replaceWorkflowSection(workflow, req.body)?.toJSON() ?? {});
+  });
+
+  router.delete('/authorization/workflows/:workflow', (req, res) => {
+    const workflow = workflowParam(req, res);
+    if (workflow === undefined) return;
+    saving(res, () => {
+      access.replaceWorkflowSection(workflow, undefined);
+      return {};
+    });
   });
 
   router.put('/authorization', json, (req, res) => {
     if (!isPlainObject(req.body)) {
-      res.status(400).json({ error: 'the body must be a JSON object mapping "*", user names and "group:<name>" to permission lists' });
+      res.status(400).json({ error: BODY_SHAPE });
       return;
     }
-    try {
-      const ua = access.replaceUserAuthorization(req.body);
-      res.json(ua.toJSON());
-    } catch (err) {
-      // Not saved means not applied: the previous sharing stays, on disk and in every decision.
-      if (err instanceof AtomicWriteError) res.status(err.diskFull ? 507 : 500).json({ error: err.message });
-      else res.status(400).json({ error: errorMessage(err) });
-    }
+    saving(res, () => access.replaceUserAuthorization(req.body).toJSON());
   });
 
+  /**
+   * Previews a draft: of user_authorization, or (with `?workflow=W`) of W's section, which is then
+   * previewed for W together with the current user_authorization. Each entry is after the site's
+   * limits; `workflowExists` says whether W names a workflow now (a section for one that does not
+   * exist yet is valid, and waits for it).
+   */
   router.post('/authorization/preview', json, (req, res) => {
+    const workflow = optionalWorkflow(req, res);
+    if (workflow === null) return;
     if (!isPlainObject(req.body)) {
-      res.json({ valid: false, error: 'must be a JSON object mapping "*", user names and "group:<name>" to permission lists' });
+      res.json({ valid: false, error: `must be ${BODY_SHAPE.slice('the body must be '.length)}` });
       return;
     }
-    let draft;
+    let draft: OwnerSharing;
     try {
-      draft = access.validateUserAuthorization(req.body);
+      draft = workflow === undefined
+        ? { ...access.currentSharing, user_authorization: access.validateUserAuthorization(req.body) }
+        : withWorkflowSection(access.currentSharing, workflow, access.validateWorkflowSection(workflow, req.body));
     } catch (err) {
       res.json({ valid: false, error: errorMessage(err) });
       return;
@@ -75,19 +141,21 @@ export function apiRoutes(access: AccessControl, decisions: DecisionMaker, dataD
     subjects.set('*', { user: EVERYONE_ELSE, groups: [] });
     for (const key of Object.keys(req.body)) {
       if (key.startsWith('group:')) subjects.set(key, { user: memberOf(key.slice(6)), groups: [key.slice(6)] });
-      else if (key !== '*') subjects.set(key, { user: key, groups: access.groupsOf(key, []) });
+      else if (key !== '*') subjects.set(key, { user: key, groups: access.groupsOf(key) });
     }
     for (const user of access.knownUsers()) {
-      if (user !== access.owner && !subjects.has(user)) subjects.set(user, { user, groups: access.groupsOf(user, []) });
+      if (user !== access.owner && !subjects.has(user)) subjects.set(user, { user, groups: access.groupsOf(user) });
     }
     const entries = [...subjects].map(([key, subject]) => {
-      const permitted = access.previewFor(draft, subject);
+      const permitted = access.previewFor(draft, subject, workflow);
       return { key, groups: subject.groups, permitted: OPERATIONS.filter((op) => permitted.has(op)) };
     });
-    res.json({ valid: true, entries });
+    res.json({ valid: true, entries, ...(workflow === undefined ? {} : { workflow, workflowExists: workflowExists(workflow) }) });
   });
 
   router.get('/authorization/explain', (req, res) => {
+    const workflow = optionalWorkflow(req, res);
+    if (workflow === null) return;
     const user = req.query.user;
     if (!isValidUserName(user)) {
       res.status(400).json({ error: 'query parameter "user" must be a user name' });
@@ -102,12 +170,12 @@ export function apiRoutes(access: AccessControl, decisions: DecisionMaker, dataD
         return;
       }
     } else if (req.query.groups === undefined) {
-      groups = access.groupsOf(user, []);
+      groups = access.groupsOf(user);
     } else {
       res.status(400).json({ error: 'query parameter "groups" must be a comma-separated list, given once' });
       return;
     }
-    const explanation = access.explain({ user, groups });
+    const explanation = access.explain({ user, groups }, workflow);
     res.json({ explanation, text: formatExplanation(explanation) });
   });
 

@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { ownerConfigPath, ownerDir } from '../config/index.js';
+import { ownerConfigPath, ownerDir, type PlatformConfig } from '../config/index.js';
 import { buildWorkflowSchema } from '../graphql/schema.js';
 import { createRootValue } from '../graphql/resolvers.js';
 import { ProofVerifier } from '../identity/proof.js';
@@ -47,6 +47,10 @@ export interface WorkflowServerOptions {
   limits?: Partial<ServerLimits>;
   /** Seconds a stalled workflow stays up (the site's stall_timeout); 0: for ever. */
   stallTimeout?: number;
+  /** Where tasks run (the site's WorkflowServer.platforms), as at the server's start. */
+  platforms?: Record<string, PlatformConfig>;
+  /** Why this server may not submit to Slurm (see slurmAccountProblem); unset: it may. */
+  slurmRefusal?: string;
 }
 
 export interface RunningWorkflowServer {
@@ -81,6 +85,8 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
     logger: logger.child({ part: 'engine' }),
     ...(options.concurrency ? { concurrency: options.concurrency } : {}),
     ...(options.stallTimeout !== undefined ? { stallTimeoutSeconds: options.stallTimeout } : {}),
+    ...(options.platforms ? { platforms: options.platforms } : {}),
+    ...(options.slurmRefusal !== undefined ? { slurmRefusal: options.slurmRefusal } : {}),
     // A damaged engine database at run time: the message names the file; the server stops.
     onFatal: (err) => {
       logger.fatal({ err: err.message }, 'workflow server stopping: its engine cannot go on');
@@ -104,7 +110,7 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
     else next();
   });
   app.use(`${base}static`, express.static(join(ROOT, 'static'), { index: false, fallthrough: false, maxAge: '1h' }));
-  app.use(`${base}api`, apiRoutes(access, decisions, options.dataDir));
+  app.use(`${base}api`, apiRoutes(access, decisions, options.dataDir, (workflow) => engine.getWorkflow(workflow) !== undefined));
   app.use(`${base}graphql`, express.json({ limit: MAX_GRAPHQL_BYTES, type: ['application/json', 'application/graphql-response+json'] }));
   app.all(`${base}graphql`, graphqlHandler(schema, rootValue, decisions, limits));
   app.use(base, pageRoutes({ owner, base }, decisions));

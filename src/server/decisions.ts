@@ -1,23 +1,34 @@
 /**
- * The one place where an authorization decision is made for a request and logged: who, which
- * operation, allowed or refused, and why in one line.
+ * The one place where an authorization decision is made for a request or a socket and logged:
+ * who, which operation on which workflows, allowed or refused, and why in one line. Routes, the
+ * GraphQL handlers and the subscription server ask here and nowhere else.
  */
 import type { Operation } from '../authz/index.js';
 import type { Identity } from '../identity/proof.js';
 import type { Logger } from '../util/logger.js';
+import type { PermissionSummary, ViewerAccess } from '../graphql/viewer.js';
 import type { AccessControl } from './access.js';
 
-export interface Decision {
-  allowed: boolean;
-  /** The first operation refused, when any. */
-  refused?: Operation;
-  permitted: ReadonlySet<Operation>;
+/** One operation a request would perform, on the workflows it names (none: server-wide). */
+export interface Action {
+  operation: Operation;
+  workflows: readonly string[];
 }
+
+export type ActDecision =
+  | { allowed: true }
+  /** A named workflow the user may not read: answered exactly as a workflow that does not exist. */
+  | { allowed: false; reason: 'unreadable'; workflow: string }
+  | { allowed: false; reason: 'forbidden'; operation: Operation; workflow: string | null };
 
 /** A scoped token's ceiling (see Identity.ceiling) narrows what the user is permitted. */
 function withinCeiling(permitted: ReadonlySet<Operation>, identity: Identity): ReadonlySet<Operation> {
   const ceiling = identity.ceiling;
   return ceiling === undefined ? permitted : new Set([...permitted].filter((op) => ceiling.includes(op)));
+}
+
+function ceilingAllows(identity: Identity, operation: Operation): boolean {
+  return identity.ceiling === undefined || identity.ceiling.includes(operation);
 }
 
 export class DecisionMaker {
@@ -26,49 +37,104 @@ export class DecisionMaker {
     private readonly logger: Logger,
   ) {}
 
-  /** For a request, whose proof was just made: allowed only if every operation is permitted. */
-  check(identity: Identity, operations: readonly Operation[], what: string): Decision {
-    return this.decide(identity, operations, what, () => this.access.permitted(identity));
+  /**
+   * Whether the user may open the server at all (pages, me, userprofile, a subscription socket):
+   * `read` server-wide or on some workflow named in workflow_authorization.
+   */
+  open(identity: Identity, what: string): boolean {
+    const allowed = this.safely(() => this.mayOpen(identity));
+    this.log(identity, ['read'], allowed, what, allowed ? this.why(identity, 'may read here') : 'no read, server-wide or on any workflow');
+    return allowed;
   }
 
   /**
-   * The same for an open socket, whose proof is as old as the socket: groups come from the latest
-   * membership, as in the revocation recheck, so a subscribe never gets more than the socket keeps.
+   * Every action on every workflow it names, all or nothing: a request acting on several
+   * workflows is refused whole if any one is not permitted. An operation missing on a named
+   * workflow is `forbidden`; with every operation permitted, a named workflow the user may not
+   * read is `unreadable` (callers answer as for a workflow that does not exist).
    */
-  checkSocket(identity: Identity, operations: readonly Operation[], what: string): Decision {
-    return this.decide(identity, operations, what, () => this.access.permittedNow(identity));
+  act(identity: Identity, actions: readonly Action[], what: string): ActDecision {
+    const decision = this.safely(() => this.decideActions(identity, actions), {
+      allowed: false,
+      reason: 'forbidden',
+      operation: actions[0]?.operation ?? 'read',
+      workflow: null,
+    } as ActDecision);
+    const operations = [...new Set(actions.map((a) => a.operation))];
+    const workflows = [...new Set(actions.flatMap((a) => a.workflows))];
+    const why = decision.allowed
+      ? this.why(identity, `permitted on ${workflows.join(', ') || 'this server'}`)
+      : decision.reason === 'unreadable'
+        ? `may not read workflow ${decision.workflow}`
+        : `"${decision.operation}" is not permitted${decision.workflow === null ? '' : ` on workflow ${decision.workflow}`}`;
+    this.log(identity, operations, decision.allowed, `${what}${workflows.length ? ` [${workflows.join(', ')}]` : ''}`, why);
+    return decision;
   }
 
-  /** Any error denies. */
-  private decide(
-    identity: Identity,
-    operations: readonly Operation[],
-    what: string,
-    permittedOf: () => ReadonlySet<Operation>,
-  ): Decision {
-    let permitted: ReadonlySet<Operation>;
-    try {
-      permitted = withinCeiling(permittedOf(), identity);
-    } catch {
-      permitted = new Set();
+  private decideActions(identity: Identity, actions: readonly Action[]): ActDecision {
+    if (actions.length === 0) return { allowed: false, reason: 'forbidden', operation: 'read', workflow: null };
+    // Operations first: what an operation needs is decided from names alone, so refusing it
+    // discloses nothing of which workflows exist.
+    for (const { operation, workflows } of actions) {
+      if (workflows.length === 0 && !this.permitted(identity).has(operation)) {
+        return { allowed: false, reason: 'forbidden', operation, workflow: null };
+      }
+      for (const workflow of workflows) {
+        if (!this.permitted(identity, workflow).has(operation)) return { allowed: false, reason: 'forbidden', operation, workflow };
+      }
     }
-    const refused = operations.find((op) => !permitted.has(op));
-    const allowed = operations.length > 0 && refused === undefined;
-    const why = identity.user === this.access.owner
-      ? 'owner of this server'
-      : allowed
-        ? `permitted by the owner's user_authorization within the site limits (${operations.join(', ')})`
-        : refused
-          ? `"${refused}" is not among this user's permitted operations [${[...permitted].join(', ') || 'none'}]`
-          : 'no operation named';
-    this.logger.info(
-      { user: identity.user, via: identity.via, operations, allowed, what },
-      `${allowed ? 'allowed' : 'refused'}: ${identity.user} ${operations.join('+') || '-'} on ${what}: ${why}`,
-    );
-    return { allowed, permitted, ...(refused ? { refused } : {}) };
+    // Acting on a workflow needs reading it too: one cannot act on what, for them, does not exist.
+    for (const workflow of new Set(actions.flatMap((a) => a.workflows))) {
+      if (!this.mayRead(identity, workflow)) return { allowed: false, reason: 'unreadable', workflow };
+    }
+    return { allowed: true };
   }
 
-  /** Owner-only parts (sharing page, /api/authorization): no configuration grants them. */
+  /** The live view of one identity, for filtering lists, queries and deltas (not logged per item). */
+  viewer(identity: Identity): ViewerAccess {
+    const { access } = this;
+    const user = identity.user;
+    const none: PermissionSummary = { server: new Set<Operation>(), workflows: new Map() };
+    return {
+      groups: () => (user === null ? [] : this.safely(() => access.groupsOf(user), [] as string[])),
+      mayOpen: () => this.safely(() => this.mayOpen(identity)),
+      mayRead: (workflow) => this.safely(() => this.mayRead(identity, workflow)),
+      permitted: (workflow) => this.safely(() => this.permitted(identity, workflow), new Set<Operation>()),
+      summary: () => this.safely(() => this.summary(identity), none),
+    };
+  }
+
+  // The access rules, narrowed by the identity's ceiling (a scoped token's custom:workflows:* scopes).
+  private permitted(identity: Identity, workflow?: string): ReadonlySet<Operation> {
+    return withinCeiling(this.access.permitted(identity.user, workflow), identity);
+  }
+
+  private mayRead(identity: Identity, workflow: string): boolean {
+    return ceilingAllows(identity, 'read') && this.access.mayRead(identity.user, workflow);
+  }
+
+  private mayOpen(identity: Identity): boolean {
+    return ceilingAllows(identity, 'read') && this.access.mayOpen(identity.user);
+  }
+
+  private summary(identity: Identity): PermissionSummary {
+    const { server, workflows } = this.access.summary(identity.user);
+    return {
+      server: withinCeiling(server, identity),
+      workflows: new Map([...workflows].map(([name, ops]) => [name, withinCeiling(ops, identity)])),
+    };
+  }
+
+  /** Whether an open socket may stay open; logged only when it may not. */
+  stillOpen(identity: Identity | undefined): boolean {
+    const allowed = identity !== undefined && this.safely(() => this.mayOpen(identity));
+    if (!allowed) {
+      this.logger.info({ user: identity?.user ?? null, operations: ['read'], allowed }, `refused: ${identity?.user} lost read everywhere; closing subscription socket`);
+    }
+    return allowed;
+  }
+
+  /** Owner-only parts (sharing page, /api/authorization): no configuration grants them, and no scoped token reaches them. */
   checkOwner(identity: Identity, what: string): boolean {
     const allowed = identity.user === this.access.owner && identity.ceiling === undefined;
     this.logger.info(
@@ -76,5 +142,27 @@ export class DecisionMaker {
       `${allowed ? 'allowed' : 'refused'}: ${identity.user} owner-only ${what}: ${allowed ? 'owner of this server' : 'only the owner may use this'}`,
     );
     return allowed;
+  }
+
+  private why(identity: Identity, text: string): string {
+    return identity.user === this.access.owner ? 'owner of this server' : `${text}, by the owner's sharing within the site limits`;
+  }
+
+  private log(identity: Identity, operations: readonly string[], allowed: boolean, what: string, why: string): void {
+    this.logger.info(
+      { user: identity.user, via: identity.via, operations, allowed, what },
+      `${allowed ? 'allowed' : 'refused'}: ${identity.user} ${operations.join('+') || '-'} on ${what}: ${why}`,
+    );
+  }
+
+  /** Any error denies. */
+  private safely(decide: () => boolean): boolean;
+  private safely<T>(decide: () => T, denied: T): T;
+  private safely<T>(decide: () => T, denied?: T): T {
+    try {
+      return decide();
+    } catch {
+      return (denied ?? false) as T;
+    }
   }
 }

@@ -1,11 +1,14 @@
 /**
  * The HTML pages (ejs in views/server/). Pages are shells: their scripts load data through the
  * GraphQL API and keep it live over the subscription, so what a page shows is checked exactly as
- * the API is. A visitor without `read` gets the same "no access" page whether or not the owner
- * has any workflows.
+ * the API is. A visitor without `read` (server-wide or on any workflow) gets the same "no access"
+ * page whether or not the owner has any workflows. A workflow page carries that workflow's
+ * permissions; for a workflow the visitor may not read it is exactly the page of a workflow that
+ * does not exist (server-wide permissions; its script then finds no such workflow).
  */
 import { Router, type Response } from 'express';
-import { graphqlNames, OPERATIONS, type Operation } from '../authz/index.js';
+import { graphqlNames, OPERATIONS } from '../authz/index.js';
+import { permissionsView } from '../graphql/permission-stream.js';
 import { isValidWorkflowName } from '../config/index.js';
 import type { DecisionMaker } from './decisions.js';
 
@@ -38,26 +41,23 @@ function render(res: Response, page: PageContext, view: string, status: number, 
 export function pageRoutes(page: PageContext, decisions: DecisionMaker): Router {
   const router = Router();
 
-  const readOrRefuse = (res: Response, what: string): ReadonlySet<Operation> | undefined => {
-    const decision = decisions.check(res.locals.identity, ['read'], what);
-    if (decision.allowed) return decision.permitted;
+  const openOrRefuse = (res: Response, what: string): boolean => {
+    if (decisions.open(res.locals.identity, what)) return true;
     render(res, page, 'message', 403, {
       title: 'No access',
       heading: `You do not have access to ${page.owner}'s workflows`,
       text: `${page.owner} has not shared their workflows with you. If you need them, ask ${page.owner} to add you on their sharing page.`,
     });
-    return undefined;
+    return false;
   };
 
   router.get('/', (_req, res) => {
-    const permitted = readOrRefuse(res, 'workflow list page');
-    if (!permitted) return;
-    render(res, page, 'workflows', 200, { title: `${page.owner}'s workflows`, permissions: graphqlNames(permitted) });
+    if (!openOrRefuse(res, 'workflow list page')) return;
+    render(res, page, 'workflows', 200, { title: `${page.owner}'s workflows`, ...permissionsView(decisions.viewer(res.locals.identity).summary()) });
   });
 
   router.get('/workflows/:id', (req, res) => {
-    const permitted = readOrRefuse(res, 'workflow page');
-    if (!permitted) return;
+    if (!openOrRefuse(res, 'workflow page')) return;
     const id = req.params.id;
     if (!isValidWorkflowName(id)) {
       render(res, page, 'message', 404, {
@@ -67,7 +67,9 @@ export function pageRoutes(page: PageContext, decisions: DecisionMaker): Router 
       });
       return;
     }
-    render(res, page, 'workflow', 200, { title: `${id} · ${page.owner}`, workflow: id, permissions: graphqlNames(permitted) });
+    const viewer = decisions.viewer(res.locals.identity);
+    const permitted = viewer.mayRead(id) ? viewer.permitted(id) : viewer.permitted();
+    render(res, page, 'workflow', 200, { title: `${id} · ${page.owner}`, workflow: id, permissions: graphqlNames(permitted), operations: OPERATIONS });
   });
 
   router.get('/sharing', (_req, res) => {

@@ -2,13 +2,15 @@
  * GraphQL over WebSocket (graphql-ws, protocol `graphql-transport-ws`) at `/user/O/subscriptions`.
  *
  * Checks happen on the raw upgrade, before any stream exists: a valid proof for `req.url`, an
- * Origin equal to the hub's own (browsers always send one; scripts may send none), and `read`.
- * The identity is bound to the socket at the upgrade; the connection_init payload is ignored, so a
- * client cannot replace who it is. Each subscribe is checked again (with the latest membership, as
- * the recheck is), mutations are refused on this channel (they go over HTTP, where the hub enforces
- * XSRF), and whenever permissions change every
- * socket whose user lost `read` is closed with 4403, then every `permissions` subscription still
- * open is told its user's new list (the same recompute feeds both, in that order).
+ * Origin equal to the hub's own (browsers always send one; scripts may send none), and `read`
+ * server-wide or on some workflow. The identity is bound to the socket at the upgrade; the
+ * connection_init payload is ignored, so a client cannot replace who it is. Each subscribe is
+ * decided again through decisions.ts (groups always come from the latest membership), mutations
+ * are refused on this channel (they go over HTTP, where the hub enforces XSRF), and whenever
+ * permissions change every socket whose user lost `read` everywhere is closed with 4403, then
+ * every live stream still open looks again: `deltas` prunes the workflows no longer readable (and
+ * adds those newly readable), `permissions` sends the new permissions (the same recompute feeds
+ * all of them, in that order).
  *
  * Caps (`WorkflowServer.limits`): a user's socket past `sockets_per_user` is refused at the upgrade
  * with 429; a subscribe past `subscriptions_per_socket` gets a graphql-ws `error` message for that
@@ -22,13 +24,14 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { analyseDocument } from '../graphql/analyse.js';
 import { measureCost } from '../graphql/cost.js';
-import type { PermissionFeed } from '../graphql/permission-stream.js';
-import { forbiddenError, type GraphqlContext } from '../graphql/resolvers.js';
+import type { GraphqlContext } from '../graphql/resolvers.js';
+import type { ChangeFeed } from '../graphql/viewer.js';
 import { oversizedResult, ResponseMeter } from '../graphql/response-size.js';
 import type { Identity, ProofVerifier } from '../identity/proof.js';
 import type { Logger } from '../util/logger.js';
 import type { AccessControl } from './access.js';
 import type { DecisionMaker } from './decisions.js';
+import { refuseDocument } from './graphql-route.js';
 import { verifyRequest } from './identity.js';
 import { MAX_GRAPHQL_BYTES, type ServerLimits } from './limits.js';
 
@@ -64,8 +67,14 @@ export function attachSubscriptions(options: SubscriptionOptions): Subscriptions
   const open = new Set<WebSocket>();
   /** Sockets per user, counted from the accepted upgrade until the connection closes. */
   const socketsOf = new Map<string, number>();
-  /** Listeners of `permissions` subscriptions, called after each recompute. */
-  const permissionWatchers = new Set<() => void>();
+  /** Live streams (`deltas`, `permissions`), called after each recompute. */
+  const watchers = new Set<() => void>();
+  const changes: ChangeFeed = {
+    onChange: (listener) => {
+      watchers.add(listener);
+      return () => watchers.delete(listener);
+    },
+  };
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const target = req.url ?? '';
@@ -87,7 +96,7 @@ export function attachSubscriptions(options: SubscriptionOptions): Subscriptions
       refuseUpgrade(socket, 403, 'Forbidden');
       return;
     }
-    if (!decisions.check(identity, ['read'], 'subscriptions (upgrade)').allowed) {
+    if (!decisions.open(identity, 'subscriptions (upgrade)')) {
       refuseUpgrade(socket, 403, 'Forbidden');
       return;
     }
@@ -142,21 +151,14 @@ export function attachSubscriptions(options: SubscriptionOptions): Subscriptions
         if (analysis.kind === 'mutation') {
           return [new GraphQLError('Mutations are not accepted over WebSocket; send them over HTTP to graphql.')];
         }
-        const decision = decisions.checkSocket(identity, analysis.operations, 'subscriptions');
-        if (!decision.allowed) return [forbiddenError(decision.refused ?? 'read')];
+        const refused = refuseDocument(options.schema, decisions, identity, analysis, payload.variables, 'subscriptions');
+        if (refused) return refused.errors;
         const cost = measureCost(options.schema, analysis.document, analysis.operation, payload.variables, limits);
         if (!cost.ok) return cost.errors;
-        const permissionFeed: PermissionFeed = {
-          current: () => access.permittedNow(identity),
-          onChange: (listener) => {
-            permissionWatchers.add(listener);
-            return () => permissionWatchers.delete(listener);
-          },
-        };
         const contextValue: GraphqlContext = {
           identity,
-          permitted: decision.permitted,
-          permissionFeed,
+          viewer: decisions.viewer(identity),
+          changes,
           meter: new ResponseMeter(limits.response_bytes),
         };
         return {
@@ -177,24 +179,11 @@ export function attachSubscriptions(options: SubscriptionOptions): Subscriptions
     wss,
   );
 
-  /** Whether a socket may stay open; any doubt (no identity, an error) closes it. */
-  const mayRead = (identity: Identity | undefined): boolean => {
-    try {
-      return identity !== undefined && access.permittedNow(identity).has('read');
-    } catch {
-      return false;
-    }
-  };
-
   const recheck = (): void => {
     for (const ws of open) {
-      const identity = identities.get(ws);
-      if (!mayRead(identity)) {
-        logger.info({ user: identity?.user ?? null, operations: ['read'], allowed: false }, `refused: ${identity?.user} lost read; closing subscription socket with ${CLOSE_FORBIDDEN}`);
-        ws.close(CLOSE_FORBIDDEN, 'Forbidden: read permission revoked');
-      }
+      if (!decisions.stillOpen(identities.get(ws))) ws.close(CLOSE_FORBIDDEN, 'Forbidden: read permission revoked');
     }
-    for (const watcher of permissionWatchers) watcher();
+    for (const watcher of [...watchers]) watcher();
   };
   access.on('change', recheck);
 

@@ -15,3 +15,4 @@ export {
   type Isolation,
   type IsolationMode,
 } from './isolation.js';
+export { isAlive, signalGroup } from './server-process.js';

@@ -6,7 +6,7 @@
  * the hub's own account.
  */
 import type { Database } from 'better-sqlite3';
-import { chooseIsolation, needsRootMessage, SHARED_MODE_WARNING, type IsolationMode, type SiteConfig, type UidRange } from '../config/index.js';
+import { chooseIsolation, needsRootMessage, SHARED_MODE_WARNING, slurmIsolationProblem, slurmPlatformNames, type IsolationMode, type SiteConfig, type UidRange } from '../config/index.js';
 import type { Logger } from '../util/logger.js';
 import { DynamicUids, type NumberKnown } from './dynamic-uids.js';
 import { InstallationCheck, serverRequirements } from './install-check.js';
@@ -123,6 +123,9 @@ export function isolationForSite(config: SiteConfig, db: Database, logger: Logge
   const hub = config.JupyterHub;
   const choice = chooseIsolation(hub.spawner, process.getuid?.());
   if (choice.refused) throw new Error(choice.refused);
+  const slurm = slurmPlatformNames(config.WorkflowServer.platforms);
+  // Workflow servers refuse jobs on them themselves (they check their own account): said once here.
+  if (slurm.length > 0 && choice.mode !== 'system') logger.warn(`WorkflowServer.platforms ${slurm.join(', ')}: ${slurmIsolationProblem(choice.mode)}; until then their jobs are refused`);
   if (choice.migrate) logger.warn(choice.migrate);
   const options: IsolationOptions = {
     dataDir: hub.data_dir,

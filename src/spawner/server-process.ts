@@ -137,27 +137,32 @@ function commandLine(pid: number | string): string[] | undefined {
   }
 }
 
-/** Whether a command line is `… server --owner O … --data-dir D …`. */
-function isServerCommand(argv: string[], owner: string, dataDir: string): boolean {
+/** The owner of a command line `… server --owner O … --data-dir D …` on `dataDir`, if it is one. */
+function serverCommandOwner(argv: string[], dataDir: string): string | undefined {
   const valueOf = (flag: string) => {
     const at = argv.indexOf(flag);
     return at > 0 ? argv[at + 1] : undefined;
   };
-  return argv.includes('server') && valueOf('--owner') === owner && valueOf('--data-dir') === dataDir;
+  return argv.includes('server') && valueOf('--data-dir') === dataDir ? valueOf('--owner') : undefined;
 }
 
 /**
- * Live workflow-server processes of `owner` on `dataDir`, found by their command lines: what a
- * hub that died mid-start may have left, whether or not it had recorded the pid yet.
+ * Live workflow-server processes on `dataDir`, found by their command lines: what a hub that died
+ * mid-start may have left, whether or not it had recorded the pid yet, and what outlives a hub.
  */
-export function serverProcessesOf(owner: string, dataDir: string): number[] {
-  const pids: number[] = [];
+export function serverProcessesOn(dataDir: string): { pid: number; owner: string }[] {
+  const found: { pid: number; owner: string }[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     const argv = commandLine(name);
-    if (argv && isServerCommand(argv, owner, dataDir)) pids.push(Number(name));
+    const owner = argv && serverCommandOwner(argv, dataDir);
+    if (owner) found.push({ pid: Number(name), owner });
   }
-  return pids;
+  return found;
+}
+
+export function serverProcessesOf(owner: string, dataDir: string): number[] {
+  return serverProcessesOn(dataDir).filter((p) => p.owner === owner).map((p) => p.pid);
 }
 
 export function isAlive(pid: number): boolean {

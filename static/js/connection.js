@@ -27,7 +27,11 @@ export async function checkConnection(root) {
   if (status === 401) return { state: 'signed-out', status };
   if (status === 403 || status === 404) return { state: 'no-access', status };
   if (status === 503) return { state: body?.status === 'starting' ? 'server-starting' : 'server-stopped', status };
-  if (response.ok && Array.isArray(body?.permissions) && !body.permissions.includes('read')) return { state: 'no-access', status };
+  // Read server-wide or on some workflow: either lets the visitor in.
+  const reads = (list) => Array.isArray(list) && list.includes('read');
+  if (response.ok && Array.isArray(body?.permissions) && !reads(body.permissions) && !(body.workflowPermissions ?? []).some((w) => reads(w.permissions))) {
+    return { state: 'no-access', status };
+  }
   return { state: 'retry', status };
 }
 

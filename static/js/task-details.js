@@ -20,17 +20,21 @@ function item(label, ...value) {
   return el('div', { class: 'detail' }, el('div', { class: 'detail-label' }, label), el('div', {}, ...value));
 }
 
+/** Environment variables or sbatch directives: one row per name. */
+function nameValueTable(values) {
+  return el('table', { class: 'env' }, ...Object.entries(values).map(([k, v]) => el('tr', {}, el('td', { class: 'mono' }, k), el('td', { class: 'mono' }, v))));
+}
+
 export function detailsRow(task, columns) {
   const messages = task.messages?.length
     ? el('ul', { class: 'messages' }, ...[...task.messages].reverse().map((m) => el('li', {},
       severityBadge(m.severity), ' ', el('span', {}, m.text), el('span', { class: 'faint small' }, ` · ${m.by}, ${clockTime(m.at)}`))))
     : el('span', { class: 'faint' }, 'none');
-  const env = task.env && Object.keys(task.env).length
-    ? el('table', { class: 'env' }, ...Object.entries(task.env).map(([k, v]) => el('tr', {}, el('td', { class: 'mono' }, k), el('td', { class: 'mono' }, v))))
-    : el('span', { class: 'faint' }, 'none');
+  const env = task.env && Object.keys(task.env).length ? nameValueTable(task.env) : el('span', { class: 'faint' }, 'none');
   const job = [
     task.submitNum ? `submit ${task.submitNum}` : 'not submitted yet',
     task.pid ? `pid ${task.pid}` : null,
+    task.jobId ? `Slurm job ${task.jobId}` : null,
     task.exitCode != null ? `exit code ${task.exitCode}` : null,
     task.finishedAt ? `finished ${clockTime(task.finishedAt)}` : null,
   ].filter(Boolean).join(' · ');
@@ -39,6 +43,10 @@ export function detailsRow(task, columns) {
       el('div', { class: 'details-grid' },
         el('div', {},
           item('Job', job),
+          item('Platform', task.platform ?? 'local (this machine)'),
+          task.directives && Object.keys(task.directives).length
+            ? item('Directives', nameValueTable(task.directives))
+            : null,
           item('Outputs', task.outputs?.length ? el('span', { class: 'perm-chips' }, ...task.outputs.map((o) => el('span', { class: 'chip' }, o))) : el('span', { class: 'faint' }, 'none yet')),
           task.xtrigger ? item('External trigger', `${task.xtrigger}: ${task.xtriggerSatisfied ? 'satisfied' : 'waiting'}`) : null,
           item('Messages', messages)),

@@ -5,9 +5,10 @@ import { broadcastDialog } from './broadcast.js';
 import { BROADCAST_FIELDS, createBroadcastList } from './broadcast-list.js';
 import { actionButton, guardedField, mutateWithToast } from './controls.js';
 import { messageDialog, outputsDialog } from './dialogs.js';
-import { data, graphql, subscribe } from './gql.js';
+import { api, data, graphql, subscribe } from './gql.js';
 import { drawGraph, windowTasks } from './graph.js';
 import { livePermissions } from './permissions.js';
+import { sharingEditor } from './sharing-editor.js';
 import { detailsRow, latestMessage } from './task-details.js';
 import { clockTime, countsFromGraphql, describeCounts, duration, el, followConnection, lastRunNote, relativeTime, stateBadge, statusBadge, toast } from './ui.js';
 import { createWorkflowLog } from './workflow-log.js';
@@ -17,7 +18,7 @@ const WORKFLOW_FIELDS = `id name description status lastRun { outcome at failed 
   stateCounts { waiting preparing submitted running succeeded failed submitFailed expired }
   edges { from to }
   ${BROADCAST_FIELDS}`;
-const TASK_FIELDS = `id cycle name state held queued submitNum startedAt finishedAt exitCode pid xtrigger xtriggerSatisfied
+const TASK_FIELDS = `id cycle name state held queued submitNum startedAt finishedAt exitCode pid jobId platform directives xtrigger xtriggerSatisfied
   outputs messages { at severity text by } script env`;
 const COLUMNS = 9;
 const LOG_LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'];
@@ -47,7 +48,13 @@ const livePerms = livePermissions((next) => {
   permissions = next;
   // Rows carry controls too (Satisfy trigger), so re-render them as well as the bars.
   if (workflow) renderAll();
-});
+}, id);
+
+// The owner's Share panel: this workflow's section of workflow_authorization.
+if (data.user === data.owner && document.getElementById('share-panel')) {
+  const share = sharingEditor({ prefix: 'share-', workflow: id });
+  api('api/authorization/workflows').then((response) => share.show((response.ok && response.json[id]) || {}));
+}
 
 /** Runs a mutation on this workflow; a refusal for lack of permission re-reads permissions. */
 async function run(op, args) {
@@ -402,10 +409,15 @@ function applyDelta(delta) {
   if (delta.pruned?.workflow) {
     workflow = null;
     tasks.clear();
-    document.getElementById('notices').replaceChildren(el('div', { class: 'notice warn' }, 'This workflow was removed.'));
+    // The server says no more, on purpose: a workflow you may no longer read looks removed.
+    document.getElementById('notices').replaceChildren(el('div', { class: 'notice warn', id: 'workflow-gone' }, 'This workflow is gone: it was removed, or is no longer shared with you.'));
     return;
   }
-  if (delta.added?.workflow) workflow = { ...workflow, ...delta.added.workflow };
+  if (delta.added?.workflow) {
+    // Back (shared again, or made again): the notice no longer holds.
+    if (workflow === null) document.getElementById('workflow-gone')?.remove();
+    workflow = { ...workflow, ...delta.added.workflow };
+  }
   for (const t of delta.added?.tasks ?? []) tasks.set(t.id, t);
   if (delta.updated?.workflow && workflow) {
     const patch = delta.updated.workflow;

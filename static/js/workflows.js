@@ -80,11 +80,11 @@ setInterval(render, 15_000);
 
 const access = document.getElementById('access');
 if (data.user !== data.owner) {
-  const showAccess = (permissions) => {
-    const { text, title } = describeAccess(permissions);
+  const showAccess = (permissions, view) => {
+    const { text, title } = describeAccess(permissions, view.workflowPermissions);
     access.textContent = text;
     access.title = title;
   };
-  showAccess(new Set(data.permissions));
+  showAccess(new Set(data.permissions), data);
   livePermissions(showAccess);
 }

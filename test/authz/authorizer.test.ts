@@ -86,6 +86,6 @@ describe('Authorizer', () => {
     authz.setUserAuthorization('alice', parseUserAuthorization({ bob: ['read', 'pause'] }));
     const e = authz.explain(request);
     expect(e.result).toEqual([...authz.permitted(request)]);
-    expect(e.grants.fromKeys).toEqual([{ key: 'bob', terms: ['read', 'pause'] }]);
+    expect(e.grants.fromKeys).toEqual([{ key: 'bob', section: 'user_authorization', terms: ['read', 'pause'] }]);
   });
 });

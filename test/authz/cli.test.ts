@@ -248,3 +248,54 @@ describe('flotilla authz explain', () => {
     expect(bad.stderr).toContain("unknown option '--verbose'");
   });
 });
+
+describe('flotilla authz with workflow_authorization', () => {
+  const SITE = { '*': { '*': { default: 'READ', limit: ['READ', 'CONTROL'] } } };
+  const WA = { 'genome-run': { 'group:lab': ['READ', 'CONTROL'] }, payroll: { '*': ['!READ'] } };
+
+  it('eval answers for the workflow named in a line, and the server-wide rule without one', async () => {
+    const base = { site_authorization: SITE, user_authorization: { '*': ['READ'] }, workflow_authorization: WA, owner: 'olga', user: 'lena', user_groups: ['lab'] };
+    const lines = [
+      { ...base, workflow: 'genome-run' },
+      { ...base, workflow: 'payroll' },
+      { ...base, workflow: 'other' },
+      base,
+      { ...base, workflow: 'genome-*' },
+      { ...base, workflow_authorization: { w: { bob: ['stpo'] } } },
+    ];
+    const run = await flotilla(['authz', 'eval'], lines.map((l) => JSON.stringify(l)).join('\n'));
+    expect(run.code).toBe(0);
+    const out = jsonLines(run.stdout) as { permitted?: string[]; error?: string }[];
+    expect(out[0]).toEqual({ permitted: withRead(CONTROL_OPERATIONS) });
+    expect(out[1]).toEqual({ permitted: [] });
+    expect(out[2]).toEqual({ permitted: ['read'] });
+    expect(out[3]).toEqual({ permitted: ['read'] });
+    expect(out[4]!.error).toMatch(/^workflow: expected a workflow name/);
+    expect(out[5]!.error).toBe('workflow_authorization › w › bob: unknown permission "stpo"; did you mean "stop"?');
+  });
+
+  it('explain --workflow shows the section each grant came from', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flotilla-authz-cli-wf-'));
+    try {
+      const siteFile = join(dir, 'jupyter_config.json');
+      writeFileSync(siteFile, JSON.stringify({ JupyterHub: { data_dir: 'data', load_groups: { lab: { users: ['lena'] } } }, WorkflowServer: { site_authorization: SITE } }));
+      mkdirSync(join(dir, 'data', 'users', 'olga'), { recursive: true });
+      writeFileSync(
+        join(dir, 'data', 'users', 'olga', 'jupyter_config.json'),
+        JSON.stringify({ WorkflowServer: { user_authorization: { '*': ['READ'] }, workflow_authorization: WA } }),
+      );
+      const run = await flotilla(['authz', 'explain', '--config', siteFile, '--owner', 'olga', '--user', 'lena', '--workflow', 'genome-run']);
+      expect(run.stderr).toBe('');
+      expect(run.stdout).toContain('Workflow genome-run: workflow_authorization has a section for it');
+      expect(run.stdout).toContain('workflow_authorization.genome-run › group:lab: read, CONTROL');
+      expect(run.stdout).toContain('user_authorization › *: read');
+      const json = await flotilla(['authz', 'explain', '--config', siteFile, '--owner', 'olga', '--user', 'lena', '--workflow', 'payroll', '--json']);
+      expect(JSON.parse(json.stdout)).toMatchObject({ workflow: 'payroll', result: [] });
+      const bad = await flotilla(['authz', 'explain', '--config', siteFile, '--owner', 'olga', '--user', 'lena', '--workflow', '../x']);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain('not a workflow name');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

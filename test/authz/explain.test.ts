@@ -26,6 +26,7 @@ describe('explanation of a decision by the rules', () => {
       candidates: ['*', 'group:groupB', 'gus'],
       matchedInSite: ['*', 'group:groupB'],
       matchedInUserAuthorization: ['group:groupB'],
+      matchedInWorkflowAuthorization: [],
     });
   });
 
@@ -52,7 +53,7 @@ describe('explanation of a decision by the rules', () => {
 
   it('shows the grants and the user keys that supplied them', () => {
     expect(e.grants.source).toBe('user_authorization');
-    expect(e.grants.fromKeys).toEqual([{ key: 'group:groupB', terms: ['read', 'CONTROL'] }]);
+    expect(e.grants.fromKeys).toEqual([{ key: 'group:groupB', section: 'user_authorization', terms: ['read', 'CONTROL'] }]);
     expect(e.grants.operations).toEqual(withRead(controlExcept()));
   });
 

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { nameArb, requestArb, siteArb, uaArb, type RawList, type RawSite, type RawUa } from './arbitraries.js';
 import { describe, expect, it } from 'vitest';
 import {
   ALL_OPERATIONS,
@@ -6,47 +7,11 @@ import {
   OPERATIONS,
   decide,
   explainDecision,
-  graphqlName,
   parseSiteAuthorization,
   parseUserAuthorization,
   type AuthzRequest,
   type Operation,
 } from '../../src/authz/index.js';
-
-type RawList = string | string[];
-type RawEntry = { default?: RawList; limit?: RawList };
-type RawSite = Record<string, Record<string, RawEntry>>;
-type RawUa = Record<string, RawList>;
-
-const USERS = ['alice', 'bob', 'carol', 'dave'];
-const GROUPS = ['g1', 'g2', 'g3'];
-
-// Spelling variants of every name, so that the properties also cover normalisation.
-const nameArb = fc.constantFrom<string>(...OPERATIONS, 'READ', 'CONTROL', 'ALL').chain((name) =>
-  fc.constantFrom(
-    name,
-    name.toUpperCase(),
-    name.toLowerCase(),
-    name.replace(/_/g, '-'),
-    name === name.toUpperCase() ? name : graphqlName(name as Operation),
-  ),
-);
-const termArb = fc.tuple(fc.boolean(), nameArb).map(([negated, name]) => (negated ? `!${name}` : name));
-const listArb: fc.Arbitrary<RawList> = fc.oneof(termArb, fc.array(termArb, { minLength: 1, maxLength: 4 }));
-const keyArb = fc.oneof(fc.constant('*'), fc.constantFrom(...USERS), fc.constantFrom(...GROUPS).map((g) => `group:${g}`));
-const entryArb: fc.Arbitrary<RawEntry> = fc.oneof(
-  listArb.map((d) => ({ default: d })),
-  listArb.map((l) => ({ limit: l })),
-  fc.tuple(listArb, listArb).map(([d, l]) => ({ default: d, limit: l })),
-);
-const siteArb: fc.Arbitrary<RawSite> = fc.dictionary(keyArb, fc.dictionary(keyArb, entryArb, { maxKeys: 4 }), { maxKeys: 4 });
-const uaArb: fc.Arbitrary<RawUa | undefined> = fc.option(fc.dictionary(keyArb, listArb, { maxKeys: 5 }), { nil: undefined });
-const requestArb: fc.Arbitrary<AuthzRequest> = fc.record({
-  owner: fc.constantFrom(...USERS),
-  ownerGroups: fc.subarray(GROUPS),
-  user: fc.constantFrom(...USERS),
-  userGroups: fc.subarray(GROUPS),
-});
 
 /** An independent, deliberately plain reading of AUTHORIZATION.md, with Sets and no caching. */
 function reference(site: RawSite | undefined, ua: RawUa | undefined, r: AuthzRequest) {

@@ -17,6 +17,11 @@ function writeJson(path: string, value: unknown): void {
   writeFileSync(path, JSON.stringify(value, null, 2));
 }
 
+function writeFlow(workflowDir: string, yaml = 'tasks:\n  hello:\n    script: echo hello\n'): void {
+  mkdirSync(workflowDir, { recursive: true });
+  writeFileSync(join(workflowDir, 'flow.yaml'), yaml);
+}
+
 // Each process loads the whole CLI; on a busy two-core machine that takes seconds, hence the timeout.
 describe('flotilla config check', { timeout: 120_000 }, () => {
   it('passes the example configuration with a one-line summary', async () => {
@@ -46,7 +51,7 @@ describe('flotilla config check', { timeout: 120_000 }, () => {
     });
     const users = join(dir, 'state', 'users');
     writeJson(join(users, 'alice', 'jupyter_config.json'), { WorkflowServer: { user_authorization: { '*': ['READ'] } } });
-    mkdirSync(join(users, 'alice', 'workflows', 'good-flow'), { recursive: true });
+    writeFlow(join(users, 'alice', 'workflows', 'good-flow'));
     mkdirSync(join(users, 'alice', 'workflows', 'bad flow'), { recursive: true });
     writeJson(join(users, 'bob', 'jupyter_config.json'), { WorkflowServer: { site_authorization: {} } });
     writeJson(join(users, 'carol', 'jupyter_config.json'), { WorkflowServer: { user_authorization: { dave: ['stpo'] } } });
@@ -59,7 +64,7 @@ describe('flotilla config check', { timeout: 120_000 }, () => {
       `${site}: JupyterHub › authenticator › admin_users[1]: expected a user name, got 42`,
       `${join(users, '.hidden')}: ".hidden" is not a valid owner name: names are 1 to 64 ASCII letters, digits, ".", "_", "-" or "@", starting with a letter or a digit`,
       `${join(users, 'alice', 'workflows', 'bad flow')}: "bad flow" is not a valid workflow name: names are 1 to 64 ASCII letters, digits, ".", "_", "-" or "@", starting with a letter or a digit`,
-      `${join(users, 'bob', 'jupyter_config.json')}: WorkflowServer › site_authorization: only the site configuration file can carry site_authorization; an owner's file holds user_authorization alone`,
+      `${join(users, 'bob', 'jupyter_config.json')}: WorkflowServer › site_authorization: only the site configuration file can carry site_authorization; an owner's file holds user_authorization and workflow_authorization alone`,
       `${join(users, 'carol', 'jupyter_config.json')}: WorkflowServer › user_authorization › dave: unknown permission "stpo"; did you mean "stop"?`,
       'config check: 5 problems found',
     ]);
@@ -69,8 +74,8 @@ describe('flotilla config check', { timeout: 120_000 }, () => {
     const site = join(dir, 'site.json');
     writeJson(site, { JupyterHub: { data_dir: 'state', load_groups: { ops: { users: ['carol'] } } } });
     writeJson(join(dir, 'state', 'users', 'alice', 'jupyter_config.json'), { WorkflowServer: { user_authorization: { '*': ['READ'] } } });
-    mkdirSync(join(dir, 'state', 'users', 'alice', 'workflows', 'one'), { recursive: true });
-    mkdirSync(join(dir, 'state', 'users', 'bob', 'workflows', 'two'), { recursive: true });
+    writeFlow(join(dir, 'state', 'users', 'alice', 'workflows', 'one'));
+    writeFlow(join(dir, 'state', 'users', 'bob', 'workflows', 'two'));
     writeFileSync(join(dir, 'state', 'htpasswd'), 'alice:$2y$04$2QW4QuXErVCLJI1kLB4YnOGhSdB589LIga/rCL20wYh2EeDuwwhJq\n# comment\n');
     const result = await runFlotilla(['config', 'check', '--config', site]);
     expect(result.stderr).toBe('');
@@ -78,6 +83,28 @@ describe('flotilla config check', { timeout: 120_000 }, () => {
     expect(result.stdout).toBe(
       `OK ${site}: 1 user, 1 group, 0 roles, 2 owners (1 owner file, 2 workflows) checked; ${join(dir, 'state', 'htpasswd')}: 1 account\n`,
     );
+  });
+
+  it("checks every workflow's flow.yaml, naming file, line and column", () => {
+    const site = join(dir, 'site.json');
+    writeJson(site, { JupyterHub: { data_dir: 'state' } });
+    const flows = join(dir, 'state', 'users', 'alice', 'workflows');
+    writeFlow(join(flows, 'fine'));
+    writeFlow(join(flows, 'broken-yaml'), 'tasks:\n  a:\n    script: [unclosed\n');
+    writeFlow(join(flows, 'typo'), 'tasks:\n  hello:\n    script: echo hi\n  count:\n    script: wc\n    depends: [helo]\n');
+    mkdirSync(join(flows, 'empty-folder'), { recursive: true });
+    const report = checkConfiguration(site);
+    expect(report.counts.workflows).toBe(4);
+    const byFile = Object.fromEntries(report.issues.map((i) => [i.file, i.message]));
+    expect(Object.keys(byFile).sort()).toEqual([
+      expect.stringMatching(new RegExp(`^${join(flows, 'broken-yaml', 'flow.yaml')}:\\d+:\\d+$`)),
+      join(flows, 'empty-folder', 'flow.yaml'),
+      `${join(flows, 'typo', 'flow.yaml')}:6:15`,
+    ]);
+    expect(byFile[`${join(flows, 'typo', 'flow.yaml')}:6:15`]).toBe('tasks.count.depends: unknown task "helo"; did you mean "hello"?');
+    const yamlIssue = report.issues.find((i) => i.file?.includes('broken-yaml'));
+    expect(yamlIssue?.message).toBe('Flow sequence in block collection must be sufficiently indented and end with a ]');
+    expect(byFile[join(flows, 'empty-folder', 'flow.yaml')]).toBe('missing: every folder under workflows/ needs a flow.yaml');
   });
 
   it('reports a malformed htpasswd file with its line', async () => {

@@ -62,7 +62,7 @@ describe('loading an owner file', () => {
   it('refuses site_authorization in an owner file, saying only the site file can carry it', () => {
     const file = writeOwnerFile('alice', JSON.stringify({ WorkflowServer: { site_authorization: { '*': { '*': { default: 'ALL' } } } } }));
     expect(() => loadOwnerAuthorization(dataDir, 'alice')).toThrow(
-      `${file}: WorkflowServer › site_authorization: only the site configuration file can carry site_authorization; an owner's file holds user_authorization alone`,
+      `${file}: WorkflowServer › site_authorization: only the site configuration file can carry site_authorization; an owner's file holds user_authorization and workflow_authorization alone`,
     );
   });
 

@@ -55,7 +55,7 @@ describe('site configuration defaults', () => {
         cookie_secret_file: join(data, 'cookie_secret'),
         cookie_max_age_days: 14,
       },
-      WorkflowServer: { site_authorization: undefined, system_groups: false, max_concurrent_jobs: undefined, limits: DEFAULT_SERVER_LIMITS, stall_timeout: 3600 },
+      WorkflowServer: { site_authorization: undefined, system_groups: false, max_concurrent_jobs: undefined, limits: DEFAULT_SERVER_LIMITS, stall_timeout: 3600, platforms: {} },
     });
   });
 
@@ -186,7 +186,7 @@ describe('site configuration errors', () => {
       'jupyter_config.json: JupyterHub › authenticator: unknown key "admin_user"; did you mean "admin_users"?',
     ]);
     expect(problems({ WorkflowServer: { colour: 'blue' } })).toEqual([
-      'jupyter_config.json: WorkflowServer: unknown key "colour" (allowed here: site_authorization, user_authorization, system_groups, max_concurrent_jobs, limits, stall_timeout)',
+      'jupyter_config.json: WorkflowServer: unknown key "colour" (allowed here: site_authorization, user_authorization, system_groups, max_concurrent_jobs, limits, stall_timeout, platforms)',
     ]);
   });
 

@@ -1,7 +1,7 @@
 /**
  * SIGTERM to a real hub process with proxied WebSockets open: every client is told 1001 Going
  * Away, the hub exits even when a client never answers, and the workflow server keeps running
- * (servers outlive the hub). The processes run dist/: `npm run build` first.
+ * (servers outlive the hub) until `flotilla stop-servers` stops it. The processes run dist/: `npm run build` first.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import request from 'supertest';
 import WebSocket from 'ws';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runFlotilla } from '../config/run-flotilla.js';
 import { startHub } from './helpers.js';
 import { freePort, startHubProcess, type HubProcess } from './hub-process.js';
 
@@ -76,5 +77,15 @@ describe('hub shutdown with proxied WebSockets open', () => {
     serverPid = (db.prepare('SELECT pid FROM servers WHERE owner = ?').get('alice') as { pid: number }).pid;
     db.close();
     expect(isAlive(serverPid)).toBe(true);
+
+    // Starting over: `stop-servers` finds what outlived the hub and stops it.
+    const stop = await runFlotilla(['stop-servers', '--config', join(dir, 'jupyter_config.json')]);
+    expect(stop.stderr).toBe('');
+    expect(stop.code).toBe(0);
+    expect(stop.stdout).toContain(`stopped 1 workflow server on ${dir}: alice`);
+    // It has exited; init reaps it in its own time.
+    await expect.poll(() => isAlive(serverPid!), { timeout: 10_000 }).toBe(false);
+    const again = await runFlotilla(['stop-servers', '--config', join(dir, 'jupyter_config.json')]);
+    expect(again.stdout).toBe(`no workflow servers are running on ${dir}\n`);
   });
 });

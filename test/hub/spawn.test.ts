@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
-import WebSocket from 'ws';
 import { SESSION_COOKIE } from '../../src/hub/index.js';
+import { openGraphqlSocket } from './graphql-socket.js';
 import { cookieValue, signIn, startHub, waitFor, xsrfFrom, type HubFixture } from './helpers.js';
 
 // These tests spawn real `bin/flotilla server` processes: dist/ must be built (npm run build).
@@ -88,34 +88,14 @@ describe('spawn on visit and proxying to a real workflow server', () => {
     // public origin is where it listens. The server knows only bind_url's origin, which the hub
     // forwards once it has checked the browser's.
     expect(new URL(f.url).port).not.toBe('8000');
-    const ws = new WebSocket(`${f.url.replace('http', 'ws')}/user/alice/subscriptions`, 'graphql-transport-ws', {
-      headers: { Cookie: aliceCookie, Origin: f.url },
-    });
-    const messages: { type: string }[] = [];
-    ws.on('message', (data) => messages.push(JSON.parse(data.toString())));
-    await new Promise<void>((resolve, reject) => {
-      ws.on('open', () => resolve());
-      ws.on('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
-      ws.on('error', reject);
-    });
-    ws.send(JSON.stringify({ type: 'connection_init', payload: {} }));
-    await waitFor(() => messages.some((m) => m.type === 'connection_ack'), 20_000, 'connection_ack');
-    ws.close();
+    const socket = await openGraphqlSocket(f.url, 'alice', { Cookie: aliceCookie, Origin: f.url });
+    expect(socket.messages.some((m) => m.type === 'connection_ack')).toBe(true);
+    socket.close();
   }, SLOW);
 
   it('proxies WebSockets and a subscriber who loses read through a group change is disconnected', async () => {
-    const ws = new WebSocket(`${f.url.replace('http', 'ws')}/user/alice/subscriptions`, 'graphql-transport-ws', {
-      headers: { Authorization: `token ${bobToken}` },
-    });
-    const messages: { type: string }[] = [];
+    const { ws, messages } = await openGraphqlSocket(f.url, 'alice', bobToken);
     const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
-    ws.on('message', (data) => messages.push(JSON.parse(data.toString())));
-    await new Promise<void>((resolve, reject) => {
-      ws.on('open', () => resolve());
-      ws.on('error', reject);
-    });
-    ws.send(JSON.stringify({ type: 'connection_init', payload: {} }));
-    await waitFor(() => messages.some((m) => m.type === 'connection_ack'), 20_000, 'connection_ack');
     ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: 'subscription { deltas { __typename } }' } }));
     await waitFor(() => messages.some((m) => m.type === 'next'), 20_000, 'first delta');
     const removed = await admin.delete('/hub/api/groups/readers/users').set('X-XSRFToken', adminXsrf).send({ users: ['bob'] });

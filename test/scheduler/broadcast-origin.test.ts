@@ -60,6 +60,6 @@ describe('broadcast origin', () => {
     const check = new Database(file, { readonly: true });
     const columns = check.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('broadcasts')").all().map((c) => c.name);
     check.close();
-    expect(columns).toEqual(['workflow', 'cycle_point', 'namespace', 'env', 'script', 'seq', 'set_by', 'set_at']);
+    expect(columns).toEqual(['workflow', 'cycle_point', 'namespace', 'env', 'script', 'seq', 'set_by', 'set_at', 'platform', 'directives']);
   });
 });

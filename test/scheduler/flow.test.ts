@@ -24,7 +24,7 @@ tasks:
     expect(r.flow.runahead).toBe(2);
     expect(r.flow.tasks.get('train')).toEqual({
       name: 'train', script: 'python3 train.py', depends: [{ name: 'prep', offset: 0 }, { name: 'train', offset: 1 }],
-      env: { EPOCHS: '3' }, retries: 1,
+      env: { EPOCHS: '3' }, retries: 1, directives: {},
     });
     expect(r.flow.tasks.get('publish')?.xtrigger).toBe('data_ready');
   });

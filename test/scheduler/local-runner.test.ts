@@ -23,54 +23,55 @@ afterEach(() => {
   rmSync(runDir, { recursive: true, force: true });
 });
 
-const ignore = { started: () => undefined, exited: () => undefined };
+const ignore = { started: () => undefined, exited: () => undefined, lost: () => undefined, neverStarted: () => undefined };
+const local = { directives: {}, label: 'test' };
 
 describe('the local job runner', () => {
   it('fences an unclaimed folder: a wrapper starting after that exits without running the script', async () => {
     const jobDir = join(runDir, 'log/job/1/a/01');
     mkdirSync(jobDir, { recursive: true });
     writeFileSync(join(jobDir, 'job.script'), `echo ran >> ${join(runDir, 'ledger')}`);
-    expect(runner.recover(jobDir)).toEqual({ kind: 'never-started' });
+    expect(runner.recover({ jobDir })).toEqual({ kind: 'never-started' });
     expect(readFileSync(join(jobDir, 'job.pid'), 'utf8')).toBe('fenced\n');
     // The wrapper of that submission, spawned just before the crash, gets going only now.
     const late = spawn('bash', [join(runDir, WRAPPER_FILE), jobDir], { cwd: runDir, stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
     const code = await new Promise<number | null>((done) => late.once('exit', done));
     expect(code).toBe(75);
     expect(existsSync(join(runDir, 'ledger'))).toBe(false);
-    expect(runner.poll(jobDir)).toEqual({ kind: 'never-started' });
+    expect(runner.poll({ jobDir })).toEqual({ kind: 'never-started' });
   });
 
   it('leaves a claimed folder to its live wrapper, then reads its exit status; a folder is never reused', async () => {
     const jobDir = join(runDir, 'log/job/1/b/01');
-    const job = { runDir, jobDir, script: 'while [ ! -f go ]; do sleep 0.05; done; exit 4', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } };
-    const pid = await runner.submit(job, ignore);
-    pids.push(pid);
-    await waitFor('the wrapper to claim its folder', () => runner.poll(jobDir).kind === 'running');
-    expect(runner.recover(jobDir)).toEqual({ kind: 'running', pid });
+    const job = { runDir, jobDir, script: 'while [ ! -f go ]; do sleep 0.05; done; exit 4', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, ...local };
+    const { pid } = await runner.submit(job, ignore);
+    pids.push(pid!);
+    await waitFor('the wrapper to claim its folder', () => runner.poll({ jobDir }).kind === 'running');
+    expect(runner.recover({ jobDir })).toEqual({ kind: 'running', pid });
     expect(readFileSync(join(jobDir, 'job.pid'), 'utf8').trim()).toBe(String(pid));
     await expect(runner.submit(job, ignore)).rejects.toThrow(/already exists \(job folders are never reused\)/);
     writeFileSync(join(runDir, 'go'), '');
-    await waitFor('the job to finish', () => runner.poll(jobDir).kind === 'finished');
-    expect(runner.poll(jobDir)).toEqual({ kind: 'finished', status: 4 });
+    await waitFor('the job to finish', () => runner.poll({ jobDir }).kind === 'finished');
+    expect(runner.poll({ jobDir })).toEqual({ kind: 'finished', status: 4 });
   });
 
   it('calls a claimed folder whose wrapper died without a status lost', async () => {
     const jobDir = join(runDir, 'log/job/1/c/01');
-    const pid = await runner.submit({ runDir, jobDir, script: 'sleep 30', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } }, ignore);
-    pids.push(pid);
-    await waitFor('the wrapper to claim its folder', () => runner.poll(jobDir).kind === 'running');
-    killGroup(pid);
-    await waitFor('the job to be lost', () => runner.recover(jobDir).kind === 'lost');
+    const { pid } = await runner.submit({ runDir, jobDir, script: 'sleep 30', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, ...local }, ignore);
+    pids.push(pid!);
+    await waitFor('the wrapper to claim its folder', () => runner.poll({ jobDir }).kind === 'running');
+    killGroup(pid!);
+    await waitFor('the job to be lost', () => runner.recover({ jobDir }).kind === 'lost');
   });
 
   it('leaves a claim in progress (job.pid created, pid not yet written) alone, and calls it lost once abandoned', () => {
     const jobDir = join(runDir, 'log/job/1/d/01');
     mkdirSync(jobDir, { recursive: true });
     writeFileSync(join(jobDir, 'job.pid'), '');
-    expect(runner.recover(jobDir)).toEqual({ kind: 'unclaimed' });
+    expect(runner.recover({ jobDir })).toEqual({ kind: 'unclaimed' });
     expect(readFileSync(join(jobDir, 'job.pid'), 'utf8')).toBe('');
     const longAgo = new Date(Date.now() - 60_000);
     utimesSync(join(jobDir, 'job.pid'), longAgo, longAgo);
-    expect(runner.recover(jobDir)).toEqual({ kind: 'lost' });
+    expect(runner.recover({ jobDir })).toEqual({ kind: 'lost' });
   });
 });

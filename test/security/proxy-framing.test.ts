@@ -5,10 +5,12 @@
  * shared connection (request smuggling / response queue poisoning between users).
  */
 import { createServer, type Server } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, type AddressInfo, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Identity } from '../../src/identity/proof.js';
 import { UserProxy } from '../../src/proxy/index.js';
+
+const SENTINEL = '/user/alice/sentinel';
 
 const who: Identity = { user: 'mallory', groups: [], owner: 'alice', ownerGroups: [], via: 'token' };
 
@@ -37,6 +39,8 @@ function rawExchange(port: number, bytes: string): Promise<string> {
 
 describe('UserProxy request framing', () => {
   const seen: { method: string; url: string; body: string }[] = [];
+  /** Backend connections that carried a request of the current exchange, until they close or carry the sentinel. */
+  const unsettled = new Set<Socket>();
   let backend: Server;
   let front: Server;
   let proxy: UserProxy;
@@ -48,7 +52,13 @@ describe('UserProxy request framing', () => {
       req.setEncoding('utf8');
       req.on('data', (c: string) => (body += c));
       req.on('end', () => {
-        seen.push({ method: req.method ?? '', url: req.url ?? '', body });
+        if (req.url === SENTINEL) {
+          unsettled.delete(req.socket);
+        } else {
+          seen.push({ method: req.method ?? '', url: req.url ?? '', body });
+          if (!unsettled.has(req.socket)) req.socket.once('close', () => unsettled.delete(req.socket));
+          unsettled.add(req.socket);
+        }
         res.setHeader('content-type', 'application/json');
         res.end(JSON.stringify({ url: req.url }));
       });
@@ -74,10 +84,13 @@ describe('UserProxy request framing', () => {
   /** Sends one request with `smuggled` as its body; the backend must never see it as a request. */
   async function send(method: string, headers: string[], body: string): Promise<string> {
     seen.length = 0;
+    unsettled.clear();
     const answer = await rawExchange(frontPort, `${method} /user/alice/x HTTP/1.1\r\nHost: hub\r\n${headers.join('\r\n')}\r\n\r\n${body}`);
-    // The front answered and the client went away; a smuggled request would have reached the
-    // backend on the same connection right behind the first. Give it every chance to show.
-    await new Promise((r) => setTimeout(r, 200));
+    // A smuggled request would sit on the backend connection right behind the first one. The
+    // backend reads a connection in order, so once that connection has closed or carried a later
+    // request (the sentinel, sent through the proxy's shared connections), nothing is left unread.
+    await rawExchange(frontPort, `GET ${SENTINEL} HTTP/1.1\r\nHost: hub\r\n\r\n`);
+    await vi.waitFor(() => expect(unsettled.size).toBe(0), { timeout: 10_000 });
     expect(seen.map((s) => s.url)).not.toContain('/user/alice/smuggled');
     return answer;
   }

@@ -16,13 +16,13 @@ describe('REST API and pages', () => {
   const authz = () => `${server.base}api/authorization`;
 
   beforeAll(async () => {
-    server = await startTestServer({ owner: 'alice', ownerGroups: ['staff'], site: SITE, ua: UA, flows: { demo: 'tasks:\n  a:\n    script: "true"\n' } });
+    server = await startTestServer({ owner: 'alice', ownerGroups: ['staff'], groups: { ops: ['bob'] }, site: SITE, ua: UA, flows: { demo: 'tasks:\n  a:\n    script: "true"\n' } });
   });
   afterAll(async () => server?.close());
 
   it('gives each user their profile', async () => {
     const res = await server.get(bob, `${server.base}api/userprofile`).expect(200);
-    expect(res.body).toEqual({ username: 'bob', owner: 'alice', groups: ['ops'], permissions: ['pause', 'read'] });
+    expect(res.body).toEqual({ username: 'bob', owner: 'alice', groups: ['ops'], permissions: ['pause', 'read'], workflowPermissions: [] });
     const stranger = await server.get({ user: 'zoe' }, `${server.base}api/userprofile`).expect(200);
     expect(stranger.body.permissions).toEqual([]);
   });

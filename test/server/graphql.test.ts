@@ -42,7 +42,7 @@ describe('GraphQL over HTTP', () => {
     const res = await server
       .graphql(bob, 'mutation { play(workflows: ["demo"]) { ok } hold(workflows: ["demo"], tasks: ["hello"]) { ok } }')
       .expect(403);
-    expect(res.body).toEqual({ errors: [{ message: expect.stringContaining('hold'), extensions: { code: 'FORBIDDEN', operation: 'hold' } }] });
+    expect(res.body).toEqual({ errors: [{ message: expect.stringContaining('hold'), extensions: { code: 'FORBIDDEN', operation: 'hold', workflow: 'demo' } }] });
     expect(await status('demo')).toBe('stopped');
   });
 

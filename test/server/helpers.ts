@@ -11,6 +11,7 @@ import { createProxyServer } from 'http-proxy-3';
 import request from 'supertest';
 import WebSocket from 'ws';
 import type { SiteSettings } from '../../src/identity/launch.js';
+import type { PlatformConfig } from '../../src/config/index.js';
 import { newServerSecret, PROOF_HEADER, signProof, type Identity } from '../../src/identity/proof.js';
 import { startWorkflowServer, type RunningWorkflowServer } from '../../src/server/app.js';
 import type { ServerLimits } from '../../src/server/limits.js';
@@ -53,6 +54,16 @@ export interface TestServerOptions {
   limits?: Partial<ServerLimits>;
   /** An existing (empty) data directory, e.g. on a small file system; omitted: a fresh temp dir. */
   dataDir?: string;
+  /** WorkflowServer.platforms; omitted: only the built-in local one. */
+  platforms?: Record<string, PlatformConfig>;
+  /**
+   * The hub's group membership at start (group → members), the server's one source of groups;
+   * omitted: no groups at all; null: the hub sent none (yet). Groups in a request's proof are not
+   * used for decisions.
+   */
+  groups?: Record<string, string[]> | null;
+  /** The owner's workflow_authorization, written beside `ua`. */
+  wa?: unknown;
 }
 
 export interface TestServer {
@@ -62,6 +73,8 @@ export interface TestServer {
   ownerFile: string;
   /** Sends new site settings the way the hub does (a signed PUT to the control endpoint). */
   pushSite(site: SiteSettings): Promise<void>;
+  /** Sends the hub's full group membership the way the hub does. */
+  pushGroups(groups: Record<string, string[]>): Promise<void>;
   base: string;
   running: RunningWorkflowServer;
   url: string;
@@ -70,6 +83,7 @@ export interface TestServer {
   get(who: Who, target: string): request.Test;
   put(who: Who, target: string): request.Test;
   post(who: Who, target: string): request.Test;
+  delete(who: Who, target: string): request.Test;
   /** POST a GraphQL document to /user/O/graphql. */
   graphql(who: Who, query: string, variables?: Record<string, unknown>, operationName?: string): request.Test;
   close(): Promise<void>;
@@ -80,12 +94,24 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   const ownerDir = join(dataDir, 'users', options.owner);
   const ownerFile = join(ownerDir, 'jupyter_config.json');
   mkdirSync(join(ownerDir, 'workflows'), { recursive: true });
-  if (options.ua !== undefined) writeFileSync(ownerFile, JSON.stringify({ WorkflowServer: { user_authorization: options.ua } }));
+  if (options.ua !== undefined || options.wa !== undefined) {
+    const section = {
+      ...(options.ua !== undefined ? { user_authorization: options.ua } : {}),
+      ...(options.wa !== undefined ? { workflow_authorization: options.wa } : {}),
+    };
+    writeFileSync(ownerFile, JSON.stringify({ WorkflowServer: section }));
+  }
   for (const [name, text] of Object.entries(options.flows ?? {})) {
     mkdirSync(join(ownerDir, 'workflows', name), { recursive: true });
     writeFileSync(join(ownerDir, 'workflows', name, 'flow.yaml'), text);
   }
   const secret = newServerSecret();
+  // The owner's groups are membership like anyone's: the server takes groups from nowhere else.
+  let membership: Record<string, string[]> | null = null;
+  if (options.groups !== null) {
+    membership = { ...options.groups };
+    for (const group of options.ownerGroups ?? []) membership[group] = [...(membership[group] ?? []), options.owner];
+  }
   const running = await startWorkflowServer({
     owner: options.owner,
     dataDir,
@@ -95,8 +121,10 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     host: '127.0.0.1',
     port: 0,
     logger: options.logger ?? silentLogger(),
+    groups: membership,
     concurrency: 4,
     ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.platforms ? { platforms: options.platforms } : {}),
   });
   const base = `/user/${options.owner}/`;
   const sign = (who: Who, method: string, target: string) => proofFor(secret, options.owner, who, method, target, options.ownerGroups ?? []);
@@ -110,6 +138,10 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
       const target = '/_flotilla/site';
       await agent.put(target).set(sign({ user: null }, 'PUT', target)).send(site).expect(200);
     },
+    async pushGroups(groups) {
+      const target = '/_flotilla/membership';
+      await agent.put(target).set(sign({ user: null }, 'PUT', target)).send({ groups }).expect(200);
+    },
     base,
     running,
     url: running.url,
@@ -117,6 +149,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     get: (who, target) => agent.get(target).set(sign(who, 'GET', target)),
     put: (who, target) => agent.put(target).set(sign(who, 'PUT', target)),
     post: (who, target) => agent.post(target).set(sign(who, 'POST', target)),
+    delete: (who, target) => agent.delete(target).set(sign(who, 'DELETE', target)),
     graphql: (who, query, variables, operationName) =>
       agent
         .post(`${base}graphql`)
@@ -146,6 +179,16 @@ export function openSocket(server: TestServer, who: Who, headers: Record<string,
     });
     ws.once('error', (err) => reject(err));
   });
+}
+
+/** Opens a socket for `who` and has it acknowledged; `sockets` collects it for closing after the test. */
+export async function connectSocket(server: TestServer, who: Who, sockets: GraphqlSocket[], headers: Record<string, string> = {}): Promise<GraphqlSocket> {
+  const outcome = await openSocket(server, who, headers);
+  if (!outcome.ok) throw new Error(`upgrade refused with ${outcome.status}`);
+  const socket = new GraphqlSocket(outcome.ws);
+  sockets.push(socket);
+  await socket.init();
+  return socket;
 }
 
 export interface ProtocolMessage {

@@ -8,7 +8,7 @@ const SITE = { '*': { '*': { default: 'READ' } } };
 describe('proof of identity', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ owner: 'alice', site: SITE });
+    server = await startTestServer({ owner: 'alice', site: SITE, groups: { team: ['bob'] } });
   });
   afterAll(async () => server?.close());
 
@@ -16,7 +16,7 @@ describe('proof of identity', () => {
 
   it('accepts a valid proof', async () => {
     const res = await server.get({ user: 'bob', groups: ['team'] }, profile()).expect(200);
-    expect(res.body).toEqual({ username: 'bob', owner: 'alice', groups: ['team'], permissions: ['read'] });
+    expect(res.body).toEqual({ username: 'bob', owner: 'alice', groups: ['team'], permissions: ['read'], workflowPermissions: [] });
   });
 
   it('answers 401 and nothing else without a proof', async () => {

@@ -6,7 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { getIntrospectionQuery } from '../../src/graphql/graphql-js.js';
 import { DEFAULT_SERVER_LIMITS } from '../../src/server/limits.js';
-import { GraphqlSocket, openSocket, startTestServer, waitFor, type TestServer, type Who } from './helpers.js';
+import { connectSocket, GraphqlSocket, openSocket, startTestServer, waitFor, type TestServer, type Who } from './helpers.js';
 
 const MB = 1024 * 1024;
 // `yes` lines are 46 bytes; `head -c` makes the sizes exact.
@@ -27,15 +27,7 @@ const bob: Who = { user: 'bob' };
 const logQuery = (task: string, fields = 'content', args = '') => `jobLog(workflow: "w", task: "1/${task}"${args}) { ${fields} }`;
 const aliases = (count: number, field: string) => `{ ${Array.from({ length: count }, (_, i) => `a${i}: ${field}`).join(' ')} }`;
 
-/** Opens a socket for `who`, acknowledged, closed after each test. */
-async function connect(server: TestServer, who: Who, sockets: GraphqlSocket[]): Promise<GraphqlSocket> {
-  const outcome = await openSocket(server, who);
-  if (!outcome.ok) throw new Error(`upgrade refused with ${outcome.status}`);
-  const socket = new GraphqlSocket(outcome.ws);
-  sockets.push(socket);
-  await socket.init();
-  return socket;
-}
+const connect = connectSocket;
 
 /** The first message about subscription `id`, once it has come. */
 const firstOf = (socket: GraphqlSocket, id: string) => waitFor(() => socket.of(id)[0], `a message for ${id}`);
@@ -156,7 +148,7 @@ describe('GraphQL cost budget, response cap and jobLog', () => {
 describe('caps on sockets and subscriptions', () => {
   let server: TestServer;
   const sockets: GraphqlSocket[] = [];
-  const PERMISSIONS = 'subscription { permissions }';
+  const PERMISSIONS = 'subscription { permissions { permissions } }';
 
   beforeAll(async () => {
     server = await startTestServer({ owner: 'alice', site: SITE, ua: UA, limits: { subscriptions_per_socket: 3, sockets_per_user: 2 } });
@@ -190,7 +182,7 @@ describe('caps on sockets and subscriptions', () => {
     const carl = await connect(server, { user: 'carl' }, sockets);
     for (const socket of [first, second, carl]) {
       socket.subscribe('p', PERMISSIONS);
-      expect(await firstOf(socket, 'p')).toMatchObject({ type: 'next', payload: { data: { permissions: ['read'] } } });
+      expect(await firstOf(socket, 'p')).toMatchObject({ type: 'next', payload: { data: { permissions: { permissions: ['read'] } } } });
     }
     second.ws.close();
     // Once the server has seen the close, bob may open another.

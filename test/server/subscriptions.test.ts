@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { GraphqlSocket, HUB_ORIGIN, openSocket, startTestServer, waitFor, type TestServer, type Who } from './helpers.js';
+import { connectSocket, GraphqlSocket, HUB_ORIGIN, openSocket, startTestServer, waitFor, type TestServer, type Who } from './helpers.js';
 
 const FLOW = `
 tasks:
@@ -27,14 +27,7 @@ describe('subscriptions', () => {
   });
   afterAll(async () => server?.close());
 
-  async function connect(who: Who, headers: Record<string, string> = {}): Promise<GraphqlSocket> {
-    const outcome = await openSocket(server, who, headers);
-    if (!outcome.ok) throw new Error(`upgrade refused with ${outcome.status}`);
-    const socket = new GraphqlSocket(outcome.ws);
-    sockets.push(socket);
-    await socket.init();
-    return socket;
-  }
+  const connect = (who: Who, headers: Record<string, string> = {}) => connectSocket(server, who, sockets, headers);
 
   it('refuses the upgrade without a proof (401), without read (403), from a foreign Origin (403)', async () => {
     const ws = await import('ws');
@@ -114,8 +107,8 @@ describe('subscriptions', () => {
   });
 
   it('closes sockets when a membership push removes the group that gave read', async () => {
-    const reader = await subscribedAs({ user: 'rita', groups: ['readers'] });
     await server.put({ user: null }, '/_flotilla/membership').send({ groups: { readers: ['rita', 'sam'] } }).expect(200);
+    const reader = await subscribedAs({ user: 'rita' });
     expect(reader.closed).toBeUndefined();
     await server.put({ user: null }, '/_flotilla/membership').send({ groups: { readers: ['sam'] } }).expect(200);
     await waitFor(() => reader.closed, 'rita to be disconnected', 5_000);
@@ -125,8 +118,9 @@ describe('subscriptions', () => {
   });
 
   describe('permissions pushed live', () => {
+    const PERMISSIONS = 'subscription { permissions { permissions workflowPermissions { workflow permissions } } }';
     const nexts = (socket: GraphqlSocket, id: string): string[][] =>
-      socket.of(id).filter((m) => m.type === 'next').map((m) => m.payload.data.permissions as string[]);
+      socket.of(id).filter((m) => m.type === 'next').map((m) => m.payload.data.permissions.permissions as string[]);
     const putUa = (ua: object) => server.put({ user: 'alice' }, `${server.base}api/authorization`).send(ua).expect(200);
     afterEach(async () => {
       await putUa(UA);
@@ -136,7 +130,7 @@ describe('subscriptions', () => {
     it('sends the list at once, then the new list after a PUT that takes pause away, and nothing for changes that leave it alone', async () => {
       await putUa({ ...UA, pat: ['READ', 'pause', 'hold'] });
       const pat = await connect({ user: 'pat' });
-      pat.subscribe('p', 'subscription { permissions }');
+      pat.subscribe('p', PERMISSIONS);
       await waitFor(() => nexts(pat, 'p').length === 1, 'the current list');
       expect(nexts(pat, 'p')[0]).toEqual(['hold', 'pause', 'read']);
 
@@ -152,7 +146,7 @@ describe('subscriptions', () => {
     it('sends the larger list after a membership push puts the user in a group with more rights', async () => {
       await putUa({ ...UA, pat: ['READ'], 'group:ops': ['CONTROL'] });
       const pat = await connect({ user: 'pat' });
-      pat.subscribe('p', 'subscription { permissions }');
+      pat.subscribe('p', PERMISSIONS);
       await waitFor(() => nexts(pat, 'p').length === 1, 'the current list');
       expect(nexts(pat, 'p')[0]).toEqual(['read']);
 
@@ -170,7 +164,7 @@ describe('subscriptions', () => {
       await putUa({ ...UA, pat: ['READ'], 'group:ops': ['CONTROL'] });
       const pat = await connect({ user: 'pat', groups: ['ops'] });
       await server.put({ user: null }, '/_flotilla/membership').send({ groups: { ops: [] } }).expect(200);
-      pat.subscribe('p', 'subscription { permissions }');
+      pat.subscribe('p', PERMISSIONS);
       pat.subscribe('me', '{ me { permissions } }');
       await waitFor(() => nexts(pat, 'p').length === 1 && pat.of('me').some((m) => m.type === 'next'), 'the list and me');
       const me = pat.of('me').find((m) => m.type === 'next')!.payload.data.me.permissions as string[];
@@ -181,7 +175,7 @@ describe('subscriptions', () => {
     it('never sends a list without read: the socket closes with 4403 instead', async () => {
       await putUa({ ...UA, pat: ['READ', 'pause'] });
       const pat = await connect({ user: 'pat' });
-      pat.subscribe('p', 'subscription { permissions }');
+      pat.subscribe('p', PERMISSIONS);
       await waitFor(() => nexts(pat, 'p').length === 1, 'the current list');
       await putUa({ ...UA, pat: ['pause'] });
       await waitFor(() => pat.closed, 'pat to be disconnected', 5_000);
@@ -190,7 +184,7 @@ describe('subscriptions', () => {
     });
 
     it('is a subscription only: over HTTP it is not run', async () => {
-      const res = await server.graphql({ user: 'bob' }, 'subscription { permissions }');
+      const res = await server.graphql({ user: 'bob' }, PERMISSIONS);
       expect(res.body.data).toBeUndefined();
       expect(res.body.errors[0].message).toMatch(/Subscriptions are not supported/);
     });

@@ -29,7 +29,7 @@ async function tryOperation(server: TestServer, who: Who, op: string): Promise<n
   }[name] ?? '';
   const res = await server.graphql(who, `mutation { ${name}(workflows: ["nope"]${args}) { workflow ok message } }`);
   if (res.status === 403) {
-    expect(res.body).toEqual({ errors: [{ message: expect.any(String), extensions: { code: 'FORBIDDEN', operation: op } }] });
+    expect(res.body).toEqual({ errors: [{ message: expect.any(String), extensions: { code: 'FORBIDDEN', operation: op, workflow: 'nope' } }] });
   } else {
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body.errors).toBeUndefined();
@@ -63,7 +63,7 @@ const CONTROL = [...CONTROL_OPERATIONS].sort();
 describe('worked example: an owner who wrote nothing', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ owner: 'carol', site: SITE });
+    server = await startTestServer({ owner: 'carol', site: SITE, groups: { misc: ['dave'] } });
   });
   afterAll(async () => server?.close());
 
@@ -105,7 +105,7 @@ describe('worked example: user1 cannot be given anything', () => {
 describe('worked example: groupB visiting a member of owners', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ owner: 'olga', ownerGroups: ['owners'], site: SITE, ua: { 'group:groupB': ['READ', 'CONTROL'] } });
+    server = await startTestServer({ owner: 'olga', ownerGroups: ['owners'], groups: { groupB: ['gina'] }, site: SITE, ua: { 'group:groupB': ['READ', 'CONTROL'] } });
   });
   afterAll(async () => server?.close());
 
@@ -119,7 +119,7 @@ describe('worked example: groupB visiting a member of owners', () => {
 describe('worked example: groupA visiting server_owner_2 who wrote nothing', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ owner: 'server_owner_2', site: SITE });
+    server = await startTestServer({ owner: 'server_owner_2', site: SITE, groups: { groupA: ['hank'] } });
   });
   afterAll(async () => server?.close());
 
@@ -148,8 +148,8 @@ describe('consequences worth a test each', () => {
 
   it('bob in ops: every CONTROL op but play, plus read, under ALL; read alone under READ', async () => {
     const ua = { '*': ['READ'], 'group:ops': ['CONTROL'], bob: ['read', 'pause', '!play'], eve: ['!ALL'] };
-    const all = await startTestServer({ owner: 'jane', site: { '*': { '*': { limit: 'ALL' } } }, ua });
-    const readOnly = await startTestServer({ owner: 'jane', site: { '*': { '*': { limit: 'READ' } } }, ua });
+    const all = await startTestServer({ owner: 'jane', site: { '*': { '*': { limit: 'ALL' } } }, ua, groups: { ops: ['bob'] } });
+    const readOnly = await startTestServer({ owner: 'jane', site: { '*': { '*': { limit: 'READ' } } }, ua, groups: { ops: ['bob'] } });
     try {
       const bob = { user: 'bob', groups: ['ops'] };
       expect(await allowedOperations(all, bob)).toEqual(['read', ...CONTROL.filter((op) => op !== 'play')].sort());

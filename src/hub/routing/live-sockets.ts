@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../../util/logger.js';
 
@@ -5,6 +6,12 @@ import type { Logger } from '../../util/logger.js';
 export type StillAllowed = () => Promise<boolean>;
 
 const RECHECK_EVERY_MS = 1_000;
+
+/** Bytes a socket has carried, both ways (a net.Socket counts them; another Duplex counts none). */
+function bytesCarried(socket: Duplex): number {
+  const counted = socket as Partial<Pick<Socket, 'bytesRead' | 'bytesWritten'>>;
+  return (counted.bytesRead ?? 0) + (counted.bytesWritten ?? 0);
+}
 
 /**
  * A WebSocket close frame, server to client (unmasked), code 1001 Going Away. The hub only pipes
@@ -20,20 +27,45 @@ const GOING_AWAY_FRAME = Buffer.from([0x88, 0x02, 0x03, 0xe9]);
  * was signed out, the API token revoked, the account removed or blocked, or `access:servers`
  * withdrawn. So the hub re-checks every open socket within a second and cuts those that no
  * longer pass.
+ * On the same beat it reports `onTraffic(owner)` for each socket that carried bytes either way
+ * since the last look: messages on a socket are activity of the server, as JupyterHub's proxy
+ * counts them, at the cost of one comparison per socket per second whatever the message rate.
  */
 export class LiveSockets {
-  private readonly open = new Map<Duplex, { user: string; owner: string; check: StillAllowed }>();
+  private readonly open = new Map<Duplex, { user: string; owner: string; check: StillAllowed; bytes: number }>();
   private readonly timer: NodeJS.Timeout;
   private running = false;
 
-  constructor(private readonly logger: Logger) {
-    this.timer = setInterval(() => void this.recheck(), RECHECK_EVERY_MS);
+  constructor(
+    private readonly logger: Logger,
+    private readonly onTraffic: (owner: string) => void = () => undefined,
+  ) {
+    this.timer = setInterval(() => {
+      this.sampleTraffic();
+      void this.recheck();
+    }, RECHECK_EVERY_MS);
     this.timer.unref();
   }
 
   add(socket: Duplex, user: string, owner: string, check: StillAllowed): void {
-    this.open.set(socket, { user, owner, check });
-    socket.once('close', () => this.open.delete(socket));
+    this.open.set(socket, { user, owner, check, bytes: bytesCarried(socket) });
+    socket.once('close', () => {
+      const entry = this.open.get(socket);
+      if (entry) this.noteTraffic(socket, entry);
+      this.open.delete(socket);
+    });
+  }
+
+  private sampleTraffic(): void {
+    for (const [socket, entry] of this.open) this.noteTraffic(socket, entry);
+  }
+
+  /** Reports the socket's owner when it carried bytes since the last look. */
+  private noteTraffic(socket: Duplex, entry: { owner: string; bytes: number }): void {
+    const bytes = bytesCarried(socket);
+    if (bytes === entry.bytes) return;
+    entry.bytes = bytes;
+    this.onTraffic(entry.owner);
   }
 
   get size(): number {

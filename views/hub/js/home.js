@@ -50,10 +50,14 @@
       .then(function (profile) {
         cell.textContent = '';
         var perms = profile.permissions || [];
-        if (perms.length === 0) cell.appendChild(el('span', { class: 'faint small', text: 'none' }));
+        if (perms.length === 0 && !(profile.workflowPermissions || []).length) cell.appendChild(el('span', { class: 'faint small', text: 'none' }));
         var box = el('div', { class: 'perm-chips' });
         perms.forEach(function (p) { box.appendChild(el('span', { class: 'chip', text: p })); });
         cell.appendChild(box);
+        // Workflows shared on their own: only those you may read, so these are yours to see.
+        (profile.workflowPermissions || []).forEach(function (w) {
+          cell.appendChild(el('div', { class: 'small muted', text: w.workflow + ': ' + (w.permissions.join(', ') || 'none') }));
+        });
       })
       .catch(function () { cell.textContent = ''; cell.appendChild(el('span', { class: 'faint small', text: 'unavailable' })); });
   });

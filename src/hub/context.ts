@@ -55,21 +55,17 @@ function pendingOf(status: ServerStatus): 'spawn' | 'stop' | null {
   return status === 'starting' ? 'spawn' : status === 'stopping' ? 'stop' : null;
 }
 
-/** The latest activity of the account or of its running server (ms), if any. */
-function lastActivityOf(ctx: HubContext, name: string): number | undefined {
-  return Math.max(ctx.servers.lastActivity(name) ?? 0, ctx.activity.get(name)?.lastActivity ?? 0) || undefined;
-}
-
 /**
  * The default server's model, JupyterHub's shape (named servers are off: the name is always "").
- * `last_activity` of a stopped server is the account's last activity, which survives the stop.
+ * `last_activity` of a running server is its own traffic's (what idle culling goes by); of a
+ * stopped one, the account's last activity, which survives the stop.
  */
 export function serverModel(ctx: HubContext, name: string) {
   const status = ctx.servers.status(name);
   return {
     name: '',
     full_name: `${name}/`,
-    last_activity: iso(lastActivityOf(ctx, name)),
+    last_activity: iso(ctx.servers.lastActivity(name) ?? ctx.activity.get(name)?.lastActivity),
     started: iso(ctx.servers.startedAt(name)),
     pending: pendingOf(status),
     ready: status === 'running',
@@ -98,7 +94,8 @@ export function userModel(ctx: HubContext, name: string, options: { includeStopp
     server: status === 'running' ? `/user/${name}/` : null,
     pending: pendingOf(status),
     created: iso(times?.created),
-    last_activity: iso(lastActivityOf(ctx, name)),
+    // The later of the account's (hub use, a stopped server's) and the running server's.
+    last_activity: iso(Math.max(ctx.servers.lastActivity(name) ?? 0, times?.lastActivity ?? 0) || undefined),
     servers: active || options.includeStoppedServers ? { '': serverModel(ctx, name) } : {},
     auth_state: null,
     status,

@@ -1,5 +1,6 @@
 import type { SiteConfig } from '../config/index.js';
 import type { UserProxy } from '../proxy/index.js';
+import type { ServerStatus } from '../spawner/index.js';
 import type { Logger } from '../util/logger.js';
 import type { UserActivity } from './activity/user-activity.js';
 import type { Caller } from './auth/caller.js';
@@ -11,7 +12,6 @@ import type { GroupDirectory } from './groups/group-directory.js';
 import type { GroupProperties } from './groups/group-properties.js';
 import type { Permissions } from './roles/permissions.js';
 import type { ServerControl } from './servers.js';
-import type { ServerStatus } from '../spawner/index.js';
 import { accessOfCaller, workflowCeiling } from './roles/request-access.js';
 import type { ServiceTokens } from './tokens/service-tokens.js';
 import type { HubServices } from './services/hub-services.js';
@@ -57,23 +57,22 @@ function pendingOf(status: ServerStatus): 'spawn' | 'stop' | null {
 
 /**
  * The default server's model, JupyterHub's shape (named servers are off: the name is always "").
- * `last_activity` of a stopped server is the account's last activity, which survives the stop.
+ * `last_activity` of a running server is its own traffic's (what idle culling goes by); of a
+ * stopped one, the account's last activity, which survives the stop.
  */
 export function serverModel(ctx: HubContext, name: string) {
   const status = ctx.servers.status(name);
-  const times = ctx.activity.get(name);
-  const progressUrl = `/hub/api/users/${name}/server/progress`;
   return {
     name: '',
     full_name: `${name}/`,
-    last_activity: iso(ctx.servers.lastActivity(name) ?? times?.lastActivity),
+    last_activity: iso(ctx.servers.lastActivity(name) ?? ctx.activity.get(name)?.lastActivity),
     started: iso(ctx.servers.startedAt(name)),
     pending: pendingOf(status),
     ready: status === 'running',
     stopped: status === 'stopped',
     url: `/user/${name}/`,
     user_options: {},
-    progress_url: progressUrl,
+    progress_url: `/hub/api/users/${name}/server/progress`,
     full_url: null,
     full_progress_url: null,
   };
@@ -82,9 +81,7 @@ export function serverModel(ctx: HubContext, name: string) {
 /** The user model of the REST API, JupyterHub's shape plus Flotilla's `status` (and `spawn_error`). */
 export function userModel(ctx: HubContext, name: string, options: { includeStoppedServers?: boolean } = {}) {
   const status = ctx.servers.status(name);
-  const serverActivity = ctx.servers.lastActivity(name);
   const times = ctx.activity.get(name);
-  const lastActivity = Math.max(serverActivity ?? 0, times?.lastActivity ?? 0) || undefined;
   const failure = ctx.servers.lastFailure(name);
   const roles = ctx.permissions.rolesOf(name);
   const active = status !== 'stopped';
@@ -97,7 +94,8 @@ export function userModel(ctx: HubContext, name: string, options: { includeStopp
     server: status === 'running' ? `/user/${name}/` : null,
     pending: pendingOf(status),
     created: iso(times?.created),
-    last_activity: iso(lastActivity),
+    // The later of the account's (hub use, a stopped server's) and the running server's.
+    last_activity: iso(Math.max(ctx.servers.lastActivity(name) ?? 0, times?.lastActivity ?? 0) || undefined),
     servers: active || options.includeStoppedServers ? { '': serverModel(ctx, name) } : {},
     auth_state: null,
     status,

@@ -62,7 +62,7 @@ export function groupsApi(ctx: HubContext): Router {
       }
       const page = pagination(req);
       const listed = groups.list().filter((g) => access.can('list:groups', { group: g.name }));
-      res.json(paginated(req, listed.map((g) => visibleGroup(ctx, access, g) ?? { kind: 'group' as const, name: g.name }), page));
+      res.json(paginated(req, listed, page, (g) => visibleGroup(ctx, access, g) ?? { kind: 'group' as const, name: g.name }));
     }),
   );
 

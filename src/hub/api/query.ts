@@ -53,11 +53,11 @@ export function pagination(req: Request): { offset: number; limit: number } {
 }
 
 /**
- * One page of `all`: JupyterHub's paginated model when the client accepts it (with the next
- * page's URL), else the bare list.
+ * One page of `all`, each item made into its model only on the page: JupyterHub's paginated
+ * model when the client accepts it (with the next page's URL), else the bare list.
  */
-export function paginated<T>(req: Request, all: readonly T[], page: { offset: number; limit: number }) {
-  const items = all.slice(page.offset, page.offset + page.limit);
+export function paginated<T, M>(req: Request, all: readonly T[], page: { offset: number; limit: number }, model: (item: T) => M) {
+  const items = all.slice(page.offset, page.offset + page.limit).map(model);
   if (!acceptsPagination(req)) return items;
   const nextOffset = page.offset + page.limit;
   let next = null;

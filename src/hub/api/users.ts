@@ -88,8 +88,7 @@ export function usersApi(ctx: HubContext): Router {
         names = names.sort((a, b) => at(a) - at(b) || a.localeCompare(b));
       }
       if (descending) names.reverse();
-      const models = names.map((name) => visibleUser(ctx, access, name, { includeStoppedServers }) ?? { kind: 'user' as const, name });
-      res.json(paginated(req, models, page));
+      res.json(paginated(req, names, page, (name) => visibleUser(ctx, access, name, { includeStoppedServers }) ?? { kind: 'user' as const, name }));
     }),
   );
 

@@ -48,6 +48,12 @@ describe('API tokens', () => {
       session_id: null,
       oauth_client: 'JupyterHub',
     });
+    // The home page lists it with when it was last used, as a <time> the browser shows in its own locale.
+    const home = await agent.get('/hub/home').expect(200);
+    expect(home.text).toContain('<th>Last used</th>');
+    const row = home.text.slice(home.text.indexOf(`data-id="${created.body.id}"`));
+    const times = [...row.slice(0, row.indexOf('</tr>')).matchAll(/<time datetime="([^"]+)">[^<]+ UTC<\/time>/g)].map((m) => m[1]);
+    expect(times).toEqual([created.body.created, listed.body.api_tokens[0].last_activity]);
     // A token made without scopes has all of its owner's (JupyterHub's `inherit`).
     expect(created.body.scopes).toEqual((await agent.get('/hub/api/user')).body.scopes);
     expect(JSON.stringify(listed.body)).not.toContain(token);

@@ -103,8 +103,9 @@
         document.getElementById('new-token').hidden = false;
         var row = el('tr', { 'data-id': t.id }, [
           el('td', { text: t.note || '—' }), el('td', { class: 'task-id', text: t.id }),
-          el('td', { text: new Date(t.created).toLocaleString('en-GB') }),
-          el('td', { text: t.expires_at ? new Date(t.expires_at).toLocaleString('en-GB') : 'never' }),
+          el('td', { text: hub.localTime(t.created) }),
+          el('td', { text: 'never' }),
+          el('td', { text: t.expires_at ? hub.localTime(t.expires_at) : 'never' }),
           el('td', { class: 'num' }, [el('button', { class: 'btn small danger revoke', text: 'Revoke', onclick: function () { revoke(row); } })]),
         ]);
         table.appendChild(row);

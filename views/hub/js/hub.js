@@ -51,5 +51,17 @@
     return new Date(iso).toLocaleDateString();
   }
 
-  window.hub = { xsrf: xsrf, api: api, el: el, toast: toast, badge: badge, when: when };
+  /** A date and time in the reader's own locale and time zone. */
+  function localTime(iso) {
+    var d = new Date(iso);
+    return Number.isNaN(d.getTime()) ? '—' : d.toLocaleString();
+  }
+
+  // The server renders <time> in UTC, not knowing the reader's locale; the browser knows it.
+  function localiseTimes(root) {
+    root.querySelectorAll('time[datetime]').forEach(function (t) { t.textContent = localTime(t.getAttribute('datetime')); });
+  }
+  localiseTimes(document);
+
+  window.hub = { xsrf: xsrf, api: api, el: el, toast: toast, badge: badge, when: when, localTime: localTime, localiseTimes: localiseTimes };
 })();

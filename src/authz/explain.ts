@@ -96,10 +96,11 @@ function describeOperations(mask: Mask): string {
   const missing = operationsOf(GROUP_MASKS.CONTROL & ~control);
   if (mask & GROUP_MASKS.READ) parts.push('read');
   if (control === GROUP_MASKS.CONTROL) parts.push('all of CONTROL');
-  else if (missing.length <= 5 && control !== 0) parts.push(`CONTROL except ${missing.join(', ')}`);
-  else parts.push(...operationsOf(control));
+  else if (missing.length <= 5 && control !== 0) parts.push(`CONTROL (except ${missing.join(', ')})`);
+  else if (control !== 0) parts.push(operationsOf(control).join(', '));
   if (mask & ~(GROUP_MASKS.READ | GROUP_MASKS.CONTROL)) parts.push('broadcast');
-  return parts.join(', ');
+  // " + " between the parts, so that "broadcast" never reads as one more exception of CONTROL.
+  return parts.join(' + ');
 }
 
 function summarise(request: AuthzRequest, masks: DecisionMasks, trace: DecisionTrace, workflow: string | null): string {

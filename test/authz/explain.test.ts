@@ -60,8 +60,8 @@ describe('explanation of a decision by the rules', () => {
   it('gives the result and a summary that names it', () => {
     expect(e.result).toEqual(withRead(controlExcept('stop', 'kill')));
     expect(e.summary).toBe(
-      "gus on olga's server may do read, CONTROL except kill, stop: the site limit (2 entries) allows read, CONTROL except kill, stop; " +
-        'olga grants read, all of CONTROL (under group:groupB).',
+      "gus on olga's server may do read + CONTROL (except kill, stop): the site limit (2 entries) allows read + CONTROL (except kill, stop); " +
+        'olga grants read + all of CONTROL (under group:groupB).',
     );
   });
 
@@ -83,7 +83,7 @@ describe('explanation when the defaults are used', () => {
     expect(e.grants.terms).toEqual(['CONTROL', 'read']);
     expect(e.limits.terms).toEqual(['CONTROL', 'read']);
     expect(e.result).toEqual(withRead(controlExcept()));
-    expect(e.summary).toContain("server_owner_2 did not mention ann, so the site default applies: read, all of CONTROL");
+    expect(e.summary).toContain("server_owner_2 did not mention ann, so the site default applies: read + all of CONTROL");
     expect(formatExplanation(e)).toContain('mentions none of the user keys, so grants = the defaults');
   });
 

@@ -79,6 +79,8 @@ export class AccessControl extends EventEmitter<{ change: [] }> {
   readonly owner: string;
   private readonly authorizer = new Authorizer();
   private site: SiteAuthorization | undefined;
+  /** Whether the site's settings could not be used (the reason is logged, never shown to owners). */
+  private siteBroken = false;
   /** Group → members, as last pushed by the hub; null until the first push. */
   private membership: Map<string, Set<string>> | null = null;
   /** User → their groups under the current membership: decisions on every delta ask again and again. */
@@ -99,9 +101,11 @@ export class AccessControl extends EventEmitter<{ change: [] }> {
     try {
       this.site = workflowServerSettings(settings).site_authorization;
       this.authorizer.setSite(this.site);
+      this.siteBroken = false;
       this.options.logger.info('site authorization applied');
     } catch (err) {
       this.site = undefined;
+      this.siteBroken = true;
       this.authorizer.setSite(undefined);
       this.options.logger.error({ err: errorMessage(err) }, 'site configuration invalid: access users get nothing until it is fixed');
     }
@@ -118,6 +122,26 @@ export class AccessControl extends EventEmitter<{ change: [] }> {
       this.apply({ user_authorization: parseUserAuthorization(DENY_EVERYONE) });
       this.options.logger.error({ err: this.brokenFile }, "owner's sharing settings invalid: access users get nothing until it is fixed");
     }
+  }
+
+  /** Whether the site's settings are invalid (access users get nothing until an administrator fixes them). */
+  get siteInvalid(): boolean {
+    return this.siteBroken;
+  }
+
+  /** Why the owner's file cannot be used, or undefined while it can. */
+  get ownerFileProblem(): string | undefined {
+    return this.brokenFile;
+  }
+
+  /** Whether the hub has told this server who is in which group yet. */
+  get membershipKnown(): boolean {
+    return this.membership !== null;
+  }
+
+  /** Whether the site's limits for `user` (before the owner's sharing) leave them `read`. */
+  siteLimitAllowsRead(user: string): boolean {
+    return this.explain({ user, groups: this.groupsOf(user) }).limits.operations.includes('read');
   }
 
   /** The owner's sharing as now applied. */

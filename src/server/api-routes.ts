@@ -40,7 +40,8 @@ export function apiRoutes(
 
   router.get('/userprofile', (_req, res) => {
     if (!decisions.open(res.locals.identity, 'userprofile')) {
-      res.status(403).json({ error: `${access.owner} has not shared any workflow with you` });
+      const { reason, text } = decisions.denial(res.locals.identity);
+      res.status(403).json({ error: text, reason });
       return;
     }
     const viewer = decisions.viewer(res.locals.identity);

@@ -34,6 +34,7 @@ import {
   saveOwnerAuthorization,
   type OwnerSharing,
 } from '../config/index.js';
+import { parseJsonText } from '../config/json.js';
 import type { PermissionSummary } from '../graphql/viewer.js';
 import type { SiteSettings } from '../identity/launch.js';
 import { workflowServerSettings } from './site-settings.js';
@@ -177,6 +178,18 @@ export class AccessControl extends EventEmitter<{ change: [] }> {
     this.save(this.brokenFile === undefined ? { ...this.sharing, user_authorization: ua } : { user_authorization: ua });
     this.brokenFile = undefined;
     return ua;
+  }
+
+  /**
+   * Replaces the whole owner file with `text` as the owner wrote it (fixing an invalid file on the
+   * sharing page): validated exactly as the file is read, then saved and applied as above.
+   */
+  replaceOwnerFile(text: string): OwnerSharing {
+    const file = ownerConfigPath(this.options.dataDir, this.owner);
+    const sharing = parseOwnerConfig(parseJsonText(text, file), file);
+    this.save(sharing);
+    this.brokenFile = undefined;
+    return sharing;
   }
 
   /** Replaces (or, with undefined, removes) one workflow's section, saved and applied as above. */

@@ -89,7 +89,17 @@ export function sharingEditor({ prefix = '', workflow = null, onSaved = () => {}
     const response = await api(`api/authorization/preview${query}`, { method: 'POST', body: value });
     if (!response.ok || !response.json) return showValidation(false, response.json?.error ?? `The server answered ${response.status}.`);
     if (!response.json.valid) return showValidation(false, response.json.error);
-    showValidation(true, JSON.stringify(value) === saved ? 'Valid · saved' : 'Valid · not saved yet');
+    const { siteInvalid, ownerFileInvalid } = response.json.state;
+    // Over an invalid file nothing here is saved: what shows is a draft that would replace it.
+    const isSaved = JSON.stringify(value) === saved && !ownerFileInvalid;
+    showValidation(true, `${isSaved ? 'Valid · saved' : 'Valid · not saved yet'}${siteInvalid ? ', but it gives nobody anything while the site configuration is invalid' : ''}`, !siteInvalid && !ownerFileInvalid);
+    const caption = $('preview-caption');
+    caption.className = `small ${siteInvalid || ownerFileInvalid ? 'warn-text' : 'muted'}`;
+    caption.textContent = siteInvalid
+      ? 'Right now nobody but you has access: the site configuration is invalid'
+      : ownerFileInvalid
+        ? 'Right now nobody but you has access (your file is invalid); once saved, after the site\'s limits'
+        : "after the site's limits";
     if (note) {
       note.hidden = current === null || response.json.workflowExists !== false;
       note.textContent = `No workflow named ${current} exists yet: this section is kept and applies as soon as one does.`;
@@ -98,9 +108,10 @@ export function sharingEditor({ prefix = '', workflow = null, onSaved = () => {}
       el('tr', {}, el('td', {}, describeKey(e.key, e.groups)), el('td', {}, chipsFor(e.permitted)))));
   }
 
-  function showValidation(valid, message) {
+  /** `healthy` false: valid, but not in effect as written (an invalid file or site), so not green. */
+  function showValidation(valid, message, healthy = true) {
     lastValid = valid;
-    validation.className = `validation ${valid ? 'ok' : 'bad'}`;
+    validation.className = `validation ${valid ? (healthy ? 'ok' : 'warn') : 'bad'}`;
     validation.textContent = `${valid ? '✓' : '✗'} ${message}`;
     saveButton.disabled = !valid || JSON.stringify(draft().value) === saved;
   }

@@ -459,3 +459,47 @@ describe('pages that say what is wrong', () => {
     }
   });
 });
+
+describe('the sharing page API on an invalid site or owner file', () => {
+  let server: TestServer;
+  const alice = { user: 'alice' };
+  beforeAll(async () => {
+    server = await startTestServer({ owner: 'alice', site: { '*': { '*': { default: 'READ', limit: 'ALL' } } }, ua: { bob: ['READ'] }, groups: { ops: ['bob'] } });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('tells the owner the site configuration is invalid without showing it', async () => {
+    const healthy = await server.post(alice, `${server.base}api/authorization/preview`).send({ bob: ['READ'] }).expect(200);
+    expect(healthy.body.state).toEqual({ siteInvalid: false, ownerFileInvalid: false });
+    await server.pushSite({ workflowServer: { site_authorization: { '*': { '*': { default: 'Trigerr' } } } } });
+    try {
+      expect((await server.get(alice, `${server.base}api/authorization/state`).expect(200)).body).toEqual({ siteInvalid: true, ownerFileInvalid: false });
+      const preview = await server.post(alice, `${server.base}api/authorization/preview`).send({ bob: ['READ'] }).expect(200);
+      expect(preview.body.state.siteInvalid).toBe(true);
+      expect(JSON.stringify(preview.body)).not.toContain('Trigerr');
+    } finally {
+      await server.pushSite({ workflowServer: { site_authorization: { '*': { '*': { default: 'READ', limit: 'ALL' } } } } });
+    }
+    expect((await server.get(alice, `${server.base}api/authorization/state`).expect(200)).body.siteInvalid).toBe(false);
+  });
+
+  it("gives the owner an invalid file's text to fix, and saves the fixed text after checking it", async () => {
+    const broken = '{"WorkflowServer": {"user_authorization": {"bob": ["READ", "sudo"]},\n "workflow_authorization": {"demo": {"bob": ["pause"]}}}}';
+    writeFileSync(server.ownerFile, broken);
+    await vi.waitFor(async () => expect((await server.get(alice, `${server.base}api/authorization/state`)).body.ownerFileInvalid).toBe(true), { timeout: 20_000 });
+    const loaded = await server.get(alice, `${server.base}api/authorization`).expect(409);
+    expect(loaded.body).toEqual({ error: expect.stringContaining('sudo'), text: broken });
+    await server.get({ user: 'bob' }, `${server.base}api/authorization`).expect(403);
+    await server.put({ user: 'bob' }, `${server.base}api/authorization/file`).send({ text: '{}' }).expect(403);
+    const stillBad = await server.put(alice, `${server.base}api/authorization/file`).send({ text: broken.replace('"sudo"', '"sudo",') }).expect(400);
+    expect(stillBad.body.error).toMatch(/line 1, column/);
+    expect(readFileSync(server.ownerFile, 'utf8')).toBe(broken);
+    await server.put(alice, `${server.base}api/authorization/file`).send({ text: broken.replace(', "sudo"', '') }).expect(200);
+    expect((await server.get(alice, `${server.base}api/authorization/state`).expect(200)).body.ownerFileInvalid).toBe(false);
+    // The workflow section survives: the fix kept the whole file, not just user_authorization.
+    expect((await server.get(alice, `${server.base}api/authorization/workflows`).expect(200)).body).toEqual({ demo: { bob: ['pause'] } });
+    expect((await server.get({ user: 'bob' }, `${server.base}api/userprofile`).expect(200)).body.permissions).toEqual(['read']);
+  });
+});

@@ -35,6 +35,7 @@ import {
   type OwnerSharing,
 } from '../config/index.js';
 import { parseJsonText } from '../config/json.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import type { PermissionSummary } from '../graphql/viewer.js';
 import type { SiteSettings } from '../identity/launch.js';
 import { workflowServerSettings } from './site-settings.js';
@@ -182,12 +183,14 @@ export class AccessControl extends EventEmitter<{ change: [] }> {
 
   /**
    * Replaces the whole owner file with `text` as the owner wrote it (fixing an invalid file on the
-   * sharing page): validated exactly as the file is read, then saved and applied as above.
+   * sharing page): validated exactly as the file is read, then written as the owner wrote it
+   * (atomically, readable by the owner alone) and applied.
    */
   replaceOwnerFile(text: string): OwnerSharing {
     const file = ownerConfigPath(this.options.dataDir, this.owner);
     const sharing = parseOwnerConfig(parseJsonText(text, file), file);
-    this.save(sharing);
+    writeFileAtomic(file, text, 0o600);
+    this.apply(sharing);
     this.brokenFile = undefined;
     return sharing;
   }

@@ -32,9 +32,10 @@ function describeKey(key, groups) {
 
 /**
  * Binds the editor whose element ids start with `prefix`. `workflow` (optional) makes it edit that
- * workflow's section; `open(workflow)` switches it to another one. `onSaved` runs after a save.
+ * workflow's section; `open(workflow)` switches it to another one. `onSaved` runs after a save;
+ * `onState` gets where sharing stands (an invalid site or owner file) with every preview.
  */
-export function sharingEditor({ prefix = '', workflow = null, onSaved = () => {} } = {}) {
+export function sharingEditor({ prefix = '', workflow = null, onSaved = () => {}, onState = () => {} } = {}) {
   const $ = (id) => document.getElementById(`${prefix}${id}`);
   const tbody = $('rules').querySelector('tbody');
   const validation = $('validation');
@@ -90,6 +91,7 @@ export function sharingEditor({ prefix = '', workflow = null, onSaved = () => {}
     if (!response.ok || !response.json) return showValidation(false, response.json?.error ?? `The server answered ${response.status}.`);
     if (!response.json.valid) return showValidation(false, response.json.error);
     const { siteInvalid, ownerFileInvalid } = response.json.state;
+    onState(response.json.state);
     // Over an invalid file nothing here is saved: what shows is a draft that would replace it.
     const isSaved = JSON.stringify(value) === saved && !ownerFileInvalid;
     showValidation(true, `${isSaved ? 'Valid · saved' : 'Valid · not saved yet'}${siteInvalid ? ', but it gives nobody anything while the site configuration is invalid' : ''}`, !siteInvalid && !ownerFileInvalid);

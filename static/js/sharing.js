@@ -5,7 +5,9 @@ import { sharingEditor } from './sharing-editor.js';
 import { el, toast } from './ui.js';
 
 // A save can replace an invalid file: the warnings are read again.
-const serverWide = sharingEditor({ onSaved: () => load() });
+const siteBanner = document.getElementById('site-invalid');
+const showState = (state) => { siteBanner.hidden = !state.siteInvalid; };
+const serverWide = sharingEditor({ onSaved: () => load(), onState: showState });
 const picker = document.getElementById('wf-pick');
 const editorArea = document.getElementById('wf-editor');
 let sections = {};
@@ -14,6 +16,7 @@ const perWorkflow = sharingEditor({
   prefix: 'wf-',
   workflow: null,
   onSaved: () => loadSections(),
+  onState: showState,
 });
 
 /** Every workflow there is, and every one a section names, each once, sorted. */
@@ -82,11 +85,8 @@ function fileFixer(text) {
 
 async function load() {
   const [response, state] = await Promise.all([api('api/authorization'), api('api/authorization/state')]);
+  if (state.ok) showState(state.json);
   const notices = [];
-  if (state.ok && state.json.siteInvalid) {
-    notices.push(el('div', { class: 'notice warn', id: 'site-invalid' },
-      'The site configuration is invalid: access users get nothing until an administrator fixes it. Your sharing is kept and applies again once it is fixed; tell your site administrator.'));
-  }
   if (!response.ok) {
     notices.push(el('div', { class: 'notice error', id: 'file-invalid' },
       `Your configuration file cannot be used as it is, so nobody else has access now:\n${response.json?.error ?? response.status}\nFix it below, or save the rules here, which replaces it.`));

@@ -46,6 +46,7 @@ export function sharingEditor({ prefix = '', workflow = null, onSaved = () => {}
   let saved = '{}';
   let lastValid = false;
   let timer;
+  let previews = 0;
 
   const endpoint = () => (current === null ? 'api/authorization' : `api/authorization/workflows/${encodeURIComponent(current)}`);
   const withWorkflow = (params) => new URLSearchParams({ ...params, ...(current === null ? {} : { workflow: current }) });
@@ -84,10 +85,13 @@ export function sharingEditor({ prefix = '', workflow = null, onSaved = () => {}
   }
 
   async function validate() {
+    const asked = ++previews;
     const { value, problems } = draft();
     if (problems.length) return showValidation(false, problems.join('\n'));
     const query = current === null ? '' : `?${withWorkflow({})}`;
     const response = await api(`api/authorization/preview${query}`, { method: 'POST', body: value });
+    // An older answer arriving late must not overwrite a newer one (e.g. the state after a save).
+    if (asked !== previews) return;
     if (!response.ok || !response.json) return showValidation(false, response.json?.error ?? `The server answered ${response.status}.`);
     if (!response.json.valid) return showValidation(false, response.json.error);
     const { siteInvalid, ownerFileInvalid } = response.json.state;

@@ -34,6 +34,8 @@ import {
   saveOwnerAuthorization,
   type OwnerSharing,
 } from '../config/index.js';
+import { parseJsonText } from '../config/json.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import type { PermissionSummary } from '../graphql/viewer.js';
 import type { SiteSettings } from '../identity/launch.js';
 import { workflowServerSettings } from './site-settings.js';
@@ -79,6 +81,8 @@ export class AccessControl extends EventEmitter<{ change: [] }> {
   readonly owner: string;
   private readonly authorizer = new Authorizer();
   private site: SiteAuthorization | undefined;
+  /** Whether the site's settings could not be used (the reason is logged, never shown to owners). */
+  private siteBroken = false;
   /** Group → members, as last pushed by the hub; null until the first push. */
   private membership: Map<string, Set<string>> | null = null;
   /** User → their groups under the current membership: decisions on every delta ask again and again. */
@@ -99,9 +103,11 @@ export class AccessControl extends EventEmitter<{ change: [] }> {
     try {
       this.site = workflowServerSettings(settings).site_authorization;
       this.authorizer.setSite(this.site);
+      this.siteBroken = false;
       this.options.logger.info('site authorization applied');
     } catch (err) {
       this.site = undefined;
+      this.siteBroken = true;
       this.authorizer.setSite(undefined);
       this.options.logger.error({ err: errorMessage(err) }, 'site configuration invalid: access users get nothing until it is fixed');
     }
@@ -118,6 +124,26 @@ export class AccessControl extends EventEmitter<{ change: [] }> {
       this.apply({ user_authorization: parseUserAuthorization(DENY_EVERYONE) });
       this.options.logger.error({ err: this.brokenFile }, "owner's sharing settings invalid: access users get nothing until it is fixed");
     }
+  }
+
+  /** Whether the site's settings are invalid (access users get nothing until an administrator fixes them). */
+  get siteInvalid(): boolean {
+    return this.siteBroken;
+  }
+
+  /** Why the owner's file cannot be used, or undefined while it can. */
+  get ownerFileProblem(): string | undefined {
+    return this.brokenFile;
+  }
+
+  /** Whether the hub has told this server who is in which group yet. */
+  get membershipKnown(): boolean {
+    return this.membership !== null;
+  }
+
+  /** Whether the site's limits for `user` (before the owner's sharing) leave them `read`. */
+  siteLimitAllowsRead(user: string): boolean {
+    return this.explain({ user, groups: this.groupsOf(user) }).limits.operations.includes('read');
   }
 
   /** The owner's sharing as now applied. */
@@ -153,6 +179,20 @@ export class AccessControl extends EventEmitter<{ change: [] }> {
     this.save(this.brokenFile === undefined ? { ...this.sharing, user_authorization: ua } : { user_authorization: ua });
     this.brokenFile = undefined;
     return ua;
+  }
+
+  /**
+   * Replaces the whole owner file with `text` as the owner wrote it (fixing an invalid file on the
+   * sharing page): validated exactly as the file is read, then written as the owner wrote it
+   * (atomically, readable by the owner alone) and applied.
+   */
+  replaceOwnerFile(text: string): OwnerSharing {
+    const file = ownerConfigPath(this.options.dataDir, this.owner);
+    const sharing = parseOwnerConfig(parseJsonText(text, file), file);
+    writeFileAtomic(file, text, 0o600);
+    this.apply(sharing);
+    this.brokenFile = undefined;
+    return sharing;
   }
 
   /** Replaces (or, with undefined, removes) one workflow's section, saved and applied as above. */

@@ -4,9 +4,10 @@
  * workflows they may read where that differs; 403 for anyone else), and the owner-only sharing endpoints:
  * user_authorization, each workflow's section of workflow_authorization, previews and explanations.
  */
+import { readFileSync } from 'node:fs';
 import express, { Router, type Request, type Response } from 'express';
 import { formatExplanation, OPERATIONS } from '../authz/index.js';
-import { isValidUserName, isValidWorkflowName, loadOwnerSharing, NAME_RULE, type OwnerSharing } from '../config/index.js';
+import { isValidUserName, isValidWorkflowName, loadOwnerSharing, NAME_RULE, ownerConfigPath, type OwnerSharing } from '../config/index.js';
 import { permissionsView } from '../graphql/permission-stream.js';
 import { OwnerFileUnusableError, withWorkflowSection, type AccessControl } from './access.js';
 import { AtomicWriteError } from '../util/atomic-write.js';
@@ -40,7 +41,8 @@ export function apiRoutes(
 
   router.get('/userprofile', (_req, res) => {
     if (!decisions.open(res.locals.identity, 'userprofile')) {
-      res.status(403).json({ error: `${access.owner} has not shared any workflow with you` });
+      const { reason, text } = decisions.denial(res.locals.identity);
+      res.status(403).json({ error: text, reason });
       return;
     }
     const viewer = decisions.viewer(res.locals.identity);
@@ -53,15 +55,46 @@ export function apiRoutes(
   };
   router.use('/authorization', ownerOnly);
 
-  /** The owner's file as it is on disk now (an invalid file is a 409 naming the problem). */
+  /**
+   * The owner's file as it is on disk now. An invalid file is a 409 naming the problem, with the
+   * file's text (when it is no larger than a save may be) for the owner to fix it on the page.
+   */
   const onDisk = (res: Response): OwnerSharing | undefined => {
     try {
       return loadOwnerSharing(dataDir, access.owner);
     } catch (err) {
-      res.status(409).json({ error: errorMessage(err) });
+      res.status(409).json({ error: errorMessage(err), ...rawOwnerFile() });
       return undefined;
     }
   };
+
+  const rawOwnerFile = (): { text?: string } => {
+    try {
+      const text = readFileSync(ownerConfigPath(dataDir, access.owner));
+      return text.length <= MAX_AUTHORIZATION_BYTES ? { text: text.toString('utf8') } : {};
+    } catch {
+      return {};
+    }
+  };
+
+  /** Where sharing stands now, for the sharing page's warnings: the site's state is told, never its contents. */
+  const state = () => ({ siteInvalid: access.siteInvalid, ownerFileInvalid: access.ownerFileProblem !== undefined });
+  router.get('/authorization/state', (_req, res) => {
+    res.json(state());
+  });
+
+  /** Replaces the owner's file with text the owner fixed by hand (body: {"text": "..."}). */
+  router.put('/authorization/file', json, (req, res) => {
+    const text: unknown = isPlainObject(req.body) ? req.body.text : undefined;
+    if (typeof text !== 'string') {
+      res.status(400).json({ error: 'the body must be a JSON object {"text": "<the whole file>"}' });
+      return;
+    }
+    saving(res, () => {
+      access.replaceOwnerFile(text);
+      return { saved: true };
+    });
+  });
 
   router.get('/authorization', (_req, res) => {
     const sharing = onDisk(res);
@@ -154,7 +187,7 @@ export function apiRoutes(
       const permitted = access.previewFor(draft, subject, workflow);
       return { key, groups: subject.groups, permitted: OPERATIONS.filter((op) => permitted.has(op)) };
     });
-    res.json({ valid: true, entries, ...(workflow === undefined ? {} : { workflow, workflowExists: workflowExists(workflow) }) });
+    res.json({ valid: true, entries, state: state(), ...(workflow === undefined ? {} : { workflow, workflowExists: workflowExists(workflow) }) });
   });
 
   router.get('/authorization/explain', (req, res) => {

@@ -20,7 +20,7 @@ import { DecisionMaker } from './decisions.js';
 import { graphqlHandler } from './graphql-route.js';
 import { CONTROL_PREFIX, requireProof } from './identity.js';
 import { DEFAULT_SERVER_LIMITS, describeBytes, MAX_GRAPHQL_BYTES, type ServerLimits } from './limits.js';
-import { pageRoutes } from './page-routes.js';
+import { pageRoutes, renderNotFound } from './page-routes.js';
 import { attachSubscriptions, type Subscriptions } from './subscriptions.js';
 import { watchFile } from '../util/watch-file.js';
 import type { Membership, SiteSettings } from '../identity/launch.js';
@@ -97,6 +97,8 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
   const schema = buildWorkflowSchema();
   const rootValue = createRootValue(engine, owner);
 
+  const workflowExists = (workflow: string): boolean => engine.getWorkflow(workflow) !== undefined;
+
   const app = express();
   app.disable('x-powered-by');
   app.set('views', join(ROOT, 'views'));
@@ -110,12 +112,14 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
     else next();
   });
   app.use(`${base}static`, express.static(join(ROOT, 'static'), { index: false, fallthrough: false, maxAge: '1h' }));
-  app.use(`${base}api`, apiRoutes(access, decisions, options.dataDir, (workflow) => engine.getWorkflow(workflow) !== undefined));
+  app.use(`${base}api`, apiRoutes(access, decisions, options.dataDir, workflowExists));
   app.use(`${base}graphql`, express.json({ limit: MAX_GRAPHQL_BYTES, type: ['application/json', 'application/graphql-response+json'] }));
   app.all(`${base}graphql`, graphqlHandler(schema, rootValue, decisions, limits));
-  app.use(base, pageRoutes({ owner, base }, decisions));
-  app.use((_req, res) => {
-    res.status(404).json({ error: 'not found' });
+  app.use(base, pageRoutes({ owner, base }, decisions, workflowExists));
+  app.use((req, res) => {
+    // Browsers get the product's page; API clients (and anything not asking for HTML) keep JSON.
+    if (req.accepts(['json', 'html']) === 'html') renderNotFound(res, { owner, base });
+    else res.status(404).json({ error: 'not found' });
   });
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const e = err as { type?: string; status?: number; limit?: number; message?: string };

@@ -8,6 +8,7 @@ import type { Identity } from '../identity/proof.js';
 import type { Logger } from '../util/logger.js';
 import type { PermissionSummary, ViewerAccess } from '../graphql/viewer.js';
 import type { AccessControl } from './access.js';
+import { describeDenial, type Denial, type DenialReason } from './denial.js';
 
 /** One operation a request would perform, on the workflows it names (none: server-wide). */
 export interface Action {
@@ -45,6 +46,24 @@ export class DecisionMaker {
     const allowed = this.safely(() => this.mayOpen(identity));
     this.log(identity, ['read'], allowed, what, allowed ? this.why(identity, 'may read here') : 'no read, server-wide or on any workflow');
     return allowed;
+  }
+
+  /**
+   * Which layer refused someone `open` refuses, checked outermost first, so the words name who
+   * can change it. Only for wording: the decision itself is `open`'s.
+   */
+  denial(identity: Identity): Denial {
+    return describeDenial(this.safely(() => this.refusingLayer(identity), 'owner-sharing' as DenialReason), this.access.owner);
+  }
+
+  private refusingLayer(identity: Identity): DenialReason {
+    const { access } = this;
+    if (!ceilingAllows(identity, 'read')) return 'token-scope';
+    if (access.siteInvalid) return 'site-invalid';
+    if (identity.user !== null && !access.membershipKnown) return 'groups-unknown';
+    if (identity.user === null || !access.siteLimitAllowsRead(identity.user)) return 'site-limit';
+    if (access.ownerFileProblem !== undefined) return 'owner-file-invalid';
+    return 'owner-sharing';
   }
 
   /**

@@ -32,6 +32,13 @@ function refusal(status: 400 | 403 | 404, errors: GraphQLError[]): Refusal {
   ];
 }
 
+/** `read` refused everywhere, saying which layer refused (see denial.ts). */
+function closedError(decisions: DecisionMaker, identity: Identity): GraphQLError {
+  const forbidden = forbiddenError('read');
+  const { reason, text } = decisions.denial(identity);
+  return new GraphQLError(`${forbidden.message} ${text}`, { extensions: { ...forbidden.extensions, reason } });
+}
+
 /**
  * The decision for an analysed document, as a refusal or undefined (allowed). Shared by HTTP and
  * the subscription socket, so both answer alike.
@@ -45,7 +52,7 @@ export function refuseDocument(
   what: string,
 ): { status: 400 | 403 | 404; errors: GraphQLError[] } | undefined {
   if (analysis.kind !== 'mutation') {
-    return decisions.open(identity, what) ? undefined : { status: 403, errors: [forbiddenError('read')] };
+    return decisions.open(identity, what) ? undefined : { status: 403, errors: [closedError(decisions, identity)] };
   }
   const actions = mutationActions(schema, analysis, variables);
   if (!actions.ok) return { status: 400, errors: actions.errors };

@@ -3,8 +3,8 @@
  * GraphQL API and keep it live over the subscription, so what a page shows is checked exactly as
  * the API is. A visitor without `read` (server-wide or on any workflow) gets the same "no access"
  * page whether or not the owner has any workflows. A workflow page carries that workflow's
- * permissions; for a workflow the visitor may not read it is exactly the page of a workflow that
- * does not exist (server-wide permissions; its script then finds no such workflow).
+ * permissions. A workflow that does not exist, and one the visitor may not read, get the same 404
+ * page, so that the page discloses nothing of which workflows exist.
  */
 import { Router, type Response } from 'express';
 import { graphqlNames, OPERATIONS } from '../authz/index.js';
@@ -38,7 +38,12 @@ function render(res: Response, page: PageContext, view: string, status: number, 
 }
 
 
-export function pageRoutes(page: PageContext, decisions: DecisionMaker): Router {
+/** The product's 404 page, for a browser asking for something this server does not have. */
+export function renderNotFound(res: Response, page: PageContext, heading = 'Page not found', text = `There is nothing at this address on ${page.owner}'s workflow server.`): void {
+  render(res, page, 'message', 404, { title: 'Not found', heading, text, notFound: true });
+}
+
+export function pageRoutes(page: PageContext, decisions: DecisionMaker, workflowExists: (workflow: string) => boolean): Router {
   const router = Router();
 
   const openOrRefuse = (res: Response, what: string): boolean => {
@@ -46,7 +51,7 @@ export function pageRoutes(page: PageContext, decisions: DecisionMaker): Router 
     render(res, page, 'message', 403, {
       title: 'No access',
       heading: `You do not have access to ${page.owner}'s workflows`,
-      text: `${page.owner} has not shared their workflows with you. If you need them, ask ${page.owner} to add you on their sharing page.`,
+      text: decisions.denial(res.locals.identity).text,
     });
     return false;
   };
@@ -60,15 +65,15 @@ export function pageRoutes(page: PageContext, decisions: DecisionMaker): Router 
     if (!openOrRefuse(res, 'workflow page')) return;
     const id = req.params.id;
     if (!isValidWorkflowName(id)) {
-      render(res, page, 'message', 404, {
-        title: 'Not found',
-        heading: 'No such workflow',
-        text: 'Workflow names are letters, digits, ".", "_", "-" and "@".',
-      });
+      renderNotFound(res, page, 'No such workflow', 'Workflow names are letters, digits, ".", "_", "-" and "@".');
       return;
     }
     const viewer = decisions.viewer(res.locals.identity);
-    const permitted = viewer.mayRead(id) ? viewer.permitted(id) : viewer.permitted();
+    if (!viewer.mayRead(id) || !workflowExists(id)) {
+      renderNotFound(res, page, 'No such workflow', `${page.owner} has no workflow "${id}" that you can see.`);
+      return;
+    }
+    const permitted = viewer.permitted(id);
     render(res, page, 'workflow', 200, { title: `${id} · ${page.owner}`, workflow: id, permissions: graphqlNames(permitted), operations: OPERATIONS });
   });
 

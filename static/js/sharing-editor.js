@@ -32,9 +32,10 @@ function describeKey(key, groups) {
 
 /**
  * Binds the editor whose element ids start with `prefix`. `workflow` (optional) makes it edit that
- * workflow's section; `open(workflow)` switches it to another one. `onSaved` runs after a save.
+ * workflow's section; `open(workflow)` switches it to another one. `onSaved` runs after a save;
+ * `onState` gets where sharing stands (an invalid site or owner file) with every preview.
  */
-export function sharingEditor({ prefix = '', workflow = null, onSaved = () => {} } = {}) {
+export function sharingEditor({ prefix = '', workflow = null, onSaved = () => {}, onState = () => {} } = {}) {
   const $ = (id) => document.getElementById(`${prefix}${id}`);
   const tbody = $('rules').querySelector('tbody');
   const validation = $('validation');
@@ -45,6 +46,7 @@ export function sharingEditor({ prefix = '', workflow = null, onSaved = () => {}
   let saved = '{}';
   let lastValid = false;
   let timer;
+  let previews = 0;
 
   const endpoint = () => (current === null ? 'api/authorization' : `api/authorization/workflows/${encodeURIComponent(current)}`);
   const withWorkflow = (params) => new URLSearchParams({ ...params, ...(current === null ? {} : { workflow: current }) });
@@ -83,13 +85,27 @@ export function sharingEditor({ prefix = '', workflow = null, onSaved = () => {}
   }
 
   async function validate() {
+    const asked = ++previews;
     const { value, problems } = draft();
     if (problems.length) return showValidation(false, problems.join('\n'));
     const query = current === null ? '' : `?${withWorkflow({})}`;
     const response = await api(`api/authorization/preview${query}`, { method: 'POST', body: value });
+    // An older answer arriving late must not overwrite a newer one (e.g. the state after a save).
+    if (asked !== previews) return;
     if (!response.ok || !response.json) return showValidation(false, response.json?.error ?? `The server answered ${response.status}.`);
     if (!response.json.valid) return showValidation(false, response.json.error);
-    showValidation(true, JSON.stringify(value) === saved ? 'Valid · saved' : 'Valid · not saved yet');
+    const { siteInvalid, ownerFileInvalid } = response.json.state;
+    onState(response.json.state);
+    // Over an invalid file nothing here is saved: what shows is a draft that would replace it.
+    const isSaved = JSON.stringify(value) === saved && !ownerFileInvalid;
+    showValidation(true, `${isSaved ? 'Valid · saved' : 'Valid · not saved yet'}${siteInvalid ? ', but it gives nobody anything while the site configuration is invalid' : ''}`, !siteInvalid && !ownerFileInvalid);
+    const caption = $('preview-caption');
+    caption.className = `small ${siteInvalid || ownerFileInvalid ? 'warn-text' : 'muted'}`;
+    caption.textContent = siteInvalid
+      ? 'Right now nobody but you has access: the site configuration is invalid'
+      : ownerFileInvalid
+        ? 'Right now nobody but you has access (your file is invalid); once saved, after the site\'s limits'
+        : "after the site's limits";
     if (note) {
       note.hidden = current === null || response.json.workflowExists !== false;
       note.textContent = `No workflow named ${current} exists yet: this section is kept and applies as soon as one does.`;
@@ -98,9 +114,10 @@ export function sharingEditor({ prefix = '', workflow = null, onSaved = () => {}
       el('tr', {}, el('td', {}, describeKey(e.key, e.groups)), el('td', {}, chipsFor(e.permitted)))));
   }
 
-  function showValidation(valid, message) {
+  /** `healthy` false: valid, but not in effect as written (an invalid file or site), so not green. */
+  function showValidation(valid, message, healthy = true) {
     lastValid = valid;
-    validation.className = `validation ${valid ? 'ok' : 'bad'}`;
+    validation.className = `validation ${valid ? (healthy ? 'ok' : 'warn') : 'bad'}`;
     validation.textContent = `${valid ? '✓' : '✗'} ${message}`;
     saveButton.disabled = !valid || JSON.stringify(draft().value) === saved;
   }

@@ -4,7 +4,10 @@ import { api, graphql } from './gql.js';
 import { sharingEditor } from './sharing-editor.js';
 import { el, toast } from './ui.js';
 
-const serverWide = sharingEditor();
+// A save can replace an invalid file: the warnings are read again.
+const siteBanner = document.getElementById('site-invalid');
+const showState = (state) => { siteBanner.hidden = !state.siteInvalid; };
+const serverWide = sharingEditor({ onSaved: () => load(), onState: showState });
 const picker = document.getElementById('wf-pick');
 const editorArea = document.getElementById('wf-editor');
 let sections = {};
@@ -13,6 +16,7 @@ const perWorkflow = sharingEditor({
   prefix: 'wf-',
   workflow: null,
   onSaved: () => loadSections(),
+  onState: showState,
 });
 
 /** Every workflow there is, and every one a section names, each once, sorted. */
@@ -53,12 +57,42 @@ document.getElementById('wf-add').addEventListener('submit', async (event) => {
   openSection(name);
 });
 
+/** The invalid file's own text, for fixing it in place rather than retyping every rule. */
+function fileFixer(text) {
+  const area = el('textarea', { id: 'file-text', 'aria-label': 'Your configuration file', spellcheck: 'false' });
+  area.value = text;
+  const problem = el('div', { class: 'validation', 'aria-live': 'polite' });
+  const save = el('button', { type: 'submit', class: 'btn small primary' }, 'Save the fixed file');
+  const form = el('form', { class: 'card file-fix', id: 'file-fix' },
+    el('h2', {}, 'Fix the file'),
+    el('p', { class: 'small muted' }, 'This is your file as it is on disk. Correct it here and save; it is checked exactly as when it is read.'),
+    area, problem, el('div', { class: 'row' }, save));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    save.disabled = true;
+    const response = await api('api/authorization/file', { method: 'PUT', body: { text: area.value } });
+    save.disabled = false;
+    if (!response.ok) {
+      problem.className = 'validation bad';
+      problem.textContent = `✗ ${response.json?.error ?? `The server answered ${response.status}.`}`;
+      return;
+    }
+    toast('Saved. The file is valid again and its permissions apply now.');
+    load();
+  });
+  return form;
+}
+
 async function load() {
-  const response = await api('api/authorization');
+  const [response, state] = await Promise.all([api('api/authorization'), api('api/authorization/state')]);
+  if (state.ok) showState(state.json);
+  const notices = [];
   if (!response.ok) {
-    document.getElementById('notices').replaceChildren(el('div', { class: 'notice error' },
-      `Your configuration file cannot be used as it is, so nobody else has access now:\n${response.json?.error ?? response.status}\nSaving here replaces it.`));
+    notices.push(el('div', { class: 'notice error', id: 'file-invalid' },
+      `Your configuration file cannot be used as it is, so nobody else has access now:\n${response.json?.error ?? response.status}\nFix it below, or save the rules here, which replaces it.`));
+    if (typeof response.json?.text === 'string') notices.push(fileFixer(response.json.text));
   }
+  document.getElementById('notices').replaceChildren(...notices);
   serverWide.show(response.ok ? response.json : {});
   await loadSections();
 }

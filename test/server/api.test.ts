@@ -25,7 +25,7 @@ describe('REST API and pages', () => {
     expect(res.body).toEqual({ username: 'bob', owner: 'alice', groups: ['ops'], permissions: ['pause', 'read'], workflowPermissions: [] });
     // No read anywhere: the profile, like every other way in, is refused.
     const stranger = await server.get({ user: 'zoe' }, `${server.base}api/userprofile`).expect(403);
-    expect(stranger.body.error).toContain('has not shared any workflow with you');
+    expect(stranger.body).toEqual({ reason: 'owner-sharing', error: expect.stringContaining('ask alice to add you') });
   });
 
   it('keeps /api/authorization and the sharing page to the owner', async () => {

@@ -3,10 +3,10 @@
  * that signs proofs: they load, go live over the WebSocket, show controls disabled with a reason,
  * and raise no script errors. Screenshots land in test-results/server/ for people to look at.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SigningProxy, startTestServer, waitFor, type TestServer } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -378,5 +378,128 @@ describe.skipIf(!existsSync(CHROMIUM))('pages in a browser', () => {
     expect(await page.textContent('h1')).toContain("You do not have access to alice's workflows");
     await page.screenshot({ path: join(SHOTS, 'no-access.png'), fullPage: true });
     expect(errors.filter((e) => !e.includes('Failed to load resource'))).toEqual([]);
+  });
+});
+
+/** The same pages over plain HTTP: what each refusal and missing page says, and with which status. */
+describe('pages that say what is wrong', () => {
+  const SITE = { '*': { '*': { default: 'READ', limit: 'ALL' }, dave: { limit: '!ALL' } } };
+  let server: TestServer;
+  const html = (who: string | null, path: string) => server.get({ user: who }, `${server.base}${path}`).set('Accept', 'text/html');
+
+  beforeAll(async () => {
+    server = await startTestServer({ owner: 'alice', site: SITE, ua: { '*': ['READ'], zoe: ['!ALL'] }, flows: { demo: SMALL } });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('a workflow that does not exist, or that the visitor may not read, is a 404 page, not a control page', async () => {
+    await html('alice', 'workflows/demo').expect(200);
+    const missing = await html('alice', 'workflows/nope').expect(404);
+    expect(missing.text).toContain('No such workflow');
+    expect(missing.text).not.toContain('id="page-data"');
+    await server.put({ user: 'alice' }, `${server.base}api/authorization/workflows/demo`).send({ bob: ['!read'] }).expect(200);
+    try {
+      const hidden = await html('bob', 'workflows/demo').expect(404);
+      const absent = await html('bob', 'workflows/nope').expect(404);
+      // Nothing tells an existing workflow from a missing one but its name.
+      expect(hidden.text.replaceAll('demo', 'nope')).toBe(absent.text);
+    } finally {
+      await server.delete({ user: 'alice' }, `${server.base}api/authorization/workflows/demo`).expect(200);
+    }
+  });
+
+  it('an unknown address is the product 404 page for a browser and JSON for an API client', async () => {
+    const page = await html('alice', 'nope').expect(404);
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    expect(page.text).toContain('Page not found');
+    const api = await server.get({ user: 'alice' }, `${server.base}nope`).set('Accept', 'application/json').expect(404);
+    expect(api.body).toEqual({ error: 'not found' });
+    const bare = await server.get({ user: 'alice' }, `${server.base}api/nope`).expect(404);
+    expect(bare.body).toEqual({ error: 'not found' });
+  });
+
+  it('a visitor shut out by the site limit is told an administrator can change it, not to ask the owner', async () => {
+    const page = await html('dave', '').expect(403);
+    expect(page.text).toContain('Only a site administrator can change that');
+    expect(page.text).not.toContain('ask alice');
+    const profile = await server.get({ user: 'dave' }, `${server.base}api/userprofile`).expect(403);
+    expect(profile.body).toMatchObject({ reason: 'site-limit', error: expect.stringContaining('site administrator') });
+    const gql = await server.graphql({ user: 'dave' }, '{ workflows { id } }').expect(403);
+    expect(gql.body.errors[0].extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'site-limit' });
+    expect(gql.body.errors[0].message).toContain('site administrator');
+  });
+
+  it("a visitor the owner's sharing leaves out is told to ask the owner", async () => {
+    const page = await html('zoe', '').expect(403);
+    expect(page.text).toContain('ask alice to add you');
+    const profile = await server.get({ user: 'zoe' }, `${server.base}api/userprofile`).expect(403);
+    expect(profile.body.reason).toBe('owner-sharing');
+  });
+
+  it("an invalid owner file and an invalid site file each name who must fix them", async () => {
+    const before = readFileSync(server.ownerFile);
+    writeFileSync(server.ownerFile, '{"WorkflowServer": {"user_authorization": {"bob": ["sudo"]}}}');
+    try {
+      await vi.waitFor(async () => expect((await server.get({ user: 'bob' }, `${server.base}api/userprofile`)).body.reason).toBe('owner-file-invalid'), { timeout: 20_000 });
+      expect((await html('bob', '').expect(403)).text).toContain('alice&#39;s sharing settings are invalid');
+    } finally {
+      writeFileSync(server.ownerFile, before);
+    }
+    await vi.waitFor(async () => expect((await server.get({ user: 'bob' }, `${server.base}api/userprofile`)).status).toBe(200), { timeout: 20_000 });
+    await server.pushSite({ workflowServer: { site_authorization: { '*': { '*': { default: 'Trigerr' } } } } });
+    try {
+      const page = await html('bob', '').expect(403);
+      expect(page.text).toContain('The site configuration is invalid');
+      expect(page.text).not.toContain('Trigerr');
+      expect((await server.get({ user: 'bob' }, `${server.base}api/userprofile`).expect(403)).body.reason).toBe('site-invalid');
+    } finally {
+      await server.pushSite({ workflowServer: { site_authorization: SITE } });
+    }
+  });
+});
+
+describe('the sharing page API on an invalid site or owner file', () => {
+  let server: TestServer;
+  const alice = { user: 'alice' };
+  beforeAll(async () => {
+    server = await startTestServer({ owner: 'alice', site: { '*': { '*': { default: 'READ', limit: 'ALL' } } }, ua: { bob: ['READ'] }, groups: { ops: ['bob'] } });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('tells the owner the site configuration is invalid without showing it', async () => {
+    const healthy = await server.post(alice, `${server.base}api/authorization/preview`).send({ bob: ['READ'] }).expect(200);
+    expect(healthy.body.state).toEqual({ siteInvalid: false, ownerFileInvalid: false });
+    await server.pushSite({ workflowServer: { site_authorization: { '*': { '*': { default: 'Trigerr' } } } } });
+    try {
+      expect((await server.get(alice, `${server.base}api/authorization/state`).expect(200)).body).toEqual({ siteInvalid: true, ownerFileInvalid: false });
+      const preview = await server.post(alice, `${server.base}api/authorization/preview`).send({ bob: ['READ'] }).expect(200);
+      expect(preview.body.state.siteInvalid).toBe(true);
+      expect(JSON.stringify(preview.body)).not.toContain('Trigerr');
+    } finally {
+      await server.pushSite({ workflowServer: { site_authorization: { '*': { '*': { default: 'READ', limit: 'ALL' } } } } });
+    }
+    expect((await server.get(alice, `${server.base}api/authorization/state`).expect(200)).body.siteInvalid).toBe(false);
+  });
+
+  it("gives the owner an invalid file's text to fix, and saves the fixed text after checking it", async () => {
+    const broken = '{"WorkflowServer": {"user_authorization": {"bob": ["READ", "sudo"]},\n "workflow_authorization": {"demo": {"bob": ["pause"]}}}}';
+    writeFileSync(server.ownerFile, broken);
+    await vi.waitFor(async () => expect((await server.get(alice, `${server.base}api/authorization/state`)).body.ownerFileInvalid).toBe(true), { timeout: 20_000 });
+    const loaded = await server.get(alice, `${server.base}api/authorization`).expect(409);
+    expect(loaded.body).toEqual({ error: expect.stringContaining('sudo'), text: broken });
+    await server.get({ user: 'bob' }, `${server.base}api/authorization`).expect(403);
+    await server.put({ user: 'bob' }, `${server.base}api/authorization/file`).send({ text: '{}' }).expect(403);
+    const stillBad = await server.put(alice, `${server.base}api/authorization/file`).send({ text: broken.replace('"sudo"', '"sudo",') }).expect(400);
+    expect(stillBad.body.error).toMatch(/line 1, column/);
+    expect(readFileSync(server.ownerFile, 'utf8')).toBe(broken);
+    await server.put(alice, `${server.base}api/authorization/file`).send({ text: broken.replace(', "sudo"', '') }).expect(200);
+    expect((await server.get(alice, `${server.base}api/authorization/state`).expect(200)).body.ownerFileInvalid).toBe(false);
+    // The workflow section survives: the fix kept the whole file, not just user_authorization.
+    expect((await server.get(alice, `${server.base}api/authorization/workflows`).expect(200)).body).toEqual({ demo: { bob: ['pause'] } });
+    expect((await server.get({ user: 'bob' }, `${server.base}api/userprofile`).expect(200)).body.permissions).toEqual(['read']);
   });
 });

@@ -25,7 +25,8 @@ export async function checkConnection(root) {
   const { status } = response;
   const body = await response.json().catch(() => null);
   if (status === 401) return { state: 'signed-out', status };
-  if (status === 403 || status === 404) return { state: 'no-access', status };
+  // The server's own words name the layer that refused (site, owner, token) and who can change it.
+  if (status === 403 || status === 404) return { state: 'no-access', status, why: typeof body?.error === 'string' ? body.error : undefined };
   if (status === 503) return { state: body?.status === 'starting' ? 'server-starting' : 'server-stopped', status };
   // Read server-wide or on some workflow: either lets the visitor in.
   const reads = (list) => Array.isArray(list) && list.includes('read');

@@ -80,7 +80,7 @@ describe.skipIf(!existsSync(CHROMIUM))('hub pages in Chromium', () => {
     const row = a.locator('#reachable tr[data-owner=bob]');
     await expect(row.locator('.badge').textContent()).resolves.toBe('running');
     await waitFor(async () => (await row.locator('.chip').count()) > 0, 20_000, 'permissions from the user profile');
-    expect(await row.locator('.chip').allTextContents()).toEqual(['read']);
+    expect(await row.locator('.chip').allTextContents()).toEqual(['READ']);
     await a.fill('#token-form input[name=note]', 'nightly report');
     await a.click('#token-form button[type=submit]');
     await waitFor(async () => !(await a.locator('#new-token').isHidden()), 10_000, 'the new token');
@@ -97,6 +97,17 @@ describe.skipIf(!existsSync(CHROMIUM))('hub pages in Chromium', () => {
     expect(f.hub.context.tokens.list('alice')).toEqual([
       expect.objectContaining({ note: 'read-only monitoring', scopes: ['access:servers!group=physics', 'access:servers!user=alice', 'custom:workflows:read'] }),
     ]);
+
+    // bob takes read away from alice: her home says whose sharing refused and who can change it,
+    // and Open is disabled rather than leading to a refusal.
+    writeFileSync(join(f.dir, 'users', 'bob', 'jupyter_config.json'), JSON.stringify({ WorkflowServer: { user_authorization: { alice: ['!READ'] } } }));
+    await waitFor(async () => {
+      await a.goto(`${f.url}/hub/home`);
+      await waitFor(async () => !(await row.locator('.perms').textContent())?.includes('loading'), 10_000, 'the profile answer');
+      return (await row.locator('.perms').textContent())!.includes('ask bob');
+    }, 30_000, "bob's new sharing to apply");
+    expect(await row.locator('a.btn').getAttribute('aria-disabled')).toBe('true');
+    await a.screenshot({ path: join(SHOTS, 'hub-home-refused.png'), fullPage: true });
     await a.close();
   }, SLOW);
 

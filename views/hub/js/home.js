@@ -38,6 +38,28 @@
     if (this.getAttribute('aria-disabled') === 'true') e.preventDefault();
   });
 
+  // CONTROL's operations as the workflow server names them (GraphQL spelling).
+  var CONTROL = ['clean', 'extTrigger', 'hold', 'kill', 'message', 'pause', 'play', 'poll', 'release', 'releaseHoldPoint', 'reload',
+    'remove', 'resume', 'setGraphWindowExtent', 'setHoldPoint', 'setOutputs', 'setVerbosity', 'stop', 'trigger'];
+
+  /** A permission set in the words of the sharing rules ("READ + CONTROL"), every operation on hover. */
+  function permissionChips(perms) {
+    var has = function (op) { return perms.indexOf(op) !== -1; };
+    var missing = CONTROL.filter(function (op) { return !has(op); });
+    var parts = [];
+    if (has('read') && missing.length === 0 && has('broadcast')) parts.push('ALL');
+    else {
+      if (has('read')) parts.push('READ');
+      if (missing.length === 0) parts.push('CONTROL');
+      else if (missing.length <= 5) parts.push('CONTROL (except ' + missing.join(', ') + ')');
+      else CONTROL.forEach(function (op) { if (has(op)) parts.push(op); });
+      if (has('broadcast')) parts.push('broadcast');
+    }
+    var box = el('div', { class: 'perm-chips', title: perms.join(', ') });
+    parts.forEach(function (p) { box.appendChild(el('span', { class: 'chip' + (p === p.toUpperCase() ? ' group' : ''), text: p })); });
+    return box;
+  }
+
   // Your permissions on each running shared server, from that server's own user profile.
   document.querySelectorAll('#reachable tr[data-owner]').forEach(function (row) {
     row.querySelectorAll('a[aria-disabled="true"]').forEach(function (a) {
@@ -46,15 +68,26 @@
     if (row.dataset.status !== 'running') return;
     var cell = row.querySelector('.perms');
     fetch('/user/' + encodeURIComponent(row.dataset.owner) + '/api/userprofile', { credentials: 'same-origin', headers: { Accept: 'application/json' } })
-      // 403: nothing shared with you there (the profile is refused like everything else).
-      .then(function (res) { if (res.status === 403) return { permissions: [] }; if (!res.ok) throw new Error(res.status); return res.json(); })
+      // 403: nothing shared with you there; the server says which layer refused and who can change it.
+      .then(function (res) {
+        if (res.status === 403) return res.json().catch(function () { return {}; }).then(function (body) { return { permissions: [], refused: body.error || 'Nothing here is shared with you.' }; });
+        if (!res.ok) throw new Error(res.status);
+        return res.json();
+      })
       .then(function (profile) {
         cell.textContent = '';
         var perms = profile.permissions || [];
+        if (profile.refused) {
+          cell.appendChild(el('span', { class: 'small muted', text: profile.refused }));
+          var open = row.querySelector('a.btn');
+          open.setAttribute('aria-disabled', 'true');
+          open.setAttribute('tabindex', '-1');
+          open.parentElement.setAttribute('data-why', 'Nothing here is shared with you');
+          open.addEventListener('click', function (e) { e.preventDefault(); });
+          return;
+        }
         if (perms.length === 0 && !(profile.workflowPermissions || []).length) cell.appendChild(el('span', { class: 'faint small', text: 'none' }));
-        var box = el('div', { class: 'perm-chips' });
-        perms.forEach(function (p) { box.appendChild(el('span', { class: 'chip', text: p })); });
-        cell.appendChild(box);
+        cell.appendChild(permissionChips(perms));
         // Workflows shared on their own: only those you may read, so these are yours to see.
         (profile.workflowPermissions || []).forEach(function (w) {
           cell.appendChild(el('div', { class: 'small muted', text: w.workflow + ': ' + (w.permissions.join(', ') || 'none') }));

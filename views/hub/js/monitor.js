@@ -122,10 +122,10 @@ async function diagnose(o) {
   await refreshOwners();
   // Only a running server is asked why: for a stopped one, a visit would start it.
   if (signedOut || o.removed || o.socket || o.status !== 'running') return;
-  const { state, status } = await checkConnection(ownerRoot(o.name));
+  const { state, status, why } = await checkConnection(ownerRoot(o.name));
   if (signedOut || o.removed || o.socket) return;
   if (state === 'signed-out') signOut();
-  else if (state === 'no-access') noAccess(o, status === 404 ? 'no longer shared with you' : 'not shared with you');
+  else if (state === 'no-access') noAccess(o, why ?? (status === 404 ? 'no longer shared with you' : 'not shared with you'));
   // Stopped or starting after all: the owner list catches up on its next refresh.
   else retryLater(o);
 }

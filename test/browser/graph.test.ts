@@ -1,0 +1,93 @@
+/**
+ * The workflow page's graph in Chromium: a chain of nine tasks is wider than its panel, so it is
+ * fitted (the rightmost node lies inside the panel); zoom buttons, the wheel and dragging move it,
+ * and Fit brings it back.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import {
+  chromiumAvailable, CHROMIUM, launchBrowser, openServerPage, screenshot, signIn, startSite, waitLive,
+  SLOW_TEST_MS, type RunningSite,
+} from './harness.js';
+
+const PASSWORDS = { alice: 'alice-pw-1' };
+const NAMES = ['fetch', 'unpack', 'clean', 'regrid', 'merge', 'model', 'verify', 'plot', 'publish'];
+const CHAIN = `description: A long chain
+tasks:
+${NAMES.map((name, i) => `  ${name}: { script: "true"${i ? `, depends: [${NAMES[i - 1]}]` : ''} }`).join('\n')}
+`;
+
+interface Box { x: number; y: number; width: number; height: number }
+const inside = (inner: Box, outer: Box): boolean =>
+  inner.x >= outer.x && inner.y >= outer.y && inner.x + inner.width <= outer.x + outer.width && inner.y + inner.height <= outer.y + outer.height;
+
+async function box(page: Page, selector: string): Promise<Box> {
+  const found = await page.locator(selector).boundingBox();
+  if (!found) throw new Error(`${selector} has no box`);
+  return found;
+}
+
+const lastNode = 'svg.graph-svg .graph-node:has(title:text-matches("^1/publish:"))';
+const scaleOf = async (page: Page): Promise<number> =>
+  Number(/scale\(([\d.]+)\)/.exec((await page.locator('svg.graph-svg .graph-layer').getAttribute('transform')) ?? '')?.[1]);
+
+describe.skipIf(!chromiumAvailable)(`the workflow graph in Chromium (needs ${CHROMIUM})`, () => {
+  let site: RunningSite;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    [site, browser] = await Promise.all([startSite({ users: PASSWORDS, workflows: { alice: { chain: CHAIN } } }), launchBrowser()]);
+  }, SLOW_TEST_MS);
+
+  afterAll(async () => {
+    await browser?.close();
+    await site?.stop();
+  }, SLOW_TEST_MS);
+
+  it('fits a graph wider than its panel, zooms with the buttons and the wheel, pans by dragging, and fits again', async () => {
+    const { page, errors, context } = await signIn(browser, site, 'alice', PASSWORDS.alice);
+    await openServerPage(page, site, 'alice', 'workflows/chain');
+    await waitLive(page);
+    await page.locator('#workflow-controls button', { hasText: /^\s*Play\s*$/ }).click();
+    await page.locator('tr[data-task="1/publish"] .state-succeeded').waitFor();
+    await page.locator(lastNode).waitFor();
+
+    await page.locator('#graph').scrollIntoViewIfNeeded();
+    const panel = await box(page, '#graph'); // in viewport pixels, as the mouse moves
+    expect(inside(await box(page, lastNode), panel)).toBe(true);
+    expect(inside(await box(page, 'svg.graph-svg .graph-node:has(title:text-matches("^1/fetch:"))'), panel)).toBe(true);
+    const fitted = await scaleOf(page);
+    expect(fitted).toBeLessThan(1); // nine columns are wider than half the page
+    expect(await page.locator('.graph-scale').innerText()).toBe(`${Math.round(fitted * 100)}%`);
+    await screenshot(page, 'graph-fitted');
+
+    await page.getByRole('button', { name: 'Zoom in' }).click();
+    expect(await scaleOf(page)).toBeCloseTo(fitted * 1.25, 5);
+    await page.getByRole('button', { name: 'Zoom in' }).click();
+    await page.getByRole('button', { name: 'Zoom in' }).click();
+    expect(inside(await box(page, lastNode), panel)).toBe(false); // zoomed in, the chain no longer fits
+
+    const beforeWheel = await scaleOf(page);
+    await page.mouse.move(panel.x + panel.width / 2, panel.y + panel.height / 2);
+    await page.mouse.wheel(0, 300);
+    await expect.poll(() => scaleOf(page)).toBeLessThan(beforeWheel);
+
+    const before = await box(page, lastNode);
+    await page.mouse.move(panel.x + 40, panel.y + panel.height - 20);
+    await page.mouse.down();
+    await page.mouse.move(panel.x + 140, panel.y + panel.height - 20, { steps: 5 });
+    await page.mouse.up();
+    expect((await box(page, lastNode)).x).toBeCloseTo(before.x + 100, 0);
+    await screenshot(page, 'graph-zoomed-panned');
+
+    await page.getByRole('button', { name: 'Fit the graph to the panel' }).click();
+    expect(await scaleOf(page)).toBeCloseTo(fitted, 5);
+    expect(inside(await box(page, lastNode), panel)).toBe(true);
+
+    // A click on a node (no drag) still opens its job log.
+    await page.locator(lastNode).click();
+    await expect.poll(() => page.locator('#log-task').inputValue()).toBe('1/publish');
+    expect(errors, errors.join('\n')).toEqual([]);
+    await context.close();
+  }, SLOW_TEST_MS);
+});

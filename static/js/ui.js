@@ -222,3 +222,15 @@ function showCutOff({ kind, title, text, link, why }) {
     whoami?.replaceChildren(...[...whoami.children].filter((n) => n.classList.contains('owner-chip')), el('span', { class: 'signed-out' }, 'signed out'));
   }
 }
+
+/** A byte count for people, in binary units as the engine's caps are: "512 B", "1.0 MiB", "2.1 MiB". */
+export function humanBytes(bytes) {
+  const units = ['B', 'KiB', 'MiB', 'GiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}

@@ -10,7 +10,7 @@ import { drawGraph, windowTasks } from './graph.js';
 import { livePermissions } from './permissions.js';
 import { sharingEditor } from './sharing-editor.js';
 import { detailsRow, latestMessage } from './task-details.js';
-import { clockTime, countsFromGraphql, describeCounts, duration, el, followConnection, lastRunNote, relativeTime, stateBadge, statusBadge, toast } from './ui.js';
+import { clockTime, countsFromGraphql, describeCounts, duration, el, followConnection, humanBytes, lastRunNote, relativeTime, stateBadge, statusBadge, toast } from './ui.js';
 import { createWorkflowLog } from './workflow-log.js';
 
 const WORKFLOW_FIELDS = `id name description status lastRun { outcome at failed summary } cycles runaheadLimit holdPoint verbosity graphWindowExtent lastActivity
@@ -367,15 +367,21 @@ async function loadLog() {
   const tail = Number(document.getElementById('log-tail').value) || 200;
   try {
     const result = await graphql(
-      'query Log($w: ID!, $t: String!, $s: Int, $f: String, $n: Int) { jobLog(workflow: $w, task: $t, submitNum: $s, file: $f, tail: $n) { content size truncated submitNum } }',
+      'query Log($w: ID!, $t: String!, $s: Int, $f: String, $n: Int) { jobLog(workflow: $w, task: $t, submitNum: $s, file: $f, tail: $n) { content size shown truncated submitNum } }',
       { w: id, t: log.task, s: submit ? Number(submit) : null, f: log.file, n: tail },
     );
-    const { content, size, truncated, submitNum } = result.jobLog;
+    const { content, size, shown, truncated, submitNum } = result.jobLog;
     const atBottom = logView.scrollTop + logView.clientHeight >= logView.scrollHeight - 8;
     logView.textContent = content || '(empty so far)';
     logView.classList.toggle('empty-log', !content);
-    const shown = truncated ? `the end of ${size} bytes` : `${size} bytes`;
-    document.getElementById('log-meta').textContent = `${log.task} · submit ${submitNum} · ${log.file} · ${shown}`;
+    const amount = truncated ? `last ${humanBytes(shown)} of ${humanBytes(size)} shown` : humanBytes(size);
+    const download = `${data.root}workflows/${encodeURIComponent(id)}/job-file?${new URLSearchParams({ task: log.task, file: log.file, submit: String(submitNum) })}`;
+    document.getElementById('log-meta').replaceChildren(
+      `${log.task} · submit ${submitNum} · ${log.file} · `,
+      el('span', { class: truncated ? 'log-truncated' : '' }, amount),
+      ' · ',
+      el('a', { href: download, download: '', title: `The whole ${log.file} (${humanBytes(size)})` }, truncated ? 'download the whole file' : 'download'),
+    );
     if (atBottom || document.getElementById('log-follow').checked) logView.scrollTop = logView.scrollHeight;
   } catch (err) {
     logView.textContent = err.message;

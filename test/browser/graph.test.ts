@@ -1,13 +1,14 @@
 /**
- * The workflow page's graph in Chromium: a chain of nine tasks is wider than its panel, so it is
- * fitted (the rightmost node lies inside the panel); zoom buttons, the wheel and dragging move it,
- * and Fit brings it back.
+ * The workflow page's graph and job log in Chromium: a chain of nine tasks is wider than its
+ * panel, so it is fitted (the rightmost node lies inside the panel); zoom buttons, the wheel and
+ * dragging move it, and Fit brings it back. A job log larger than the viewer's cap says how much
+ * it shows and links to the whole file.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import {
   chromiumAvailable, CHROMIUM, launchBrowser, openServerPage, screenshot, signIn, startSite, waitLive,
-  SLOW_TEST_MS, type RunningSite,
+  SLOW_TEST_MS, type RunningSite, type Session,
 } from './harness.js';
 
 const PASSWORDS = { alice: 'alice-pw-1' };
@@ -15,6 +16,10 @@ const NAMES = ['fetch', 'unpack', 'clean', 'regrid', 'merge', 'model', 'verify',
 const CHAIN = `description: A long chain
 tasks:
 ${NAMES.map((name, i) => `  ${name}: { script: "true"${i ? `, depends: [${NAMES[i - 1]}]` : ''} }`).join('\n')}
+`;
+
+const CHATTY = `tasks:
+  talk: { script: "yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c 2200000" }
 `;
 
 interface Box { x: number; y: number; width: number; height: number }
@@ -36,8 +41,18 @@ describe.skipIf(!chromiumAvailable)(`the workflow graph in Chromium (needs ${CHR
   let browser: Browser;
 
   beforeAll(async () => {
-    [site, browser] = await Promise.all([startSite({ users: PASSWORDS, workflows: { alice: { chain: CHAIN } } }), launchBrowser()]);
+    [site, browser] = await Promise.all([startSite({ users: PASSWORDS, workflows: { alice: { chain: CHAIN, chatty: CHATTY } } }), launchBrowser()]);
   }, SLOW_TEST_MS);
+
+  /** Alice's page of a workflow she has played, once its last task has succeeded. */
+  async function runToEnd(workflow: string, lastTask: string): Promise<Session> {
+    const session = await signIn(browser, site, 'alice', PASSWORDS.alice);
+    await openServerPage(session.page, site, 'alice', `workflows/${workflow}`);
+    await waitLive(session.page);
+    await session.page.locator('#workflow-controls button', { hasText: /^\s*Play\s*$/ }).click();
+    await session.page.locator(`tr[data-task="${lastTask}"] .state-succeeded`).waitFor();
+    return session;
+  }
 
   afterAll(async () => {
     await browser?.close();
@@ -45,11 +60,7 @@ describe.skipIf(!chromiumAvailable)(`the workflow graph in Chromium (needs ${CHR
   }, SLOW_TEST_MS);
 
   it('fits a graph wider than its panel, zooms with the buttons and the wheel, pans by dragging, and fits again', async () => {
-    const { page, errors, context } = await signIn(browser, site, 'alice', PASSWORDS.alice);
-    await openServerPage(page, site, 'alice', 'workflows/chain');
-    await waitLive(page);
-    await page.locator('#workflow-controls button', { hasText: /^\s*Play\s*$/ }).click();
-    await page.locator('tr[data-task="1/publish"] .state-succeeded').waitFor();
+    const { page, errors, context } = await runToEnd('chain', '1/publish');
     await page.locator(lastNode).waitFor();
 
     await page.locator('#graph').scrollIntoViewIfNeeded();
@@ -87,6 +98,27 @@ describe.skipIf(!chromiumAvailable)(`the workflow graph in Chromium (needs ${CHR
     // A click on a node (no drag) still opens its job log.
     await page.locator(lastNode).click();
     await expect.poll(() => page.locator('#log-task').inputValue()).toBe('1/publish');
+    expect(errors, errors.join('\n')).toEqual([]);
+    await context.close();
+  }, SLOW_TEST_MS);
+
+  it('says when a job log is cut to its end, in readable sizes, and links to the whole file', async () => {
+    const { page, errors, context } = await runToEnd('chatty', '1/talk');
+    await page.locator('#log-tail').fill('1000000');
+    await page.locator('#log-task').selectOption('1/talk');
+    await expect.poll(() => page.locator('#log-meta').innerText()).toContain('last 1.0 MiB of 2.1 MiB shown');
+    const link = page.locator('#log-meta a', { hasText: 'download the whole file' });
+    const download = await page.evaluate(async (href) => {
+      const res = await fetch(href);
+      return { status: res.status, disposition: res.headers.get('content-disposition'), length: (await res.arrayBuffer()).byteLength };
+    }, (await link.getAttribute('href'))!);
+    expect(download).toEqual({ status: 200, disposition: 'attachment; filename=chatty.1.talk.1.job.out', length: 2_200_000 });
+    await page.locator('#log').scrollIntoViewIfNeeded();
+    await screenshot(page, 'job-log-truncated');
+
+    await page.locator('#log-tail').fill('5');
+    await page.locator('#log-tail').dispatchEvent('change');
+    await expect.poll(() => page.locator('#log-meta').innerText()).toContain('last 165 B of 2.1 MiB shown'); // four 37-byte lines and the 17 bytes head -c left of the fifth
     expect(errors, errors.join('\n')).toEqual([]);
     await context.close();
   }, SLOW_TEST_MS);

@@ -46,6 +46,15 @@ function depths(ids, edges) {
   return depth;
 }
 
+/**
+ * Tasks (an array) in the order the graph reads: by cycle, then tasks before those that depend
+ * on them, then by name.
+ */
+export function graphOrder(list, edges) {
+  const depth = depths(list.map((t) => t.id), edges);
+  return [...list].sort((a, b) => a.cycle - b.cycle || depth.get(a.id) - depth.get(b.id) || a.name.localeCompare(b.name));
+}
+
 const FINAL = new Set(['succeeded', 'failed', 'submit-failed', 'expired']);
 
 /**

@@ -6,7 +6,7 @@ import { BROADCAST_FIELDS, createBroadcastList } from './broadcast-list.js';
 import { actionButton, guardedField, mutateWithToast } from './controls.js';
 import { messageDialog, outputsDialog } from './dialogs.js';
 import { api, data, graphql, subscribe } from './gql.js';
-import { drawGraph, windowTasks } from './graph.js';
+import { drawGraph, graphOrder, windowTasks } from './graph.js';
 import { livePermissions } from './permissions.js';
 import { sharingEditor } from './sharing-editor.js';
 import { detailsRow, latestMessage } from './task-details.js';
@@ -313,8 +313,22 @@ function taskRow(t) {
     el('td', { class: 'actions' }, xtriggerButton(t)));
 }
 
+// The task table's order, remembered per browser: by name, or as the graph reads.
+const TASK_ORDER_KEY = 'flotilla.taskOrder';
+let taskOrder = localStorage.getItem(TASK_ORDER_KEY) === 'graph' ? 'graph' : 'name';
+for (const radio of document.querySelectorAll('input[name="task-order"]')) {
+  radio.checked = radio.value === taskOrder;
+  radio.addEventListener('change', () => {
+    taskOrder = radio.value;
+    localStorage.setItem(TASK_ORDER_KEY, taskOrder);
+    renderTasks();
+  });
+}
+
 function renderTasks() {
-  const list = [...tasks.values()].sort((a, b) => a.cycle - b.cycle || a.name.localeCompare(b.name));
+  const edges = workflow?.edges ?? [];
+  const byName = [...tasks.values()].sort((a, b) => a.cycle - b.cycle || a.name.localeCompare(b.name));
+  const list = taskOrder === 'graph' ? graphOrder(byName, edges) : byName;
   const rows = [];
   for (const t of list) {
     rows.push(taskRow(t));
@@ -323,7 +337,6 @@ function renderTasks() {
   document.querySelector('#tasks tbody').replaceChildren(...rows);
   document.getElementById('no-tasks').hidden = list.length > 0;
   document.getElementById('select-all').checked = list.length > 0 && list.every((t) => selected.has(t.id));
-  const edges = workflow?.edges ?? [];
   drawGraph(document.getElementById('graph'), tasks, edges, showLog);
   const shown = windowTasks(tasks, edges).length;
   document.getElementById('graph-caption').textContent = `${shown} of ${list.length} task${list.length === 1 ? '' : 's'}`;

@@ -2,7 +2,8 @@
  * The workflow page's graph and job log in Chromium: a chain of nine tasks is wider than its
  * panel, so it is fitted (the rightmost node lies inside the panel); zoom buttons, the wheel and
  * dragging move it, and Fit brings it back. A job log larger than the viewer's cap says how much
- * it shows and links to the whole file.
+ * it shows and links to the whole file. The task table reads by name or in graph order, and a
+ * stalled workflow stands out in the workflow list.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -20,6 +21,11 @@ ${NAMES.map((name, i) => `  ${name}: { script: "true"${i ? `, depends: [${NAMES[
 
 const CHATTY = `tasks:
   talk: { script: "yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c 2200000" }
+`;
+
+const BROKEN = `tasks:
+  fetch: { script: "false" }
+  report: { script: "true", depends: [fetch] }
 `;
 
 interface Box { x: number; y: number; width: number; height: number }
@@ -41,7 +47,7 @@ describe.skipIf(!chromiumAvailable)(`the workflow graph in Chromium (needs ${CHR
   let browser: Browser;
 
   beforeAll(async () => {
-    [site, browser] = await Promise.all([startSite({ users: PASSWORDS, workflows: { alice: { chain: CHAIN, chatty: CHATTY } } }), launchBrowser()]);
+    [site, browser] = await Promise.all([startSite({ users: PASSWORDS, workflows: { alice: { chain: CHAIN, chatty: CHATTY, broken: BROKEN } } }), launchBrowser()]);
   }, SLOW_TEST_MS);
 
   /** Alice's page of a workflow she has played, once its last task has succeeded. */
@@ -95,6 +101,17 @@ describe.skipIf(!chromiumAvailable)(`the workflow graph in Chromium (needs ${CHR
     expect(await scaleOf(page)).toBeCloseTo(fitted, 5);
     expect(inside(await box(page, lastNode), panel)).toBe(true);
 
+    const order = () => page.locator('#tasks tbody tr[data-task]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-task')));
+    expect(await order()).toEqual([...NAMES].sort().map((n) => `1/${n}`));
+    await page.getByText('Graph order').click();
+    expect(await order()).toEqual(NAMES.map((n) => `1/${n}`));
+    await page.reload();
+    await page.locator('tr[data-task="1/publish"]').waitFor();
+    expect(await order()).toEqual(NAMES.map((n) => `1/${n}`)); // remembered
+    await page.getByText('By name').click();
+    expect(await order()).toEqual([...NAMES].sort().map((n) => `1/${n}`));
+    await page.locator(lastNode).waitFor();
+
     // A click on a node (no drag) still opens its job log.
     await page.locator(lastNode).click();
     await expect.poll(() => page.locator('#log-task').inputValue()).toBe('1/publish');
@@ -119,6 +136,22 @@ describe.skipIf(!chromiumAvailable)(`the workflow graph in Chromium (needs ${CHR
     await page.locator('#log-tail').fill('5');
     await page.locator('#log-tail').dispatchEvent('change');
     await expect.poll(() => page.locator('#log-meta').innerText()).toContain('last 165 B of 2.1 MiB shown'); // four 37-byte lines and the 17 bytes head -c left of the fifth
+    expect(errors, errors.join('\n')).toEqual([]);
+    await context.close();
+  }, SLOW_TEST_MS);
+
+  it('makes a stalled workflow stand out in the workflow list, in colour and in words', async () => {
+    const { page, errors, context } = await signIn(browser, site, 'alice', PASSWORDS.alice);
+    await openServerPage(page, site, 'alice', 'workflows/broken');
+    await waitLive(page);
+    await page.locator('#workflow-controls button', { hasText: /^\s*Play\s*$/ }).click();
+    await page.locator('#wf-status .status-stalled').waitFor();
+    await openServerPage(page, site, 'alice');
+    const row = page.locator('#workflows tr[data-workflow="broken"]');
+    await expect.poll(() => row.locator('.attention-note').textContent()).toBe('⚠ Stalled: 1 failed task holding up the rest');
+    expect(await row.getAttribute('class')).toBe('needs-attention attention-stalled');
+    expect(await page.locator('#workflows tr[data-workflow="chain"]').getAttribute('class')).toBe('');
+    await screenshot(page, 'workflow-list-attention');
     expect(errors, errors.join('\n')).toEqual([]);
     await context.close();
   }, SLOW_TEST_MS);

@@ -50,13 +50,13 @@ describe.skipIf(!chromiumAvailable)(`the workflow graph in Chromium (needs ${CHR
     [site, browser] = await Promise.all([startSite({ users: PASSWORDS, workflows: { alice: { chain: CHAIN, chatty: CHATTY, broken: BROKEN } } }), launchBrowser()]);
   }, SLOW_TEST_MS);
 
-  /** Alice's page of a workflow she has played, once its last task has succeeded. */
-  async function runToEnd(workflow: string, lastTask: string): Promise<Session> {
+  /** Alice's page of a workflow she has played, once `until` (a selector) is on it. */
+  async function play(workflow: string, until: string): Promise<Session> {
     const session = await signIn(browser, site, 'alice', PASSWORDS.alice);
     await openServerPage(session.page, site, 'alice', `workflows/${workflow}`);
     await waitLive(session.page);
     await session.page.locator('#workflow-controls button', { hasText: /^\s*Play\s*$/ }).click();
-    await session.page.locator(`tr[data-task="${lastTask}"] .state-succeeded`).waitFor();
+    await session.page.locator(until).waitFor();
     return session;
   }
 
@@ -66,7 +66,7 @@ describe.skipIf(!chromiumAvailable)(`the workflow graph in Chromium (needs ${CHR
   }, SLOW_TEST_MS);
 
   it('fits a graph wider than its panel, zooms with the buttons and the wheel, pans by dragging, and fits again', async () => {
-    const { page, errors, context } = await runToEnd('chain', '1/publish');
+    const { page, errors, context } = await play('chain', 'tr[data-task="1/publish"] .state-succeeded');
     await page.locator(lastNode).waitFor();
 
     await page.locator('#graph').scrollIntoViewIfNeeded();
@@ -120,7 +120,7 @@ describe.skipIf(!chromiumAvailable)(`the workflow graph in Chromium (needs ${CHR
   }, SLOW_TEST_MS);
 
   it('says when a job log is cut to its end, in readable sizes, and links to the whole file', async () => {
-    const { page, errors, context } = await runToEnd('chatty', '1/talk');
+    const { page, errors, context } = await play('chatty', 'tr[data-task="1/talk"] .state-succeeded');
     await page.locator('#log-tail').fill('1000000');
     await page.locator('#log-task').selectOption('1/talk');
     await expect.poll(() => page.locator('#log-meta').innerText()).toContain('last 1.0 MiB of 2.1 MiB shown');
@@ -141,11 +141,7 @@ describe.skipIf(!chromiumAvailable)(`the workflow graph in Chromium (needs ${CHR
   }, SLOW_TEST_MS);
 
   it('makes a stalled workflow stand out in the workflow list, in colour and in words', async () => {
-    const { page, errors, context } = await signIn(browser, site, 'alice', PASSWORDS.alice);
-    await openServerPage(page, site, 'alice', 'workflows/broken');
-    await waitLive(page);
-    await page.locator('#workflow-controls button', { hasText: /^\s*Play\s*$/ }).click();
-    await page.locator('#wf-status .status-stalled').waitFor();
+    const { page, errors, context } = await play('broken', '#wf-status .status-stalled');
     await openServerPage(page, site, 'alice');
     const row = page.locator('#workflows tr[data-workflow="broken"]');
     await expect.poll(() => row.locator('.attention-note').textContent()).toBe('⚠ Stalled: 1 failed task holding up the rest');

@@ -193,6 +193,8 @@ type JobLog {
   path: String!
   """Bytes in the whole file."""
   size: Int!
+  """Bytes of the file in content (less than size when truncated)."""
+  shown: Int!
   """Whether content is less than the whole file (the size cap or tail)."""
   truncated: Boolean!
   submitNum: Int!

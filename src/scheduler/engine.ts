@@ -15,7 +15,7 @@ import { Platforms } from './platforms.js';
 import { parseCommand } from './operations.js';
 import { EngineStore, type WorkflowRow } from './store.js';
 import type {
-  CommandRequest, CommandResult, DeltaListener, EngineOptions, JobLogRequest, JobLogResult, WorkflowLogEntry, WorkflowView,
+  CommandRequest, CommandResult, DeltaListener, EngineOptions, JobFile, JobLogRequest, JobLogResult, WorkflowLogEntry, WorkflowView,
 } from './types.js';
 import { PublishedState, viewContext, workflowSummary } from './views.js';
 import { WorkflowRuntime, type RuntimeContext } from './workflow.js';
@@ -186,7 +186,11 @@ export class WorkflowEngine {
     return this.requireStore().events(workflow, Math.max(1, Math.min(10_000, Math.floor(limit))));
   }
 
-  jobLog(request: JobLogRequest): JobLogResult {
+  /**
+   * Where one job's stdout or stderr is, and its size now: for reading its end (jobLog) or sending
+   * it whole. Only files of tasks the workflow has, so no request names a path of its own.
+   */
+  jobFile(request: Omit<JobLogRequest, 'tail' | 'maxBytes'>): JobFile {
     const rt = this.runtimes.get(request.workflow);
     if (!rt) throw new EngineUsageError(`no workflow "${request.workflow}"`, 'NOT_FOUND');
     if (request.file !== 'job.out' && request.file !== 'job.err') throw new EngineUsageError('file must be job.out or job.err');
@@ -197,12 +201,15 @@ export class WorkflowEngine {
       throw new EngineUsageError(`task ${inst.id} has no job ${submitNum} (jobs 1 to ${inst.submitNum})`, 'NOT_FOUND');
     }
     const path = join(rt.jobDir(inst, submitNum), request.file);
-    let size: number;
     try {
-      size = statSync(path).size;
+      return { path, size: statSync(path).size, submitNum };
     } catch {
       throw new EngineUsageError(`no ${request.file} for ${inst.id} job ${submitNum}`, 'NOT_FOUND');
     }
+  }
+
+  jobLog(request: JobLogRequest): JobLogResult {
+    const { path, size, submitNum } = this.jobFile(request);
     const length = Math.min(size, JOB_LOG_MAX_BYTES, Math.max(0, request.maxBytes ?? JOB_LOG_MAX_BYTES));
     const buffer = Buffer.alloc(length);
     const fd = openSync(path, 'r');
@@ -222,7 +229,7 @@ export class WorkflowEngine {
       content = kept.join('\n');
     }
     // Relative to the owner's folder: readers other than the owner learn nothing of the filesystem.
-    return { content, path: relative(this.ownerDir, path), size, truncated, submitNum };
+    return { content, path: relative(this.ownerDir, path), size, shown: Buffer.byteLength(content), truncated, submitNum };
   }
 
   subscribe(workflows: string[] | null, listener: DeltaListener): () => void {

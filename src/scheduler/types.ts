@@ -177,12 +177,21 @@ export interface JobLogRequest {
   maxBytes?: number;
 }
 
+export interface JobFile {
+  /** Absolute. */
+  path: string;
+  size: number;
+  submitNum: number;
+}
+
 export interface JobLogResult {
   content: string;
   /** Relative to the owner's folder. */
   path: string;
   /** Bytes in the whole file. */
   size: number;
+  /** Bytes of the file in content. */
+  shown: number;
   /** Whether content is less than the whole file (a byte cap or `tail`). */
   truncated: boolean;
   submitNum: number;

@@ -20,6 +20,7 @@ import { DecisionMaker } from './decisions.js';
 import { graphqlHandler } from './graphql-route.js';
 import { CONTROL_PREFIX, requireProof } from './identity.js';
 import { DEFAULT_SERVER_LIMITS, describeBytes, MAX_GRAPHQL_BYTES, type ServerLimits } from './limits.js';
+import { jobFileRoute } from './job-file-route.js';
 import { pageRoutes, renderNotFound } from './page-routes.js';
 import { attachSubscriptions, type Subscriptions } from './subscriptions.js';
 import { watchFile } from '../util/watch-file.js';
@@ -115,6 +116,7 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
   app.use(`${base}api`, apiRoutes(access, decisions, options.dataDir, workflowExists));
   app.use(`${base}graphql`, express.json({ limit: MAX_GRAPHQL_BYTES, type: ['application/json', 'application/graphql-response+json'] }));
   app.all(`${base}graphql`, graphqlHandler(schema, rootValue, decisions, limits));
+  app.use(base, jobFileRoute(engine, decisions));
   app.use(base, pageRoutes({ owner, base }, decisions, workflowExists));
   app.use((req, res) => {
     // Browsers get the product's page; API clients (and anything not asking for HTML) keep JSON.

@@ -1,6 +1,8 @@
 // The dependency graph of the current window as inline SVG: columns by dependency depth
 // (longest path from a task without prerequisites); within a column, tasks sit near the tasks they
 // depend on (mean row of their prerequisites), then in cycle and name order.
+import { el } from './ui.js';
+
 const NS = 'http://www.w3.org/2000/svg';
 const NODE_W = 150;
 const NODE_H = 34;
@@ -42,6 +44,15 @@ function depths(ids, edges) {
   };
   for (const id of ids) visit(id);
   return depth;
+}
+
+/**
+ * Tasks (an array) in the order the graph reads: by cycle, then tasks before those that depend
+ * on them, then by name.
+ */
+export function graphOrder(list, edges) {
+  const depth = depths(list.map((t) => t.id), edges);
+  return [...list].sort((a, b) => a.cycle - b.cycle || depth.get(a.id) - depth.get(b.id) || a.name.localeCompare(b.name));
 }
 
 const FINAL = new Set(['succeeded', 'failed', 'submit-failed', 'expired']);
@@ -95,12 +106,8 @@ export function drawGraph(container, tasks, edges, onSelect) {
   columns.forEach((col, c) => col.forEach((task, r) => pos.set(task.id, { x: PAD + c * (NODE_W + COL_GAP), y: PAD + r * (NODE_H + ROW_GAP) })));
   const width = PAD * 2 + columns.length * NODE_W + (columns.length - 1) * COL_GAP;
   const height = PAD * 2 + Math.max(...columns.map((c) => c.length)) * (NODE_H + ROW_GAP) - ROW_GAP;
-  const root = svg('svg', { width, height, viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': 'Task dependency graph' });
-  const defs = svg('defs');
-  const marker = svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' });
-  marker.append(svg('path', { d: 'M 0 0 L 10 5 L 0 10 z', fill: '#a9b3c2' }));
-  defs.append(marker);
-  root.append(defs);
+  const view = viewFor(container);
+  const root = svg('g', { class: 'graph-content' });
   for (const e of edges) {
     const a = pos.get(e.from);
     const b = pos.get(e.to);
@@ -122,8 +129,136 @@ export function drawGraph(container, tasks, edges, onSelect) {
     const label = task.name.length > 15 ? `${task.name.slice(0, 14)}…` : task.name;
     g.append(svg('text', { x: 26, y: 15 }, label));
     g.append(svg('text', { x: 26, y: 28, 'font-size': 10, fill: '#5d6b7e' }, `cycle ${task.cycle} · ${task.state}`));
-    g.addEventListener('click', () => onSelect(task.id));
+    g.addEventListener('click', () => { if (!view.dragged) onSelect(task.id); });
     root.append(g);
   }
-  container.replaceChildren(root);
+  view.show(root, width, height);
+}
+
+// ---- the viewport: fit to the panel, zoom and pan ------------------------------------------------
+const MIN_SCALE = 0.1;
+const MAX_SCALE = 4;
+const ZOOM_STEP = 1.25;
+const MIN_VIEW_H = 160;
+const MAX_VIEW_H = 480;
+/** Pointer travel (px) after which a press on the graph is a pan, not a click on a node. */
+const DRAG_SLOP = 4;
+
+const clampScale = (s) => Math.min(MAX_SCALE, Math.max(MIN_SCALE, s));
+
+/**
+ * One per graph container, kept across redraws so that a live update neither resets the user's
+ * zoom and pan nor rebuilds the controls. Until the user zooms or pans, the view follows the
+ * panel (fit); "Fit" returns to that.
+ */
+class GraphView {
+  constructor(container) {
+    this.container = container;
+    this.fitted = true;
+    this.scale = 1;
+    this.x = 0;
+    this.y = 0;
+    this.width = 0;
+    this.height = 0;
+    this.dragged = false;
+    this.svg = svg('svg', { class: 'graph-svg', role: 'img', 'aria-label': 'Task dependency graph' });
+    const marker = svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' });
+    marker.append(svg('path', { d: 'M 0 0 L 10 5 L 0 10 z', fill: '#a9b3c2' }));
+    this.layer = svg('g', { class: 'graph-layer' });
+    this.svg.append(svg('defs'), this.layer);
+    this.svg.firstChild.append(marker);
+    this.scaleLabel = el('span', { class: 'small muted graph-scale', 'aria-live': 'polite' });
+    const button = (text, label, action) => el('button', { type: 'button', class: 'btn small', title: label, 'aria-label': label, onclick: action }, text);
+    this.controls = el('div', { class: 'graph-zoom' },
+      button('−', 'Zoom out', () => this.zoomAtCentre(1 / ZOOM_STEP)),
+      button('+', 'Zoom in', () => this.zoomAtCentre(ZOOM_STEP)),
+      button('Fit', 'Fit the graph to the panel', () => this.fit()),
+      this.scaleLabel);
+    this.listen();
+    new ResizeObserver(() => { if (this.fitted) this.fit(); }).observe(container);
+  }
+
+  listen() {
+    this.svg.addEventListener('wheel', (event) => {
+      event.preventDefault();
+      const box = this.svg.getBoundingClientRect();
+      this.zoomAt(Math.exp(-event.deltaY * 0.0015), event.clientX - box.left, event.clientY - box.top);
+    }, { passive: false });
+    let start = null;
+    this.svg.addEventListener('pointerdown', (event) => {
+      if (event.button !== 0) return;
+      start = { px: event.clientX, py: event.clientY, x: this.x, y: this.y, id: event.pointerId };
+      this.dragged = false;
+    });
+    this.svg.addEventListener('pointermove', (event) => {
+      if (!start || event.pointerId !== start.id) return;
+      const dx = event.clientX - start.px;
+      const dy = event.clientY - start.py;
+      if (!this.dragged && Math.hypot(dx, dy) < DRAG_SLOP) return;
+      if (!this.dragged) {
+        this.dragged = true;
+        this.svg.setPointerCapture(event.pointerId);
+        this.svg.classList.add('panning');
+      }
+      this.fitted = false;
+      this.x = start.x + dx;
+      this.y = start.y + dy;
+      this.apply();
+    });
+    const end = () => {
+      start = null;
+      this.svg.classList.remove('panning');
+    };
+    this.svg.addEventListener('pointerup', end);
+    this.svg.addEventListener('pointercancel', end);
+  }
+
+  /** Shows freshly drawn content of the given natural size. */
+  show(content, width, height) {
+    this.width = width;
+    this.height = height;
+    this.layer.replaceChildren(content);
+    if (!this.svg.isConnected) this.container.replaceChildren(this.controls, this.svg);
+    const fitWidth = Math.min(1, this.container.clientWidth / width);
+    this.svg.style.minHeight = `${Math.round(Math.min(MAX_VIEW_H, Math.max(MIN_VIEW_H, height * fitWidth)))}px`;
+    if (this.fitted) this.fit();
+    else this.apply();
+  }
+
+  fit() {
+    const { width: w, height: h } = this.svg.getBoundingClientRect();
+    if (!w || !h || !this.width) return;
+    this.fitted = true;
+    this.scale = Math.min(1, w / this.width, h / this.height);
+    this.x = (w - this.width * this.scale) / 2;
+    this.y = (h - this.height * this.scale) / 2;
+    this.apply();
+  }
+
+  zoomAtCentre(factor) {
+    const { width, height } = this.svg.getBoundingClientRect();
+    this.zoomAt(factor, width / 2, height / 2);
+  }
+
+  /** Zooms by factor keeping the graph point under (px, py), in panel pixels, where it is. */
+  zoomAt(factor, px, py) {
+    const scale = clampScale(this.scale * factor);
+    this.x = px - ((px - this.x) * scale) / this.scale;
+    this.y = py - ((py - this.y) * scale) / this.scale;
+    this.scale = scale;
+    this.fitted = false;
+    this.apply();
+  }
+
+  apply() {
+    this.layer.setAttribute('transform', `translate(${this.x} ${this.y}) scale(${this.scale})`);
+    this.scaleLabel.textContent = `${Math.round(this.scale * 100)}%`;
+  }
+}
+
+const views = new WeakMap();
+
+function viewFor(container) {
+  if (!views.has(container)) views.set(container, new GraphView(container));
+  return views.get(container);
 }

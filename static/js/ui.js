@@ -222,3 +222,43 @@ function showCutOff({ kind, title, text, link, why }) {
     whoami?.replaceChildren(...[...whoami.children].filter((n) => n.classList.contains('owner-chip')), el('span', { class: 'signed-out' }, 'signed out'));
   }
 }
+
+/** A byte count for people, in binary units as the engine's caps are: "512 B", "1.0 MiB", "2.1 MiB". */
+export function humanBytes(bytes) {
+  const units = ['B', 'KiB', 'MiB', 'GiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** Failed tasks in a countsFromGraphql result (a failed submission is a failure too). */
+export function failedCount(counts) {
+  return (counts.failed ?? 0) + (counts['submit-failed'] ?? 0);
+}
+
+/**
+ * Whether a workflow in a list needs someone, so that its row stands out by colour and by text:
+ * `stalled` (a failure blocks the rest), `failed` (failed tasks, or a last run that ended with
+ * failures: lastRunNote already says that one in words). Null when all is well.
+ */
+export function attention(workflow, counts) {
+  const failed = failedCount(counts);
+  const tasks = `${failed} failed task${failed === 1 ? '' : 's'}`;
+  if (workflow.status === 'stalled') return { kind: 'stalled', text: `⚠ Stalled: ${failed ? tasks : 'a failure'} holding up the rest` };
+  if (failed > 0) return { kind: 'failed', text: `✗ ${tasks}` };
+  if (workflow.status === 'stopped' && workflow.lastRun?.failed > 0) return { kind: 'failed', text: null };
+  return null;
+}
+
+/** The row class and the note for attention(): use both, colour alone is not enough. */
+export function attentionRow(state) {
+  return state ? `needs-attention attention-${state.kind}` : '';
+}
+
+export function attentionNote(state) {
+  return state?.text ? el('div', { class: `attention-note attention-${state.kind}` }, state.text) : null;
+}

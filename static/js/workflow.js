@@ -6,11 +6,11 @@ import { BROADCAST_FIELDS, createBroadcastList } from './broadcast-list.js';
 import { actionButton, guardedField, mutateWithToast } from './controls.js';
 import { messageDialog, outputsDialog } from './dialogs.js';
 import { api, data, graphql, subscribe } from './gql.js';
-import { drawGraph, windowTasks } from './graph.js';
+import { drawGraph, graphOrder, windowTasks } from './graph.js';
 import { livePermissions } from './permissions.js';
 import { sharingEditor } from './sharing-editor.js';
 import { detailsRow, latestMessage } from './task-details.js';
-import { clockTime, countsFromGraphql, describeCounts, duration, el, followConnection, lastRunNote, relativeTime, stateBadge, statusBadge, toast } from './ui.js';
+import { clockTime, countsFromGraphql, describeCounts, duration, el, followConnection, humanBytes, lastRunNote, relativeTime, stateBadge, statusBadge, toast } from './ui.js';
 import { createWorkflowLog } from './workflow-log.js';
 
 const WORKFLOW_FIELDS = `id name description status lastRun { outcome at failed summary } cycles runaheadLimit holdPoint verbosity graphWindowExtent lastActivity
@@ -313,8 +313,22 @@ function taskRow(t) {
     el('td', { class: 'actions' }, xtriggerButton(t)));
 }
 
+// The task table's order, remembered per browser: by name, or as the graph reads.
+const TASK_ORDER_KEY = 'flotilla.taskOrder';
+let taskOrder = localStorage.getItem(TASK_ORDER_KEY) === 'graph' ? 'graph' : 'name';
+for (const radio of document.querySelectorAll('input[name="task-order"]')) {
+  radio.checked = radio.value === taskOrder;
+  radio.addEventListener('change', () => {
+    taskOrder = radio.value;
+    localStorage.setItem(TASK_ORDER_KEY, taskOrder);
+    renderTasks();
+  });
+}
+
 function renderTasks() {
-  const list = [...tasks.values()].sort((a, b) => a.cycle - b.cycle || a.name.localeCompare(b.name));
+  const edges = workflow?.edges ?? [];
+  const byName = [...tasks.values()].sort((a, b) => a.cycle - b.cycle || a.name.localeCompare(b.name));
+  const list = taskOrder === 'graph' ? graphOrder(byName, edges) : byName;
   const rows = [];
   for (const t of list) {
     rows.push(taskRow(t));
@@ -323,7 +337,6 @@ function renderTasks() {
   document.querySelector('#tasks tbody').replaceChildren(...rows);
   document.getElementById('no-tasks').hidden = list.length > 0;
   document.getElementById('select-all').checked = list.length > 0 && list.every((t) => selected.has(t.id));
-  const edges = workflow?.edges ?? [];
   drawGraph(document.getElementById('graph'), tasks, edges, showLog);
   const shown = windowTasks(tasks, edges).length;
   document.getElementById('graph-caption').textContent = `${shown} of ${list.length} task${list.length === 1 ? '' : 's'}`;
@@ -367,15 +380,21 @@ async function loadLog() {
   const tail = Number(document.getElementById('log-tail').value) || 200;
   try {
     const result = await graphql(
-      'query Log($w: ID!, $t: String!, $s: Int, $f: String, $n: Int) { jobLog(workflow: $w, task: $t, submitNum: $s, file: $f, tail: $n) { content size truncated submitNum } }',
+      'query Log($w: ID!, $t: String!, $s: Int, $f: String, $n: Int) { jobLog(workflow: $w, task: $t, submitNum: $s, file: $f, tail: $n) { content size shown truncated submitNum } }',
       { w: id, t: log.task, s: submit ? Number(submit) : null, f: log.file, n: tail },
     );
-    const { content, size, truncated, submitNum } = result.jobLog;
+    const { content, size, shown, truncated, submitNum } = result.jobLog;
     const atBottom = logView.scrollTop + logView.clientHeight >= logView.scrollHeight - 8;
     logView.textContent = content || '(empty so far)';
     logView.classList.toggle('empty-log', !content);
-    const shown = truncated ? `the end of ${size} bytes` : `${size} bytes`;
-    document.getElementById('log-meta').textContent = `${log.task} · submit ${submitNum} · ${log.file} · ${shown}`;
+    const amount = truncated ? `last ${humanBytes(shown)} of ${humanBytes(size)} shown` : humanBytes(size);
+    const download = `${data.root}workflows/${encodeURIComponent(id)}/job-file?${new URLSearchParams({ task: log.task, file: log.file, submit: String(submitNum) })}`;
+    document.getElementById('log-meta').replaceChildren(
+      `${log.task} · submit ${submitNum} · ${log.file} · `,
+      el('span', { class: truncated ? 'log-truncated' : '' }, amount),
+      ' · ',
+      el('a', { href: download, download: '', title: `The whole ${log.file} (${humanBytes(size)})` }, truncated ? 'download the whole file' : 'download'),
+    );
     if (atBottom || document.getElementById('log-follow').checked) logView.scrollTop = logView.scrollHeight;
   } catch (err) {
     logView.textContent = err.message;

@@ -2,7 +2,7 @@
 // also sees what they may do here, kept current by the permissions the server pushes.
 import { data, graphql, root, subscribe } from './gql.js';
 import { describeAccess, livePermissions } from './permissions.js';
-import { countsFromGraphql, el, followConnection, lastRunNote, progressBar, relativeTime, statusBadge, toast } from './ui.js';
+import { attention, attentionNote, attentionRow, countsFromGraphql, el, followConnection, lastRunNote, progressBar, relativeTime, statusBadge, toast } from './ui.js';
 
 const SUMMARY_FIELDS = `id name description status lastRun { outcome at failed summary } lastActivity error { message }
   stateCounts { waiting preparing submitted running succeeded failed submitFailed expired }`;
@@ -18,11 +18,12 @@ function render() {
   tbody.replaceChildren(...list.map((w) => {
     const counts = countsFromGraphql(w.stateCounts);
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
-    return el('tr', {},
+    const state = attention(w, counts);
+    return el('tr', { class: attentionRow(state), 'data-workflow': w.id },
       el('td', { class: 'name-cell' },
         el('a', { href: `${root}workflows/${encodeURIComponent(w.id)}` }, w.name),
         w.description ? el('div', { class: 'small muted' }, w.description) : null),
-      el('td', {}, statusBadge(w.status, w.error), lastRunNote(w)),
+      el('td', {}, statusBadge(w.status, w.error), lastRunNote(w), attentionNote(state)),
       el('td', {}, total > 0 ? progressBar(counts) : el('span', { class: 'faint small' }, 'no tasks in the window')),
       el('td', { class: 'num' }, String(total)),
       el('td', { class: 'muted small', title: w.lastActivity ?? '' }, relativeTime(w.lastActivity)));

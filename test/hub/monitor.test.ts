@@ -232,11 +232,14 @@ describe('monitor across owners', () => {
       const nightly = row('alice', 'nightly');
       await waitFor(async () => (await nightly.locator('.count.failed').count()) === 1, 60_000, 'a failed task in nightly');
       expect(await nightly.locator('.count.failed').textContent()).toBe('1');
-      expect(await nightly.getAttribute('class')).toContain('has-failed');
+      expect(await nightly.getAttribute('class')).toContain('needs-attention');
       expect(await nightly.locator('.progress-legend').textContent()).toContain('1 succeeded');
       expect(await nightly.locator('.progress > span.fill-failed').count()).toBe(1);
       // The failed task stalls nightly (it stays up for the task to be re-run), and the monitor says so.
       await nightly.locator('.status-cell .status-stalled').waitFor({ timeout: 30_000 });
+      // It stands out in words as well as colour.
+      expect(await nightly.locator('.attention-note.attention-stalled').textContent()).toBe('⚠ Stalled: 1 failed task holding up the rest');
+      expect(await nightly.getAttribute('class')).toContain('attention-stalled');
       await waitFor(async () => (await page.locator('#summary').textContent())?.includes('1 stalled') ?? false, 10_000, 'the stalled count');
       await page.screenshot({ path: join(SHOTS, 'hub-monitor.png'), fullPage: true });
     }, SLOW);

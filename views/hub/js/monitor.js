@@ -3,7 +3,7 @@
 // session cookie and the Origin itself). The workflow servers' gql.js is bound to one server's
 // page, so this page carries its own small client; the formatting helpers are shared (ui.js).
 import { checkConnection, reconnectDelay } from '/hub/static/js/connection.js';
-import { countsFromGraphql, el, followConnection, lastRunNote, progressBar, relativeTime, statusBadge, toast } from '/hub/static/js/ui.js';
+import { attention, attentionNote, attentionRow, countsFromGraphql, el, failedCount, followConnection, lastRunNote, progressBar, relativeTime, statusBadge, toast } from '/hub/static/js/ui.js';
 
 const SUMMARY = `id name status lastRun { outcome at failed summary } lastActivity error { message }
   stateCounts { waiting preparing submitted running succeeded failed submitFailed expired }`;
@@ -243,7 +243,7 @@ function applyDelta(o, delta) {
   redraw();
 }
 
-const failedOf = (w) => (w.counts.failed ?? 0) + (w.counts['submit-failed'] ?? 0);
+const failedOf = (w) => failedCount(w.counts);
 const runningOf = (w) => w.counts.running ?? 0;
 const isActive = (w) => failedOf(w) > 0 || runningOf(w) > 0 || w.status === 'running' || w.status === 'stalled';
 
@@ -254,10 +254,11 @@ function countCell(n, kind) {
 function workflowRow(o, w) {
   const total = Object.values(w.counts).reduce((a, b) => a + b, 0);
   const href = `${ownerRoot(o.name)}workflows/${encodeURIComponent(w.id)}`;
-  return el('tr', { 'data-owner': o.name, 'data-workflow': w.id, class: failedOf(w) > 0 ? 'has-failed' : '' },
+  const state = attention(w, w.counts);
+  return el('tr', { 'data-owner': o.name, 'data-workflow': w.id, class: attentionRow(state) },
     el('td', { class: 'owner-cell' }, o.name),
     el('td', { class: 'name-cell' }, el('a', { href }, w.name)),
-    el('td', { class: 'status-cell' }, statusBadge(w.status, w.error), lastRunNote(w)),
+    el('td', { class: 'status-cell' }, statusBadge(w.status, w.error), lastRunNote(w), attentionNote(state)),
     el('td', { class: 'progress-cell' }, total > 0 ? progressBar(w.counts) : el('span', { class: 'faint small' }, 'no tasks in the window')),
     countCell(runningOf(w), 'running'),
     countCell(failedOf(w), 'failed'),

@@ -210,7 +210,7 @@ describe('monitor across owners', () => {
       expect(await row('bob', 'ingest').locator('a').first().getAttribute('href')).toBe('/user/bob/workflows/ingest');
       await waitFor(async () => (await tile('carol').getAttribute('data-state')) === 'no-access', 30_000, 'carol: no access');
       expect(await tile('carol').locator('.conn').textContent()).toBe('no access');
-      expect(await tile('carol').locator('.detail').textContent()).toBe('not shared with you');
+      expect(await tile('carol').locator('.detail').textContent()).toBe('carol has not shared their workflows with you. If you need them, ask carol to add you on their sharing page.');
       expect(await tile('carol').getAttribute('title')).toContain('has not given you read permission');
       expect(await tile('dave').getAttribute('data-state')).toBe('stopped');
       expect(await tile('dave').locator('button.start').isEnabled()).toBe(true);

@@ -40,10 +40,14 @@ export function addAccount(homeParent: string, name = randomAccountName()): Acco
 export function removeAccounts(accounts: Account[]): void {
   for (const a of accounts) killUid(a.uid);
   for (const a of accounts) {
-    try {
-      execFileSync('userdel', [a.name], { stdio: 'pipe' });
-    } catch {
-      // the caller checks that the account is gone
+    // userdel refuses while a killed process of the account is not yet reaped, or while another
+    // test holds /etc/passwd's lock: try again for a few seconds (the caller checks it is gone).
+    for (let attempt = 0; attempt < 20 && accountExists(a.name); attempt++) {
+      try {
+        execFileSync('userdel', [a.name], { stdio: 'pipe' });
+      } catch {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 250);
+      }
     }
     try {
       execFileSync('getent', ['group', a.name], { stdio: 'ignore' });

@@ -80,7 +80,9 @@ describe('REST API and pages', () => {
   it('explains a decision, with groups given or taken from the membership', async () => {
     const given = await server.get(owner, `${authz()}/explain?user=bob&groups=ops`).expect(200);
     expect(given.body.explanation).toMatchObject({ owner: 'alice', user: 'bob', userGroups: ['ops'], ownerGroups: ['staff'] });
-    expect(given.body.explanation.result ?? given.body.explanation.permitted ?? given.body.text).toBeTruthy();
+    // What bob gets, and the one-line reason, match what his own userprofile says he may do.
+    expect(given.body.explanation.result).toEqual(['pause', 'read']);
+    expect(given.body.explanation.summary).toBe("bob on alice's server may do read + pause: the site limit (2 entries) allows everything (ALL); alice grants read + pause (under bob).");
     expect(given.body.text).toContain('bob');
     await server.put({ user: null }, '/_flotilla/membership').send({ groups: { ops: ['bob'], staff: ['alice'] } }).expect(200);
     const fromHub = await server.get(owner, `${authz()}/explain?user=bob`).expect(200);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { SESSION_COOKIE } from '../../src/hub/index.js';
@@ -59,7 +59,13 @@ describe('spawn on visit and proxying to a real workflow server', () => {
     expect(page.text).toContain('Starting your server');
     expect(page.text).toContain('data-next="/user/alice/workflows?x=1"');
     expect(page.text).toContain('src="/hub/js/spawn.js"');
-    await waitFor(async () => (await status()) === 'running', 90_000, "alice's server to run");
+    // A start that fails or hangs names its cause: the user model's spawn_error and the server's log.
+    await waitFor(async () => (await status()) === 'running', 90_000, "alice's server to run").catch(async (err: Error) => {
+      const model = (await admin.get('/hub/api/users/alice')).body as unknown;
+      const logFile = join(f.dir, 'users', 'alice', 'server.log');
+      const log = existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-4000) : '(no server.log)';
+      throw new Error(`${err.message}\nuser model: ${JSON.stringify(model)}\nserver.log:\n${log}`);
+    });
     expect(f.hub.context.servers.spawner.list().filter((s) => s.owner === 'alice')).toHaveLength(1);
   }, SLOW);
 

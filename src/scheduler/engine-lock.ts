@@ -5,8 +5,9 @@
  * be stale even when its pid has been reused by another program, and is taken over. SQLite's
  * exclusive locking mode on engine.sqlite (store.ts) is the second line of defence.
  */
-import { linkSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { createExclusive } from '../util/atomic-write.js';
 
 export class EngineLockError extends Error {
   constructor(message: string, readonly holderPid: number) {
@@ -32,7 +33,7 @@ export function acquireEngineLock(file: string): EngineLock {
   const mine: Holder = { pid: process.pid, start: processStart(process.pid) };
   const content = `${mine.pid} ${mine.start}\n`;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    if (linkNew(file, content)) return { release: () => releaseIf(file, content) };
+    if (createExclusive(file, content)) return { release: () => releaseIf(file, content) };
     const text = readText(file);
     if (text === undefined) continue; // released between the two calls: try again
     const holder = parseHolder(text);
@@ -42,20 +43,6 @@ export function acquireEngineLock(file: string): EngineLock {
     takeOver(file, text);
   }
   throw new Error(`cannot take the engine lock ${file}: other engines keep racing for it; try again`);
-}
-
-function linkNew(file: string, content: string): boolean {
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
-  writeFileSync(tmp, content, { mode: 0o600 });
-  try {
-    linkSync(tmp, file);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
-  } finally {
-    rmSync(tmp, { force: true });
-  }
 }
 
 /**

@@ -8,9 +8,9 @@
  * its own `job.pid` there first: a wrapper that starts late finds it and exits without running.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { createExclusive, writeFileAtomic } from '../util/atomic-write.js';
 import type { JobCheck, JobEvents, JobRef, JobRunner, JobSubmission, SubmittedJob } from './job-runner.js';
 
 export const WRAPPER_FILE = '.flotilla-job-wrapper.sh';
@@ -79,17 +79,7 @@ export function makeJobFolder(job: JobSubmission): void {
  */
 export function fenceJobFolder(jobDir: string): boolean {
   mkdirSync(jobDir, { recursive: true });
-  const tmp = join(jobDir, `job.pid.fence.${process.pid}`);
-  writeFileSync(tmp, `${FENCED}\n`);
-  try {
-    linkSync(tmp, join(jobDir, 'job.pid'));
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
-  } finally {
-    rmSync(tmp, { force: true });
-  }
+  return createExclusive(join(jobDir, 'job.pid'), `${FENCED}\n`);
 }
 
 /** The exit status the wrapper recorded, if it has. */

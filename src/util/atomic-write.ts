@@ -88,3 +88,22 @@ export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o60
   }
   fsyncFolder(calls, dir);
 }
+
+/**
+ * Creates `file` with `content` only if no file of that name exists, all at once: the content is
+ * written beside it first and then hard-linked into place, so a reader never sees the file half
+ * written and of several racing creators exactly one wins. True when this call created it.
+ */
+export function createExclusive(file: string, content: string): boolean {
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  fs.writeFileSync(tmp, content, { mode: 0o600 });
+  try {
+    fs.linkSync(tmp, file);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}

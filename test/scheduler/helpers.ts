@@ -52,14 +52,7 @@ export function capturingLogger(): { logger: Logger; lines: Record<string, unkno
 }
 
 /** True while any process of the group `pgid` (a job and what it started) exists. */
-export function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { groupLives as groupAlive } from '../../src/util/process-group.js';
 
 
 function safeList(e: WorkflowEngine): WorkflowView[] {

@@ -6,7 +6,7 @@ import { GroupError } from '../groups/group-directory.js';
 import type { Scope } from '../../config/scopes.js';
 import { groupModel, visibleGroup } from './models.js';
 import { answeringBadQuery, pagination, paginated } from './query.js';
-import { accessOf, apiError, badBody, nameParam, requesterName, requireScope } from './respond.js';
+import { accessOf, apiError, badBody, nameParam, requesterName, requireListScope, requireScope } from './respond.js';
 
 const userName = z.string().refine(isValidUserName, { message: `invalid user name: ${NAME_RULE}` });
 const groupName = z.string().refine(isValidUserName, { message: `invalid group name: ${NAME_RULE}` });
@@ -56,10 +56,7 @@ export function groupsApi(ctx: HubContext): Router {
     '/groups',
     answeringBadQuery((req, res) => {
       const access = accessOf(perms, req);
-      if (!access.holdsAny('list:groups')) {
-        apiError(res, 403, 'Action is not authorized with current scopes; requires any of [list:groups]');
-        return;
-      }
+      if (!requireListScope(res, access, 'list:groups')) return;
       const page = pagination(req);
       const listed = groups.list().filter((g) => access.can('list:groups', { group: g.name }));
       res.json(paginated(req, listed, page, (g) => visibleGroup(ctx, access, g) ?? { kind: 'group' as const, name: g.name }));

@@ -51,8 +51,19 @@ export function requesterName(req: Request): string {
 export function requireScope(res: Response, access: Access, scopes: readonly Scope[], target?: ScopeTarget): boolean {
   if (scopes.some((s) => (target ? access.can(s, target) : access.holdsUnfiltered(s)))) return true;
   if (target && scopes.some((s) => access.holdsAny(s))) apiError(res, 404, 'No access to resources or resources not found');
-  else apiError(res, 403, `Action is not authorized with current scopes; requires any of [${scopes.join(', ')}]`);
+  else notAuthorized(res, scopes);
   return false;
+}
+
+/** For a listing: true when `scope` is held with any filter (the list is then filtered); else answers 403. */
+export function requireListScope(res: Response, access: Access, scope: Scope): boolean {
+  if (access.holdsAny(scope)) return true;
+  notAuthorized(res, [scope]);
+  return false;
+}
+
+function notAuthorized(res: Response, scopes: readonly Scope[]): void {
+  apiError(res, 403, `Action is not authorized with current scopes; requires any of [${scopes.join(', ')}]`);
 }
 
 /** A route's NAME parameter, or undefined after answering 400 for a name no one can have. */

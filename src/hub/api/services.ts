@@ -3,7 +3,7 @@ import type { Scope } from '../../config/scopes.js';
 import type { HubContext } from '../context.js';
 import type { Access } from '../roles/permissions.js';
 import { allowedKeys, pick } from './models.js';
-import { accessOf, apiError, requireScope } from './respond.js';
+import { accessOf, apiError, requireListScope, requireScope } from './respond.js';
 
 /** JupyterHub's service model, from JupyterHub.services. */
 export function serviceModel(ctx: HubContext, name: string) {
@@ -44,7 +44,7 @@ export function servicesApi(ctx: HubContext): Router {
 
   router.get('/services', (req, res) => {
     const access = accessOf(ctx.permissions, req);
-    if (!access.holdsAny('list:services')) return apiError(res, 403, 'Action is not authorized with current scopes; requires any of [list:services]');
+    if (!requireListScope(res, access, 'list:services')) return;
     const listed = names().filter((name) => access.can('list:services', { service: name }));
     res.json(Object.fromEntries(listed.map((name) => [name, visibleService(ctx, access, name) ?? { kind: 'service', name }])));
   });

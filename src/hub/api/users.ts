@@ -5,7 +5,7 @@ import type { HubContext } from '../context.js';
 import { visibleUser } from './models.js';
 import { serviceModel } from './services.js';
 import { answeringBadQuery, BadQuery, pagination, paginated, queryFlag, queryValue } from './query.js';
-import { accessOf, apiError, badBody, nameParam, requesterName, requireScope } from './respond.js';
+import { accessOf, apiError, badBody, nameParam, requesterName, requireListScope, requireScope } from './respond.js';
 
 /** Every scope that reveals part of a user model: holding one (with any filter) makes a 404, not a 403. */
 const USER_READ_SCOPES = ['read:users', 'read:users:name', 'read:users:groups', 'read:users:activity', 'read:servers', 'read:roles:users', 'admin:auth_state'] as const;
@@ -63,10 +63,7 @@ export function usersApi(ctx: HubContext): Router {
     '/users',
     answeringBadQuery((req, res) => {
       const access = accessOf(perms, req);
-      if (!access.holdsAny('list:users')) {
-        apiError(res, 403, 'Action is not authorized with current scopes; requires any of [list:users]');
-        return;
-      }
+      if (!requireListScope(res, access, 'list:users')) return;
       const state = queryValue(req, 'state');
       if (state !== undefined && !(STATES as readonly string[]).includes(state)) throw new BadQuery(`Unrecognized state filter: ${JSON.stringify(state.slice(0, 40))}`);
       const sortParam = queryValue(req, 'sort') ?? 'id';

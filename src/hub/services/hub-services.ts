@@ -3,7 +3,7 @@ import { signalGroup } from '../../spawner/index.js';
 import type { Logger } from '../../util/logger.js';
 import type { HubDatabase } from '../db.js';
 import { ManagedService } from './managed-service.js';
-import { killGroupOf } from './process-group.js';
+import { killGroupOf } from '../../util/process-group.js';
 import { hubApiUrl, serviceEnvironment } from './service-environment.js';
 import { processStartTicks, ServiceRecords, type ServiceProcess } from './service-records.js';
 

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { signalGroup } from '../../spawner/index.js';
 import type { Logger } from '../../util/logger.js';
 import { eachLine } from './output-lines.js';
-import { groupLives, killGroupOf } from './process-group.js';
+import { groupLives, killGroupOf } from '../../util/process-group.js';
 import { processStartTicks, type ServiceRecords } from './service-records.js';
 
 /** How a crashed service is started again: after `firstDelayMs`, doubling with each crash in a

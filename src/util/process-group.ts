@@ -1,5 +1,5 @@
 /**
- * SIGKILL to every process left in the group that `leader` led: after a crash, what the service
+ * SIGKILL to every process left in the group that `leader` led: after a crash, what a process
  * started (a wrapper script's program, say) must not run on beside its restart. A group's id is
  * not reused while any member lives; once none does, there is nothing to signal, and never the
  * lone pid, which may belong to someone else by then.

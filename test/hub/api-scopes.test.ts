@@ -51,6 +51,15 @@ describe('scope vocabulary and meaning (unit)', () => {
     expect(p.can('dave', 'servers', { user: 'bob' })).toBe(false);
   });
 
+  it('a !server= filter reaches only scopes about servers, never user-level ones such as tokens', () => {
+    const p = new Permissions([{ name: 'odd', scopes: ['tokens!server=bob/', 'admin:users!server=bob/', 'servers!server=bob/'], users: ['carol'] }], members);
+    for (const scope of ['tokens', 'delete:users', 'users:activity', 'read:tokens', 'admin:users'] as const) {
+      expect(p.can('carol', scope, { user: 'bob' }), scope).toBe(false);
+    }
+    expect(p.can('carol', 'servers', { user: 'bob' })).toBe(true);
+    expect(p.can('carol', 'servers', { user: 'alice' })).toBe(false);
+  });
+
   it('filters: !user=, !group=, !server=USER/, !service=, and bare !user for each holder of a role', () => {
     const p = new Permissions(
       [
@@ -180,6 +189,22 @@ describe('scopes through the API: trimmed models, scoped tokens, services', () =
     expect(byRole.status).toBe(201);
     expect(byRole.body.scopes).toContain('access:servers!group=lab');
     expect(byRole.body.scopes).not.toContain('tokens!user=carol');
+  });
+
+  it('a scoped token hands on only what it holds: no inherit, nothing beyond its scopes, its workflow ceiling kept', async () => {
+    const limited = await tokenFor('carol', { scopes: ['tokens!user=carol', 'read:users!user=alice', 'custom:workflows:read'] });
+    expect(limited.status).toBe(201);
+    const mint = (body: object) => as(limited.body.token).post('/hub/api/users/carol/tokens', body);
+    expect((await mint({})).status).toBe(403);
+    expect((await mint({ scopes: ['inherit'] })).status).toBe(403);
+    expect((await mint({ scopes: ['read:users!user=alice'] })).status).toBe(403);
+    const beyond = await mint({ scopes: ['read:users!group=lab', 'custom:workflows:read'] });
+    expect(beyond.status).toBe(400);
+    expect(beyond.body.message).toContain('read:users!group=lab');
+    const widerCeiling = await mint({ scopes: ['read:users!user=alice', 'custom:workflows:control'] });
+    expect(widerCeiling.status).toBe(400);
+    const within = await mint({ scopes: ['read:users!user=alice', 'custom:workflows:read'] });
+    expect(within.status).toBe(201);
   });
 
   it('a token loses what its owner loses, at once', async () => {

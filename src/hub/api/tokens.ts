@@ -2,6 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { ScopeError, type Scope } from '../../config/scopes.js';
 import type { HubContext } from '../context.js';
+import { WORKFLOW_SCOPES } from '../roles/permissions.js';
 import { tokenModel } from './models.js';
 import { accessOf, apiError, badBody, nameParam, requesterName, requireScope } from './respond.js';
 
@@ -57,10 +58,24 @@ export function tokensApi(ctx: HubContext): Router {
     if (!parsed.success) return badBody(res, parsed.error);
     const wanted = requestedScopes(name, parsed.data);
     if ('error' in wanted) return apiError(res, wanted.status, wanted.error);
+    // A scoped token or a service hands on only what it holds itself (as JupyterHub checks the
+    // requester's scopes): no `inherit`, nothing beyond its scopes, and its workflow ceiling kept.
+    const requester = accessOf(perms, req);
+    const via = req.caller?.token;
+    const limited = req.service !== undefined || (via?.scopes !== undefined && !via.scopes.includes('inherit'));
+    if (limited) {
+      if (!wanted.scopes || wanted.scopes.includes('inherit')) {
+        return apiError(res, 403, 'A token with limited scopes, or a service, may create only tokens with named scopes that it holds itself');
+      }
+      const ceiling = WORKFLOW_SCOPES.filter((s) => requester.holdsAny(s));
+      if (ceiling.length > 0 && !wanted.scopes.some((s) => s.startsWith('custom:workflows:'))) {
+        return apiError(res, 403, `The requesting token is limited to ${ceiling.join(', ')} inside workflow servers; the new token must name such a scope too`);
+      }
+    }
     if (wanted.scopes) {
       try {
-        const excess = perms.excessScopes({ kind: 'user', name }, wanted.scopes);
-        if (excess.length > 0) return apiError(res, 400, `Not assigning requested scopes ${excess.join(',')} not held by User ${name}`);
+        const excess = perms.excessScopes({ kind: 'user', name }, wanted.scopes, limited ? requester : undefined);
+        if (excess.length > 0) return apiError(res, 400, `Not assigning requested scopes ${excess.join(',')} not held by User ${name}${limited ? ' and the requester' : ''}`);
       } catch (err) {
         if (err instanceof ScopeError) return apiError(res, 400, err.message);
         throw err;

@@ -139,6 +139,11 @@ export class GrantSet implements Access {
   }
 }
 
+/** The scopes about servers: the only ones a `!server=` filter can reach. */
+const SERVER_SCOPES: ReadonlySet<Scope> = new Set<Scope>([
+  'admin:servers', 'admin:server_state', 'servers', 'read:servers', 'start:servers', 'delete:servers', 'access:servers',
+]);
+
 /** Whether a grant's filter reaches the target. Unknown users are reached by nothing. */
 export function covers(grant: Grant, target: ScopeTarget, members: MembershipSource): boolean {
   const f = grant.filter;
@@ -146,7 +151,9 @@ export function covers(grant: Grant, target: ScopeTarget, members: MembershipSou
     if (!members.exists(target.user)) return false;
     if (!f) return true;
     if (f.kind === 'user') return f.name === target.user;
-    if (f.kind === 'server') return f.name === `${target.user}/`;
+    // A server filter names a server, so it reaches only scopes about servers (JupyterHub checks
+    // user-level scopes against user and group filters alone): `tokens!server=bob/` gives nothing.
+    if (f.kind === 'server') return SERVER_SCOPES.has(grant.scope) && f.name === `${target.user}/`;
     if (f.kind === 'group') return members.groupsOf(target.user).includes(f.name);
     return false;
   }
@@ -218,6 +225,14 @@ function intersectGrants(tokenGrants: (scope: Scope) => Grant[], owner: Access, 
     }
   }
   return [...out.values()];
+}
+
+/** Whether `access` holds `grant` itself or something wider (the same scope, a wider filter). */
+function heldWithin(grant: Grant, access: Access, members: MembershipSource): boolean {
+  return access.grants(grant.scope).some((held) => {
+    const narrower = narrowerOf(grant, held, members);
+    return narrower !== undefined && key(narrower) === key(grant);
+  });
 }
 
 function narrowerOf(a: Grant, b: Grant, members: MembershipSource): Grant | undefined {
@@ -347,11 +362,18 @@ export class Permissions {
    * The requested scopes that `owner` does not hold (JupyterHub refuses such a token); throws a
    * ScopeError for unknown scopes. Workflow scopes never exceed anything: they only narrow.
    */
-  excessScopes(owner: Principal, scopes: readonly string[]): string[] {
+  excessScopes(owner: Principal, scopes: readonly string[], requester?: Access): string[] {
     const ownerAccess = this.accessOf(owner);
-    const wanted = expandScopes(scopes, owner).filter((g) => !WORKFLOW_SCOPES.includes(g.scope));
+    const all = expandScopes(scopes, owner);
+    const wanted = all.filter((g) => !WORKFLOW_SCOPES.includes(g.scope));
     const granted = new Set(intersectGrants((s) => wanted.filter((g) => g.scope === s), ownerAccess, this.members).map(key));
-    return wanted.map(key).filter((k) => !granted.has(k)).sort();
+    const excess = new Set(wanted.map(key).filter((k) => !granted.has(k)));
+    if (requester) {
+      // A requester with limited scopes (a scoped token, a service) hands on no more than it holds:
+      // what it may not do, it may not mint a token to do.
+      for (const g of all) if (!heldWithin(g, requester, this.members)) excess.add(key(g));
+    }
+    return [...excess].sort();
   }
 
   /** Shorthand for a signed-in user's own access. */

@@ -301,10 +301,24 @@ const scopeSchema = z.string().superRefine((text, ctx) => {
   }
 });
 
+/**
+ * custom:workflows:* narrow a token inside workflow servers; in a role they would narrow nothing
+ * (a person's own sharing decides there), so a role naming one would promise a limit that is not
+ * kept: refused.
+ */
+const roleScopeSchema = scopeSchema.superRefine((text, ctx) => {
+  if (text.startsWith('custom:workflows:')) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `${text} limits a token inside workflow servers and has no meaning in a role; what a person may do there comes from the owners' sharing and site_authorization`,
+    });
+  }
+});
+
 const roleSchema = strictObject({
   name: nameSchema('role name'),
   description: z.string().optional(),
-  scopes: z.array(scopeSchema),
+  scopes: z.array(roleScopeSchema),
   users: nameList('user name').default([]),
   groups: nameList('group name').default([]),
   services: nameList('service name').default([]),

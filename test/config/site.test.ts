@@ -233,6 +233,12 @@ describe('site configuration errors', () => {
     ]);
   });
 
+  it('refuses custom:workflows:* in a role, where it would limit nothing', () => {
+    expect(problems({ JupyterHub: { load_roles: [{ name: 'watchers', scopes: ['access:servers', 'custom:workflows:read'], users: ['bob'] }] } })).toEqual([
+      "jupyter_config.json: JupyterHub › load_roles[0] › scopes[1]: custom:workflows:read limits a token inside workflow servers and has no meaning in a role; what a person may do there comes from the owners' sharing and site_authorization",
+    ]);
+  });
+
   it('checks roles: names, scopes, filters, members and uniqueness', () => {
     const lines = problems({
       JupyterHub: {

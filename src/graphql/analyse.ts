@@ -95,15 +95,13 @@ export function mutationActions(
   for (const field of topLevelFields(analysis.document, analysis.operation)) {
     const operation = operationOfField(field);
     if (!operation) return { ok: false, errors: [new GraphQLError(`Unknown mutation "${field.name.value}".`)] };
+    // Every mutation names its workflows; anything else is refused rather than decided server-wide.
     const definition = mutationType?.getFields()[field.name.value];
-    if (!definition) {
-      actions.push({ operation, workflows: [] });
-      continue;
-    }
+    if (!definition) return { ok: false, errors: [new GraphQLError(`Unknown mutation "${field.name.value}".`)] };
     try {
       const args = getArgumentValues(definition, field, coerced.coerced);
-      const workflows = Array.isArray(args.workflows) ? args.workflows.map(String) : [];
-      actions.push({ operation, workflows });
+      if (!Array.isArray(args.workflows)) return { ok: false, errors: [new GraphQLError(`Mutation "${field.name.value}" needs a list of workflows.`)] };
+      actions.push({ operation, workflows: args.workflows.map(String) });
     } catch (err) {
       return { ok: false, errors: [err instanceof GraphQLError ? err : new GraphQLError(String(err))] };
     }

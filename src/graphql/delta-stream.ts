@@ -23,11 +23,11 @@ export interface DeltaView {
 
 const nothingToRelease = (): void => undefined;
 
-export function deltaStream(engine: WorkflowEngine, workflows: string[] | null, view?: DeltaView): AsyncIterableIterator<Event> {
+export function deltaStream(engine: WorkflowEngine, workflows: string[] | null, view: DeltaView): AsyncIterableIterator<Event> {
   const queue: { delta: Delta; taken: () => void }[] = [];
   let wake: (() => void) | undefined;
   let done = false;
-  const readable = (workflow: string): boolean => view === undefined || view.viewer.mayRead(workflow);
+  const readable = (workflow: string): boolean => view.viewer.mayRead(workflow);
   /** Workflows this subscriber has been shown and not told are gone. */
   const shown = new Set<string>();
   /** Every workflow in scope the engine has told of, readable or not (no need to ask it again). */

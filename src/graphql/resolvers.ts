@@ -112,6 +112,7 @@ export function createRootValue(engine: WorkflowEngine, owner: string): Record<s
       ctx: GraphqlContext,
     ) => {
       // The server has decided the whole request already; this is defence in depth.
+      if (workflows.length === 0 && !ctx.viewer.permitted().has(op)) throw forbiddenError(op, null);
       for (const workflow of workflows) if (!ctx.viewer.permitted(workflow).has(op)) throw forbiddenError(op, workflow);
       for (const workflow of workflows) demandReadable(ctx, workflow);
       return engine.command(op, {

@@ -116,14 +116,18 @@ export class AccessControl extends EventEmitter<{ change: [] }> {
 
   /** Re-reads the owner's file (it changed on disk). */
   reloadOwnerFile(): void {
+    // Only reading and parsing decide whether the file is broken; the state is set before the
+    // listeners hear of it, and an error in a listener is not mistaken for a broken file.
+    let sharing: OwnerSharing;
     try {
-      this.apply(loadOwnerSharing(this.options.dataDir, this.owner));
+      sharing = loadOwnerSharing(this.options.dataDir, this.owner);
       this.brokenFile = undefined;
     } catch (err) {
       this.brokenFile = errorMessage(err);
-      this.apply({ user_authorization: parseUserAuthorization(DENY_EVERYONE) });
       this.options.logger.error({ err: this.brokenFile }, "owner's sharing settings invalid: access users get nothing until it is fixed");
+      sharing = { user_authorization: parseUserAuthorization(DENY_EVERYONE) };
     }
+    this.apply(sharing);
   }
 
   /** Whether the site's settings are invalid (access users get nothing until an administrator fixes them). */
@@ -177,7 +181,6 @@ export class AccessControl extends EventEmitter<{ change: [] }> {
     const ua = this.validateUserAuthorization(raw);
     // Over a broken file this replaces it whole: its sections could not be read, so none are kept.
     this.save(this.brokenFile === undefined ? { ...this.sharing, user_authorization: ua } : { user_authorization: ua });
-    this.brokenFile = undefined;
     return ua;
   }
 
@@ -190,8 +193,8 @@ export class AccessControl extends EventEmitter<{ change: [] }> {
     const file = ownerConfigPath(this.options.dataDir, this.owner);
     const sharing = parseOwnerConfig(parseJsonText(text, file), file);
     writeFileAtomic(file, text, 0o600);
-    this.apply(sharing);
     this.brokenFile = undefined;
+    this.apply(sharing);
     return sharing;
   }
 
@@ -206,8 +209,10 @@ export class AccessControl extends EventEmitter<{ change: [] }> {
     return section;
   }
 
+  /** Writes a whole valid file (so it is no longer broken), then applies it. */
   private save(sharing: OwnerSharing): void {
     saveOwnerAuthorization(this.options.dataDir, this.owner, sharing.user_authorization, sharing.workflow_authorization);
+    this.brokenFile = undefined;
     this.apply(sharing);
   }
 

@@ -103,7 +103,7 @@ export class ScopeError extends Error {
   override name = 'ScopeError';
 }
 
-export function isKnownScope(name: string): name is Scope {
+function isKnownScope(name: string): name is Scope {
   return Object.hasOwn(SCOPE_DEFINITIONS, name);
 }
 

@@ -130,7 +130,7 @@ export const LOCAL_PLATFORM = 'local';
  * sbatch options the job runner sets itself (where the job's output goes, how it is submitted):
  * a directive may not change them.
  */
-export const RESERVED_DIRECTIVES = ['--output', '--error', '--input', '--parsable', '--wrap', '--export', '--array', '--chdir'];
+const RESERVED_DIRECTIVES = ['--output', '--error', '--input', '--parsable', '--wrap', '--export', '--array', '--chdir'];
 
 const DIRECTIVE_NAME = /^--[a-z][a-z0-9-]*$/;
 

@@ -39,7 +39,7 @@ const namespace = z.string().regex(/^[A-Za-z0-9_*?[\]-]+$/, 'a task name or glob
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
 
 /** Whether an operation acts on tasks: it must name some, may name some, or names none. */
-export type TaskUse = 'required' | 'optional' | 'none';
+type TaskUse = 'required' | 'optional' | 'none';
 
 interface CatalogueEntry {
   tasks: TaskUse;

@@ -2,7 +2,6 @@ import type { NextFunction, Request, Response } from 'express';
 import type { z } from 'zod';
 import { isValidUserName, NAME_RULE } from '../../config/names.js';
 import type { Scope } from '../../config/scopes.js';
-import type { Caller } from '../auth/caller.js';
 import type { Access, Permissions, ScopeTarget } from '../roles/permissions.js';
 import { accessOfRequest } from '../roles/request-access.js';
 
@@ -24,11 +23,6 @@ export function requireCaller(req: Request, res: Response, next: NextFunction): 
     return;
   }
   next();
-}
-
-export function callerOf(req: Request): Caller {
-  if (!req.caller) throw new Error('requireCaller must run first');
-  return req.caller;
 }
 
 /** What the request may do (requireCaller has run: there is a user or a service). */
@@ -76,7 +70,3 @@ export function nameParam(req: Request, res: Response, param = 'name', what = 'u
   return name;
 }
 
-/** Same answer for a user who does not exist and one the caller may not see. */
-export function noSuchUser(res: Response, name: string): void {
-  apiError(res, 404, `no such user, or not one you may see: ${name}`);
-}

@@ -299,9 +299,6 @@ export class Permissions {
     this.cache.clear();
   }
 
-  get membership(): MembershipSource {
-    return this.members;
-  }
 
   private isAdmin(user: string, groups: readonly string[]): boolean {
     return this.members.isAdmin(user) || this.adminUsers.has(user) || groups.some((g) => this.adminGroups.has(g));

@@ -13,9 +13,15 @@ function digest(token: string): Buffer {
  */
 export class ServiceTokens {
   private readonly tokens = new Map<string, string>();
+  /** Each token's digest, made once: every request with a token is compared against all of them. */
+  private readonly digests = new Map<string, Buffer>();
 
   constructor(services: readonly ServiceConfig[]) {
-    for (const s of services) this.tokens.set(s.name, s.api_token ?? randomBytes(32).toString('hex'));
+    for (const s of services) {
+      const token = s.api_token ?? randomBytes(32).toString('hex');
+      this.tokens.set(s.name, token);
+      this.digests.set(s.name, digest(token));
+    }
   }
 
   /** The token to give service `name` (undefined for a name not in JupyterHub.services). */
@@ -23,15 +29,11 @@ export class ServiceTokens {
     return this.tokens.get(name);
   }
 
-  names(): string[] {
-    return [...this.tokens.keys()].sort();
-  }
-
   /** The service a token belongs to; compared in constant time over every service. */
   lookup(token: string): string | undefined {
     const given = digest(token);
     let found: string | undefined;
-    for (const [name, own] of this.tokens) if (timingSafeEqual(given, digest(own))) found = name;
+    for (const [name, own] of this.digests) if (timingSafeEqual(given, own)) found = name;
     return found;
   }
 }

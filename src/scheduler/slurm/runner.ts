@@ -15,7 +15,7 @@ import type { SlurmPlatformConfig } from '../../config/site.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import type { Logger } from '../../util/logger.js';
 import type { JobCheck, JobEvents, JobRef, JobRunner, JobSubmission, SubmittedJob } from '../job-runner.js';
-import { CLAIMING, FENCED, fenceJobFolder, installWrapper, makeJobFolder, readClaim, readExitStatus } from '../local-runner.js';
+import { ABANDONED, CLAIMING, FENCED, fenceJobFolder, installWrapper, makeJobFolder, readClaim, readExitStatus } from '../local-runner.js';
 import { BATCH_SCRIPT_FILE, JOB_ID_FILE, batchScript, parseJobId, sbatchArgs } from './batch-script.js';
 import { runCommand, slurmMessage, SlurmQueue, type CommandResult, type QueueState } from './queue.js';
 
@@ -149,7 +149,7 @@ export class SlurmJobRunner implements JobRunner {
     const queue = this.states.get(id);
     if (queue === undefined || queue.kind === 'active') {
       // Not looked at yet, or queued or running: the folder says whether the job has begun.
-      if (typeof claim === 'number' || claim === 'abandoned') return { kind: 'running', jobId: id };
+      if (typeof claim === 'number' || claim === ABANDONED) return { kind: 'running', jobId: id };
       return { kind: 'unclaimed' };
     }
     // Slurm says the job is over: the folder's word is final now (the status may have just landed).

@@ -55,7 +55,7 @@ export class Authorizer {
   }
 
   /** The workflows the owner's workflow_authorization names, sorted. */
-  workflowsNamed(owner: string): string[] {
+  workflowsNamed(owner: string): readonly string[] {
     return this.#owners.get(owner)?.wa?.workflows ?? [];
   }
 

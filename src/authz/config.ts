@@ -70,19 +70,19 @@ export class UserAuthorization {
  * one workflow"); a name that matches no workflow yet is kept, so sharing can precede the workflow.
  */
 export class WorkflowAuthorization {
+  /** The workflow names that have a section, sorted (asked on every open of the server). */
+  readonly workflows: readonly string[];
+
   constructor(
     /** workflow name → its section. */
     readonly sections: ReadonlyMap<string, UserAuthorization>,
-  ) {}
+  ) {
+    this.workflows = [...sections.keys()].sort();
+  }
 
   /** The section for a workflow, if the owner wrote one. */
   sectionFor(workflow: string): UserAuthorization | undefined {
     return this.sections.get(workflow);
-  }
-
-  /** The workflow names that have a section, sorted. */
-  get workflows(): string[] {
-    return [...this.sections.keys()].sort();
   }
 
   toJSON(): WorkflowAuthorizationJson {

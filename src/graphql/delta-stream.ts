@@ -27,7 +27,14 @@ export function deltaStream(engine: WorkflowEngine, workflows: string[] | null, 
   const queue: { delta: Delta; taken: () => void }[] = [];
   let wake: (() => void) | undefined;
   let done = false;
-  const readable = (workflow: string): boolean => view.viewer.mayRead(workflow);
+  // One decision per workflow until something that decides changes (recheck clears it): not one
+  // per delta. Every input of the decision (sharing, site settings, membership) fires `changes`.
+  const decided = new Map<string, boolean>();
+  const readable = (workflow: string): boolean => {
+    let may = decided.get(workflow);
+    if (may === undefined) decided.set(workflow, (may = view.viewer.mayRead(workflow)));
+    return may;
+  };
   /** Workflows this subscriber has been shown and not told are gone. */
   const shown = new Set<string>();
   /** Every workflow in scope the engine has told of, readable or not (no need to ask it again). */
@@ -54,7 +61,8 @@ export function deltaStream(engine: WorkflowEngine, workflows: string[] | null, 
   };
 
   const recheck = (): void => {
-    if (done || view === undefined) return;
+    if (done) return;
+    decided.clear();
     const lost = [...shown].filter((workflow) => !readable(workflow));
     const gained = [...known].some((id) => !shown.has(id) && readable(id));
     // Pruned notices already queued stay; a resubscription's burst supersedes everything else.
@@ -69,12 +77,12 @@ export function deltaStream(engine: WorkflowEngine, workflows: string[] | null, 
     }
     wake?.();
   };
-  const stopWatching = view?.changes.onChange(recheck);
+  const stopWatching = view.changes.onChange(recheck);
 
   const finish = (): IteratorReturnResult<undefined> => {
     if (!done) {
       done = true;
-      stopWatching?.();
+      stopWatching();
       unsubscribe();
       releaseQueue(() => false);
       wake?.();

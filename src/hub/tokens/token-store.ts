@@ -134,7 +134,11 @@ export class TokenStore {
   /** Deletes every token of the user (an account that is gone); returns how many went. */
   revokeAll(user: string): number {
     const { changes } = this.stmts.removeUser.run(user);
-    for (const [hash, row] of this.byHash) if (row.user_name === user) this.byHash.delete(hash);
+    for (const [hash, row] of this.byHash) {
+      if (row.user_name !== user) continue;
+      this.byHash.delete(hash);
+      this.written.delete(row.id);
+    }
     return changes;
   }
 

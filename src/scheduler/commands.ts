@@ -151,8 +151,13 @@ function reload(rt: WorkflowRuntime): Outcome {
 
 function clean(rt: WorkflowRuntime): Outcome {
   if (rt.status !== 'stopped') return refuse(`cannot clean: workflow is ${rt.status}; stop it first`);
-  const live = rt.activeTasks().filter((i) => rt.runnerOf(i)?.poll(rt.jobRef(i)).kind === 'running');
-  if (live.length) return refuse(`cannot clean: ${live.length} job(s) still running (${live.map((i) => i.id).join(', ')}); kill them first`);
+  // A job still queued (a Slurm job waiting for a node, a wrapper not yet started) may yet run and
+  // write into the run folder: it counts as live as much as a running one.
+  const live = rt.activeTasks().filter((i) => {
+    const kind = rt.runnerOf(i)?.poll(rt.jobRef(i)).kind;
+    return kind === 'running' || kind === 'unclaimed';
+  });
+  if (live.length) return refuse(`cannot clean: ${live.length} job(s) still running (${live.map((i) => i.id).join(', ')}); kill them first (a queued job counts: it may yet start)`);
   try {
     rmSync(rt.runDir, { recursive: true, force: true });
   } catch (err) {

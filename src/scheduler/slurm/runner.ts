@@ -38,6 +38,9 @@ export class SlurmJobRunner implements JobRunner {
   readonly queue: SlurmQueue;
   private readonly watched = new Map<string, Watched>();
   private readonly states = new Map<string, QueueState>();
+  /** Looks at Slurm so far; and, per job Slurm calls over with no exit status seen yet, the look that first saw it. */
+  private looks = 0;
+  private readonly endedWithoutStatus = new Map<string, number>();
   private readonly intervalMs: number;
   private timer: NodeJS.Timeout | undefined;
   private looking = false;
@@ -156,7 +159,15 @@ export class SlurmJobRunner implements JobRunner {
     const late = readExitStatus(job.jobDir);
     if (late !== undefined) return { kind: 'finished', status: late };
     const how = queue.kind === 'ended' ? `ended ${queue.state}` : 'is no longer known to Slurm';
-    if (claim !== undefined && claim !== CLAIMING) return { kind: 'lost', reason: `Slurm job ${id} ${how} without leaving an exit status` };
+    if (claim !== undefined && claim !== CLAIMING) {
+      // On a shared file system the status the job wrote may reach this machine a little after
+      // Slurm says the job is over: only a later look that still finds none makes it lost, so a job
+      // that succeeded is not run again.
+      const firstSeen = this.endedWithoutStatus.get(id);
+      if (firstSeen === undefined) this.endedWithoutStatus.set(id, this.looks);
+      if (firstSeen === undefined || firstSeen === this.looks) return { kind: 'running', jobId: id };
+      return { kind: 'lost', reason: `Slurm job ${id} ${how} without leaving an exit status` };
+    }
     if (!mayFence) return { kind: 'unclaimed' };
     return fenceJobFolder(job.jobDir)
       ? { kind: 'never-started', reason: `Slurm job ${id} ${how} without starting` }
@@ -197,6 +208,7 @@ export class SlurmJobRunner implements JobRunner {
     }
     const answer = await this.queue.look([...this.watched.keys()]);
     if (this.closed) return;
+    this.looks += 1;
     if ('error' in answer) {
       if (this.queueTrouble === undefined) this.logger.warn({ platform: this.platform, err: answer.error }, 'cannot ask Slurm about jobs; trying again');
       this.queueTrouble = answer.error;
@@ -229,6 +241,7 @@ export class SlurmJobRunner implements JobRunner {
   private forget(id: string): void {
     this.watched.delete(id);
     this.states.delete(id);
+    this.endedWithoutStatus.delete(id);
   }
 }
 

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { Database } from 'better-sqlite3';
 import type { UidRange } from '../config/index.js';
 
@@ -21,11 +22,36 @@ export const getentKnows: NumberKnown = (database, id) =>
     });
   });
 
+/** Whether a live process runs as `uid` (real, effective, saved or filesystem uid). Another hub
+ * on the same machine hands out numbers from the same default range that no passwd database
+ * lists: a number its owners run as must not become one of ours, or each site's owner could
+ * signal and read the other's processes and files. */
+export function processRunsAs(uid: number): boolean {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let status: string;
+    try {
+      status = readFileSync(`/proc/${entry}/status`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    const uids = /^Uid:\s+(.*)$/m.exec(status)?.[1]?.split(/\s+/).map(Number) ?? [];
+    if (uids.includes(uid)) return true;
+  }
+  return false;
+}
+
+/** A number is in use when the passwd or group database knows it, or (for uids) a live process
+ * runs as it. */
+export const numberInUse: NumberKnown = async (database, id) => (database === 'passwd' && processRunsAs(id)) || (await getentKnows(database, id));
+
 /**
  * The dedicated uid (and gid, the same number) of each owner under the `dynamic` isolation:
  * allocated once from the configured range and kept in the hub database, so an owner keeps the
- * uid that owns their files across hub restarts. A number the passwd or group database knows is
- * never handed out: that account's files, or that group's, would become the owner's.
+ * uid that owns their files across hub restarts. A number the passwd or group database knows, or
+ * that a live process runs as, is never handed out: that account's files, or that group's, would
+ * become the owner's. Two hubs on one machine still need disjoint `dynamic_uids` ranges: an
+ * owner of the other site whose server is stopped runs no process to be seen.
  */
 export class DynamicUids {
   private readonly pending = new Map<string, Promise<number>>();
@@ -33,7 +59,7 @@ export class DynamicUids {
   constructor(
     private readonly db: Database,
     private readonly range: UidRange,
-    private readonly known: NumberKnown = getentKnows,
+    private readonly known: NumberKnown = numberInUse,
   ) {
     db.exec(`
       CREATE TABLE IF NOT EXISTS owner_uids (
@@ -74,7 +100,7 @@ export class DynamicUids {
     }
     throw new UidAllocationError(
       `no free uid left for "${owner}" in JupyterHub.spawner.dynamic_uids ${this.range.first}-${this.range.last} ` +
-        `(${taken.size} given to owners, the rest known to the passwd or group database); widen the range`,
+        `(${taken.size} given to owners, the rest known to the passwd or group database or in use by a process); widen the range`,
     );
   }
 

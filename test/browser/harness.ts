@@ -207,7 +207,14 @@ export async function openServerPage(page: Page, site: RunningSite, owner: strin
   const target = `${site.url}/user/${owner}/${path}`;
   await page.goto(target);
   await page.waitForURL(target, { timeout: 90_000 });
-  await page.locator('#page-data').waitFor({ state: 'attached', timeout: 90_000 });
+  try {
+    await page.locator('#page-data').waitFor({ state: 'attached', timeout: 90_000 });
+  } catch (err) {
+    // Say what the browser was shown instead (a hub page naming why, a proxy error), so that a
+    // failure seen only on a loaded CI machine can be diagnosed from its log.
+    const shown = await page.locator('body').innerText({ timeout: 5_000 }).catch(() => '(no body)');
+    throw new Error(`${(err as Error).message}\n${page.url()} showed instead:\n${shown.slice(0, 1500)}`);
+  }
 }
 
 /** Waits until the page's live subscription is up, so that what follows is observed live. */

@@ -116,7 +116,7 @@ describe.skipIf(!isRoot)(`the demo site run by root${isRoot ? '' : ' (skipped: n
     } finally {
       await spawner.stop('alice');
       await hub.close();
-      if (uid) killUid(uid);
+      if (uid) killUid(uid, root);
     }
   }, 120_000);
 });

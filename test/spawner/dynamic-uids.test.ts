@@ -2,8 +2,9 @@ import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { DynamicUids, type NumberKnown } from '../../src/spawner/dynamic-uids.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { spawn } from 'node:child_process';
+import { DynamicUids, numberInUse, processRunsAs, type NumberKnown } from '../../src/spawner/dynamic-uids.js';
 
 describe('dynamic uids', () => {
   const dirs: string[] = [];
@@ -52,10 +53,27 @@ describe('dynamic uids', () => {
     await uids.uidFor('alice');
     await uids.uidFor('bob');
     await expect(uids.uidFor('carol')).rejects.toThrow(
-      'no free uid left for "carol" in JupyterHub.spawner.dynamic_uids 70000-70002 (2 given to owners, the rest known to the passwd or group database); widen the range',
+      'no free uid left for "carol" in JupyterHub.spawner.dynamic_uids 70000-70002 (2 given to owners, the rest known to the passwd or group database or in use by a process); widen the range',
     );
     expect(uids.recorded('carol')).toBeUndefined();
     db.close();
+  });
+
+  // Another hub on this machine gives its owners numbers from the same default range, which no
+  // passwd database lists: a number one of its processes runs as is not free.
+  it.skipIf(process.getuid?.() !== 0)('skips a number a live process runs as, though no database lists it (needs root)', async () => {
+    const busy = 70100;
+    const sleeper = spawn('sleep', ['30'], { uid: busy, gid: busy, stdio: 'ignore' });
+    try {
+      await vi.waitFor(() => expect(processRunsAs(busy)).toBe(true));
+      const db = new Database(database());
+      const uids = new DynamicUids(db, { first: busy, last: busy + 1 }, numberInUse);
+      expect(await uids.uidFor('alice')).toBe(busy + 1);
+      db.close();
+    } finally {
+      sleeper.kill('SIGKILL');
+    }
+    await vi.waitFor(() => expect(processRunsAs(busy)).toBe(false));
   });
 
   it('keeps uids unique in the database even when written around the allocator', async () => {

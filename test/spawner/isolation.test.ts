@@ -81,7 +81,7 @@ function isolationSuite(mode: 'dynamic' | 'system', runnable: boolean, skipReaso
     afterAll(async () => {
       for (const s of spawner().list()) await f.hub.context.servers.stop(s.owner).catch(() => undefined);
       await f.close();
-      for (const uid of uids) if (uid !== 0) killUid(uid);
+      for (const uid of uids) if (uid !== 0) killUid(uid, f.dir);
       removeAccounts(accounts);
       rmSync(homes, { recursive: true, force: true });
     }, SLOW);

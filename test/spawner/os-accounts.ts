@@ -1,7 +1,7 @@
 /** Throwaway operating-system accounts and process inspection for the tests that run as root. */
 import { execFileSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
 function commandExists(name: string): boolean {
@@ -86,9 +86,25 @@ export function processesOfUid(uid: number): number[] {
     });
 }
 
-/** SIGKILL to every process (and process group) running as `uid`. */
-export function killUid(uid: number): void {
+/** Whether the process's command line or working folder lies under `folder`. */
+function worksUnder(pid: number, folder: string): boolean {
+  try {
+    if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(folder)) return true;
+    return readlinkSync(`/proc/${pid}/cwd`).startsWith(folder);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * SIGKILL to every process (and process group) running as `uid`; with `within`, only to those
+ * whose command line or working folder lies under that folder. Dynamic uids come from one range
+ * for every hub, so tests running side by side give their owners the same numbers: killing a
+ * dynamic uid's processes unrestricted would kill another test's servers.
+ */
+export function killUid(uid: number, within?: string): void {
   for (const pid of processesOfUid(uid)) {
+    if (within !== undefined && !worksUnder(pid, within)) continue;
     for (const target of [-pid, pid]) {
       try {
         process.kill(target, 'SIGKILL');

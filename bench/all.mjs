@@ -1,24 +1,18 @@
-// `npm run bench`: runs each benchmark that exists, one after another (they would disturb each
-// other's figures if run together), each in its own process, and prints what each printed.
-import { spawn } from 'node:child_process';
+// `npm run bench`: runs each benchmark, one after another (they would disturb each other's
+// figures if run together), each in its own process, prints what each printed, and ends with
+// every goal judged on the figures of this one run.
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runBench } from './lib/run-bench.mjs';
+import { describeMachine } from './lib/machine.mjs';
+import { formatJudgement, judge } from './lib/goals.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const BENCHES = ['authz.mjs', 'scheduler.mjs', 'soak.mjs', 'proxy.mjs', 'slurm.mjs'];
+const BENCHES = ['authz.mjs', 'proxy.mjs', 'fanout.mjs', 'scheduler.mjs', 'coldstart.mjs', 'memory.mjs', 'soak.mjs', 'slurm.mjs'];
 
-function run(file) {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [file], { cwd: join(HERE, '..'), stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (c) => (output += c));
-    child.stderr.on('data', (c) => (output += c));
-    child.on('error', (err) => resolve({ code: 1, output: `${output}${err.message}\n` }));
-    child.on('close', (code, signal) => resolve({ code: code ?? 1, signal, output }));
-  });
-}
-
+const machine = describeMachine();
+const figures = {};
 let failed = 0;
 for (const name of BENCHES) {
   const file = join(HERE, name);
@@ -26,11 +20,11 @@ for (const name of BENCHES) {
     console.log(`== bench/${name}: not present, skipped\n`);
     continue;
   }
-  const started = Date.now();
-  const { code, signal, output } = await run(file);
-  const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  console.log(`== bench/${name} (${seconds} s${code === 0 ? '' : `, FAILED: ${signal ?? `exit code ${code}`}`})`);
-  console.log(output.trimEnd() + '\n');
-  if (code !== 0) failed++;
+  const run = await runBench(file, { cwd: join(HERE, '..') });
+  console.log(`== bench/${name} (${run.seconds.toFixed(1)} s${run.code === 0 ? '' : `, FAILED: ${run.signal ?? `exit code ${run.code}`}`})`);
+  console.log(`${run.output}\n`);
+  Object.assign(figures, run.result);
+  if (run.code !== 0) failed++;
 }
+console.log(`== goals (${machine.cores} × ${machine.cpu}, Node ${machine.node})\n${formatJudgement(judge(figures))}`);
 process.exitCode = failed ? 1 : 0;

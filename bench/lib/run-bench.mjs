@@ -1,0 +1,33 @@
+// Runs one benchmark file in its own process and collects what it printed, including the one
+// `RESULT {...}` line each benchmark ends with (its figures as flat JSON).
+import { spawn } from 'node:child_process';
+
+/** @returns {Promise<{code: number, signal?: string, output: string, result: Record<string, number>, seconds: number}>} */
+export function runBench(file, { cwd, env = {}, timeoutMs = 15 * 60_000 } = {}) {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [file], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c) => (output += c));
+    child.stderr.on('data', (c) => (output += c));
+    // A benchmark that hangs must not hang the whole run: it is reported as failed.
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const finish = (code, signal, extra = '') => {
+      clearTimeout(timer);
+      const text = output + extra;
+      resolve({ code, signal, output: text.replace(/^RESULT .*$/m, '').trimEnd(), result: resultOf(text), seconds: (Date.now() - started) / 1000 });
+    };
+    child.on('error', (err) => finish(1, undefined, `${err.message}\n`));
+    child.on('close', (code, signal) => finish(code ?? 1, signal ?? undefined));
+  });
+}
+
+function resultOf(output) {
+  const line = output.split('\n').reverse().find((l) => l.startsWith('RESULT '));
+  if (!line) return {};
+  try {
+    return JSON.parse(line.slice('RESULT '.length));
+  } catch {
+    return {};
+  }
+}

@@ -12,6 +12,7 @@ import { isolationForSite, Spawner } from '../spawner/index.js';
 import { explainDatabaseError, isDatabaseDamage, type DatabaseError } from '../storage/sqlite-open.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { securityHeaders } from '../util/security-headers.js';
+import { staticAssets } from '../util/static-assets.js';
 import { errorMessage } from '../util/values.js';
 import { ActivityMeter } from './activity/activity-meter.js';
 import { UserActivity } from './activity/user-activity.js';
@@ -31,7 +32,7 @@ import { GroupStore } from './groups/group-store.js';
 import { homeAdminPages } from './pages/home-admin.js';
 import { loginPages } from './pages/login.js';
 import { monitorPages } from './pages/monitor.js';
-import { messagePage } from './pages/render.js';
+import { messagePage, STATIC_MOUNT } from './pages/render.js';
 import { Permissions } from './roles/permissions.js';
 import { LiveSockets } from './routing/live-sockets.js';
 import { upgradeHandler } from './routing/upgrade.js';
@@ -45,7 +46,6 @@ import { TokenStore } from './tokens/token-store.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const VIEWS_DIR = `${REPO}views`;
-const STATIC_DIR = `${REPO}static`;
 export const SESSION_COOKIE = 'flotilla-session';
 const LOGIN_XSRF_COOKIE = 'flotilla-login-xsrf';
 const DAY_MS = 86_400_000;
@@ -252,11 +252,11 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
       next();
     });
     app.use('/user', userRoute(ctx));
-    app.use('/hub/static', express.static(STATIC_DIR, { index: false, fallthrough: false, maxAge: '1h' }));
+    app.use(STATIC_MOUNT, staticAssets());
     app.use('/hub/api', hubApi(ctx));
     app.get(['/', '/hub', '/hub/'], (_req, res) => res.redirect(302, '/hub/home'));
     app.use(loginPages(ctx, auth, sessionCookie));
-    app.use(homeAdminPages(ctx, VIEWS_DIR));
+    app.use(homeAdminPages(ctx));
     app.use(monitorPages(ctx));
     app.use((req: Request, res: Response) => {
       messagePage(ctx, req, res, 404, 'Not found', `Nothing here: ${req.path.slice(0, 200)}`, wantsJson(req));

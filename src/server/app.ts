@@ -26,6 +26,7 @@ import { attachSubscriptions, type Subscriptions } from './subscriptions.js';
 import { watchFile } from '../util/watch-file.js';
 import type { Membership, SiteSettings } from '../identity/launch.js';
 import { securityHeaders } from '../util/security-headers.js';
+import { staticAssets } from '../util/static-assets.js';
 
 /** The repository root, for views/ and static/ (dist/server or src/server → two levels up). */
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -112,7 +113,7 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
     if (req.originalUrl.split('?')[0] === base.slice(0, -1)) res.redirect(base);
     else next();
   });
-  app.use(`${base}static`, express.static(join(ROOT, 'static'), { index: false, fallthrough: false, maxAge: '1h' }));
+  app.use(`${base}static`, staticAssets());
   app.use(`${base}api`, apiRoutes(access, decisions, options.dataDir, workflowExists));
   app.use(`${base}graphql`, express.json({ limit: MAX_GRAPHQL_BYTES, type: ['application/json', 'application/graphql-response+json'] }));
   app.all(`${base}graphql`, graphqlHandler(schema, rootValue, decisions, limits));

@@ -11,6 +11,7 @@ import { graphqlNames, OPERATIONS } from '../authz/index.js';
 import { permissionsView } from '../graphql/permission-stream.js';
 import { isValidWorkflowName } from '../config/index.js';
 import type { DecisionMaker } from './decisions.js';
+import { assetBase } from '../util/static-assets.js';
 
 export interface PageContext {
   owner: string;
@@ -28,7 +29,7 @@ function render(res: Response, page: PageContext, view: string, status: number, 
   res.status(status).render(`server/${view}`, {
     current: res.req.baseUrl + res.req.path,
     xsrf: identity.xsrf ?? '',
-    base: `${page.base}static`,
+    base: assetBase(`${page.base}static`),
     root: page.base,
     user: identity.user,
     owner: page.owner,

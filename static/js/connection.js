@@ -1,7 +1,7 @@
 // Why a live connection to a workflow server failed, and when to try again. A browser reports a
 // refused WebSocket upgrade (401, 403, 404 or 503 from the hub) only as close code 1006, so the
-// reason is asked of the same server over HTTP instead. Shared by the workflow server's pages
-// (gql.js) and the hub's monitor, which watches many servers; no page may import gql.js here.
+// reason is asked of the same server over HTTP instead. Used by live.js, the one live connection
+// module of the workflow server's pages and of the hub's monitor.
 
 const MAX_DELAY_MS = 30_000;
 

@@ -45,7 +45,7 @@ export async function startHubProcess(configFile: string, port: number, args: st
   );
   let gone = false;
   void exited.then(() => (gone = true));
-  await expect.poll(() => gone || output.includes('hub listening'), { timeout: 20_000, interval: 50 }).toBe(true);
+  await expect.poll(() => gone || output.includes('hub listening'), { timeout: 60_000, interval: 50 }).toBe(true);
   if (gone) throw new Error(`the hub exited before listening:\n${output}`);
   return {
     child,

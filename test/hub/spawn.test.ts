@@ -58,7 +58,7 @@ describe('spawn on visit and proxying to a real workflow server', () => {
     expect(page.status).toBe(200);
     expect(page.text).toContain('Starting your server');
     expect(page.text).toContain('data-next="/user/alice/workflows?x=1"');
-    expect(page.text).toContain('src="/hub/js/spawn.js"');
+    expect(page.text).toMatch(/src="\/hub\/static\/v-[0-9a-f]{12}\/js\/hub\/spawn\.js"/);
     // A start that fails or hangs names its cause: the user model's spawn_error and the server's log.
     await waitFor(async () => (await status()) === 'running', 90_000, "alice's server to run").catch(async (err: Error) => {
       const model = (await admin.get('/hub/api/users/alice')).body as unknown;

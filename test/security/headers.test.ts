@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { signIn, startHub, type HubFixture } from '../hub/helpers.js';
 import { startTestServer, type TestServer } from '../server/helpers.js';
+import { assetVersion } from '../../src/util/static-assets.js';
 
 const VIEWS = join(import.meta.dirname, '..', '..', 'views');
 
@@ -56,7 +57,7 @@ describe('security headers of the hub', () => {
       ['home page', await cookieAgent.get('/hub/home'), 200],
       ['admin page', await cookieAgent.get('/hub/admin'), 200],
       ['monitor page', await cookieAgent.get('/hub/monitor'), 200],
-      ['page script', await cookieAgent.get('/hub/js/home.js'), 200],
+      ['page script', await cookieAgent.get(`/hub/static/${assetVersion()}/js/hub/home.js`), 200],
       ['stylesheet', await cookieAgent.get('/hub/static/css/flotilla.css'), 200],
       ['API answer', await cookieAgent.get('/hub/api/user'), 200],
       ['server not running', await cookieAgent.get('/user/admin/api/userprofile').set('Accept', 'application/json'), 503],

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './helpers.js';
+import { assetVersion } from '../../src/util/static-assets.js';
 
 const SITE = { '*': { '*': { limit: 'ALL' } }, 'group:staff': { 'group:ops': { default: ['READ', 'CONTROL'] } } };
 const UA = { bob: ['READ', 'pause'] };
@@ -107,7 +108,7 @@ describe('REST API and pages', () => {
   it('serves pages with the XSRF token, and static files to any signed-in user', async () => {
     const list = await server.get(owner, server.base).expect(200);
     expect(list.text).toContain('<meta name="_xsrf" content="xsrf-token-123">');
-    expect(list.text).toContain('/user/alice/static/css/flotilla.css');
+    expect(list.text).toContain(`/user/alice/static/${assetVersion()}/css/flotilla.css`);
     const wf = await server.get(owner, `${server.base}workflows/demo`).expect(200);
     expect(wf.text).toContain('js/workflow.js');
     const sharing = await server.get(owner, `${server.base}sharing`).expect(200);

@@ -1,6 +1,4 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { chooseIsolation, SHARED_MODE_WARNING } from '../../config/index.js';
 import { lockoutModel, mayManageLockouts } from '../api/lockouts.js';
 import { formatScope } from '../../config/scopes.js';
@@ -8,9 +6,6 @@ import { userModel, type HubContext } from '../context.js';
 import type { Access } from '../roles/permissions.js';
 import { reachableOwners } from './reachable-owners.js';
 import { mayAdminister, messagePage, renderPage } from './render.js';
-
-/** Page scripts live beside the templates (static/ belongs to the shared stylesheet). */
-const PAGE_SCRIPTS = ['hub.js', 'home.js', 'admin.js', 'spawn.js', 'monitor.js'];
 
 /** Pages for signed-in people: others go to the sign-in form and come back. */
 export function requireSession(req: Request, res: Response, next: NextFunction): void {
@@ -30,19 +25,9 @@ export function monitorTokenScopes(access: Access): string[] {
   return [...access.grants('access:servers').map(formatScope).sort(), 'custom:workflows:read'];
 }
 
-export function homeAdminPages(ctx: HubContext, viewsDir: string): Router {
+export function homeAdminPages(ctx: HubContext): Router {
   const router = Router();
   const p = ctx.permissions;
-  const scripts = new Map(PAGE_SCRIPTS.map((name) => [name, readFileSync(join(viewsDir, 'hub', 'js', name), 'utf8')]));
-
-  router.get('/hub/js/:file', (req, res) => {
-    const body = scripts.get(String(req.params.file));
-    if (!body) {
-      res.status(404).type('text/plain').send('no such script');
-      return;
-    }
-    res.type('application/javascript').set('Cache-Control', 'no-cache').send(body);
-  });
 
   router.get('/hub/home', requireSession, (req, res) => {
     const user = req.caller!.user;

@@ -1,7 +1,9 @@
 import type { Request, Response } from 'express';
+import { assetBase } from '../../util/static-assets.js';
 import type { HubContext } from '../context.js';
 
-export const STATIC_BASE = '/hub/static';
+/** Where the hub serves static/ (see util/static-assets). */
+export const STATIC_MOUNT = '/hub/static';
 
 /** Navigation links for the shared header: what this user may open. */
 export function navLinks(ctx: HubContext, user: string | null): { href: string; label: string }[] {
@@ -34,7 +36,7 @@ export function renderPage(
   const xsrf = req.caller?.via === 'cookie' ? ctx.xsrf.generateToken(req) : '';
   res.status(status).render(`hub/${view}`, {
     xsrf,
-    base: STATIC_BASE,
+    base: assetBase(STATIC_MOUNT),
     user,
     links: navLinks(ctx, user),
     current: req.path,

@@ -1,14 +1,13 @@
-// The monitor: the workflows of every server the user can reach, in one live table. One
-// graphql-transport-ws subscription per owner through the hub's proxy (the browser sends the
-// session cookie and the Origin itself). The workflow servers' gql.js is bound to one server's
-// page, so this page carries its own small client; the formatting helpers are shared (ui.js).
-import { checkConnection, reconnectDelay } from '/hub/static/js/connection.js';
-import { attention, attentionNote, attentionRow, countsFromGraphql, el, failedCount, followConnection, lastRunNote, progressBar, relativeTime, statusBadge, toast } from '/hub/static/js/ui.js';
+// The monitor: the workflows of every server the user can reach, in one live table. One live
+// connection per owner (live.js, as the workflow servers' pages use) through the hub's proxy: the
+// browser sends the session cookie and the Origin itself.
+import { checkConnection } from '../connection.js';
+import { openLive } from '../live.js';
+import { attention, attentionNote, attentionRow, countsFromGraphql, el, failedCount, followConnection, lastRunNote, progressBar, relativeTime, statusBadge, toast } from '../ui.js';
 
 const SUMMARY = `id name status lastRun { outcome at failed summary } lastActivity error { message }
   stateCounts { waiting preparing submitted running succeeded failed submitFailed expired }`;
 const QUERY = `subscription { deltas { workflow added { workflow { ${SUMMARY} } } updated { workflow } pruned { workflow } } }`;
-const CLOSE_FORBIDDEN = 4403;
 const REFRESH_MS = 10_000;
 const REFRESH_STARTING_MS = 1_500;
 
@@ -23,7 +22,7 @@ const STATE_WORDS = {
 };
 
 const initial = JSON.parse(document.getElementById('monitor-data').textContent);
-/** name → { name, status, mayStart, state, detail, workflows: Map, socket, attempts, timer } */
+/** name → { name, status, mayStart, state, detail, workflows: Map, live, unsubscribe, removed } */
 const owners = new Map();
 /** The hub no longer knows the user: the page stops, and says how to sign in again. */
 let signedOut = false;
@@ -49,57 +48,29 @@ function setState(o, state, detail = '') {
 }
 
 function connect(o) {
-  if (o.socket || signedOut) return;
-  clearTimeout(o.timer);
-  setState(o, o.attempts ? 'reconnecting' : 'connecting');
-  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const ws = new WebSocket(`${scheme}//${location.host}${ownerRoot(o.name)}subscriptions`, 'graphql-transport-ws');
-  o.socket = ws;
-  let acked = false;
-  ws.onopen = () => ws.send(JSON.stringify({ type: 'connection_init' }));
-  ws.onmessage = (event) => {
-    let message;
-    try {
-      message = JSON.parse(event.data);
-    } catch {
-      return;
-    }
-    if (message.type === 'connection_ack') {
-      acked = true;
-      o.attempts = 0;
-      // The subscription starts with a full "added" burst: what we held may be stale.
-      o.workflows.clear();
-      setState(o, 'live');
-      ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: QUERY } }));
-    } else if (message.type === 'next') {
-      if (message.payload?.errors?.length) toast(`${o.name}: ${message.payload.errors[0].message}`, 'error');
-      if (message.payload?.data?.deltas) applyDelta(o, message.payload.data.deltas);
-    } else if (message.type === 'ping') {
-      ws.send(JSON.stringify({ type: 'pong' }));
-    } else if (message.type === 'error') {
-      toast(`${o.name}: ${message.payload?.[0]?.message ?? 'subscription refused'}`, 'error');
-    }
-  };
-  ws.onclose = (event) => {
-    if (o.socket !== ws) return;
-    o.socket = null;
-    if (o.removed) return;
-    if (event.code === CLOSE_FORBIDDEN) {
-      noAccess(o, 'access withdrawn');
-      return;
-    }
-    if (acked) o.attempts = 0;
-    // A browser cannot see why an upgrade failed (a 403 looks like any drop): ask the hub and
-    // the server instead of guessing, so that a refusal is not retried.
-    diagnose(o);
-  };
+  if (o.unsubscribe || signedOut) return;
+  o.live ??= openLive(ownerRoot(o.name), {
+    onStatus: (status, why) => {
+      if (o.removed) return;
+      if (status === 'signed-out') signOut();
+      else if (status === 'revoked') noAccess(o, why ?? 'access withdrawn');
+      else {
+        // A new connection starts the subscription with a full "added" burst: what we held may be stale.
+        if (status === 'live') o.workflows.clear();
+        setState(o, status);
+      }
+    },
+    whyFailed: () => diagnose(o),
+  });
+  o.unsubscribe = o.live.subscribe(QUERY, {}, {
+    onNext: (data) => data.deltas && applyDelta(o, data.deltas),
+    onError: (message) => toast(`${o.name}: ${message}`, 'error'),
+  });
 }
 
 function disconnect(o) {
-  clearTimeout(o.timer);
-  const ws = o.socket;
-  o.socket = null;
-  ws?.close(1000);
+  o.unsubscribe?.();
+  o.unsubscribe = undefined;
 }
 
 function noAccess(o, detail) {
@@ -108,26 +79,22 @@ function noAccess(o, detail) {
   setState(o, 'no-access', detail);
 }
 
-/** Tries again later, backing off to 30 s and staying there: a server that comes back is found. */
-function retryLater(o) {
-  o.attempts += 1;
-  const delay = reconnectDelay(o.attempts);
-  setState(o, 'reconnecting', `no answer; trying again in ${Math.round(delay / 1000)} s`);
-  o.timer = setTimeout(() => connect(o), delay);
-}
-
+/** Why a connection to a running server failed. The hub is asked first: only a server still
+ * running is asked itself, since a visit would start a stopped one. */
 async function diagnose(o) {
   // A refresh already under way may have begun before the socket closed: ask once more after it.
   await refreshing;
   await refreshOwners();
-  // Only a running server is asked why: for a stopped one, a visit would start it.
-  if (signedOut || o.removed || o.socket || o.status !== 'running') return;
+  if (signedOut || o.removed) return { state: 'retry' };
+  if (o.status !== 'running') {
+    // Stopped or starting after all: reconcile() connects again once it runs.
+    disconnect(o);
+    reconcile(o);
+    return { state: 'retry' };
+  }
   const { state, status, why } = await checkConnection(ownerRoot(o.name));
-  if (signedOut || o.removed || o.socket) return;
-  if (state === 'signed-out') signOut();
-  else if (state === 'no-access') noAccess(o, why ?? (status === 404 ? 'no longer shared with you' : 'not shared with you'));
-  // Stopped or starting after all: the owner list catches up on its next refresh.
-  else retryLater(o);
+  if (state === 'no-access') return { state, why: why ?? (status === 404 ? 'no longer shared with you' : 'not shared with you') };
+  return { state: state === 'signed-out' ? state : 'retry' };
 }
 
 function signOut() {
@@ -141,7 +108,7 @@ function signOut() {
 // ---- the owner list (servers starting, stopping, shared or no longer shared) ----
 
 function track(entry) {
-  const o = { ...entry, state: 'stopped', detail: '', workflows: new Map(), socket: null, attempts: 0, timer: undefined, removed: false };
+  const o = { ...entry, state: 'stopped', detail: '', workflows: new Map(), live: undefined, unsubscribe: undefined, removed: false };
   owners.set(o.name, o);
   return o;
 }
@@ -149,15 +116,11 @@ function track(entry) {
 /** Brings one owner's connection in line with their server's status. */
 function reconcile(o) {
   if (o.status === 'running') {
-    if (['stopped', 'starting', 'stopping'].includes(o.state)) {
-      o.attempts = 0;
-      connect(o);
-    }
+    if (['stopped', 'starting', 'stopping'].includes(o.state)) connect(o);
     return;
   }
-  // An open socket closes by itself when the server goes; diagnose() then lands here.
-  if (o.socket) return;
-  clearTimeout(o.timer);
+  // An open connection ends by itself when the server goes; diagnose() then lands here.
+  if (o.unsubscribe) return;
   o.workflows.clear();
   setState(o, o.status === 'stopped' ? 'stopped' : o.status);
 }
@@ -220,9 +183,8 @@ function start(o) {
 }
 
 function retry(o) {
-  clearTimeout(o.timer);
-  o.attempts = 0;
-  connect(o);
+  if (o.unsubscribe) o.live.retryNow();
+  else connect(o);
 }
 
 // ---- workflows ----
@@ -282,7 +244,7 @@ function ownerTile(o) {
     const why = o.mayStart ? '' : `You may not start ${o.name}'s server`;
     action = el('span', why ? { 'data-why': why } : {},
       el('button', { class: 'btn small primary start', disabled: Boolean(why), onclick: () => start(o) }, 'Start'));
-  } else if ((o.state === 'reconnecting' && !o.socket) || o.state === 'no-access') {
+  } else if (o.state === 'reconnecting' || o.state === 'no-access') {
     action = el('button', { class: 'btn small retry', onclick: () => retry(o) }, o.state === 'no-access' ? 'Check again' : 'Retry now');
   }
   const titles = {

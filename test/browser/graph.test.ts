@@ -130,8 +130,8 @@ describe.skipIf(!chromiumAvailable)(`the workflow graph in Chromium (needs ${CHR
       return { status: res.status, disposition: res.headers.get('content-disposition'), length: (await res.arrayBuffer()).byteLength };
     }, (await link.getAttribute('href'))!);
     expect(download).toEqual({ status: 200, disposition: 'attachment; filename=chatty.1.talk.1.job.out', length: 2_200_000 });
-    await page.locator('#log').scrollIntoViewIfNeeded();
-    await screenshot(page, 'job-log-truncated');
+    await page.locator('#log-meta').scrollIntoViewIfNeeded();
+    await screenshot(page, 'job-log-truncated', { fullPage: false });
 
     await page.locator('#log-tail').fill('5');
     await page.locator('#log-tail').dispatchEvent('change');

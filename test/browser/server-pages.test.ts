@@ -13,6 +13,13 @@ import {
   type RunningSite, type Session,
 } from './harness.js';
 
+/** Line 5 is not a key: the YAML parser stops there with a code excerpt. */
+const BROKEN_FLOW = `tasks:
+  step:
+    script: echo one
+    depends: []
+oops
+`;
 const SITE_AUTHORIZATION = { '*': { '*': { default: 'READ', limit: 'ALL' } } };
 const FLOW = `description: One step
 tasks:
@@ -27,7 +34,7 @@ describe.skipIf(!chromiumAvailable)(`the workflow server's 404 page and sharing 
 
   beforeAll(async () => {
     [site, browser] = await Promise.all([
-      startSite({ users: { alice: 'alice-pw-1', bob: 'bob-pw-2' }, siteAuthorization: SITE_AUTHORIZATION, workflows: { alice: { demo: FLOW } } }),
+      startSite({ users: { alice: 'alice-pw-1', bob: 'bob-pw-2' }, siteAuthorization: SITE_AUTHORIZATION, workflows: { alice: { demo: FLOW, broken: BROKEN_FLOW } } }),
       launchBrowser(),
     ]);
     owner = await signIn(browser, site, 'alice', 'alice-pw-1');
@@ -54,6 +61,31 @@ describe.skipIf(!chromiumAvailable)(`the workflow server's 404 page and sharing 
     await page.click('text=Back to alice\'s workflows');
     await page.locator('#page-data').waitFor({ state: 'attached' });
     expect(owner.errors.filter((e) => !e.includes('404'))).toEqual([]);
+  }, SLOW_TEST_MS);
+
+  it("an invalid flow.yaml shows its whole message, and the page says what to fix rather than 'Press Play'", async () => {
+    const { page } = owner;
+    await openServerPage(page, site, 'alice');
+    const listed = page.locator('tr[data-workflow=broken] pre.flow-error');
+    await listed.waitFor();
+    const listedText = await listed.innerText();
+    expect(listedText).toMatch(/line 5, column 1:\n\S/);
+    await screenshot(page, 'server-invalid-flow-list');
+
+    await openServerPage(page, site, 'alice', 'workflows/broken');
+    const notice = page.locator('#flow-error');
+    await notice.waitFor();
+    expect(await notice.innerText()).toContain('Fix this in the file, then press Play');
+    // The whole message: nothing after "line 5, column 1:" is lost.
+    expect(await notice.locator('pre.flow-error').innerText()).toBe(listedText);
+    const hint = await page.locator('#no-tasks-hint').innerText();
+    expect(hint).toContain('Nothing can run until flow.yaml is fixed');
+    expect(hint).not.toContain('Press Play');
+    expect(await page.locator('#workflow-controls button', { hasText: 'Play' }).isDisabled()).toBe(true);
+    await screenshot(page, 'server-invalid-flow-page');
+
+    await openServerPage(page, site, 'alice', 'workflows/demo');
+    await page.locator('#no-tasks-hint', { hasText: 'Press Play to start this workflow.' }).waitFor();
   }, SLOW_TEST_MS);
 
   it('a typo in the site file shows on the sharing page as a banner, not as "Valid · saved"', async () => {

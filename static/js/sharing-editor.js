@@ -179,12 +179,12 @@ export function sharingEditor({ prefix = '', workflow = null, onSaved = () => {}
     }
     const { explanation, text, note } = response.json;
     // Verdict first; the steps that lead to it after.
-    out.replaceChildren(
+    out.replaceChildren(...[
       el('div', { class: 'explain-of small' }, 'Explaining the ', of),
       el('p', { class: 'verdict' }, explanation.summary),
       note ? el('p', { class: 'small warn-text' }, note) : null,
       el('details', {}, el('summary', { class: 'small' }, 'How this was decided'), el('pre', { class: 'explain' }, text)),
-    );
+    ].filter(Boolean));
   });
 
   function show(values) {

@@ -139,4 +139,56 @@ describe.skipIf(!chromiumAvailable)(`the workflow server's 404 page and sharing 
     expect(readFileSync(ownerFile, 'utf8')).toBe('{"WorkflowServer": {\n  "user_authorization": {"bob": ["READ"]},\n  "workflow_authorization": {"demo": {"bob": ["pause"]}}\n}}\n');
     expect(owner.errors.filter((e) => !e.includes('404') && !e.includes('409'))).toEqual([]);
   }, SLOW_TEST_MS);
+
+  it('warns about keys that name nobody, and Explain explains the draft on screen, verdict first', async () => {
+    const { page } = owner;
+    writeFileSync(join(site.dataDir, 'users', 'alice', 'jupyter_config.json'), JSON.stringify({ WorkflowServer: { user_authorization: { bob: ['READ'] } } }));
+    await expect.poll(async () => {
+      await page.goto(`${site.url}/user/alice/sharing`);
+      await page.locator('#validation').filter({ hasText: 'Valid · saved' }).waitFor();
+      return await page.locator('#rules tbody tr input[value=bob]').count();
+    }, { timeout: WAIT_MS, interval: 500 }).toBe(1);
+    const addRule = async (who: string, perms: string) => {
+      await page.click('#add-row');
+      const row = page.locator('#rules tbody tr').last();
+      await row.locator('input').first().fill(who);
+      await row.locator('input').nth(1).fill(perms);
+    };
+    await addRule('b ob', 'READ');
+    await addRule('carol', 'READ');
+    await addRule('group:ghosts', 'READ');
+    await page.locator('#validation').filter({ hasText: 'Valid · not saved yet' }).waitFor();
+    const warnings = page.locator('#warnings li');
+    await expect.poll(() => warnings.count()).toBe(3);
+    const texts = await warnings.allInnerTexts();
+    expect(texts[0]).toContain('"b ob": no user can ever be called "b ob"');
+    expect(texts[1]).toContain('"carol": there is no user carol now; the rule applies if one is made later');
+    expect(texts[2]).toContain('"group:ghosts": there is no group ghosts now');
+
+    // bob has READ saved; the draft gives him pause as well.
+    const bobRow = page.locator('#rules tbody tr').filter({ has: page.locator('input[value=bob]') });
+    await bobRow.locator('input').nth(1).fill('READ, pause');
+    await page.locator('#validation').filter({ hasText: 'Valid · not saved yet' }).waitFor();
+    await page.fill('#explain-user', 'bob');
+    await page.click('#explain-form button[type=submit]');
+    const result = page.locator('#explain');
+    await result.locator('.explain-of', { hasText: 'draft — not saved' }).waitFor();
+    // The verdict comes first, the steps after it (folded).
+    expect(await result.locator(':scope > *').evaluateAll((nodes) => nodes.map((n) => n.className))).toEqual(['explain-of small', 'verdict', '']);
+    expect(await result.locator('.verdict').innerText()).toMatch(/^bob on alice's server may do read \+ pause: /);
+    expect(await result.innerText()).not.toContain('null');
+    await screenshot(page, 'server-sharing-explain-draft');
+
+    await page.fill('#explain-user', 'nobody');
+    await page.click('#explain-form button[type=submit]');
+    await result.locator('.warn-text', { hasText: 'There is no user nobody now' }).waitFor();
+    // Nothing was saved: the saved rules are explained once the draft matches them again.
+    await page.goto(`${site.url}/user/alice/sharing`);
+    await page.locator('#validation').filter({ hasText: 'Valid · saved' }).waitFor();
+    await page.fill('#explain-user', 'bob');
+    await page.click('#explain-form button[type=submit]');
+    await result.locator('.explain-of', { hasText: 'saved rules' }).waitFor();
+    expect(await result.locator('.verdict').innerText()).not.toContain('pause');
+    await screenshot(page, 'server-sharing-explain-saved');
+  }, SLOW_TEST_MS);
 });

@@ -131,6 +131,22 @@ export function apiRoutes(
     }
   };
 
+  /** Warnings about the keys of a draft (of user_authorization, or of W's section). */
+  const keyWarnings = (draft: Record<string, unknown>, workflow: string | undefined): string[] =>
+    sharingKeyWarnings(Object.keys(draft), access.directory(), workflow === undefined ? '' : `workflow_authorization › ${workflow} › `);
+
+  /**
+   * Saves rules; the answer's body stays the saved rules. Keys that name nobody are saved all the
+   * same, and named in a `Flotilla-Warnings` header: a JSON list of sentences.
+   */
+  const savingRules = (res: Response, body: Record<string, unknown>, workflow: string | undefined, save: () => unknown): void =>
+    saving(res, () => {
+      const saved = save();
+      const warnings = keyWarnings(body, workflow);
+      if (warnings.length > 0) res.set('Flotilla-Warnings', asciiJson(warnings));
+      return saved;
+    });
+
   router.put('/authorization/workflows/:workflow', json, (req, res) => {
     const workflow = workflowParam(req, res);
     if (workflow === undefined) return;
@@ -138,7 +154,8 @@ export function apiRoutes(
       res.status(400).json({ error: BODY_SHAPE });
       return;
     }
-    saving(res, () => access.replaceWorkflowSection(workflow, req.body)?.toJSON() ?? {});
+    const body = req.body;
+    savingRules(res, body, workflow, () => access.replaceWorkflowSection(workflow, body)?.toJSON() ?? {});
   });
 
   router.delete('/authorization/workflows/:workflow', (req, res) => {
@@ -150,26 +167,13 @@ export function apiRoutes(
     });
   });
 
-  /** Warnings about the keys of a draft (of user_authorization, or of W's section). */
-  const keyWarnings = (draft: Record<string, unknown>, workflow: string | undefined): string[] =>
-    sharingKeyWarnings(Object.keys(draft), access.directory(), workflow === undefined ? '' : `workflow_authorization › ${workflow} › `);
-
-  /**
-   * Saves user_authorization; the answer is the saved rules (as before). Keys that name nobody are
-   * saved all the same, and named in a `Flotilla-Warnings` header: a JSON list of sentences.
-   */
   router.put('/authorization', json, (req, res) => {
     if (!isPlainObject(req.body)) {
       res.status(400).json({ error: BODY_SHAPE });
       return;
     }
     const body = req.body;
-    saving(res, () => {
-      const saved = access.replaceUserAuthorization(body).toJSON();
-      const warnings = keyWarnings(body, undefined);
-      if (warnings.length > 0) res.set('Flotilla-Warnings', asciiJson(warnings));
-      return saved;
-    });
+    savingRules(res, body, undefined, () => access.replaceUserAuthorization(body).toJSON());
   });
 
   /**

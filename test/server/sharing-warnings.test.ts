@@ -48,6 +48,8 @@ describe('sharing warnings and draft explanations', () => {
     expect(warnings.join('\n')).toContain('there is no user nobody now');
     const clean = await server.put(alice, `${server.base}api/authorization`).send({ bob: ['READ'] }).expect(200);
     expect(clean.headers['flotilla-warnings']).toBeUndefined();
+    const section = await server.put(alice, `${server.base}api/authorization/workflows/demo`).send({ 'x y': ['pause'] }).expect(200);
+    expect(JSON.parse(section.headers['flotilla-warnings'] as string)).toEqual([expect.stringMatching(/^workflow_authorization › demo › "x y": no user can ever/)]);
   });
 
   it('explaining a user without an account says so; a known user gets no such note', async () => {

@@ -14,7 +14,9 @@ import {
   type WorkflowAuthorization,
   type WorkflowScope,
 } from '../authz/index.js';
-import { isValidWorkflowName, loadOwnerSharing, loadSiteConfig, NAME_RULE } from '../config/index.js';
+import { isValidWorkflowName, loadOwnerSharing, loadSiteConfig, NAME_RULE, type SiteConfig } from '../config/index.js';
+import { HtpasswdFile } from '../htpasswd/index.js';
+import { formatGroupOrigins, groupOriginsOf, type GroupOrigins } from './hub-groups.js';
 import { errorMessage } from '../util/values.js';
 
 /** Raised for a stdin line that is not a JSON object: the input is not JSON lines. */
@@ -166,11 +168,22 @@ function parseGroupsOf(values: string[]): Map<string, string[]> {
   return groups;
 }
 
-function groupsOf(user: string, loadGroups: Record<string, { users: string[] }>, extra: Map<string, string[]>): string[] {
-  const fromSite = Object.entries(loadGroups)
-    .filter(([, group]) => group.users.includes(user))
-    .map(([name]) => name);
-  return [...new Set([...fromSite, ...(extra.get(user) ?? [])])].sort();
+/**
+ * Why the hub would not know this person, or undefined when it would: an explanation for a name
+ * with no account is still right for when it gets one, but should not be mistaken for a live one.
+ */
+function missingAccount(cfg: SiteConfig, user: string): string | undefined {
+  const { htpasswd_file: file, blocked_users: blocked, allowed_users: allowed } = cfg.JupyterHub.authenticator;
+  let accounts: ReadonlyMap<string, string>;
+  try {
+    accounts = new HtpasswdFile(file).accounts().hashes;
+  } catch (err) {
+    return `cannot tell whether ${user} has an account: ${errorMessage(err)}`;
+  }
+  if (!accounts.has(user)) return `${user} has no account (not in ${file}): the answer is for when they get one`;
+  if (blocked.includes(user)) return `${user} is in blocked_users and cannot sign in: the answer is for when they may`;
+  if (allowed.length > 0 && !allowed.includes(user)) return `${user} is not in allowed_users and cannot sign in: the answer is for when they may`;
+  return undefined;
 }
 
 interface ExplainOptions {
@@ -182,11 +195,13 @@ interface ExplainOptions {
   json?: boolean;
 }
 
-function runExplain(options: ExplainOptions): void {
+async function runExplain(options: ExplainOptions): Promise<void> {
   let request: AuthzRequest;
   let site: SiteAuthorization | undefined;
   let ua: UserAuthorization | undefined;
   let scope: WorkflowScope | undefined;
+  let origins: Map<string, GroupOrigins>;
+  let notes: string[];
   try {
     if (options.workflow !== undefined && !isValidWorkflowName(options.workflow)) {
       throw new Error(`--workflow ${JSON.stringify(options.workflow)}: not a workflow name (${NAME_RULE})`);
@@ -197,19 +212,27 @@ function runExplain(options: ExplainOptions): void {
     const sharing = loadOwnerSharing(cfg.JupyterHub.data_dir, options.owner);
     ua = sharing.user_authorization;
     scope = scopeOf(options.workflow, sharing.workflow_authorization);
+    origins = await groupOriginsOf(cfg, [options.owner, options.user], extra);
     request = {
       owner: options.owner,
-      ownerGroups: groupsOf(options.owner, cfg.JupyterHub.load_groups, extra),
+      ownerGroups: Object.keys(origins.get(options.owner)!),
       user: options.user,
-      userGroups: groupsOf(options.user, cfg.JupyterHub.load_groups, extra),
+      userGroups: Object.keys(origins.get(options.user)!),
     };
+    notes = [...new Set([options.owner, options.user])].map((name) => missingAccount(cfg, name)).filter((n): n is string => n !== undefined);
   } catch (err) {
     process.stderr.write(`flotilla authz explain: ${errorMessage(err)}\n`);
     process.exitCode = 1;
     return;
   }
   const explanation = explainDecision(site, ua, request, scope);
-  process.stdout.write(options.json ? JSON.stringify(explanation, null, 2) + '\n' : formatExplanation(explanation));
+  const groupOrigins = { [options.owner]: origins.get(options.owner)!, [options.user]: origins.get(options.user)! };
+  if (options.json) {
+    process.stdout.write(JSON.stringify({ ...explanation, groupOrigins, notes }, null, 2) + '\n');
+    return;
+  }
+  const where = Object.entries(groupOrigins).map(([name, of]) => `Groups of ${name}: ${formatGroupOrigins(of)}`);
+  process.stdout.write([...notes.map((n) => `Note: ${n}`), ...where].join('\n') + '\n' + formatExplanation(explanation));
 }
 
 export function registerAuthzCommands(program: Command): void {
@@ -229,12 +252,16 @@ export function registerAuthzCommands(program: Command): void {
   authz
     .command('explain')
     .summary('explain one decision on the real configuration files')
-    .description("show, step by step, what an access user may do on an owner's server and why")
+    .description(
+      "show, step by step, what an access user may do on an owner's server and why, with the groups the hub uses: " +
+        "the site file's load_groups, the groups managed at run time (read from DATA_DIR/hub.sqlite) and, with " +
+        'WorkflowServer.system_groups, the operating system\'s',
+    )
     .requiredOption('--config <file>', 'site configuration file')
     .requiredOption('--owner <name>', 'owner of the workflow server')
     .requiredOption('--user <name>', 'access user')
     .option('--workflow <name>', "decide for this workflow (the owner's workflow_authorization section with user_authorization)")
-    .option('--groups-of <user=groups>', 'extra groups of a user, comma separated (repeatable)', collectGroupsOf)
+    .option('--groups-of <user=groups>', 'extra groups of a user, comma separated (repeatable), besides those the hub gives (site file, hub database, operating system)', collectGroupsOf)
     .option('--json', 'print the explanation object as JSON')
     .action(runExplain);
 }

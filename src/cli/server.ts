@@ -125,6 +125,7 @@ export function registerServerCommand(program: Command): void {
         dataDir: opts.dataDir,
         site: start.site,
         groups: start.groups,
+        accounts: start.accounts,
         secret: start.secret,
         hubOrigin,
         host: opts.host,

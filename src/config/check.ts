@@ -7,6 +7,10 @@ import { isValidUserName, isValidWorkflowName, NAME_RULE, quote } from './names.
 import { ownerConfigPath, parseOwnerConfig, workflowsDir } from './owner.js';
 import { LOCAL_PLATFORM, loadSiteConfig, type SiteConfig } from './site.js';
 import { readFlowFile } from '../scheduler/flow.js';
+import { sharingKeyWarnings, type KnownNames } from '../authz/sharing-warnings.js';
+import { HtpasswdFile } from '../htpasswd/index.js';
+import { readRunTimeGroups } from '../hub/groups/read-only-groups.js';
+import { errorMessage } from '../util/values.js';
 
 export interface CheckReport {
   /** The site file checked, as named; null for embedded defaults. */
@@ -41,6 +45,8 @@ export function checkConfiguration(file?: string, uid = process.getuid?.()): Che
     ownerFiles: 0,
     workflows: 0,
   };
+  const warnings = site ? isolationWarnings(site, uid) : [];
+  const known = site ? knownNames(site, warnings) : {};
   const usersDir = join(dataDir, 'users');
   for (const entry of listFolders(usersDir)) {
     if (!isValidUserName(entry)) {
@@ -52,7 +58,11 @@ export function checkConfiguration(file?: string, uid = process.getuid?.()): Che
     if (existsSync(ownerFile)) {
       counts.ownerFiles++;
       try {
-        parseOwnerConfig(readJsonFile(ownerFile), ownerFile);
+        const sharing = parseOwnerConfig(readJsonFile(ownerFile), ownerFile);
+        warnings.push(...sharingKeyWarnings(Object.keys(sharing.user_authorization?.toJSON() ?? {}), known, `${ownerFile}: user_authorization › `));
+        for (const [workflow, section] of Object.entries(sharing.workflow_authorization?.toJSON() ?? {})) {
+          warnings.push(...sharingKeyWarnings(Object.keys(section), known, `${ownerFile}: workflow_authorization › ${workflow} › `));
+        }
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         issues.push(...err.issues);
@@ -71,7 +81,32 @@ export function checkConfiguration(file?: string, uid = process.getuid?.()): Che
       if (flowIssue) issues.push(flowIssue);
     }
   }
-  return { file: file ?? null, site, dataDir, issues, warnings: site ? isolationWarnings(site, uid) : [], counts };
+  return { file: file ?? null, site, dataDir, issues, warnings, counts };
+}
+
+/**
+ * The accounts and groups as the hub would know them, for warnings about sharing keys that name
+ * nobody: accounts from the htpasswd file, groups from load_groups and the hub's database. A part
+ * that cannot be read (or, with system_groups, is not all known here) is left unknown, and the
+ * reason joins the warnings.
+ */
+function knownNames(site: SiteConfig, warnings: string[]): KnownNames {
+  const known: KnownNames = {};
+  const htpasswd = site.JupyterHub.authenticator.htpasswd_file;
+  try {
+    // No file yet (a site being set up): every name would be unknown, which says nothing.
+    if (existsSync(htpasswd)) known.users = new Set(new HtpasswdFile(htpasswd).accounts().hashes.keys());
+  } catch (err) {
+    warnings.push(`sharing keys are not checked against accounts: ${errorMessage(err)}`);
+  }
+  if (site.WorkflowServer.system_groups) return known;
+  try {
+    const runTime = readRunTimeGroups(site.JupyterHub.data_dir);
+    known.groups = new Set([...Object.keys(site.JupyterHub.load_groups), ...runTime.groups, ...runTime.members.keys()]);
+  } catch (err) {
+    warnings.push(`sharing keys are not checked against groups: ${errorMessage(err)}`);
+  }
+  return known;
 }
 
 /** A flow.yaml's first problem, named `file:line:column` as editors and the workflow page show it. */

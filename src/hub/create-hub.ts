@@ -191,7 +191,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
     cleanups.unshift(() => liveSockets.close());
     const membershipChanged = (membership: Record<string, string[]>) => {
       permissions.invalidate();
-      void spawner.pushMembership(membership);
+      void spawner.pushMembership(membership, users.list());
       void liveSockets.recheck();
     };
     groups.on('change', membershipChanged);
@@ -199,6 +199,8 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
       activity.ensureAccounts(users.list());
       permissions.invalidate();
       void groups.refreshSystemGroups();
+      // Servers learn the new account list for their sharing warnings (membership may be unchanged).
+      void spawner.pushMembership(groups.membership(), users.list());
       void liveSockets.recheck();
       clearDeparted().catch((err: Error) => logger.error({ err: err.message }, 'cannot clear what departed accounts left behind'));
     });
@@ -281,7 +283,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
         await spawner.adoptAll();
         await clearDeparted();
         await groups.refreshSystemGroups();
-        await spawner.pushMembership(groups.membership());
+        await spawner.pushMembership(groups.membership(), users.list());
         await new Promise<void>((resolve, reject) => {
           server.once('error', reject);
           server.listen(port, host, () => {

@@ -33,6 +33,8 @@ export interface StartMessage {
   secret: string;
   site: SiteSettings;
   groups: Membership | null;
+  /** The hub's account names (for the sharing page's warnings about names nobody has); null if unknown. */
+  accounts: string[] | null;
 }
 
 export type ServerReport = { type: 'listening'; port: number; pid: number } | { type: 'failed'; message: string };
@@ -53,7 +55,9 @@ export function parseStartMessage(value: unknown): StartMessage | string {
   if (typeof value.secret !== 'string' || value.secret.length < 16) return 'the start message has no usable secret';
   const groups = value.groups;
   if (groups !== null && !isMembership(groups)) return 'the start message has malformed groups';
-  return { type: 'start', secret: value.secret, site: parseSiteSettings(value.site), groups };
+  const accounts = value.accounts ?? null;
+  if (accounts !== null && !isAccountList(accounts)) return 'the start message has a malformed account list';
+  return { type: 'start', secret: value.secret, site: parseSiteSettings(value.site), groups, accounts };
 }
 
 export function parseServerReport(value: unknown): ServerReport | undefined {
@@ -66,5 +70,9 @@ export function parseServerReport(value: unknown): ServerReport | undefined {
 }
 
 export function isMembership(value: unknown): value is Membership {
-  return isPlainObject(value) && Object.values(value).every((users) => Array.isArray(users) && users.every((u) => typeof u === 'string'));
+  return isPlainObject(value) && Object.values(value).every(isAccountList);
+}
+
+export function isAccountList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((u) => typeof u === 'string');
 }

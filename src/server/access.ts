@@ -85,6 +85,7 @@ export class AccessControl extends EventEmitter<{ change: [] }> {
   private siteBroken = false;
   /** Group → members, as last pushed by the hub; null until the first push. */
   private membership: Map<string, Set<string>> | null = null;
+  private accounts: ReadonlySet<string> | undefined;
   /** User → their groups under the current membership: decisions on every delta ask again and again. */
   private readonly groupsByUser = new Map<string, string[]>();
   private sharing: OwnerSharing = {};
@@ -222,9 +223,13 @@ export class AccessControl extends EventEmitter<{ change: [] }> {
     this.changed();
   }
 
-  /** The hub's full current group membership. */
-  setMembership(groups: Record<string, readonly string[]>): void {
+  /**
+   * The hub's full current group membership, and its account names when it sends them (they
+   * only feed warnings about names nobody has; no decision reads them).
+   */
+  setMembership(groups: Record<string, readonly string[]>, accounts?: readonly string[]): void {
     this.membership = new Map(Object.entries(groups).map(([g, users]) => [g, new Set(users)]));
+    if (accounts !== undefined) this.accounts = new Set(accounts);
     this.groupsByUser.clear();
     this.authorizer.clearCache();
     this.changed();
@@ -283,15 +288,29 @@ export class AccessControl extends EventEmitter<{ change: [] }> {
     return { server, workflows };
   }
 
-  explain(subject: Subject, workflow?: string): Explanation {
-    return this.authorizer.explain(this.requestFor(subject), workflow);
+  /** Why `subject` gets what they get: under the sharing now applied, or under a draft. */
+  explain(subject: Subject, workflow?: string, draft?: OwnerSharing): Explanation {
+    const authorizer = draft === undefined ? this.authorizer : this.scratchAuthorizer(draft);
+    return authorizer.explain(this.requestFor(subject), workflow);
   }
 
   /** What a user would get under draft sharing (for the sharing page's preview). */
   previewFor(draft: OwnerSharing, subject: Subject, workflow?: string): ReadonlySet<Operation> {
+    return this.scratchAuthorizer(draft).permitted(this.requestFor(subject), workflow);
+  }
+
+  private scratchAuthorizer(draft: OwnerSharing): Authorizer {
     const scratch = new Authorizer(this.site);
     scratch.setUserAuthorization(this.owner, draft.user_authorization, draft.workflow_authorization);
-    return scratch.permitted(this.requestFor(subject), workflow);
+    return scratch;
+  }
+
+  /** What the hub has told this server exists, for sharing warnings; undefined parts are not known yet. */
+  directory(): { users?: ReadonlySet<string>; groups?: ReadonlySet<string> } {
+    return {
+      ...(this.accounts ? { users: this.accounts } : {}),
+      ...(this.membership ? { groups: new Set(this.membership.keys()) } : {}),
+    };
   }
 
   /** Every user the hub has told us about through group membership. */

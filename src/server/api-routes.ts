@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import express, { Router, type Request, type Response } from 'express';
 import { formatExplanation, OPERATIONS } from '../authz/index.js';
+import { missingUserNote, sharingKeyWarnings } from '../authz/sharing-warnings.js';
 import { isValidUserName, isValidWorkflowName, loadOwnerSharing, NAME_RULE, ownerConfigPath, type OwnerSharing } from '../config/index.js';
 import { permissionsView } from '../graphql/permission-stream.js';
 import { OwnerFileUnusableError, withWorkflowSection, type AccessControl } from './access.js';
@@ -20,6 +21,11 @@ const EVERYONE_ELSE = '(anyone else)';
 const memberOf = (group: string) => `(any member of ${group})`;
 
 const BODY_SHAPE = 'the body must be a JSON object mapping "*", user names and "group:<name>" to permission lists';
+
+/** JSON with every non-ASCII character escaped, so that it fits in an HTTP header. */
+function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
 
 /** `?workflow=W`: undefined when absent, null after answering 400 for a bad one. */
 function optionalWorkflow(req: Request, res: Response): string | undefined | null {
@@ -125,6 +131,22 @@ export function apiRoutes(
     }
   };
 
+  /** Warnings about the keys of a draft (of user_authorization, or of W's section). */
+  const keyWarnings = (draft: Record<string, unknown>, workflow: string | undefined): string[] =>
+    sharingKeyWarnings(Object.keys(draft), access.directory(), workflow === undefined ? '' : `workflow_authorization › ${workflow} › `);
+
+  /**
+   * Saves rules; the answer's body stays the saved rules. Keys that name nobody are saved all the
+   * same, and named in a `Flotilla-Warnings` header: a JSON list of sentences.
+   */
+  const savingRules = (res: Response, body: Record<string, unknown>, workflow: string | undefined, save: () => unknown): void =>
+    saving(res, () => {
+      const saved = save();
+      const warnings = keyWarnings(body, workflow);
+      if (warnings.length > 0) res.set('Flotilla-Warnings', asciiJson(warnings));
+      return saved;
+    });
+
   router.put('/authorization/workflows/:workflow', json, (req, res) => {
     const workflow = workflowParam(req, res);
     if (workflow === undefined) return;
@@ -132,7 +154,8 @@ export function apiRoutes(
       res.status(400).json({ error: BODY_SHAPE });
       return;
     }
-    saving(res, () => access.replaceWorkflowSection(workflow, req.body)?.toJSON() ?? {});
+    const body = req.body;
+    savingRules(res, body, workflow, () => access.replaceWorkflowSection(workflow, body)?.toJSON() ?? {});
   });
 
   router.delete('/authorization/workflows/:workflow', (req, res) => {
@@ -149,8 +172,18 @@ export function apiRoutes(
       res.status(400).json({ error: BODY_SHAPE });
       return;
     }
-    saving(res, () => access.replaceUserAuthorization(req.body).toJSON());
+    const body = req.body;
+    savingRules(res, body, undefined, () => access.replaceUserAuthorization(body).toJSON());
   });
+
+  /**
+   * The draft a request carries as owner sharing: of user_authorization, or (with `workflow`) of
+   * that workflow's section read with the current user_authorization. Throws when invalid.
+   */
+  const draftSharing = (raw: Record<string, unknown>, workflow: string | undefined): OwnerSharing =>
+    workflow === undefined
+      ? { ...access.currentSharing, user_authorization: access.validateUserAuthorization(raw) }
+      : withWorkflowSection(access.currentSharing, workflow, access.validateWorkflowSection(workflow, raw));
 
   /**
    * Previews a draft: of user_authorization, or (with `?workflow=W`) of W's section, which is then
@@ -167,9 +200,7 @@ export function apiRoutes(
     }
     let draft: OwnerSharing;
     try {
-      draft = workflow === undefined
-        ? { ...access.currentSharing, user_authorization: access.validateUserAuthorization(req.body) }
-        : withWorkflowSection(access.currentSharing, workflow, access.validateWorkflowSection(workflow, req.body));
+      draft = draftSharing(req.body, workflow);
     } catch (err) {
       res.json({ valid: false, error: errorMessage(err) });
       return;
@@ -187,10 +218,21 @@ export function apiRoutes(
       const permitted = access.previewFor(draft, subject, workflow);
       return { key, groups: subject.groups, permitted: OPERATIONS.filter((op) => permitted.has(op)) };
     });
-    res.json({ valid: true, entries, state: state(), ...(workflow === undefined ? {} : { workflow, workflowExists: workflowExists(workflow) }) });
+    res.json({
+      valid: true,
+      entries,
+      state: state(),
+      warnings: keyWarnings(req.body, workflow),
+      ...(workflow === undefined ? {} : { workflow, workflowExists: workflowExists(workflow) }),
+    });
   });
 
-  router.get('/authorization/explain', (req, res) => {
+  /**
+   * Explains a decision: GET under the saved rules; POST with a body `{"draft": {...}}` under that
+   * draft (of user_authorization, or with `?workflow=W` of W's section), unsaved. `note` says when
+   * the user has no account.
+   */
+  const explaining = (req: Request, res: Response, draft: Record<string, unknown> | undefined): void => {
     const workflow = optionalWorkflow(req, res);
     if (workflow === null) return;
     const user = req.query.user;
@@ -212,8 +254,25 @@ export function apiRoutes(
       res.status(400).json({ error: 'query parameter "groups" must be a comma-separated list, given once' });
       return;
     }
-    const explanation = access.explain({ user, groups }, workflow);
-    res.json({ explanation, text: formatExplanation(explanation) });
+    let sharing: OwnerSharing | undefined;
+    try {
+      sharing = draft === undefined ? undefined : draftSharing(draft, workflow);
+    } catch (err) {
+      res.status(400).json({ error: `the draft is invalid: ${errorMessage(err)}` });
+      return;
+    }
+    const explanation = access.explain({ user, groups }, workflow, sharing);
+    const note = missingUserNote(user, access.directory());
+    res.json({ explanation, text: formatExplanation(explanation), draft: draft !== undefined, ...(note ? { note } : {}) });
+  };
+  router.get('/authorization/explain', (req, res) => explaining(req, res, undefined));
+  router.post('/authorization/explain', json, (req, res) => {
+    const draft: unknown = isPlainObject(req.body) ? req.body.draft : undefined;
+    if (!isPlainObject(draft)) {
+      res.status(400).json({ error: `the body must be {"draft": {...}}, where the draft ${BODY_SHAPE.slice('the body must be '.length)}` });
+      return;
+    }
+    explaining(req, res, draft);
   });
 
   return router;

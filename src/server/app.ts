@@ -38,6 +38,8 @@ export interface WorkflowServerOptions {
   site: SiteSettings;
   /** The hub's group membership at start, when it has one. */
   groups?: Membership | null;
+  /** The hub's account names at start, when it sent them. */
+  accounts?: string[] | null;
   secret: string;
   hubOrigin: string;
   host: string;
@@ -80,7 +82,7 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
 
   const verifier = new ProofVerifier(options.secret, owner);
   const access = new AccessControl({ owner, dataDir: options.dataDir, site: options.site, logger: logger.child({ part: 'access' }) });
-  if (options.groups) access.setMembership(options.groups);
+  if (options.groups) access.setMembership(options.groups, options.accounts ?? undefined);
   const decisions = new DecisionMaker(access, logger.child({ part: 'authz' }));
   const engine = new WorkflowEngine({
     ownerDir: ownerDir(options.dataDir, owner),

@@ -9,15 +9,17 @@ import { parseSiteSettings } from '../identity/launch.js';
 import type { AccessControl } from './access.js';
 import { MAX_CONTROL_BYTES } from './limits.js';
 
-function parseMembership(body: unknown): Record<string, string[]> | string {
-  if (!isPlainObject(body) || !isPlainObject(body.groups)) return 'body must be {"groups": {"<group>": ["<user>", …]}}';
+function parseMembership(body: unknown): { groups: Record<string, string[]>; accounts?: string[] } | string {
+  if (!isPlainObject(body) || !isPlainObject(body.groups)) return 'body must be {"groups": {"<group>": ["<user>", …]}, "accounts": ["<user>", …]}';
+  const accounts = body.accounts;
+  if (accounts !== undefined && !(Array.isArray(accounts) && accounts.every(isValidUserName))) return 'accounts: must be a list of user names';
   const groups: Record<string, string[]> = {};
   for (const [group, users] of Object.entries(body.groups)) {
     if (!isValidUserName(group)) return `groups: ${JSON.stringify(group)} is not a group name`;
     if (!Array.isArray(users) || !users.every(isValidUserName)) return `groups › ${group}: must be a list of user names`;
     groups[group] = users;
   }
-  return groups;
+  return accounts === undefined ? { groups } : { groups, accounts: accounts as string[] };
 }
 
 export function controlRoutes(access: AccessControl): Router {
@@ -26,13 +28,13 @@ export function controlRoutes(access: AccessControl): Router {
     res.json({ status: 'ok', owner: access.owner, pid: process.pid });
   });
   router.put('/membership', express.json({ limit: MAX_CONTROL_BYTES }), (req, res) => {
-    const groups = parseMembership(req.body);
-    if (typeof groups === 'string') {
-      res.status(400).json({ error: groups });
+    const parsed = parseMembership(req.body);
+    if (typeof parsed === 'string') {
+      res.status(400).json({ error: parsed });
       return;
     }
-    access.setMembership(groups);
-    res.json({ status: 'ok', groups: Object.keys(groups).length });
+    access.setMembership(parsed.groups, parsed.accounts);
+    res.json({ status: 'ok', groups: Object.keys(parsed.groups).length });
   });
   // A malformed body still applies, as an error: whatever the hub meant, access users get nothing.
   router.put('/site', express.json({ limit: MAX_CONTROL_BYTES }), (req, res) => {

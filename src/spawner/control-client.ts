@@ -88,8 +88,8 @@ async function put(target: ControlTarget, what: string, path: string, body: unkn
   }
 }
 
-export function putMembership(target: ControlTarget, groups: Membership, timeoutMs: number): Promise<void> {
-  return put(target, 'membership', '/_flotilla/membership', { groups }, timeoutMs);
+export function putMembership(target: ControlTarget, groups: Membership, accounts: readonly string[] | undefined, timeoutMs: number): Promise<void> {
+  return put(target, 'membership', '/_flotilla/membership', { groups, accounts }, timeoutMs);
 }
 
 export function putSite(target: ControlTarget, site: SiteSettings, timeoutMs: number): Promise<void> {

@@ -115,6 +115,8 @@ export class Spawner extends EventEmitter<{ change: [owner: string, status: Serv
   private polling = false;
   private closed = false;
   private groups: Membership | undefined;
+  /** The hub's account names, sent along with each membership. */
+  private accounts: string[] | undefined;
   private site: SiteSettings;
 
   constructor(private readonly opts: SpawnerOptions) {
@@ -263,8 +265,9 @@ export class Spawner extends EventEmitter<{ change: [owner: string, status: Serv
 
   /** Sends the hub's full group membership to every running server, and remembers it for
    * servers that start later. Resolves when every send has finished (failures are logged). */
-  async pushMembership(groups: Membership): Promise<void> {
+  async pushMembership(groups: Membership, accounts?: readonly string[]): Promise<void> {
     this.groups = Object.fromEntries(Object.entries(groups).map(([g, users]) => [g, [...users]]));
+    if (accounts !== undefined) this.accounts = [...accounts];
     await this.syncAll();
   }
 
@@ -326,13 +329,14 @@ export class Spawner extends EventEmitter<{ change: [owner: string, status: Serv
       // Committed before the process exists: a hub killed from here on finds the row at restart.
       this.store.saveStarting(owner, secret, startedAt);
       const groups = this.groups;
+      const accounts = this.accounts;
       const site = this.site;
       const launched = launchServer({
         dataDir: this.opts.dataDir,
         owner,
         ...(account ? { account } : {}),
         argv: this.serverArgv({ owner, dataDir: this.opts.dataDir, hubOrigin: this.opts.hubOrigin }),
-        start: { type: 'start', secret, site, groups: groups ?? null },
+        start: { type: 'start', secret, site, groups: groups ?? null, accounts: accounts ?? null },
       });
       child = launched.child;
       const pid = launched.pid;
@@ -447,10 +451,11 @@ export class Spawner extends EventEmitter<{ change: [owner: string, status: Serv
       if (this.closed || e.life.state !== 'running') return;
       const record = e.life.record;
       const groups = this.groups;
+      const accounts = this.accounts;
       const site = this.site;
       try {
         if (groups && e.groupsSent !== groups) {
-          await putMembership(record, groups, this.opts.httpTimeoutMs);
+          await putMembership(record, groups, accounts, this.opts.httpTimeoutMs);
           e.groupsSent = groups;
         }
         if (e.siteSent !== site) {

@@ -94,6 +94,7 @@ export function sharingEditor({ prefix = '', workflow = null, onSaved = () => {}
     if (asked !== previews) return;
     if (!response.ok || !response.json) return showValidation(false, response.json?.error ?? `The server answered ${response.status}.`);
     if (!response.json.valid) return showValidation(false, response.json.error);
+    showWarnings(response.json.warnings ?? []);
     const { siteInvalid, ownerFileInvalid } = response.json.state;
     onState(response.json.state);
     // Over an invalid file nothing here is saved: what shows is a draft that would replace it.
@@ -114,9 +115,17 @@ export function sharingEditor({ prefix = '', workflow = null, onSaved = () => {}
       el('tr', {}, el('td', {}, describeKey(e.key, e.groups)), el('td', {}, chipsFor(e.permitted)))));
   }
 
+  /** Keys that name nobody (now, or ever): saved all the same, but the owner should know. */
+  function showWarnings(warnings) {
+    const list = $('warnings');
+    list.hidden = warnings.length === 0;
+    list.replaceChildren(...warnings.map((w) => el('li', {}, `⚠ ${w}`)));
+  }
+
   /** `healthy` false: valid, but not in effect as written (an invalid file or site), so not green. */
   function showValidation(valid, message, healthy = true) {
     lastValid = valid;
+    if (!valid) showWarnings([]);
     validation.className = `validation ${valid ? (healthy ? 'ok' : 'warn') : 'bad'}`;
     validation.textContent = `${valid ? '✓' : '✗'} ${message}`;
     saveButton.disabled = !valid || JSON.stringify(draft().value) === saved;
@@ -153,10 +162,29 @@ export function sharingEditor({ prefix = '', workflow = null, onSaved = () => {}
     event.preventDefault();
     const user = $('explain-user').value.trim();
     const groups = $('explain-groups').value.trim();
-    const response = await api(`api/authorization/explain?${withWorkflow({ user, ...(groups ? { groups } : {}) })}`);
+    const path = `api/authorization/explain?${withWorkflow({ user, ...(groups ? { groups } : {}) })}`;
+    // The draft on screen when it differs from what is saved and can be read; else the saved rules.
+    const { value, problems } = draft();
+    const differs = JSON.stringify(value) !== saved;
+    const onScreen = problems.length === 0 && lastValid && differs;
+    const response = await api(path, onScreen ? { method: 'POST', body: { draft: value } } : {});
+    const of = onScreen
+      ? el('span', { class: 'badge status-paused' }, 'draft — not saved')
+      : el('span', { class: 'badge plain' }, differs ? 'saved rules (the draft on screen is not valid)' : 'saved rules');
     const out = $('explain');
     out.hidden = false;
-    out.textContent = response.ok ? response.json.text : (response.json?.error ?? `The server answered ${response.status}.`);
+    if (!response.ok) {
+      out.replaceChildren(el('div', { class: 'explain-of' }, of), el('p', { class: 'validation bad' }, response.json?.error ?? `The server answered ${response.status}.`));
+      return;
+    }
+    const { explanation, text, note } = response.json;
+    // Verdict first; the steps that lead to it after.
+    out.replaceChildren(...[
+      el('div', { class: 'explain-of small' }, 'Explaining the ', of),
+      el('p', { class: 'verdict' }, explanation.summary),
+      note ? el('p', { class: 'small warn-text' }, note) : null,
+      el('details', {}, el('summary', { class: 'small' }, 'How this was decided'), el('pre', { class: 'explain' }, text)),
+    ].filter(Boolean));
   });
 
   function show(values) {

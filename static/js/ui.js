@@ -24,6 +24,19 @@ export function stateBadge(state) {
   return el('span', { class: `badge state-${state}` }, state);
 }
 
+/** Where an invalid flow.yaml goes wrong: `workflows/x/flow.yaml, line 5, column 1`. */
+export function flowErrorPlace(error) {
+  return [error.file, error.line != null && `line ${error.line}`, error.column != null && `column ${error.column}`].filter(Boolean).join(', ');
+}
+
+/**
+ * An invalid flow.yaml's whole message, its place first: the parser's message may run over
+ * several lines (a code excerpt), which a preformatted block keeps.
+ */
+export function flowErrorBlock(error) {
+  return el('pre', { class: 'flow-error' }, `${flowErrorPlace(error)}:\n${error.message}`);
+}
+
 export function statusBadge(status, error) {
   if (error) return el('span', { class: 'badge status-error', title: error.message }, 'invalid flow.yaml');
   return el('span', { class: `badge status-${status}` }, status);

@@ -10,11 +10,11 @@ import { drawGraph, graphOrder, windowTasks } from './graph.js';
 import { livePermissions } from './permissions.js';
 import { sharingEditor } from './sharing-editor.js';
 import { detailsRow, latestMessage } from './task-details.js';
-import { clockTime, countsFromGraphql, describeCounts, duration, el, followConnection, humanBytes, lastRunNote, relativeTime, stateBadge, statusBadge, toast } from './ui.js';
+import { clockTime, countsFromGraphql, describeCounts, duration, el, flowErrorBlock, flowErrorPlace, followConnection, humanBytes, lastRunNote, relativeTime, stateBadge, statusBadge, toast } from './ui.js';
 import { createWorkflowLog } from './workflow-log.js';
 
 const WORKFLOW_FIELDS = `id name description status lastRun { outcome at failed summary } cycles runaheadLimit holdPoint verbosity graphWindowExtent lastActivity
-  error { message file line }
+  error { message file line column }
   stateCounts { waiting preparing submitted running succeeded failed submitFailed expired }
   edges { from to }
   ${BROADCAST_FIELDS}`;
@@ -259,8 +259,9 @@ function renderSummary() {
   );
   const notices = document.getElementById('notices');
   if (workflow.error) {
-    const where = [workflow.error.file, workflow.error.line].filter(Boolean).join(':');
-    notices.replaceChildren(el('div', { class: 'notice error' }, `flow.yaml is invalid${where ? ` (${where})` : ''}: ${workflow.error.message}`));
+    notices.replaceChildren(el('div', { class: 'notice error', id: 'flow-error' },
+      el('strong', {}, 'flow.yaml is invalid, so the workflow cannot start. Fix this in the file, then press Play:'),
+      flowErrorBlock(workflow.error)));
   } else if (!notices.querySelector('#cut-off')) {
     notices.replaceChildren();
   }
@@ -325,6 +326,15 @@ for (const radio of document.querySelectorAll('input[name="task-order"]')) {
   });
 }
 
+/** What to do about an empty task list: Play only when Play is what would help. */
+function noTasksHint() {
+  if (!workflow) return '';
+  if (workflow.error) return `Nothing can run until flow.yaml is fixed (${flowErrorPlace(workflow.error)}): see the message above. Play comes on once the file is valid.`;
+  if (workflow.status !== 'stopped') return `The workflow is ${workflow.status}; tasks appear here as they enter the window.`;
+  if (!permissions.has('play')) return 'The workflow is stopped. You may not start it: its owner or someone they let control it can.';
+  return 'Press Play to start this workflow.';
+}
+
 function renderTasks() {
   const edges = workflow?.edges ?? [];
   const byName = [...tasks.values()].sort((a, b) => a.cycle - b.cycle || a.name.localeCompare(b.name));
@@ -336,6 +346,7 @@ function renderTasks() {
   }
   document.querySelector('#tasks tbody').replaceChildren(...rows);
   document.getElementById('no-tasks').hidden = list.length > 0;
+  document.getElementById('no-tasks-hint').textContent = noTasksHint();
   document.getElementById('select-all').checked = list.length > 0 && list.every((t) => selected.has(t.id));
   drawGraph(document.getElementById('graph'), tasks, edges, showLog);
   const shown = windowTasks(tasks, edges).length;

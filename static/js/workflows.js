@@ -2,9 +2,9 @@
 // also sees what they may do here, kept current by the permissions the server pushes.
 import { data, graphql, root, subscribe } from './gql.js';
 import { describeAccess, livePermissions } from './permissions.js';
-import { attention, attentionNote, attentionRow, countsFromGraphql, el, followConnection, lastRunNote, progressBar, relativeTime, statusBadge, toast } from './ui.js';
+import { attention, attentionNote, attentionRow, countsFromGraphql, el, flowErrorBlock, followConnection, lastRunNote, progressBar, relativeTime, statusBadge, toast } from './ui.js';
 
-const SUMMARY_FIELDS = `id name description status lastRun { outcome at failed summary } lastActivity error { message }
+const SUMMARY_FIELDS = `id name description status lastRun { outcome at failed summary } lastActivity error { message file line column }
   stateCounts { waiting preparing submitted running succeeded failed submitFailed expired }`;
 
 const workflows = new Map();
@@ -23,7 +23,7 @@ function render() {
       el('td', { class: 'name-cell' },
         el('a', { href: `${root}workflows/${encodeURIComponent(w.id)}` }, w.name),
         w.description ? el('div', { class: 'small muted' }, w.description) : null),
-      el('td', {}, statusBadge(w.status, w.error), lastRunNote(w), attentionNote(state)),
+      el('td', {}, statusBadge(w.status, w.error), lastRunNote(w), attentionNote(state), w.error ? flowErrorBlock(w.error) : null),
       el('td', {}, total > 0 ? progressBar(counts) : el('span', { class: 'faint small' }, 'no tasks in the window')),
       el('td', { class: 'num' }, String(total)),
       el('td', { class: 'muted small', title: w.lastActivity ?? '' }, relativeTime(w.lastActivity)));

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTROL_OPERATIONS } from '../../src/authz/index.js';
+import { GroupStore } from '../../src/hub/groups/group-store.js';
+import { openHubDatabase } from '../../src/hub/db.js';
 import { WORKED_SITE, controlExcept, withRead } from './fixtures.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -200,6 +202,46 @@ describe('flotilla authz explain', () => {
     expect(e.ownerGroups).toEqual(['owners']);
     expect(e.userGroups).toEqual(['groupB', 'other']);
     expect(e.limits.negated).toEqual(['kill', 'stop']);
+  });
+
+  it('decides with the groups the hub manages at run time and says where each group came from', async () => {
+    const before = JSON.parse((await flotilla(['authz', 'explain', '--config', siteFile, '--owner', 'olga', '--user', 'carol', '--json'])).stdout);
+    expect(before.userGroups).toEqual([]);
+    const htpasswd = join(dir, 'data', 'htpasswd');
+    expect(before.notes).toEqual([
+      `olga has no account (not in ${htpasswd}): the answer is for when they get one`,
+      `carol has no account (not in ${htpasswd}): the answer is for when they get one`,
+    ]);
+    // An admin puts carol in groupB on the admin page: the hub writes it to hub.sqlite.
+    const db = openHubDatabase(join(dir, 'data'));
+    new GroupStore(db).addMembers('groupB', ['carol']);
+    new GroupStore(db).create([{ name: 'night-shift', users: ['carol'] }]);
+    db.close();
+    try {
+      const run = await flotilla(['authz', 'explain', '--config', siteFile, '--owner', 'olga', '--user', 'carol', '--json']);
+      expect(run.stderr).toBe('');
+      const e = JSON.parse(run.stdout);
+      expect(e.userGroups).toEqual(['groupB', 'night-shift']);
+      expect(e.groupOrigins).toEqual({ olga: { owners: ['site file'] }, carol: { groupB: ['hub database'], 'night-shift': ['hub database'] } });
+      // The same answer as for gus, whom the site file puts in groupB.
+      const gus = JSON.parse((await flotilla(['authz', 'explain', '--config', siteFile, '--owner', 'olga', '--user', 'gus', '--json'])).stdout);
+      expect(e.result).toEqual(gus.result);
+      expect(e.result).not.toEqual(before.result);
+      const text = await flotilla(['authz', 'explain', '--config', siteFile, '--owner', 'olga', '--user', 'gus', '--groups-of', 'gus=groupB']);
+      expect(text.stdout).toContain('Groups of gus: groupB (site file, command line)');
+      expect(text.stdout).toContain('Groups of olga: owners (site file)');
+    } finally {
+      for (const file of ['hub.sqlite', 'hub.sqlite-wal', 'hub.sqlite-shm']) rmSync(join(dir, 'data', file), { force: true });
+    }
+  });
+
+  it("with system_groups on, the operating system's groups count and are named as such", async () => {
+    const systemSite = join(dir, 'system.json');
+    writeFileSync(systemSite, JSON.stringify({ JupyterHub: { data_dir: 'data' }, WorkflowServer: { system_groups: true, site_authorization: WORKED_SITE } }));
+    const run = await flotilla(['authz', 'explain', '--config', systemSite, '--owner', 'olga', '--user', 'root']);
+    expect(run.stderr).toBe('');
+    // `id -Gn root` names root's own group on every Linux.
+    expect(run.stdout).toMatch(/^Groups of root: .*\broot \(operating system\)/m);
   });
 
   it('a bad --groups-of value is an error', async () => {

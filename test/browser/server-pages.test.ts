@@ -13,6 +13,13 @@ import {
   type RunningSite, type Session,
 } from './harness.js';
 
+/** Line 5 is not a key: the YAML parser stops there with a code excerpt. */
+const BROKEN_FLOW = `tasks:
+  step:
+    script: echo one
+    depends: []
+oops
+`;
 const SITE_AUTHORIZATION = { '*': { '*': { default: 'READ', limit: 'ALL' } } };
 const FLOW = `description: One step
 tasks:
@@ -27,7 +34,7 @@ describe.skipIf(!chromiumAvailable)(`the workflow server's 404 page and sharing 
 
   beforeAll(async () => {
     [site, browser] = await Promise.all([
-      startSite({ users: { alice: 'alice-pw-1', bob: 'bob-pw-2' }, siteAuthorization: SITE_AUTHORIZATION, workflows: { alice: { demo: FLOW } } }),
+      startSite({ users: { alice: 'alice-pw-1', bob: 'bob-pw-2' }, siteAuthorization: SITE_AUTHORIZATION, workflows: { alice: { demo: FLOW, broken: BROKEN_FLOW } } }),
       launchBrowser(),
     ]);
     owner = await signIn(browser, site, 'alice', 'alice-pw-1');
@@ -54,6 +61,31 @@ describe.skipIf(!chromiumAvailable)(`the workflow server's 404 page and sharing 
     await page.click('text=Back to alice\'s workflows');
     await page.locator('#page-data').waitFor({ state: 'attached' });
     expect(owner.errors.filter((e) => !e.includes('404'))).toEqual([]);
+  }, SLOW_TEST_MS);
+
+  it("an invalid flow.yaml shows its whole message, and the page says what to fix rather than 'Press Play'", async () => {
+    const { page } = owner;
+    await openServerPage(page, site, 'alice');
+    const listed = page.locator('tr[data-workflow=broken] pre.flow-error');
+    await listed.waitFor();
+    const listedText = await listed.innerText();
+    expect(listedText).toMatch(/line 5, column 1:\n\S/);
+    await screenshot(page, 'server-invalid-flow-list');
+
+    await openServerPage(page, site, 'alice', 'workflows/broken');
+    const notice = page.locator('#flow-error');
+    await notice.waitFor();
+    expect(await notice.innerText()).toContain('Fix this in the file, then press Play');
+    // The whole message: nothing after "line 5, column 1:" is lost.
+    expect(await notice.locator('pre.flow-error').innerText()).toBe(listedText);
+    const hint = await page.locator('#no-tasks-hint').innerText();
+    expect(hint).toContain('Nothing can run until flow.yaml is fixed');
+    expect(hint).not.toContain('Press Play');
+    expect(await page.locator('#workflow-controls button', { hasText: 'Play' }).isDisabled()).toBe(true);
+    await screenshot(page, 'server-invalid-flow-page');
+
+    await openServerPage(page, site, 'alice', 'workflows/demo');
+    await page.locator('#no-tasks-hint', { hasText: 'Press Play to start this workflow.' }).waitFor();
   }, SLOW_TEST_MS);
 
   it('a typo in the site file shows on the sharing page as a banner, not as "Valid · saved"', async () => {
@@ -106,5 +138,57 @@ describe.skipIf(!chromiumAvailable)(`the workflow server's 404 page and sharing 
     // Written as the owner fixed it: their layout, their spelling, the workflow section kept.
     expect(readFileSync(ownerFile, 'utf8')).toBe('{"WorkflowServer": {\n  "user_authorization": {"bob": ["READ"]},\n  "workflow_authorization": {"demo": {"bob": ["pause"]}}\n}}\n');
     expect(owner.errors.filter((e) => !e.includes('404') && !e.includes('409'))).toEqual([]);
+  }, SLOW_TEST_MS);
+
+  it('warns about keys that name nobody, and Explain explains the draft on screen, verdict first', async () => {
+    const { page } = owner;
+    writeFileSync(join(site.dataDir, 'users', 'alice', 'jupyter_config.json'), JSON.stringify({ WorkflowServer: { user_authorization: { bob: ['READ'] } } }));
+    await expect.poll(async () => {
+      await page.goto(`${site.url}/user/alice/sharing`);
+      await page.locator('#validation').filter({ hasText: 'Valid · saved' }).waitFor();
+      return await page.locator('#rules tbody tr input[value=bob]').count();
+    }, { timeout: WAIT_MS, interval: 500 }).toBe(1);
+    const addRule = async (who: string, perms: string) => {
+      await page.click('#add-row');
+      const row = page.locator('#rules tbody tr').last();
+      await row.locator('input').first().fill(who);
+      await row.locator('input').nth(1).fill(perms);
+    };
+    await addRule('b ob', 'READ');
+    await addRule('carol', 'READ');
+    await addRule('group:ghosts', 'READ');
+    await page.locator('#validation').filter({ hasText: 'Valid · not saved yet' }).waitFor();
+    const warnings = page.locator('#warnings li');
+    await expect.poll(() => warnings.count()).toBe(3);
+    const texts = await warnings.allInnerTexts();
+    expect(texts[0]).toContain('"b ob": no user can ever be called "b ob"');
+    expect(texts[1]).toContain('"carol": there is no user carol now; the rule applies if one is made later');
+    expect(texts[2]).toContain('"group:ghosts": there is no group ghosts now');
+
+    // bob has READ saved; the draft gives him pause as well.
+    const bobRow = page.locator('#rules tbody tr').filter({ has: page.locator('input[value=bob]') });
+    await bobRow.locator('input').nth(1).fill('READ, pause');
+    await page.locator('#validation').filter({ hasText: 'Valid · not saved yet' }).waitFor();
+    await page.fill('#explain-user', 'bob');
+    await page.click('#explain-form button[type=submit]');
+    const result = page.locator('#explain');
+    await result.locator('.explain-of', { hasText: 'draft — not saved' }).waitFor();
+    // The verdict comes first, the steps after it (folded).
+    expect(await result.locator(':scope > *').evaluateAll((nodes) => nodes.map((n) => n.className))).toEqual(['explain-of small', 'verdict', '']);
+    expect(await result.locator('.verdict').innerText()).toMatch(/^bob on alice's server may do read \+ pause: /);
+    expect(await result.innerText()).not.toContain('null');
+    await screenshot(page, 'server-sharing-explain-draft');
+
+    await page.fill('#explain-user', 'nobody');
+    await page.click('#explain-form button[type=submit]');
+    await result.locator('.warn-text', { hasText: 'There is no user nobody now' }).waitFor();
+    // Nothing was saved: the saved rules are explained once the draft matches them again.
+    await page.goto(`${site.url}/user/alice/sharing`);
+    await page.locator('#validation').filter({ hasText: 'Valid · saved' }).waitFor();
+    await page.fill('#explain-user', 'bob');
+    await page.click('#explain-form button[type=submit]');
+    await result.locator('.explain-of', { hasText: 'saved rules' }).waitFor();
+    expect(await result.locator('.verdict').innerText()).not.toContain('pause');
+    await screenshot(page, 'server-sharing-explain-saved');
   }, SLOW_TEST_MS);
 });

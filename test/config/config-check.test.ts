@@ -43,6 +43,32 @@ describe('flotilla config check', { timeout: 120_000 }, () => {
     expect(local.stderr).toContain('jupyter_config.json: JupyterHub › bind_url: expected an http:// or https:// URL, got "gopher://x"');
   });
 
+  it('warns about sharing keys that name nobody, and still passes', async () => {
+    const site = join(dir, 'site.json');
+    writeJson(site, {
+      JupyterHub: { data_dir: 'state', authenticator: { htpasswd_file: 'htpasswd' }, load_groups: { ops: { users: ['bob'] } } },
+      WorkflowServer: { site_authorization: { '*': { '*': { default: 'READ' } } } },
+    });
+    writeFileSync(join(dir, 'htpasswd'), 'alice:$2y$04$abcdefghijklmnopqrstuuS1Yb0e1m9n4h0Qy0i3q5b6Q9pX1n7rS\nbob:$2y$04$abcdefghijklmnopqrstuuS1Yb0e1m9n4h0Qy0i3q5b6Q9pX1n7rS\n');
+    const ownerFile = join(dir, 'state', 'users', 'alice', 'jupyter_config.json');
+    writeJson(ownerFile, {
+      WorkflowServer: {
+        user_authorization: { bob: ['READ'], 'b ob': ['READ'], 'group:ops': ['READ'], 'group:ghosts': ['READ'], '*': ['READ'] },
+        workflow_authorization: { demo: { carol: ['pause'] } },
+      },
+    });
+    const report = checkConfiguration(site, 1000);
+    expect(report.issues).toEqual([]);
+    expect(report.warnings.filter((w) => w.includes('user_authorization') || w.includes('workflow_authorization'))).toEqual([
+      expect.stringContaining(`${ownerFile}: user_authorization › "b ob": no user can ever be called "b ob"`),
+      `${ownerFile}: user_authorization › "group:ghosts": there is no group ghosts now; the rule applies if one is made later`,
+      `${ownerFile}: workflow_authorization › demo › "carol": there is no user carol now; the rule applies if one is made later`,
+    ]);
+    const run = await runFlotilla(['config', 'check', '--config', site]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('warning: ' + ownerFile + ': user_authorization › "group:ghosts"');
+  });
+
   it('checks every owner file and workflow folder name, reporting every problem', async () => {
     const site = join(dir, 'site.json');
     writeJson(site, {

@@ -1,5 +1,6 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { HubContext } from '../context.js';
+import { accountsApi } from './accounts.js';
 import { groupsApi } from './groups.js';
 import { lockoutsApi } from './lockouts.js';
 import { progressApi } from './progress.js';
@@ -39,6 +40,7 @@ export function hubApi(ctx: HubContext): Router {
     });
   });
   router.use(usersApi(ctx));
+  router.use(accountsApi(ctx));
   router.use(serversApi(ctx));
   router.use(progressApi(ctx));
   router.use(groupsApi(ctx));

@@ -27,7 +27,8 @@ const activityBody = z.strictObject({
 function createRefused(names: readonly string[]): string {
   return (
     `cannot create ${names.join(', ')}: Flotilla's accounts are entries of the htpasswd file, which need a password; ` +
-    'add one with `bin/flotilla passwd add --file HTPASSWD NAME` and the hub sees it within seconds'
+    'add one on the admin page, with POST /hub/api/accounts {"name", "password"}, or with ' +
+    '`bin/flotilla passwd add --file HTPASSWD NAME` (the hub sees it within seconds)'
   );
 }
 

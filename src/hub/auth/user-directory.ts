@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { HtpasswdFile, type HtpasswdAccounts } from '../../htpasswd/index.js';
+import { HtpasswdError, HtpasswdFile, type HtpasswdAccounts } from '../../htpasswd/index.js';
 import { isValidUserName } from '../../config/names.js';
 import type { Logger } from '../../util/logger.js';
 
@@ -10,6 +10,9 @@ export interface AccountRules {
 }
 
 const REFRESH_EVERY_MS = 2_000;
+
+/** Adding an account under a name that has one already: the password is not replaced. */
+export class AccountExistsError extends HtpasswdError {}
 
 /**
  * Who has an account on this hub: the names in the htpasswd file that `allowed_users` lets in
@@ -67,6 +70,32 @@ export class UserDirectory extends EventEmitter {
     const changed = next.size !== this.names.size || [...next].some((n) => !this.names.has(n));
     this.names = next;
     if (changed) this.emit('change');
+  }
+
+  /**
+   * Adds an account to the htpasswd file the way `flotilla passwd add` does (same name rule,
+   * bcrypt cost and atomic write), then reads the file again so that the account exists at once.
+   * Refuses a name the site configuration would keep out: the entry would sign no one in.
+   */
+  async addAccount(name: string, password: string): Promise<void> {
+    if (this.blocked.has(name)) throw new HtpasswdError(`${name} is in the site configuration's blocked_users: an account would sign no one in`);
+    if (this.allowed.size > 0 && !this.allowed.has(name)) {
+      throw new HtpasswdError(`${name} is not in the site configuration's allowed_users: an account would sign no one in; add the name there first`);
+    }
+    if (this.file.read().has(name)) throw new AccountExistsError(`${name} already has an account`);
+    await this.file.add(name, password);
+    this.refresh();
+  }
+
+  /**
+   * Removes the account from the htpasswd file, then reads the file again: the 'change' that
+   * follows clears what the account left behind (sessions, tokens, server) as for any account
+   * gone from the file. False when the file has no such entry.
+   */
+  removeAccount(name: string): boolean {
+    if (!this.file.remove(name)) return false;
+    this.refresh();
+    return true;
   }
 
   private eligible(name: string): boolean {

@@ -60,6 +60,7 @@ export function homeAdminPages(ctx: HubContext): Router {
       users,
       groups,
       mayCreateGroups: p.holdsAny(user, 'admin:groups'),
+      mayManageAccounts: p.holdsAny(user, 'admin:users'),
       isolationWarning: chooseIsolation(ctx.config.JupyterHub.spawner, process.getuid?.()).mode === 'shared' ? SHARED_MODE_WARNING : null,
       lockouts: mayManageLockouts(p, user) ? ctx.loginLimiter.lockouts().map(lockoutModel) : null,
     });

@@ -1,4 +1,4 @@
-// Admin page: start/stop any server, manage groups, all through the REST API.
+// Admin page: start/stop any server, add and remove accounts, manage groups, all through the REST API.
 (function () {
   'use strict';
   function fail(err) { hub.toast(err.message, true); }
@@ -28,6 +28,72 @@
       hub.api('DELETE', path).then(function () { follow(name, row); }, fail);
     });
   });
+
+  document.querySelectorAll('#users tr[data-user] .remove-account').forEach(function (button) {
+    var name = button.closest('tr').dataset.user;
+    button.addEventListener('click', function () {
+      if (!confirm('Remove the account ' + name + '? It is deleted from the htpasswd file; its sessions and API tokens end and its server stops. Its workflows stay on disk.')) return;
+      button.disabled = true;
+      hub.api('DELETE', '/hub/api/accounts/' + encodeURIComponent(name)).then(function () {
+        hub.toast('Account ' + name + ' removed.');
+        reloadSoon();
+      }, function (err) {
+        button.disabled = false;
+        fail(err);
+      });
+    });
+  });
+
+  var accountForm = document.getElementById('account-form');
+  if (accountForm) {
+    accountForm.addEventListener('submit', function (e) {
+      e.preventDefault();
+      var fields = accountForm.elements;
+      var name = fields.name.value.trim();
+      if (fields.password.value !== fields.again.value) {
+        hub.toast('The two passwords differ; nothing changed.', true);
+        return;
+      }
+      var submit = accountForm.querySelector('button[type=submit]');
+      // Hashing takes the hub a moment (bcrypt, as `flotilla passwd add`): say so meanwhile.
+      submit.disabled = true;
+      submit.textContent = 'Adding…';
+      hub.api('POST', '/hub/api/accounts', { name: name, password: fields.password.value }).then(function () {
+        accountForm.reset();
+        hub.toast('Account ' + name + ' added: they can sign in now.');
+        reloadSoon();
+      }, function (err) {
+        fail(err);
+      }).then(function () {
+        submit.disabled = false;
+        submit.textContent = 'Add account';
+      });
+    });
+  }
+
+  var stopAll = document.getElementById('stop-all');
+  if (stopAll) {
+    stopAll.addEventListener('click', function () {
+      var rows = Array.prototype.filter.call(document.querySelectorAll('#users tr[data-user]'), function (row) {
+        return !row.querySelector('.stop').closest('[data-why]') && row.querySelector('.status-cell').textContent.trim() !== 'stopped';
+      });
+      if (!rows.length) return;
+      var names = rows.map(function (row) { return row.dataset.user; });
+      if (!confirm('Stop ' + names.length + ' running server' + (names.length === 1 ? '' : 's') + ' (' + names.join(', ') + ')? Workflows running on them stop too.')) return;
+      stopAll.disabled = true;
+      Promise.all(rows.map(function (row) {
+        row.querySelector('.status-cell').replaceChildren(hub.badge('stopping'));
+        return hub.api('DELETE', '/hub/api/users/' + encodeURIComponent(row.dataset.user) + '/server').then(function () { return null; }, function (err) {
+          return row.dataset.user + ': ' + err.message;
+        });
+      })).then(function (failures) {
+        failures = failures.filter(Boolean);
+        if (failures.length) hub.toast('Could not stop ' + failures.join('; '), true);
+        else hub.toast('Stopped ' + names.length + ' server' + (names.length === 1 ? '' : 's') + '.');
+        reloadSoon();
+      });
+    });
+  }
 
   // Group changes: the server renders the groups card again (and the users' group chips), so the
   // page after a change reads exactly as a fresh load would, the empty state included.

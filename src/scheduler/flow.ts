@@ -82,10 +82,12 @@ export function parseFlow(source: string, file: string, platforms?: readonly str
   };
   const syntax = doc.errors[0];
   if (syntax) {
-    // The parser's first line ends "at line L, column C:" before a code excerpt; the position is
-    // reported on its own, so the sentence stops before it.
-    const sentence = (syntax.message.split('\n')[0] ?? syntax.message).replace(/ at line \d+, column \d+:$/, '');
-    return { ok: false, error: { message: sentence, file, ...at(syntax.pos[0]) } };
+    // The parser's first line ends "at line L, column C:" before a code excerpt with a caret
+    // under the place: the position is reported on its own, the excerpt is kept below the sentence.
+    const [first = syntax.message, ...rest] = syntax.message.split('\n');
+    const sentence = first.replace(/ at line \d+, column \d+:$/, '');
+    const excerpt = rest.filter((line) => line.trim() !== '').join('\n');
+    return { ok: false, error: { message: excerpt ? `${sentence}\n${excerpt}` : sentence, file, ...at(syntax.pos[0]) } };
   }
   try {
     return { ok: true, flow: checkTop(doc.contents, platforms) };

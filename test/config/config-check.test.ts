@@ -129,7 +129,8 @@ describe('flotilla config check', { timeout: 120_000 }, () => {
     ]);
     expect(byFile[`${join(flows, 'typo', 'flow.yaml')}:6:15`]).toBe('tasks.count.depends: unknown task "helo"; did you mean "hello"?');
     const yamlIssue = report.issues.find((i) => i.file?.includes('broken-yaml'));
-    expect(yamlIssue?.message).toBe('Flow sequence in block collection must be sufficiently indented and end with a ]');
+    // The sentence, then the parser's excerpt of the place (its line, and a caret under it).
+    expect(yamlIssue?.message.split('\n')).toEqual(['Flow sequence in block collection must be sufficiently indented and end with a ]', '    script: [unclosed', '^']);
     expect(byFile[join(flows, 'empty-folder', 'flow.yaml')]).toBe('missing: every folder under workflows/ needs a flow.yaml');
   });
 

@@ -24,25 +24,31 @@ const EXIT_FENCED = 75;
  */
 const CLAIM_GRACE_MS = 10_000;
 
+// One bash process per job, and only builtins in it: no `cat`, no second `bash`, no `mv` (on a
+// busy machine each extra process costs more CPU than the engine spends on the job). The script
+// runs in a subshell, a fork without an exec, so that its `exit`, `exec`, traps and variables
+// cannot keep the wrapper from recording its status. The status is written with one write of a
+// few bytes ending in a newline: a reader takes it only once the newline is there (readExitStatus),
+// so no rename is needed to make it atomic.
 // Signals are trapped so that a killed job still leaves a status behind; SIGPIPE is ignored only
 // while telling the engine "started", in case the engine is gone by then.
 const WRAPPER = `#!/usr/bin/env bash
 # Flotilla job wrapper: claims $1, runs $1/job.script and records the exit status in $1/job.status.
-job_dir=$1
+flotilla_job_dir=$1
 set -C
-{ printf '%s\\n' "$$" > "$job_dir/job.pid"; } 2>/dev/null || exit ${EXIT_FENCED}
+{ printf '%s\\n' "$$" > "$flotilla_job_dir/job.pid"; } 2>/dev/null || exit ${EXIT_FENCED}
 set +C
-record() { printf '%s\\n' "$1" > "$job_dir/job.status.tmp" && mv -f "$job_dir/job.status.tmp" "$job_dir/job.status"; }
-trap 'record 143; exit 143' TERM
-trap 'record 130; exit 130' INT
-trap 'record 129; exit 129' HUP
+flotilla_record() { printf '%s\\n' "$1" > "$flotilla_job_dir/job.status"; }
+trap 'flotilla_record 143; exit 143' TERM
+trap 'flotilla_record 130; exit 130' INT
+trap 'flotilla_record 129; exit 129' HUP
 trap '' PIPE
 printf 'started\\n' >&3
 exec 3>&-
 trap - PIPE
-bash -c "$(cat "$job_dir/job.script")" </dev/null
+( unset -f flotilla_record; set --; . "$flotilla_job_dir/job.script" ) </dev/null
 status=$?
-record "$status"
+flotilla_record "$status"
 exit "$status"
 `;
 
@@ -82,9 +88,17 @@ export function fenceJobFolder(jobDir: string): boolean {
   return createExclusive(join(jobDir, 'job.pid'), `${FENCED}\n`);
 }
 
-/** The exit status the wrapper recorded, if it has. */
+/**
+ * The exit status the wrapper recorded, if it has: only a whole line counts, since the wrapper
+ * writes it in place (a reader may find the file created but not yet written).
+ */
 export function readExitStatus(jobDir: string): number | undefined {
-  return readNumberFile(join(jobDir, 'job.status'));
+  try {
+    const text = readFileSync(join(jobDir, 'job.status'), 'utf8');
+    return /^[0-9]+\n/.test(text) ? Number.parseInt(text, 10) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export class LocalJobRunner implements JobRunner {
@@ -129,13 +143,13 @@ export class LocalJobRunner implements JobRunner {
       child.once('exit', (code, sig) => {
         signal?.destroy();
         if (!spawned) return;
-        events.exited(readNumberFile(join(job.jobDir, 'job.status')) ?? code ?? 128 + signalNumber(sig));
+        events.exited(readExitStatus(job.jobDir) ?? code ?? 128 + signalNumber(sig));
       });
     });
   }
 
   poll({ jobDir }: JobRef): JobCheck {
-    const status = readNumberFile(join(jobDir, 'job.status'));
+    const status = readExitStatus(jobDir);
     if (status !== undefined) return { kind: 'finished', status };
     const claim = readClaim(jobDir);
     if (claim === undefined) return { kind: 'unclaimed' };
@@ -144,7 +158,7 @@ export class LocalJobRunner implements JobRunner {
     if (claim === ABANDONED) return { kind: 'lost' };
     if (isJobAlive(claim, jobDir)) return { kind: 'running', pid: claim };
     // It may have finished between the two reads.
-    const late = readNumberFile(join(jobDir, 'job.status'));
+    const late = readExitStatus(jobDir);
     return late !== undefined ? { kind: 'finished', status: late } : { kind: 'lost' };
   }
 
@@ -200,15 +214,6 @@ export function readClaim(jobDir: string): number | typeof FENCED | typeof CLAIM
     if (text === FENCED) return FENCED;
     if (/^[0-9]+$/.test(text)) return Number(text);
     return Date.now() - statSync(path).mtimeMs < CLAIM_GRACE_MS ? CLAIMING : ABANDONED;
-  } catch {
-    return undefined;
-  }
-}
-
-function readNumberFile(path: string): number | undefined {
-  try {
-    const text = readFileSync(path, 'utf8').trim();
-    return /^[0-9]+$/.test(text) ? Number(text) : undefined;
   } catch {
     return undefined;
   }

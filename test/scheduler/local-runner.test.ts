@@ -74,4 +74,20 @@ describe('the local job runner', () => {
     utimesSync(join(jobDir, 'job.pid'), longAgo, longAgo);
     expect(runner.recover({ jobDir })).toEqual({ kind: 'lost' });
   });
+
+  it('runs the script apart from the wrapper: its exit, exec, traps and variables still leave the status behind', async () => {
+    const PATH = process.env.PATH ?? '/usr/bin:/bin';
+    const run = async (name: string, script: string) => {
+      const jobDir = join(runDir, `log/job/1/${name}/01`);
+      const exited = new Promise<number>((done) => runner.submit({ runDir, jobDir, script, env: { PATH }, ...local }, { ...ignore, exited: done }).then(({ pid }) => pids.push(pid!)));
+      return { status: await exited, out: readFileSync(join(jobDir, 'job.out'), 'utf8'), recorded: runner.poll({ jobDir }) };
+    };
+    // What the wrapper defines is not the script's: no arguments, no function of its own.
+    const looks = await run('looks', 'echo "args=$# record=$(type -t flotilla_record)"; trap "exit 9" EXIT; exit 3');
+    expect(looks).toEqual({ status: 9, out: 'args=0 record=\n', recorded: { kind: 'finished', status: 9 } });
+    // A script that replaces its shell still has a wrapper waiting to record how it ended.
+    const exec = await run('exec', 'flotilla_job_dir=/nowhere; exec sh -c "exit 5"');
+    expect(exec).toMatchObject({ status: 5, recorded: { kind: 'finished', status: 5 } });
+    expect(readFileSync(join(runDir, 'log/job/1/exec/01/job.status'), 'utf8')).toBe('5\n');
+  });
 });

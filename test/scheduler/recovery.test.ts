@@ -54,7 +54,7 @@ describe('crash recovery', () => {
     await waitFor('driver dead', () => driver!.exitCode !== null || driver!.signalCode !== null);
     // While no engine watches: one job finishes with a status, one vanishes without one.
     writeFileSync(join(box.runDir('cr'), 'go-quick'), '');
-    await waitFor('quick status recorded', () => existsSync(jobFile('cr', 'quick', 'job.status')));
+    await waitFor('quick status recorded', () => existsSync(jobFile('cr', 'quick', 'job.status')) && readFileSync(jobFile('cr', 'quick', 'job.status'), 'utf8').endsWith('\n'));
     killGroup(pids[2]!);
     await waitFor('lost job gone', () => {
       try {

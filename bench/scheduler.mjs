@@ -2,16 +2,16 @@
 // 20-cycle × 100-task cycling one, 4 jobs at a time. Each scenario runs in a fresh child process,
 // so that its CPU and peak memory belong to that engine alone. Two CPU figures per task:
 // - engine: the engine process itself (process.cpuUsage: every thread of it, spawning included);
-// - jobs: what each job's own processes used (wrapper, shells, anything the wrapper starts), read
-//   as the engine's reaped-children CPU (/proc/self/stat cutime + cstime), which counts a process
-//   once it and everything it waited for have ended.
+// - jobs: what each job's own processes used (the job launcher, wrappers, shells, anything they
+//   start): every descendant's CPU, from /proc (reaped children's cutime + cstime, plus the
+//   figures of children still alive, such as the job launcher).
 // Their sum is the CPU one job costs, engine and wrapper together.
 //
 // Run with `npm run bench:scheduler` (builds dist first). BENCH_QUICK=1: one 400-task workflow.
 // Options: --dist DIR (another build's dist/, e.g. an older commit's, to compare on one machine);
 // --only NAME (one scenario); --concurrency N (default 4).
 import { fork } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -54,12 +54,31 @@ const scenarios = QUICK
       },
     };
 
-/** CPU ms of this process's reaped children (and theirs), from /proc/self/stat. */
-function childrenCpuMs() {
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  // Fields after the command name's closing parenthesis; cutime and cstime are fields 16 and 17.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLOCK_TICKS_PER_S;
+/** utime + stime + cutime + cstime of a process (ms), from /proc/PID/stat; [ppid, ms] */
+function procCpu(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name's closing parenthesis: ppid is field 4, utime..cstime 14 to 17.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  return { ppid: fields[1], self: ((fields[11] + fields[12]) * 1000) / CLOCK_TICKS_PER_S, children: ((fields[13] + fields[14]) * 1000) / CLOCK_TICKS_PER_S };
+}
+
+/**
+ * CPU ms of every process this one started, and theirs: children it has reaped (cutime, cstime)
+ * plus those still alive (the job launcher runs until the engine closes; its own figures include
+ * the jobs it has reaped).
+ */
+function descendantsCpuMs() {
+  let total = procCpu(process.pid).children;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    try {
+      const cpu = procCpu(entry);
+      if (cpu.ppid === process.pid) total += cpu.self + cpu.children;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
 }
 
 async function runScenario(name) {
@@ -84,7 +103,7 @@ async function runScenario(name) {
       else if (status === 'stopped' && ran) stopped();
     });
     const cpu0 = process.cpuUsage();
-    const jobs0 = childrenCpuMs();
+    const jobs0 = descendantsCpuMs();
     const t0 = performance.now();
     const [result] = await engine.command('play', { workflows: ['bench'], by: 'bench' });
     if (!result.ok) throw new Error(result.message);
@@ -93,7 +112,7 @@ async function runScenario(name) {
     clearTimeout(limit);
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
-    const jobsMs = childrenCpuMs() - jobs0;
+    const jobsMs = descendantsCpuMs() - jobs0;
     const wf = engine.getWorkflow('bench');
     const done = wf.stateCounts.succeeded;
     await engine.close();

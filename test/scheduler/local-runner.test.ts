@@ -48,7 +48,8 @@ describe('the local job runner', () => {
     pids.push(pid!);
     await waitFor('the wrapper to claim its folder', () => runner.poll({ jobDir }).kind === 'running');
     expect(runner.recover({ jobDir })).toEqual({ kind: 'running', pid });
-    expect(readFileSync(join(jobDir, 'job.pid'), 'utf8').trim()).toBe(String(pid));
+    // The pid, then (with /proc) its start time, so that a recycled pid is not taken for the job.
+    expect(readFileSync(join(jobDir, 'job.pid'), 'utf8')).toMatch(new RegExp(`^${pid}( [0-9]+)?\\n$`));
     await expect(runner.submit(job, ignore)).rejects.toThrow(/already exists \(job folders are never reused\)/);
     writeFileSync(join(runDir, 'go'), '');
     await waitFor('the job to finish', () => runner.poll({ jobDir }).kind === 'finished');

@@ -22,8 +22,9 @@ function jobFile(workflow: string, name: string, file: string): string {
 
 function readPid(path: string): number | undefined {
   try {
+    // "PID START": the pid comes first.
     const text = readFileSync(path, 'utf8').trim();
-    return text ? Number(text) : undefined;
+    return text ? Number(text.split(' ')[0]) : undefined;
   } catch {
     return undefined;
   }

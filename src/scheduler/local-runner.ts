@@ -1,11 +1,12 @@
 /**
- * The local job runner: each job runs through a small bash wrapper in its own process group. The
- * wrapper first CLAIMS its job folder by creating `job.pid` exclusively (bash's noclobber: O_EXCL,
- * with no extra process, which matters when jobs are many and short) and writing its pid there,
- * and records its exit status in `job.status`, so that
- * an engine started after a crash can tell a job still running from one that finished (and how),
- * one that was lost, and one that never started. Recovery fences an unclaimed folder by putting
- * its own `job.pid` there first: a wrapper that starts late finds it and exits without running.
+ * The local job runner: each job runs the job wrapper in its own process group, forked by the job
+ * launcher (job-launcher.ts). The wrapper first CLAIMS its job folder by creating `job.pid`
+ * exclusively (bash's noclobber: O_EXCL, with no extra process, which matters when jobs are many
+ * and short) and writing its pid and start time there, and records its exit status in
+ * `job.status`, so that an engine started after a crash can tell a job still running from one
+ * that finished (and how), one that was lost, and one that never started. Recovery fences an
+ * unclaimed folder by putting its own `job.pid` there first: a wrapper that starts late finds it
+ * and exits without running.
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -113,7 +113,9 @@ const WATCH_INTERVAL_MS = 500;
 interface WatchedJob {
   /** The launcher's id for it (see job-launcher.ts). */
   id: number;
-  /** The process the launcher forked, once it has said which. */
+  /** Set once the launcher has said it forked the job (or, gone, left the folder to say so). */
+  launched: boolean;
+  /** The process the launcher forked. */
   pid?: number;
   events: JobEvents;
 }
@@ -138,8 +140,9 @@ export class LocalJobRunner implements JobRunner {
     // Made here, owner-only: the launcher's redirections then keep that mode.
     for (const file of ['job.out', 'job.err']) closeSync(openSync(join(job.jobDir, file), 'w', 0o600));
     return new Promise((resolve, reject) => {
-      const watched: WatchedJob = { id: 0, events };
+      const watched: WatchedJob = { id: 0, launched: false, events };
       const running = (pid: number | undefined) => {
+        watched.launched = true;
         watched.pid = pid;
         this.armWatch();
         resolve(pid === undefined ? {} : { pid });
@@ -173,9 +176,11 @@ export class LocalJobRunner implements JobRunner {
     if (this.watchTimer) return;
     this.watchTimer = setInterval(() => {
       for (const [jobDir, job] of this.watched) {
+        // Until then the launcher's own word comes first (its events keep their order).
+        if (!job.launched) continue;
         const check = this.poll({ jobDir });
         if (check.kind === 'running') continue;
-        // Unclaimed: it has yet to claim (not launched yet, or its process is alive) or died before it could.
+        // Unclaimed: it has yet to claim (its process is alive, or unknown) or died before it could.
         if (check.kind === 'unclaimed' && (job.pid === undefined || processAlive(job.pid) || !fenceJobFolder(jobDir))) continue;
         this.watched.delete(jobDir);
         this.launcher.forget(job.id);

@@ -76,20 +76,35 @@ export class JobLauncher {
     const unset = Object.keys(this.baseEnv).filter((k) => !(k in request.env));
     const fields = [String(id), request.jobDir, request.runDir, request.wrapper, String(set.length), ...set, String(unset.length), ...unset];
     this.jobs.set(id, { events, early: [] });
+    this.holdOpen(child);
     child.stdin!.write(`${fields.join('\0')}\0`);
     return id;
   }
 
   /** Jobs keep running; the launcher ends when its stdin does. */
   close(): void {
+    this.jobs.clear();
+    if (this.child) this.holdOpen(this.child);
     this.child?.stdin?.end();
     this.child = undefined;
+  }
+
+  /**
+   * While a job's end is awaited, its news keeps the process alive, as a job's own pipe would; an
+   * idle launcher does not (nor does the launcher process itself, like the jobs it starts).
+   */
+  private holdOpen(child: ChildProcess): void {
+    const stdout = child.stdout as unknown as { ref(): void; unref(): void };
+    if (this.jobs.size > 0) stdout.ref();
+    else stdout.unref();
   }
 
   private startLauncher(request: LaunchRequest): ChildProcess {
     this.baseEnv = { ...request.env };
     // Its own session, like the jobs it starts: nothing aimed at the engine's group reaches them.
-    const child = spawn('bash', ['-c', LAUNCHER, 'flotilla-job-launcher'], {
+    // --norc: with a socket for stdin (Node's pipes are socket pairs) bash would take itself for a
+    // remote shell and read ~/.bashrc.
+    const child = spawn('bash', ['--norc', '--noprofile', '-c', LAUNCHER, 'flotilla-job-launcher'], {
       cwd: request.runDir, env: this.baseEnv, detached: true, stdio: ['pipe', 'pipe', 'ignore'],
     });
     this.child = child;
@@ -104,13 +119,12 @@ export class JobLauncher {
         this.jobs.delete(id);
         job.events.orphaned(why);
       }
+      if (this.jobs.size === 0) (child.stdout as unknown as { unref(): void }).unref();
     };
     child.once('error', (err) => gone(`could not run: ${err.message}`));
     child.once('exit', (code, signal) => gone(`ended (${signal ?? `exit status ${code}`})`));
-    // Like the jobs themselves, the launcher does not keep the engine's process alive.
     child.unref();
-    (child.stdin as unknown as { unref?: () => void }).unref?.();
-    (child.stdout as unknown as { unref?: () => void }).unref?.();
+    (child.stdin as unknown as { unref(): void }).unref();
     return child;
   }
 
@@ -122,7 +136,7 @@ export class JobLauncher {
       const id = Number(idText);
       const job = this.jobs.get(id);
       if (!job) continue;
-      if (kind === 'E') this.jobs.delete(id);
+      if (kind === 'E') this.forget(id);
       const event = kind === 'P' ? () => job.events.launched(Number(value))
         : kind === 'S' ? () => job.events.started()
           : kind === 'E' ? () => job.events.ended(Number(value)) : undefined;
@@ -140,5 +154,6 @@ export class JobLauncher {
   /** The runner found the job's end another way (its process vanished): no more events for it. */
   forget(id: number): void {
     this.jobs.delete(id);
+    if (this.child) this.holdOpen(this.child);
   }
 }

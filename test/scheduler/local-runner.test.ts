@@ -91,4 +91,32 @@ describe('the local job runner', () => {
     expect(exec).toMatchObject({ status: 5, recorded: { kind: 'finished', status: 5 } });
     expect(readFileSync(join(runDir, 'log/job/1/exec/01/job.status'), 'utf8')).toBe('5\n');
   });
+
+  it('gives each job exactly its own environment, though one launcher starts them all', async () => {
+    const PATH = process.env.PATH ?? '/usr/bin:/bin';
+    const run = async (name: string, env: Record<string, string>) => {
+      const jobDir = join(runDir, `log/job/1/${name}/01`);
+      await new Promise<number>((done) => runner.submit({ runDir, jobDir, script: 'echo "${ONLY_FIRST-unset} ${SHARED-unset}"', env, ...local }, { ...ignore, exited: done }));
+      return readFileSync(join(jobDir, 'job.out'), 'utf8');
+    };
+    expect(await run('first', { PATH, ONLY_FIRST: 'a b\nc', SHARED: 'x' })).toBe('a b\nc x\n');
+    expect(await run('second', { PATH, SHARED: 'y' })).toBe('unset y\n');
+  });
+
+  it('reports a job whose process was killed outright (no status, nothing said) as lost', async () => {
+    const jobDir = join(runDir, 'log/job/1/k/01');
+    let lost = '';
+    const ended = new Promise<void>((done) => {
+      void runner.submit({ runDir, jobDir, script: 'sleep 30', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, ...local }, {
+        ...ignore, lost: (reason) => { lost = reason; done(); }, exited: () => done(),
+      }).then(({ pid }) => pids.push(pid!));
+    });
+    const claimed = await waitFor('the wrapper to claim its folder', () => {
+      const check = runner.poll({ jobDir });
+      return check.kind === 'running' ? check.pid : undefined;
+    });
+    killGroup(claimed!);
+    await ended;
+    expect(lost).toMatch(/left no exit status/);
+  });
 });

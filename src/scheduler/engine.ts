@@ -248,16 +248,16 @@ export class WorkflowEngine {
   }
 
   /**
-   * Runs `fn` in one transaction. When the store refuses, nothing of it is kept: a full disk
+   * Runs `fn` in one transaction (durable unless told otherwise: see EngineStore.transaction). When the store refuses, nothing of it is kept: a full disk
    * makes the engine back off and retry, damage stops it; either way memory is put back to what
    * the store holds. Returns whether `fn`'s writes landed.
    */
-  private attempt(fn: () => void): boolean {
+  private attempt(fn: () => void, durable = true): boolean {
     if (this.closed) return false;
     const store = this.requireStore();
     try {
       const before = this.diskProbing ? store.totalChanges() : 0;
-      store.transaction(fn);
+      store.transaction(fn, durable);
       if (this.diskProbing && store.totalChanges() > before) this.diskSpaceBack();
       return true;
     } catch (err) {
@@ -323,7 +323,7 @@ export class WorkflowEngine {
       concurrency: this.concurrency,
       stallTimeoutMs: this.stallTimeoutMs,
       logger: this.logger,
-      attempt: (fn) => this.attempt(fn),
+      attempt: (fn, durable) => this.attempt(fn, durable),
       changed: (rt) => this.changed(rt),
       canSubmit: () => this.diskFullSince === undefined || this.diskProbing,
       diskFull: (err) => this.diskFull(err),

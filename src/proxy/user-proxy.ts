@@ -5,7 +5,7 @@ import { createProxyServer } from 'http-proxy-3';
 import { signProof, type Identity } from '../identity/proof.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { forwardedHeaders } from './forward-headers.js';
-import { refuseUpgrade, sendUnavailable } from './unavailable.js';
+import { refuseUpgrade } from './unavailable.js';
 
 /** What the proxy needs from the spawner (which provides exactly these). */
 export interface ServerDirectory {
@@ -31,9 +31,10 @@ export interface UserProxyOptions {
   /** Called for every proxied request and WebSocket upgrade with the owner of the server;
    * default: the spawner's touch. The hub passes its activity meter (server and owner). */
   onActivity?: (owner: string) => void;
-  /** Answers a request whose workflow server is down; the hub renders its own page (with the
-   * session's XSRF token and the shared look). Default: a self-contained page or JSON. */
-  unavailable?: (req: IncomingMessage, res: ServerResponse, owner: string) => void;
+  /** Answers a request whose workflow server is down or does not answer: the hub renders its own
+   * page (with the session's XSRF token and the shared look) or JSON. It sees the request's
+   * headers as the client sent them. */
+  unavailable: (req: IncomingMessage, res: ServerResponse, owner: string) => void;
 }
 
 /** Express keeps the full target in `originalUrl` and rewrites `url` under mounted routers;
@@ -68,7 +69,7 @@ export class UserProxy {
 
   constructor(opts: UserProxyOptions) {
     this.timeoutMs = opts.timeoutMs ?? 30_000;
-    this.unavailable = opts.unavailable ?? sendUnavailable;
+    this.unavailable = opts.unavailable;
     this.servers = opts.spawner;
     this.onActivity = opts.onActivity ?? ((owner) => this.servers.touch(owner));
     this.hubCookies = new Set([opts.sessionCookieName, ...(opts.otherHubCookies ?? [])]);
@@ -92,12 +93,15 @@ export class UserProxy {
       res.end('{"message":"a DELETE or OPTIONS request may not carry a chunked body","status":400}');
       return;
     }
+    const clientHeaders = req.headers;
     const server = this.prepare(req, owner, identity, false);
     if (!server) return this.unavailable(req, res, owner);
     this.proxy.web(req, res, { target: server.url, agent: this.agent, proxyTimeout: this.timeoutMs }, (err) => {
       this.log.warn({ owner, err: err.message }, 'workflow server did not answer a request');
-      if (!res.headersSent) this.unavailable(req, res, owner);
-      else res.destroy();
+      if (res.headersSent) return void res.destroy();
+      // The answer depends on what the client sent (a token, Accept), not on the forwarded copy.
+      req.headers = clientHeaders;
+      this.unavailable(req, res, owner);
     });
   }
 

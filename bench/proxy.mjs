@@ -14,9 +14,12 @@
 // Every server is a separate process, as in production; the load comes from this one.
 // jupyter-server comes from Debian (scripts/bench-setup.sh); without it that row says so.
 //
-// Settings (environment): BENCH_CONNECTIONS (default 32), BENCH_SECONDS per HTTP run (6),
-// BENCH_WS_CLIENTS (8), BENCH_WS_SECONDS per WebSocket run (3); BENCH_QUICK=1 shortens the runs
-// (3 s HTTP, 1 s WebSocket). BENCH_JUPYTER_PYTHON names the Python that has jupyter_server.
+// The hub and the jupyterhub path take turns in BENCH_ROUNDS slices of their time (3; 2 quick):
+// requests/s is the mean, latencies the median of the slices, CPU over all their requests.
+// Settings (environment): BENCH_CONNECTIONS (default 32), BENCH_SECONDS per HTTP path (6),
+// BENCH_WS_CLIENTS (8), BENCH_WS_SECONDS per WebSocket run (3), BENCH_WARMUP_REQUESTS before each
+// path is measured (3000, at most 10 s); BENCH_QUICK=1 shortens the runs (3 s HTTP, 1 s
+// WebSocket, 1000 warm-up requests in at most 2 s). BENCH_JUPYTER_PYTHON names the Python that has jupyter_server.
 // Needs dist/ (npm run bench builds it first). Ends with one line `RESULT {...}`.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -182,10 +185,12 @@ async function startChp(defaultTarget, routes = {}) {
   return { port, pid: chp.pid };
 }
 
-/** A Python with jupyter_server and its version, or undefined. Debian's is for /usr/bin/python3,
- * which a pyenv or venv python3 on PATH may hide, so both are tried. */
+/** A Python with jupyter_server and its version, or undefined. BENCH_JUPYTER_PYTHON names the one
+ * to use; otherwise Debian's /usr/bin/python3 (which a pyenv or venv python3 on PATH may hide)
+ * and then python3 are tried. */
 function findJupyterServer() {
-  const candidates = [process.env.BENCH_JUPYTER_PYTHON, '/usr/bin/python3', 'python3'].filter(Boolean);
+  const named = process.env.BENCH_JUPYTER_PYTHON;
+  const candidates = named ? [named] : ['/usr/bin/python3', 'python3'];
   for (const python of candidates) {
     const probe = spawnSync(python, ['-c', 'import jupyter_server; print(jupyter_server.__version__)'], { encoding: 'utf8', timeout: 20_000 });
     if (probe.status === 0) return { python, version: probe.stdout.trim() };
@@ -243,16 +248,36 @@ function percentile(sorted, p) {
 }
 
 /** One autocannon run, with the CPU that each of `pids` spent per request served during it. */
-async function httpLoad(autocannon, port, connections, seconds, { path = PATH, headers = {}, pids = [] } = {}) {
+async function httpLoad(autocannon, port, connections, length, { path = PATH, headers = {}, pids = [] } = {}) {
   const before = pids.map(cpuMicros);
-  const result = await autocannon({ url: `http://127.0.0.1:${port}${path}`, headers, connections, duration: seconds, pipelining: 1 });
+  const result = await autocannon({ url: `http://127.0.0.1:${port}${path}`, headers, connections, ...length, pipelining: 1 });
   const served = result.requests.total;
+  const cpu = pids.map((pid, i) => cpuMicros(pid) - before[i]);
   return {
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.errors + result.timeouts + result.non2xx,
-    cpuPerRequest: pids.map((pid, i) => (cpuMicros(pid) - before[i]) / served),
+    served,
+    cpu,
+    cpuPerRequest: cpu.map((us) => us / served),
+  };
+}
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+/** Several runs of one path as one: mean requests/s, median latencies, CPU over all requests. */
+function combined(runs) {
+  const served = runs.reduce((sum, r) => sum + r.served, 0);
+  const cpu = runs[0].cpu.map((_, i) => runs.reduce((sum, r) => sum + r.cpu[i], 0));
+  return {
+    rps: runs.reduce((sum, r) => sum + r.rps, 0) / runs.length,
+    p50: median(runs.map((r) => r.p50)),
+    p99: median(runs.map((r) => r.p99)),
+    errors: runs.reduce((sum, r) => sum + r.errors, 0),
+    served,
+    cpu,
+    cpuPerRequest: cpu.map((us) => us / served),
   };
 }
 
@@ -340,6 +365,9 @@ async function runBench() {
   const seconds = Number(process.env.BENCH_SECONDS ?? (quick ? 3 : 6));
   const wsClients = Number(process.env.BENCH_WS_CLIENTS ?? 8);
   const wsSeconds = Number(process.env.BENCH_WS_SECONDS ?? (quick ? 1 : 3));
+  const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 2 : 3));
+  const warmUpRequests = Number(process.env.BENCH_WARMUP_REQUESTS ?? (quick ? 1000 : 3000));
+  const warmUpCapSeconds = quick ? 2 : 10;
   const { default: autocannon } = await import('autocannon');
   const { default: WebSocket } = await import('ws');
   const stopAll = () => children.forEach((c) => c.kill('SIGTERM'));
@@ -370,29 +398,47 @@ async function runBench() {
       { key: 'userproxy', name: 'flotilla UserProxy -> bare', port: userProxyPort, pids: [userProxy.pid, backend.pid], ws: true },
       { key: 'chp', name: 'CHP -> bare', port: chp.port, pids: [chp.pid, backend.pid], ws: true },
       jupyterChp
-        ? { key: 'jupyter', name: 'jupyterhub path (CHP -> jupyter-server)', port: jupyterChp.port, path: JUPYTER_PATH, headers: { authorization: `token ${jupyterToken}` }, pids: [jupyterChp.pid, jupyterServer.pid] }
-        : { key: 'jupyter', name: 'jupyterhub path', missing: 'peer jupyter-server: not installed (scripts/bench-setup.sh)' },
-      { key: 'hub', name: 'flotilla hub -> workflow server', port: hubPort, path: HUB_PATH, headers: { authorization: `token ${hubToken}` }, pids: [fullHub.pid, serverPid] },
+        ? { key: 'jupyter', headline: true, name: 'jupyterhub path (CHP -> jupyter-server)', port: jupyterChp.port, path: JUPYTER_PATH, headers: { authorization: `token ${jupyterToken}` }, pids: [jupyterChp.pid, jupyterServer.pid] }
+        : { key: 'jupyter', headline: true, name: 'jupyterhub path', missing: 'peer jupyter-server: not installed (scripts/bench-setup.sh)' },
+      { key: 'hub', headline: true, name: 'flotilla hub -> workflow server', port: hubPort, path: HUB_PATH, headers: { authorization: `token ${hubToken}` }, pids: [fullHub.pid, serverPid] },
     ];
     console.log(
-      `front-door benchmark: ${connections} keep-alive connections, ${seconds} s per HTTP run; ` +
+      `front-door benchmark: ${connections} keep-alive connections, ${seconds} s per HTTP path ` +
+        `(hub and jupyterhub path in ${rounds} alternating slices); ` +
         `WebSocket echo from ${wsClients} sockets, ${wsSeconds} s each; Node ${process.version}` +
         (jupyter ? `; jupyter-server ${jupyter.version}` : ''),
     );
     const rows = [];
-    for (const p of paths) {
-      if (p.missing) {
-        console.log(p.missing);
-        rows.push(p);
-        continue;
-      }
-      const target = { path: p.path ?? PATH, headers: p.headers ?? {} };
-      await waitForHttp(p.port, target.path, target.headers);
-      // A short warm-up so that JIT and connection set-up do not count.
-      await httpLoad(autocannon, p.port, connections, 1, target);
-      const http = await httpLoad(autocannon, p.port, connections, seconds, { ...target, pids: p.pids });
+    const warmUp = async (p) => {
+      await waitForHttp(p.port, p.path ?? PATH, p.headers ?? {});
+      // A warm-up of so many requests (on a busy machine one second may be too few for the JIT),
+      // bounded in time, so that compiling and connection set-up do not count.
+      await new Promise((resolve, reject) => {
+        const url = `http://127.0.0.1:${p.port}${p.path ?? PATH}`;
+        const run = autocannon({ url, headers: p.headers ?? {}, connections, amount: warmUpRequests }, (err) => {
+          clearTimeout(cap);
+          if (err) reject(err);
+          else resolve();
+        });
+        const cap = setTimeout(() => run.stop(), warmUpCapSeconds * 1000);
+      });
+    };
+    const measure = (p, secs) => httpLoad(autocannon, p.port, connections, { duration: secs }, { path: p.path ?? PATH, headers: p.headers ?? {}, pids: p.pids });
+    for (const p of paths.filter((p) => !p.headline)) {
+      await warmUp(p);
+      const http = await measure(p, seconds);
       const ws = p.ws ? await wsLoad(WebSocket, p.port, wsClients, wsSeconds) : undefined;
       rows.push({ ...p, http, ws });
+    }
+    // The two paths compared take turns, a slice each per round, so that a change in the machine's
+    // load during the run (other work on a shared machine) falls on both alike.
+    const headline = paths.filter((p) => p.headline && !p.missing);
+    for (const p of headline) await warmUp(p);
+    const runs = new Map(headline.map((p) => [p, []]));
+    for (let round = 0; round < rounds; round++) for (const p of headline) runs.get(p).push(await measure(p, seconds / rounds));
+    for (const p of paths.filter((p) => p.headline)) {
+      if (p.missing) console.log(p.missing);
+      rows.push(p.missing ? p : { ...p, http: combined(runs.get(p)) });
     }
     console.log(table(rows));
     console.log(

@@ -1,4 +1,4 @@
-import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Agent, createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
@@ -194,6 +194,48 @@ describe('UserProxy against a real workflow-server stand-in', () => {
       expect(reply.text).not.toContain('mallory');
     } finally {
       await closeServer(wrong.server);
+    }
+  });
+});
+
+describe("UserProxy passes the server's answer on as the server framed it for the hub", () => {
+  it('keeps status, message and every cookie, streams the body, and drops the hop-by-hop headers', async () => {
+    const backend = createServer((_req, res) => {
+      res.writeHead(201, 'Made Here', { 'set-cookie': ['a=1; Path=/user/alice/', 'b=2; Path=/user/alice/'], connection: 'close', 'x-kept': 'yes' });
+      res.write('first,');
+      setTimeout(() => res.end('second'), 50);
+    });
+    await new Promise<void>((r) => backend.listen(0, '127.0.0.1', () => r()));
+    const proxy = new UserProxy({
+      spawner: { info: () => ({ url: `http://127.0.0.1:${(backend.address() as AddressInfo).port}`, secret: newServerSecret() }), touch() {}, wsOpened() {}, wsClosed() {} },
+      sessionCookieName: SESSION_COOKIE,
+      unavailable,
+    });
+    const front = await hubLike(proxy);
+    try {
+      const keepAlive = new Agent({ keepAlive: true });
+      const reply = await new Promise<Reply & { message: string | undefined }>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port: front.port, path: '/user/alice/streamed', agent: keepAlive }, (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, message: res.statusMessage, headers: res.headers, text, json: () => JSON.parse(text) }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      keepAlive.destroy();
+      expect(reply.status).toBe(201);
+      expect(reply.message).toBe('Made Here');
+      expect(reply.text).toBe('first,second');
+      expect(reply.headers['set-cookie']).toEqual(['a=1; Path=/user/alice/', 'b=2; Path=/user/alice/']);
+      expect(reply.headers['x-kept']).toBe('yes');
+      // The server closing its connection to the hub says nothing about the client's.
+      expect(reply.headers.connection).toBe('keep-alive');
+    } finally {
+      await closeServer(front.server);
+      proxy.close();
+      await closeServer(backend);
     }
   });
 });

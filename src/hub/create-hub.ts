@@ -11,7 +11,7 @@ import { UserProxy } from '../proxy/index.js';
 import { isolationForSite, Spawner } from '../spawner/index.js';
 import { explainDatabaseError, isDatabaseDamage, type DatabaseError } from '../storage/sqlite-open.js';
 import { silentLogger, type Logger } from '../util/logger.js';
-import { securityHeaders } from '../util/security-headers.js';
+import { securityHeaderList, securityHeaders, setSecurityHeaders } from '../util/security-headers.js';
 import { staticAssets } from '../util/static-assets.js';
 import { errorMessage } from '../util/values.js';
 import { ActivityMeter } from './activity/activity-meter.js';
@@ -35,6 +35,7 @@ import { monitorPages } from './pages/monitor.js';
 import { messagePage, STATIC_MOUNT } from './pages/render.js';
 import { Permissions } from './roles/permissions.js';
 import { LiveSockets } from './routing/live-sockets.js';
+import { frontDoor, isExpressRequest, sendJson } from './routing/front-door.js';
 import { upgradeHandler } from './routing/upgrade.js';
 import { userRoute } from './routing/user-route.js';
 import { ServerControl } from './servers.js';
@@ -124,6 +125,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
     const activity = new UserActivity(db);
     cleanups.unshift(() => activity.close());
     activity.ensureAccounts(users.list());
+    const rawHeaders = securityHeaderList(https);
     const meter = new ActivityMeter({ server: (owner) => spawner.touch(owner), user: (owner, at) => activity.record(owner, at) });
     const proxy = new UserProxy({
       spawner,
@@ -131,16 +133,14 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
       otherHubCookies: [loginXsrfCookie],
       timeoutMs: hubConf.spawner.http_timeout * 1000,
       onActivity: (owner) => meter.record(owner),
-      unavailable: (req, res, owner) =>
-        messagePage(
-          ctx,
-          req as Request,
-          res as Response,
-          503,
-          'Server not answering',
-          `The workflow server of ${owner} is not answering right now. It may have stopped, or be starting or restarting: try again in a few seconds, or start it from the home page.`,
-          wantsJson(req as Request),
-        ),
+      unavailable: (req, res, owner) => {
+        const message = `The workflow server of ${owner} is not answering right now. It may have stopped, or be starting or restarting: try again in a few seconds, or start it from the home page.`;
+        // The front door hands token requests to the proxy without express; those get JSON.
+        if (!isExpressRequest(req)) {
+          setSecurityHeaders(res, rawHeaders);
+          sendJson(res, 503, { status: 503, message });
+        } else messagePage(ctx, req, res as Response, 503, 'Server not answering', message, wantsJson(req));
+      },
       logger: logger.child({ part: 'proxy' }),
     });
     cleanups.unshift(() => proxy.close());
@@ -271,7 +271,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
       messagePage(ctx, req, res, status, status === 500 ? 'Error' : 'Refused', status === 500 ? 'Something went wrong in the hub.' : (e.message ?? 'Refused'), wantsJson(req));
     });
 
-    const server = createServer(app);
+    const server = createServer(frontDoor(ctx, app));
     server.on('upgrade', upgradeHandler(ctx, sessions, store, liveSockets));
 
     let closed = false;

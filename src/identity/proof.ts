@@ -9,7 +9,7 @@
  *   `base64url(payload) "." base64url(HMAC-SHA256(secret, DOMAIN + base64url(payload)))`.
  *   The payload names the access user and their groups, the owner and the owner's groups, the
  *   HTTP method and the request target (path and query), when it was made and when it expires,
- *   and a random nonce.
+ *   and a nonce used once.
  * - The server verifies the MAC in constant time, then checks that the method and target match
  *   the request it is answering (so a proof cannot be moved to another URL), that it has not
  *   expired (validity is short: PROOF_TTL_MS), and that its nonce has not been seen before (so a
@@ -65,6 +65,19 @@ export function newServerSecret(): string {
   return randomBytes(32).toString('base64url');
 }
 
+/**
+ * Nonces are unique, not secret: the MAC makes a proof unforgeable, the nonce only makes each one
+ * single-use. A random prefix drawn once per process and a counter are unique without a random
+ * draw per request, and a restarted hub draws a new prefix.
+ */
+const NONCE_PREFIX = randomBytes(12).toString('base64url');
+let noncesMade = 0;
+
+function nextNonce(): string {
+  noncesMade += 1;
+  return NONCE_PREFIX + noncesMade.toString(36);
+}
+
 function mac(secret: string, body: string): Buffer {
   return createHmac('sha256', secret).update(DOMAIN + body).digest();
 }
@@ -85,7 +98,7 @@ export function signProof(
     p: request.target,
     iat: now,
     exp: now + PROOF_TTL_MS,
-    n: randomBytes(16).toString('base64url'),
+    n: nextNonce(),
     via: identity.via,
     ...(identity.xsrf ? { x: identity.xsrf } : {}),
     ...(identity.ceiling ? { ceil: [...identity.ceiling] } : {}),

@@ -1,11 +1,11 @@
-import { Agent, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent, request as forwardRequest, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
 import { signProof, type Identity } from '../identity/proof.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { forwardedHeaders } from './forward-headers.js';
-import { refuseUpgrade, sendUnavailable } from './unavailable.js';
+import { refuseUpgrade } from './unavailable.js';
 
 /** What the proxy needs from the spawner (which provides exactly these). */
 export interface ServerDirectory {
@@ -31,9 +31,10 @@ export interface UserProxyOptions {
   /** Called for every proxied request and WebSocket upgrade with the owner of the server;
    * default: the spawner's touch. The hub passes its activity meter (server and owner). */
   onActivity?: (owner: string) => void;
-  /** Answers a request whose workflow server is down; the hub renders its own page (with the
-   * session's XSRF token and the shared look). Default: a self-contained page or JSON. */
-  unavailable?: (req: IncomingMessage, res: ServerResponse, owner: string) => void;
+  /** Answers a request whose workflow server is down or does not answer: the hub renders its own
+   * page (with the session's XSRF token and the shared look) or JSON. It sees the request's
+   * headers as the client sent them. */
+  unavailable: (req: IncomingMessage, res: ServerResponse, owner: string) => void;
 }
 
 /** Express keeps the full target in `originalUrl` and rewrites `url` under mounted routers;
@@ -42,12 +43,21 @@ function requestTarget(req: IncomingMessage): string {
   return (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '/';
 }
 
-/** http-proxy-3 gives DELETE and OPTIONS requests without a Content-Length a `Content-Length: 0`
- * and drops their Transfer-Encoding, yet still streams the body: on a connection shared between
- * users that body would be read as a further request (request smuggling). No workflow server
- * route takes such a body, so these are refused. */
+/** A DELETE or OPTIONS request with a chunked body: no workflow server route takes one, and
+ * proxies (http-proxy-3 among them) have turned such a body into a further request on a
+ * connection shared between users (request smuggling), so they are refused outright. */
 function chunkedWithoutLength(req: IncomingMessage): boolean {
   return (req.method === 'DELETE' || req.method === 'OPTIONS') && req.headers['transfer-encoding'] !== undefined && req.headers['content-length'] === undefined;
+}
+
+/** Headers of the server's answer that describe the hub's connection to it, not the client's to
+ * the hub: node frames the answer to the client itself. */
+const ANSWER_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
+
+function answerHeaders(answer: IncomingMessage): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(answer.headers)) if (value !== undefined && !ANSWER_HOP_BY_HOP.has(name)) headers[name] = value;
+  return headers;
 }
 
 /**
@@ -68,14 +78,14 @@ export class UserProxy {
 
   constructor(opts: UserProxyOptions) {
     this.timeoutMs = opts.timeoutMs ?? 30_000;
-    this.unavailable = opts.unavailable ?? sendUnavailable;
+    this.unavailable = opts.unavailable;
     this.servers = opts.spawner;
     this.onActivity = opts.onActivity ?? ((owner) => this.servers.touch(owner));
     this.hubCookies = new Set([opts.sessionCookieName, ...(opts.otherHubCookies ?? [])]);
     this.log = opts.logger ?? silentLogger();
     this.agent = new Agent({ keepAlive: true, maxSockets: opts.maxSocketsPerServer ?? 64, maxFreeSockets: 32 });
-    // Errors without a per-call callback (e.g. a client socket failing mid-stream) land here;
-    // an unhandled 'error' event would take the hub down.
+    // WebSocket errors without a per-call callback (e.g. a client socket failing mid-stream) land
+    // here; an unhandled 'error' event would take the hub down.
     this.proxy.on('error', (err, _req, resOrSocket) => {
       this.log.debug({ err: err.message }, 'proxy stream error');
       if ('destroy' in resOrSocket) resOrSocket.destroy();
@@ -92,13 +102,34 @@ export class UserProxy {
       res.end('{"message":"a DELETE or OPTIONS request may not carry a chunked body","status":400}');
       return;
     }
+    const clientHeaders = req.headers;
     const server = this.prepare(req, owner, identity, false);
     if (!server) return this.unavailable(req, res, owner);
-    this.proxy.web(req, res, { target: server.url, agent: this.agent, proxyTimeout: this.timeoutMs }, (err) => {
+    // Node's own client on the pooled agent: http-proxy-3's passes cost more per request than
+    // the forwarding itself, and a request and its answer need nothing beyond this.
+    const { hostname, port } = new URL(server.url);
+    const forwarded = forwardRequest({ host: hostname, port, method: req.method, path: req.url, headers: req.headers, agent: this.agent });
+    const failed = (err: Error): void => {
+      if (res.destroyed || res.writableEnded) return;
       this.log.warn({ owner, err: err.message }, 'workflow server did not answer a request');
-      if (!res.headersSent) this.unavailable(req, res, owner);
-      else res.destroy();
+      if (res.headersSent) return void res.destroy();
+      // The answer depends on what the client sent (a token, Accept), not on the forwarded copy.
+      req.headers = clientHeaders;
+      this.unavailable(req, res, owner);
+    };
+    forwarded.setTimeout(this.timeoutMs, () => forwarded.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
+    forwarded.on('error', failed);
+    forwarded.on('response', (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, answerHeaders(answer));
+      answer.on('error', () => res.destroy());
+      answer.pipe(res);
     });
+    // A client gone before its answer is complete: the server's work for it is dropped too.
+    res.on('close', () => {
+      if (!res.writableFinished) forwarded.destroy();
+    });
+    req.on('error', () => forwarded.destroy());
+    req.pipe(forwarded);
   }
 
   ws(req: IncomingMessage, socket: Duplex, head: Buffer, owner: string, identity: Identity): void {

@@ -13,6 +13,7 @@ import { permissionsView } from '../graphql/permission-stream.js';
 import { OwnerFileUnusableError, withWorkflowSection, type AccessControl } from './access.js';
 import { AtomicWriteError } from '../util/atomic-write.js';
 import { errorMessage, isPlainObject } from '../util/values.js';
+import type { Identity } from '../identity/proof.js';
 import type { DecisionMaker } from './decisions.js';
 import { MAX_AUTHORIZATION_BYTES } from './limits.js';
 
@@ -36,6 +37,20 @@ function optionalWorkflow(req: Request, res: Response): string | undefined | nul
   return null;
 }
 
+/**
+ * `api/userprofile`: what the caller may do here, for anyone who may open the server; 403 naming
+ * the refusing layer for anyone else. Answered by the front door for plain GETs (front-door.ts)
+ * and by the router for the rest (HEAD, a query string).
+ */
+export function userProfile(access: AccessControl, decisions: DecisionMaker, identity: Identity): { status: number; body: object } {
+  if (!decisions.open(identity, 'userprofile')) {
+    const { reason, text } = decisions.denial(identity);
+    return { status: 403, body: { error: text, reason } };
+  }
+  const viewer = decisions.viewer(identity);
+  return { status: 200, body: { username: identity.user, owner: access.owner, groups: viewer.groups(), ...permissionsView(viewer.summary()) } };
+}
+
 export function apiRoutes(
   access: AccessControl,
   decisions: DecisionMaker,
@@ -46,13 +61,8 @@ export function apiRoutes(
   const json = express.json({ limit: MAX_AUTHORIZATION_BYTES, strict: false });
 
   router.get('/userprofile', (_req, res) => {
-    if (!decisions.open(res.locals.identity, 'userprofile')) {
-      const { reason, text } = decisions.denial(res.locals.identity);
-      res.status(403).json({ error: text, reason });
-      return;
-    }
-    const viewer = decisions.viewer(res.locals.identity);
-    res.json({ username: res.locals.identity.user, owner: access.owner, groups: viewer.groups(), ...permissionsView(viewer.summary()) });
+    const { status, body } = userProfile(access, decisions, res.locals.identity);
+    res.status(status).json(body);
   });
 
   const ownerOnly = (req: Request, res: Response, next: () => void): void => {

@@ -14,10 +14,11 @@ import { ProofVerifier } from '../identity/proof.js';
 import { WorkflowEngine } from '../scheduler/index.js';
 import type { Logger } from '../util/logger.js';
 import { AccessControl } from './access.js';
-import { apiRoutes } from './api-routes.js';
+import { apiRoutes, userProfile } from './api-routes.js';
 import { controlRoutes } from './control-routes.js';
 import { DecisionMaker } from './decisions.js';
 import { graphqlHandler } from './graphql-route.js';
+import { serverFrontDoor } from './front-door.js';
 import { CONTROL_PREFIX, requireProof } from './identity.js';
 import { DEFAULT_SERVER_LIMITS, describeBytes, MAX_GRAPHQL_BYTES, type ServerLimits } from './limits.js';
 import { jobFileRoute } from './job-file-route.js';
@@ -25,7 +26,7 @@ import { pageRoutes, renderNotFound } from './page-routes.js';
 import { attachSubscriptions, type Subscriptions } from './subscriptions.js';
 import { watchFile } from '../util/watch-file.js';
 import type { Membership, SiteSettings } from '../identity/launch.js';
-import { securityHeaders } from '../util/security-headers.js';
+import { securityHeaderList, securityHeaders } from '../util/security-headers.js';
 import { staticAssets } from '../util/static-assets.js';
 
 /** The repository root, for views/ and static/ (dist/server or src/server → two levels up). */
@@ -107,8 +108,10 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
   app.disable('x-powered-by');
   app.set('views', join(ROOT, 'views'));
   app.set('view engine', 'ejs');
-  app.use(securityHeaders(new URL(hubOrigin).protocol === 'https:'));
-  app.use(requireProof(verifier, logger.child({ part: 'identity' })));
+  const https = new URL(hubOrigin).protocol === 'https:';
+  const identityLogger = logger.child({ part: 'identity' });
+  app.use(securityHeaders(https));
+  app.use(requireProof(verifier, identityLogger));
   app.use(CONTROL_PREFIX, controlRoutes(access));
   // express matches `/user/O` and `/user/O/` alike; only the bare one needs sending on.
   app.get(base.slice(0, -1), (req, res, next) => {
@@ -140,7 +143,8 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
     }
   });
 
-  const server = createServer(app);
+  const frontDoor = serverFrontDoor({ base, verifier, logger: identityLogger, headers: securityHeaderList(https), profile: (identity) => userProfile(access, decisions, identity) }, app);
+  const server = createServer(frontDoor);
   const subscriptions = attachSubscriptions({
     server,
     path: `${base}subscriptions`,

@@ -20,26 +20,38 @@ export function verifyRequest(verifier: ProofVerifier, req: IncomingMessage, tar
   return verifier.verify(req.headers[PROOF_HEADER], { method: req.method ?? 'GET', target });
 }
 
+export type ProofCheck = { ok: true; identity: Identity } | { ok: false; status: 401 | 403; text: string };
+
 /**
- * Express middleware: verifies the proof for `req.originalUrl` (the raw target, as signed), and
- * keeps the hub's own identity (user null) to the control endpoints and users away from them.
+ * The identity of a request for `target` (the raw target, as signed), or the refusal to answer
+ * (logged here): no valid proof, or the hub's own identity (user null) outside the control
+ * endpoints, or a user on them. Verifying uses up the proof's nonce: check a request once.
  */
+export function checkProof(verifier: ProofVerifier, logger: Logger, req: IncomingMessage, target: string): ProofCheck {
+  const result = verifyRequest(verifier, req, target);
+  if (!result.ok) {
+    logger.warn({ method: req.method, target, reason: result.reason }, 'request refused: no valid proof of identity');
+    return { ok: false, status: 401, text: 'Unauthorized' };
+  }
+  const q = target.indexOf('?');
+  // Express routes without regard to case, so `/_FLOTILLA/` reaches the control routes too.
+  const isControl = (q === -1 ? target : target.slice(0, q)).toLowerCase().startsWith(CONTROL_PREFIX);
+  if ((result.identity.user === null) !== isControl) {
+    logger.warn({ user: result.identity.user, target }, 'request refused: identity not allowed on this path');
+    return { ok: false, status: 403, text: 'Forbidden' };
+  }
+  return result;
+}
+
+/** Express middleware: checkProof for `req.originalUrl`, the identity kept in res.locals. */
 export function requireProof(verifier: ProofVerifier, logger: Logger) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    const result = verifyRequest(verifier, req, req.originalUrl);
-    if (!result.ok) {
-      logger.warn({ method: req.method, target: req.originalUrl, reason: result.reason }, 'request refused: no valid proof of identity');
-      res.status(401).type('text/plain').send('Unauthorized');
+    const check = checkProof(verifier, logger, req, req.originalUrl);
+    if (!check.ok) {
+      res.status(check.status).type('text/plain').send(check.text);
       return;
     }
-    // Express routes without regard to case, so `/_FLOTILLA/` reaches the control routes too.
-    const isControl = req.path.toLowerCase().startsWith(CONTROL_PREFIX);
-    if ((result.identity.user === null) !== isControl) {
-      logger.warn({ user: result.identity.user, target: req.originalUrl }, 'request refused: identity not allowed on this path');
-      res.status(403).type('text/plain').send('Forbidden');
-      return;
-    }
-    res.locals.identity = result.identity;
+    res.locals.identity = check.identity;
     next();
   };
 }

@@ -1,4 +1,4 @@
-import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import { Agent, createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
@@ -9,6 +9,10 @@ import { SpawnerHarness } from '../spawner/harness.js';
 
 const SESSION_COOKIE = 'flotilla-session';
 const LOGIN_FORM_COOKIE = 'flotilla-login-xsrf';
+/** The hub renders this answer as its own page or JSON; here a marker shows the hook is used,
+ * with the client's own headers (not the forwarded copy). */
+const unavailable = (req: IncomingMessage, res: ServerResponse, owner: string) =>
+  res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 503, hook: owner, accept: req.headers.accept ?? null }));
 const identity: Identity = { user: 'bob', groups: ['ops'], owner: 'alice', ownerGroups: ['staff'], via: 'cookie', xsrf: 'xsrf-1' };
 
 interface Reply {
@@ -86,7 +90,7 @@ function withProxiedServer(opts: { running: boolean }) {
       const spawner = h.spawner();
       await spawner.start('alice');
       if (!opts.running) await spawner.stop('alice');
-      proxy = new UserProxy({ spawner, sessionCookieName: SESSION_COOKIE, otherHubCookies: [LOGIN_FORM_COOKIE] });
+      proxy = new UserProxy({ spawner, sessionCookieName: SESSION_COOKIE, otherHubCookies: [LOGIN_FORM_COOKIE], unavailable });
       hub = await hubLike(proxy);
       return { spawner, proxy, hub };
     },
@@ -194,26 +198,59 @@ describe('UserProxy against a real workflow-server stand-in', () => {
   });
 });
 
+describe("UserProxy passes the server's answer on as the server framed it for the hub", () => {
+  it('keeps status, message and every cookie, streams the body, and drops the hop-by-hop headers', async () => {
+    const backend = createServer((_req, res) => {
+      res.writeHead(201, 'Made Here', { 'set-cookie': ['a=1; Path=/user/alice/', 'b=2; Path=/user/alice/'], connection: 'close', 'x-kept': 'yes' });
+      res.write('first,');
+      setTimeout(() => res.end('second'), 50);
+    });
+    await new Promise<void>((r) => backend.listen(0, '127.0.0.1', () => r()));
+    const proxy = new UserProxy({
+      spawner: { info: () => ({ url: `http://127.0.0.1:${(backend.address() as AddressInfo).port}`, secret: newServerSecret() }), touch() {}, wsOpened() {}, wsClosed() {} },
+      sessionCookieName: SESSION_COOKIE,
+      unavailable,
+    });
+    const front = await hubLike(proxy);
+    try {
+      const keepAlive = new Agent({ keepAlive: true });
+      const reply = await new Promise<Reply & { message: string | undefined }>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port: front.port, path: '/user/alice/streamed', agent: keepAlive }, (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, message: res.statusMessage, headers: res.headers, text, json: () => JSON.parse(text) }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      keepAlive.destroy();
+      expect(reply.status).toBe(201);
+      expect(reply.message).toBe('Made Here');
+      expect(reply.text).toBe('first,second');
+      expect(reply.headers['set-cookie']).toEqual(['a=1; Path=/user/alice/', 'b=2; Path=/user/alice/']);
+      expect(reply.headers['x-kept']).toBe('yes');
+      // The server closing its connection to the hub says nothing about the client's.
+      expect(reply.headers.connection).toBe('keep-alive');
+    } finally {
+      await closeServer(front.server);
+      proxy.close();
+      await closeServer(backend);
+    }
+  });
+});
+
 describe('UserProxy when the server is down', () => {
   let hub: { server: Server; port: number };
   const setUp = withProxiedServer({ running: false });
   beforeAll(async () => ({ hub } = await setUp.start()));
   afterAll(() => setUp.stop());
 
-  it('answers browsers with a friendly page and a way back to the hub', async () => {
-    const reply = await call(hub.port, '/user/alice/', { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
-    expect(reply.status).toBe(503);
-    expect(reply.headers['content-type']).toMatch(/^text\/html/);
-    expect(reply.text).toContain('not answering');
-    expect(reply.text).toContain('href="/hub/home"');
-    expect(reply.text).not.toMatch(/Error:|at .*\.js/);
-  });
-
-  it('answers API clients with JSON', async () => {
-    for (const headers of [{ accept: 'application/json' }, {} as Record<string, string>]) {
-      const reply = await call(hub.port, '/user/alice/api/userprofile', { headers });
+  it("hands the answer to the hub's hook, with the client's headers", async () => {
+    for (const accept of ['text/html,application/xhtml+xml,*/*;q=0.8', 'application/json']) {
+      const reply = await call(hub.port, '/user/alice/api/userprofile', { headers: { accept } });
       expect(reply.status).toBe(503);
-      expect(reply.json()).toEqual({ message: 'The workflow server of alice is not answering.', status: 503 });
+      expect(reply.json()).toEqual({ status: 503, hook: 'alice', accept });
     }
   });
 
@@ -237,14 +274,13 @@ describe('UserProxy when the server is down', () => {
       },
       sessionCookieName: SESSION_COOKIE,
       timeoutMs: 300,
-      // The hub renders this answer as its own page; here a marker shows the hook is used.
-      unavailable: (_req, res, owner) => res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 503, hook: owner })),
+      unavailable,
     });
     const front = await hubLike(hung);
     try {
       const reply = await call(front.port, '/user/alice/api/userprofile', { headers: { accept: 'application/json' } });
       expect(reply.status).toBe(503);
-      expect(reply.json()).toEqual({ status: 503, hook: 'alice' });
+      expect(reply.json()).toEqual({ status: 503, hook: 'alice', accept: 'application/json' });
     } finally {
       await closeServer(front.server);
       hung.close();
@@ -267,6 +303,7 @@ describe('UserProxy when the server is down', () => {
         wsClosed: () => undefined,
       },
       sessionCookieName: SESSION_COOKIE,
+      unavailable,
     });
     const front = await hubLike(refusing);
     try {

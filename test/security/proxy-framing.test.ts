@@ -67,6 +67,7 @@ describe('UserProxy request framing', () => {
     proxy = new UserProxy({
       spawner: { info: () => ({ url: `http://127.0.0.1:${backendPort}`, secret: 's'.repeat(43) }), touch() {}, wsOpened() {}, wsClosed() {} },
       sessionCookieName: 'flotilla-session',
+      unavailable: (_req, res) => res.writeHead(503).end(),
     });
     front = createServer((req, res) => proxy.web(req, res, 'alice', who));
     frontPort = await listen(front);

@@ -19,6 +19,7 @@ export function proxyAliceTo(f: HubFixture, server: TestServer): void {
   ctx.proxy = new UserProxy({
     spawner: { info: (o) => (o === 'alice' ? { url: server.url, secret: server.secret } : undefined), touch() {}, wsOpened() {}, wsClosed() {} },
     sessionCookieName: SESSION_COOKIE,
+    unavailable: (_req, res) => res.writeHead(503).end(),
   });
   const status = ctx.servers.status.bind(ctx.servers);
   ctx.servers.status = (owner) => (owner === 'alice' ? 'running' : status(owner));

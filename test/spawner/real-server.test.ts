@@ -36,7 +36,7 @@ describe('Spawner and UserProxy with the real `bin/flotilla server`', () => {
     h.track(info.pid);
     await first.pushMembership({ ops: ['alice', 'bob'] });
 
-    proxy = new UserProxy({ spawner: first, sessionCookieName: 'flotilla-session' });
+    proxy = new UserProxy({ spawner: first, sessionCookieName: 'flotilla-session', unavailable: (_req, res) => res.writeHead(503).end() });
     const owner: Identity = { user: 'alice', groups: ['ops'], owner: 'alice', ownerGroups: ['ops'], via: 'token' };
     const server = createServer((req, res) => proxy!.web(req, res, 'alice', owner));
     hub = server;

@@ -269,6 +269,8 @@ export class Permissions {
   private readonly adminUsers = new Set<string>();
   private readonly adminGroups = new Set<string>();
   private readonly cache = new Map<string, GrantSet>();
+  /** Scoped tokens' access by owner and scopes (a token's scopes never change; revocation is the token store's). */
+  private readonly tokenCache = new Map<string, Access>();
 
   constructor(
     roles: readonly RoleDefinition[],
@@ -297,8 +299,8 @@ export class Permissions {
 
   invalidate(): void {
     this.cache.clear();
+    this.tokenCache.clear();
   }
-
 
   private isAdmin(user: string, groups: readonly string[]): boolean {
     return this.members.isAdmin(user) || this.adminUsers.has(user) || groups.some((g) => this.adminGroups.has(g));
@@ -352,7 +354,12 @@ export class Permissions {
   accessOfToken(owner: Principal, scopes: readonly string[] | undefined): Access {
     const ownerAccess = this.accessOf(owner);
     if (scopes === undefined || scopes.includes('inherit')) return ownerAccess;
-    return new TokenAccess(ownerAccess, new GrantSet(owner, expandScopes(scopes, owner), this.members), this.members);
+    const cacheKey = `${owner.kind}:${owner.name}\n${scopes.join('\n')}`;
+    const cached = this.tokenCache.get(cacheKey);
+    if (cached) return cached;
+    const access = new TokenAccess(ownerAccess, new GrantSet(owner, expandScopes(scopes, owner), this.members), this.members);
+    this.tokenCache.set(cacheKey, access);
+    return access;
   }
 
   /**

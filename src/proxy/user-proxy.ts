@@ -1,4 +1,4 @@
-import { Agent, request as forwardRequest, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { Agent, request as forwardRequest, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
@@ -108,7 +108,6 @@ export class UserProxy {
     // Node's own client on the pooled agent: http-proxy-3's passes cost more per request than
     // the forwarding itself, and a request and its answer need nothing beyond this.
     const { hostname, port } = new URL(server.url);
-    const forwarded = forwardRequest({ host: hostname, port, method: req.method, path: req.url, headers: req.headers, agent: this.agent });
     const failed = (err: Error): void => {
       if (res.destroyed || res.writableEnded) return;
       this.log.warn({ owner, err: err.message }, 'workflow server did not answer a request');
@@ -117,6 +116,13 @@ export class UserProxy {
       req.headers = clientHeaders;
       this.unavailable(req, res, owner);
     };
+    let forwarded: ClientRequest;
+    try {
+      forwarded = forwardRequest({ host: hostname, port, method: req.method, path: req.url, headers: req.headers, agent: this.agent });
+    } catch (err) {
+      // Node's client refuses (throws) a path or header it would not send: an answer, not a crash.
+      return failed(err as Error);
+    }
     forwarded.setTimeout(this.timeoutMs, () => forwarded.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
     forwarded.on('error', failed);
     forwarded.on('response', (answer) => {

@@ -2,14 +2,13 @@
  * The workflow server of one owner: an express app under `/user/O/`, GraphQL over HTTP and
  * WebSocket, pages, the REST API and the hub's control endpoints, on a loopback HTTP server.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { isIP } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { ownerConfigPath, ownerDir, type PlatformConfig } from '../config/index.js';
-import { buildWorkflowSchema } from '../graphql/schema.js';
-import { createRootValue } from '../graphql/resolvers.js';
 import { ProofVerifier } from '../identity/proof.js';
 import { WorkflowEngine } from '../scheduler/index.js';
 import type { Logger } from '../util/logger.js';
@@ -17,12 +16,11 @@ import { AccessControl } from './access.js';
 import { apiRoutes } from './api-routes.js';
 import { controlRoutes } from './control-routes.js';
 import { DecisionMaker } from './decisions.js';
-import { graphqlHandler } from './graphql-route.js';
 import { CONTROL_PREFIX, requireProof } from './identity.js';
 import { DEFAULT_SERVER_LIMITS, describeBytes, MAX_GRAPHQL_BYTES, type ServerLimits } from './limits.js';
 import { jobFileRoute } from './job-file-route.js';
 import { pageRoutes, renderNotFound } from './page-routes.js';
-import { attachSubscriptions, type Subscriptions } from './subscriptions.js';
+import type { SubscriptionOptions, Subscriptions } from './subscriptions.js';
 import { watchFile } from '../util/watch-file.js';
 import type { Membership, SiteSettings } from '../identity/launch.js';
 import { securityHeaders } from '../util/security-headers.js';
@@ -70,6 +68,33 @@ export function isLoopback(host: string): boolean {
   return host === '::1';
 }
 
+/** What GraphQL adds to a server: its HTTP handler and its WebSocket subscriptions. */
+interface GraphqlPart {
+  handler: express.RequestHandler;
+  subscriptions: Subscriptions;
+}
+
+/**
+ * GraphQL over HTTP and WebSocket is most of the code a server loads (graphql, graphql-http,
+ * graphql-ws, ws, the schema). It is loaded once the server listens, so that the hub sees the
+ * server ready sooner and the pages and the REST API answer meanwhile; the schema is built once.
+ */
+async function loadGraphql(engine: WorkflowEngine, owner: string, subscriptionOptions: Omit<SubscriptionOptions, 'schema' | 'rootValue'>): Promise<GraphqlPart> {
+  const [{ buildWorkflowSchema }, { createRootValue }, { graphqlHandler }, { attachSubscriptions }] = await Promise.all([
+    import('../graphql/schema.js'),
+    import('../graphql/resolvers.js'),
+    import('./graphql-route.js'),
+    import('./subscriptions.js'),
+  ]);
+  const schema = buildWorkflowSchema();
+  const rootValue = createRootValue(engine, owner);
+  const { decisions, limits } = subscriptionOptions;
+  return {
+    handler: graphqlHandler(schema, rootValue, decisions, limits),
+    subscriptions: attachSubscriptions({ ...subscriptionOptions, schema, rootValue }),
+  };
+}
+
 export async function startWorkflowServer(options: WorkflowServerOptions): Promise<RunningWorkflowServer> {
   const { owner, logger } = options;
   if (!isLoopback(options.host)) throw new Error(`refusing to listen on ${options.host}: the workflow server listens on loopback only`);
@@ -95,8 +120,6 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
     },
   });
   await engine.start();
-  const schema = buildWorkflowSchema();
-  const rootValue = createRootValue(engine, owner);
 
   const workflowExists = (workflow: string): boolean => engine.getWorkflow(workflow) !== undefined;
 
@@ -115,7 +138,10 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
   app.use(`${base}static`, express.static(join(ROOT, 'static'), { index: false, fallthrough: false, maxAge: '1h' }));
   app.use(`${base}api`, apiRoutes(access, decisions, options.dataDir, workflowExists));
   app.use(`${base}graphql`, express.json({ limit: MAX_GRAPHQL_BYTES, type: ['application/json', 'application/graphql-response+json'] }));
-  app.all(`${base}graphql`, graphqlHandler(schema, rootValue, decisions, limits));
+  // Until GraphQL is loaded (see loadGraphql) its requests wait; if it cannot load, they fail.
+  app.all(`${base}graphql`, (req, res, next) => {
+    graphql.then((part) => part.handler(req, res, next), next);
+  });
   app.use(base, jobFileRoute(engine, decisions));
   app.use(base, pageRoutes({ owner, base }, decisions, workflowExists));
   app.use((req, res) => {
@@ -138,18 +164,10 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
   });
 
   const server = createServer(app);
-  const subscriptions = attachSubscriptions({
-    server,
-    path: `${base}subscriptions`,
-    hubOrigin,
-    schema,
-    rootValue,
-    verifier,
-    access,
-    decisions,
-    logger: logger.child({ part: 'subscriptions' }),
-    limits,
-  });
+  // Sockets opened before GraphQL is loaded are held, then handed to it in the order they came.
+  const heldUpgrades: [IncomingMessage, Duplex, Buffer][] = [];
+  const holdUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => void heldUpgrades.push([req, socket, head]);
+  server.on('upgrade', holdUpgrade);
   const ownerFile = watchFile(ownerConfigPath(options.dataDir, owner), () => {
     logger.info('owner configuration changed on disk; re-reading it');
     access.reloadOwnerFile();
@@ -166,6 +184,47 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
   const port = typeof address === 'object' && address ? address.port : options.port;
   const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
   logger.info({ owner, url, port, base }, 'workflow server listening');
+
+  let loaded: GraphqlPart | undefined;
+  // Loaded after the caller has had its turn to say that the server listens (cli/server.ts).
+  const graphql = new Promise<void>((resolve) => setImmediate(resolve))
+    .then(() =>
+      loadGraphql(engine, owner, {
+        server,
+        path: `${base}subscriptions`,
+        hubOrigin,
+        verifier,
+        access,
+        decisions,
+        logger: logger.child({ part: 'subscriptions' }),
+        limits,
+      }),
+    )
+    .then(
+      (part) => {
+        loaded = part;
+        server.off('upgrade', holdUpgrade);
+        for (const held of heldUpgrades.splice(0)) server.emit('upgrade', ...held);
+        return part;
+      },
+      (err: unknown) => {
+        logger.error({ err: (err as Error).message }, 'GraphQL could not be loaded; its requests and sockets fail');
+        server.off('upgrade', holdUpgrade);
+        for (const [, socket] of heldUpgrades.splice(0)) socket.destroy();
+        throw err;
+      },
+    );
+  // Its failure is logged above and answers each GraphQL request; no unhandled rejection.
+  graphql.catch(() => undefined);
+  const subscriptions: Subscriptions = {
+    get size() {
+      return loaded?.subscriptions.size ?? 0;
+    },
+    async close() {
+      const part = await graphql.catch(() => undefined);
+      await part?.subscriptions.close();
+    },
+  };
 
   return {
     url,

@@ -75,8 +75,11 @@ describe.skipIf(!existsSync(CHROMIUM))('hub pages in Chromium', () => {
     await p.goto(`${f.url}/user/carol/`);
     await waitFor(async () => (await p.locator('#spawn-steps li.failed').count()) === 1, 90_000, 'the failed step');
     const message = (await p.locator('#spawn-status').textContent()) ?? '';
-    expect(message).toContain('The server could not start');
-    expect(message).toContain('engine.sqlite');
+    expect(message).toContain('The workflow server for "carol" could not start');
+    expect(message).toContain('engine.sqlite is not a SQLite database');
+    expect(await p.locator('h1').textContent()).toBe('The server could not start');
+    expect(await p.locator('.spawn-log pre').textContent()).toContain('flotilla server:');
+    expect(await p.locator('#spawn-retry').isVisible()).toBe(true);
     expect(await p.locator('#spawn-steps li.done').allTextContents()).toContain('Requested');
     expect(await p.locator('#spawn-steps li[data-step=ready]').getAttribute('class')).toBe('');
     expect(p.url()).toBe(`${f.url}/user/carol/`);

@@ -25,14 +25,22 @@
     meter.setAttribute('aria-valuenow', String(percent));
   }
 
+  // The reason is the first line; a failed start's message goes on with the server's last log lines.
   function fail(message) {
     finished = true;
     document.querySelector('.spinner').classList.add('stopped');
+    box.querySelector('h1').textContent = 'The server could not start';
+    document.getElementById('spawn-note').hidden = true;
+    document.getElementById('spawn-retry').hidden = false;
     bar.className = 'fill-failed';
     showProgress(100);
     var current = steps.filter(function (li) { return li.className === 'current'; })[0];
     if (current) current.className = 'failed';
-    text.textContent = message;
+    var lines = message.split('\n');
+    text.textContent = lines[0];
+    if (lines.length > 1) {
+      text.after(hub.el('details', { class: 'small spawn-log' }, [hub.el('summary', { text: 'Last lines of the server log' }), hub.el('pre', { text: lines.slice(1).join('\n') })]));
+    }
   }
 
   var events = new EventSource('/hub/api/users/' + encodeURIComponent(owner) + '/server/progress');
@@ -45,7 +53,7 @@
     }
     if (event.failed) {
       events.close();
-      fail('The server could not start: ' + event.message.replace(/^Spawn failed: /, '') + ' Reload this page to try again.');
+      fail(event.message.replace(/^Spawn failed: t/, 'T'));
       return;
     }
     showProgress(event.progress);
@@ -68,6 +76,6 @@
       text.textContent = 'Connection to the hub lost; reconnecting…';
       return;
     }
-    fail('Cannot follow the start of ' + owner + "'s server. Reload this page to try again.");
+    fail('Cannot follow the start of ' + owner + "'s server; reload this page to try again.");
   };
 })();

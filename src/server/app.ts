@@ -76,8 +76,11 @@ interface GraphqlPart {
 
 /**
  * GraphQL over HTTP and WebSocket is most of the code a server loads (graphql, graphql-http,
- * graphql-ws, ws, the schema). It is loaded once the server listens, so that the hub sees the
- * server ready sooner and the pages and the REST API answer meanwhile; the schema is built once.
+ * graphql-ws, ws, the schema): a third of its start-up CPU and several MB. It is loaded when first
+ * needed (a GraphQL request or socket, or a page, whose script asks for it next), so that the server
+ * listens sooner, a server used only through the REST API never loads it, and its loading (long
+ * stretches without a turn of the event loop) does not hold up the first answers. The schema is
+ * built once.
  */
 async function loadGraphql(engine: WorkflowEngine, owner: string, subscriptionOptions: Omit<SubscriptionOptions, 'schema' | 'rootValue'>): Promise<GraphqlPart> {
   const [{ buildWorkflowSchema }, { createRootValue }, { graphqlHandler }, { attachSubscriptions }] = await Promise.all([
@@ -123,6 +126,36 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
 
   const workflowExists = (workflow: string): boolean => engine.getWorkflow(workflow) !== undefined;
 
+  // GraphQL, loaded by the first request, socket or page that needs it (see loadGraphql).
+  let loaded: GraphqlPart | undefined;
+  let loading: Promise<GraphqlPart> | undefined;
+  const graphql = (): Promise<GraphqlPart> =>
+    (loading ??= loadGraphql(engine, owner, {
+      server,
+      path: `${base}subscriptions`,
+      hubOrigin,
+      verifier,
+      access,
+      decisions,
+      logger: logger.child({ part: 'subscriptions' }),
+      limits,
+    }).then(
+      (part) => {
+        loaded = part;
+        server.off('upgrade', holdUpgrade);
+        for (const held of heldUpgrades.splice(0)) server.emit('upgrade', ...held);
+        return part;
+      },
+      (err: unknown) => {
+        logger.error({ err: (err as Error).message }, 'GraphQL could not be loaded; its requests and sockets fail');
+        server.off('upgrade', holdUpgrade);
+        for (const [, socket] of heldUpgrades.splice(0)) socket.destroy();
+        throw err;
+      },
+    ));
+  // Its failure is logged once and answers each GraphQL request; no unhandled rejection here.
+  const loadGraphqlNow = (): void => void graphql().catch(() => undefined);
+
   const app = express();
   app.disable('x-powered-by');
   app.set('views', join(ROOT, 'views'));
@@ -138,11 +171,16 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
   app.use(`${base}static`, express.static(join(ROOT, 'static'), { index: false, fallthrough: false, maxAge: '1h' }));
   app.use(`${base}api`, apiRoutes(access, decisions, options.dataDir, workflowExists));
   app.use(`${base}graphql`, express.json({ limit: MAX_GRAPHQL_BYTES, type: ['application/json', 'application/graphql-response+json'] }));
-  // Until GraphQL is loaded (see loadGraphql) its requests wait; if it cannot load, they fail.
+  // The first GraphQL request loads GraphQL (see loadGraphql) and waits for it; if it cannot load, they fail.
   app.all(`${base}graphql`, (req, res, next) => {
-    graphql.then((part) => part.handler(req, res, next), next);
+    graphql().then((part) => part.handler(req, res, next), next);
   });
   app.use(base, jobFileRoute(engine, decisions));
+  // A page's script asks for GraphQL next: it starts loading as soon as the page has been sent.
+  app.use(base, (req, res, next) => {
+    if (req.method === 'GET') res.once('finish', () => loadGraphqlNow());
+    next();
+  });
   app.use(base, pageRoutes({ owner, base }, decisions, workflowExists));
   app.use((req, res) => {
     // Browsers get the product's page; API clients (and anything not asking for HTML) keep JSON.
@@ -164,9 +202,12 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
   });
 
   const server = createServer(app);
-  // Sockets opened before GraphQL is loaded are held, then handed to it in the order they came.
+  // The first socket loads GraphQL; sockets opened before it is ready are held, then handed to it in the order they came.
   const heldUpgrades: [IncomingMessage, Duplex, Buffer][] = [];
-  const holdUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => void heldUpgrades.push([req, socket, head]);
+  const holdUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    heldUpgrades.push([req, socket, head]);
+    loadGraphqlNow();
+  };
   server.on('upgrade', holdUpgrade);
   const ownerFile = watchFile(ownerConfigPath(options.dataDir, owner), () => {
     logger.info('owner configuration changed on disk; re-reading it');
@@ -185,43 +226,12 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
   const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
   logger.info({ owner, url, port, base }, 'workflow server listening');
 
-  let loaded: GraphqlPart | undefined;
-  // Loaded after the caller has had its turn to say that the server listens (cli/server.ts).
-  const graphql = new Promise<void>((resolve) => setImmediate(resolve))
-    .then(() =>
-      loadGraphql(engine, owner, {
-        server,
-        path: `${base}subscriptions`,
-        hubOrigin,
-        verifier,
-        access,
-        decisions,
-        logger: logger.child({ part: 'subscriptions' }),
-        limits,
-      }),
-    )
-    .then(
-      (part) => {
-        loaded = part;
-        server.off('upgrade', holdUpgrade);
-        for (const held of heldUpgrades.splice(0)) server.emit('upgrade', ...held);
-        return part;
-      },
-      (err: unknown) => {
-        logger.error({ err: (err as Error).message }, 'GraphQL could not be loaded; its requests and sockets fail');
-        server.off('upgrade', holdUpgrade);
-        for (const [, socket] of heldUpgrades.splice(0)) socket.destroy();
-        throw err;
-      },
-    );
-  // Its failure is logged above and answers each GraphQL request; no unhandled rejection.
-  graphql.catch(() => undefined);
   const subscriptions: Subscriptions = {
     get size() {
       return loaded?.subscriptions.size ?? 0;
     },
     async close() {
-      const part = await graphql.catch(() => undefined);
+      const part = await loading?.catch(() => undefined);
       await part?.subscriptions.close();
     },
   };

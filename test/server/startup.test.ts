@@ -1,6 +1,6 @@
 /**
- * GraphQL is loaded once the server listens (server/app.ts): requests and sockets that arrive at
- * once are served when it is ready, with the same checks, and a server closed before then closes.
+ * GraphQL is loaded when first needed (server/app.ts): requests and sockets that arrive before it
+ * is ready are served once it is, with the same checks, and a server closed before then closes.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { GraphqlSocket, openSocket, startTestServer, waitFor, type TestServer } from './helpers.js';
@@ -18,7 +18,7 @@ describe('workflow server start-up', () => {
     server = undefined;
   });
 
-  it('serves GraphQL requests and sockets sent the moment it listens, refusing those it must', async () => {
+  it('serves GraphQL requests and sockets sent together the moment it listens, refusing those it must', async () => {
     server = await startTestServer({ owner: 'alice', site: { '*': { '*': { limit: 'ALL' } } }, ua: { bob: ['READ'] }, flows: { demo: FLOW } });
     const [query, bobSocket, mallory] = await Promise.all([
       server.graphql({ user: 'bob' }, '{ workflows { name } }'),

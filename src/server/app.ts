@@ -173,7 +173,9 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
   app.use(`${base}graphql`, express.json({ limit: MAX_GRAPHQL_BYTES, type: ['application/json', 'application/graphql-response+json'] }));
   // The first GraphQL request loads GraphQL (see loadGraphql) and waits for it; if it cannot load, they fail.
   app.all(`${base}graphql`, (req, res, next) => {
-    graphql().then((part) => part.handler(req, res, next), next);
+    graphql()
+      .then((part) => part.handler(req, res, next))
+      .catch(next);
   });
   app.use(base, jobFileRoute(engine, decisions));
   // A page's script asks for GraphQL next: it starts loading as soon as the page has been sent.

@@ -1,26 +1,16 @@
 import type { SiteAuthorization, UserAuthorization, WorkflowAuthorization } from './config.js';
 import { decideMasks, type AuthzRequest, type WorkflowScope } from './decide.js';
+import { DecisionCache } from './decision-cache.js';
 import { explainDecision, type Explanation } from './explain.js';
 import { OperationSet } from './mask.js';
 import type { Operation } from './operations.js';
 
 export interface AuthorizerOptions {
-  /** Most decisions kept; the least recently used is dropped first. */
+  /** Most decisions kept; roughly the least recently used is dropped first. */
   cacheSize?: number;
 }
 
 const DEFAULT_CACHE_SIZE = 50_000;
-
-function cacheKey(request: AuthzRequest, workflow: string | null): string {
-  // Group order carries no meaning, so it must not split the cache; JSON keeps names unambiguous.
-  return JSON.stringify([
-    request.owner,
-    [...request.ownerGroups].sort(),
-    request.user,
-    [...request.userGroups].sort(),
-    workflow,
-  ]);
-}
 
 /** What one owner wrote: user_authorization and workflow_authorization. */
 interface OwnerSections {
@@ -35,12 +25,11 @@ interface OwnerSections {
 export class Authorizer {
   #site: SiteAuthorization | undefined;
   readonly #owners = new Map<string, OwnerSections>();
-  readonly #cache = new Map<string, OperationSet>();
-  readonly #cacheSize: number;
+  readonly #cache: DecisionCache;
 
   constructor(site?: SiteAuthorization, options: AuthorizerOptions = {}) {
     this.#site = site;
-    this.#cacheSize = Math.max(1, Math.floor(options.cacheSize ?? DEFAULT_CACHE_SIZE));
+    this.#cache = new DecisionCache(Math.max(1, Math.floor(options.cacheSize ?? DEFAULT_CACHE_SIZE)));
   }
 
   setSite(site?: SiteAuthorization): void {
@@ -80,21 +69,12 @@ export class Authorizer {
     try {
       const scope = this.#scope(request.owner, workflow);
       // A workflow without a section is decided by the server-wide rule alone: share its cache entry.
-      const key = cacheKey(request, scope?.section === undefined ? null : scope.name);
-      const hit = this.#cache.get(key);
-      if (hit !== undefined) {
-        // Re-insert so that Map order is least-recently-used first.
-        this.#cache.delete(key);
-        this.#cache.set(key, hit);
-        return hit;
-      }
+      const cachedAs = scope?.section === undefined ? null : scope.name;
+      const hit = this.#cache.get(request, cachedAs);
+      if (hit !== undefined) return hit;
       const owner = this.#owners.get(request.owner);
       const result = OperationSet.of(decideMasks(this.#site, owner?.ua, request, undefined, scope).result);
-      if (this.#cache.size >= this.#cacheSize) {
-        const oldest = this.#cache.keys().next();
-        if (!oldest.done) this.#cache.delete(oldest.value);
-      }
-      this.#cache.set(key, result);
+      this.#cache.set(request, cachedAs, result);
       return result;
     } catch {
       return OperationSet.of(0);

@@ -2,14 +2,13 @@
  * The workflow server of one owner: an express app under `/user/O/`, GraphQL over HTTP and
  * WebSocket, pages, the REST API and the hub's control endpoints, on a loopback HTTP server.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { isIP } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { ownerConfigPath, ownerDir, type PlatformConfig } from '../config/index.js';
-import { buildWorkflowSchema } from '../graphql/schema.js';
-import { createRootValue } from '../graphql/resolvers.js';
 import { ProofVerifier } from '../identity/proof.js';
 import { WorkflowEngine } from '../scheduler/index.js';
 import type { Logger } from '../util/logger.js';
@@ -17,13 +16,12 @@ import { AccessControl } from './access.js';
 import { apiRoutes, userProfile } from './api-routes.js';
 import { controlRoutes } from './control-routes.js';
 import { DecisionMaker } from './decisions.js';
-import { graphqlHandler } from './graphql-route.js';
 import { serverFrontDoor } from './front-door.js';
 import { CONTROL_PREFIX, requireProof } from './identity.js';
 import { DEFAULT_SERVER_LIMITS, describeBytes, MAX_GRAPHQL_BYTES, type ServerLimits } from './limits.js';
 import { jobFileRoute } from './job-file-route.js';
 import { pageRoutes, renderNotFound } from './page-routes.js';
-import { attachSubscriptions, type Subscriptions } from './subscriptions.js';
+import type { SubscriptionOptions, Subscriptions } from './subscriptions.js';
 import { watchFile } from '../util/watch-file.js';
 import type { Membership, SiteSettings } from '../identity/launch.js';
 import { securityHeaderList, securityHeaders } from '../util/security-headers.js';
@@ -74,6 +72,36 @@ export function isLoopback(host: string): boolean {
   return host === '::1';
 }
 
+/** What GraphQL adds to a server: its HTTP handler and its WebSocket subscriptions. */
+interface GraphqlPart {
+  handler: express.RequestHandler;
+  subscriptions: Subscriptions;
+}
+
+/**
+ * GraphQL over HTTP and WebSocket is most of the code a server loads (graphql, graphql-http,
+ * graphql-ws, ws, the schema): a third of its start-up CPU and several MB. It is loaded when first
+ * needed (a GraphQL request or socket, or a page, whose script asks for it next), so that the server
+ * listens sooner, a server used only through the REST API never loads it, and its loading (long
+ * stretches without a turn of the event loop) does not hold up the first answers. The schema is
+ * built once.
+ */
+async function loadGraphql(engine: WorkflowEngine, owner: string, subscriptionOptions: Omit<SubscriptionOptions, 'schema' | 'rootValue'>): Promise<GraphqlPart> {
+  const [{ buildWorkflowSchema }, { createRootValue }, { graphqlHandler }, { attachSubscriptions }] = await Promise.all([
+    import('../graphql/schema.js'),
+    import('../graphql/resolvers.js'),
+    import('./graphql-route.js'),
+    import('./subscriptions.js'),
+  ]);
+  const schema = buildWorkflowSchema();
+  const rootValue = createRootValue(engine, owner);
+  const { decisions, limits } = subscriptionOptions;
+  return {
+    handler: graphqlHandler(schema, rootValue, decisions, limits),
+    subscriptions: attachSubscriptions({ ...subscriptionOptions, schema, rootValue }),
+  };
+}
+
 export async function startWorkflowServer(options: WorkflowServerOptions): Promise<RunningWorkflowServer> {
   const { owner, logger } = options;
   if (!isLoopback(options.host)) throw new Error(`refusing to listen on ${options.host}: the workflow server listens on loopback only`);
@@ -99,10 +127,38 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
     },
   });
   await engine.start();
-  const schema = buildWorkflowSchema();
-  const rootValue = createRootValue(engine, owner);
 
   const workflowExists = (workflow: string): boolean => engine.getWorkflow(workflow) !== undefined;
+
+  // GraphQL, loaded by the first request, socket or page that needs it (see loadGraphql).
+  let loaded: GraphqlPart | undefined;
+  let loading: Promise<GraphqlPart> | undefined;
+  const graphql = (): Promise<GraphqlPart> =>
+    (loading ??= loadGraphql(engine, owner, {
+      server,
+      path: `${base}subscriptions`,
+      hubOrigin,
+      verifier,
+      access,
+      decisions,
+      logger: logger.child({ part: 'subscriptions' }),
+      limits,
+    }).then(
+      (part) => {
+        loaded = part;
+        server.off('upgrade', holdUpgrade);
+        for (const held of heldUpgrades.splice(0)) server.emit('upgrade', ...held);
+        return part;
+      },
+      (err: unknown) => {
+        logger.error({ err: (err as Error).message }, 'GraphQL could not be loaded; its requests and sockets fail');
+        server.off('upgrade', holdUpgrade);
+        for (const [, socket] of heldUpgrades.splice(0)) socket.destroy();
+        throw err;
+      },
+    ));
+  // Its failure is logged once and answers each GraphQL request; no unhandled rejection here.
+  const loadGraphqlNow = (): void => void graphql().catch(() => undefined);
 
   const app = express();
   app.disable('x-powered-by');
@@ -121,8 +177,18 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
   app.use(`${base}static`, staticAssets());
   app.use(`${base}api`, apiRoutes(access, decisions, options.dataDir, workflowExists));
   app.use(`${base}graphql`, express.json({ limit: MAX_GRAPHQL_BYTES, type: ['application/json', 'application/graphql-response+json'] }));
-  app.all(`${base}graphql`, graphqlHandler(schema, rootValue, decisions, limits));
+  // The first GraphQL request loads GraphQL (see loadGraphql) and waits for it; if it cannot load, they fail.
+  app.all(`${base}graphql`, (req, res, next) => {
+    graphql()
+      .then((part) => part.handler(req, res, next))
+      .catch(next);
+  });
   app.use(base, jobFileRoute(engine, decisions));
+  // A page's script asks for GraphQL next: it starts loading as soon as the page has been sent.
+  app.use(base, (req, res, next) => {
+    if (req.method === 'GET') res.once('finish', () => loadGraphqlNow());
+    next();
+  });
   app.use(base, pageRoutes({ owner, base }, decisions, workflowExists));
   app.use((req, res) => {
     // Browsers get the product's page; API clients (and anything not asking for HTML) keep JSON.
@@ -145,18 +211,13 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
 
   const frontDoor = serverFrontDoor({ base, verifier, logger: identityLogger, headers: securityHeaderList(https), profile: (identity) => userProfile(access, decisions, identity) }, app);
   const server = createServer(frontDoor);
-  const subscriptions = attachSubscriptions({
-    server,
-    path: `${base}subscriptions`,
-    hubOrigin,
-    schema,
-    rootValue,
-    verifier,
-    access,
-    decisions,
-    logger: logger.child({ part: 'subscriptions' }),
-    limits,
-  });
+  // The first socket loads GraphQL; sockets opened before it is ready are held, then handed to it in the order they came.
+  const heldUpgrades: [IncomingMessage, Duplex, Buffer][] = [];
+  const holdUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    heldUpgrades.push([req, socket, head]);
+    loadGraphqlNow();
+  };
+  server.on('upgrade', holdUpgrade);
   const ownerFile = watchFile(ownerConfigPath(options.dataDir, owner), () => {
     logger.info('owner configuration changed on disk; re-reading it');
     access.reloadOwnerFile();
@@ -173,6 +234,16 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
   const port = typeof address === 'object' && address ? address.port : options.port;
   const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
   logger.info({ owner, url, port, base }, 'workflow server listening');
+
+  const subscriptions: Subscriptions = {
+    get size() {
+      return loaded?.subscriptions.size ?? 0;
+    },
+    async close() {
+      const part = await loading?.catch(() => undefined);
+      await part?.subscriptions.close();
+    },
+  };
 
   return {
     url,

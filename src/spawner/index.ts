@@ -5,6 +5,7 @@ export {
   type ServerStatus,
   type ServerSummary,
   type SpawnerOptions,
+  type StartStep,
 } from './spawner.js';
 export { serverLogPath } from './server-process.js';
 export {

@@ -13,6 +13,12 @@ import { ServerStore, type ServerRecord, type StoredServer } from './server-stor
 
 export type ServerStatus = 'stopped' | 'starting' | 'running' | 'stopping';
 
+/**
+ * How far a start has come: recorded and asked for, the process launched (loading its code,
+ * opening its engine), listening (it said so over the start-up channel; the hub checks it answers).
+ */
+export type StartStep = 'requested' | 'launched' | 'listening';
+
 export interface ServerInfo {
   owner: string;
   pid: number;
@@ -71,7 +77,7 @@ const KILL_WAIT_MS = 10_000;
  */
 type Lifecycle =
   | { state: 'stopped' }
-  | { state: 'starting'; ready: Promise<ServerInfo> }
+  | { state: 'starting'; ready: Promise<ServerInfo>; step: StartStep }
   | { state: 'running'; record: ServerRecord; child: ChildProcess | undefined; healthFailures: number }
   | { state: 'stopping'; record: ServerRecord; done: Promise<void> };
 
@@ -105,7 +111,7 @@ const NO_SITE_SETTINGS: SiteSettings = { workflowServer: {} };
  * if the hub dies before recording it as running (identity/launch.ts), so a hub killed at any
  * instant leaves either an adoptable server or none, never an unknown one.
  */
-export class Spawner extends EventEmitter<{ change: [owner: string, status: ServerStatus] }> {
+export class Spawner extends EventEmitter<{ change: [owner: string, status: ServerStatus]; step: [owner: string, step: StartStep] }> {
   private readonly store: ServerStore;
   private readonly entries = new Map<string, Entry>();
   private readonly log: Logger;
@@ -191,7 +197,7 @@ export class Spawner extends EventEmitter<{ change: [owner: string, status: Serv
       case 'stopped': {
         // The launch begins only once the state says so, so that every caller from now on joins it.
         const ready = Promise.resolve().then(() => this.launch(owner, e));
-        this.enter(owner, e, { state: 'starting', ready });
+        this.enter(owner, e, { state: 'starting', ready, step: 'requested' });
         return ready;
       }
     }
@@ -223,6 +229,12 @@ export class Spawner extends EventEmitter<{ change: [owner: string, status: Serv
 
   status(owner: string): ServerStatus {
     return this.entries.get(owner)?.life.state ?? 'stopped';
+  }
+
+  /** How far the start under way has come; undefined unless the server is starting. */
+  startStep(owner: string): StartStep | undefined {
+    const life = this.entries.get(owner)?.life;
+    return life?.state === 'starting' ? life.step : undefined;
   }
 
   /** Where and how to reach a running server; undefined unless it is running. */
@@ -299,6 +311,13 @@ export class Spawner extends EventEmitter<{ change: [owner: string, status: Serv
     return { ...r, url: `http://127.0.0.1:${r.port}` };
   }
 
+  /** A start moving on: listeners (the progress stream) hear each step once. */
+  private reachStep(owner: string, e: Entry, step: StartStep): void {
+    if (e.life.state !== 'starting' || e.life.step === step) return;
+    e.life.step = step;
+    this.emit('step', owner, step);
+  }
+
   /** Every state change goes through here, so that listeners hear each one once. */
   private enter(owner: string, e: Entry, life: Lifecycle): void {
     const changed = e.life.state !== life.state;
@@ -343,6 +362,7 @@ export class Spawner extends EventEmitter<{ change: [owner: string, status: Serv
       this.store.setStartingPid(owner, pid);
       child.on('error', (err) => this.log.warn({ owner, pid, err: err.message }, 'workflow server process error'));
       this.log.info({ owner, pid, isolation: this.isolation.mode, ...(account ? { uid: account.uid } : {}) }, 'starting workflow server');
+      this.reachStep(owner, e, 'launched');
       const outcome = await this.waitListening(child, deadline);
       if (outcome.kind !== 'listening') {
         const tail = logTail(logPath, launched.logOffset);
@@ -357,6 +377,7 @@ export class Spawner extends EventEmitter<{ change: [owner: string, status: Serv
         throw new Error(`the workflow server for "${owner}" could not start (${why}); last lines of ${logPath}:\n${tail}`);
       }
       if (outcome.pid !== pid) throw new Error(`the workflow server for "${owner}" reported pid ${outcome.pid}, not ${pid}`);
+      this.reachStep(owner, e, 'listening');
       // One signed round trip proves the whole path: the port, the secret, the owner, the pid.
       const health = await checkHealth({ owner, port: outcome.port, secret }, Math.max(1, Math.min(this.opts.httpTimeoutMs, deadline - Date.now())), pid);
       if (!health.ok) {

@@ -1,5 +1,5 @@
+import { createRequire } from 'node:module';
 import { pino, type Logger, type LoggerOptions } from 'pino';
-import { PinoPretty } from 'pino-pretty';
 
 export type { Logger };
 
@@ -16,6 +16,8 @@ export function createLogger(name: string, level = process.env.FLOTILLA_LOG_LEVE
   };
   const format = process.env.FLOTILLA_LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json');
   if (format !== 'pretty') return pino(options);
+  // Loaded only for a person at a terminal: servers and hubs writing to files never pay for it.
+  const { PinoPretty } = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
   return pino(options, PinoPretty({ colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname', sync: true }));
 }
 

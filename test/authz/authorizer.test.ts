@@ -73,6 +73,39 @@ describe('Authorizer', () => {
     }
   });
 
+  it('never serves a decision made with other groups: leaving a group takes its grant away at once', () => {
+    const authz = new Authorizer(openSite);
+    authz.setUserAuthorization('alice', parseUserAuthorization({ 'group:ops': 'CONTROL', 'group:banned': '!ALL' }));
+    const groups = ['ops'];
+    expect(authz.permitted({ ...request, userGroups: groups }).has('stop')).toBe(true);
+    // The same list changed in place, then fresh lists: each is decided for what it holds now.
+    groups[0] = 'chemistry';
+    expect([...authz.permitted({ ...request, userGroups: groups })]).toEqual(['read']);
+    expect([...authz.permitted({ ...request, userGroups: ['ops', 'banned'] })]).toEqual([]);
+    expect([...authz.permitted({ ...request, userGroups: ['ops', 'ops'] })]).toContain('stop');
+    expect([...authz.permitted({ ...request, userGroups: ['banned', 'ops', 'ops'] })]).toEqual([]);
+    // The owner's groups count too: a site entry for group:staff owners narrows what bob gets.
+    const site = new Authorizer(parseSiteAuthorization({ '*': { '*': { default: 'READ', limit: 'ALL' } }, 'group:staff': { '*': { limit: '!ALL' } } }));
+    expect([...site.permitted({ ...request, ownerGroups: [] })]).toEqual(['read']);
+    expect([...site.permitted({ ...request, ownerGroups: ['staff'] })]).toEqual([]);
+    expect([...site.permitted({ ...request, ownerGroups: [] })]).toEqual(['read']);
+  });
+
+  it('keeps decisions in use when the cache is full, and drops one not used since', () => {
+    const authz = new Authorizer(openSite, { cacheSize: 2 });
+    const first = { ...request, user: 'v1' };
+    authz.permitted(first);
+    authz.permitted({ ...request, user: 'v2' });
+    authz.permitted(first);
+    authz.permitted({ ...request, user: 'v3' });
+    expect(authz.cachedDecisions).toBe(2);
+    // v2 went; v1, used again, stayed: asking for it again adds nothing.
+    authz.permitted(first);
+    expect(authz.cachedDecisions).toBe(2);
+    authz.permitted({ ...request, user: 'v2' });
+    expect(authz.cachedDecisions).toBe(2);
+  });
+
   it('fails closed on a malformed request and does not cache it', () => {
     const authz = new Authorizer(openSite);
     expect([...authz.permitted({ ...request, user: '' })]).toEqual([]);

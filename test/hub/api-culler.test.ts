@@ -219,6 +219,13 @@ describe('jupyterhub-idle-culler 2.0 against a real hub', () => {
     await started;
     expect(events.at(-1)).toMatchObject({ progress: 100, ready: true, url: '/user/carol/' });
     for (const e of events) expect(e).toEqual(expect.objectContaining({ progress: expect.any(Number), message: expect.any(String) }));
+    // Each step is pushed as the spawner reaches it, in order, ending with ready.
+    const order = ['requested', 'launched', 'listening', 'ready'];
+    const steps = events.map((e) => order.indexOf(e.step as string));
+    expect(steps).not.toContain(-1);
+    expect(steps).toEqual([...steps].sort((a, b) => a - b));
+    expect(new Set(steps).size).toBe(steps.length);
+    expect(events.map((e) => e.step)).toContain('listening');
     // Once running, the stream is one ready event.
     const again = await (await fetch(`${apiUrl}/users/carol/server/progress`, { headers: { Authorization: `token ${CULLER_TOKEN}` } })).text();
     expect(again.trim().split('\n\n')).toHaveLength(1);

@@ -65,6 +65,28 @@ describe.skipIf(!existsSync(CHROMIUM))('hub pages in Chromium', () => {
     await p.close();
   }, SLOW);
 
+  it('spawn progress page says why a start failed, at the step it failed', async () => {
+    // A damaged engine database stops carol's server during start-up, with a message naming it.
+    const state = join(f.dir, 'users', 'carol', '.flotilla');
+    mkdirSync(state, { recursive: true });
+    writeFileSync(join(state, 'engine.sqlite'), 'this is not a database');
+    const p = await page();
+    await signIn(p, 'carol');
+    await p.goto(`${f.url}/user/carol/`);
+    await waitFor(async () => (await p.locator('#spawn-steps li.failed').count()) === 1, 90_000, 'the failed step');
+    const message = (await p.locator('#spawn-status').textContent()) ?? '';
+    expect(message).toContain('The workflow server for "carol" could not start');
+    expect(message).toContain('engine.sqlite is not a SQLite database');
+    expect(await p.locator('h1').textContent()).toBe('The server could not start');
+    expect(await p.locator('.spawn-log pre').textContent()).toContain('flotilla server:');
+    expect(await p.locator('#spawn-retry').isVisible()).toBe(true);
+    expect(await p.locator('#spawn-steps li.done').allTextContents()).toContain('Requested');
+    expect(await p.locator('#spawn-steps li[data-step=ready]').getAttribute('class')).toBe('');
+    expect(p.url()).toBe(`${f.url}/user/carol/`);
+    await p.screenshot({ path: join(SHOTS, 'hub-spawn-failed.png') });
+    await p.close();
+  }, SLOW);
+
   it('spawn progress page moves on to the page asked for; home shows permissions and tokens', async () => {
     const p = await page();
     await signIn(p, 'bob');

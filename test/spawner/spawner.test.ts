@@ -18,8 +18,13 @@ describe('Spawner with a fixture server', () => {
     const s = h.spawner();
     const changes: [string, ServerStatus][] = [];
     s.on('change', (owner, status) => changes.push([owner, status]));
+    const steps: string[] = [];
+    s.on('step', (owner, step) => steps.push(`${owner} ${step}:${s.startStep(owner)}`));
 
     const [a, b, c] = await Promise.all([s.start('alice'), s.start('alice'), s.start('alice')]);
+    // Each step of the start once, in order, while it is the start's current step.
+    expect(steps).toEqual(['alice launched:launched', 'alice listening:listening']);
+    expect(s.startStep('alice')).toBeUndefined();
     expect(b.pid).toBe(a.pid);
     expect(c.pid).toBe(a.pid);
     expect(a.url).toBe(`http://127.0.0.1:${a.port}`);
@@ -73,7 +78,10 @@ describe('Spawner with a fixture server', () => {
   it('reports the reason a server gives for not starting', async () => {
     h = new SpawnerHarness();
     const s = h.spawner({}, 'refuse');
+    const steps: string[] = [];
+    s.on('step', (_owner, step) => steps.push(step));
     await expect(s.start('carol')).rejects.toThrow(/could not start \(the fixture refuses to start\)/);
+    expect(steps).toEqual(['launched']);
     expect(s.status('carol')).toBe('stopped');
     expect(h.storedRows()).toEqual([]);
   });

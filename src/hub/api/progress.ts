@@ -1,17 +1,25 @@
 import { Router, type Request, type Response } from 'express';
 import type { HubContext } from '../context.js';
-import type { ServerStatus } from '../../spawner/index.js';
+import type { ServerStatus, StartStep } from '../../spawner/index.js';
 import { accessOf, apiError, nameParam, requireScope } from './respond.js';
 
-/** One server-sent event, JupyterHub's shape (`progress`, `message`, and `ready`/`failed`, `url`). */
+/** One server-sent event, JupyterHub's shape (`progress`, `message`, and `ready`/`failed`, `url`), plus the step it reports. */
 function send(res: Response, event: Record<string, unknown>): void {
   res.write(`data: ${JSON.stringify(event)}\n\n`);
 }
 
+/** What each step of a start is shown as; `progress` is JupyterHub's percentage. */
+const STEP_EVENTS: Readonly<Record<StartStep, { progress: number; message: string }>> = {
+  requested: { progress: 10, message: 'Server requested' },
+  launched: { progress: 40, message: 'Workflow server process started, loading' },
+  listening: { progress: 80, message: 'Workflow server is listening, checking that it answers' },
+};
+
 /**
  * GET /users/NAME/server/progress (and /servers/NAME/progress with the default server ""): an
  * event stream of a start, as JupyterHub's. A running server answers one `ready` event; a start
- * that failed answers one `failed` event; a start under way sends events until it ends.
+ * that failed answers one `failed` event; a start under way sends its step so far, each later
+ * step the moment the spawner reaches it, and then `ready` or `failed` (with the reason).
  */
 export function progressApi(ctx: HubContext): Router {
   const router = Router();
@@ -22,8 +30,8 @@ export function progressApi(ctx: HubContext): Router {
     const server = req.params.server;
     if (server !== undefined && server !== '') return apiError(res, 400, 'Named servers are not enabled.');
     const url = `/user/${name}/`;
-    const ready = () => ({ progress: 100, ready: true, message: `Server ready at ${url}`, html_message: `Server ready at <a href="${url}">${url}</a>`, url });
-    const failed = () => ({ progress: 100, failed: true, message: `Spawn failed: ${ctx.servers.lastFailure(name) ?? 'the server stopped'}` });
+    const ready = () => ({ progress: 100, step: 'ready', ready: true, message: `Server ready at ${url}`, html_message: `Server ready at <a href="${url}">${url}</a>`, url });
+    const failed = () => ({ progress: 100, step: 'failed', failed: true, message: `Spawn failed: ${ctx.servers.lastFailure(name) ?? 'the server stopped'}` });
     const status = ctx.servers.status(name);
     if (status !== 'running' && status !== 'starting' && ctx.servers.lastFailure(name) === undefined) {
       return apiError(res, 400, `${name}'s server is not starting`);
@@ -40,19 +48,28 @@ export function progressApi(ctx: HubContext): Router {
       res.end();
       return;
     }
-    send(res, { progress: 50, message: 'Server requested, waiting for it to answer' });
     const spawner = ctx.servers.spawner;
+    const sendStep = (step: StartStep) => send(res, { ...STEP_EVENTS[step], step });
+    sendStep(spawner.startStep(name) ?? 'requested');
+    const onStep = (owner: string, step: StartStep) => {
+      if (owner === name) sendStep(step);
+    };
+    const stopListening = () => {
+      spawner.off('step', onStep);
+      spawner.off('change', onChange);
+    };
     const onChange = (owner: string, state: ServerStatus) => {
       if (owner !== name || state === 'starting') return;
-      spawner.off('change', onChange);
+      stopListening();
       // The reason of a failed start is recorded just after the state changes.
       setImmediate(() => {
         send(res, state === 'running' ? ready() : failed());
         res.end();
       });
     };
+    spawner.on('step', onStep);
     spawner.on('change', onChange);
-    req.on('close', () => spawner.off('change', onChange));
+    req.on('close', stopListening);
   };
 
   router.get('/users/:name/server/progress', stream);

@@ -2,6 +2,7 @@
 // connection per owner (live.js, as the workflow servers' pages use) through the hub's proxy: the
 // browser sends the session cookie and the Origin itself.
 import { checkConnection } from '../connection.js';
+import * as hub from './hub.js';
 import { openLive } from '../live.js';
 import { attention, attentionNote, attentionRow, countsFromGraphql, el, failedCount, followConnection, lastRunNote, progressBar, relativeTime, statusBadge, toast } from '../ui.js';
 

@@ -155,7 +155,11 @@ export async function openSubscriber(site, workflow, onDelta) {
   });
   await new Promise((resolve, reject) => {
     ws.once('open', resolve);
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
+    ws.once('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (chunk) => (body += chunk));
+      res.on('end', () => reject(new Error(`upgrade refused: ${res.statusCode} ${body}`)));
+    });
     ws.once('error', reject);
   });
   const acked = new Promise((resolve) => ws.once('message', resolve));

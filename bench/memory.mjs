@@ -40,7 +40,10 @@ try {
 
   const busyEnds = new Set();
   const onDelta = (delta, _at, sub) => {
-    for (const t of delta.updated?.tasks ?? []) if (t.state === 'succeeded') busyEnds.add(`${sub.index}:${t.id}`);
+    // A subscriber that fell behind may learn of a task first in a merged `added`.
+    for (const t of [...(delta.added?.tasks ?? []), ...(delta.updated?.tasks ?? [])]) {
+      if (t.state === 'succeeded') busyEnds.add(`${sub.index}:${t.id}`);
+    }
   };
   const subs = [];
   const peakWhileSubscribing = sampleRss(pid);

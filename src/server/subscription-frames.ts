@@ -11,9 +11,10 @@
  * delta and document give the same bytes whoever asks. Events that are not shared deltas (the
  * permissions stream, which is per user) are executed for their subscriber alone.
  *
- * A message goes out as two WebSocket frames of one text message: the subscriber's own opening
- * (`{"id":…,"type":"next","payload":`) and the shared rest, a Buffer written to every socket
- * without copying it. The next event is taken only once the socket has written the message, so a
+ * A message is the subscriber's own opening (`{"id":…,"type":"next","payload":`) and the shared
+ * rest. A small one is joined into one frame (one write for this socket and for the hub that pipes
+ * it); a large one (a first burst) goes as two frames of one text message, the shared rest written
+ * to every socket without copying it. The next event is taken only once the socket has written the message, so a
  * slow client holds up its own stream alone (whose changes merge meanwhile: src/scheduler/deltas.ts).
  */
 import type { WebSocket } from 'ws';
@@ -106,11 +107,16 @@ export class SubscriptionFrames {
   }
 }
 
-/** Writes one text message as two frames; resolves once the socket has taken it (or is gone). */
+/** Above this, a shared rest is not copied per socket but sent as a frame of its own. */
+const COPY_AT_MOST = 16 * 1024;
+
+/** Writes one text message; resolves once the socket has taken it (or is gone). */
 function send(socket: WebSocket, opening: Buffer, body: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
     if (socket.readyState !== socket.OPEN) return resolve();
+    const done = (err?: Error): void => (err ? reject(err) : resolve());
+    if (body.length <= COPY_AT_MOST) return socket.send(Buffer.concat([opening, body]), { binary: false }, done);
     socket.send(opening, { binary: false, fin: false });
-    socket.send(body, { binary: false, fin: true }, (err) => (err ? reject(err) : resolve()));
+    socket.send(body, { binary: false, fin: true }, done);
   });
 }

@@ -12,6 +12,11 @@
  * adds those newly readable), `permissions` sends the new permissions (the same recompute feeds
  * all of them, in that order).
  *
+ * Results of subscriptions are written by subscription-frames.ts rather than graphql-ws: a delta
+ * that many subscribers receive is executed and serialised once per document for all of them
+ * (which deltas each receives is still decided by its own stream), and a large one goes out as a
+ * message of two frames whose shared part is not copied per socket.
+ *
  * Caps (`WorkflowServer.limits`): a user's socket past `sockets_per_user` is refused at the upgrade
  * with 429; a subscribe past `subscriptions_per_socket` gets a graphql-ws `error` message for that
  * id (code `SUBSCRIPTION_LIMIT`) while the socket and its other subscriptions carry on; each

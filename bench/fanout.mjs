@@ -100,17 +100,20 @@ async function busyRun(site) {
   const hubCpu0 = cpuMs(site.hubPid);
   const t0 = wallNow();
   await site.command('play', 'busy');
-  await waitUntil(() => ends.size === BUSY_TASKS && [...ends.values()].every((e) => e.seen.size === subs.length), 600_000, 'every job end at every subscriber');
+  const everywhere = () => [...ends.values()].filter((e) => e.seen.size === subs.length);
+  // A run slower than the limit (a loaded machine) still reports the job ends that arrived.
+  await waitUntil(() => everywhere().length === BUSY_TASKS, 600_000, 'every job end at every subscriber').catch((err) => console.log(err.message));
   const seconds = (wallNow() - t0) / 1000;
   const deliveries = subs.reduce((n, s) => n + s.deltas, 0);
-  const latencies = [...ends.values()].map((e) => e.last - e.finishedAt).sort((a, b) => a - b);
+  const latencies = everywhere().map((e) => e.last - e.finishedAt).sort((a, b) => a - b);
   for (const s of subs) s.ws.close();
   return {
     count: subs.length,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     max: latencies.at(-1),
-    tasksPerSecond: BUSY_TASKS / seconds,
+    tasksPerSecond: latencies.length / seconds,
+    complete: latencies.length,
     deltasPerSubscriber: deliveries / subs.length,
     serverCpuPerDelivery: (cpuMs(site.serverPid) - serverCpu0) / deliveries,
     hubCpuPerDelivery: (cpuMs(site.hubPid) - hubCpu0) / deliveries,
@@ -129,7 +132,7 @@ try {
   console.log(table(['case', 'subscribers', 'p50 ms', 'p99 ms', 'max ms', 'server CPU ms/delta', 'hub CPU ms/delta'], [
     ...single.map((r) => [`single change (${f(r.serverCpuPerChange)} server CPU ms each, mutation included)`, r.count,
       f(r.p50), f(r.p99), f(r.max), f3(r.serverCpuPerDelivery), f3(r.hubCpuPerDelivery)]),
-    [`busy run, job end -> last subscriber (${busy.tasksPerSecond.toFixed(0)} tasks/s, ${busy.deltasPerSubscriber.toFixed(0)} deltas each)`,
+    [`busy run, job end -> last subscriber (${busy.complete}/${BUSY_TASKS} ends, ${busy.tasksPerSecond.toFixed(0)} tasks/s, ${busy.deltasPerSubscriber.toFixed(0)} deltas each)`,
       busy.count, f(busy.p50), f(busy.p99), f(busy.max), f3(busy.serverCpuPerDelivery), f3(busy.hubCpuPerDelivery)],
   ]));
   console.log('(wall-clock latencies on this machine; CPU from /proc/PID/stat, per delta delivered to one subscriber;');

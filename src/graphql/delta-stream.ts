@@ -15,6 +15,29 @@ import type { ChangeFeed, ViewerAccess } from './viewer.js';
 
 type Event = { deltas: Delta };
 
+/**
+ * One event object per delta, whichever stream passes it on: subscribers that keep up receive the
+ * very delta the engine published, and so the same event, whose GraphQL result the server can
+ * then make once for all of them (src/server/subscription-frames.ts).
+ */
+const events = new WeakMap<Delta, Event>();
+const sharedEvents = new WeakSet<object>();
+
+function eventOf(delta: Delta): Event {
+  let event = events.get(delta);
+  if (!event) {
+    event = { deltas: delta };
+    events.set(delta, event);
+    sharedEvents.add(event);
+  }
+  return event;
+}
+
+/** Whether `event` came from a delta stream: the same object for everyone given that delta. */
+export function isDeltaEvent(event: unknown): event is object {
+  return typeof event === 'object' && event !== null && sharedEvents.has(event);
+}
+
 /** Whose view a stream follows, and when to look again. */
 export interface DeltaView {
   viewer: ViewerAccess;
@@ -97,7 +120,7 @@ export function deltaStream(engine: WorkflowEngine, workflows: string[] | null, 
     const item = queue.shift();
     if (done || !item) return finish();
     item.taken();
-    return { done: false, value: { deltas: item.delta } };
+    return { done: false, value: eventOf(item.delta) };
   };
   return streamIterator(next, finish);
 }

@@ -3,29 +3,37 @@
  * entry per workflow and per task id: new changes merge into what it has not yet received, so a
  * slow subscriber costs memory proportional to the workflows' size, never to time, and never
  * holds up the scheduler or anyone else.
+ *
+ * A subscriber that keeps up receives each delta as the very object that was published: every such
+ * subscriber holds the same one, so what is derived from it (the GraphQL result, its JSON) can be
+ * made once for all of them. Only a subscriber that fell behind gets a merged delta of its own.
  */
 import type { Logger } from '../util/logger.js';
 import type { Delta, DeltaListener, TaskUpdate, TaskView, WorkflowSummary } from './types.js';
 
 type TaskEntry = { kind: 'added'; data: TaskView } | { kind: 'updated'; data: TaskUpdate } | { kind: 'pruned' };
 
-interface Pending {
+/** Several deltas of one workflow that a subscriber has not taken yet, merged into one. */
+class Merged {
   added?: WorkflowSummary;
   updated?: Partial<WorkflowSummary>;
-  pruned: boolean;
-  tasks: Map<string, TaskEntry>;
+  pruned = false;
+  readonly tasks = new Map<string, TaskEntry>();
 }
 
 interface Subscriber {
   filter: ReadonlySet<string> | null;
   listener: DeltaListener;
-  pending: Map<string, Pending>;
+  /** Per workflow: the one delta published since the last it took (as published), or a merge of several. */
+  pending: Map<string, Delta | Merged>;
   busy: boolean;
   closed: boolean;
 }
 
 export class DeltaHub {
   private readonly subscribers = new Set<Subscriber>();
+  /** Subscribers with something pending and no delivery under way: drained together, once. */
+  private readonly ready = new Set<Subscriber>();
   /** Deltas handed to listeners so far (for benchmarks and health figures). */
   delivered = 0;
 
@@ -39,6 +47,7 @@ export class DeltaHub {
       sub.closed = true;
       sub.pending.clear();
       this.subscribers.delete(sub);
+      this.ready.delete(sub);
     };
   }
 
@@ -48,16 +57,27 @@ export class DeltaHub {
 
   private enqueue(sub: Subscriber, delta: Delta): void {
     if (sub.filter && !sub.filter.has(delta.workflow)) return;
-    let pending = sub.pending.get(delta.workflow);
-    if (!pending) {
-      pending = { pruned: false, tasks: new Map() };
-      sub.pending.set(delta.workflow, pending);
+    const pending = sub.pending.get(delta.workflow);
+    if (!pending) sub.pending.set(delta.workflow, delta);
+    else if (pending instanceof Merged) merge(pending, delta);
+    else {
+      const merged = new Merged();
+      merge(merged, pending);
+      merge(merged, delta);
+      sub.pending.set(delta.workflow, merged);
     }
-    merge(pending, delta);
     if (!sub.busy) {
       sub.busy = true;
-      setImmediate(() => this.drain(sub));
+      // After the publisher's turn (never inside it), but before any I/O: one microtask for all.
+      if (this.ready.size === 0) queueMicrotask(() => this.drainReady());
+      this.ready.add(sub);
     }
+  }
+
+  private drainReady(): void {
+    const ready = [...this.ready];
+    this.ready.clear();
+    for (const sub of ready) this.drain(sub);
   }
 
   private drain(sub: Subscriber): void {
@@ -66,7 +86,7 @@ export class DeltaHub {
       if (next.done) break;
       const [workflow, pending] = next.value;
       sub.pending.delete(workflow);
-      const delta = toDelta(workflow, pending);
+      const delta = pending instanceof Merged ? toDelta(workflow, pending) : pending;
       if (!delta) continue;
       this.delivered++;
       let result: void | Promise<void>;
@@ -92,7 +112,7 @@ export class DeltaHub {
   }
 }
 
-function merge(p: Pending, delta: Delta): void {
+function merge(p: Merged, delta: Delta): void {
   if (delta.pruned?.workflow) {
     p.added = undefined;
     p.updated = undefined;
@@ -120,7 +140,7 @@ function merge(p: Pending, delta: Delta): void {
   for (const id of delta.pruned?.tasks ?? []) p.tasks.set(id, { kind: 'pruned' });
 }
 
-function toDelta(workflow: string, p: Pending): Delta | undefined {
+function toDelta(workflow: string, p: Merged): Delta | undefined {
   const added: TaskView[] = [];
   const updated: TaskUpdate[] = [];
   const pruned: string[] = [];

@@ -29,8 +29,6 @@ export class EngineUsageError extends Error {
   }
 }
 
-/** Changes landing within this many ms go out as one delta. */
-const BATCH_MS = 15;
 /** The most of a job log one read returns (its end); GraphQL's cost budget counts on this bound. */
 export const JOB_LOG_MAX_BYTES = 1 << 20;
 /** Retrying after a full disk: the first wait, doubled each time up to the last (ms). */
@@ -62,7 +60,7 @@ export class WorkflowEngine {
   private readonly fileStamps = new Map<string, string>();
   private readonly dirty = new Set<WorkflowRuntime>();
   private readonly hub: DeltaHub;
-  private flushTimer: NodeJS.Timeout | undefined;
+  private flushTimer: NodeJS.Immediate | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private watcher: FSWatcher | undefined;
   private scanTimer: NodeJS.Timeout | undefined;
@@ -131,7 +129,7 @@ export class WorkflowEngine {
     this.closed = true;
     clearInterval(this.pollTimer);
     clearTimeout(this.scanTimer);
-    clearTimeout(this.flushTimer);
+    clearImmediate(this.flushTimer);
     clearTimeout(this.diskTimer);
     this.watcher?.close();
     for (const rt of this.runtimes.values()) rt.close();
@@ -233,10 +231,13 @@ export class WorkflowEngine {
   }
 
   subscribe(workflows: string[] | null, listener: DeltaListener): () => void {
-    const store = this.requireStore();
-    const initial = [...this.runtimes.values()]
-      .filter((rt) => !workflows || workflows.includes(rt.id))
-      .map((rt) => PublishedState.full(rt, store));
+    this.requireStore();
+    // What is published is then the whole truth: the first burst is the published picture, the
+    // same object for everyone who subscribes until the workflow changes again.
+    this.flush();
+    const initial = [...this.published.entries()]
+      .filter(([id]) => !workflows || workflows.includes(id))
+      .map(([id, state]) => state.full(id));
     return this.hub.subscribe(workflows, initial, listener);
   }
 
@@ -330,14 +331,20 @@ export class WorkflowEngine {
     };
   }
 
+  /**
+   * Changes go out as soon as the turn of the event loop that made them is over: everything one
+   * turn changes (a pass that submits many jobs, a burst of job ends read together) is still one
+   * delta per workflow, and no change waits for a timer.
+   */
   private changed(rt: WorkflowRuntime): void {
     this.dirty.add(rt);
-    if (!this.flushTimer && !this.closed) this.flushTimer = setTimeout(() => this.flush(), BATCH_MS);
+    if (!this.flushTimer && !this.closed) this.flushTimer = setImmediate(() => this.flush());
   }
 
   private flush(): void {
+    clearImmediate(this.flushTimer);
     this.flushTimer = undefined;
-    if (this.closed) return;
+    if (this.closed || this.dirty.size === 0) return;
     const store = this.requireStore();
     try {
       for (const rt of this.dirty) {

@@ -18,7 +18,7 @@ export function viewContext(rt: WorkflowRuntime, store: EngineStore): ViewContex
   };
 }
 
-export function workflowSummary(rt: WorkflowRuntime): WorkflowSummary {
+export function workflowSummary(rt: WorkflowRuntime, edges: GraphEdge[] = graphEdges(rt)): WorkflowSummary {
   const stateCounts = Object.fromEntries(TASK_STATES.map((s) => [s, 0])) as Record<TaskState, number>;
   for (const inst of rt.tasks.values()) stateCounts[inst.state]++;
   const summary: WorkflowSummary = {
@@ -34,7 +34,7 @@ export function workflowSummary(rt: WorkflowRuntime): WorkflowSummary {
     graphWindowExtent: rt.row.graph_window_extent,
     lastActivity: rt.row.last_activity,
     stateCounts,
-    edges: graphEdges(rt),
+    edges,
     broadcasts: rt.broadcasts.map(broadcastView),
   };
   if (!rt.file.ok) summary.error = rt.file.error;
@@ -95,19 +95,53 @@ function graphEdges(rt: WorkflowRuntime): GraphEdge[] {
 export class PublishedState {
   private summary: WorkflowSummary | undefined;
   private readonly tasks = new Map<string, TaskView>();
+  /** What the graph's edges were worked out from: while it holds, they are the same. */
+  private graphInputs: { flow: WorkflowRuntime['flow']; extent: number } | undefined;
+  /** The full picture as last published, made on demand and kept until the next change. */
+  private snapshot: Delta | undefined;
 
-  /** The full picture, as a new subscriber's first delta (does not change what was published). */
-  static full(rt: WorkflowRuntime, store: EngineStore): Delta {
-    const ctx = viewContext(rt, store);
-    return { workflow: rt.id, added: { workflow: workflowSummary(rt), tasks: [...rt.tasks.values()].map((i) => taskView(i, ctx)) } };
+  /**
+   * Everything published so far as one `added` delta, for a new subscriber: the same object for
+   * every subscriber until the next change, built from the views already held (no copies).
+   */
+  full(workflow: string): Delta {
+    this.snapshot ??= {
+      workflow,
+      added: { ...(this.summary ? { workflow: this.summary } : {}), tasks: [...this.tasks.values()] },
+    };
+    return this.snapshot;
   }
 
   /** The delta since the last call, or undefined when nothing visible changed. */
   next(rt: WorkflowRuntime, store: EngineStore): Delta | undefined {
     const delta: Delta = { workflow: rt.id };
+    const ctx = viewContext(rt, store);
+    const added: TaskView[] = [];
+    const updated: TaskUpdate[] = [];
+    // The first time, every task: those loaded from the store were never marked as changed.
+    const ids = this.summary ? rt.dirtyTasks : rt.tasks.keys();
+    let graphChanged = false;
+    for (const id of ids) {
+      const inst = rt.tasks.get(id);
+      if (!inst) continue;
+      const view = taskView(inst, ctx);
+      const before = this.tasks.get(id);
+      this.tasks.set(id, view);
+      if (!before) {
+        added.push(view);
+        graphChanged = true;
+      } else {
+        const changed = changedFields(before, view);
+        if (changed) updated.push({ ...changed, id });
+        graphChanged ||= FINAL_STATES.has(before.state) !== FINAL_STATES.has(view.state);
+      }
+    }
+    rt.dirtyTasks.clear();
+    const pruned = [...rt.prunedTasks].filter((id) => this.tasks.delete(id));
+    rt.prunedTasks.clear();
     if (rt.summaryDirty) {
       rt.summaryDirty = false;
-      const summary = workflowSummary(rt);
+      const summary = workflowSummary(rt, this.edges(rt, graphChanged || pruned.length > 0));
       if (!this.summary) delta.added = { workflow: summary };
       else {
         const changed = changedFields(this.summary, summary);
@@ -115,28 +149,23 @@ export class PublishedState {
       }
       this.summary = summary;
     }
-    const ctx = viewContext(rt, store);
-    const added: TaskView[] = [];
-    const updated: TaskUpdate[] = [];
-    for (const id of rt.dirtyTasks) {
-      const inst = rt.tasks.get(id);
-      if (!inst) continue;
-      const view = taskView(inst, ctx);
-      const before = this.tasks.get(id);
-      this.tasks.set(id, view);
-      if (!before) added.push(view);
-      else {
-        const changed = changedFields(before, view);
-        if (changed) updated.push({ ...changed, id });
-      }
-    }
-    rt.dirtyTasks.clear();
-    const pruned = [...rt.prunedTasks].filter((id) => this.tasks.delete(id));
-    rt.prunedTasks.clear();
     if (added.length) delta.added = { ...delta.added, tasks: added };
     if (updated.length) delta.updated = { ...delta.updated, tasks: updated };
     if (pruned.length) delta.pruned = { tasks: pruned };
-    return delta.added || delta.updated || delta.pruned ? delta : undefined;
+    if (!(delta.added || delta.updated || delta.pruned)) return undefined;
+    this.snapshot = undefined;
+    return delta;
+  }
+
+  /**
+   * The edges: those published last time when nothing they depend on changed (no task came,
+   * went, or finished or unfinished; the same definition and window), else worked out again.
+   */
+  private edges(rt: WorkflowRuntime, tasksChanged: boolean): GraphEdge[] {
+    const inputs = { flow: rt.flow, extent: rt.row.graph_window_extent };
+    const same = this.summary && this.graphInputs?.flow === inputs.flow && this.graphInputs.extent === inputs.extent && !tasksChanged;
+    this.graphInputs = inputs;
+    return same && this.summary ? this.summary.edges : graphEdges(rt);
   }
 }
 
@@ -147,13 +176,33 @@ export class PublishedState {
 function changedFields<T extends object>(before: T, after: T): Partial<T> | undefined {
   const out: Record<string, unknown> = {};
   let any = false;
-  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
-  for (const key of keys) {
-    const a = (before as Record<string, unknown>)[key];
-    const b = (after as Record<string, unknown>)[key];
-    if (a === b || (typeof a === 'object' && typeof b === 'object' && JSON.stringify(a) === JSON.stringify(b))) continue;
-    out[key] = b === undefined ? null : b;
+  const b4 = before as Record<string, unknown>;
+  const now = after as Record<string, unknown>;
+  for (const key of Object.keys(before)) {
+    if (!(key in now)) {
+      out[key] = null;
+      any = true;
+    }
+  }
+  for (const key of Object.keys(after)) {
+    if (sameJson(b4[key], now[key])) continue;
+    out[key] = now[key] === undefined ? null : now[key];
     any = true;
   }
   return any ? (out as Partial<T>) : undefined;
+}
+
+/** Whether two plain JSON values are equal (views hold nothing else): no serialising to compare. */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((item, i) => sameJson(item, b[i]));
+  }
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) => k in b && sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }

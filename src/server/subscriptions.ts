@@ -12,6 +12,11 @@
  * adds those newly readable), `permissions` sends the new permissions (the same recompute feeds
  * all of them, in that order).
  *
+ * Results of subscriptions are written by subscription-frames.ts rather than graphql-ws: a delta
+ * that many subscribers receive is executed and serialised once per document for all of them
+ * (which deltas each receives is still decided by its own stream), and a large one goes out as a
+ * message of two frames whose shared part is not copied per socket.
+ *
  * Caps (`WorkflowServer.limits`): a user's socket past `sockets_per_user` is refused at the upgrade
  * with 429; a subscribe past `subscriptions_per_socket` gets a graphql-ws `error` message for that
  * id (code `SUBSCRIPTION_LIMIT`) while the socket and its other subscriptions carry on; each
@@ -24,6 +29,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { analyseDocument } from '../graphql/analyse.js';
 import { measureCost } from '../graphql/cost.js';
+import { isDeltaEvent } from '../graphql/delta-stream.js';
 import type { GraphqlContext } from '../graphql/resolvers.js';
 import type { ChangeFeed } from '../graphql/viewer.js';
 import { oversizedResult, ResponseMeter } from '../graphql/response-size.js';
@@ -34,6 +40,7 @@ import type { DecisionMaker } from './decisions.js';
 import { refuseDocument } from './graphql-route.js';
 import { verifyRequest } from './identity.js';
 import { MAX_GRAPHQL_BYTES, type ServerLimits } from './limits.js';
+import { SubscriptionFrames } from './subscription-frames.js';
 
 export const CLOSE_FORBIDDEN = 4403;
 
@@ -53,6 +60,8 @@ export interface SubscriptionOptions {
 export interface Subscriptions {
   /** Open sockets, for tests and health. */
   readonly size: number;
+  /** Results serialised for subscribers so far (a delta shared by many: once per document). */
+  readonly serialised: number;
   close(): Promise<void>;
 }
 
@@ -130,12 +139,15 @@ export function attachSubscriptions(options: SubscriptionOptions): Subscriptions
     return identity;
   };
 
+  const frames = new SubscriptionFrames(isDeltaEvent);
   const disposable = useServer<Record<string, unknown> | undefined, { socket: WebSocket }>(
     {
       schema: options.schema,
+      // A delta many subscribers receive is executed and serialised once (subscription-frames.ts).
+      subscribe: frames.subscribe,
       // The payload is deliberately not looked at: identity comes from the upgrade's proof only.
       onConnect: () => true,
-      onSubscribe: (ctx, _id, payload) => {
+      onSubscribe: (ctx, id, payload) => {
         // graphql-ws has already registered this one, so the count includes it.
         if (Object.keys(ctx.subscriptions).length > limits.subscriptions_per_socket) {
           return [
@@ -161,6 +173,8 @@ export function attachSubscriptions(options: SubscriptionOptions): Subscriptions
           changes,
           meter: new ResponseMeter(limits.response_bytes),
         };
+        const documentKey = JSON.stringify([payload.query, payload.operationName ?? null, payload.variables ?? null]);
+        frames.bind(contextValue, { socket: ctx.extra.socket, id, documentKey });
         return {
           schema: options.schema,
           document: analysis.document,
@@ -190,6 +204,9 @@ export function attachSubscriptions(options: SubscriptionOptions): Subscriptions
   return {
     get size() {
       return open.size;
+    },
+    get serialised() {
+      return frames.serialised;
     },
     async close() {
       access.off('change', recheck);

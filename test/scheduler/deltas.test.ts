@@ -120,3 +120,61 @@ describe('change deltas', () => {
     await waitFor('pruned delta', () => pruned.includes('later'));
   });
 });
+
+describe('sharing and coalescing', () => {
+  it('hands subscribers that keep up the same published object, and one that is stuck a single merged delta that adds up', async () => {
+    box.writeFlow('s', `tasks:\n${Array.from({ length: 6 }, (_, i) => `  t${i}: { script: "true"${i ? `, depends: [t${i - 1}]` : ''} }`).join('\n')}\n`);
+    const engine = await box.engine();
+    const first: Delta[] = [];
+    const second: Delta[] = [];
+    engine.subscribe(['s'], (d) => void first.push(d));
+    engine.subscribe(['s'], (d) => void second.push(d));
+    // The stuck one takes its first burst, then does not take the next delta until released.
+    const stuck = mirror();
+    let release: () => void = () => undefined;
+    let stuckCalls = 0;
+    engine.subscribe(['s'], (d) => {
+      stuckCalls++;
+      stuck.apply(d);
+      if (stuckCalls === 2) return new Promise<void>((r) => (release = r));
+    });
+    await waitFor('the first bursts', () => first.length > 0 && second.length > 0 && stuckCalls > 0);
+    await ok(engine, 'play', 's');
+    await waitStatus(engine, 's', 'stopped');
+    await waitFor('the fast ones to see the end', () => first.some((d) => d.updated?.workflow?.status === 'stopped'));
+    await waitFor('the same count at both', () => second.length === first.length);
+    // Not equal copies: the very same objects, so that what is made of them is made once.
+    first.forEach((d, i) => expect(second[i]).toBe(d));
+    expect(first.length).toBeGreaterThan(4);
+
+    // Everything since it got stuck is waiting as one merged delta, whatever the number of changes.
+    expect(stuckCalls).toBe(2);
+    release();
+    await waitFor('the stuck one to take the rest', () => stuckCalls === 3);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(stuckCalls).toBe(3);
+    expect(stuck.status()).toBe('stopped');
+    for (const t of engine.getWorkflow('s')!.tasks) expect(stuck.tasks.get(t.id)).toMatchObject({ state: t.state, submitNum: t.submitNum });
+  });
+
+  it('gives subscribers of an unchanged workflow the same first burst, built from what was published', async () => {
+    box.writeFlow('f', 'tasks:\n  a: { script: "true" }\n  b: { script: "true", depends: [a] }\n');
+    const engine = await box.engine();
+    const bursts: Delta[] = [];
+    engine.subscribe(['f'], (d) => void bursts.push(d));
+    engine.subscribe(['f'], (d) => void bursts.push(d));
+    await waitFor('two bursts', () => bursts.length === 2);
+    expect(bursts[1]).toBe(bursts[0]);
+    expect(bursts[0]!.added?.workflow?.id).toBe('f');
+
+    await ok(engine, 'play', 'f');
+    await waitStatus(engine, 'f', 'stopped');
+    const later: Delta[] = [];
+    engine.subscribe(['f'], (d) => void later.push(d));
+    await waitFor('a burst after the run', () => later.length === 1);
+    expect(later[0]).not.toBe(bursts[0]);
+    const view = engine.getWorkflow('f')!;
+    expect(later[0]!.added?.workflow).toMatchObject({ status: view.status, stateCounts: view.stateCounts, edges: view.edges });
+    expect(later[0]!.added?.tasks?.map((t) => [t.id, t.state]).sort()).toEqual(view.tasks.map((t) => [t.id, t.state]).sort());
+  });
+});

@@ -1,0 +1,87 @@
+// Memory of alice's real workflow server (VmRSS from /proc/PID/status), started by a real hub:
+//   idle         no workflows, a few seconds after start
+//   loaded       a 2,000-task workflow played and idle (its gate job runs, the rest wait)
+//   subscribers  200 subscribers through the hub (bob, READ), each after its full first burst
+//   busy peak    the largest RSS sampled (every 50 ms) while a second 2,000-task workflow of
+//                `true` jobs runs to the end with those 200 subscribers following it
+// Settled figures are the median of a few samples a second apart, so one GC does not decide.
+//
+// Settings: BENCH_QUICK=1 for a short run (500 tasks, 50 subscribers, a 100-task busy run);
+// BENCH_TASKS (2000), BENCH_SUBSCRIBERS (200). Needs dist/ (npm run build).
+import { fanWorkflow, openSubscriber, rssMb, sampleRss, startLiveSite, table, waitUntil } from './live-site.mjs';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const TASKS = Number(process.env.BENCH_TASKS ?? (QUICK ? 500 : 2000));
+const BUSY_TASKS = QUICK ? 100 : TASKS;
+const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? (QUICK ? 50 : 200));
+
+async function settledRss(pid, samples = QUICK ? 3 : 5) {
+  const seen = [];
+  for (let i = 0; i < samples; i++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    seen.push(rssMb(pid));
+  }
+  return seen.sort((a, b) => a - b)[Math.floor(samples / 2)];
+}
+
+const site = await startLiveSite();
+try {
+  const pid = site.serverPid;
+  console.log(`workflow server memory: ${TASKS}-task workflow, ${SUBSCRIBERS} subscribers, busy run of ${BUSY_TASKS} tasks; Node ${process.version}`);
+  const idle = await settledRss(pid);
+
+  await site.addWorkflow('big', fanWorkflow(TASKS, 'sleep 3600'));
+  await site.command('play', 'big');
+  await waitUntil(async () => {
+    const { workflow } = await site.graphql('{ workflow(id: "big") { stateCounts { running waiting } } }');
+    return workflow.stateCounts.running === 1 && workflow.stateCounts.waiting === TASKS - 1;
+  }, 30_000, 'big idle with its gate running');
+  const loaded = await settledRss(pid);
+
+  const busyEnds = new Set();
+  const onDelta = (delta, _at, sub) => {
+    // A subscriber that fell behind may learn of a task first in a merged `added`.
+    for (const t of [...(delta.added?.tasks ?? []), ...(delta.updated?.tasks ?? [])]) {
+      if (t.state === 'succeeded') busyEnds.add(`${sub.index}:${t.id}`);
+    }
+  };
+  const subs = [];
+  const peakWhileSubscribing = sampleRss(pid);
+  while (subs.length < SUBSCRIBERS) {
+    const sub = await openSubscriber(site, 'big', onDelta);
+    sub.index = subs.length;
+    subs.push(sub);
+  }
+  await waitUntil(() => subs.every((s) => s.initialTasks >= TASKS), 300_000, 'every first burst');
+  const subscribingPeak = peakWhileSubscribing.stop();
+  const withSubscribers = await settledRss(pid);
+
+  // The same sockets follow the busy workflow too (a second subscription each).
+  await site.addWorkflow('busy', fanWorkflow(BUSY_TASKS, 'true'));
+  for (const s of subs) s.follow('2', 'busy');
+  const busyPeak = sampleRss(pid);
+  await site.command('play', 'busy');
+  // A run slower than the limit (a loaded machine) still reports the peak so far.
+  await waitUntil(() => busyEnds.size === BUSY_TASKS * subs.length, 900_000, 'every job end at every subscriber').catch((err) => console.log(err.message));
+  const peak = busyPeak.stop();
+  for (const s of subs) s.ws.close();
+
+  const f = (n) => n.toFixed(0);
+  console.log(table(['state', 'RSS MB'], [
+    ['idle (no workflows)', f(idle)],
+    [`${TASKS}-task workflow loaded`, f(loaded)],
+    [`${SUBSCRIBERS} subscribers (peak while they connected: ${f(subscribingPeak)})`, f(withSubscribers)],
+    [`busy run of ${BUSY_TASKS} tasks with them, peak`, f(peak)],
+  ]));
+  console.log(`(VmRSS of the workflow server, pid ${pid}; the hub and this process not counted)`);
+  console.log(`RESULT ${JSON.stringify({
+    memory_idle_mb: +f(idle),
+    memory_loaded_mb: +f(loaded),
+    memory_subscribers_mb: +f(withSubscribers),
+    memory_subscribing_peak_mb: +f(subscribingPeak),
+    memory_busy_peak_mb: +f(peak),
+  })}`);
+} finally {
+  site.stop();
+}
+process.exit(0);

@@ -1,0 +1,122 @@
+/**
+ * Runs subscriptions for graphql-ws (its `subscribe` option) and writes their `next` messages to
+ * the socket itself, so that one delta reaching many subscribers is executed and serialised once
+ * per subscription document, not once per subscriber.
+ *
+ * Sharing is safe because of what is shared and what is not. Which deltas a subscriber receives
+ * is decided per subscriber by its stream (src/graphql/delta-stream.ts, on its own viewer): a
+ * workflow it may not read never reaches it, so it never asks for that delta's result. What is
+ * shared is only the result of one delta object under one document (query, operation name and
+ * variables): the fields of a Delta are plain data, resolved without the context, so the same
+ * delta and document give the same bytes whoever asks. Events that are not shared deltas (the
+ * permissions stream, which is per user) are executed for their subscriber alone.
+ *
+ * A message is the subscriber's own opening (`{"id":…,"type":"next","payload":`) and the shared
+ * rest. A small one is joined into one frame (one write for this socket and for the hub that pipes
+ * it); a large one (a first burst) goes as two frames of one text message, the shared rest written
+ * to every socket without copying it. The next event is taken only once the socket has written the message, so a
+ * slow client holds up its own stream alone (whose changes merge meanwhile: src/scheduler/deltas.ts).
+ */
+import type { WebSocket } from 'ws';
+import {
+  createSourceEventStream, execute, type ExecutionArgs, type ExecutionResult, type GraphQLError,
+} from '../graphql/graphql-js.js';
+
+/** Where one subscription's messages go, and what its result depends on besides the event. */
+export interface FrameTarget {
+  socket: WebSocket;
+  /** The graphql-ws id of the subscription on that socket. */
+  id: string;
+  /** Query, operation name and variables: equal keys give equal results for a shared event. */
+  documentKey: string;
+}
+
+export class SubscriptionFrames {
+  private readonly targets = new WeakMap<object, FrameTarget>();
+  /** Per shared event, its serialised payload per document: lives as long as the event does. */
+  private readonly shared = new WeakMap<object, Map<string, Promise<Buffer>>>();
+  /** Payloads serialised so far, shared ones once (for tests and benchmarks). */
+  serialised = 0;
+
+  /** `isShared(event)`: whether the event is one object given to many subscribers (a delta). */
+  constructor(private readonly isShared: (event: unknown) => event is object) {}
+
+  /** Ties an operation's context to where its messages go (before graphql-ws subscribes it). */
+  bind(contextValue: object, target: FrameTarget): void {
+    this.targets.set(contextValue, target);
+  }
+
+  /** graphql-ws's `subscribe`: an iterator that writes every result itself and yields none. */
+  readonly subscribe = async (args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> => {
+    const target = this.targets.get(args.contextValue as object);
+    // Only operations this server set up reach here; anything else is refused, not guessed at.
+    if (!target) throw new Error('subscription without a socket to write to');
+    const stream = await createSourceEventStream(args);
+    // Not a stream: the errors of a refused subscription, which graphql-ws sends as they are.
+    if (!(Symbol.asyncIterator in stream)) return stream;
+    return this.writer(stream[Symbol.asyncIterator](), args, target);
+  };
+
+  private writer(source: AsyncIterator<unknown>, args: ExecutionArgs, target: FrameTarget): AsyncIterableIterator<ExecutionResult> {
+    const opening = Buffer.from(`{"id":${JSON.stringify(target.id)},"type":"next","payload":`);
+    const next = async (): Promise<IteratorResult<ExecutionResult>> => {
+      for (;;) {
+        const event = await source.next();
+        if (event.done) return { done: true, value: undefined };
+        const body = await this.payload(event.value, args, target.documentKey);
+        await send(target.socket, opening, body);
+      }
+    };
+    return {
+      next,
+      return: async () => {
+        await source.return?.(undefined);
+        return { done: true, value: undefined };
+      },
+      throw: async (err: unknown) => {
+        await source.return?.(undefined);
+        throw err;
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  /** The rest of the message after the opening: the result as JSON, then the closing brace. */
+  private async payload(event: unknown, args: ExecutionArgs, documentKey: string): Promise<Buffer> {
+    if (!this.isShared(event)) return this.result(event, args);
+    let byDocument = this.shared.get(event);
+    if (!byDocument) this.shared.set(event, (byDocument = new Map()));
+    let body = byDocument.get(documentKey);
+    // The promise is kept at once, so that subscribers asking meanwhile wait for the same one.
+    if (!body) byDocument.set(documentKey, (body = this.result(event, args)));
+    return body;
+  }
+
+  private async result(event: unknown, args: ExecutionArgs): Promise<Buffer> {
+    return this.serialise(await execute({ ...args, rootValue: event }));
+  }
+
+  /** As graphql-ws writes a result: errors in their JSON form, and none when there are none. */
+  private serialise(result: ExecutionResult): Buffer {
+    this.serialised++;
+    const { errors, ...rest } = result;
+    const payload = errors ? { ...rest, errors: errors.map((e: GraphQLError) => e.toJSON()) } : rest;
+    return Buffer.from(`${JSON.stringify(payload)}}`);
+  }
+}
+
+/** Above this, a shared rest is not copied per socket but sent as a frame of its own. */
+const COPY_AT_MOST = 16 * 1024;
+
+/** Writes one text message; resolves once the socket has taken it (or is gone). */
+function send(socket: WebSocket, opening: Buffer, body: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (socket.readyState !== socket.OPEN) return resolve();
+    const done = (err?: Error): void => (err ? reject(err) : resolve());
+    if (body.length <= COPY_AT_MOST) return socket.send(Buffer.concat([opening, body]), { binary: false }, done);
+    socket.send(opening, { binary: false, fin: false });
+    socket.send(body, { binary: false, fin: true }, done);
+  });
+}

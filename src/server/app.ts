@@ -239,6 +239,9 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
     get size() {
       return loaded?.subscriptions.size ?? 0;
     },
+    get serialised() {
+      return loaded?.subscriptions.serialised ?? 0;
+    },
     async close() {
       const part = await loading?.catch(() => undefined);
       await part?.subscriptions.close();

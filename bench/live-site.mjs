@@ -7,7 +7,7 @@
 // through his token, as a support person's script would. Subscribers are graphql-transport-ws
 // clients (the `ws` package) opened through the hub.
 import { spawn } from 'node:child_process';
-import { chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
@@ -71,6 +71,8 @@ async function runHub() {
   const stop = async () => {
     await hub.context.servers.stop(OWNER).catch(() => {});
     await hub.close();
+    // Jobs outlive their server by design (the next server finds them): the bench's must not.
+    killProcessesUnder(dir);
     rmSync(dir, { recursive: true, force: true });
     process.exit(0);
   };
@@ -227,3 +229,24 @@ export function table(header, rows) {
 }
 
 if (process.argv[2] === 'hub') await runHub();
+
+/** SIGKILL to every process (and its group) whose command line or working folder is under `dir`. */
+function killProcessesUnder(dir) {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    let under = false;
+    try {
+      under = readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(dir) || readlinkSync(`/proc/${entry}/cwd`).startsWith(dir);
+    } catch {
+      continue;
+    }
+    if (!under) continue;
+    for (const target of [-Number(entry), Number(entry)]) {
+      try {
+        process.kill(target, 'SIGKILL');
+      } catch {
+        // not a group leader, or gone
+      }
+    }
+  }
+}

@@ -6,12 +6,21 @@ import { spawn } from 'node:child_process';
 export function runBench(file, { cwd, env = {}, timeoutMs = 15 * 60_000 } = {}) {
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [file], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group: a benchmark that overruns is killed with everything it started
+    // (hubs, servers, jobs), which would otherwise hold its output open and outlive it.
+    const child = spawn(process.execPath, [file], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let output = '';
     child.stdout.on('data', (c) => (output += c));
     child.stderr.on('data', (c) => (output += c));
     // A benchmark that hangs must not hang the whole run: it is reported as failed.
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const timer = setTimeout(() => {
+      output += `\n(stopped after ${Math.round(timeoutMs / 1000)} s)\n`;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }, timeoutMs);
     const finish = (code, signal, extra = '') => {
       clearTimeout(timer);
       const text = output + extra;

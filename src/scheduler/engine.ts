@@ -29,6 +29,8 @@ export class EngineUsageError extends Error {
   }
 }
 
+/** While changes keep coming, deltas go out at most this often (ms); an isolated change goes at once. */
+const MIN_DELTA_GAP_MS = 15;
 /** The most of a job log one read returns (its end); GraphQL's cost budget counts on this bound. */
 export const JOB_LOG_MAX_BYTES = 1 << 20;
 /** Retrying after a full disk: the first wait, doubled each time up to the last (ms). */
@@ -60,7 +62,8 @@ export class WorkflowEngine {
   private readonly fileStamps = new Map<string, string>();
   private readonly dirty = new Set<WorkflowRuntime>();
   private readonly hub: DeltaHub;
-  private flushTimer: NodeJS.Immediate | undefined;
+  private flushTimer: NodeJS.Immediate | NodeJS.Timeout | undefined;
+  private lastFlushAt = 0;
   private pollTimer: NodeJS.Timeout | undefined;
   private watcher: FSWatcher | undefined;
   private scanTimer: NodeJS.Timeout | undefined;
@@ -129,7 +132,8 @@ export class WorkflowEngine {
     this.closed = true;
     clearInterval(this.pollTimer);
     clearTimeout(this.scanTimer);
-    clearImmediate(this.flushTimer);
+    clearTimeout(this.flushTimer as NodeJS.Timeout | undefined);
+    clearImmediate(this.flushTimer as NodeJS.Immediate | undefined);
     clearTimeout(this.diskTimer);
     this.watcher?.close();
     for (const rt of this.runtimes.values()) rt.close();
@@ -338,13 +342,20 @@ export class WorkflowEngine {
    */
   private changed(rt: WorkflowRuntime): void {
     this.dirty.add(rt);
-    if (!this.flushTimer && !this.closed) this.flushTimer = setImmediate(() => this.flush());
+    if (this.flushTimer || this.closed) return;
+    // A change after a quiet spell goes out on the next turn; while changes keep coming (a busy
+    // run), deltas go out at most every MIN_DELTA_GAP_MS, each carrying all of that spell's: every
+    // delta costs each subscriber a message, and a flood of small ones leaves them behind.
+    const wait = this.lastFlushAt + MIN_DELTA_GAP_MS - Date.now();
+    this.flushTimer = wait > 0 ? setTimeout(() => this.flush(), wait) : setImmediate(() => this.flush());
   }
 
   private flush(): void {
-    clearImmediate(this.flushTimer);
+    clearTimeout(this.flushTimer as NodeJS.Timeout | undefined);
+    clearImmediate(this.flushTimer as NodeJS.Immediate | undefined);
     this.flushTimer = undefined;
     if (this.closed || this.dirty.size === 0) return;
+    this.lastFlushAt = Date.now();
     const store = this.requireStore();
     try {
       for (const rt of this.dirty) {

@@ -50,7 +50,7 @@ describe('activity of proxied traffic', () => {
     aliceToken = (await admin.post('/hub/api/users/alice/tokens').set('X-XSRFToken', xsrf).send({})).body.token;
     bobToken = (await admin.post('/hub/api/users/bob/tokens').set('X-XSRFToken', xsrf).send({})).body.token;
     expect((await admin.post('/hub/api/users/alice/server').set('X-XSRFToken', xsrf)).status).toBeLessThan(300);
-    await waitFor(() => f.hub.context.servers.status('alice') === 'running', 90_000, "alice's server");
+    await waitFor("alice's server", () => f.hub.context.servers.status('alice') === 'running', 90_000);
   }, SLOW);
 
   afterAll(async () => {
@@ -63,7 +63,7 @@ describe('activity of proxied traffic', () => {
   /** Waits out the meter's grain, so that the next traffic is not folded into the last. */
   const afterGrain = async () => {
     const since = Date.now();
-    await waitFor(() => Date.now() - since > 1_100, 5_000, 'a grain');
+    await waitFor('a grain', () => Date.now() - since > 1_100, 5_000);
   };
 
   it('a proxied HTTP request, by anyone who may reach the server, is the owner\'s activity', async () => {

@@ -28,7 +28,7 @@ describe('workflow servers outlive the hub and crashes are noticed', () => {
 
     expect((await profile(first.url)).body.status).toBe('stopped');
     expect((await visit(first.url)).text).toContain('Starting');
-    await waitFor(async () => (await profile(first.url)).status === 200, 90_000, 'first start');
+    await waitFor('first start', async () => (await profile(first.url)).status === 200, 90_000);
     const pid = first.hub.context.servers.spawner.info('alice')!.pid;
     await first.hub.close();
 
@@ -41,11 +41,11 @@ describe('workflow servers outlive the hub and crashes are noticed', () => {
     expect(adopted.body).toMatchObject({ username: 'alice', owner: 'alice' });
 
     process.kill(pid, 'SIGKILL');
-    await waitFor(() => second.hub.context.servers.status('alice') === 'stopped', 30_000, 'the crash to be noticed');
+    await waitFor('the crash to be noticed', () => second.hub.context.servers.status('alice') === 'stopped', 30_000);
     expect((await profile(second.url)).body.status).toBe('stopped');
     expect(second.hub.context.servers.status('alice')).toBe('stopped');
     expect((await visit(second.url)).text).toContain('Starting');
-    await waitFor(async () => (await profile(second.url)).status === 200, 90_000, 'restart after the crash');
+    await waitFor('restart after the crash', async () => (await profile(second.url)).status === 200, 90_000);
     expect(second.hub.context.servers.spawner.info('alice')!.pid).not.toBe(pid);
   }, SLOW);
 });

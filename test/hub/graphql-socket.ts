@@ -26,14 +26,14 @@ export async function openGraphqlSocket(hubUrl: string, owner: string, as: strin
     ws.on('error', reject);
   });
   ws.send(JSON.stringify({ type: 'connection_init', payload: {} }));
-  await waitFor(() => messages.some((m) => m.type === 'connection_ack'), 20_000, 'connection_ack');
+  await waitFor('connection_ack', () => messages.some((m) => m.type === 'connection_ack'), 20_000);
   return {
     ws,
     messages,
     async ping() {
       const pongs = messages.filter((m) => m.type === 'pong').length;
       ws.send(JSON.stringify({ type: 'ping' }));
-      await waitFor(() => messages.filter((m) => m.type === 'pong').length > pongs, 10_000, 'pong');
+      await waitFor('pong', () => messages.filter((m) => m.type === 'pong').length > pongs, 10_000);
     },
     close: () => ws.close(),
   };

@@ -99,15 +99,8 @@ export function cookieValue(setCookie: string[] | string | undefined, name: stri
   return undefined;
 }
 
-/** Polls `check` until it returns true, at most `ms`. */
-export async function waitFor(check: () => Promise<boolean> | boolean, ms = 20_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+import { waitFor } from '../wait.js';
+export { waitFor };
 
 /** Tries a WebSocket upgrade; resolves with the HTTP status of the refusal (or 101). */
 export function upgradeStatus(url: string, headers: Record<string, string>, origin?: string): Promise<number> {

@@ -82,7 +82,7 @@ describe.skipIf(!hubSpeaksJupyterHubApi())('jupyterhub-idle-culler as a hub-mana
     for (const user of ['alice', 'bob', 'carol']) {
       expect((await admin.post(`/hub/api/users/${user}/server`).set('X-XSRFToken', xsrf)).status).toBeLessThan(300);
     }
-    await waitFor(() => ['alice', 'bob', 'carol'].every((u) => status(u) === 'running'), 120_000, 'three running servers');
+    await waitFor('three running servers', () => ['alice', 'bob', 'carol'].every((u) => status(u) === 'running'), 120_000);
     const allRunningAt = Date.now();
 
     // alice: proxied HTTP requests; carol: an open socket with a message each way now and then.
@@ -101,7 +101,7 @@ describe.skipIf(!hubSpeaksJupyterHubApi())('jupyterhub-idle-culler as a hub-mana
       expect(cullerSaid('Fetching page 2 ')).toBe(true);
       // Keep going until alice's and carol's servers, too, are older than the timeout and the
       // culler has looked at them since: were their traffic not activity, they would be culled.
-      await waitFor(() => Date.now() - allRunningAt > (TIMEOUT_S + 3) * 1000, 30_000, 'the timeout to pass for the active servers');
+      await waitFor('the timeout to pass for the active servers', () => Date.now() - allRunningAt > (TIMEOUT_S + 3) * 1000, 30_000);
       expect(status('alice')).toBe('running');
       expect(status('carol')).toBe('running');
       expect(cullerSaid('Culling server alice')).toBe(false);

@@ -80,7 +80,7 @@ describe.skipIf(!canManageAccounts)(`isolation "shared" for a hub run by an unpr
     });
     hub.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
     hub.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    await waitFor(() => /hub listening on .*\(127\.0\.0\.1:(\d+)\)/.test(output) || hub.exitCode !== null, 30_000, 'the hub to listen');
+    await waitFor('the hub to listen', () => /hub listening on .*\(127\.0\.0\.1:(\d+)\)/.test(output) || hub.exitCode !== null, 30_000);
     const port = /hub listening on .*\(127\.0\.0\.1:(\d+)\)/.exec(output)?.[1];
     expect(port, output).toBeDefined();
     url = `http://127.0.0.1:${port}`;
@@ -89,7 +89,7 @@ describe.skipIf(!canManageAccounts)(`isolation "shared" for a hub run by an unpr
   afterAll(async () => {
     if (hub?.exitCode === null) {
       hub.kill('SIGTERM');
-      await waitFor(() => hub.exitCode !== null || hub.signalCode !== null, 15_000, 'the hub to stop').catch(() => hub.kill('SIGKILL'));
+      await waitFor('the hub to stop', () => hub.exitCode !== null || hub.signalCode !== null, 15_000).catch(() => hub.kill('SIGKILL'));
     }
     if (account) removeAccounts([account]);
     if (dir) rmSync(dir, { recursive: true, force: true });

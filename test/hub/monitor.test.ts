@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { chromiumAvailable, launchBrowser } from '../browser/harness.js';
 import request from 'supertest';
 import WebSocket from 'ws';
 import { createHub, SESSION_COOKIE, type Hub } from '../../src/hub/index.js';
 import { cookieValue, makeDataDir, signIn, testConfig, waitFor, writeUsers } from './helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = resolve(import.meta.dirname, '..', '..', 'test-results');
 const SLOW = 180_000;
 
@@ -142,7 +142,7 @@ describe('monitor across owners', () => {
     const bob = watch(url, 'bob', samToken);
     const carol = watch(url, 'carol', samToken);
     try {
-      await waitFor(() => alice.addedIds().length === 2 && bob.addedIds().length === 1, 30_000, 'the first added bursts');
+      await waitFor('the first added bursts', () => alice.addedIds().length === 2 && bob.addedIds().length === 1, 30_000);
       expect(alice.addedIds().sort()).toEqual(['nightly', 'report']);
       expect(bob.addedIds()).toEqual(['ingest']);
       // carol does not share: her server refuses the upgrade, and the script sees why.
@@ -153,11 +153,7 @@ describe('monitor across owners', () => {
         .set('Authorization', `token ${aliceToken}`)
         .send({ query: 'mutation { play(workflows: ["report"]) { ok message } }' });
       expect(played.body.data.play[0].ok).toBe(true);
-      await waitFor(
-        () => alice.messages.some((m) => m.type === 'next' && JSON.stringify(m.payload).includes('"succeeded"')),
-        30_000,
-        'an update with a succeeded task',
-      );
+      await waitFor('an update with a succeeded task', () => alice.messages.some((m) => m.type === 'next' && JSON.stringify(m.payload).includes('"succeeded"')), 30_000);
     } finally {
       for (const c of [alice, bob, carol]) c.ws.terminate();
     }
@@ -174,7 +170,7 @@ describe('monitor across owners', () => {
     expect(status).toBe(403);
   }, SLOW);
 
-  describe.skipIf(!existsSync(CHROMIUM))('in Chromium', () => {
+  describe.skipIf(!chromiumAvailable)('in Chromium', () => {
     let browser: Browser;
     let page: Page;
     const errors: string[] = [];
@@ -182,7 +178,7 @@ describe('monitor across owners', () => {
 
     beforeAll(async () => {
       mkdirSync(SHOTS, { recursive: true });
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+      browser = await launchBrowser();
       page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
       page.on('pageerror', (err) => errors.push(err.message));
       page.on('websocket', (ws) => sockets.push(new URL(ws.url()).pathname));
@@ -200,15 +196,15 @@ describe('monitor across owners', () => {
     const row = (owner: string, workflow: string) => page.locator(`#monitor tr[data-owner=${owner}][data-workflow=${workflow}]`);
 
     it('shows two owners\' workflows live, "no access" for an owner who does not share, and a stopped server', async () => {
-      await waitFor(async () => (await tile('alice').getAttribute('data-state')) === 'live' && (await tile('bob').getAttribute('data-state')) === 'live', 30_000, 'alice and bob live');
-      await waitFor(async () => (await page.locator('#monitor tbody tr').count()) === 3, 30_000, 'three workflows');
+      await waitFor('alice and bob live', async () => (await tile('alice').getAttribute('data-state')) === 'live' && (await tile('bob').getAttribute('data-state')) === 'live', 30_000);
+      await waitFor('three workflows', async () => (await page.locator('#monitor tbody tr').count()) === 3, 30_000);
       expect(await page.locator('#monitor tbody tr').evaluateAll((rows) => rows.map((r) => `${r.dataset.owner}/${r.dataset.workflow}`))).toEqual([
         'alice/nightly',
         'alice/report',
         'bob/ingest',
       ]);
       expect(await row('bob', 'ingest').locator('a').first().getAttribute('href')).toBe('/user/bob/workflows/ingest');
-      await waitFor(async () => (await tile('carol').getAttribute('data-state')) === 'no-access', 30_000, 'carol: no access');
+      await waitFor('carol: no access', async () => (await tile('carol').getAttribute('data-state')) === 'no-access', 30_000);
       expect(await tile('carol').locator('.conn').textContent()).toBe('no access');
       expect(await tile('carol').locator('.detail').textContent()).toBe('carol has not shared their workflows with you. If you need them, ask carol to add you on their sharing page.');
       expect(await tile('carol').getAttribute('title')).toContain('has not given you read permission');
@@ -230,7 +226,7 @@ describe('monitor across owners', () => {
         .send({ query: 'mutation { play(workflows: ["nightly"]) { ok message } }' });
       expect(played.body.data.play[0]).toMatchObject({ ok: true });
       const nightly = row('alice', 'nightly');
-      await waitFor(async () => (await nightly.locator('.count.failed').count()) === 1, 60_000, 'a failed task in nightly');
+      await waitFor('a failed task in nightly', async () => (await nightly.locator('.count.failed').count()) === 1, 60_000);
       expect(await nightly.locator('.count.failed').textContent()).toBe('1');
       expect(await nightly.getAttribute('class')).toContain('needs-attention');
       expect(await nightly.locator('.progress-legend').textContent()).toContain('1 succeeded');
@@ -240,35 +236,35 @@ describe('monitor across owners', () => {
       // It stands out in words as well as colour.
       expect(await nightly.locator('.attention-note.attention-stalled').textContent()).toBe('⚠ Stalled: 1 failed task holding up the rest');
       expect(await nightly.getAttribute('class')).toContain('attention-stalled');
-      await waitFor(async () => (await page.locator('#summary').textContent())?.includes('1 stalled') ?? false, 10_000, 'the stalled count');
+      await waitFor('the stalled count', async () => (await page.locator('#summary').textContent())?.includes('1 stalled') ?? false, 10_000);
       await page.screenshot({ path: join(SHOTS, 'hub-monitor.png'), fullPage: true });
     }, SLOW);
 
     it('filters by owner or workflow and by failed or running, and keeps the filter in the address', async () => {
       await page.fill('#filter', 'bob');
-      await waitFor(async () => (await page.locator('#monitor tbody tr').count()) === 1, 10_000, 'the owner filter');
+      await waitFor('the owner filter', async () => (await page.locator('#monitor tbody tr').count()) === 1, 10_000);
       expect(await row('bob', 'ingest').count()).toBe(1);
       await page.fill('#filter', 'REP');
-      await waitFor(async () => (await row('alice', 'report').count()) === 1 && (await page.locator('#monitor tbody tr').count()) === 1, 10_000, 'the workflow filter');
+      await waitFor('the workflow filter', async () => (await row('alice', 'report').count()) === 1 && (await page.locator('#monitor tbody tr').count()) === 1, 10_000);
       await page.fill('#filter', '');
       await page.check('#only-active');
-      await waitFor(async () => (await page.locator('#monitor tbody tr').count()) === 1, 10_000, 'only failed or running');
+      await waitFor('only failed or running', async () => (await page.locator('#monitor tbody tr').count()) === 1, 10_000);
       expect(await row('alice', 'nightly').count()).toBe(1);
       expect(new URL(page.url()).search).toBe('?only=active');
       await page.uncheck('#only-active');
-      await waitFor(async () => (await page.locator('#monitor tbody tr').count()) === 3, 10_000, 'the filter cleared');
+      await waitFor('the filter cleared', async () => (await page.locator('#monitor tbody tr').count()) === 3, 10_000);
     }, SLOW);
 
     it('starts a stopped server from its tile and watches it once it runs', async () => {
       await tile('dave').locator('button.start').click();
-      await waitFor(async () => (await tile('dave').getAttribute('data-state')) === 'live', 120_000, "dave's server live");
-      await waitFor(async () => (await row('dave', 'archive').count()) === 1, 30_000, "dave's workflow");
+      await waitFor("dave's server live", async () => (await tile('dave').getAttribute('data-state')) === 'live', 120_000);
+      await waitFor("dave's workflow", async () => (await row('dave', 'archive').count()) === 1, 30_000);
       await page.screenshot({ path: join(SHOTS, 'hub-monitor-started.png'), fullPage: true });
     }, SLOW);
 
     it('a server that stops leaves the table and shows as stopped, without a Start button for those who may not', async () => {
       await hub.context.servers.stop('bob');
-      await waitFor(async () => (await tile('bob').getAttribute('data-state')) === 'stopped', 60_000, "bob's tile stopped");
+      await waitFor("bob's tile stopped", async () => (await tile('bob').getAttribute('data-state')) === 'stopped', 60_000);
       expect(await row('bob', 'ingest').count()).toBe(0);
       expect(await tile('bob').locator('button.start').isDisabled()).toBe(true);
       expect(await tile('bob').locator('[data-why]').getAttribute('data-why')).toBe("You may not start bob's server");

@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { chromiumAvailable, launchBrowser } from '../browser/harness.js';
 import { PASSWORDS, startHub, waitFor, type HubFixture } from './helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = resolve(import.meta.dirname, '..', '..', 'test-results');
 const SLOW = 120_000;
 
 /** The hub's pages in a real browser: they render, their scripts work, and screenshots are kept. */
-describe.skipIf(!existsSync(CHROMIUM))('hub pages in Chromium', () => {
+describe.skipIf(!chromiumAvailable)('hub pages in Chromium', () => {
   let f: HubFixture;
   let browser: Browser;
   const errors: string[] = [];
@@ -43,7 +43,7 @@ describe.skipIf(!existsSync(CHROMIUM))('hub pages in Chromium', () => {
     mkdirSync(flow, { recursive: true });
     writeFileSync(join(flow, 'flow.yaml'), 'tasks:\n  greet:\n    script: echo hello\n');
     mkdirSync(SHOTS, { recursive: true });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    browser = await launchBrowser();
   }, SLOW);
 
   afterAll(async () => {
@@ -73,7 +73,7 @@ describe.skipIf(!existsSync(CHROMIUM))('hub pages in Chromium', () => {
     const p = await page();
     await signIn(p, 'carol');
     await p.goto(`${f.url}/user/carol/`);
-    await waitFor(async () => (await p.locator('#spawn-steps li.failed').count()) === 1, 90_000, 'the failed step');
+    await waitFor('the failed step', async () => (await p.locator('#spawn-steps li.failed').count()) === 1, 90_000);
     const message = (await p.locator('#spawn-status').textContent()) ?? '';
     expect(message).toContain('The workflow server for "carol" could not start');
     expect(message).toContain('engine.sqlite is not a SQLite database');
@@ -93,7 +93,7 @@ describe.skipIf(!existsSync(CHROMIUM))('hub pages in Chromium', () => {
     await p.goto(`${f.url}/user/bob/`);
     await p.screenshot({ path: join(SHOTS, 'hub-spawn.png') });
     await p.waitForURL(`${f.url}/user/bob/`, { timeout: 90_000 });
-    await waitFor(async () => (await p.title()).length > 0 && !(await p.title()).startsWith('Starting'), 90_000, 'the workflow server page');
+    await waitFor('the workflow server page', async () => (await p.title()).length > 0 && !(await p.title()).startsWith('Starting'), 90_000);
     await p.close();
 
     const a = await page();
@@ -101,21 +101,21 @@ describe.skipIf(!existsSync(CHROMIUM))('hub pages in Chromium', () => {
     await a.goto(`${f.url}/hub/home`);
     const row = a.locator('#reachable tr[data-owner=bob]');
     await expect(row.locator('.badge').textContent()).resolves.toBe('running');
-    await waitFor(async () => (await row.locator('.chip').count()) > 0, 20_000, 'permissions from the user profile');
+    await waitFor('permissions from the user profile', async () => (await row.locator('.chip').count()) > 0, 20_000);
     expect(await row.locator('.chip').allTextContents()).toEqual(['READ']);
     await a.fill('#token-form input[name=note]', 'nightly report');
     await a.click('#token-form button[type=submit]');
-    await waitFor(async () => !(await a.locator('#new-token').isHidden()), 10_000, 'the new token');
+    await waitFor('the new token', async () => !(await a.locator('#new-token').isHidden()), 10_000);
     expect(await a.locator('#new-token-value').textContent()).toMatch(/^flt_/);
     expect(await a.locator('#token-table tbody tr').count()).toBe(1);
     await a.screenshot({ path: join(SHOTS, 'hub-home.png'), fullPage: true });
     await a.click('#token-table .revoke');
-    await waitFor(async () => (await a.locator('#token-table tbody tr').count()) === 0, 10_000, 'revocation');
+    await waitFor('revocation', async () => (await a.locator('#token-table tbody tr').count()) === 0, 10_000);
     expect(f.hub.context.tokens.list('alice')).toEqual([]);
     // A read-only monitoring token: the servers alice reaches, nothing but read inside them.
     await a.selectOption('#token-form select[name=access]', 'monitor');
     await a.click('#token-form button[type=submit]');
-    await waitFor(async () => (await a.locator('#token-table tbody tr').count()) === 1, 10_000, 'the monitoring token');
+    await waitFor('the monitoring token', async () => (await a.locator('#token-table tbody tr').count()) === 1, 10_000);
     expect(f.hub.context.tokens.list('alice')).toEqual([
       expect.objectContaining({ note: 'read-only monitoring', scopes: ['access:servers!group=physics', 'access:servers!user=alice', 'custom:workflows:read'] }),
     ]);
@@ -123,11 +123,11 @@ describe.skipIf(!existsSync(CHROMIUM))('hub pages in Chromium', () => {
     // bob takes read away from alice: her home says whose sharing refused and who can change it,
     // and Open is disabled rather than leading to a refusal.
     writeFileSync(join(f.dir, 'users', 'bob', 'jupyter_config.json'), JSON.stringify({ WorkflowServer: { user_authorization: { alice: ['!READ'] } } }));
-    await waitFor(async () => {
+    await waitFor("bob's new sharing to apply", async () => {
       await a.goto(`${f.url}/hub/home`);
-      await waitFor(async () => !(await row.locator('.perms').textContent())?.includes('loading'), 10_000, 'the profile answer');
+      await waitFor('the profile answer', async () => !(await row.locator('.perms').textContent())?.includes('loading'), 10_000);
       return (await row.locator('.perms').textContent())!.includes('ask bob');
-    }, 30_000, "bob's new sharing to apply");
+    }, 30_000);
     expect(await row.locator('a.btn').getAttribute('aria-disabled')).toBe('true');
     await a.screenshot({ path: join(SHOTS, 'hub-home-refused.png'), fullPage: true });
     await a.close();
@@ -141,7 +141,7 @@ describe.skipIf(!existsSync(CHROMIUM))('hub pages in Chromium', () => {
     await p.fill('#group-form input[name=name]', 'chemistry');
     await p.fill('#group-form input[name=users]', 'carol, mallory');
     await p.click('#group-form button[type=submit]');
-    await waitFor(async () => (await p.locator('tr[data-group=chemistry]').count()) === 1, 10_000, 'the new group');
+    await waitFor('the new group', async () => (await p.locator('tr[data-group=chemistry]').count()) === 1, 10_000);
     expect(f.hub.context.groups.get('chemistry')?.users).toEqual(['carol', 'mallory']);
     await p.screenshot({ path: join(SHOTS, 'hub-admin.png'), fullPage: true });
     await p.close();

@@ -60,7 +60,7 @@ describe('spawn on visit and proxying to a real workflow server', () => {
     expect(page.text).toContain('data-next="/user/alice/workflows?x=1"');
     expect(page.text).toMatch(/src="\/hub\/static\/v-[0-9a-f]{12}\/js\/hub\/spawn\.js"/);
     // A start that fails or hangs names its cause: the user model's spawn_error and the server's log.
-    await waitFor(async () => (await status()) === 'running', 90_000, "alice's server to run").catch(async (err: Error) => {
+    await waitFor("alice's server to run", async () => (await status()) === 'running', 90_000).catch(async (err: Error) => {
       const model = (await admin.get('/hub/api/users/alice')).body as unknown;
       const logFile = join(f.dir, 'users', 'alice', 'server.log');
       const log = existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-4000) : '(no server.log)';
@@ -103,7 +103,7 @@ describe('spawn on visit and proxying to a real workflow server', () => {
     const { ws, messages } = await openGraphqlSocket(f.url, 'alice', bobToken);
     const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
     ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: 'subscription { deltas { __typename } }' } }));
-    await waitFor(() => messages.some((m) => m.type === 'next'), 20_000, 'first delta');
+    await waitFor('first delta', () => messages.some((m) => m.type === 'next'), 20_000);
     const removed = await admin.delete('/hub/api/groups/readers/users').set('X-XSRFToken', adminXsrf).send({ users: ['bob'] });
     expect(removed.status).toBe(200);
     expect(await closed).toBe(4403);
@@ -121,7 +121,7 @@ describe('spawn on visit and proxying to a real workflow server', () => {
     const started = await admin.post('/hub/api/users/alice/server').set('X-XSRFToken', adminXsrf);
     // JupyterHub's statuses: 201 when the server is up within 10 s, 202 while it is still starting.
     expect([201, 202]).toContain(started.status);
-    await waitFor(async () => (await status()) === 'running', 90_000, 'restart');
+    await waitFor('restart', async () => (await status()) === 'running', 90_000);
     expect((await admin.post('/hub/api/users/alice/server').set('X-XSRFToken', adminXsrf)).status).toBe(400);
   }, SLOW);
 });

@@ -86,7 +86,7 @@ describe('API tokens', () => {
     const { xsrf } = await signIn(agent, 'carol');
     const { body } = await agent.post('/hub/api/users/carol/tokens').set('X-XSRFToken', xsrf).send({ expires_in: 1 });
     expect(body.expires_at).not.toBeNull();
-    await waitFor(async () => (await request(f.url).get('/hub/api/user').set('Authorization', `token ${body.token}`)).status === 401, 10_000, 'token expiry');
+    await waitFor('token expiry', async () => (await request(f.url).get('/hub/api/user').set('Authorization', `token ${body.token}`)).status === 401, 10_000);
     expect((await agent.get('/hub/api/users/carol/tokens')).body.api_tokens).toEqual([]);
   });
 

@@ -85,16 +85,8 @@ export function killGroup(pid: number): void {
   }
 }
 
-/** Polls `probe` until it returns a truthy value (which it returns), or fails naming `what`. */
-export async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+import { waitFor } from '../wait.js';
+export { waitFor };
 
 export function task(engine: WorkflowEngine, workflow: string, id: string): TaskView | undefined {
   return engine.getWorkflow(workflow)?.tasks.find((t) => t.id === id);

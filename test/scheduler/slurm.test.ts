@@ -67,21 +67,12 @@ async function gqlTask(s: TestServer, workflow: string, id: string): Promise<Gql
 }
 
 function gqlWait(s: TestServer, workflow: string, id: string, state: string, timeoutMs = 60_000): Promise<GqlTask> {
-  return waitForAsync(`${workflow} ${id} to be ${state}`, async () => {
+  return waitFor(`${workflow} ${id} to be ${state}`, async () => {
     const t = await gqlTask(s, workflow, id);
     return t?.state === state ? t : undefined;
   }, timeoutMs);
 }
 
-async function waitForAsync<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function workflowLog(s: TestServer, workflow: string): Promise<string> {
   const res = await s.graphql(owner, `{ workflowLog(workflow: "${workflow}") { text } }`).expect(200);

@@ -50,9 +50,9 @@ describe('the hub caps proxied sockets per user', () => {
     await open('carol');
     expect(server.running.subscriptions.size).toBe(3);
     first.ws.close();
-    await waitFor(() => first.closed(), 10_000, "bob's first socket to close");
+    await waitFor("bob's first socket to close", () => first.closed(), 10_000);
     let again: OpenSocket | undefined;
-    await waitFor(async () => (again = await open('bob').catch(() => undefined)) !== undefined, 10_000, 'room for another socket of bob');
+    await waitFor('room for another socket of bob', async () => (again = await open('bob').catch(() => undefined)) !== undefined, 10_000);
     expect(again?.closed()).toBe(false);
   });
 });

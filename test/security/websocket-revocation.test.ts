@@ -55,7 +55,7 @@ describe('proxied WebSockets end with the sign-in and access that opened them', 
     const unaffected = await openThroughHub(f.url, { Authorization: `token ${other.token}` });
     sockets.push(socket.ws, unaffected.ws);
     expect((await admin.delete(`/hub/api/users/bob/tokens/${id}`).set('X-XSRFToken', adminXsrf)).status).toBe(204);
-    await waitFor(() => socket.closed(), 10_000, 'the socket of the revoked token to close');
+    await waitFor('the socket of the revoked token to close', () => socket.closed(), 10_000);
     expect(unaffected.closed()).toBe(false);
   });
 
@@ -67,7 +67,7 @@ describe('proxied WebSockets end with the sign-in and access that opened them', 
     sockets.push(socket.ws);
     const out = await agent.post('/hub/logout').type('form').send({ _xsrf: signed.xsrf });
     expect(out.status).toBe(302);
-    await waitFor(() => socket.closed(), 10_000, 'the socket of the signed-out session to close');
+    await waitFor('the socket of the signed-out session to close', () => socket.closed(), 10_000);
   });
 
   it('closes a socket when its user loses access:servers for the owner', async () => {
@@ -76,6 +76,6 @@ describe('proxied WebSockets end with the sign-in and access that opened them', 
     sockets.push(socket.ws);
     const res = await admin.delete('/hub/api/groups/watchers/users').set('X-XSRFToken', adminXsrf).send({ users: ['bob'] });
     expect(res.status).toBe(200);
-    await waitFor(() => socket.closed(), 10_000, 'the socket of the user without access:servers to close');
+    await waitFor('the socket of the user without access:servers to close', () => socket.closed(), 10_000);
   });
 });

@@ -92,7 +92,7 @@ describe('bin/flotilla server', () => {
     expect(health.status).toBe(200);
     expect(health.body).toEqual({ status: 'ok', owner: 'alice', pid: started.child.pid });
     started.child.send({ type: 'adopted' });
-    await waitFor(() => started.output().includes('leaving the start-up channel'), 'the server to leave the channel');
+    await waitFor('the server to leave the channel', () => started.output().includes('leaving the start-up channel'));
 
     const profile = '/user/alice/api/userprofile';
     // Someone who may read nothing is refused the profile: that is "nothing" too.
@@ -113,7 +113,7 @@ describe('bin/flotilla server', () => {
 
     // Every decision is logged: who, what, allowed or refused, and why.
     await request(url).get('/user/alice/sharing').set(proofFor(secret, 'alice', { user: 'bob' }, 'GET', '/user/alice/sharing')).expect(403);
-    await waitFor(() => started.output().includes('refused: bob owner-only sharing page'), 'the refusal in the log');
+    await waitFor('the refusal in the log', () => started.output().includes('refused: bob owner-only sharing page'));
 
     started.child.kill('SIGTERM');
     expect(await started.exit).toBe(0);

@@ -101,11 +101,11 @@ describe('GraphQL over HTTP', () => {
   it('runs a real play: real tasks run to success, logs readable', async () => {
     const res = await server.graphql(bob, 'mutation { play(workflows: ["demo"]) { workflow ok message } }').expect(200);
     expect(res.body.data.play).toEqual([{ workflow: 'demo', ok: true, message: expect.any(String) }]);
-    const tasks = await waitFor(async () => {
+    const tasks = await waitFor('both tasks to succeed', async () => {
       const r = await server.graphql(bob, '{ workflow(id: "demo") { tasks { id name state submitNum } } }').expect(200);
       const list: { id: string; state: string }[] = r.body.data.workflow.tasks;
       return list.length === 2 && list.every((t) => t.state === 'succeeded') ? list : undefined;
-    }, 'both tasks to succeed');
+    });
     const hello = tasks.find((t) => t.id.endsWith('/hello'))!;
     const out = await server
       .graphql(bob, 'query L($t: String!) { jobLog(workflow: "demo", task: $t, file: "job.out") { content submitNum } }', { t: hello.id })

@@ -213,7 +213,7 @@ export class GraphqlSocket {
 
   async init(payload?: unknown): Promise<void> {
     this.send({ type: 'connection_init', ...(payload !== undefined ? { payload } : {}) });
-    await waitFor(() => this.messages.some((m) => m.type === 'connection_ack'), 'connection_ack');
+    await waitFor('connection_ack', () => this.messages.some((m) => m.type === 'connection_ack'));
   }
 
   subscribe(id: string, query: string, variables?: Record<string, unknown>): void {
@@ -225,16 +225,8 @@ export class GraphqlSocket {
   }
 }
 
-/** Polls until the condition holds; fails after the deadline with a message naming what it waited for. */
-export async function waitFor<T>(condition: () => T | Promise<T>, what: string, timeoutMs = 20_000, everyMs = 25): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await condition();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+import { waitFor } from '../wait.js';
+export { waitFor };
 
 /**
  * A stand-in for the hub in browser tests: forwards HTTP and WebSocket requests to the workflow

@@ -35,10 +35,10 @@ describe('a whole job file', () => {
       flows: { chatty: FLOW, quiet: FLOW },
     });
     await server.graphql(owner, 'mutation { play(workflows: ["chatty"]) { ok } }').expect(200);
-    await waitFor(async () => {
+    await waitFor('the task to succeed', async () => {
       const r = await server.graphql(owner, '{ workflow(id: "chatty") { tasks { state } } }').expect(200);
       return r.body.data.workflow.tasks[0]?.state === 'succeeded';
-    }, 'the task to succeed');
+    });
     jobOut = readFileSync(join(server.dataDir, 'users', 'alice', (await jobLog(owner, 10)).path));
   }, 60_000);
   afterAll(async () => server?.close());

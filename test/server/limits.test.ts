@@ -30,7 +30,7 @@ const aliases = (count: number, field: string) => `{ ${Array.from({ length: coun
 const connect = connectSocket;
 
 /** The first message about subscription `id`, once it has come. */
-const firstOf = (socket: GraphqlSocket, id: string) => waitFor(() => socket.of(id)[0], `a message for ${id}`);
+const firstOf = (socket: GraphqlSocket, id: string) => waitFor(`a message for ${id}`, () => socket.of(id)[0]);
 
 describe('GraphQL cost budget, response cap and jobLog', () => {
   let server: TestServer;
@@ -40,11 +40,11 @@ describe('GraphQL cost budget, response cap and jobLog', () => {
     // The default budget; a response cap between one 1 MB log and two.
     server = await startTestServer({ owner: 'alice', site: SITE, ua: UA, flows: { w: FLOW }, limits: { response_bytes: MB + MB / 2 } });
     await server.graphql(owner, 'mutation { play(workflows: ["w"]) { ok } }').expect(200);
-    await waitFor(async () => {
+    await waitFor('the three log-writing tasks to succeed', async () => {
       const res = await server.graphql(owner, '{ workflow(id: "w") { tasks { state } } }').expect(200);
       const tasks: { state: string }[] = res.body.data.workflow.tasks;
       return tasks.length === 3 && tasks.every((t) => t.state === 'succeeded');
-    }, 'the three log-writing tasks to succeed');
+    });
   });
   afterEach(() => {
     vi.restoreAllMocks();
@@ -186,11 +186,11 @@ describe('caps on sockets and subscriptions', () => {
     }
     second.ws.close();
     // Once the server has seen the close, bob may open another.
-    const again = await waitFor(async () => {
+    const again = await waitFor('room for another socket of bob', async () => {
       const outcome = await openSocket(server, bob);
       return outcome.ok ? outcome.ws : undefined;
-    }, 'room for another socket of bob');
+    });
     sockets.push(new GraphqlSocket(again));
-    await waitFor(() => server.running.subscriptions.size === 3, 'three sockets open on the server: first, carl, again');
+    await waitFor('three sockets open on the server: first, carl, again', () => server.running.subscriptions.size === 3);
   });
 });

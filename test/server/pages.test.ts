@@ -3,13 +3,13 @@
  * that signs proofs: they load, go live over the WebSocket, show controls disabled with a reason,
  * and raise no script errors. Screenshots land in test-results/server/ for people to look at.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { chromiumAvailable, launchBrowser } from '../browser/harness.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SigningProxy, startTestServer, waitFor, type TestServer } from './helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = join(import.meta.dirname, '..', '..', 'test-results', 'server');
 
 const FLOW = `
@@ -41,7 +41,7 @@ tasks:
     script: echo synced
 `;
 
-describe.skipIf(!existsSync(CHROMIUM))('pages in a browser', () => {
+describe.skipIf(!chromiumAvailable)('pages in a browser', () => {
   let proxy: SigningProxy;
   let server: TestServer;
   let browser: Browser;
@@ -59,12 +59,12 @@ describe.skipIf(!existsSync(CHROMIUM))('pages in a browser', () => {
     });
     proxy.server = server;
     await server.graphql({ user: 'alice' }, 'mutation { play(workflows: ["ocean-model", "data-sync"]) { ok } }').expect(200);
-    await waitFor(async () => {
+    await waitFor('the demo workflow to reach a running test and a failed lint', async () => {
       const r = await server.graphql({ user: 'alice' }, '{ workflow(id: "ocean-model") { tasks { name state } } }');
       const tasks: { name: string; state: string }[] = r.body.data.workflow.tasks;
       return tasks.some((t) => t.name === 'test' && t.state === 'running') && tasks.some((t) => t.name === 'lint' && t.state === 'failed');
-    }, 'the demo workflow to reach a running test and a failed lint');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    });
+    browser = await launchBrowser();
   });
 
   afterAll(async () => {
@@ -72,10 +72,10 @@ describe.skipIf(!existsSync(CHROMIUM))('pages in a browser', () => {
     if (server) {
       // Kill the long-running test jobs and wait, so that no job outlives the test.
       await server.graphql({ user: 'alice' }, 'mutation { stop(workflows: ["ocean-model", "data-sync"], mode: "kill") { ok } }');
-      await waitFor(async () => {
+      await waitFor('the workflows to stop', async () => {
         const r = await server.graphql({ user: 'alice' }, '{ workflows { status } }');
         return r.body.data.workflows.every((w: { status: string }) => w.status === 'stopped');
-      }, 'the workflows to stop');
+      });
     }
     await server?.close();
     await proxy?.close();
@@ -258,7 +258,7 @@ describe.skipIf(!existsSync(CHROMIUM))('pages in a browser', () => {
     await page.screenshot({ path: join(SHOTS, 'broadcast-dialog.png') });
     await page.click('dialog button[type="submit"]');
     await page.waitForSelector('dialog', { state: 'detached' });
-    await waitFor(async () => (await task('1/publish')).task.env?.TARGET === 'staging', 'the broadcast to reach 1/publish');
+    await waitFor('the broadcast to reach 1/publish', async () => (await task('1/publish')).task.env?.TARGET === 'staging');
     expect((await task('2/publish')).task.env?.TARGET).toBeUndefined();
     await page.click('#tasks tbody tr[data-task="1/publish"] button.expander');
     await page.waitForSelector('#tasks tr.details[data-task="1/publish"] table.env:has-text("staging")');
@@ -268,7 +268,7 @@ describe.skipIf(!existsSync(CHROMIUM))('pages in a browser', () => {
     await page.click('dialog .segmented label:has-text("Clear overrides")');
     await page.click('dialog button[type="submit"]');
     await page.waitForSelector('dialog', { state: 'detached' });
-    await waitFor(async () => (await task('1/publish')).task.env?.TARGET === undefined, 'the broadcast to be cleared');
+    await waitFor('the broadcast to be cleared', async () => (await task('1/publish')).task.env?.TARGET === undefined);
 
     // a message, shown in the task row
     await page.click('#tasks tbody tr[data-task="1/publish"] input[type="checkbox"]');
@@ -287,18 +287,18 @@ describe.skipIf(!existsSync(CHROMIUM))('pages in a browser', () => {
     await page.screenshot({ path: join(SHOTS, 'outputs-dialog.png') });
     await page.click('dialog button[type="submit"]');
     await page.waitForSelector('dialog', { state: 'detached' });
-    await waitFor(async () => (await task('1/lint')).task.outputs.includes('reviewed'), 'the custom output on 1/lint');
+    await waitFor('the custom output on 1/lint', async () => (await task('1/lint')).task.outputs.includes('reviewed'));
 
     // an external trigger by name, for one cycle point
     await page.fill('#xtrigger-name', 'approval');
     await page.fill('#xtrigger-cycle', '2');
     await page.click('#workflow-settings button:has-text("Satisfy")');
-    await waitFor(async () => (await task('2/approve')).task.xtriggerSatisfied === true, 'approval satisfied at cycle 2');
+    await waitFor('approval satisfied at cycle 2', async () => (await task('2/approve')).task.xtriggerSatisfied === true);
     expect((await task('1/approve')).task.xtriggerSatisfied).toBe(false);
 
     // verbosity: the select changes the workflow's level, and the page shows it
     await page.selectOption('#verbosity', 'DEBUG');
-    await waitFor(async () => (await task('1/lint')).wf.verbosity === 'DEBUG', 'verbosity DEBUG');
+    await waitFor('verbosity DEBUG', async () => (await task('1/lint')).wf.verbosity === 'DEBUG');
     await page.waitForSelector('#wf-summary:has-text("Log level DEBUG")');
 
     // window extent: fewer tasks in the graph with a narrower window, back again with 1
@@ -306,7 +306,7 @@ describe.skipIf(!existsSync(CHROMIUM))('pages in a browser', () => {
     const before = await nodes();
     await page.fill('#window-extent', '0');
     await page.click('#graph-controls button:has-text("Apply")');
-    await waitFor(async () => (await task('1/lint')).wf.graphWindowExtent === 0, 'window extent 0');
+    await waitFor('window extent 0', async () => (await task('1/lint')).wf.graphWindowExtent === 0);
     await page.waitForFunction((n) => document.querySelectorAll('#graph .graph-node').length < n, before);
     await page.waitForSelector('#workflow-log .log-entry:has-text("set_graph_window_extent")');
     await page.click('#tasks tbody tr[data-task="1/lint"] button.expander');

@@ -64,13 +64,13 @@ describe('deltas shared between subscribers', () => {
     const carl = await subscribed('carl');
     const dana = await subscribed('dana');
     const bob = await subscribed('bob');
-    await waitFor(() => deltasOf(carl).length >= 3 && deltasOf(dana).length >= 3 && deltasOf(bob).length >= 2, 'the first bursts');
+    await waitFor('the first bursts', () => deltasOf(carl).length >= 3 && deltasOf(dana).length >= 3 && deltasOf(bob).length >= 2);
     const serialisedBefore = server.running.subscriptions.serialised;
     const deliveredBefore = [carl, dana, bob].reduce((n, s) => n + deltasOf(s).length, 0);
 
     await play('secret');
     await play('open');
-    await waitFor(() => stopped(carl, 'secret') && stopped(dana, 'secret') && stopped(carl, 'open') && stopped(bob, 'open'), 'both runs seen');
+    await waitFor('both runs seen', () => stopped(carl, 'secret') && stopped(dana, 'secret') && stopped(carl, 'open') && stopped(bob, 'open'));
 
     // bob may not read secret: not one message about it, not even its name.
     expect(deltasOf(bob).map((d) => d.workflow)).not.toContain('secret');
@@ -89,15 +89,15 @@ describe('deltas shared between subscribers', () => {
   it('stops a workflow at once for a subscriber who loses read on it while others keep getting the same deltas', async () => {
     const carl = await subscribed('carl');
     const erin = await subscribed('erin');
-    await waitFor(() => deltasOf(carl).some((d) => d.workflow === 'slow') && deltasOf(erin).some((d) => d.workflow === 'slow'), 'the first bursts');
+    await waitFor('the first bursts', () => deltasOf(carl).some((d) => d.workflow === 'slow') && deltasOf(erin).some((d) => d.workflow === 'slow'));
     await play('slow');
-    await waitFor(() => deltasOf(erin).some((d) => d.workflow === 'slow' && d.updated), 'erin to see slow running');
+    await waitFor('erin to see slow running', () => deltasOf(erin).some((d) => d.workflow === 'slow' && d.updated));
 
     await server.put(owner, `${sections()}/slow`).send({ erin: ['!READ'] }).expect(200);
-    await waitFor(() => deltasOf(erin).some((d) => d.workflow === 'slow' && d.pruned?.workflow), 'slow pruned for erin');
+    await waitFor('slow pruned for erin', () => deltasOf(erin).some((d) => d.workflow === 'slow' && d.pruned?.workflow));
     const prunedAt = deltasOf(erin).findIndex((d) => d.workflow === 'slow' && d.pruned?.workflow);
     const carlAtPrune = deltasOf(carl).filter((d) => d.workflow === 'slow').length;
-    await waitFor(() => stopped(carl, 'slow'), 'carl to see the run end');
+    await waitFor('carl to see the run end', () => stopped(carl, 'slow'));
 
     expect(deltasOf(carl).filter((d) => d.workflow === 'slow').length).toBeGreaterThan(carlAtPrune);
     expect(deltasOf(erin).slice(prunedAt + 1).map((d) => d.workflow)).not.toContain('slow');

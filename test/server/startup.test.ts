@@ -32,7 +32,7 @@ describe('workflow server start-up', () => {
     const socket = new GraphqlSocket(bobSocket.ws);
     await socket.init();
     socket.subscribe('1', '{ me { username } }');
-    const next = await waitFor(() => socket.of('1').find((m) => m.type === 'next'), 'me over the socket');
+    const next = await waitFor('me over the socket', () => socket.of('1').find((m) => m.type === 'next'));
     expect(next.payload.data.me).toEqual({ username: 'bob' });
     expect(server.running.subscriptions.size).toBe(1);
     bobSocket.ws.terminate();

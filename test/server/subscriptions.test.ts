@@ -52,32 +52,29 @@ describe('subscriptions', () => {
     sockets.push(socket);
     await socket.init({ user: 'alice', headers: { 'x-flotilla-proof': 'x' }, identity: { user: 'alice' } });
     socket.subscribe('1', '{ me { username permissions } }');
-    const next = await waitFor(() => socket.of('1').find((m) => m.type === 'next'), 'me');
+    const next = await waitFor('me', () => socket.of('1').find((m) => m.type === 'next'));
     expect(next.payload.data.me).toEqual({ username: 'bob', permissions: ['read'] });
   });
 
   it('refuses mutations over the socket', async () => {
     const socket = await connect({ user: 'alice' });
     socket.subscribe('m', 'mutation { play(workflows: ["demo"]) { ok } }');
-    const error = await waitFor(() => socket.of('m').find((m) => m.type === 'error'), 'error');
+    const error = await waitFor('error', () => socket.of('m').find((m) => m.type === 'error'));
     expect(error.payload[0].message).toMatch(/over HTTP/);
   });
 
   it('streams deltas of a real run', async () => {
     const socket = await connect({ user: 'bob' });
     socket.subscribe('d', 'subscription { deltas(workflows: ["demo"]) { workflow added { workflow { id status } tasks { id state } } updated { workflow tasks } } }');
-    await waitFor(() => socket.of('d').some((m) => m.type === 'next' && m.payload.data.deltas.added?.workflow?.id === 'demo'), 'initial burst');
+    await waitFor('initial burst', () => socket.of('d').some((m) => m.type === 'next' && m.payload.data.deltas.added?.workflow?.id === 'demo'));
     await server.graphql({ user: 'alice' }, 'mutation { play(workflows: ["demo"]) { ok } }').expect(200);
-    await waitFor(
-      () => socket.of('d').some((m) => m.type === 'next' && JSON.stringify(m.payload.data.deltas).includes('"succeeded"')),
-      'a delta saying the task succeeded',
-    );
+    await waitFor('a delta saying the task succeeded', () => socket.of('d').some((m) => m.type === 'next' && JSON.stringify(m.payload.data.deltas).includes('"succeeded"')));
   });
 
   async function subscribedAs(who: Who): Promise<GraphqlSocket> {
     const socket = await connect(who);
     socket.subscribe('d', 'subscription { deltas { workflow } }');
-    await waitFor(() => socket.of('d').some((m) => m.type === 'next'), 'first delta');
+    await waitFor('first delta', () => socket.of('d').some((m) => m.type === 'next'));
     return socket;
   }
 
@@ -86,7 +83,7 @@ describe('subscriptions', () => {
     const bob = await subscribedAs({ user: 'bob' });
     const before = Date.now();
     await server.put({ user: 'alice' }, `${server.base}api/authorization`).send({ ...UA, carl: ['!READ'] }).expect(200);
-    await waitFor(() => carl.closed, 'carl to be disconnected', 5_000);
+    await waitFor('carl to be disconnected', () => carl.closed, 5_000);
     expect(carl.closed!.code).toBe(4403);
     // Measured, not asserted as a timing (the rule is enforced synchronously on change).
     console.info(`revocation by PUT closed the socket after ${carl.closed!.at - before} ms`);
@@ -99,11 +96,11 @@ describe('subscriptions', () => {
   it('closes sockets when the owner file is edited on disk', async () => {
     const bob = await subscribedAs({ user: 'bob' });
     writeFileSync(server.ownerFile, JSON.stringify({ WorkflowServer: { user_authorization: { ...UA, bob: ['!ALL'] } } }));
-    await waitFor(() => bob.closed, 'bob to be disconnected');
+    await waitFor('bob to be disconnected', () => bob.closed);
     expect(bob.closed!.code).toBe(4403);
     await server.graphql({ user: 'bob' }, '{ workflows { id } }').expect(403);
     writeFileSync(server.ownerFile, JSON.stringify({ WorkflowServer: { user_authorization: UA } }));
-    await waitFor(async () => (await server.graphql({ user: 'bob' }, '{ workflows { id } }')).status === 200, 'bob to be readmitted');
+    await waitFor('bob to be readmitted', async () => (await server.graphql({ user: 'bob' }, '{ workflows { id } }')).status === 200);
   });
 
   it('closes sockets when a membership push removes the group that gave read', async () => {
@@ -111,7 +108,7 @@ describe('subscriptions', () => {
     const reader = await subscribedAs({ user: 'rita' });
     expect(reader.closed).toBeUndefined();
     await server.put({ user: null }, '/_flotilla/membership').send({ groups: { readers: ['sam'] } }).expect(200);
-    await waitFor(() => reader.closed, 'rita to be disconnected', 5_000);
+    await waitFor('rita to be disconnected', () => reader.closed, 5_000);
     expect(reader.closed!.code).toBe(4403);
     await server.put({ user: null }, '/_flotilla/membership').send({ groups: 'nope' }).expect(400);
     await server.put({ user: 'alice' }, '/_flotilla/membership').send({ groups: {} }).expect(403);
@@ -131,12 +128,12 @@ describe('subscriptions', () => {
       await putUa({ ...UA, pat: ['READ', 'pause', 'hold'] });
       const pat = await connect({ user: 'pat' });
       pat.subscribe('p', PERMISSIONS);
-      await waitFor(() => nexts(pat, 'p').length === 1, 'the current list');
+      await waitFor('the current list', () => nexts(pat, 'p').length === 1);
       expect(nexts(pat, 'p')[0]).toEqual(['hold', 'pause', 'read']);
 
       await putUa({ ...UA, pat: ['READ', 'pause', 'hold'], carl: ['READ', 'CONTROL'] });
       await putUa({ ...UA, pat: ['READ', 'hold'] });
-      await waitFor(() => nexts(pat, 'p').length === 2, 'the list without pause');
+      await waitFor('the list without pause', () => nexts(pat, 'p').length === 2);
       // The change about carl alone sent pat nothing: the second list is the one without pause.
       expect(nexts(pat, 'p')).toEqual([['hold', 'pause', 'read'], ['hold', 'read']]);
       await server.graphql({ user: 'pat' }, 'mutation { pause(workflows: ["demo"]) { ok } }').expect(403);
@@ -147,11 +144,11 @@ describe('subscriptions', () => {
       await putUa({ ...UA, pat: ['READ'], 'group:ops': ['CONTROL'] });
       const pat = await connect({ user: 'pat' });
       pat.subscribe('p', PERMISSIONS);
-      await waitFor(() => nexts(pat, 'p').length === 1, 'the current list');
+      await waitFor('the current list', () => nexts(pat, 'p').length === 1);
       expect(nexts(pat, 'p')[0]).toEqual(['read']);
 
       await server.put({ user: null }, '/_flotilla/membership').send({ groups: { ops: ['pat'] } }).expect(200);
-      await waitFor(() => nexts(pat, 'p').length === 2, 'the list with CONTROL');
+      await waitFor('the list with CONTROL', () => nexts(pat, 'p').length === 2);
       const control = nexts(pat, 'p')[1]!;
       expect(control).toContain('read');
       expect(control).toContain('pause');
@@ -166,7 +163,7 @@ describe('subscriptions', () => {
       await server.put({ user: null }, '/_flotilla/membership').send({ groups: { ops: [] } }).expect(200);
       pat.subscribe('p', PERMISSIONS);
       pat.subscribe('me', '{ me { permissions } }');
-      await waitFor(() => nexts(pat, 'p').length === 1 && pat.of('me').some((m) => m.type === 'next'), 'the list and me');
+      await waitFor('the list and me', () => nexts(pat, 'p').length === 1 && pat.of('me').some((m) => m.type === 'next'));
       const me = pat.of('me').find((m) => m.type === 'next')!.payload.data.me.permissions as string[];
       expect(nexts(pat, 'p')[0]).toEqual(['read']);
       expect(me).toEqual(['read']);
@@ -176,9 +173,9 @@ describe('subscriptions', () => {
       await putUa({ ...UA, pat: ['READ', 'pause'] });
       const pat = await connect({ user: 'pat' });
       pat.subscribe('p', PERMISSIONS);
-      await waitFor(() => nexts(pat, 'p').length === 1, 'the current list');
+      await waitFor('the current list', () => nexts(pat, 'p').length === 1);
       await putUa({ ...UA, pat: ['pause'] });
-      await waitFor(() => pat.closed, 'pat to be disconnected', 5_000);
+      await waitFor('pat to be disconnected', () => pat.closed, 5_000);
       expect(pat.closed!.code).toBe(4403);
       expect(nexts(pat, 'p')).toEqual([['pause', 'read']]);
     });
@@ -193,15 +190,11 @@ describe('subscriptions', () => {
   it('closes sockets when the hub sends site settings with a lower limit, and lets them back in when they allow again', async () => {
     const bob = await subscribedAs({ user: 'bob' });
     await server.pushSite({ workflowServer: { site_authorization: { '*': { '*': { limit: ['!ALL'] } } } } });
-    await waitFor(() => bob.closed, 'bob to be disconnected', 5_000);
+    await waitFor('bob to be disconnected', () => bob.closed, 5_000);
     expect(bob.closed!.code).toBe(4403);
     await server.pushSite({ workflowServer: { site_authorization: SITE } });
     let status = 0;
-    await waitFor(
-      async () => (status = (await server.graphql({ user: 'bob' }, '{ workflows { id } }')).status) === 200,
-      'bob to be let back in once the site file allows him again',
-      5_000,
-    );
+    await waitFor('bob to be let back in once the site file allows him again', async () => (status = (await server.graphql({ user: 'bob' }, '{ workflows { id } }')).status) === 200, 5_000);
     expect(status).toBe(200);
   });
 });

@@ -47,10 +47,7 @@ describe('sharing one workflow', () => {
     // Back to the starting sharing: the file as it was, whatever a test left.
     writeFileSync(server.ownerFile, JSON.stringify({ WorkflowServer: { user_authorization: UA, workflow_authorization: WA } }));
     const onDisk = (await server.get(owner, sections()).expect(200)).body;
-    await waitFor(
-      () => JSON.stringify(server.running.access.currentSharing.workflow_authorization?.toJSON()) === JSON.stringify(onDisk),
-      'the starting sharing to be applied',
-    );
+    await waitFor('the starting sharing to be applied', () => JSON.stringify(server.running.access.currentSharing.workflow_authorization?.toJSON()) === JSON.stringify(onDisk));
   });
   afterAll(async () => server?.close());
 
@@ -171,17 +168,17 @@ describe('sharing one workflow', () => {
     it('sends a pruned delta when read on one workflow is lost, and the added burst when it comes back', async () => {
       const socket = await connect(bob);
       socket.subscribe('d', 'subscription { deltas { workflow added { workflow { id } } pruned { workflow } } }');
-      await waitFor(() => new Set(deltasOf(socket, 'd').map((d) => d.workflow)).size === 3, 'the first burst');
+      await waitFor('the first burst', () => new Set(deltasOf(socket, 'd').map((d) => d.workflow)).size === 3);
       expect(deltasOf(socket, 'd').map((d) => d.workflow).sort()).toEqual(['genome-run', 'other', 'shared']);
 
       await server.put(owner, `${sections()}/other`).send({ bob: ['!READ'] }).expect(200);
-      await waitFor(() => deltasOf(socket, 'd').some((d) => d.workflow === 'other' && d.pruned?.workflow), 'other pruned');
+      await waitFor('other pruned', () => deltasOf(socket, 'd').some((d) => d.workflow === 'other' && d.pruned?.workflow));
       expect(socket.closed).toBeUndefined();
       expect(await ids(bob)).toEqual(['genome-run', 'shared']);
 
       const before = deltasOf(socket, 'd').length;
       await server.put(owner, `${sections()}/payroll`).send({ bob: ['READ'] }).expect(200);
-      await waitFor(() => deltasOf(socket, 'd').slice(before).some((d) => d.workflow === 'payroll' && d.added), 'payroll added');
+      await waitFor('payroll added', () => deltasOf(socket, 'd').slice(before).some((d) => d.workflow === 'payroll' && d.added));
       // Other still hidden: nothing about it after the prune.
       const afterPrune = deltasOf(socket, 'd').slice(deltasOf(socket, 'd').findIndex((d) => d.pruned?.workflow) + 1);
       expect(afterPrune.some((d) => d.workflow === 'other')).toBe(false);
@@ -190,9 +187,9 @@ describe('sharing one workflow', () => {
     it('closes the socket with 4403 when read is lost everywhere', async () => {
       const socket = await connect(noor);
       socket.subscribe('d', 'subscription { deltas { workflow } }');
-      await waitFor(() => deltasOf(socket, 'd').length > 0, 'a delta of shared');
+      await waitFor('a delta of shared', () => deltasOf(socket, 'd').length > 0);
       await server.put(owner, `${sections()}/shared`).send({ noor: ['hold'] }).expect(200);
-      await waitFor(() => socket.closed, 'noor to be disconnected', 5_000);
+      await waitFor('noor to be disconnected', () => socket.closed, 5_000);
       expect(socket.closed!.code).toBe(4403);
     });
 
@@ -200,10 +197,10 @@ describe('sharing one workflow', () => {
       const socket = await connect(bob);
       socket.subscribe('p', 'subscription { permissions { permissions workflowPermissions { workflow permissions } } }');
       const nexts = () => socket.of('p').filter((m) => m.type === 'next').map((m) => m.payload.data.permissions);
-      await waitFor(() => nexts().length === 1, 'the current permissions');
+      await waitFor('the current permissions', () => nexts().length === 1);
       expect(nexts()[0]).toEqual({ permissions: ['read'], workflowPermissions: [] });
       await server.put(owner, `${sections()}/other`).send({ bob: ['READ', 'pause'] }).expect(200);
-      await waitFor(() => nexts().length === 2, 'the new permissions');
+      await waitFor('the new permissions', () => nexts().length === 2);
       expect(nexts()[1]).toEqual({ permissions: ['read'], workflowPermissions: [{ workflow: 'other', permissions: ['pause', 'read'] }] });
     });
   });
@@ -232,7 +229,7 @@ describe('sharing one workflow', () => {
 
     it('refuses a section over a broken owner file (409) until the server-wide sharing replaces the file', async () => {
       writeFileSync(server.ownerFile, '{ "WorkflowServer": { "user_authorization": { "bob": ["stpo"] } } }');
-      await waitFor(async () => (await server.get(owner, sections())).status === 409, 'the broken file to be noticed');
+      await waitFor('the broken file to be noticed', async () => (await server.get(owner, sections())).status === 409);
       const refused = await server.put(owner, `${sections()}/other`).send({ bob: ['READ'] }).expect(409);
       expect(refused.body.error).toContain('save the server-wide sharing first');
       expect(readFileSync(server.ownerFile, 'utf8')).toContain('stpo');

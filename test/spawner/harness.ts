@@ -17,13 +17,8 @@ export function fixtureArgv(mode: string): (l: ServerLaunch) => string[] {
   return (l) => [FIXTURE, 'server', '--owner', l.owner, '--data-dir', l.dataDir, '--hub-origin', l.hubOrigin, '--mode', mode];
 }
 
-export async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { waitFor } from '../wait.js';
+export { waitFor };
 
 export { isAlive as alive } from '../../src/spawner/server-process.js';
 import { isAlive as alive } from '../../src/spawner/server-process.js';

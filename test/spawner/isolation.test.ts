@@ -45,7 +45,7 @@ function isolationSuite(mode: 'dynamic' | 'system', runnable: boolean, skipReaso
 
     async function startServer(name: string) {
       expect([201, 202]).toContain((await api('post', `/hub/api/users/${name}/server`)).status);
-      await waitFor(() => spawner().status(name) === 'running', 90_000, `${name}'s server to run`);
+      await waitFor(`${name}'s server to run`, () => spawner().status(name) === 'running', 90_000);
       const info = spawner().info(name)!;
       uids.add(statusUids(info.pid)[1]!);
       return info;
@@ -133,11 +133,11 @@ function isolationSuite(mode: 'dynamic' | 'system', runnable: boolean, skipReaso
       expect(played.body.data?.play?.[0], JSON.stringify(played.body)).toMatchObject({ ok: true });
       const runs = join(f.dir, 'users', owner, 'runs', 'probe');
       let out = '';
-      await waitFor(() => {
+      await waitFor('the probe task to finish', () => {
         const file = findFile(runs, 'job.out');
         out = file ? readFileSync(file, 'utf8') : '';
         return out.includes('probe:done');
-      }, 60_000, 'the probe task to finish');
+      }, 60_000);
 
       const [report, env] = [out.slice(0, out.indexOf('env-begin')), out.slice(out.indexOf('env-begin'))];
       const gid = mode === 'system' ? accounts[0]!.gid : uid;

@@ -261,9 +261,12 @@ export class WorkflowEngine {
     if (this.closed) return false;
     const store = this.requireStore();
     try {
-      const before = this.diskProbing ? store.totalChanges() : 0;
+      // Any write that lands while the disk was full shows there is space again, not only the
+      // probe's: a small write (a job's pid) may get through before the probe, leaving the probe
+      // nothing to write and the engine reporting a full disk for ever.
+      const before = this.diskFullSince ? store.totalChanges() : 0;
       store.transaction(fn, durable);
-      if (this.diskProbing && store.totalChanges() > before) this.diskSpaceBack();
+      if (this.diskFullSince && store.totalChanges() > before) this.diskSpaceBack();
       return true;
     } catch (err) {
       this.storeFailed(err);
@@ -303,6 +306,8 @@ export class WorkflowEngine {
 
   private diskSpaceBack(): void {
     this.logger.info({ fullSince: this.diskFullSince }, 'disk space is back: the engine writes and submits again');
+    clearTimeout(this.diskTimer);
+    this.diskTimer = undefined;
     this.diskProbing = false;
     this.diskFullSince = undefined;
     this.diskRetryMs = DISK_RETRY_FIRST_MS;

@@ -115,9 +115,6 @@ interface WatchedJob {
   id: number;
   /** Set once the launcher has said it forked the job (or, gone, left the folder to say so). */
   launched: boolean;
-  /** A look found its process gone with no exit status: the job's own word of its end may still
-   * be on its way through the launcher (a loaded machine, or a status file a full disk refused). */
-  seenGone?: boolean;
   /** The process the launcher forked. */
   pid?: number;
   events: JobEvents;
@@ -185,11 +182,6 @@ export class LocalJobRunner implements JobRunner {
         if (check.kind === 'running') continue;
         // Unclaimed: it has yet to claim (its process is alive, or unknown) or died before it could.
         if (check.kind === 'unclaimed' && (job.pid === undefined || processAlive(job.pid) || !fenceJobFolder(jobDir))) continue;
-        // Lost only if a later look still finds no word of its end.
-        if (check.kind === 'lost' && !job.seenGone) {
-          job.seenGone = true;
-          continue;
-        }
         this.watched.delete(jobDir);
         this.launcher.forget(job.id);
         if (check.kind === 'finished') job.events.exited(check.status);

@@ -84,7 +84,7 @@ async function soak() {
 function leftoverJobs(runsDir) {
   let count = 0;
   for (const path of readdirSync(runsDir, { recursive: true, encoding: 'utf8' }).filter((p) => p.endsWith('job.pid'))) {
-    const pid = Number(readFileSync(join(runsDir, path), 'utf8').split(' ')[0].trim());
+    const pid = Number(readFileSync(join(runsDir, path), 'utf8').trim());
     if (!Number.isInteger(pid) || pid < 2) continue;
     try {
       process.kill(-pid, 'SIGKILL');

@@ -253,11 +253,11 @@ export class WorkflowEngine {
   }
 
   /**
-   * Runs `fn` in one transaction (durable unless told otherwise: see EngineStore.transaction). When the store refuses, nothing of it is kept: a full disk
+   * Runs `fn` in one transaction. When the store refuses, nothing of it is kept: a full disk
    * makes the engine back off and retry, damage stops it; either way memory is put back to what
    * the store holds. Returns whether `fn`'s writes landed.
    */
-  private attempt(fn: () => void, durable = true): boolean {
+  private attempt(fn: () => void): boolean {
     if (this.closed) return false;
     const store = this.requireStore();
     try {
@@ -265,7 +265,7 @@ export class WorkflowEngine {
       // probe's: a small write (a job's pid) may get through before the probe, leaving the probe
       // nothing to write and the engine reporting a full disk for ever.
       const before = this.diskFullSince ? store.totalChanges() : 0;
-      store.transaction(fn, durable);
+      store.transaction(fn);
       if (this.diskFullSince && store.totalChanges() > before) this.diskSpaceBack();
       return true;
     } catch (err) {
@@ -333,7 +333,7 @@ export class WorkflowEngine {
       concurrency: this.concurrency,
       stallTimeoutMs: this.stallTimeoutMs,
       logger: this.logger,
-      attempt: (fn, durable) => this.attempt(fn, durable),
+      attempt: (fn) => this.attempt(fn),
       changed: (rt) => this.changed(rt),
       canSubmit: () => this.diskFullSince === undefined || this.diskProbing,
       diskFull: (err) => this.diskFull(err),

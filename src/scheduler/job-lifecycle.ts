@@ -41,15 +41,13 @@ export function launchJob(rt: WorkflowRuntime, inst: TaskInstance, submitNum: nu
   runner.submit({ runDir: rt.runDir, jobDir: rt.jobDir(inst, submitNum), script: settings.script, env, directives, label }, {
     started: () => {
       if (!current() || !ACTIVE_STATES.has(inst.state)) return;
-      // Not durable: after a power cut the job's folder says again that it started.
-      attempt(() => markRunning(rt, inst), false);
+      attempt(() => markRunning(rt, inst));
     },
     exited: (status) => {
       if (!current()) return;
-      // Written by the next scheduling pass (see recordExits), together with what it submits.
       // Kept until written: a full disk must not make a finished job look lost.
       rt.unrecordedExits.set(exitKey(inst, submitNum), status);
-      rt.requestPass();
+      if (attempt(() => finishJob(rt, inst, submitNum, status))) rt.unrecordedExits.delete(exitKey(inst, submitNum));
     },
     lost: (reason) => {
       if (current() && ACTIVE_STATES.has(inst.state)) attempt(() => loseJob(rt, inst, reason));
@@ -61,12 +59,11 @@ export function launchJob(rt: WorkflowRuntime, inst: TaskInstance, submitNum: nu
     (job) => {
       if (!current()) return;
       const ids = { pid: job.pid ?? null, jobId: job.jobId ?? null };
-      // Not durable: recovery finds the job by its folder (and a Slurm job by the id written there).
       attempt(() => {
         rt.change(inst, inst.state === 'preparing' ? { ...ids, state: 'submitted', outputs: withOutputs(inst, ['submitted']) } : ids);
         if (job.jobId !== undefined) rt.log('INFO', 'submitted', `${inst.id}: job ${submitNum} submitted to platform ${inst.platform} as Slurm job ${job.jobId}`);
         if (inst.killing) runner.kill(rt.jobRef(inst));
-      }, false);
+      });
     },
     (err: Error) => {
       if (!current()) return;
@@ -207,17 +204,6 @@ export function recoverJobs(rt: WorkflowRuntime): void {
     rt.change(inst, { adopted: true });
     checkJob(rt, inst);
   }
-}
-
-/** Writes the job endings not yet written (inside the caller's transaction); returns their keys. */
-export function recordExits(rt: WorkflowRuntime): string[] {
-  const keys = [...rt.unrecordedExits.keys()];
-  for (const key of keys) {
-    const [id, num] = key.split('#');
-    const inst = rt.tasks.get(id!);
-    if (inst) finishJob(rt, inst, Number(num), rt.unrecordedExits.get(key)!);
-  }
-  return keys;
 }
 
 export function pollAdoptedJobs(rt: WorkflowRuntime): void {

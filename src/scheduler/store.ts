@@ -88,21 +88,18 @@ const MESSAGES_SHOWN = 5;
 export class EngineStore {
   readonly db: Database.Database;
   private readonly stmts;
-  private readonly syncStmts;
-  private durable = true;
 
   constructor(readonly file: string) {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     // Exclusive: one engine per owner folder (engine-lock.ts is the first line of defence).
     this.db = openEngineDatabase(file);
     this.db.pragma('journal_mode = WAL');
-    // Durable commits (FULL: the WAL is synced at commit) are chosen per transaction, see transaction().
+    // FULL: a committed submission survives a power cut too, so its job is never run twice.
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
     this.migrate();
     const db = this.db;
-    this.syncStmts = { true: db.prepare('PRAGMA synchronous = FULL'), false: db.prepare('PRAGMA synchronous = NORMAL') };
     this.stmts = {
       workflows: db.prepare<[], WorkflowRow>('SELECT * FROM workflows'),
       upsertWorkflow: db.prepare(`INSERT INTO workflows (name, status, hold_point, verbosity, graph_window_extent, last_activity, flow_json, last_run) VALUES (@name, @status, @hold_point, @verbosity,
@@ -149,18 +146,8 @@ export class EngineStore {
     });
   }
 
-  /**
-   * Runs `fn` in one transaction: either all of its writes land or none. A durable commit (the
-   * default) is on disk when this returns, and so is every commit before it (WAL order): that is
-   * what a submission needs before its job starts, and a job's end before its folder could be
-   * forgotten. A commit that is not durable survives a crash of the engine but maybe not a power
-   * cut: only for what recovery finds again in the job folders anyway (a job's pid, "running").
-   */
-  transaction<T>(fn: () => T, durable = true): T {
-    if (durable !== this.durable) {
-      this.syncStmts[`${durable}`].run();
-      this.durable = durable;
-    }
+  /** Runs `fn` in one transaction: either all of its writes land or none. */
+  transaction<T>(fn: () => T): T {
     return this.db.transaction(fn)();
   }
 

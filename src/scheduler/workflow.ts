@@ -10,7 +10,7 @@
 import type { Logger } from '../util/logger.js';
 import { applyCommand, type Outcome } from './commands.js';
 import { readFlowFile, type FlowDefinition, type FlowResult } from './flow.js';
-import { launchJob, pollAdoptedJobs, recordExits, recoverJobs } from './job-lifecycle.js';
+import { launchJob, pollAdoptedJobs, recoverJobs } from './job-lifecycle.js';
 import type { JobRef, JobRunner } from './job-runner.js';
 import {
   ACTIVE_STATES, TRANSIENT_FIELDS, checkTransition, fromRow, taskId, toRow, type TaskChange, type TaskInstance,
@@ -34,7 +34,7 @@ export interface RuntimeContext {
    * Runs `fn` in one store transaction and then lets the engine publish what changed. False when
    * the transaction failed (the engine has handled it: memory is reloaded from the store).
    */
-  attempt(fn: () => void, durable?: boolean): boolean;
+  attempt(fn: () => void): boolean;
   changed(runtime: WorkflowRuntime): void;
   /** False while the disk is full: nothing new is submitted until the engine finds space again. */
   canSubmit(): boolean;
@@ -184,20 +184,11 @@ export class WorkflowRuntime {
     if (this.passQueued || this.closed) return;
     this.passQueued = true;
     setImmediate(() => {
-      if (this.closed) return;
-      // Job endings seen since the last pass are written with it: one durable commit for the
-      // endings and the submissions they make room for. Submissions are committed first; only
-      // then do their jobs start (exactly once: see job-lifecycle.ts).
-      let submissions: TaskInstance[] = [];
-      let recorded: string[] = [];
-      const written = this.ctx.attempt(() => {
-        recorded = recordExits(this);
-        this.passQueued = false;
-        submissions = schedulingPass(this);
-      });
       this.passQueued = false;
-      if (!written) return;
-      for (const key of recorded) this.unrecordedExits.delete(key);
+      if (this.closed) return;
+      // Submissions are committed first; only then do their jobs start (exactly once: see job-lifecycle.ts).
+      let submissions: TaskInstance[] = [];
+      if (!this.ctx.attempt(() => (submissions = schedulingPass(this)))) return;
       for (const inst of submissions) launchJob(this, inst, inst.submitNum);
     });
   }

@@ -63,7 +63,7 @@ function safeList(e: WorkflowEngine): WorkflowView[] {
   }
 }
 
-/** The pids recorded by job wrappers (job.pid: "PID START") anywhere below `dir` (fenced folders hold none). */
+/** The pids recorded by job wrappers (job.pid) anywhere below `dir` (fenced folders hold none). */
 export function jobPids(dir: string): number[] {
   let entries: string[];
   try {
@@ -73,7 +73,7 @@ export function jobPids(dir: string): number[] {
   }
   return entries
     .filter((path) => path.endsWith('job.pid'))
-    .map((path) => Number(readFileSync(join(dir, path), 'utf8').split(' ')[0]!.trim()))
+    .map((path) => Number(readFileSync(join(dir, path), 'utf8').trim()))
     .filter((pid) => Number.isInteger(pid) && pid > 1);
 }
 

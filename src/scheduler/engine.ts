@@ -3,7 +3,7 @@
  * database, runs operations, and publishes change deltas. It knows nothing of users or HTTP.
  */
 import { cpus } from 'node:os';
-import { closeSync, mkdirSync, openSync, readSync, readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, readdirSync, rmSync, statSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { join, relative } from 'node:path';
 import { isValidWorkflowName } from '../config/names.js';
 import { silentLogger, type Logger } from '../util/logger.js';
@@ -36,6 +36,8 @@ export const JOB_LOG_MAX_BYTES = 1 << 20;
 /** Retrying after a full disk: the first wait, doubled each time up to the last (ms). */
 const DISK_RETRY_FIRST_MS = 500;
 const DISK_RETRY_MAX_MS = 10_000;
+/** The write that shows a full disk has room again: a job folder's worth of files, roughly. */
+const DISK_PROBE_BYTES = 64 * 1024;
 const DEFAULT_STALL_TIMEOUT_SECONDS = 3600;
 
 export class WorkflowEngine {
@@ -55,7 +57,6 @@ export class WorkflowEngine {
   private diskRetryMs = DISK_RETRY_FIRST_MS;
   private diskTimer: NodeJS.Timeout | undefined;
   /** After a retry, the first transaction that writes proves there is space again. */
-  private diskProbing = false;
   private failed = false;
   private readonly runtimes = new Map<string, WorkflowRuntime>();
   private readonly published = new Map<string, PublishedState>();
@@ -261,12 +262,7 @@ export class WorkflowEngine {
     if (this.closed) return false;
     const store = this.requireStore();
     try {
-      // Any write that lands while the disk was full shows there is space again, not only the
-      // probe's: a small write (a job's pid) may get through before the probe, leaving the probe
-      // nothing to write and the engine reporting a full disk for ever.
-      const before = this.diskFullSince ? store.totalChanges() : 0;
       store.transaction(fn);
-      if (this.diskFullSince && store.totalChanges() > before) this.diskSpaceBack();
       return true;
     } catch (err) {
       this.storeFailed(err);
@@ -291,24 +287,38 @@ export class WorkflowEngine {
     if (this.diskTimer) return;
     if (!this.diskFullSince) this.diskFullSince = new Date().toISOString();
     else this.diskRetryMs = Math.min(DISK_RETRY_MAX_MS, this.diskRetryMs * 2);
-    this.diskProbing = false;
     this.logger.warn({ err: (err as Error).message, file: this.store?.file, retryInMs: this.diskRetryMs },
       'disk full: the engine cannot write its state; it submits nothing new and tries again');
     this.diskTimer = setTimeout(() => {
       this.diskTimer = undefined;
       if (this.closed) return;
-      this.diskProbing = true;
-      this.poll();
-      for (const rt of this.runtimes.values()) rt.requestPass();
+      const stillFull = this.probeDisk();
+      if (stillFull) this.diskFull(stillFull);
+      else this.diskSpaceBack();
     }, this.diskRetryMs);
     this.diskTimer.unref();
   }
 
+  /**
+   * Whether the owner's disk takes a write again: a probe file of DISK_PROBE_BYTES beside the
+   * engine's database, written and removed. A probe, not the next transaction, decides: a small
+   * row may land in space SQLite already holds while job folders still cannot be made, and a pass
+   * with nothing to write would prove nothing. Undefined when there is room; else why not.
+   */
+  private probeDisk(): Error | undefined {
+    const probe = join(this.ownerDir, '.flotilla', 'disk-probe');
+    try {
+      writeFileSync(probe, Buffer.alloc(DISK_PROBE_BYTES));
+      return undefined;
+    } catch (err) {
+      return err as Error;
+    } finally {
+      rmSync(probe, { force: true });
+    }
+  }
+
   private diskSpaceBack(): void {
     this.logger.info({ fullSince: this.diskFullSince }, 'disk space is back: the engine writes and submits again');
-    clearTimeout(this.diskTimer);
-    this.diskTimer = undefined;
-    this.diskProbing = false;
     this.diskFullSince = undefined;
     this.diskRetryMs = DISK_RETRY_FIRST_MS;
     for (const rt of this.runtimes.values()) rt.requestPass();
@@ -335,7 +345,7 @@ export class WorkflowEngine {
       logger: this.logger,
       attempt: (fn) => this.attempt(fn),
       changed: (rt) => this.changed(rt),
-      canSubmit: () => this.diskFullSince === undefined || this.diskProbing,
+      canSubmit: () => this.diskFullSince === undefined,
       diskFull: (err) => this.diskFull(err),
     };
   }

@@ -151,11 +151,6 @@ export class EngineStore {
     return this.db.transaction(fn)();
   }
 
-  /** Rows changed by this connection since it opened: shows whether a transaction wrote anything. */
-  totalChanges(): number {
-    return (this.db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
-  }
-
   workflows(): WorkflowRow[] {
     return this.stmts.workflows.all();
   }

@@ -11,7 +11,7 @@ import { UserProxy } from '../proxy/index.js';
 import { isolationForSite, Spawner } from '../spawner/index.js';
 import { explainDatabaseError, isDatabaseDamage, type DatabaseError } from '../storage/sqlite-open.js';
 import { silentLogger, type Logger } from '../util/logger.js';
-import { securityHeaderList, securityHeaders, setSecurityHeaders } from '../util/security-headers.js';
+import { securityHeaderList, securityHeaders } from '../util/security-headers.js';
 import { staticAssets } from '../util/static-assets.js';
 import { errorMessage } from '../util/values.js';
 import { ActivityMeter } from './activity/activity-meter.js';
@@ -35,7 +35,7 @@ import { monitorPages } from './pages/monitor.js';
 import { messagePage, STATIC_MOUNT } from './pages/render.js';
 import { Permissions } from './roles/permissions.js';
 import { LiveSockets } from './routing/live-sockets.js';
-import { frontDoor, isExpressRequest, sendJson } from './routing/front-door.js';
+import { frontDoor, notAnswering } from './routing/front-door.js';
 import { upgradeHandler } from './routing/upgrade.js';
 import { userRoute } from './routing/user-route.js';
 import { ServerControl } from './servers.js';
@@ -125,7 +125,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
     const activity = new UserActivity(db);
     cleanups.unshift(() => activity.close());
     activity.ensureAccounts(users.list());
-    const rawHeaders = securityHeaderList(https);
+    const headerList = securityHeaderList(https);
     const meter = new ActivityMeter({ server: (owner) => spawner.touch(owner), user: (owner, at) => activity.record(owner, at) });
     const proxy = new UserProxy({
       spawner,
@@ -133,14 +133,8 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
       otherHubCookies: [loginXsrfCookie],
       timeoutMs: hubConf.spawner.http_timeout * 1000,
       onActivity: (owner) => meter.record(owner),
-      unavailable: (req, res, owner) => {
-        const message = `The workflow server of ${owner} is not answering right now. It may have stopped, or be starting or restarting: try again in a few seconds, or start it from the home page.`;
-        // The front door hands token requests to the proxy without express; those get JSON.
-        if (!isExpressRequest(req)) {
-          setSecurityHeaders(res, rawHeaders);
-          sendJson(res, 503, { status: 503, message });
-        } else messagePage(ctx, req, res as Response, 503, 'Server not answering', message, wantsJson(req));
-      },
+      unavailable: (req, res, owner) =>
+        messagePage(ctx, req as Request, res as Response, 503, 'Server not answering', notAnswering(owner), wantsJson(req as Request)),
       logger: logger.child({ part: 'proxy' }),
     });
     cleanups.unshift(() => proxy.close());
@@ -230,7 +224,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
     // The hub speaks plain HTTP; with an https bind_url, TLS ends in a proxy on this machine,
     // whose X-Forwarded-Proto tells express-session that the Secure cookie may be sent.
     app.set('trust proxy', https ? 'loopback' : false);
-    app.use(securityHeaders(https));
+    app.use(securityHeaders(headerList));
 
     app.use((req: Request, res: Response, next: NextFunction) => {
       if (hasTokenInQuery(req.originalUrl)) res.status(400).json({ status: 400, message: TOKEN_IN_URL_MESSAGE });
@@ -271,7 +265,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
       messagePage(ctx, req, res, status, status === 500 ? 'Error' : 'Refused', status === 500 ? 'Something went wrong in the hub.' : (e.message ?? 'Refused'), wantsJson(req));
     });
 
-    const server = createServer(frontDoor(ctx, app));
+    const server = createServer(frontDoor(ctx, headerList, app));
     server.on('upgrade', upgradeHandler(ctx, sessions, store, liveSockets));
 
     let closed = false;

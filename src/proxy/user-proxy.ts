@@ -92,7 +92,8 @@ export class UserProxy {
     });
   }
 
-  web(req: IncomingMessage, res: ServerResponse, owner: string, identity: Identity): void {
+  /** `unavailable`: this request's answer when the server is down or does not answer (default: the hub's page). */
+  web(req: IncomingMessage, res: ServerResponse, owner: string, identity: Identity, unavailable = this.unavailable): void {
     if (!this.identityFits(owner, identity)) {
       res.writeHead(500, { 'content-type': 'application/json' }).end('{"message":"internal error","status":500}');
       return;
@@ -104,7 +105,7 @@ export class UserProxy {
     }
     const clientHeaders = req.headers;
     const server = this.prepare(req, owner, identity, false);
-    if (!server) return this.unavailable(req, res, owner);
+    if (!server) return unavailable(req, res, owner);
     // Node's own client on the pooled agent: http-proxy-3's passes cost more per request than
     // the forwarding itself, and a request and its answer need nothing beyond this.
     const { hostname, port } = new URL(server.url);
@@ -114,7 +115,7 @@ export class UserProxy {
       if (res.headersSent) return void res.destroy();
       // The answer depends on what the client sent (a token, Accept), not on the forwarded copy.
       req.headers = clientHeaders;
-      this.unavailable(req, res, owner);
+      unavailable(req, res, owner);
     };
     let forwarded: ClientRequest;
     try {

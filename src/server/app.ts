@@ -164,9 +164,9 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
   app.disable('x-powered-by');
   app.set('views', join(ROOT, 'views'));
   app.set('view engine', 'ejs');
-  const https = new URL(hubOrigin).protocol === 'https:';
+  const headerList = securityHeaderList(new URL(hubOrigin).protocol === 'https:');
   const identityLogger = logger.child({ part: 'identity' });
-  app.use(securityHeaders(https));
+  app.use(securityHeaders(headerList));
   app.use(requireProof(verifier, identityLogger));
   app.use(CONTROL_PREFIX, controlRoutes(access));
   // express matches `/user/O` and `/user/O/` alike; only the bare one needs sending on.
@@ -209,7 +209,7 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
     }
   });
 
-  const frontDoor = serverFrontDoor({ base, verifier, logger: identityLogger, headers: securityHeaderList(https), profile: (identity) => userProfile(access, decisions, identity) }, app);
+  const frontDoor = serverFrontDoor({ base, verifier, logger: identityLogger, headers: headerList, profile: (identity) => userProfile(access, decisions, identity) }, app);
   const server = createServer(frontDoor);
   // The first socket loads GraphQL; sockets opened before it is ready are held, then handed to it in the order they came.
   const heldUpgrades: [IncomingMessage, Duplex, Buffer][] = [];

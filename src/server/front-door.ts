@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Identity, ProofVerifier } from '../identity/proof.js';
 import type { Logger } from '../util/logger.js';
 import { setSecurityHeaders, type HeaderList } from '../util/security-headers.js';
+import { sendJson } from '../util/send-json.js';
 import { checkProof } from './identity.js';
 
 export interface FrontDoorOptions {
@@ -16,9 +17,6 @@ export interface FrontDoorOptions {
   profile: (identity: Identity) => { status: number; body: object };
 }
 
-function send(res: ServerResponse, status: number, contentType: string, text: string): void {
-  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) }).end(text);
-}
 
 /**
  * The workflow server's HTTP entry, ahead of express, for the request that scripts and support
@@ -33,8 +31,11 @@ export function serverFrontDoor(opts: FrontDoorOptions, express: (req: IncomingM
     if (req.method !== 'GET' || req.url !== profilePath) return express(req, res);
     setSecurityHeaders(res, opts.headers);
     const check = checkProof(opts.verifier, opts.logger, req, profilePath);
-    if (!check.ok) return send(res, check.status, 'text/plain; charset=utf-8', check.text);
+    if (!check.ok) {
+      res.writeHead(check.status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(check.text) }).end(check.text);
+      return;
+    }
     const { status, body } = opts.profile(check.identity);
-    send(res, status, 'application/json; charset=utf-8', JSON.stringify(body));
+    sendJson(res, status, body);
   };
 }

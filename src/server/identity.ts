@@ -33,6 +33,12 @@ export function checkProof(verifier: ProofVerifier, logger: Logger, req: Incomin
     logger.warn({ method: req.method, target, reason: result.reason }, 'request refused: no valid proof of identity');
     return { ok: false, status: 401, text: 'Unauthorized' };
   }
+  // Only origin-form targets: express would route an absolute-form one (`http://x/_flotilla/…`)
+  // by its path, which the prefix test below would not see.
+  if (!target.startsWith('/')) {
+    logger.warn({ user: result.identity.user, target }, 'request refused: not an origin-form target');
+    return { ok: false, status: 403, text: 'Forbidden' };
+  }
   const q = target.indexOf('?');
   // Express routes without regard to case, so `/_FLOTILLA/` reaches the control routes too.
   const isControl = (q === -1 ? target : target.slice(0, q)).toLowerCase().startsWith(CONTROL_PREFIX);

@@ -66,9 +66,8 @@ export function setSecurityHeaders(res: OutgoingMessage, headers: HeaderList): v
   res.removeHeader('X-Powered-By');
 }
 
-/** The security headers as express middleware. */
-export function securityHeaders(https: boolean): RequestHandler {
-  const headers = securityHeaderList(https);
+/** The security headers (from securityHeaderList) as express middleware. */
+export function securityHeaders(headers: HeaderList): RequestHandler {
   return (_req, res, next) => {
     setSecurityHeaders(res, headers);
     next();

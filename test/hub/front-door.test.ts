@@ -133,6 +133,23 @@ describe('the front doors keep nothing a change must take away', () => {
       ctx.proxy = testProxy;
     }
   });
+  it('hands a request whose checks throw to express, which answers 500 and proxies nothing; the hub goes on', async () => {
+    const { token } = await tokenOf('bob');
+    const tokens = f.hub.context.tokens;
+    const lookup = tokens.lookup.bind(tokens);
+    // The token store on a locked or full database.
+    tokens.lookup = () => {
+      throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+    };
+    try {
+      const res = await profile(token);
+      expect(res.status).toBe(500);
+      expect(res.body.username).toBeUndefined();
+    } finally {
+      tokens.lookup = lookup;
+    }
+    expect((await profile(token)).status).toBe(200);
+  });
 });
 
 describe("the workflow server's front door checks what requireProof checks", () => {

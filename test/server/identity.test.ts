@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import http from 'node:http';
 import request from 'supertest';
 import { newServerSecret, PROOF_HEADER, PROOF_TTL_MS } from '../../src/identity/proof.js';
 import { proofFor, startTestServer, type TestServer } from './helpers.js';
@@ -69,6 +70,20 @@ describe('proof of identity', () => {
   it('refuses a proof made for another owner', async () => {
     const other = proofFor(server.secret, 'mallory', { user: 'mallory' }, 'GET', profile());
     await request(server.url).get(profile()).set(other).expect(401);
+  });
+
+  it('refuses a user proof for an absolute-form target that express would route to the control endpoints', async () => {
+    const target = 'http://127.0.0.1/_flotilla/health';
+    const status = await new Promise<number>((resolve, reject) => {
+      const url = new URL(server.url);
+      http
+        .get({ host: url.hostname, port: url.port, path: target, headers: server.sign({ user: 'alice' }, 'GET', target) }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        })
+        .on('error', reject);
+    });
+    expect(status).toBe(403);
   });
 
   it('keeps the hub identity to the control endpoints, and users away from them', async () => {

@@ -1,47 +1,54 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Request } from 'express';
 import { authenticate, hasTokenInQuery } from '../auth/caller.js';
+import type { Identity } from '../../identity/proof.js';
 import { identityFor, type HubContext } from '../context.js';
-import { accessOfCaller } from '../roles/request-access.js';
-import { parseUserPath } from './user-path.js';
+import { setSecurityHeaders, type HeaderList } from '../../util/security-headers.js';
+import { sendJson } from '../../util/send-json.js';
+import { decideUserRequest } from './user-request.js';
+
+/** What the hub says when a running server does not answer (the express route's page says it too). */
+export function notAnswering(owner: string): string {
+  return `The workflow server of ${owner} is not answering right now. It may have stopped, or be starting or restarting: try again in a few seconds, or start it from the home page.`;
+}
 
 /**
  * The hub's HTTP entry, ahead of express: a request to `/user/NAME/…` carrying an API token
- * (scripts, support tools polling servers) goes straight to the proxy once the same checks as
- * userRoute have passed: a valid token of an existing account, a well-formed path, access:servers
- * on NAME, and NAME's server running. Such a request needs nothing else express runs: no session
- * (a token never falls back to the cookie), no XSRF (token requests are exempt), and the security
- * headers come from the workflow server, which sets the same ones. Every other request, and
- * every one of these that any check refuses, goes to express unchanged, which decides and
- * answers it as before: this path only ever lets through what express would let through.
+ * (scripts, support tools polling servers) goes straight to the proxy when decideUserRequest, the
+ * same decision the express route makes, says to proxy it. Such a request needs nothing else
+ * express runs: no session (a token never falls back to the cookie) and no XSRF (token requests
+ * are exempt). Every other request, every one the decision refuses, and every one whose checks
+ * throw goes to express unchanged, which decides, answers and reports it as before.
  */
-export function frontDoor(ctx: HubContext, express: (req: IncomingMessage, res: ServerResponse) => void) {
+export function frontDoor(ctx: HubContext, headers: HeaderList, express: (req: IncomingMessage, res: ServerResponse) => void) {
+  const unavailable = (_req: IncomingMessage, res: ServerResponse, owner: string) => sendJson(res, 503, { status: 503, message: notAnswering(owner) });
   return (req: IncomingMessage, res: ServerResponse): void => {
     const target = req.url ?? '';
     if (!target.startsWith('/user/') || req.headers.authorization === undefined || hasTokenInQuery(target)) return express(req, res);
-    const auth = authenticate(req, undefined, ctx.tokens, ctx.users, ctx.serviceTokens);
-    // Refusals, and services (which may use the REST API only), are express's to answer.
-    if (!auth.ok || !auth.caller) return express(req, res);
-    const parsed = parseUserPath(target);
-    if (!parsed.ok || parsed.bare) return express(req, res);
-    const { caller } = auth;
-    const { owner } = parsed;
-    if (!accessOfCaller(ctx.permissions, caller).can('access:servers', { user: owner }) || ctx.servers.status(owner) !== 'running') {
+    let identity: Identity;
+    let owner: string;
+    try {
+      const auth = authenticate(req, undefined, ctx.tokens, ctx.users, ctx.serviceTokens);
+      // Refusals, and services (which may use the REST API only), are express's to answer.
+      if (!auth.ok || !auth.caller) return express(req, res);
+      const decision = decideUserRequest(ctx, auth.caller, target, req.method ?? 'GET', () => false);
+      if (decision.kind !== 'proxy') return express(req, res);
+      owner = decision.owner;
+      ctx.activity.record(decision.caller.user);
+      identity = identityFor(ctx, decision.caller, owner, undefined);
+    } catch {
+      // A check that throws (the token store on a locked or full database) is express's to
+      // answer: it runs them again and answers 500 through its error handler, never proxying.
       return express(req, res);
     }
-    ctx.activity.record(caller.user);
-    ctx.proxy.web(req, res, owner, identityFor(ctx, caller, owner, undefined));
+    // Answers the hub makes itself (a refusal, the server not answering) carry the same headers
+    // as every other; the server's own answer sets them too.
+    setSecurityHeaders(res, headers);
+    try {
+      ctx.proxy.web(req, res, owner, identity, unavailable);
+    } catch (err) {
+      ctx.internalError(`hub error on /user/${owner}/`, err);
+      if (!res.headersSent) sendJson(res, 500, { status: 500, message: 'Something went wrong in the hub.' });
+      else res.destroy();
+    }
   };
-}
-
-/** Whether express has taken the request in (its prototype gives requests `accepts`): requests
- * the front door passed straight to the proxy are plain node requests. */
-export function isExpressRequest(req: IncomingMessage): req is Request {
-  return 'accepts' in req;
-}
-
-/** A JSON answer without express, in the shape of messagePage's JSON. */
-export function sendJson(res: ServerResponse, status: number, body: object): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) }).end(text);
 }

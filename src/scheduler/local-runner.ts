@@ -88,6 +88,14 @@ export function readExitStatus(jobDir: string): number | undefined {
 }
 
 export class LocalJobRunner implements JobRunner {
+  /**
+   * Jobs this engine started whose exit it has not heard yet, by folder. Their exit event decides
+   * how they ended (the status file, or the wrapper's own exit status when a full disk refused
+   * that file); until it comes, a job whose process is already gone, a zombie not yet reaped on
+   * a busy loop, is still running here and never "lost".
+   */
+  private readonly children = new Map<string, number>();
+
   prepare(runDir: string): void {
     installWrapper(runDir);
   }
@@ -123,11 +131,13 @@ export class LocalJobRunner implements JobRunner {
       });
       child.once('spawn', () => {
         spawned = true;
+        this.children.set(job.jobDir, child.pid!);
         child.unref();
         resolve({ pid: child.pid! });
       });
       child.once('exit', (code, sig) => {
         signal?.destroy();
+        this.children.delete(job.jobDir);
         if (!spawned) return;
         events.exited(readNumberFile(join(job.jobDir, 'job.status')) ?? code ?? 128 + signalNumber(sig));
       });
@@ -142,7 +152,7 @@ export class LocalJobRunner implements JobRunner {
     if (claim === FENCED) return { kind: 'never-started' };
     if (claim === CLAIMING) return { kind: 'unclaimed' };
     if (claim === ABANDONED) return { kind: 'lost' };
-    if (isJobAlive(claim, jobDir)) return { kind: 'running', pid: claim };
+    if (isJobAlive(claim, jobDir) || this.children.get(jobDir) === claim) return { kind: 'running', pid: claim };
     // It may have finished between the two reads.
     const late = readNumberFile(join(jobDir, 'job.status'));
     return late !== undefined ? { kind: 'finished', status: late } : { kind: 'lost' };

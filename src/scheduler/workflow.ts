@@ -101,12 +101,18 @@ export class WorkflowRuntime {
   reload(): void {
     const saved = this.ctx.store.workflows().find((w) => w.name === this.id);
     if (saved) this.row = saved;
+    const before = new Map(this.tasks);
     for (const id of this.tasks.keys()) this.prunedTasks.add(id);
     this.tasks.clear();
     this.xtriggers.clear();
     this.loadFromStore(saved);
-    for (const inst of this.tasks.values()) {
-      this.prunedTasks.delete(inst.id);
+    for (const fresh of this.tasks.values()) {
+      this.prunedTasks.delete(fresh.id);
+      // An instance that is still there keeps its identity, so that its running job's events (an
+      // exit the store could not record yet above all) still reach it: only its fields are reread.
+      const kept = before.get(fresh.id);
+      const inst = kept ? Object.assign(kept, fresh, { messages: undefined }) : fresh;
+      this.tasks.set(inst.id, inst);
       if (ACTIVE_STATES.has(inst.state)) inst.adopted = true;
     }
     this.markAllTasks();

@@ -46,8 +46,11 @@ describe('change deltas', () => {
     await waitFor('fast to converge', () => fast.status() === 'stopped' && fast.tasks.get('1/t7')?.state === 'succeeded');
     await waitFor('slow to converge', () => slow.status() === 'stopped' && slow.tasks.get('1/t7')?.state === 'succeeded');
     expect(fast.deltas[0]!.added?.workflow?.id).toBe('d');
-    const update = fast.deltas.flatMap((d) => d.updated?.tasks ?? []).find((t) => t.state === 'running');
-    expect(update && Object.keys(update).includes('script')).toBe(false);
+    // Updates carry only what changed: never the script, which no run changes. (Whether a `true`
+    // task's short running state gets a delta of its own depends on the machine's pace.)
+    const updates = fast.deltas.flatMap((d) => d.updated?.tasks ?? []);
+    expect(updates.length).toBeGreaterThan(0);
+    expect(updates.filter((t) => 'script' in t)).toEqual([]);
     for (const t of engine.getWorkflow('d')!.tasks) {
       expect(fast.tasks.get(t.id)).toMatchObject({ state: t.state, submitNum: t.submitNum });
       expect(slow.tasks.get(t.id)).toMatchObject({ state: t.state });

@@ -46,7 +46,9 @@ describe.skipIf(!isRoot)('a full disk', () => {
       expect(lines.find((l) => /^disk full/.test(String(l.msg)))).toMatchObject({ file: join(ownerDir, '.flotilla', 'engine.sqlite') });
       rmSync(join(box.runDir('f'), 'big'));
       await waitFor('the engine to find space again', () => lines.some((l) => /^disk space is back/.test(String(l.msg))), 30_000);
-      const done = await waitStatus(engine, 'f', 'stopped');
+      const done = await waitStatus(engine, 'f', 'stopped').catch((err: Error) => {
+        throw new Error(`${err.message}\nstates: ${JSON.stringify(states(engine, 'f'))}\nlog: ${lines.map((l) => String(l.msg)).join(' | ')}\nworkflow log: ${engine.workflowLog('f').map((e) => `${e.kind}: ${e.text}`).join(' | ')}`);
+      });
       expect(done.lastRun).toMatchObject({ outcome: 'complete', failed: 0 });
       expect(states(engine, 'f')).toEqual({ '1/fill': 'succeeded', '1/after1': 'succeeded', '1/after2': 'succeeded' });
       expect(engine.jobLog({ workflow: 'f', task: '1/after1', file: 'job.out' }).content).toBe('one\n');

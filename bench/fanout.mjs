@@ -10,7 +10,9 @@
 //
 // Settings: BENCH_QUICK=1 for a short run (fewer tasks, subscribers and changes); BENCH_CHANGES
 // (20), BENCH_SUBSCRIBERS ("1,50,200"), BENCH_TASKS (2000). Needs dist/ (npm run build).
-import { DELTAS_QUERY, cpuMs, fanWorkflow, openSubscriber, percentile, startLiveSite, table, waitUntil } from './live-site.mjs';
+import { DELTAS_QUERY, fanWorkflow, openSubscriber, startLiveSite } from './live-site.mjs';
+import { cpuMs } from './lib/proc.mjs';
+import { percentile, table, waitUntil } from './lib/stats.mjs';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const TASKS = Number(process.env.BENCH_TASKS ?? (QUICK ? 500 : 2000));
@@ -29,12 +31,7 @@ async function growTo(site, subs, count, workflow, onDelta, tasks) {
 }
 
 async function singleChanges(site) {
-  await site.addWorkflow('big', fanWorkflow(TASKS, 'sleep 3600'));
-  await site.command('play', 'big');
-  await waitUntil(async () => {
-    const { workflow } = await site.graphql('{ workflow(id: "big") { stateCounts { running waiting } } }');
-    return workflow.stateCounts.running === 1 && workflow.stateCounts.waiting === TASKS - 1;
-  }, 30_000, 'big idle with its gate running');
+  await site.loadIdle('big', TASKS);
   // Arrivals of the change under way: subscriber -> ms since the mutation was sent.
   let expect;
   const onDelta = (delta, receivedAt, sub) => {

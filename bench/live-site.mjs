@@ -6,14 +6,13 @@
 // alice owns the workflows and holds a token for mutations; bob reads them (site default READ)
 // through his token, as a support person's script would. Subscribers are graphql-transport-ws
 // clients (the `ws` package) opened through the hub.
-import { spawn } from 'node:child_process';
-import { chownSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
+import { serveBenchSite, startBenchSite } from './lib/bench-site.mjs';
+import { waitUntil } from './lib/stats.mjs';
 
 const HERE = fileURLToPath(import.meta.url);
-const ROOT = join(HERE, '..', '..');
 export const OWNER = 'alice';
 const READER = 'bob';
 
@@ -41,77 +40,19 @@ export function fanWorkflow(tasks, gateScript) {
   return `${lines.join('\n')}\n`;
 }
 
-/** The hub child: a temporary site, alice's server started, tokens made. Prints one READY line. */
-async function runHub() {
-  const { mkdtempSync, rmSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { HtpasswdFile } = await import(join(ROOT, 'dist/htpasswd/index.js'));
-  const { parseSiteConfig } = await import(join(ROOT, 'dist/config/index.js'));
-  const { createHub } = await import(join(ROOT, 'dist/hub/index.js'));
-  const { serverProcessesOn } = await import(join(ROOT, 'dist/spawner/server-process.js'));
-  const { silentLogger } = await import(join(ROOT, 'dist/util/logger.js'));
-  const dir = mkdtempSync(join(tmpdir(), 'flotilla-bench-live-'));
-  const htpasswd = new HtpasswdFile(join(dir, 'htpasswd'));
-  for (const user of [OWNER, READER]) await htpasswd.add(user, randomBytes(12).toString('hex'), 4);
-  const raw = {
-    JupyterHub: {
-      data_dir: dir,
-      authenticator: { htpasswd_file: join(dir, 'htpasswd') },
-      load_roles: [{ name: 'user', scopes: ['self', 'access:servers'] }],
-    },
-    // Room for every subscriber of the benchmark on one user's sockets.
-    WorkflowServer: { site_authorization: { '*': { '*': { default: 'READ' } } }, limits: { sockets_per_user: 1000 } },
-  };
-  writeFileSync(join(dir, 'jupyter_config.json'), JSON.stringify(raw));
-  const config = parseSiteConfig(raw, join(dir, 'jupyter_config.json'), dir, join(dir, 'jupyter_config.json'));
-  const hub = createHub(config, { logger: silentLogger() });
-  const address = await hub.listen(0, '127.0.0.1');
-  await hub.context.servers.spawner.start(OWNER);
-  const [server] = serverProcessesOn(dir).filter((p) => p.owner === OWNER);
-  const stop = async () => {
-    await hub.context.servers.stop(OWNER).catch(() => {});
-    await hub.close();
-    // Jobs outlive their server by design (the next server finds them): the bench's must not.
-    killProcessesUnder(dir);
-    rmSync(dir, { recursive: true, force: true });
-    process.exit(0);
-  };
-  process.on('SIGTERM', stop);
-  const ready = {
-    port: address.port,
-    ownerToken: hub.context.tokens.create(OWNER, { note: 'bench' }).token,
-    readerToken: hub.context.tokens.create(READER, { note: 'bench' }).token,
-    serverPid: server.pid,
-    ownerDir: join(dir, 'users', OWNER),
-  };
-  process.stdout.write(`READY ${JSON.stringify(ready)}\n`);
-}
-
 /** Starts the hub child and resolves when alice's server is up. */
 export async function startLiveSite() {
-  const child = spawn(process.execPath, [HERE, 'hub'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const stop = () => child.kill('SIGTERM');
-  process.on('exit', stop);
-  const info = await new Promise((resolve, reject) => {
-    let seen = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk) => {
-      seen += chunk;
-      const m = seen.match(/READY (\{.*\})\n/);
-      if (m) resolve(JSON.parse(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`hub exited (${code}) before it was ready: ${seen}`)));
-  });
-  const url = `http://127.0.0.1:${info.port}`;
+  const info = await startBenchSite(HERE, ['hub']);
+  const ownerDir = join(info.dir, 'users', OWNER);
   return {
     ...info,
-    url,
-    hubPid: child.pid,
+    serverPid: info.serverPids[OWNER],
+    readerToken: info.tokens[READER],
     /** A GraphQL request over HTTP through the hub, as alice (the owner). */
     async graphql(query, variables = {}) {
-      const res = await fetch(`${url}/user/${OWNER}/graphql`, {
+      const res = await fetch(`${info.url}/user/${OWNER}/graphql`, {
         method: 'POST',
-        headers: { authorization: `token ${info.ownerToken}`, 'content-type': 'application/json' },
+        headers: { authorization: `token ${info.tokens[OWNER]}`, 'content-type': 'application/json' },
         body: JSON.stringify({ query, variables }),
       });
       const body = await res.json();
@@ -120,7 +61,7 @@ export async function startLiveSite() {
     },
     /** Writes a workflow folder the way its owner would (their account owns it) and waits until the server lists it. */
     async addWorkflow(name, yaml) {
-      const workflows = join(info.ownerDir, 'workflows');
+      const workflows = join(ownerDir, 'workflows');
       const { uid, gid } = statSync(workflows);
       mkdirSync(join(workflows, name));
       writeFileSync(join(workflows, name, 'flow.yaml'), yaml);
@@ -133,17 +74,18 @@ export async function startLiveSite() {
       const [result] = data[op];
       if (!result.ok) throw new Error(`${op} ${workflow}: ${result.message}`);
     },
-    stop,
+    /** Adds and plays a `tasks`-task fanWorkflow behind a gate that never ends, and waits until it
+     * is idle: the gate running, everything else waiting. */
+    async loadIdle(name, tasks) {
+      await this.addWorkflow(name, fanWorkflow(tasks, 'sleep 3600'));
+      await this.command('play', name);
+      await waitUntil(async () => {
+        const { workflow } = await this.graphql(`{ workflow(id: "${name}") { stateCounts { running waiting } } }`);
+        return workflow.stateCounts.running === 1 && workflow.stateCounts.waiting === tasks - 1;
+      }, 30_000, `${name} idle with its gate running`);
+    },
+    stop: () => info.child.kill('SIGTERM'),
   };
-}
-
-export async function waitUntil(check, timeoutMs, what) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 /**
@@ -190,63 +132,12 @@ export async function openSubscriber(site, workflow, onDelta) {
   return sub;
 }
 
-/** Resident memory of a process now, in MB (VmRSS). */
-export function rssMb(pid) {
-  const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+) kB/);
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
-/** CPU time a process has used so far (user + system), in ms. */
-export function cpuMs(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // utime and stime are fields 14 and 15 of stat, counted from the state (field 3) here.
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-}
-
-/** Samples a process's RSS every `everyMs` until stopped; resolves to the largest seen. */
-export function sampleRss(pid, everyMs = 50) {
-  let peak = rssMb(pid);
-  const timer = setInterval(() => {
-    try {
-      peak = Math.max(peak, rssMb(pid));
-    } catch {
-      // the process is gone; the peak so far stands
-    }
-  }, everyMs);
-  return { stop: () => (clearInterval(timer), peak) };
-}
-
-export function percentile(sorted, p) {
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-export function table(header, rows) {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const line = (cells) => cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
-
-if (process.argv[2] === 'hub') await runHub();
-
-/** SIGKILL to every process (and its group) whose command line or working folder is under `dir`. */
-function killProcessesUnder(dir) {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    let under = false;
-    try {
-      under = readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(dir) || readlinkSync(`/proc/${entry}/cwd`).startsWith(dir);
-    } catch {
-      continue;
-    }
-    if (!under) continue;
-    for (const target of [-Number(entry), Number(entry)]) {
-      try {
-        process.kill(target, 'SIGKILL');
-      } catch {
-        // not a group leader, or gone
-      }
-    }
-  }
+if (process.argv[2] === 'hub') {
+  await serveBenchSite({
+    users: [OWNER, READER],
+    // Room for every subscriber of the benchmark on one user's sockets.
+    workflowServer: { site_authorization: { '*': { '*': { default: 'READ' } } }, limits: { sockets_per_user: 1000 } },
+    start: [OWNER],
+    tokens: [OWNER, READER],
+  });
 }

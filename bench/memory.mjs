@@ -8,7 +8,9 @@
 //
 // Settings: BENCH_QUICK=1 for a short run (500 tasks, 50 subscribers, a 100-task busy run);
 // BENCH_TASKS (2000), BENCH_SUBSCRIBERS (200). Needs dist/ (npm run build).
-import { fanWorkflow, openSubscriber, rssMb, sampleRss, startLiveSite, table, waitUntil } from './live-site.mjs';
+import { fanWorkflow, openSubscriber, startLiveSite } from './live-site.mjs';
+import { rssMb, sampleRss } from './lib/proc.mjs';
+import { table, waitUntil } from './lib/stats.mjs';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const TASKS = Number(process.env.BENCH_TASKS ?? (QUICK ? 500 : 2000));
@@ -30,12 +32,7 @@ try {
   console.log(`workflow server memory: ${TASKS}-task workflow, ${SUBSCRIBERS} subscribers, busy run of ${BUSY_TASKS} tasks; Node ${process.version}`);
   const idle = await settledRss(pid);
 
-  await site.addWorkflow('big', fanWorkflow(TASKS, 'sleep 3600'));
-  await site.command('play', 'big');
-  await waitUntil(async () => {
-    const { workflow } = await site.graphql('{ workflow(id: "big") { stateCounts { running waiting } } }');
-    return workflow.stateCounts.running === 1 && workflow.stateCounts.waiting === TASKS - 1;
-  }, 30_000, 'big idle with its gate running');
+  await site.loadIdle('big', TASKS);
   const loaded = await settledRss(pid);
 
   const busyEnds = new Set();

@@ -21,15 +21,18 @@
 // path is measured (3000, at most 10 s); BENCH_QUICK=1 shortens the runs (3 s HTTP, 1 s
 // WebSocket, 1000 warm-up requests in at most 2 s). BENCH_JUPYTER_PYTHON names the Python that has jupyter_server.
 // Needs dist/ (npm run bench builds it first). Ends with one line `RESULT {...}`.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { announceReady, serveBenchSite, startBenchSite, startChild, stopChildren, whenReady } from './lib/bench-site.mjs';
+import { cpuMs } from './lib/proc.mjs';
+import { median, percentile, table } from './lib/stats.mjs';
 
 const HERE = fileURLToPath(import.meta.url);
 const ROOT = join(dirname(HERE), '..');
@@ -37,11 +40,6 @@ const OWNER = 'alice';
 const PATH = `/user/${OWNER}/api/ping`;
 const HUB_PATH = `/user/${OWNER}/api/userprofile`;
 const JUPYTER_PATH = `/user/${OWNER}/api/status`;
-
-/** Announces the listening port (and whatever the parent needs besides) on stdout. */
-function ready(...fields) {
-  process.stdout.write(`READY ${fields.join(' ')}\n`);
-}
 
 async function runBackend() {
   const { WebSocketServer } = await import('ws');
@@ -52,7 +50,7 @@ async function runBackend() {
   });
   const wss = new WebSocketServer({ server });
   wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
-  server.listen(0, '127.0.0.1', () => ready(server.address().port));
+  server.listen(0, '127.0.0.1', () => announceReady({ port: server.address().port }));
 }
 
 /** What the real hub does on /user/NAME/… once it has authenticated the request. */
@@ -72,68 +70,7 @@ async function runHub(backendPort) {
   const proxy = new UserProxy({ spawner: servers, sessionCookieName: 'flotilla-session', unavailable });
   const server = createServer((req, res) => proxy.web(req, res, OWNER, identity));
   server.on('upgrade', (req, socket, head) => proxy.ws(req, socket, head, OWNER, identity));
-  server.listen(0, '127.0.0.1', () => ready(server.address().port));
-}
-
-/**
- * A real hub on a temporary site, with bob holding a token and READ on alice's running workflow
- * server: what a support script polling someone's server through the hub pays per request.
- * Announces its port, bob's token and the workflow server's pid.
- */
-async function runFullHub() {
-  const { writeFileSync } = await import('node:fs');
-  const { HtpasswdFile } = await import(join(ROOT, 'dist/htpasswd/index.js'));
-  const { parseSiteConfig } = await import(join(ROOT, 'dist/config/index.js'));
-  const { createHub } = await import(join(ROOT, 'dist/hub/index.js'));
-  const { silentLogger } = await import(join(ROOT, 'dist/util/logger.js'));
-  const dir = mkdtempSync(join(tmpdir(), 'flotilla-bench-hub-'));
-  const htpasswd = new HtpasswdFile(join(dir, 'htpasswd'));
-  for (const user of [OWNER, 'bob']) await htpasswd.add(user, randomBytes(12).toString('hex'), 4);
-  const raw = {
-    JupyterHub: {
-      data_dir: dir,
-      authenticator: { htpasswd_file: join(dir, 'htpasswd') },
-      load_roles: [{ name: 'user', scopes: ['self', 'access:servers'] }],
-    },
-    WorkflowServer: { site_authorization: { '*': { '*': { default: 'READ' } } } },
-  };
-  // The workflow server reads site_authorization from the file itself.
-  writeFileSync(join(dir, 'jupyter_config.json'), JSON.stringify(raw));
-  const config = parseSiteConfig(raw, join(dir, 'jupyter_config.json'), dir, join(dir, 'jupyter_config.json'));
-  const hub = createHub(config, { logger: silentLogger() });
-  const address = await hub.listen(0, '127.0.0.1');
-  await hub.context.servers.spawner.start(OWNER);
-  const { token } = hub.context.tokens.create('bob', { note: 'bench' });
-  const stop = async () => {
-    await hub.context.servers.stop(OWNER).catch(() => {});
-    await hub.close();
-    rmSync(dir, { recursive: true, force: true });
-    process.exit(0);
-  };
-  process.on('SIGTERM', stop);
-  ready(address.port, token, hub.context.servers.spawner.info(OWNER).pid);
-}
-
-const children = [];
-
-function startChild(command, args, env = {}) {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
-  children.push(child);
-  return child;
-}
-
-/** The fields after READY that a child of this script prints once it listens. */
-function readyFields(child) {
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk) => {
-      seen += chunk;
-      const m = seen.match(/READY ([^\n]*)\n/);
-      if (m) resolve(m[1].split(' '));
-    });
-    child.once('exit', (code) => reject(new Error(`child exited (${code}) before it was ready: ${seen}`)));
-  });
+  server.listen(0, '127.0.0.1', () => announceReady({ port: server.address().port }));
 }
 
 function freePort() {
@@ -222,37 +159,12 @@ async function startJupyterServer({ python, version }, token) {
   return { port, pid: child.pid };
 }
 
-const CLOCK_TICKS = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** CPU time (user + system) a process has used so far, in microseconds; NaN where /proc is not. */
-function cpuMicros(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
-  } catch {
-    return NaN;
-  }
-}
-
-function percentile(sorted, p) {
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
 /** One autocannon run, with the CPU that each of `pids` spent per request served during it. */
 async function httpLoad(autocannon, port, connections, length, { path = PATH, headers = {}, pids = [] } = {}) {
-  const before = pids.map(cpuMicros);
+  const before = pids.map(cpuMs);
   const result = await autocannon({ url: `http://127.0.0.1:${port}${path}`, headers, connections, ...length, pipelining: 1 });
   const served = result.requests.total;
-  const cpu = pids.map((pid, i) => cpuMicros(pid) - before[i]);
+  const cpu = pids.map((pid, i) => (cpuMs(pid) - before[i]) * 1000);
   return {
     rps: result.requests.average,
     p50: result.latency.p50,
@@ -264,7 +176,6 @@ async function httpLoad(autocannon, port, connections, length, { path = PATH, he
   };
 }
 
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 /** Several runs of one path as one: mean requests/s, median latencies, CPU over all requests. */
 function combined(runs) {
@@ -313,7 +224,7 @@ async function wsLoad(WebSocket, port, clients, seconds) {
 
 const micros = (v) => (v === undefined || Number.isNaN(v) ? '-' : v.toFixed(0));
 
-function table(rows) {
+function frontDoorTable(rows) {
   const header = ['path', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'front µs/req', 'back µs/req', 'ws rt/s', 'ws p50 ms', 'ws p99 ms'];
   const cells = rows.map((r) =>
     r.missing
@@ -324,7 +235,7 @@ function table(rows) {
           // autocannon measures HTTP latency in whole milliseconds.
           r.http.p50.toFixed(0),
           r.http.p99.toFixed(0),
-          String(r.http.errors + (r.ws?.errors ?? 0)),
+          r.http.errors + (r.ws?.errors ?? 0),
           micros(r.http.cpuPerRequest[0]),
           micros(r.http.cpuPerRequest[1]),
           r.ws ? r.ws.rate.toFixed(0) : '-',
@@ -332,9 +243,7 @@ function table(rows) {
           r.ws ? r.ws.p99.toFixed(2) : '-',
         ],
   );
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-  const line = (c) => c.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
+  return table(header, cells);
 }
 
 /** The flat figures of the RESULT line; a peer that could not run leaves its keys out. */
@@ -370,28 +279,24 @@ async function runBench() {
   const warmUpCapSeconds = quick ? 2 : 10;
   const { default: autocannon } = await import('autocannon');
   const { default: WebSocket } = await import('ws');
-  const stopAll = () => children.forEach((c) => c.kill('SIGTERM'));
-  process.on('exit', stopAll);
   try {
     // Everything starts at once (idle, they do not disturb each other), the loads run one at a time.
     const jupyter = findJupyterServer();
     const jupyterToken = randomBytes(24).toString('hex');
     const backend = startChild(process.execPath, [HERE, 'backend']);
-    const fullHub = startChild(process.execPath, [HERE, 'fullhub']);
-    const [[backendPort], fullHubFields, jupyterServer] = await Promise.all([
-      readyFields(backend).then((f) => f.map(Number)),
-      readyFields(fullHub),
+    const [{ port: backendPort }, fullHub, jupyterServer] = await Promise.all([
+      whenReady(backend),
+      startBenchSite(HERE, ['fullhub']),
       jupyter ? startJupyterServer(jupyter, jupyterToken) : undefined,
     ]);
     const backendUrl = `http://127.0.0.1:${backendPort}`;
     const userProxy = startChild(process.execPath, [HERE, 'hub', String(backendPort)]);
-    const [[userProxyPort], chp, jupyterChp] = await Promise.all([
-      readyFields(userProxy).then((f) => f.map(Number)),
+    const [{ port: userProxyPort }, chp, jupyterChp] = await Promise.all([
+      whenReady(userProxy),
       startChp(backendUrl),
       // JupyterHub's CHP: the hub is the default target, each running server has its route.
       jupyterServer ? startChp(backendUrl, { [`/user/${OWNER}`]: `http://127.0.0.1:${jupyterServer.port}` }) : undefined,
     ]);
-    const [hubPort, hubToken, serverPid] = [Number(fullHubFields[0]), fullHubFields[1], Number(fullHubFields[2])];
 
     const paths = [
       { key: 'direct', name: 'direct (bare backend)', port: backendPort, pids: [backend.pid], ws: true },
@@ -400,7 +305,7 @@ async function runBench() {
       jupyterChp
         ? { key: 'jupyter', headline: true, name: 'jupyterhub path (CHP -> jupyter-server)', port: jupyterChp.port, path: JUPYTER_PATH, headers: { authorization: `token ${jupyterToken}` }, pids: [jupyterChp.pid, jupyterServer.pid] }
         : { key: 'jupyter', headline: true, name: 'jupyterhub path', missing: 'peer jupyter-server: not installed (scripts/bench-setup.sh)' },
-      { key: 'hub', headline: true, name: 'flotilla hub -> workflow server', port: hubPort, path: HUB_PATH, headers: { authorization: `token ${hubToken}` }, pids: [fullHub.pid, serverPid] },
+      { key: 'hub', headline: true, name: 'flotilla hub -> workflow server', port: fullHub.port, path: HUB_PATH, headers: { authorization: `token ${fullHub.tokens.bob}` }, pids: [fullHub.hubPid, fullHub.serverPids[OWNER]] },
     ];
     console.log(
       `front-door benchmark: ${connections} keep-alive connections, ${seconds} s per HTTP path ` +
@@ -440,7 +345,7 @@ async function runBench() {
       if (p.missing) console.log(p.missing);
       rows.push(p.missing ? p : { ...p, http: combined(runs.get(p)) });
     }
-    console.log(table(rows));
+    console.log(frontDoorTable(rows));
     console.log(
       `(bare rows: GET ${PATH}; jupyterhub path: GET ${JUPYTER_PATH} with the server's token; flotilla hub: GET ${HUB_PATH} ` +
         `as bob with an API token, through the real hub to alice's real workflow server. front/back µs/req: CPU of the ` +
@@ -448,12 +353,16 @@ async function runBench() {
     );
     console.log(`RESULT ${JSON.stringify(resultFigures(rows))}`);
   } finally {
-    stopAll();
+    stopChildren();
   }
 }
 
 const role = process.argv[2];
 if (role === 'backend') await runBackend();
 else if (role === 'hub') await runHub(Number(process.argv[3]));
-else if (role === 'fullhub') await runFullHub();
+else if (role === 'fullhub') {
+  // A real hub on a temporary site, with bob holding a token and READ on alice's running workflow
+  // server: what a support script polling someone's server through the hub pays per request.
+  await serveBenchSite({ users: [OWNER, 'bob'], workflowServer: { site_authorization: { '*': { '*': { default: 'READ' } } } }, start: [OWNER], tokens: ['bob'] });
+}
 else await runBench();

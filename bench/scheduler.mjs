@@ -1,42 +1,94 @@
 // Scheduler benchmark: a 2,000-task workflow of `true` jobs (a wide fan plus chains) and a
-// 20-cycle × 100-task cycling one. Each scenario runs in a fresh child process so that CPU and
-// peak memory belong to that engine alone (process.cpuUsage excludes the job processes).
-// Run with `npm run bench:scheduler` (builds dist first).
+// 20-cycle × 100-task cycling one, 4 jobs at a time. Each scenario runs in a fresh child process,
+// so that its CPU and peak memory belong to that engine alone. Two CPU figures per task:
+// - engine: the engine process itself (process.cpuUsage: every thread of it, spawning included);
+// - jobs: what each job's own processes used (wrappers, shells, anything they start): every
+//   descendant's CPU, from /proc (reaped children's cutime + cstime, plus the figures of children
+//   still alive).
+// Their sum is the CPU one job costs, engine and wrapper together.
+//
+// Run with `npm run bench:scheduler` (builds dist first). BENCH_QUICK=1: one 400-task workflow.
+// Options: --dist DIR (another build's dist/, e.g. an older commit's, to compare on one machine);
+// --only NAME (one scenario); --concurrency N (default 4).
 import { fork } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { table } from './lib/stats.mjs';
 
-const SCENARIO_LIMIT_MS = 80_000;
+const SCENARIO_LIMIT_MS = 120_000;
+const QUICK = process.env.BENCH_QUICK === '1';
+/** Linux's USER_HZ: the unit of the children's CPU in /proc/PID/stat (fixed at 100 by the kernel ABI). */
+const CLOCK_TICKS_PER_S = 100;
 
-const scenarios = {
-  'fan+chains 2000': () => {
-    const lines = ['tasks:', '  root: { script: "true" }'];
-    for (let i = 0; i < 1599; i++) lines.push(`  leaf${i}: { script: "true", depends: [root] }`);
-    for (let c = 0; c < 40; c++) {
-      for (let s = 0; s < 10; s++) lines.push(`  c${c}_${s}: { script: "true"${s ? `, depends: [c${c}_${s - 1}]` : ''} }`);
+function option(name, fallback) {
+  const at = process.argv.indexOf(name);
+  return at === -1 ? fallback : process.argv[at + 1];
+}
+
+const DIST = resolve(option('--dist', new URL('../dist', import.meta.url).pathname));
+const CONCURRENCY = Number(option('--concurrency', '4'));
+
+/** A root, `leaves` tasks that depend on it, and `chains` chains of 10. */
+function fanAndChains(leaves, chains) {
+  const lines = ['tasks:', '  root: { script: "true" }'];
+  for (let i = 0; i < leaves; i++) lines.push(`  leaf${i}: { script: "true", depends: [root] }`);
+  for (let c = 0; c < chains; c++) {
+    for (let s = 0; s < 10; s++) lines.push(`  c${c}_${s}: { script: "true"${s ? `, depends: [c${c}_${s - 1}]` : ''} }`);
+  }
+  return { yaml: `${lines.join('\n')}\n`, tasks: 1 + leaves + chains * 10 };
+}
+
+const scenarios = QUICK
+  ? { 'fan+chains 400': () => fanAndChains(319, 8) }
+  : {
+      'fan+chains 2000': () => fanAndChains(1599, 40),
+      'cycling 20x100': () => {
+        const lines = ['cycles: 20', 'runahead: 3', 'tasks:'];
+        for (let i = 0; i < 100; i++) {
+          const deps = [`"t${i}[-1]"`];
+          if (i % 10) deps.push(`t${i - 1}`);
+          lines.push(`  t${i}: { script: "true", depends: [${deps.join(', ')}] }`);
+        }
+        return { yaml: `${lines.join('\n')}\n`, tasks: 2000 };
+      },
+    };
+
+/** utime + stime + cutime + cstime of a process (ms), from /proc/PID/stat; [ppid, ms] */
+function procCpu(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name's closing parenthesis: ppid is field 4, utime..cstime 14 to 17.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  return { ppid: fields[1], self: ((fields[11] + fields[12]) * 1000) / CLOCK_TICKS_PER_S, children: ((fields[13] + fields[14]) * 1000) / CLOCK_TICKS_PER_S };
+}
+
+/**
+ * CPU ms of every process this one started, and theirs: children it has reaped (cutime, cstime)
+ * plus those still alive (jobs still running, and what they started).
+ */
+function descendantsCpuMs() {
+  let total = procCpu(process.pid).children;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    try {
+      const cpu = procCpu(entry);
+      if (cpu.ppid === process.pid) total += cpu.self + cpu.children;
+    } catch {
+      // gone meanwhile
     }
-    return { yaml: `${lines.join('\n')}\n`, tasks: 2000 };
-  },
-  'cycling 20x100': () => {
-    const lines = ['cycles: 20', 'runahead: 3', 'tasks:'];
-    for (let i = 0; i < 100; i++) {
-      const deps = [`"t${i}[-1]"`];
-      if (i % 10) deps.push(`t${i - 1}`);
-      lines.push(`  t${i}: { script: "true", depends: [${deps.join(', ')}] }`);
-    }
-    return { yaml: `${lines.join('\n')}\n`, tasks: 2000 };
-  },
-};
+  }
+  return total;
+}
 
 async function runScenario(name) {
-  const { WorkflowEngine } = await import('../dist/scheduler/index.js');
+  const { WorkflowEngine } = await import(pathToFileURL(join(DIST, 'scheduler', 'index.js')).href);
   const { yaml, tasks } = scenarios[name]();
   const ownerDir = mkdtempSync(join(tmpdir(), 'flotilla-bench-'));
   try {
     mkdirSync(join(ownerDir, 'workflows', 'bench'), { recursive: true });
     writeFileSync(join(ownerDir, 'workflows', 'bench', 'flow.yaml'), yaml);
-    const engine = new WorkflowEngine({ ownerDir });
+    const engine = new WorkflowEngine({ ownerDir, concurrency: CONCURRENCY });
     await engine.start();
     let deltas = 0;
     // The end is seen in the deltas themselves: polling getWorkflow would build every task's view
@@ -51,6 +103,7 @@ async function runScenario(name) {
       else if (status === 'stopped' && ran) stopped();
     });
     const cpu0 = process.cpuUsage();
+    const jobs0 = descendantsCpuMs();
     const t0 = performance.now();
     const [result] = await engine.command('play', { workflows: ['bench'], by: 'bench' });
     if (!result.ok) throw new Error(result.message);
@@ -59,9 +112,12 @@ async function runScenario(name) {
     clearTimeout(limit);
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
+    const jobsMs = descendantsCpuMs() - jobs0;
     const wf = engine.getWorkflow('bench');
     const done = wf.stateCounts.succeeded;
     await engine.close();
+    const engineMs = (cpu.user + cpu.system) / 1000;
+    const per = Math.max(1, done);
     return {
       name,
       tasks,
@@ -69,7 +125,10 @@ async function runScenario(name) {
       complete: wf.status === 'stopped' && done === tasks,
       seconds,
       tasksPerSecond: done / seconds,
-      cpuMsPerTask: (cpu.user + cpu.system) / 1000 / Math.max(1, done),
+      engineCpuMsPerTask: engineMs / per,
+      engineSystemShare: cpu.system / 1000 / Math.max(1e-9, engineMs),
+      jobCpuMsPerTask: jobsMs / per,
+      totalCpuMsPerJob: (engineMs + jobsMs) / per,
       peakRssMb: process.resourceUsage().maxRSS / 1024,
       deltasPerSecond: deltas / seconds,
     };
@@ -80,22 +139,40 @@ async function runScenario(name) {
 
 function inChild(name) {
   return new Promise((resolve, reject) => {
-    const child = fork(new URL(import.meta.url).pathname, ['--scenario', name], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(new URL(import.meta.url).pathname, [...process.argv.slice(2), '--scenario', name], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     child.once('message', resolve);
     child.once('error', reject);
     child.once('exit', (code) => code && reject(new Error(`${name}: exit ${code}`)));
   });
 }
 
-function table(rows) {
-  const header = ['scenario', 'tasks', 'done', 'seconds', 'tasks/s', 'CPU ms/task', 'peak RSS MB', 'deltas/s'];
+function schedulerTable(rows) {
+  const header = ['scenario', 'tasks', 'done', 'seconds', 'tasks/s', 'engine CPU ms/task', '(system)', 'job CPU ms/task', 'CPU ms/job total', 'peak RSS MB', 'deltas/s'];
   const body = rows.map((r) => [
-    r.name, String(r.tasks), `${r.done}${r.complete ? '' : ' (timed out)'}`, r.seconds.toFixed(1), r.tasksPerSecond.toFixed(0),
-    r.cpuMsPerTask.toFixed(2), r.peakRssMb.toFixed(0), r.deltasPerSecond.toFixed(0),
+    r.name, r.tasks, `${r.done}${r.complete ? '' : ' (timed out)'}`, r.seconds.toFixed(1), r.tasksPerSecond.toFixed(0),
+    r.engineCpuMsPerTask.toFixed(2), `${(r.engineSystemShare * 100).toFixed(0)}%`, r.jobCpuMsPerTask.toFixed(2),
+    r.totalCpuMsPerJob.toFixed(2), r.peakRssMb.toFixed(0), r.deltasPerSecond.toFixed(0),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
-  const line = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+  return table(header, body);
+}
+
+const round = (n) => Math.round(n * 100) / 100;
+
+/** The first scenario gives the headline keys; the cycling one adds its own with a suffix. */
+function resultLine(rows) {
+  const result = {};
+  for (const [i, r] of rows.entries()) {
+    const suffix = i === 0 ? '' : `_${r.name.split(' ')[0]}`;
+    Object.assign(result, {
+      [`scheduler_tasks_per_s${suffix}`]: round(r.tasksPerSecond),
+      [`scheduler_engine_cpu_ms_per_task${suffix}`]: round(r.engineCpuMsPerTask),
+      [`scheduler_job_cpu_ms_per_task${suffix}`]: round(r.jobCpuMsPerTask),
+      [`scheduler_total_cpu_ms_per_job${suffix}`]: round(r.totalCpuMsPerJob),
+      [`scheduler_peak_rss_mb${suffix}`]: round(r.peakRssMb),
+      [`scheduler_tasks_done${suffix}`]: r.done,
+    });
+  }
+  return `RESULT ${JSON.stringify(result)}`;
 }
 
 const at = process.argv.indexOf('--scenario');
@@ -103,8 +180,11 @@ if (at !== -1) {
   process.send(await runScenario(process.argv[at + 1]));
   process.exit(0);
 } else {
-  console.log(`scheduler benchmark: concurrency ${cpus().length * 2} jobs per workflow (cores × 2), Node ${process.version}`);
+  const only = option('--only', undefined);
+  const names = Object.keys(scenarios).filter((n) => !only || n.startsWith(only));
+  console.log(`scheduler benchmark: ${CONCURRENCY} jobs at a time, Node ${process.version}, ${DIST}${QUICK ? ' (quick)' : ''}`);
   const rows = [];
-  for (const name of Object.keys(scenarios)) rows.push(await inChild(name));
-  console.log(table(rows));
+  for (const name of names) rows.push(await inChild(name));
+  console.log(schedulerTable(rows));
+  console.log(resultLine(rows));
 }

@@ -5,7 +5,6 @@ import { loadSiteConfig } from '../config/index.js';
 import { backupDatabases } from '../storage/backup.js';
 import { errorMessage } from '../util/values.js';
 
-
 function megabytes(bytes: number): string {
   return `${(bytes / 1_048_576).toFixed(1)} MB`;
 }
@@ -24,8 +23,10 @@ export function registerBackupCommand(program: Command): void {
         const owners = result.files.length - 1;
         const bytes = result.files.reduce((sum, file) => sum + file.bytes, 0);
         process.stdout.write(
-          `backed up hub.sqlite and ${owners} owner${owners === 1 ? '' : 's'}' engine.sqlite (${megabytes(bytes)}) to ${result.folder}\n`,
+          `backed up hub.sqlite and ${owners} ${owners === 1 ? "owner's" : "owners'"} engine.sqlite (${megabytes(bytes)}) to ${result.folder}\n`,
         );
+        for (const { what, reason } of result.failed) process.stderr.write(`flotilla backup: ${what} not backed up: ${reason}\n`);
+        if (result.failed.length > 0) process.exitCode = 1;
       } catch (err) {
         process.stderr.write(`flotilla backup: ${errorMessage(err)}\n`);
         process.exitCode = 1;

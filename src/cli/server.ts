@@ -84,6 +84,30 @@ export function slurmRefusalFor(owner: string, logger: Logger): { slurmRefusal?:
   return { slurmRefusal };
 }
 
+/**
+ * `flotilla backup` sends SIGUSR2 for a snapshot of the engine's database (engine.snapshot()).
+ * Listened for from the first moment: the default action of SIGUSR2 would end the server.
+ */
+function answerBackupRequests(logger: Logger): { ready(snapshot: () => Promise<string>): void } {
+  let take: (() => Promise<string>) | undefined;
+  let running = false;
+  process.on('SIGUSR2', () => {
+    if (!take) {
+      logger.warn('a backup snapshot was asked for before the engine started: ignored');
+      return;
+    }
+    if (running) return; // the snapshot under way answers this request too
+    running = true;
+    take().then(
+      (file) => logger.info({ file }, 'backup snapshot written'),
+      (err: unknown) => logger.error({ err: errorMessage(err) }, 'backup snapshot failed'),
+    ).finally(() => {
+      running = false;
+    });
+  });
+  return { ready: (snapshot) => { take = snapshot; } };
+}
+
 export function registerServerCommand(program: Command): void {
   program
     .command('server')
@@ -95,6 +119,7 @@ export function registerServerCommand(program: Command): void {
     .requiredOption('--hub-origin <url>', "the hub's own origin, e.g. http://127.0.0.1:8000 (WebSocket Origin check)")
     .action(async (opts: ServerCommandOptions) => {
       const logger = createLogger('workflow-server');
+      const snapshots = answerBackupRequests(logger);
       const fail = async (message: string): Promise<never> => {
         logger.fatal(message);
         process.stderr.write(`flotilla server: ${message}\n`);
@@ -147,6 +172,7 @@ export function registerServerCommand(program: Command): void {
           () => process.exit(1),
         );
       };
+      snapshots.ready(() => running.engine.snapshot());
       followHub(running, logger, stop);
       await report({ type: 'listening', port: running.port, pid: process.pid });
       process.on('SIGHUP', () => logger.info('SIGHUP ignored: site settings come from the hub, the owner file is watched'));

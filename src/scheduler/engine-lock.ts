@@ -85,6 +85,13 @@ function readText(file: string): string | undefined {
   }
 }
 
+/** The pid of the live engine holding the lock `file`, if one does. */
+export function lockHolder(file: string): number | undefined {
+  const text = readText(file);
+  const holder = text === undefined ? undefined : parseHolder(text);
+  return holder && isAlive(holder) ? holder.pid : undefined;
+}
+
 function parseHolder(text: string): Holder | undefined {
   const match = /^([0-9]+) ?([0-9]*)\n?$/.exec(text);
   return match ? { pid: Number(match[1]), start: match[2] ?? '' } : undefined;

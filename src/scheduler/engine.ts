@@ -3,11 +3,12 @@
  * database, runs operations, and publishes change deltas. It knows nothing of users or HTTP.
  */
 import { cpus } from 'node:os';
-import { closeSync, mkdirSync, openSync, readSync, readdirSync, rmSync, statSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, readdirSync, renameSync, rmSync, statSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { join, relative } from 'node:path';
 import { isValidWorkflowName } from '../config/names.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { fileSignature } from '../util/watch-file.js';
+import { engineStateFiles } from '../storage/engine-database.js';
 import { DeltaHub } from './deltas.js';
 import { acquireEngineLock, type EngineLock } from './engine-lock.js';
 import { isDiskFull } from './job-lifecycle.js';
@@ -100,11 +101,11 @@ export class WorkflowEngine {
   async start(): Promise<void> {
     if (this.store) throw new EngineUsageError('engine already started');
     mkdirSync(this.workflowsDir, { recursive: true });
-    const stateDir = join(this.ownerDir, '.flotilla');
-    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    this.lock = acquireEngineLock(join(stateDir, 'engine.lock'));
+    const files = engineStateFiles(this.ownerDir);
+    mkdirSync(files.dir, { recursive: true, mode: 0o700 });
+    this.lock = acquireEngineLock(files.lock);
     try {
-      this.store = new EngineStore(join(stateDir, 'engine.sqlite'));
+      this.store = new EngineStore(files.database);
     } catch (err) {
       this.lock.release();
       this.lock = undefined;
@@ -182,6 +183,25 @@ export class WorkflowEngine {
       if (!written && this.diskFullSince) result.message = 'not done: the disk is full, so the workflow state cannot be written; try again when there is space';
       return result;
     });
+  }
+
+  /**
+   * Writes a copy of the database as of one moment to the snapshot file (engineStateFiles), for
+   * `flotilla backup`: this engine's connection holds the database exclusively, so only it can
+   * read it while it runs. Complete or absent: written beside and renamed into place.
+   */
+  async snapshot(): Promise<string> {
+    const store = this.requireStore();
+    const { snapshot } = engineStateFiles(this.ownerDir);
+    const partial = `${snapshot}.partial`;
+    rmSync(partial, { force: true });
+    try {
+      await store.db.backup(partial);
+      renameSync(partial, snapshot);
+    } finally {
+      rmSync(partial, { force: true });
+    }
+    return snapshot;
   }
 
   workflowLog(workflow: string, limit = 100): WorkflowLogEntry[] {
@@ -306,7 +326,7 @@ export class WorkflowEngine {
    * with nothing to write would prove nothing. Undefined when there is room; else why not.
    */
   private probeDisk(): Error | undefined {
-    const probe = join(this.ownerDir, '.flotilla', 'disk-probe');
+    const probe = join(engineStateFiles(this.ownerDir).dir, 'disk-probe');
     try {
       writeFileSync(probe, Buffer.alloc(DISK_PROBE_BYTES));
       return undefined;

@@ -1,12 +1,22 @@
 /**
  * Online backups of the hub's database and of every owner's engine database, consistent while
  * the hub and the workflow servers go on writing: SQLite's backup API copies each database as
- * of one moment.
+ * of one moment. A running engine holds its database exclusively, so it is asked (SIGUSR2) to
+ * write that copy itself, and the copy is taken from the owner's folder with care: the owner
+ * controls that folder, and this runs as root.
  */
 import Database from 'better-sqlite3';
-import { chownSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { chownSync, closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { lockHolder } from '../scheduler/engine-lock.js';
+import { errorMessage } from '../util/values.js';
+import { engineStateFiles } from './engine-database.js';
 import { explainDatabaseError } from './sqlite-open.js';
+
+/** How long a running engine has to write its snapshot (a large database takes seconds). */
+const SNAPSHOT_TIMEOUT_MS = 60_000;
+const SNAPSHOT_LOOK_MS = 100;
 
 export interface BackedUp {
   /** What it is: "hub" or the owner's name. */
@@ -19,18 +29,19 @@ export interface BackedUp {
 export interface BackupResult {
   folder: string;
   files: BackedUp[];
+  /** Owners whose database could not be copied, and why (the others are copied all the same). */
+  failed: { what: string; reason: string }[];
 }
 
-/** The engine database of an owner, as the engine keeps it (src/scheduler/engine.ts). */
-function engineDatabaseOf(dataDir: string, owner: string): string {
-  return join(dataDir, 'users', owner, '.flotilla', 'engine.sqlite');
+function ownerDirOf(dataDir: string, owner: string): string {
+  return join(dataDir, 'users', owner);
 }
 
 function ownersWithEngines(dataDir: string): string[] {
   const usersDir = join(dataDir, 'users');
   if (!existsSync(usersDir)) return [];
   return readdirSync(usersDir, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && existsSync(engineDatabaseOf(dataDir, entry.name)))
+    .filter((entry) => entry.isDirectory() && existsSync(engineStateFiles(ownerDirOf(dataDir, entry.name)).database))
     .map((entry) => entry.name)
     .sort();
 }
@@ -70,6 +81,74 @@ async function backupOne(what: string, source: string, target: string): Promise<
 }
 
 /**
+ * An owner's engine database: read directly when no engine runs, else the snapshot its engine
+ * writes when asked. Links are refused (the owner could point them at any file root can read).
+ */
+async function backupOwner(owner: string, ownerDir: string, target: string): Promise<BackedUp> {
+  const files = engineStateFiles(ownerDir);
+  const database = lstatSync(files.database);
+  if (!database.isFile()) throw new Error(`${files.database} is not a regular file (a link?): not copied`);
+  const engine = lockHolder(files.lock);
+  if (engine === undefined) return backupOne(owner, files.database, target);
+  rmSync(files.snapshot, { force: true });
+  try {
+    process.kill(engine, 'SIGUSR2');
+  } catch {
+    // It stopped a moment ago, and let go of the database.
+    return backupOne(owner, files.database, target);
+  }
+  const deadline = Date.now() + SNAPSHOT_TIMEOUT_MS;
+  for (;;) {
+    const fd = openOwnedFile(files.snapshot, database.uid);
+    if (fd !== undefined) return copySnapshot(owner, files.snapshot, fd, target);
+    if (Date.now() > deadline) {
+      throw new Error(`${files.database}: its workflow server (pid ${engine}) wrote no snapshot within ${SNAPSHOT_TIMEOUT_MS / 1000} s; see that server's log`);
+    }
+    await delay(SNAPSHOT_LOOK_MS);
+  }
+}
+
+/** A descriptor of `file` if it exists as a regular file owned by `uid` (never through a link). */
+function openOwnedFile(file: string, uid: number): number | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new Error(`${file}: ${errorMessage(err)} (a link is refused)`);
+  }
+  const stat = fstatSync(fd);
+  if (!stat.isFile() || stat.uid !== uid) {
+    closeSync(fd);
+    throw new Error(`${file} is not a regular file of the database's owner (uid ${uid}): not copied`);
+  }
+  return fd;
+}
+
+/** Copies the snapshot behind `fd` to `target`, checks the copy is a sound database, and removes the snapshot. */
+function copySnapshot(what: string, snapshot: string, fd: number, target: string): BackedUp {
+  const out = openSync(target, 'wx', 0o600);
+  try {
+    const chunk = Buffer.alloc(1 << 20);
+    for (let n; (n = readSync(fd, chunk)) > 0; ) {
+      for (let done = 0; done < n; ) done += writeSync(out, chunk, done, n - done);
+    }
+  } finally {
+    closeSync(out);
+    closeSync(fd);
+  }
+  const copy = new Database(target, { readonly: true });
+  try {
+    const check = copy.pragma('quick_check', { simple: true });
+    if (check !== 'ok') throw new Error(`the snapshot of ${what}'s engine database is not sound (${String(check)})`);
+  } finally {
+    copy.close();
+  }
+  rmSync(snapshot, { force: true });
+  return { what, source: snapshot, target, bytes: statSync(target).size };
+}
+
+/**
  * Backs up `<data_dir>/hub.sqlite` and each `<data_dir>/users/<owner>/.flotilla/engine.sqlite`
  * into a new folder `<toDir>/flotilla-backup-<UTC time>/` (hub.sqlite, users/<owner>/engine.sqlite),
  * readable by the caller alone: the hub's database holds session ids and server secrets.
@@ -82,10 +161,16 @@ export async function backupDatabases(dataDir: string, toDir: string, now = new 
   // Not recursive: a folder of the same second is another backup, never to be mixed with this one.
   mkdirSync(folder, { mode: 0o700 });
   const files = [await backupOne('hub', hubFile, join(folder, 'hub.sqlite'))];
+  const failed: BackupResult['failed'] = [];
   for (const owner of ownersWithEngines(dataDir)) {
     const target = join(folder, 'users', owner);
     mkdirSync(target, { recursive: true, mode: 0o700 });
-    files.push(await backupOne(owner, engineDatabaseOf(dataDir, owner), join(target, 'engine.sqlite')));
+    try {
+      files.push(await backupOwner(owner, ownerDirOf(dataDir, owner), join(target, 'engine.sqlite')));
+    } catch (err) {
+      failed.push({ what: owner, reason: errorMessage(err) });
+      rmSync(target, { recursive: true, force: true });
+    }
   }
-  return { folder, files };
+  return { folder, files, failed };
 }

@@ -3,42 +3,15 @@
  * over the IPC channel, the listening report, health, site settings pushed later, adoption,
  * leaving when the hub goes before adopting it, clean exit on SIGTERM. Needs dist/ (npm run build).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseServerReport, type ServerReport, type SiteSettings } from '../../src/identity/launch.js';
+import type { SiteSettings } from '../../src/identity/launch.js';
 import { newServerSecret } from '../../src/identity/proof.js';
 import { HUB_ORIGIN, proofFor, waitFor } from './helpers.js';
-
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'flotilla');
-
-interface Started {
-  child: ChildProcess;
-  output: () => string;
-  exit: Promise<number | null>;
-  report: Promise<ServerReport>;
-}
-
-function run(args: string[], ipc = true): Started {
-  const child = spawn(process.execPath, [BIN, 'server', ...args], {
-    env: { ...process.env, FLOTILLA_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? (['ipc'] as const) : [])],
-  });
-  let output = '';
-  child.stdout!.on('data', (d) => (output += String(d)));
-  child.stderr!.on('data', (d) => (output += String(d)));
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const report = new Promise<ServerReport>((resolve) => {
-    child.on('message', (m) => {
-      const parsed = parseServerReport(m);
-      if (parsed) resolve(parsed);
-    });
-  });
-  return { child, output: () => output, exit, report };
-}
+import { runServerProcess as run } from './server-process.js';
 
 function site(siteAuthorization: unknown): SiteSettings {
   return { workflowServer: { site_authorization: siteAuthorization } };

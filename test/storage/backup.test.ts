@@ -4,7 +4,7 @@
  * rows are never split). The command runs dist/: `npm run build` first.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -13,6 +13,10 @@ import { openHubDatabase } from '../../src/hub/db.js';
 import { openEngineDatabase } from '../../src/storage/engine-database.js';
 import { REPO, runFlotilla } from '../config/run-flotilla.js';
 import { testConfig } from '../hub/helpers.js';
+import { newServerSecret } from '../../src/identity/proof.js';
+import request from 'supertest';
+import { HUB_ORIGIN, proofFor } from '../server/helpers.js';
+import { runServerProcess, type ServerProcess } from '../server/server-process.js';
 
 /** Each transaction adds the same number to both tables, as fast as it can, for at most 30 s. */
 const WRITER = `
@@ -99,5 +103,57 @@ describe('bin/flotilla backup', () => {
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }
+  });
+});
+
+describe('bin/flotilla backup with workflow servers running', () => {
+  let dir: string;
+  let server: ServerProcess | undefined;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'flotilla-backup-running-'));
+    testConfig(dir);
+    openHubDatabase(dir).close();
+    mkdirSync(join(dir, 'users', 'dave', 'workflows', 'nightly'), { recursive: true });
+    writeFileSync(join(dir, 'users', 'dave', 'workflows', 'nightly', 'flow.yaml'), 'tasks:\n  a: { script: "true" }\n');
+    // An owner whose "database" is a link to the hub's: root must not copy what it points at.
+    mkdirSync(join(dir, 'users', 'eve', '.flotilla'), { recursive: true });
+    symlinkSync(join(dir, 'hub.sqlite'), join(dir, 'users', 'eve', '.flotilla', 'engine.sqlite'));
+  });
+  afterAll(() => {
+    server?.child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("copies a running server's database through its engine, refuses a link, and backs up the rest", async () => {
+    server = runServerProcess(['--owner', 'dave', '--data-dir', dir, '--hub-origin', HUB_ORIGIN]);
+    const secret = newServerSecret();
+    server.child.send({ type: 'start', secret, site: { workflowServer: {} }, groups: null });
+    const report = await server.report;
+    expect(report).toMatchObject({ type: 'listening' });
+    // Dave plays his workflow: the engine's database now holds a run no other process can read.
+    const graphql = '/user/dave/graphql';
+    const played = await request(`http://127.0.0.1:${(report as { port: number }).port}`).post(graphql)
+      .set(proofFor(secret, 'dave', { user: 'dave' }, 'POST', graphql))
+      .send({ query: 'mutation { play(workflows: ["nightly"]) { ok } }' });
+    expect(played.body).toEqual({ data: { play: [{ ok: true }] } });
+
+    const run = await runFlotilla(['backup', '--config', join(dir, 'jupyter_config.json'), '--to', join(dir, 'backups')]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(`flotilla backup: eve not backed up: ${join(dir, 'users', 'eve', '.flotilla', 'engine.sqlite')} is not a regular file (a link?): not copied\n`);
+    const [folder] = readdirSync(join(dir, 'backups'));
+    const target = join(dir, 'backups', folder!);
+    expect(run.stdout).toBe(`backed up hub.sqlite and 1 owner's engine.sqlite (${/\(([\d.]+ MB)\)/.exec(run.stdout)?.[1]}) to ${target}\n`);
+    expect(readdirSync(join(target, 'users'))).toEqual(['dave']);
+
+    const copy = new Database(join(target, 'users', 'dave', 'engine.sqlite'), { readonly: true });
+    expect(copy.pragma('integrity_check', { simple: true })).toBe('ok');
+    expect(copy.prepare('SELECT name FROM workflows').all()).toEqual([{ name: 'nightly' }]);
+    expect(copy.prepare("SELECT name FROM tasks WHERE workflow = 'nightly'").all()).toEqual([{ name: 'a' }]);
+    copy.close();
+    // The server went on, and its snapshot did not stay behind in the owner's folder.
+    expect(server.child.exitCode).toBeNull();
+    expect(existsSync(join(dir, 'users', 'dave', '.flotilla', 'engine-snapshot.sqlite'))).toBe(false);
+    expect(server.output()).toContain('backup snapshot written');
   });
 });

@@ -36,7 +36,8 @@ export interface TaskInstance {
   outputs: ReadonlySet<string>;
   /** Ready but waiting for a free job slot (not persisted: the next pass works it out again). */
   queued: boolean;
-  /** A kill was asked for: the ending is a failure without retry. */
+  /** A kill was asked for: the ending is a failure without retry. Kept in the store, so that a
+   * restart sends the kill again rather than forget it. */
   killing: boolean;
   /** Watched by polling (found again after a restart) rather than by a child exit event. */
   adopted: boolean;
@@ -47,7 +48,7 @@ export interface TaskInstance {
 export type TaskChange = Partial<Omit<TaskInstance, 'workflow' | 'cycle' | 'name' | 'id'>>;
 
 /** Fields only memory holds: a change touching nothing else needs no write. */
-export const TRANSIENT_FIELDS: ReadonlySet<keyof TaskChange> = new Set(['queued', 'killing', 'adopted', 'messages']);
+export const TRANSIENT_FIELDS: ReadonlySet<keyof TaskChange> = new Set(['queued', 'adopted', 'messages']);
 
 export const ACTIVE_STATES: ReadonlySet<TaskState> = new Set(['preparing', 'submitted', 'running']);
 export const FINAL_STATES: ReadonlySet<TaskState> = new Set(['succeeded', 'failed', 'submit-failed', 'expired']);
@@ -89,7 +90,7 @@ export function fromRow(row: TaskRow): TaskInstance {
     held: row.held === 1, triggered: row.triggered === 1, submitNum: row.submit_num, failures: row.failures,
     startedAt: row.started_at, finishedAt: row.finished_at, exitCode: row.exit_code, pid: row.pid,
     platform: row.platform ?? null, jobId: row.job_id ?? null,
-    outputs: new Set(JSON.parse(row.outputs) as string[]), queued: false, killing: false, adopted: false,
+    outputs: new Set(JSON.parse(row.outputs) as string[]), queued: false, killing: row.killing === '1', adopted: false,
   };
 }
 
@@ -98,7 +99,7 @@ export function toRow(inst: TaskInstance): TaskRow {
     workflow: inst.workflow, cycle: inst.cycle, name: inst.name, state: inst.state, held: inst.held ? 1 : 0,
     triggered: inst.triggered ? 1 : 0, submit_num: inst.submitNum, failures: inst.failures, started_at: inst.startedAt,
     finished_at: inst.finishedAt, exit_code: inst.exitCode, pid: inst.pid, outputs: JSON.stringify([...inst.outputs]),
-    platform: inst.platform, job_id: inst.jobId,
+    platform: inst.platform, job_id: inst.jobId, killing: inst.killing ? '1' : null,
   };
 }
 

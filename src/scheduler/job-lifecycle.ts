@@ -62,7 +62,7 @@ export function launchJob(rt: WorkflowRuntime, inst: TaskInstance, submitNum: nu
       attempt(() => {
         rt.change(inst, inst.state === 'preparing' ? { ...ids, state: 'submitted', outputs: withOutputs(inst, ['submitted']) } : ids);
         if (job.jobId !== undefined) rt.log('INFO', 'submitted', `${inst.id}: job ${submitNum} submitted to platform ${inst.platform} as Slurm job ${job.jobId}`);
-        if (inst.killing) runner.kill(rt.jobRef(inst));
+        if (inst.killing) sendKill(rt, inst);
       });
     },
     (err: Error) => {
@@ -83,6 +83,13 @@ export function launchJob(rt: WorkflowRuntime, inst: TaskInstance, submitNum: nu
 
 function exitKey(inst: TaskInstance, submitNum: number): string {
   return `${inst.id}#${submitNum}`;
+}
+
+/** Whether `key` (exitKey) names the latest job of an active instance. */
+function isActiveJob(rt: WorkflowRuntime, key: string): boolean {
+  const [id, num] = key.split('#');
+  const inst = rt.tasks.get(id!);
+  return inst !== undefined && inst.submitNum === Number(num) && ACTIVE_STATES.has(inst.state);
 }
 
 function markRunning(rt: WorkflowRuntime, inst: TaskInstance, job: SubmittedJob = {}): void {
@@ -208,15 +215,33 @@ export function recoverJobs(rt: WorkflowRuntime): void {
 
 export function pollAdoptedJobs(rt: WorkflowRuntime): void {
   for (const key of rt.unrecordedExits.keys()) {
-    const [id, num] = key.split('#');
-    const inst = rt.tasks.get(id!);
-    if (!inst || inst.submitNum !== Number(num) || !ACTIVE_STATES.has(inst.state)) rt.unrecordedExits.delete(key);
+    if (!isActiveJob(rt, key)) rt.unrecordedExits.delete(key);
   }
-  for (const inst of rt.activeTasks()) if (inst.adopted || rt.unrecordedExits.has(exitKey(inst, inst.submitNum))) checkJob(rt, inst);
+  for (const key of rt.killsSent.keys()) if (!isActiveJob(rt, key)) rt.killsSent.delete(key);
+  for (const inst of rt.activeTasks()) {
+    if (inst.adopted || rt.unrecordedExits.has(exitKey(inst, inst.submitNum))) checkJob(rt, inst);
+    if (inst.killing && ACTIVE_STATES.has(inst.state)) killAgainIfDue(rt, inst);
+  }
+}
+
+/**
+ * How often a kill is sent again while its job lasts: a scancel can fail (the controller busy or
+ * down), and a kill asked for just before a crash may never have been sent.
+ */
+const KILL_AGAIN_MS = 10_000;
+
+function killAgainIfDue(rt: WorkflowRuntime, inst: TaskInstance): void {
+  const sent = rt.killsSent.get(exitKey(inst, inst.submitNum));
+  if (sent === undefined || performance.now() - sent >= KILL_AGAIN_MS) sendKill(rt, inst);
+}
+
+function sendKill(rt: WorkflowRuntime, inst: TaskInstance): void {
+  rt.killsSent.set(exitKey(inst, inst.submitNum), performance.now());
+  // Even with no pid or job id recorded yet: a batch runner may still find the job by its folder.
+  rt.runnerOf(inst)?.kill(rt.jobRef(inst));
 }
 
 export function killInstance(rt: WorkflowRuntime, inst: TaskInstance): void {
   rt.change(inst, { killing: true });
-  // Even with no pid or job id recorded yet: a batch runner may still find the job by its folder.
-  if (ACTIVE_STATES.has(inst.state)) rt.runnerOf(inst)?.kill(rt.jobRef(inst));
+  if (ACTIVE_STATES.has(inst.state)) sendKill(rt, inst);
 }

@@ -40,6 +40,8 @@ export interface TaskRow {
   platform: string | null;
   /** The batch system's id of the latest job (null for local jobs). */
   job_id: string | null;
+  /** '1' while a kill of the latest job is asked for and not known to have landed; else null. */
+  killing: string | null;
 }
 
 export interface BroadcastRow {
@@ -109,8 +111,8 @@ export class EngineStore {
         flow_json = excluded.flow_json, last_run = excluded.last_run`),
       tasks: db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE workflow = ?'),
       upsertTask: db.prepare(`INSERT OR REPLACE INTO tasks (workflow, cycle, name, state, held, triggered, submit_num, failures,
-        started_at, finished_at, exit_code, pid, outputs, platform, job_id) VALUES (@workflow, @cycle, @name, @state, @held,
-        @triggered, @submit_num, @failures, @started_at, @finished_at, @exit_code, @pid, @outputs, @platform, @job_id)`),
+        started_at, finished_at, exit_code, pid, outputs, platform, job_id, killing) VALUES (@workflow, @cycle, @name, @state, @held,
+        @triggered, @submit_num, @failures, @started_at, @finished_at, @exit_code, @pid, @outputs, @platform, @job_id, @killing)`),
       deleteTask: db.prepare('DELETE FROM tasks WHERE workflow = ? AND cycle = ? AND name = ?'),
       addMessage: db.prepare('INSERT INTO messages (workflow, cycle, name, at, severity, text, by) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       latestMessages: db.prepare<[string, number, string, number], TaskMessage>(`SELECT at, severity, text, by FROM
@@ -135,7 +137,7 @@ export class EngineStore {
   private migrate(): void {
     this.transaction(() => {
       const added: [string, string[]][] = [
-        ['broadcasts', ['set_by', 'set_at', 'platform', 'directives']], ['workflows', ['last_run']], ['tasks', ['platform', 'job_id']],
+        ['broadcasts', ['set_by', 'set_at', 'platform', 'directives']], ['workflows', ['last_run']], ['tasks', ['platform', 'job_id', 'killing']],
       ];
       for (const [table, wanted] of added) {
         const columns = new Set(this.db.prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('${table}')`).all().map((c) => c.name));

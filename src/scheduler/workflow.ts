@@ -52,6 +52,8 @@ export class WorkflowRuntime {
   readonly xtriggers = new Set<string>();
   /** Job endings seen but not yet written (the store refused, e.g. a full disk), by `id#submitNum`. */
   readonly unrecordedExits = new Map<string, number>();
+  /** When a kill was last sent to each job being killed (`id#submitNum`; performance.now()). */
+  readonly killsSent = new Map<string, number>();
   /** Ids whose views may have changed, and ids that are gone, since the engine last looked. */
   readonly dirtyTasks = new Set<string>();
   readonly prunedTasks = new Set<string>();

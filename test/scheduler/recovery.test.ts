@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Sandbox, killGroup, task, waitFor, waitState, waitStatus } from './helpers.js';
+import { Sandbox, killGroup, ok, task, waitFor, waitState, waitStatus } from './helpers.js';
 
 let box: Sandbox;
 let driver: ChildProcess | undefined;
@@ -30,6 +31,23 @@ function readPid(path: string): number | undefined {
 }
 
 describe('crash recovery', () => {
+  it('sends a kill the engine recorded but died before sending, and the job ends killed, not retried', async () => {
+    box.writeFlow('k', 'tasks:\n  stubborn: { script: "sleep 60", retries: 1 }\n');
+    const first = await box.engine();
+    await ok(first, 'play', 'k');
+    await waitState(first, 'k', '1/stubborn', 'running');
+    await first.close();
+    // As if the engine had committed the kill and died before signalling the job.
+    const db = new Database(join(box.ownerDir, '.flotilla', 'engine.sqlite'));
+    expect(db.prepare("UPDATE tasks SET killing = '1' WHERE workflow = 'k' AND name = 'stubborn'").run().changes).toBe(1);
+    db.close();
+
+    const second = await box.engine();
+    const ended = await waitState(second, 'k', '1/stubborn', 'failed');
+    expect(ended).toMatchObject({ exitCode: 143, submitNum: 1 });
+    expect(second.workflowLog('k').some((e) => e.kind === 'failed' && e.text.includes('job 1 killed'))).toBe(true);
+  });
+
   it('after SIGKILL of the engine, finds running jobs again, takes real exit statuses, fails lost jobs', async () => {
     box.writeFlow('cr', `tasks:
   slow: { script: "while [ ! -f go-slow ]; do sleep 0.05; done" }

@@ -8,6 +8,7 @@
 import { linkSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createExclusive } from '../util/atomic-write.js';
+import { processStartTicks } from '../util/proc.js';
 
 export class EngineLockError extends Error {
   constructor(message: string, readonly holderPid: number) {
@@ -108,13 +109,7 @@ function isAlive(holder: Holder): boolean {
   return holder.start === '' || start === '' || start === holder.start;
 }
 
-/** The process's start time from /proc (field 22 of stat), or '' where there is no /proc. */
+/** The process's start time from /proc, or '' where there is no /proc (or no such process). */
 export function processStart(pid: number): string {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name, which is in parentheses and may contain spaces.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
-  } catch {
-    return '';
-  }
+  return processStartTicks(pid) ?? '';
 }

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import type { Database } from 'better-sqlite3';
 import type { UidRange } from '../config/index.js';
+import { livePids, readProcFile } from '../util/proc.js';
 
 export class UidAllocationError extends Error {
   override name = 'UidAllocationError';
@@ -27,14 +27,9 @@ export const getentKnows: NumberKnown = (database, id) =>
  * lists: a number its owners run as must not become one of ours, or each site's owner could
  * signal and read the other's processes and files. */
 export function processRunsAs(uid: number): boolean {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let status: string;
-    try {
-      status = readFileSync(`/proc/${entry}/status`, 'utf8');
-    } catch {
-      continue; // exited meanwhile
-    }
+  for (const pid of livePids()) {
+    const status = readProcFile(pid, 'status');
+    if (status === undefined) continue; // exited meanwhile
     const uids = /^Uid:\s+(.*)$/m.exec(status)?.[1]?.split(/\s+/).map(Number) ?? [];
     if (uids.includes(uid)) return true;
   }

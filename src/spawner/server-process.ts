@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StartMessage } from '../identity/launch.js';
 import type { SystemAccount } from './system-account.js';
+import { livePids, readProcFile } from '../util/proc.js';
 
 /** Only what a server needs: never the hub's own secrets or credentials that happen to be in
  * its environment. `FLOTILLA_*` passes through (log level and the like), and `SLURM_CONF` (where
@@ -130,12 +131,8 @@ export function logTail(path: string, offset = 0, maxLines = 20, maxBytes = 4096
   }
 }
 
-function commandLine(pid: number | string): string[] | undefined {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-  } catch {
-    return undefined;
-  }
+function commandLine(pid: number): string[] | undefined {
+  return readProcFile(pid, 'cmdline')?.split('\0');
 }
 
 /** The owner of a command line `… server --owner O … --data-dir D …` on `dataDir`, if it is one. */
@@ -153,11 +150,10 @@ function serverCommandOwner(argv: string[], dataDir: string): string | undefined
  */
 export function serverProcessesOn(dataDir: string): { pid: number; owner: string }[] {
   const found: { pid: number; owner: string }[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const argv = commandLine(name);
+  for (const pid of livePids()) {
+    const argv = commandLine(pid);
     const owner = argv && serverCommandOwner(argv, dataDir);
-    if (owner) found.push({ pid: Number(name), owner });
+    if (owner) found.push({ pid, owner });
   }
   return found;
 }

@@ -4,11 +4,12 @@
  * hub (SIGKILL for one that ignores SIGTERM), and stopped by the next hub when a SIGKILLed hub
  * left them running.
  */
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { processStartTicks } from '../../src/hub/services/service-records.js';
+import { processStartTicks } from '../../src/util/proc.js';
 import { makeDataDir, startHub, writeUsers, type HubFixture } from './helpers.js';
 import { freePort, startHubProcess, type HubProcess } from './hub-process.js';
 
@@ -105,11 +106,13 @@ describe('hub-managed services', () => {
     expect(stubborn.env.JUPYTERHUB_API_TOKEN).toBe('the-stubborn-service-token-0123456789');
     expect(again.env.JUPYTERHUB_API_TOKEN!.length).toBeGreaterThanOrEqual(32);
     expect(crashed.env.JUPYTERHUB_API_TOKEN).toBe(again.env.JUPYTERHUB_API_TOKEN);
-    // Nothing of the hub's own environment but what finds programs and the locale.
+    // Nothing of the hub's own environment but what finds programs and the locale, and the mark
+    // by which a later hub finds what a killed one left.
     expect(again.env.FLOTILLA_TEST_HUB_SECRET).toBeUndefined();
-    expect(Object.keys(again.env).filter((k) => !['PATH', 'LANG', 'LC_ALL'].includes(k)).sort()).toEqual(
-      ['JUPYTERHUB_API_TOKEN', 'JUPYTERHUB_API_URL', 'JUPYTERHUB_BASE_URL', 'JUPYTERHUB_SERVICE_NAME', 'PROBE_MODE', 'PROBE_OUT'],
-    );
+    expect(Object.keys(again.env).filter((k) => !['PATH', 'LANG', 'LC_ALL'].includes(k)).sort()).toEqual([
+      'FLOTILLA_HUB_DATA_DIR', 'FLOTILLA_HUB_SERVICE',
+      'JUPYTERHUB_API_TOKEN', 'JUPYTERHUB_API_URL', 'JUPYTERHUB_BASE_URL', 'JUPYTERHUB_SERVICE_NAME', 'PROBE_MODE', 'PROBE_OUT',
+    ]);
     // cwd as configured, else the data directory.
     expect(again.cwd).toBe(workdir);
     expect(stubborn.cwd).toBe(dir);
@@ -194,5 +197,56 @@ describe('services of a hub that was SIGKILLed', () => {
     expect((await hub.exited).code).toBe(0);
     expect(running(fresh.pid)).toBe(false);
     expect(probeStarts(out)).toHaveLength(2);
+  });
+});
+
+describe('a service a SIGKILLed hub had started but not yet recorded', () => {
+  const dir = makeDataDir();
+  const configFile = join(dir, 'jupyter_config.json');
+  const out = join(dir, 'culler.jsonl');
+  let hub: HubProcess | undefined;
+  const spares: number[] = [];
+
+  afterAll(() => {
+    hub?.kill();
+    for (const pid of [...probeStarts(out).map((s) => s.pid), ...spares]) if (running(pid)) process.kill(pid, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A probe as a hub on `dataDir` would have started it, with the mark in its environment (and no record). */
+  function orphan(dataDir: string, mode: string): number {
+    const child = spawn(process.execPath, [PROBE], {
+      detached: true,
+      stdio: 'ignore',
+      env: { ...process.env, FLOTILLA_HUB_DATA_DIR: dataDir, FLOTILLA_HUB_SERVICE: 'culler', PROBE_OUT: out, PROBE_MODE: mode },
+    });
+    child.unref();
+    return child.pid!;
+  }
+
+  it("is found by its mark and stopped before the next hub starts it again; another hub's service is left alone", async () => {
+    await writeUsers(dir, { alice: 'alice-secret-1' });
+    const port = await freePort();
+    writeFileSync(configFile, JSON.stringify({
+      JupyterHub: {
+        bind_url: `http://127.0.0.1:${port}`, data_dir: dir, authenticator: { htpasswd_file: join(dir, 'htpasswd') },
+        spawner: { stop_grace: 1 }, services: [probeService('culler', dir, 'run')],
+      },
+    }));
+    // One that ignores SIGTERM: the next hub needs SIGKILL for it, though it leads a group of its own.
+    const left = orphan(dir, 'stubborn');
+    const elsewhere = orphan(join(dir, 'another-site'), 'run');
+    spares.push(elsewhere);
+    await expect.poll(() => probeStarts(out).length, { timeout: 15_000 }).toBe(2);
+
+    hub = await startHubProcess(configFile, port);
+    await expect.poll(() => probeStarts(out).length, { timeout: 15_000 }).toBe(3);
+    const fresh = probeStarts(out)[2]!;
+    expect(fresh.env.FLOTILLA_HUB_DATA_DIR).toBe(dir);
+    expect(fresh.env.FLOTILLA_HUB_SERVICE).toBe('culler');
+    await expect.poll(() => running(left), { timeout: 10_000 }).toBe(false);
+    expect(running(fresh.pid)).toBe(true);
+    expect(running(elsewhere)).toBe(true);
+    expect(hub.output()).toContain('stopping a service process that a previous hub left running');
   });
 });

@@ -5,7 +5,8 @@ import type { HubDatabase } from '../db.js';
 import { ManagedService } from './managed-service.js';
 import { killGroupOf } from '../../util/process-group.js';
 import { hubApiUrl, serviceEnvironment } from './service-environment.js';
-import { processStartTicks, ServiceRecords, type ServiceProcess } from './service-records.js';
+import { processStartTicks } from '../../util/proc.js';
+import { markedServiceProcesses, serviceMark, ServiceRecords, type ServiceProcess } from './service-records.js';
 
 export interface HubServicesOptions {
   services: readonly ServiceConfig[];
@@ -37,11 +38,13 @@ export class HubServices {
 
   /** Stops what a killed hub left running, then starts every service that has a command. */
   async start(listening: { host: string; port: number }): Promise<void> {
-    await Promise.all(this.records.leftovers().map((p) => this.stopLeftover(p)));
+    const leftovers = new Map<number, ServiceProcess>();
+    for (const p of [...this.records.leftovers(), ...markedServiceProcesses(this.opts.dataDir)]) leftovers.set(p.pid, p);
+    await Promise.all([...leftovers.values()].map((p) => this.stopLeftover(p)));
     const apiUrl = hubApiUrl(listening.host, listening.port);
     for (const service of this.opts.services) {
       if (!service.command) continue;
-      const env = serviceEnvironment(service, { token: this.opts.tokenFor(service.name), apiUrl });
+      const env = { ...serviceEnvironment(service, { token: this.opts.tokenFor(service.name), apiUrl }), ...serviceMark(this.opts.dataDir, service.name) };
       const managed = new ManagedService(
         { name: service.name, command: service.command, env, cwd: service.cwd ?? this.opts.dataDir },
         this.records,
@@ -62,7 +65,15 @@ export class HubServices {
     signalGroup(leftover.pid, 'SIGTERM');
     const deadline = Date.now() + this.opts.stopGraceMs;
     while (!gone() && Date.now() < deadline) await new Promise((r) => setTimeout(r, LEFTOVER_POLL_MS));
-    // The service if it is still there, and whatever it started in its group.
+    // The process itself if it is still the one found (it may lead no group: a service's child),
+    // and whatever is left in its group.
+    if (!gone()) {
+      try {
+        process.kill(leftover.pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
     killGroupOf(leftover.pid);
     this.records.forget(leftover.name, leftover.pid);
   }

@@ -3,7 +3,8 @@ import { signalGroup } from '../../spawner/index.js';
 import type { Logger } from '../../util/logger.js';
 import { eachLine } from './output-lines.js';
 import { groupLives, killGroupOf } from '../../util/process-group.js';
-import { processStartTicks, type ServiceRecords } from './service-records.js';
+import { processStartTicks } from '../../util/proc.js';
+import type { ServiceRecords } from './service-records.js';
 
 /** How a crashed service is started again: after `firstDelayMs`, doubling with each crash in a
  * row up to `maxDelayMs`; a run that lasted `stableAfterMs` starts the count afresh. */

@@ -1,20 +1,29 @@
-import { readFileSync } from 'node:fs';
+import { livePids, processEnvironment, processStartTicks } from '../../util/proc.js';
 import type { HubDatabase } from '../db.js';
 
+/** Set in every service's environment: the hub (by its data_dir) and the service that started it. */
+const MARK_HUB = 'FLOTILLA_HUB_DATA_DIR';
+const MARK_SERVICE = 'FLOTILLA_HUB_SERVICE';
+
+export function serviceMark(dataDir: string, name: string): Record<string, string> {
+  return { [MARK_HUB]: dataDir, [MARK_SERVICE]: name };
+}
+
 /**
- * When process `pid` started, in clock ticks since boot (field 22 of /proc/PID/stat), or
- * undefined when there is no such process or only its zombie. With the pid it names one process
- * for good: a pid reused by another program has another start time.
+ * Live processes that a hub on `dataDir` started as services (or that they started), found by
+ * the mark in their environment: what a hub SIGKILLed between starting a service and recording
+ * its pid left behind, which no record names.
  */
-export function processStartTicks(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) is in parentheses and may hold spaces or parentheses itself.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[0] === 'Z' ? undefined : fields[19];
-  } catch {
-    return undefined;
+export function markedServiceProcesses(dataDir: string): ServiceProcess[] {
+  const found: ServiceProcess[] = [];
+  for (const pid of livePids()) {
+    if (pid === process.pid) continue;
+    const env = processEnvironment(pid);
+    const name = env?.get(MARK_HUB) === dataDir ? env.get(MARK_SERVICE) : undefined;
+    const startTicks = name === undefined ? undefined : processStartTicks(pid);
+    if (name !== undefined && startTicks !== undefined) found.push({ name, pid, startTicks });
   }
+  return found;
 }
 
 export interface ServiceProcess {

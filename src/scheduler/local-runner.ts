@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createExclusive, writeFileAtomic } from '../util/atomic-write.js';
+import { processStartTicks, readProcFile } from '../util/proc.js';
 import type { JobCheck, JobEvents, JobRef, JobRunner, JobSubmission, SubmittedJob } from './job-runner.js';
 
 export const WRAPPER_FILE = '.flotilla-job-wrapper.sh';
@@ -231,16 +232,10 @@ function isJobAlive(pid: number, jobDir: string): boolean {
   } catch {
     return false;
   }
-  const proc = `/proc/${pid}`;
-  if (!existsSync(proc)) return true;
-  try {
-    const stat = readFileSync(`${proc}/stat`, 'utf8');
-    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return false;
-    // A recycled pid belongs to some other program: the wrapper's command line names the job dir.
-    return readFileSync(`${proc}/cmdline`, 'utf8').split('\0').includes(jobDir);
-  } catch {
-    return false;
-  }
+  if (!existsSync('/proc')) return true;
+  // Not a zombie, and not a recycled pid: the wrapper's command line names the job dir.
+  if (processStartTicks(pid) === undefined) return false;
+  return readProcFile(pid, 'cmdline')?.split('\0').includes(jobDir) ?? false;
 }
 
 function groupAlive(pgid: number): boolean {

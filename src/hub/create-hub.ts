@@ -20,6 +20,7 @@ import { hubApi } from './api/index.js';
 import { authenticate, hasTokenInQuery, TOKEN_IN_URL_MESSAGE, wantsJson } from './auth/caller.js';
 import { clearDepartedAccounts } from './auth/departed-accounts.js';
 import { LoginLimiter } from './auth/login-limiter.js';
+import { LoginAttemptStore } from './auth/attempt-store.js';
 import { LoginXsrf } from './auth/login-xsrf.js';
 import { UserDirectory } from './auth/user-directory.js';
 import { createXsrf } from './auth/xsrf.js';
@@ -164,7 +165,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
       servers: new ServerControl(spawner, logger),
       proxy,
       xsrf: createXsrf(),
-      loginLimiter: new LoginLimiter(options.loginLimits ?? hubConf.authenticator.login_limits),
+      loginLimiter: new LoginLimiter(options.loginLimits ?? hubConf.authenticator.login_limits, Date.now, new LoginAttemptStore(db)),
       loginXsrf: new LoginXsrf(secret, loginXsrfCookie, https),
       logger,
       origin: bind.origin,

@@ -1,18 +1,22 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { addressKey } from '../../src/hub/auth/address-key.js';
+import { LoginAttemptStore } from '../../src/hub/auth/attempt-store.js';
 import { LoginLimiter, type SignInAttempt } from '../../src/hub/auth/login-limiter.js';
+import { openHubDatabase, type HubDatabase } from '../../src/hub/db.js';
 
-/** A limiter on a clock the test moves by hand. */
-function limiterAt(start = 1_000_000) {
+const LIMITS = {
+  per_user_address: { attempts: 3, window_seconds: 60 },
+  per_address: { attempts: 5, window_seconds: 120 },
+  per_user: { attempts: 4, window_seconds: 300 },
+};
+
+/** A limiter on a clock the test moves by hand; with `db`, its counters are kept there. */
+function limiterAt(start = 1_000_000, db?: HubDatabase) {
   const clock = { now: start };
-  const limiter = new LoginLimiter(
-    {
-      per_user_address: { attempts: 3, window_seconds: 60 },
-      per_address: { attempts: 5, window_seconds: 120 },
-      per_user: { attempts: 4, window_seconds: 300 },
-    },
-    () => clock.now,
-  );
+  const limiter = new LoginLimiter(LIMITS, () => clock.now, db && new LoginAttemptStore(db));
   return { limiter, clock };
 }
 
@@ -120,5 +124,32 @@ describe('addressKey', () => {
 
   it('is undefined for anything that is not an address', () => {
     for (const text of ['', 'unknown', '10.0.0', '10.0.0.1/24', '2001:db8::/48', '2001:db8::1/64/64', 'dave']) expect([text, addressKey(text)]).toEqual([text, undefined]);
+  });
+
+  it('keeps its counters in the hub database: a restarted hub refuses what the last one refused', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flotilla-limiter-'));
+    try {
+      const db = openHubDatabase(dir);
+      const before = limiterAt(1_000_000, db);
+      for (let i = 0; i < 3; i++) allowed(before.limiter.begin('dave', '10.0.0.1'));
+      allowed(before.limiter.begin('erin', '10.0.0.2')).succeeded();
+      db.close();
+
+      // A new hub process: a new database connection and a new limiter, ten seconds later.
+      const again = openHubDatabase(dir);
+      const after = limiterAt(1_010_000, again);
+      expect(after.limiter.begin('dave', '10.0.0.1')).toEqual({ allowed: false, retryAfterSeconds: 50 });
+      expect(after.limiter.lockouts()).toEqual([{ limit: 'per_user_address', name: 'dave', address: '10.0.0.1', attempts: 3, until: new Date(1_060_000) }]);
+      // A success took its own attempts back: nothing of erin's is left to refuse her.
+      expect(after.limiter.begin('erin', '10.0.0.2').allowed).toBe(true);
+      // Clearing is kept too.
+      expect(after.limiter.clearName('dave')).toBe(2);
+      again.close();
+      const third = openHubDatabase(dir);
+      expect(limiterAt(1_011_000, third).limiter.begin('dave', '10.0.0.1').allowed).toBe(true);
+      third.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,12 +1,7 @@
 import type { LoginLimits } from '../../config/index.js';
 import { addressKey } from './address-key.js';
+import type { LoginAttemptStore, StoredSubject as Subject } from './attempt-store.js';
 import { AttemptWindows, type AttemptWindow } from './attempt-windows.js';
-
-/** What a counter is about; names are counted case-insensitively. */
-interface Subject {
-  name: string | null;
-  address: string | null;
-}
 
 export type LimitKind = keyof LoginLimits;
 
@@ -34,18 +29,17 @@ const SWEEP_EVERY_MS = 60_000;
  * in to one's own account never resets the failures counted against an address or a name.
  */
 export class LoginLimiter {
-  private readonly tables: Record<LimitKind, AttemptWindows<Subject>>;
+  private readonly tables: Record<LimitKind, AttemptWindows>;
   private lastSweep: number;
 
+  /** With `store`, counters outlive the hub process (see attempt-store.ts). */
   constructor(
     limits: LoginLimits,
     private readonly now: () => number = Date.now,
+    store?: LoginAttemptStore,
   ) {
-    this.tables = {
-      per_user_address: new AttemptWindows(limits.per_user_address, now),
-      per_address: new AttemptWindows(limits.per_address, now),
-      per_user: new AttemptWindows(limits.per_user, now),
-    };
+    const table = (kind: LimitKind) => new AttemptWindows(limits[kind], now, store?.table(kind));
+    this.tables = { per_user_address: table('per_user_address'), per_address: table('per_address'), per_user: table('per_user') };
     this.lastSweep = now();
   }
 
@@ -63,7 +57,7 @@ export class LoginLimiter {
     ];
     const waitMs = Math.max(...counters.map(([kind, key]) => this.tables[kind].waitMs(key)));
     if (waitMs > 0) return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
-    const taken = counters.map(([kind, key, subject]): [LimitKind, string, AttemptWindow<Subject>] => [kind, key, this.tables[kind].take(key, subject)]);
+    const taken = counters.map(([kind, key, subject]): [LimitKind, string, AttemptWindow] => [kind, key, this.tables[kind].take(key, subject)]);
     return {
       allowed: true,
       succeeded: () => {

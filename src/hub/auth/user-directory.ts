@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { HtpasswdError, HtpasswdFile, type HtpasswdAccounts } from '../../htpasswd/index.js';
-import { isValidUserName } from '../../config/names.js';
+import { DEFAULT_COST, HtpasswdError, HtpasswdFile, type HtpasswdAccounts } from '../../htpasswd/index.js';
+import { isValidUserName, NAME_RULE } from '../../config/names.js';
 import type { Logger } from '../../util/logger.js';
 
 export interface AccountRules {
@@ -10,9 +10,6 @@ export interface AccountRules {
 }
 
 const REFRESH_EVERY_MS = 2_000;
-
-/** Adding an account under a name that has one already: the password is not replaced. */
-export class AccountExistsError extends HtpasswdError {}
 
 /**
  * Who has an account on this hub: the names in the htpasswd file that `allowed_users` lets in
@@ -75,22 +72,20 @@ export class UserDirectory extends EventEmitter {
   /**
    * Adds an account to the htpasswd file the way `flotilla passwd add` does (same name rule,
    * bcrypt cost and atomic write), then reads the file again so that the account exists at once.
-   * Refuses a name the site configuration would keep out: the entry would sign no one in.
+   * Refuses a name the site configuration would keep out (the entry would sign no one in) and,
+   * with an AccountExistsError, a name the file has already (its password is not replaced).
    */
   async addAccount(name: string, password: string): Promise<void> {
-    if (this.blocked.has(name)) throw new HtpasswdError(`${name} is in the site configuration's blocked_users: an account would sign no one in`);
-    if (this.allowed.size > 0 && !this.allowed.has(name)) {
-      throw new HtpasswdError(`${name} is not in the site configuration's allowed_users: an account would sign no one in; add the name there first`);
-    }
-    if (this.file.read().has(name)) throw new AccountExistsError(`${name} already has an account`);
-    await this.file.add(name, password);
+    const refusal = this.ineligibility(name);
+    if (refusal !== undefined) throw new HtpasswdError(`${refusal}: an account would sign no one in`);
+    await this.file.add(name, password, DEFAULT_COST, { replace: false });
     this.refresh();
   }
 
   /**
-   * Removes the account from the htpasswd file, then reads the file again: the 'change' that
-   * follows clears what the account left behind (sessions, tokens, server) as for any account
-   * gone from the file. False when the file has no such entry.
+   * Removes the account from the htpasswd file, then reads the file again. What the account
+   * left behind (sessions, tokens, server) is the caller's to clear. False when the file has no
+   * such entry.
    */
   removeAccount(name: string): boolean {
     if (!this.file.remove(name)) return false;
@@ -99,8 +94,15 @@ export class UserDirectory extends EventEmitter {
   }
 
   private eligible(name: string): boolean {
-    if (!isValidUserName(name) || this.blocked.has(name)) return false;
-    return this.allowed.size === 0 || this.allowed.has(name);
+    return this.ineligibility(name) === undefined;
+  }
+
+  /** Why an htpasswd entry of this name signs no one in, or undefined when it may. */
+  private ineligibility(name: string): string | undefined {
+    if (!isValidUserName(name)) return `invalid user name: ${NAME_RULE}`;
+    if (this.blocked.has(name)) return `${name} is in the site configuration's blocked_users`;
+    if (this.allowed.size > 0 && !this.allowed.has(name)) return `${name} is not in the site configuration's allowed_users (add it there first)`;
+    return undefined;
   }
 
   /** Whether the account list comes from a read of the file with no bad line: only then may the

@@ -1,13 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { DEFAULT_COST, HtpasswdError, HtpasswdFile, type HtpasswdAccounts } from '../../htpasswd/index.js';
-import { isValidUserName, NAME_RULE } from '../../config/names.js';
+import { SignInRule, type AccountRules } from './sign-in-rule.js';
 import type { Logger } from '../../util/logger.js';
-
-export interface AccountRules {
-  admin_users: readonly string[];
-  allowed_users: readonly string[];
-  blocked_users: readonly string[];
-}
 
 const REFRESH_EVERY_MS = 2_000;
 
@@ -19,8 +13,7 @@ const REFRESH_EVERY_MS = 2_000;
 export class UserDirectory extends EventEmitter {
   private names: ReadonlySet<string> = new Set();
   private cleanRead = false;
-  private readonly allowed: ReadonlySet<string>;
-  private readonly blocked: ReadonlySet<string>;
+  private readonly rule: SignInRule;
   private readonly admins: ReadonlySet<string>;
   private readonly timer: NodeJS.Timeout;
   /** The problems last logged, so that each change is logged once, not every refresh. */
@@ -32,8 +25,7 @@ export class UserDirectory extends EventEmitter {
     private readonly logger: Logger,
   ) {
     super();
-    this.allowed = new Set(rules.allowed_users);
-    this.blocked = new Set(rules.blocked_users);
+    this.rule = new SignInRule(rules);
     this.admins = new Set(rules.admin_users);
     this.refresh();
     this.timer = setInterval(() => this.refresh(), REFRESH_EVERY_MS);
@@ -63,7 +55,7 @@ export class UserDirectory extends EventEmitter {
       for (const problem of problems) this.logger.error({ problem }, `htpasswd: ${problem}; that line signs no one in, the other accounts work`);
     }
     const next = new Set<string>();
-    for (const name of hashes.keys()) if (this.eligible(name)) next.add(name);
+    for (const name of hashes.keys()) if (this.rule.admits(name)) next.add(name);
     const changed = next.size !== this.names.size || [...next].some((n) => !this.names.has(n));
     this.names = next;
     if (changed) this.emit('change');
@@ -76,7 +68,7 @@ export class UserDirectory extends EventEmitter {
    * with an AccountExistsError, a name the file has already (its password is not replaced).
    */
   async addAccount(name: string, password: string): Promise<void> {
-    const refusal = this.ineligibility(name);
+    const refusal = this.rule.refusal(name);
     if (refusal !== undefined) throw new HtpasswdError(`${refusal}: an account would sign no one in`);
     await this.file.add(name, password, DEFAULT_COST, { replace: false });
     this.refresh();
@@ -91,18 +83,6 @@ export class UserDirectory extends EventEmitter {
     if (!this.file.remove(name)) return false;
     this.refresh();
     return true;
-  }
-
-  private eligible(name: string): boolean {
-    return this.ineligibility(name) === undefined;
-  }
-
-  /** Why an htpasswd entry of this name signs no one in, or undefined when it may. */
-  private ineligibility(name: string): string | undefined {
-    if (!isValidUserName(name)) return `invalid user name: ${NAME_RULE}`;
-    if (this.blocked.has(name)) return `${name} is in the site configuration's blocked_users`;
-    if (this.allowed.size > 0 && !this.allowed.has(name)) return `${name} is not in the site configuration's allowed_users (add it there first)`;
-    return undefined;
   }
 
   /** Whether the account list comes from a read of the file with no bad line: only then may the
@@ -133,7 +113,7 @@ export class UserDirectory extends EventEmitter {
    * decided only after the check.
    */
   async verify(name: string, password: string): Promise<boolean> {
-    const ok = (await this.file.verify(name, password)) && this.eligible(name);
+    const ok = (await this.file.verify(name, password)) && this.rule.admits(name);
     // A user added to the file since the last refresh must not be bounced after signing in.
     if (ok && !this.names.has(name)) this.refresh();
     return ok;

@@ -1,22 +1,14 @@
 import type { AuthzRequest } from './decide.js';
 import type { OperationSet } from './mask.js';
 
-/** A list of group names as a decision was made with it: as given, and as the set it stands for. */
-interface GroupsSeen {
-  readonly given: readonly string[];
-  /** Sorted, without repeats: group order and repeats carry no meaning. */
-  readonly canonical: readonly string[];
-}
-
 interface CachedDecision {
   readonly owner: string;
   readonly user: string;
   readonly workflow: string | null;
-  readonly ownerGroups: GroupsSeen;
-  readonly userGroups: GroupsSeen;
+  /** A copy of the groups the decision was made with, as given: order and repeats carry no meaning. */
+  readonly ownerGroups: readonly string[];
+  readonly userGroups: readonly string[];
   readonly result: OperationSet;
-  /** Set on every hit: eviction passes over a used entry once (second chance) before dropping it. */
-  used: boolean;
 }
 
 function canonicalGroups(groups: readonly string[]): string[] {
@@ -29,32 +21,37 @@ function sameList(a: readonly unknown[], b: readonly unknown[]): boolean {
   return true;
 }
 
-function groupsSeen(groups: readonly string[]): GroupsSeen {
-  return { given: [...groups], canonical: canonicalGroups(groups) };
-}
+/** Up to this many names, comparing sets name by name beats sorting copies. */
+const SHORT_LIST = 16;
 
 /**
- * Whether `groups` is the same set of names a decision was made with. Callers usually pass the
- * same list in the same order each time, which is a plain element-by-element comparison; any
- * other order or repeats are compared as sets. Anything not a list of strings never matches.
+ * Whether `groups` is the set of names a decision was made with (`seen`). Callers usually pass
+ * the same list in the same order each time, which is compared as it is; any other order or
+ * repeats are compared as sets, without allocating for short lists. Anything not a list of
+ * strings never matches.
  */
-function sameGroups(seen: GroupsSeen, groups: unknown): boolean {
+function sameGroups(seen: readonly string[], groups: unknown): boolean {
   if (!Array.isArray(groups)) return false;
-  return sameList(seen.given, groups) || sameList(seen.canonical, canonicalGroups(groups as string[]));
+  if (sameList(seen, groups)) return true;
+  if (groups.length > SHORT_LIST || seen.length > SHORT_LIST) return sameList(canonicalGroups(seen), canonicalGroups(groups as string[]));
+  for (const name of groups) if (!seen.includes(name as string)) return false;
+  for (const name of seen) if (!groups.includes(name)) return false;
+  return true;
 }
 
 /**
  * Decisions by owner, then user, then workflow (null: server-wide), each valid only for the exact
  * set of groups it was made with: a lookup is three map reads and a comparison of two short lists,
- * with no key built per call. Bounded: the oldest entry not used since it was last passed over goes
- * first (a clock approximation of least-recently-used, so that a hit costs one flag write).
+ * with no key built per call. Bounded: the least recently used entry goes first.
  */
 export class DecisionCache {
   readonly #byOwner = new Map<string, Map<string, Map<string | null, CachedDecision>>>();
-  /** Every entry, oldest first. */
+  /** Every entry, least recently used first: a hit moves its entry to the back. */
   readonly #order = new Set<CachedDecision>();
 
-  constructor(private readonly capacity: number) {}
+  constructor(private readonly capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`a decision cache holds at least 1 decision, got ${capacity}`);
+  }
 
   get size(): number {
     return this.#order.size;
@@ -65,7 +62,8 @@ export class DecisionCache {
     if (entry === undefined || !sameGroups(entry.userGroups, request.userGroups) || !sameGroups(entry.ownerGroups, request.ownerGroups)) {
       return undefined;
     }
-    entry.used = true;
+    this.#order.delete(entry);
+    this.#order.add(entry);
     return entry.result;
   }
 
@@ -74,15 +72,14 @@ export class DecisionCache {
     const { owner, user } = request;
     const previous = this.#byOwner.get(owner)?.get(user)?.get(workflow);
     if (previous !== undefined) this.#forget(previous);
-    while (this.#order.size >= this.capacity) this.#evictOne();
+    if (this.#order.size >= this.capacity) this.#forget(this.#order.values().next().value!);
     const entry: CachedDecision = {
       owner,
       user,
       workflow,
-      ownerGroups: groupsSeen(request.ownerGroups),
-      userGroups: groupsSeen(request.userGroups),
+      ownerGroups: [...request.ownerGroups],
+      userGroups: [...request.userGroups],
       result,
-      used: false,
     };
     let users = this.#byOwner.get(owner);
     if (users === undefined) this.#byOwner.set(owner, (users = new Map()));
@@ -97,28 +94,14 @@ export class DecisionCache {
     this.#order.clear();
   }
 
-  #evictOne(): void {
-    for (const entry of this.#order) {
-      if (entry.used) {
-        // Moved to the back with its flag cleared: it goes if it is not used again before then.
-        entry.used = false;
-        this.#order.delete(entry);
-        this.#order.add(entry);
-        continue;
-      }
-      this.#forget(entry);
-      return;
-    }
-  }
-
   #forget(entry: CachedDecision): void {
     this.#order.delete(entry);
-    const users = this.#byOwner.get(entry.owner);
-    const workflows = users?.get(entry.user);
-    if (workflows?.get(entry.workflow) !== entry) return;
+    // Every entry in #order is the one #byOwner holds at its place: set() forgets the one it replaces.
+    const users = this.#byOwner.get(entry.owner)!;
+    const workflows = users.get(entry.user)!;
     workflows.delete(entry.workflow);
     if (workflows.size > 0) return;
-    users!.delete(entry.user);
-    if (users!.size === 0) this.#byOwner.delete(entry.owner);
+    users.delete(entry.user);
+    if (users.size === 0) this.#byOwner.delete(entry.owner);
   }
 }

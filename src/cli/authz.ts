@@ -16,6 +16,7 @@ import {
 } from '../authz/index.js';
 import { isValidWorkflowName, loadOwnerSharing, loadSiteConfig, NAME_RULE, type SiteConfig } from '../config/index.js';
 import { HtpasswdFile } from '../htpasswd/index.js';
+import { SignInRule } from '../hub/auth/sign-in-rule.js';
 import { formatGroupOrigins, groupOriginsOf, type GroupOrigins } from './hub-groups.js';
 import { errorMessage } from '../util/values.js';
 
@@ -173,7 +174,7 @@ function parseGroupsOf(values: string[]): Map<string, string[]> {
  * with no account is still right for when it gets one, but should not be mistaken for a live one.
  */
 function missingAccount(cfg: SiteConfig, user: string): string | undefined {
-  const { htpasswd_file: file, blocked_users: blocked, allowed_users: allowed } = cfg.JupyterHub.authenticator;
+  const { htpasswd_file: file } = cfg.JupyterHub.authenticator;
   let accounts: ReadonlyMap<string, string>;
   try {
     accounts = new HtpasswdFile(file).accounts().hashes;
@@ -181,9 +182,8 @@ function missingAccount(cfg: SiteConfig, user: string): string | undefined {
     return `cannot tell whether ${user} has an account: ${errorMessage(err)}`;
   }
   if (!accounts.has(user)) return `${user} has no account (not in ${file}): the answer is for when they get one`;
-  if (blocked.includes(user)) return `${user} is in blocked_users and cannot sign in: the answer is for when they may`;
-  if (allowed.length > 0 && !allowed.includes(user)) return `${user} is not in allowed_users and cannot sign in: the answer is for when they may`;
-  return undefined;
+  const refusal = new SignInRule(cfg.JupyterHub.authenticator).refusal(user);
+  return refusal && `${refusal} and cannot sign in: the answer is for when they may`;
 }
 
 interface ExplainOptions {
@@ -202,6 +202,7 @@ async function runExplain(options: ExplainOptions): Promise<void> {
   let scope: WorkflowScope | undefined;
   let origins: Map<string, GroupOrigins>;
   let notes: string[];
+  const people = [...new Set([options.owner, options.user])];
   try {
     if (options.workflow !== undefined && !isValidWorkflowName(options.workflow)) {
       throw new Error(`--workflow ${JSON.stringify(options.workflow)}: not a workflow name (${NAME_RULE})`);
@@ -215,23 +216,24 @@ async function runExplain(options: ExplainOptions): Promise<void> {
     origins = await groupOriginsOf(cfg, [options.owner, options.user], extra);
     request = {
       owner: options.owner,
-      ownerGroups: Object.keys(origins.get(options.owner)!),
+      ownerGroups: [...origins.get(options.owner)!.keys()],
       user: options.user,
-      userGroups: Object.keys(origins.get(options.user)!),
+      userGroups: [...origins.get(options.user)!.keys()],
     };
-    notes = [...new Set([options.owner, options.user])].map((name) => missingAccount(cfg, name)).filter((n): n is string => n !== undefined);
+    notes = people.map((name) => missingAccount(cfg, name)).filter((n): n is string => n !== undefined);
   } catch (err) {
     process.stderr.write(`flotilla authz explain: ${errorMessage(err)}\n`);
     process.exitCode = 1;
     return;
   }
   const explanation = explainDecision(site, ua, request, scope);
-  const groupOrigins = { [options.owner]: origins.get(options.owner)!, [options.user]: origins.get(options.user)! };
   if (options.json) {
+    // fromEntries defines own properties: a group named `constructor` is shown like any other.
+    const groupOrigins = Object.fromEntries(people.map((name) => [name, Object.fromEntries(origins.get(name)!)]));
     process.stdout.write(JSON.stringify({ ...explanation, groupOrigins, notes }, null, 2) + '\n');
     return;
   }
-  const where = Object.entries(groupOrigins).map(([name, of]) => `Groups of ${name}: ${formatGroupOrigins(of)}`);
+  const where = people.map((name) => `Groups of ${name}: ${formatGroupOrigins(origins.get(name)!)}`);
   process.stdout.write([...notes.map((n) => `Note: ${n}`), ...where].join('\n') + '\n' + formatExplanation(explanation));
 }
 

@@ -9,6 +9,8 @@ import { LOCAL_PLATFORM, loadSiteConfig, type SiteConfig } from './site.js';
 import { readFlowFile } from '../scheduler/flow.js';
 import { sharingKeyWarnings, type KnownNames } from '../authz/sharing-warnings.js';
 import { HtpasswdFile } from '../htpasswd/index.js';
+import { SignInRule } from '../hub/auth/sign-in-rule.js';
+import { mergeGroups } from '../hub/groups/merge-groups.js';
 import { readRunTimeGroups } from '../hub/groups/read-only-groups.js';
 import { errorMessage } from '../util/values.js';
 
@@ -86,23 +88,25 @@ export function checkConfiguration(file?: string, uid = process.getuid?.()): Che
 
 /**
  * The accounts and groups as the hub would know them, for warnings about sharing keys that name
- * nobody: accounts from the htpasswd file, groups from load_groups and the hub's database. A part
- * that cannot be read (or, with system_groups, is not all known here) is left unknown, and the
- * reason joins the warnings.
+ * nobody: the htpasswd file's entries that the site lets sign in, and the groups of load_groups
+ * and the hub's database, merged as the hub merges them. A part that cannot be read (or, with
+ * system_groups, is not all known here) is left unknown, and the reason joins the warnings.
  */
 function knownNames(site: SiteConfig, warnings: string[]): KnownNames {
   const known: KnownNames = {};
   const htpasswd = site.JupyterHub.authenticator.htpasswd_file;
   try {
     // No file yet (a site being set up): every name would be unknown, which says nothing.
-    if (existsSync(htpasswd)) known.users = new Set(new HtpasswdFile(htpasswd).accounts().hashes.keys());
+    if (existsSync(htpasswd)) {
+      const rule = new SignInRule(site.JupyterHub.authenticator);
+      known.users = new Set([...new HtpasswdFile(htpasswd).accounts().hashes.keys()].filter((name) => rule.admits(name)));
+    }
   } catch (err) {
     warnings.push(`sharing keys are not checked against accounts: ${errorMessage(err)}`);
   }
   if (site.WorkflowServer.system_groups) return known;
   try {
-    const runTime = readRunTimeGroups(site.JupyterHub.data_dir);
-    known.groups = new Set([...Object.keys(site.JupyterHub.load_groups), ...runTime.groups, ...runTime.members.keys()]);
+    known.groups = new Set(mergeGroups({ config: site.JupyterHub.load_groups, stored: readRunTimeGroups(site.JupyterHub.data_dir) }).keys());
   } catch (err) {
     warnings.push(`sharing keys are not checked against groups: ${errorMessage(err)}`);
   }

@@ -6,7 +6,10 @@
  * letter or a digit. So `.` and `..` can never be names, nor can anything holding `/`, `%`, `\`,
  * spaces or non-ASCII letters: a name is always safe as one path segment, as is.
  */
-const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+
+/** The rule as an HTML `pattern` attribute, which browsers anchor and compile with the `v` flag (hence `\-`). */
+export const NAME_HTML_PATTERN = String.raw`[A-Za-z0-9][A-Za-z0-9._@\-]{0,63}`;
+const NAME_PATTERN = new RegExp(`^${NAME_HTML_PATTERN}$`);
 
 export const NAME_RULE =
   'names are 1 to 64 ASCII letters, digits, ".", "_", "-" or "@", starting with a letter or a digit';

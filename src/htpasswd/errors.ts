@@ -2,3 +2,8 @@
 export class HtpasswdError extends Error {
   override name = 'HtpasswdError';
 }
+
+/** Adding a user who is in the file already when replacing was not asked for: the hash stays. */
+export class AccountExistsError extends HtpasswdError {
+  override name = 'AccountExistsError';
+}

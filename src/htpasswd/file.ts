@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { isValidUserName, NAME_RULE } from '../config/names.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { comparePassword, costOf, decoyHash, DEFAULT_COST, hashPassword } from './bcrypt.js';
-import { HtpasswdError } from './errors.js';
+import { AccountExistsError, HtpasswdError } from './errors.js';
 import { formatHtpasswdProblem, parseHtpasswd, serializeHtpasswd, type HtpasswdLine } from './parse.js';
 
 interface Snapshot {
@@ -27,6 +27,11 @@ export interface HtpasswdAccounts {
 
 function fileFailure(path: string, verb: string, err: unknown, after = ''): HtpasswdError {
   return new HtpasswdError(`${path}: cannot ${verb}: ${(err as NodeJS.ErrnoException).code ?? String(err)}${after}`);
+}
+
+export interface AddOptions {
+  /** Whether a user already in the file gets the new password (true) or an AccountExistsError. */
+  replace?: boolean;
 }
 
 const EMPTY: Snapshot = { key: 'missing', lines: [], hashes: new Map(), usable: new Map(), problems: [], structural: undefined };
@@ -60,14 +65,19 @@ export class HtpasswdFile {
     return { hashes: new Map(snapshot.usable), problems: [...snapshot.problems] };
   }
 
-  /** Adds the user, or replaces their hash; resolves to what happened. */
-  async add(user: string, password: string, cost = DEFAULT_COST): Promise<'added' | 'replaced'> {
+  /**
+   * Adds the user, or replaces their hash; resolves to what happened. With `replace: false` a
+   * user already in the file is refused with an AccountExistsError instead.
+   */
+  async add(user: string, password: string, cost = DEFAULT_COST, { replace = true }: AddOptions = {}): Promise<'added' | 'replaced'> {
     const shown = JSON.stringify(user.slice(0, 64));
     if (!isValidUserName(user)) throw new HtpasswdError(`invalid user name ${shown}: ${NAME_RULE}`);
     const hash = await hashPassword(password, cost);
-    // Re-read after the slow hashing so that a change made meanwhile is not lost.
+    // Re-read after the slow hashing, and decide and write with no await in between: a change
+    // made meanwhile is not lost, and of two adds of one name the second sees the first.
     const lines = [...this.strict().lines];
     const index = lines.findIndex((line) => line.kind === 'entry' && line.user === user);
+    if (index !== -1 && !replace) throw new AccountExistsError(`${user} already has an account`);
     if (index === -1) lines.push({ kind: 'entry', user, hash });
     else lines[index] = { kind: 'entry', user, hash };
     this.write(lines);

@@ -1,3 +1,3 @@
 export { HtpasswdFile, type HtpasswdAccounts } from './file.js';
-export { HtpasswdError } from './errors.js';
+export { AccountExistsError, HtpasswdError } from './errors.js';
 export { DEFAULT_COST, MAX_COST, MIN_COST } from './bcrypt.js';

@@ -33,6 +33,8 @@ export interface HubContext {
   /** The processes of JupyterHub's services that have a command, which the hub runs. */
   services: HubServices;
   servers: ServerControl;
+  /** Deletes the API tokens and sessions of an account that is gone and stops its server. */
+  clearAccount(name: string): Promise<void>;
   proxy: UserProxy;
   /** XSRF of signed-in sessions. */
   xsrf: Xsrf;

@@ -18,7 +18,7 @@ import { ActivityMeter } from './activity/activity-meter.js';
 import { UserActivity } from './activity/user-activity.js';
 import { hubApi } from './api/index.js';
 import { authenticate, hasTokenInQuery, TOKEN_IN_URL_MESSAGE, wantsJson } from './auth/caller.js';
-import { clearDepartedAccounts } from './auth/departed-accounts.js';
+import { clearAccount, clearDepartedAccounts } from './auth/departed-accounts.js';
 import { LoginLimiter } from './auth/login-limiter.js';
 import { LoginAttemptStore } from './auth/attempt-store.js';
 import { LoginXsrf } from './auth/login-xsrf.js';
@@ -152,6 +152,8 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
       logger: logger.child({ part: 'services' }),
     });
     const databaseFile = hubDatabaseFile(hubConf.data_dir);
+    const servers = new ServerControl(spawner, logger);
+    const leftovers = { users, tokens, sessions: store, servers, logger };
     const ctx: HubContext = {
       config,
       users,
@@ -162,7 +164,8 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
       serviceTokens,
       activity,
       services,
-      servers: new ServerControl(spawner, logger),
+      servers,
+      clearAccount: (name) => clearAccount(leftovers, name),
       proxy,
       xsrf: createXsrf(),
       loginLimiter: new LoginLimiter(options.loginLimits ?? hubConf.authenticator.login_limits, Date.now, new LoginAttemptStore(db)),
@@ -180,7 +183,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
         options.onDatabaseDamage?.(named);
       },
     };
-    const clearDeparted = () => clearDepartedAccounts({ users, tokens, sessions: store, servers: ctx.servers, logger });
+    const clearDeparted = () => clearDepartedAccounts(leftovers);
 
     const liveSockets = new LiveSockets(logger.child({ part: 'websockets' }), (owner) => meter.record(owner));
     cleanups.unshift(() => liveSockets.close());

@@ -153,6 +153,24 @@ describe('flotilla authz explain', () => {
     );
   }
 
+  /**
+   * Runs `check` after writing run-time groups to the hub's database as an admin's changes write
+   * them, then leaves the site as if its hub never ran, for the next test.
+   */
+  async function withRunTimeGroups(write: (store: GroupStore) => void, check: () => Promise<void>): Promise<void> {
+    const db = openHubDatabase(join(dir, 'data'));
+    try {
+      write(new GroupStore(db));
+    } finally {
+      db.close();
+    }
+    try {
+      await check();
+    } finally {
+      for (const file of ['hub.sqlite', 'hub.sqlite-wal', 'hub.sqlite-shm', 'hub-state.marker']) rmSync(join(dir, 'data', file), { force: true });
+    }
+  }
+
   function writeOwner(owner: string, content: unknown): void {
     mkdirSync(join(dir, 'data', 'users', owner), { recursive: true });
     writeFileSync(join(dir, 'data', 'users', owner, 'jupyter_config.json'), JSON.stringify(content));
@@ -213,11 +231,11 @@ describe('flotilla authz explain', () => {
       `carol has no account (not in ${htpasswd}): the answer is for when they get one`,
     ]);
     // An admin puts carol in groupB on the admin page: the hub writes it to hub.sqlite.
-    const db = openHubDatabase(join(dir, 'data'));
-    new GroupStore(db).addMembers('groupB', ['carol']);
-    new GroupStore(db).create([{ name: 'night-shift', users: ['carol'] }]);
-    db.close();
-    try {
+    const write = (store: GroupStore) => {
+      store.addMembers('groupB', ['carol']);
+      store.create([{ name: 'night-shift', users: ['carol'] }]);
+    };
+    await withRunTimeGroups(write, async () => {
       const run = await flotilla(['authz', 'explain', '--config', siteFile, '--owner', 'olga', '--user', 'carol', '--json']);
       expect(run.stderr).toBe('');
       const e = JSON.parse(run.stdout);
@@ -230,9 +248,27 @@ describe('flotilla authz explain', () => {
       const text = await flotilla(['authz', 'explain', '--config', siteFile, '--owner', 'olga', '--user', 'gus', '--groups-of', 'gus=groupB']);
       expect(text.stdout).toContain('Groups of gus: groupB (site file, command line)');
       expect(text.stdout).toContain('Groups of olga: owners (site file)');
-    } finally {
-      for (const file of ['hub.sqlite', 'hub.sqlite-wal', 'hub.sqlite-shm']) rmSync(join(dir, 'data', file), { force: true });
-    }
+    });
+  });
+
+  it('takes groups named constructor or toString like any other, from the site file and the hub database', async () => {
+    const site = join(dir, 'constructor.json');
+    writeFileSync(site, JSON.stringify({ JupyterHub: { data_dir: 'data', load_groups: { constructor: { users: ['gus'] } } }, WorkflowServer: { site_authorization: WORKED_SITE } }));
+    const write = (store: GroupStore) => {
+      store.addMembers('constructor', ['carol']);
+      store.create([{ name: 'toString', users: ['gus'] }]);
+    };
+    await withRunTimeGroups(write, async () => {
+      const run = await flotilla(['authz', 'explain', '--config', site, '--owner', 'carol', '--user', 'gus', '--json']);
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      const e = JSON.parse(run.stdout);
+      expect(e.ownerGroups).toEqual(['constructor']);
+      expect(e.userGroups).toEqual(['constructor', 'toString']);
+      expect(e.groupOrigins).toEqual({ carol: { constructor: ['hub database'] }, gus: { constructor: ['site file'], toString: ['hub database'] } });
+      const text = await flotilla(['authz', 'explain', '--config', site, '--owner', 'carol', '--user', 'gus', '--groups-of', 'gus=constructor']);
+      expect(text.stdout).toContain('Groups of gus: constructor (site file, command line), toString (hub database)');
+    });
   });
 
   it("with system_groups on, the operating system's groups count and are named as such", async () => {

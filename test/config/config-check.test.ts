@@ -69,6 +69,18 @@ describe('flotilla config check', { timeout: 120_000 }, () => {
     expect(run.stderr).toContain('warning: ' + ownerFile + ': user_authorization › "group:ghosts"');
   });
 
+  it('counts as accounts only the htpasswd entries the site lets sign in, as the hub does', () => {
+    const site = join(dir, 'site.json');
+    writeJson(site, { JupyterHub: { data_dir: 'state', authenticator: { htpasswd_file: 'htpasswd', blocked_users: ['bob'] } } });
+    writeFileSync(join(dir, 'htpasswd'), 'alice:$2y$04$abcdefghijklmnopqrstuuS1Yb0e1m9n4h0Qy0i3q5b6Q9pX1n7rS\nbob:$2y$04$abcdefghijklmnopqrstuuS1Yb0e1m9n4h0Qy0i3q5b6Q9pX1n7rS\n');
+    const ownerFile = join(dir, 'state', 'users', 'alice', 'jupyter_config.json');
+    writeJson(ownerFile, { WorkflowServer: { user_authorization: { alice: ['READ'], bob: ['READ'] } } });
+    const report = checkConfiguration(site, 1000);
+    expect(report.warnings.filter((w) => w.includes('user_authorization'))).toEqual([
+      `${ownerFile}: user_authorization › "bob": there is no user bob now; the rule applies if one is made later`,
+    ]);
+  });
+
   it('checks every owner file and workflow folder name, reporting every problem', async () => {
     const site = join(dir, 'site.json');
     writeJson(site, {

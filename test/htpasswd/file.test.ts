@@ -2,7 +2,7 @@ import bcrypt from 'bcryptjs';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { HtpasswdError, HtpasswdFile } from '../../src/htpasswd/index.js';
+import { AccountExistsError, HtpasswdError, HtpasswdFile } from '../../src/htpasswd/index.js';
 import { useTempDir } from '../config/temp-dir.js';
 
 // Cost 4 keeps the tests quick; the default (12) is checked once on its own.
@@ -43,6 +43,19 @@ describe('HtpasswdFile', () => {
     const file = new HtpasswdFile(path);
     await file.add('alice', 'pw');
     expect(file.read().get('alice')).toMatch(/^\$2y\$12\$/);
+  });
+
+  it('with replace: false, refuses a user already in the file, even one added during the hashing', async () => {
+    const file = new HtpasswdFile(path);
+    // Both adds hash first; the one that writes second must see the first's line.
+    const outcomes = await Promise.allSettled([file.add('alice', 'one', COST, { replace: false }), new HtpasswdFile(path).add('alice', 'two', COST, { replace: false })]);
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const refused = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected')!.reason as Error;
+    expect(refused).toBeInstanceOf(AccountExistsError);
+    expect(refused.message).toBe('alice already has an account');
+    expect(file.list()).toEqual(['alice']);
+    const kept = outcomes[0]!.status === 'fulfilled' ? 'one' : 'two';
+    expect(await file.verify('alice', kept)).toBe(true);
   });
 
   it('replaces an existing user in place, keeping comments, blank lines and order', async () => {

@@ -80,6 +80,16 @@ describe.skipIf(!chromiumAvailable)('hub pages in Chromium', () => {
     expect(await p.locator('h1').textContent()).toBe('The server could not start');
     expect(await p.locator('.spawn-log pre').textContent()).toContain('flotilla server:');
     expect(await p.locator('#spawn-retry').isVisible()).toBe(true);
+    // The page shows the progress event's reason (JupyterHub's message has it after a prefix).
+    const failure = await p.evaluate(async () => {
+      const stream = await (await fetch('/hub/api/users/carol/server/progress')).text();
+      return JSON.parse(stream.trim().slice('data: '.length)) as { failed: boolean; message: string; reason: string };
+    });
+    expect(failure.failed).toBe(true);
+    expect(failure.message).toBe(`Spawn failed: ${failure.reason}`);
+    // As a sentence: the reason's first line, capitalized.
+    const why = failure.reason.split('\n')[0]!;
+    expect(message).toBe(why.charAt(0).toUpperCase() + why.slice(1));
     expect(await p.locator('#spawn-steps li.done').allTextContents()).toContain('Requested');
     expect(await p.locator('#spawn-steps li[data-step=ready]').getAttribute('class')).toBe('');
     expect(p.url()).toBe(`${f.url}/user/carol/`);

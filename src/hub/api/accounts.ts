@@ -1,8 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { isValidUserName, NAME_RULE } from '../../config/names.js';
-import { HtpasswdError } from '../../htpasswd/index.js';
-import { AccountExistsError } from '../auth/user-directory.js';
+import { AccountExistsError, HtpasswdError } from '../../htpasswd/index.js';
 import type { HubContext } from '../context.js';
 import { accessOf, apiError, badBody, nameParam, requesterName, requireScope } from './respond.js';
 
@@ -14,21 +13,22 @@ const createBody = z.strictObject({
 /**
  * Flotilla's own routes for sign-in accounts, which are entries of the htpasswd file (JupyterHub's
  * `POST /users/NAME` has no password to give, so it cannot make one):
- * POST /accounts {name, password} adds an account; DELETE /accounts/NAME removes it, which ends
- * its sessions, API tokens and server as for any account gone from the file.
+ * POST /accounts {name, password} adds an account; DELETE /accounts/NAME removes it and ends its
+ * sessions, API tokens and server.
  * Adding needs admin:users unfiltered (as JupyterHub's POST /users), removing admin:users on the
- * user; the hub API's XSRF check guards cookie callers.
+ * user; the scope is checked before anything else, so that a caller without it learns nothing
+ * from the answer. The hub API's XSRF check guards cookie callers.
  */
 export function accountsApi(ctx: HubContext): Router {
   const router = Router();
   const { permissions: perms } = ctx;
 
   router.post('/accounts', async (req, res) => {
+    // A name with no account matches no scope filter: making one needs admin:users on every user.
+    if (!requireScope(res, accessOf(perms, req), ['admin:users'])) return;
     const parsed = createBody.safeParse(req.body ?? {});
     if (!parsed.success) return badBody(res, parsed.error);
     const { name, password } = parsed.data;
-    // A name with no account matches no scope filter: making one needs admin:users on every user.
-    if (!requireScope(res, accessOf(perms, req), ['admin:users'])) return;
     try {
       await ctx.users.addAccount(name, password);
     } catch (err) {
@@ -43,9 +43,11 @@ export function accountsApi(ctx: HubContext): Router {
   router.delete('/accounts/:name', async (req, res) => {
     const name = nameParam(req, res);
     if (!name) return;
-    // A blocked name's entry matches no filter either: admin:users on every user may remove it.
+    // An entry that signs no one in (blocked, not allowed) matches no group filter: only a grant
+    // for everyone or naming it may remove it.
     const access = accessOf(perms, req);
-    if (!access.holdsUnfiltered('admin:users') && !requireScope(res, access, ['admin:users'], { user: name })) return;
+    const departed = !ctx.users.exists(name) && access.canForDeparted('admin:users', name);
+    if (!departed && !requireScope(res, access, ['admin:users'], { user: name })) return;
     if (req.caller?.user === name) {
       apiError(res, 400, 'cannot remove your own account: another administrator must');
       return;
@@ -62,8 +64,8 @@ export function accountsApi(ctx: HubContext): Router {
       apiError(res, 404, `no account ${name} in the htpasswd file`);
       return;
     }
-    // The account list's change has deleted its sessions and tokens and begun stopping its server.
-    await ctx.servers.stop(name);
+    // Here, not by the account list's change: that clears nothing while the file has a bad line.
+    await ctx.clearAccount(name);
     ctx.logger.info({ user: name, by: requesterName(req) }, 'account removed from the htpasswd file');
     res.status(204).end();
   });

@@ -3,7 +3,11 @@ import type { HubContext } from '../context.js';
 import type { ServerStatus, StartStep } from '../../spawner/index.js';
 import { accessOf, apiError, nameParam, requireScope } from './respond.js';
 
-/** One server-sent event, JupyterHub's shape (`progress`, `message`, and `ready`/`failed`, `url`), plus the step it reports. */
+/**
+ * One server-sent event, JupyterHub's shape (`progress`, `message`, and `ready`/`failed`, `url`),
+ * plus the step it reports and, for a failed start, the `reason` alone (JupyterHub's message
+ * prefixes it), so that pages need not take it out of the message.
+ */
 function send(res: Response, event: Record<string, unknown>): void {
   res.write(`data: ${JSON.stringify(event)}\n\n`);
 }
@@ -19,7 +23,7 @@ const STEP_EVENTS: Readonly<Record<StartStep, { progress: number; message: strin
  * GET /users/NAME/server/progress (and /servers/NAME/progress with the default server ""): an
  * event stream of a start, as JupyterHub's. A running server answers one `ready` event; a start
  * that failed answers one `failed` event; a start under way sends its step so far, each later
- * step the moment the spawner reaches it, and then `ready` or `failed` (with the reason).
+ * step the moment the spawner reaches it, and then `ready` or `failed` (with the `reason`).
  */
 export function progressApi(ctx: HubContext): Router {
   const router = Router();
@@ -31,7 +35,10 @@ export function progressApi(ctx: HubContext): Router {
     if (server !== undefined && server !== '') return apiError(res, 400, 'Named servers are not enabled.');
     const url = `/user/${name}/`;
     const ready = () => ({ progress: 100, step: 'ready', ready: true, message: `Server ready at ${url}`, html_message: `Server ready at <a href="${url}">${url}</a>`, url });
-    const failed = () => ({ progress: 100, step: 'failed', failed: true, message: `Spawn failed: ${ctx.servers.lastFailure(name) ?? 'the server stopped'}` });
+    const failed = () => {
+      const reason = ctx.servers.lastFailure(name) ?? 'the server stopped';
+      return { progress: 100, step: 'failed', failed: true, message: `Spawn failed: ${reason}`, reason };
+    };
     const status = ctx.servers.status(name);
     if (status !== 'running' && status !== 'starting' && ctx.servers.lastFailure(name) === undefined) {
       return apiError(res, 400, `${name}'s server is not starting`);

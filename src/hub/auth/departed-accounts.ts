@@ -13,29 +13,32 @@ export interface DepartedAccountsParts {
 }
 
 /**
- * Clears out what accounts that no longer exist (gone from the htpasswd file, no longer allowed,
- * or blocked) left behind: their API tokens and sessions are deleted, not merely refused, so that
- * a name added again later does not revive them; their workflow servers are stopped. Idempotent:
- * run at hub start and whenever the account list changes.
+ * Clears out what one account that no longer exists left behind: its API tokens and sessions are
+ * deleted, not merely refused, so that a name added again later does not revive them; its
+ * workflow server is stopped. Idempotent; a server that will not stop is logged, not thrown.
+ */
+export async function clearAccount(parts: Omit<DepartedAccountsParts, 'users'>, user: string): Promise<void> {
+  const { tokens, sessions, servers, logger } = parts;
+  const deletedTokens = tokens.revokeAll(user);
+  const deletedSessions = sessions.destroyUser(user);
+  if (deletedTokens + deletedSessions > 0) {
+    logger.warn({ user, tokens: deletedTokens, sessions: deletedSessions }, 'account gone: deleted its API tokens and sessions');
+  }
+  if (servers.status(user) === 'stopped') return;
+  logger.warn({ user }, 'account gone: stopping its workflow server');
+  await servers.stop(user).catch((err: Error) => logger.error({ user, err: err.message }, 'cannot stop the workflow server of an account that is gone'));
+}
+
+/**
+ * Clears out what every account that no longer exists (gone from the htpasswd file, no longer
+ * allowed, or blocked) left behind, as clearAccount does. Run at hub start and whenever the
+ * account list changes.
  */
 export async function clearDepartedAccounts(parts: DepartedAccountsParts): Promise<void> {
-  const { users, tokens, sessions, servers, logger } = parts;
+  const { users, tokens, sessions, servers } = parts;
   // Before any good read of the htpasswd file every account looks gone: delete nothing on that.
   if (!users.loaded) return;
   const owners = servers.spawner.list().map((s) => s.owner);
   const leftBehind = new Set([...tokens.holders(), ...sessions.signedInUsers(), ...owners]);
-  const stops: Promise<void>[] = [];
-  for (const user of leftBehind) {
-    if (users.exists(user)) continue;
-    const deletedTokens = tokens.revokeAll(user);
-    const deletedSessions = sessions.destroyUser(user);
-    if (deletedTokens + deletedSessions > 0) {
-      logger.warn({ user, tokens: deletedTokens, sessions: deletedSessions }, 'account gone: deleted its API tokens and sessions');
-    }
-    if (servers.status(user) !== 'stopped') {
-      logger.warn({ user }, 'account gone: stopping its workflow server');
-      stops.push(servers.stop(user).catch((err: Error) => logger.error({ user, err: err.message }, 'cannot stop the workflow server of an account that is gone')));
-    }
-  }
-  await Promise.all(stops);
+  await Promise.all([...leftBehind].filter((user) => !users.exists(user)).map((user) => clearAccount(parts, user)));
 }

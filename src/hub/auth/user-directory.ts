@@ -1,18 +1,9 @@
 import { EventEmitter } from 'node:events';
-import { HtpasswdError, HtpasswdFile, type HtpasswdAccounts } from '../../htpasswd/index.js';
-import { isValidUserName } from '../../config/names.js';
+import { DEFAULT_COST, HtpasswdError, HtpasswdFile, type HtpasswdAccounts } from '../../htpasswd/index.js';
+import { SignInRule, type AccountRules } from './sign-in-rule.js';
 import type { Logger } from '../../util/logger.js';
 
-export interface AccountRules {
-  admin_users: readonly string[];
-  allowed_users: readonly string[];
-  blocked_users: readonly string[];
-}
-
 const REFRESH_EVERY_MS = 2_000;
-
-/** Adding an account under a name that has one already: the password is not replaced. */
-export class AccountExistsError extends HtpasswdError {}
 
 /**
  * Who has an account on this hub: the names in the htpasswd file that `allowed_users` lets in
@@ -22,8 +13,7 @@ export class AccountExistsError extends HtpasswdError {}
 export class UserDirectory extends EventEmitter {
   private names: ReadonlySet<string> = new Set();
   private cleanRead = false;
-  private readonly allowed: ReadonlySet<string>;
-  private readonly blocked: ReadonlySet<string>;
+  private readonly rule: SignInRule;
   private readonly admins: ReadonlySet<string>;
   private readonly timer: NodeJS.Timeout;
   /** The problems last logged, so that each change is logged once, not every refresh. */
@@ -35,8 +25,7 @@ export class UserDirectory extends EventEmitter {
     private readonly logger: Logger,
   ) {
     super();
-    this.allowed = new Set(rules.allowed_users);
-    this.blocked = new Set(rules.blocked_users);
+    this.rule = new SignInRule(rules);
     this.admins = new Set(rules.admin_users);
     this.refresh();
     this.timer = setInterval(() => this.refresh(), REFRESH_EVERY_MS);
@@ -66,7 +55,7 @@ export class UserDirectory extends EventEmitter {
       for (const problem of problems) this.logger.error({ problem }, `htpasswd: ${problem}; that line signs no one in, the other accounts work`);
     }
     const next = new Set<string>();
-    for (const name of hashes.keys()) if (this.eligible(name)) next.add(name);
+    for (const name of hashes.keys()) if (this.rule.admits(name)) next.add(name);
     const changed = next.size !== this.names.size || [...next].some((n) => !this.names.has(n));
     this.names = next;
     if (changed) this.emit('change');
@@ -75,32 +64,25 @@ export class UserDirectory extends EventEmitter {
   /**
    * Adds an account to the htpasswd file the way `flotilla passwd add` does (same name rule,
    * bcrypt cost and atomic write), then reads the file again so that the account exists at once.
-   * Refuses a name the site configuration would keep out: the entry would sign no one in.
+   * Refuses a name the site configuration would keep out (the entry would sign no one in) and,
+   * with an AccountExistsError, a name the file has already (its password is not replaced).
    */
   async addAccount(name: string, password: string): Promise<void> {
-    if (this.blocked.has(name)) throw new HtpasswdError(`${name} is in the site configuration's blocked_users: an account would sign no one in`);
-    if (this.allowed.size > 0 && !this.allowed.has(name)) {
-      throw new HtpasswdError(`${name} is not in the site configuration's allowed_users: an account would sign no one in; add the name there first`);
-    }
-    if (this.file.read().has(name)) throw new AccountExistsError(`${name} already has an account`);
-    await this.file.add(name, password);
+    const refusal = this.rule.refusal(name);
+    if (refusal !== undefined) throw new HtpasswdError(`${refusal}: an account would sign no one in`);
+    await this.file.add(name, password, DEFAULT_COST, { replace: false });
     this.refresh();
   }
 
   /**
-   * Removes the account from the htpasswd file, then reads the file again: the 'change' that
-   * follows clears what the account left behind (sessions, tokens, server) as for any account
-   * gone from the file. False when the file has no such entry.
+   * Removes the account from the htpasswd file, then reads the file again. What the account
+   * left behind (sessions, tokens, server) is the caller's to clear. False when the file has no
+   * such entry.
    */
   removeAccount(name: string): boolean {
     if (!this.file.remove(name)) return false;
     this.refresh();
     return true;
-  }
-
-  private eligible(name: string): boolean {
-    if (!isValidUserName(name) || this.blocked.has(name)) return false;
-    return this.allowed.size === 0 || this.allowed.has(name);
   }
 
   /** Whether the account list comes from a read of the file with no bad line: only then may the
@@ -131,7 +113,7 @@ export class UserDirectory extends EventEmitter {
    * decided only after the check.
    */
   async verify(name: string, password: string): Promise<boolean> {
-    const ok = (await this.file.verify(name, password)) && this.eligible(name);
+    const ok = (await this.file.verify(name, password)) && this.rule.admits(name);
     // A user added to the file since the last refresh must not be bounced after signing in.
     if (ok && !this.names.has(name)) this.refresh();
     return ok;

@@ -1,10 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { GroupStore } from './group-store.js';
+import { fixedMembers, mergeGroups, type GroupSource } from './merge-groups.js';
 import { systemGroupsOf } from './system-groups.js';
 import type { UserDirectory } from '../auth/user-directory.js';
 import type { Logger } from '../../util/logger.js';
-
-export type GroupSource = 'config' | 'hub' | 'system';
 
 export interface GroupInfo {
   name: string;
@@ -61,44 +60,16 @@ export class GroupDirectory extends EventEmitter {
   }
 
   private rebuild(announce: boolean): void {
-    const acc = new Map<string, { users: Set<string>; fixed: Set<string>; sources: Set<GroupSource> }>();
-    const entry = (name: string) => {
-      let e = acc.get(name);
-      if (!e) acc.set(name, (e = { users: new Set(), fixed: new Set(), sources: new Set() }));
-      return e;
-    };
-    for (const [name, group] of Object.entries(this.configGroups)) {
-      const e = entry(name);
-      e.sources.add('config');
-      for (const u of group.users) {
-        e.users.add(u);
-        e.fixed.add(u);
-      }
-    }
-    const stored = this.store.load();
-    for (const name of stored.groups) entry(name).sources.add('hub');
-    for (const [name, members] of stored.members) {
-      const e = entry(name);
-      if (e.sources.size === 0) e.sources.add('hub');
-      for (const u of members) e.users.add(u);
-    }
-    for (const [user, names] of this.systemOf) {
-      for (const name of names) {
-        const e = entry(name);
-        e.sources.add('system');
-        e.users.add(user);
-        e.fixed.add(user);
-      }
-    }
+    const merged = mergeGroups({ config: this.configGroups, stored: this.store.load(), system: this.systemOf });
     const groups = new Map<string, GroupInfo>();
     const byUser = new Map<string, string[]>();
-    for (const name of [...acc.keys()].sort()) {
-      const e = acc.get(name)!;
+    for (const name of [...merged.keys()].sort()) {
+      const group = merged.get(name)!;
       const info: GroupInfo = {
         name,
-        users: [...e.users].sort(),
-        sources: [...e.sources].sort(),
-        fixedUsers: [...e.fixed].sort(),
+        users: [...group.members.keys()].sort(),
+        sources: [...group.sources].sort(),
+        fixedUsers: fixedMembers(group).sort(),
       };
       groups.set(name, info);
       for (const u of info.users) {
@@ -130,9 +101,8 @@ export class GroupDirectory extends EventEmitter {
 
   /** `{group: [users]}` for every group: what running workflow servers are told. */
   membership(): Record<string, string[]> {
-    const out: Record<string, string[]> = {};
-    for (const g of this.groups.values()) out[g.name] = [...g.users];
-    return out;
+    // fromEntries defines own properties: a group named `__proto__` or `constructor` stays a key.
+    return Object.fromEntries([...this.groups.values()].map((g) => [g.name, [...g.users]]));
   }
 
   private checkUsers(users: readonly string[]): void {

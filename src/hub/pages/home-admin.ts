@@ -1,6 +1,7 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { chooseIsolation, SHARED_MODE_WARNING } from '../../config/index.js';
 import { lockoutModel, mayManageLockouts } from '../api/lockouts.js';
+import { NAME_HTML_PATTERN, NAME_RULE } from '../../config/names.js';
 import { formatScope } from '../../config/scopes.js';
 import { userModel, type HubContext } from '../context.js';
 import type { Access } from '../roles/permissions.js';
@@ -53,14 +54,17 @@ export function homeAdminPages(ctx: HubContext): Router {
     const users = ctx.users
       .list()
       .filter((name) => p.can(user, 'list:users', { user: name }))
-      .map((name) => ({ ...userModel(ctx, name), mayStart: p.can(user, 'start:servers', { user: name }) }));
+      .map((name) => ({ ...userModel(ctx, name), mayStart: p.can(user, 'start:servers', { user: name }), mayRemove: p.can(user, 'admin:users', { user: name }) }));
     const groups = p.holdsAny(user, 'admin:groups') ? ctx.groups.list().filter((g) => p.can(user, 'admin:groups', { group: g.name })) : null;
     renderPage(ctx, req, res, 'admin', 200, {
       title: 'Admin',
       users,
       groups,
       mayCreateGroups: p.holdsAny(user, 'admin:groups'),
-      mayManageAccounts: p.holdsAny(user, 'admin:users'),
+      // As POST /hub/api/accounts: a new name matches no filter.
+      mayAddAccounts: p.holdsUnfiltered(user, 'admin:users'),
+      namePattern: NAME_HTML_PATTERN,
+      nameRule: NAME_RULE,
       isolationWarning: chooseIsolation(ctx.config.JupyterHub.spawner, process.getuid?.()).mode === 'shared' ? SHARED_MODE_WARNING : null,
       lockouts: mayManageLockouts(p, user) ? ctx.loginLimiter.lockouts().map(lockoutModel) : null,
     });

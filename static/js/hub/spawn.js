@@ -25,7 +25,7 @@ function showProgress(percent) {
   meter.setAttribute('aria-valuenow', String(percent));
 }
 
-// The reason is the first line; a failed start's message goes on with the server's last log lines.
+// The reason's first line says why; a failed start's reason goes on with the server's last log lines.
 function fail(message) {
   finished = true;
   document.querySelector('.spinner').classList.add('stopped');
@@ -53,7 +53,7 @@ events.onmessage = function (message) {
   }
   if (event.failed) {
     events.close();
-    fail(event.message.replace(/^Spawn failed: t/, 'T'));
+    fail(event.reason.charAt(0).toUpperCase() + event.reason.slice(1));
     return;
   }
   showProgress(event.progress);

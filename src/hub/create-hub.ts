@@ -153,7 +153,8 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
     });
     const databaseFile = hubDatabaseFile(hubConf.data_dir);
     const servers = new ServerControl(spawner, logger);
-    const leftovers = { users, tokens, sessions: store, servers, logger };
+    let closed = false;
+    const leftovers = { users, tokens, sessions: store, servers, logger, open: () => !closed };
     const ctx: HubContext = {
       config,
       users,
@@ -272,7 +273,6 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
     const server = createServer(frontDoor(ctx, headerList, app));
     server.on('upgrade', upgradeHandler(ctx, sessions, store, liveSockets));
 
-    let closed = false;
     return {
       app,
       server,

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import request from 'supertest';
 import { HtpasswdFile } from '../../src/htpasswd/index.js';
+import { DEPARTURE_CONFIRM_MS } from '../../src/hub/auth/departed-accounts.js';
 import { SESSION_COOKIE } from '../../src/hub/index.js';
 import { cookieValue, makeDataDir, PASSWORDS, signIn, startHub, writeUsers, type HubFixture } from '../hub/helpers.js';
 
@@ -73,6 +74,21 @@ describe('tokens and sessions of an account that disappears', () => {
     expect(storedRows(f.dir, 'alice')).toEqual({ tokens: 0, sessions: 1 });
     const again = await daveSignsIn(f);
     expect(await whoAmI(f, { token: again.token })).toBe(200);
+  });
+
+  it('are kept when a name is missing from one read only (a file rewritten in place, read cut at a line end)', async () => {
+    f = await startHub({ users: USERS });
+    const { token } = await daveSignsIn(f);
+    const path = join(f.dir, 'htpasswd');
+    const whole = readFileSync(path, 'utf8');
+    // Cut just before dave's line: every line left is whole, so the read is clean.
+    writeFileSync(path, whole.slice(0, whole.indexOf('dave:')));
+    f.hub.context.users.refresh();
+    expect(f.hub.context.users.exists('dave')).toBe(false);
+    writeFileSync(path, whole);
+    await new Promise((resolve) => setTimeout(resolve, DEPARTURE_CONFIRM_MS + 1_000));
+    expect(storedRows(f.dir, 'dave')).toEqual({ tokens: 1, sessions: 1 });
+    expect(await whoAmI(f, { token })).toBe(200);
   });
 
   it('are deleted at hub start for names blocked, not allowed or removed while the hub was down', async () => {

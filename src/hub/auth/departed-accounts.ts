@@ -10,14 +10,23 @@ export interface DepartedAccountsParts {
   sessions: SqliteSessionStore;
   servers: ServerControl;
   logger: Logger;
+  /** False once the hub is closing: a confirmation that comes later deletes nothing. */
+  open(): boolean;
 }
+
+/**
+ * How long an account must stay missing, in two clean reads of the htpasswd file, before what it
+ * left is deleted: a file rewritten in place can be read cut exactly at a line's end, which looks
+ * like a clean file without the accounts after the cut.
+ */
+export const DEPARTURE_CONFIRM_MS = 2_000;
 
 /**
  * Clears out what one account that no longer exists left behind: its API tokens and sessions are
  * deleted, not merely refused, so that a name added again later does not revive them; its
  * workflow server is stopped. Idempotent; a server that will not stop is logged, not thrown.
  */
-export async function clearAccount(parts: Omit<DepartedAccountsParts, 'users'>, user: string): Promise<void> {
+export async function clearAccount(parts: Omit<DepartedAccountsParts, 'users' | 'open'>, user: string): Promise<void> {
   const { tokens, sessions, servers, logger } = parts;
   const deletedTokens = tokens.revokeAll(user);
   const deletedSessions = sessions.destroyUser(user);
@@ -35,10 +44,20 @@ export async function clearAccount(parts: Omit<DepartedAccountsParts, 'users'>, 
  * account list changes.
  */
 export async function clearDepartedAccounts(parts: DepartedAccountsParts): Promise<void> {
-  const { users, tokens, sessions, servers } = parts;
+  const departed = departedNow(parts);
+  if (departed.length === 0) return;
+  await new Promise((resolve) => setTimeout(resolve, DEPARTURE_CONFIRM_MS));
+  if (!parts.open()) return;
+  parts.users.refresh();
+  const still = new Set(departedNow(parts));
+  await Promise.all(departed.filter((user) => still.has(user)).map((user) => clearAccount(parts, user)));
+}
+
+/** Names that hold tokens, sessions or a server but have no account, on a clean read of the file. */
+function departedNow({ users, tokens, sessions, servers }: DepartedAccountsParts): string[] {
   // Before any good read of the htpasswd file every account looks gone: delete nothing on that.
-  if (!users.loaded) return;
+  if (!users.loaded) return [];
   const owners = servers.spawner.list().map((s) => s.owner);
   const leftBehind = new Set([...tokens.holders(), ...sessions.signedInUsers(), ...owners]);
-  await Promise.all([...leftBehind].filter((user) => !users.exists(user)).map((user) => clearAccount(parts, user)));
+  return [...leftBehind].filter((user) => !users.exists(user));
 }

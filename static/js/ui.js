@@ -3,12 +3,17 @@ import { signInHref } from './connection.js';
 
 export const STATES = ['waiting', 'preparing', 'submitted', 'running', 'succeeded', 'failed', 'submit-failed', 'expired'];
 
-/** Creates an element: el('td', {class: 'num'}, 'text', childNode…). */
+/**
+ * Creates an element: el('td', {class: 'num'}, 'text', childNode…). `style` takes an object of CSS
+ * properties ({width: '40%'}), set through the CSSOM: the pages' Content-Security-Policy refuses
+ * style attributes, so fixed looks belong in a class of the stylesheet and only computed values here.
+ */
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
     if (value === undefined || value === null || value === false) continue;
     if (key === 'class') node.className = value;
+    else if (key === 'style') setStyle(node, value);
     else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
     else if (value === true) node.setAttribute(key, '');
     else node.setAttribute(key, String(value));
@@ -18,6 +23,11 @@ export function el(tag, attrs = {}, ...children) {
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
   return node;
+}
+
+function setStyle(node, properties) {
+  if (typeof properties !== 'object') throw new TypeError(`el(): style takes an object of CSS properties, not ${JSON.stringify(properties)}`);
+  for (const [property, value] of Object.entries(properties)) node.style.setProperty(property, String(value));
 }
 
 export function stateBadge(state) {
@@ -54,7 +64,7 @@ export function progressBar(counts) {
   const bar = el('div', { class: 'progress', role: 'img', 'aria-label': describeCounts(counts) || 'no tasks' });
   for (const state of STATES) {
     const n = counts[state] ?? 0;
-    if (n > 0) bar.append(el('span', { class: `fill-${state}`, style: `width:${(100 * n) / total}%`, title: `${n} ${state}` }));
+    if (n > 0) bar.append(el('span', { class: `fill-${state}`, style: { width: `${(100 * n) / total}%` }, title: `${n} ${state}` }));
   }
   const legend = el('div', { class: 'progress-legend' });
   for (const state of STATES) {

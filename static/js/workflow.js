@@ -102,7 +102,7 @@ verbosity.addEventListener('change', async () => {
   if (!outcome.ok && workflow) verbosity.value = workflow.verbosity;
 });
 
-const holdInput = el('input', { type: 'number', id: 'hold-point', min: 1, placeholder: 'cycle', style: 'width:5.5rem', 'aria-label': 'Hold point cycle' });
+const holdInput = el('input', { type: 'number', id: 'hold-point', min: 1, placeholder: 'cycle', class: 'w-22', 'aria-label': 'Hold point cycle' });
 const holdField = guardedField('setHoldPoint', holdInput, 'Hold point cycle');
 const holdSet = actionButton({
   op: 'setHoldPoint', label: 'Set', run: () => run('setHoldPoint', { cyclePoint: Number(holdInput.value) }),
@@ -122,8 +122,8 @@ function submitOnEnter(input, control) {
 submitOnEnter(holdInput, holdSet);
 
 const triggerNames = el('datalist', { id: 'xtrigger-names' });
-const triggerName = el('input', { type: 'text', id: 'xtrigger-name', list: 'xtrigger-names', placeholder: 'trigger name', autocomplete: 'off', style: 'width:9rem', 'aria-label': 'External trigger name' });
-const triggerCycle = el('input', { type: 'number', id: 'xtrigger-cycle', min: 1, placeholder: 'all cycles', style: 'width:6.5rem', 'aria-label': 'Cycle point of the trigger (empty: all)' });
+const triggerName = el('input', { type: 'text', id: 'xtrigger-name', list: 'xtrigger-names', placeholder: 'trigger name', autocomplete: 'off', class: 'w-36', 'aria-label': 'External trigger name' });
+const triggerCycle = el('input', { type: 'number', id: 'xtrigger-cycle', min: 1, placeholder: 'all cycles', class: 'w-26', 'aria-label': 'Cycle point of the trigger (empty: all)' });
 const triggerFields = [guardedField('extTrigger', triggerName, 'External trigger name'), guardedField('extTrigger', triggerCycle, 'Cycle point of the trigger (empty: all)')];
 const triggerButton = actionButton({
   op: 'extTrigger', label: 'Satisfy', run: () => run('extTrigger', { name: triggerName.value.trim(), ...(triggerCycle.value ? { id: triggerCycle.value } : {}) }),
@@ -169,7 +169,7 @@ const broadcastList = createBroadcastList({
 
 // ---- graph window ---------------------------------------------------------------------------
 
-const extentInput = el('input', { type: 'number', id: 'window-extent', min: 0, max: 100, style: 'width:4.5rem', 'aria-label': 'Graph window extent (edges around active tasks)' });
+const extentInput = el('input', { type: 'number', id: 'window-extent', min: 0, max: 100, class: 'w-18', 'aria-label': 'Graph window extent (edges around active tasks)' });
 const extentField = guardedField('setGraphWindowExtent', extentInput, 'Graph window extent (edges around active tasks)');
 let extentDirty = false;
 const extentApply = actionButton({

@@ -157,12 +157,31 @@ export async function launchBrowser(): Promise<Browser> {
 export interface Session {
   context: BrowserContext;
   page: Page;
-  /** Uncaught exceptions and console errors, except the browser's own line for a refused request. */
+  /**
+   * Uncaught exceptions, console errors (except the browser's own line for a refused request) and
+   * Content-Security-Policy violations (securitypolicyviolation events, one line each).
+   */
   errors: string[];
 }
 
 /** Chromium's own console line for a refused request or WebSocket handshake: expected in these tests. */
 export const REFUSAL_LINE = /^(Failed to load resource|WebSocket connection to '[^']*' failed)/;
+
+/**
+ * Reports every Content-Security-Policy violation in the context's pages as it happens: what was
+ * blocked (`inline` for a style attribute or element), by which directive, where. The listener is
+ * installed before the document is parsed, so violations of the markup itself are caught too.
+ */
+async function reportPolicyViolations(context: BrowserContext, report: (line: string) => void): Promise<void> {
+  await context.exposeFunction('__flotillaPolicyViolation', report);
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      const where = `${e.sourceFile || e.documentURI}:${e.lineNumber}:${e.columnNumber}`;
+      const line = `Content-Security-Policy violation: ${e.effectiveDirective} blocked ${e.blockedURI || 'inline'} at ${where}${e.sample ? ` (${e.sample})` : ''}`;
+      (window as unknown as { __flotillaPolicyViolation: (line: string) => void }).__flotillaPolicyViolation(line);
+    });
+  });
+}
 
 export async function newSession(browser: Browser): Promise<Session> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
@@ -172,6 +191,7 @@ export async function newSession(browser: Browser): Promise<Session> {
   context.on('console', (msg) => {
     if (msg.type() === 'error' && !REFUSAL_LINE.test(msg.text())) errors.push(msg.text());
   });
+  await reportPolicyViolations(context, (line) => errors.push(line));
   const page = await context.newPage();
   return { context, page, errors };
 }

@@ -1,7 +1,8 @@
 /**
  * Every page of the hub and of a workflow server carries the security headers: a CSP that runs
- * no inline script and lets no site frame us, X-Frame-Options, nosniff and a Referrer-Policy;
- * the templates hold no inline script or event-handler attribute that such a CSP would block.
+ * no inline script, applies no inline style and lets no site frame us, X-Frame-Options, nosniff
+ * and a Referrer-Policy; the templates and page scripts hold no inline script, event-handler
+ * attribute, <style> element or style attribute that such a CSP would block.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { startTestServer, type TestServer } from '../server/helpers.js';
 import { assetVersion } from '../../src/util/static-assets.js';
 
 const VIEWS = join(import.meta.dirname, '..', '..', 'views');
+const STATIC = join(import.meta.dirname, '..', '..', 'static');
 
 /** The directives of a Content-Security-Policy header, by name. */
 function directives(csp: string | undefined): Map<string, string[]> {
@@ -25,8 +27,10 @@ function directives(csp: string | undefined): Map<string, string[]> {
 
 function expectSecurityHeaders(res: request.Response, what: string): void {
   const csp = directives(res.headers['content-security-policy']);
+  expect(res.headers['content-security-policy'], what).not.toContain("'unsafe-inline'");
   expect(csp.get('script-src'), what).toEqual(["'self'"]);
   expect(csp.get('script-src-attr'), what).toEqual(["'none'"]);
+  expect(csp.get('style-src'), what).toEqual(["'self'"]);
   expect(csp.get('default-src'), what).toEqual(["'self'"]);
   expect(csp.get('object-src'), what).toEqual(["'none'"]);
   expect(csp.get('frame-ancestors'), what).toEqual(["'none'"]);
@@ -103,12 +107,12 @@ describe('security headers of a workflow server', () => {
   });
 });
 
-describe('templates', () => {
-  const templates = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? templates(join(dir, e.name)) : e.name.endsWith('.ejs') ? [join(dir, e.name)] : []));
+describe('templates and page scripts', () => {
+  const filesIn = (dir: string, ext: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesIn(join(dir, e.name), ext) : e.name.endsWith(ext) ? [join(dir, e.name)] : []));
 
   it('hold no inline script, event-handler attribute or javascript: URL (the CSP would block them)', () => {
-    const files = templates(VIEWS);
+    const files = filesIn(VIEWS, '.ejs');
     expect(files.length).toBeGreaterThan(5);
     for (const file of files) {
       const text = readFileSync(file, 'utf8');
@@ -118,6 +122,24 @@ describe('templates', () => {
       }
       expect(text, file).not.toMatch(/<[^>]+\son[a-z]+\s*=/i);
       expect(text, file).not.toMatch(/javascript:/i);
+    }
+  });
+
+  it('hold no <style> element or style attribute, nor set one from a script (the CSP would block them)', () => {
+    const templates = filesIn(VIEWS, '.ejs');
+    const scripts = filesIn(STATIC, '.js');
+    expect(scripts.length).toBeGreaterThan(5);
+    for (const file of templates) {
+      const text = readFileSync(file, 'utf8');
+      expect(text, file).not.toMatch(/<style\b/i);
+      expect(text, file).not.toMatch(/<[^>]+\sstyle\s*=/i);
+    }
+    // Scripts may set computed values through the CSSOM (node.style.width), which the CSP allows.
+    for (const file of scripts) {
+      const text = readFileSync(file, 'utf8');
+      expect(text, file).not.toMatch(/<style\b/i);
+      expect(text, file).not.toMatch(/\sstyle\s*=\s*["'\\]/i);
+      expect(text, file).not.toMatch(/setAttribute\(\s*['"`]style['"`]/i);
     }
   });
 });

@@ -98,7 +98,9 @@ describe.skipIf(!chromiumAvailable)(`pages under a CSP without 'unsafe-inline' i
     // Before any progress event, the bar shows the stylesheet's first step.
     expect((await widthOf(page, '#spawn-bar')) / (await widthOf(page, '#spawn-progress'))).toBeCloseTo(0.05, 2);
     await screenshot(page, 'csp-spawn-waiting');
-    const failure = { failed: true, message: 'Spawn failed: the server exited with status 1\nlast log line one\nlast log line two' };
+    // As the hub words a failed start: JupyterHub's message, and the reason on its own.
+    const reason = 'the server exited with status 1\nlast log line one\nlast log line two';
+    const failure = { failed: true, message: `Spawn failed: ${reason}`, reason };
     await held.fulfill({ status: 200, contentType: 'text/event-stream', body: `data: ${JSON.stringify(failure)}\n\n` });
     await page.locator('.spinner.stopped').waitFor();
     await page.locator('details.spawn-log').waitFor();

@@ -125,8 +125,10 @@ export class GrantSet implements Access {
   }
 
   canForDeparted(scope: Scope, departed: string): boolean {
+    // As covers(): a server filter reaches only scopes about servers.
     return this.held.some(
-      (g) => g.scope === scope && (!g.filter || (g.filter.kind === 'user' && g.filter.name === departed) || (g.filter.kind === 'server' && g.filter.name === `${departed}/`)),
+      (g) => g.scope === scope && (!g.filter || (g.filter.kind === 'user' && g.filter.name === departed)
+        || (g.filter.kind === 'server' && SERVER_SCOPES.has(scope) && g.filter.name === `${departed}/`)),
     );
   }
 

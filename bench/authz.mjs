@@ -26,7 +26,8 @@ const groups = Array.from({ length: GROUPS }, (_, i) => `grp${pad(i, 3)}`);
 function groupsOfSomeone() {
   const chosen = new Set();
   while (chosen.size < GROUPS_PER_USER) chosen.add(pick(groups));
-  return [...chosen];
+  // Sorted, as the workflow server passes a caller's groups (the cache's fast path compares lists).
+  return [...chosen].sort();
 }
 
 const userGroups = new Map(users.map((u) => [u, groupsOfSomeone()]));

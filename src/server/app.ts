@@ -2,9 +2,8 @@
  * The workflow server of one owner: an express app under `/user/O/`, GraphQL over HTTP and
  * WebSocket, pages, the REST API and the hub's control endpoints, on a loopback HTTP server.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { isIP } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -20,6 +19,7 @@ import { serverFrontDoor } from './front-door.js';
 import { CONTROL_PREFIX, requireProof } from './identity.js';
 import { DEFAULT_SERVER_LIMITS, describeBytes, MAX_GRAPHQL_BYTES, type ServerLimits } from './limits.js';
 import { jobFileRoute } from './job-file-route.js';
+import { LazyGraphql } from './lazy-graphql.js';
 import { pageRoutes, renderNotFound } from './page-routes.js';
 import type { SubscriptionOptions, Subscriptions } from './subscriptions.js';
 import { watchFile } from '../util/watch-file.js';
@@ -104,6 +104,11 @@ async function loadGraphql(engine: WorkflowEngine, owner: string, subscriptionOp
 
 export async function startWorkflowServer(options: WorkflowServerOptions): Promise<RunningWorkflowServer> {
   const { owner, logger } = options;
+  /** Damage found at run time that the server cannot mend: it stops, and the hub sees it gone. */
+  const stopDamaged = (err: Error, why: string): never => {
+    logger.fatal({ err: err.message }, `workflow server stopping: ${why}`);
+    process.exit(70);
+  };
   if (!isLoopback(options.host)) throw new Error(`refusing to listen on ${options.host}: the workflow server listens on loopback only`);
   const hubOrigin = new URL(options.hubOrigin).origin;
   const base = `/user/${owner}/`;
@@ -121,44 +126,11 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
     ...(options.platforms ? { platforms: options.platforms } : {}),
     ...(options.slurmRefusal !== undefined ? { slurmRefusal: options.slurmRefusal } : {}),
     // A damaged engine database at run time: the message names the file; the server stops.
-    onFatal: (err) => {
-      logger.fatal({ err: err.message }, 'workflow server stopping: its engine cannot go on');
-      process.exit(70);
-    },
+    onFatal: (err) => stopDamaged(err, 'its engine cannot go on'),
   });
   await engine.start();
 
   const workflowExists = (workflow: string): boolean => engine.getWorkflow(workflow) !== undefined;
-
-  // GraphQL, loaded by the first request, socket or page that needs it (see loadGraphql).
-  let loaded: GraphqlPart | undefined;
-  let loading: Promise<GraphqlPart> | undefined;
-  const graphql = (): Promise<GraphqlPart> =>
-    (loading ??= loadGraphql(engine, owner, {
-      server,
-      path: `${base}subscriptions`,
-      hubOrigin,
-      verifier,
-      access,
-      decisions,
-      logger: logger.child({ part: 'subscriptions' }),
-      limits,
-    }).then(
-      (part) => {
-        loaded = part;
-        server.off('upgrade', holdUpgrade);
-        for (const held of heldUpgrades.splice(0)) server.emit('upgrade', ...held);
-        return part;
-      },
-      (err: unknown) => {
-        logger.error({ err: (err as Error).message }, 'GraphQL could not be loaded; its requests and sockets fail');
-        server.off('upgrade', holdUpgrade);
-        for (const [, socket] of heldUpgrades.splice(0)) socket.destroy();
-        throw err;
-      },
-    ));
-  // Its failure is logged once and answers each GraphQL request; no unhandled rejection here.
-  const loadGraphqlNow = (): void => void graphql().catch(() => undefined);
 
   const app = express();
   app.disable('x-powered-by');
@@ -179,14 +151,15 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
   app.use(`${base}graphql`, express.json({ limit: MAX_GRAPHQL_BYTES, type: ['application/json', 'application/graphql-response+json'] }));
   // The first GraphQL request loads GraphQL (see loadGraphql) and waits for it; if it cannot load, they fail.
   app.all(`${base}graphql`, (req, res, next) => {
-    graphql()
+    graphql
+      .get()
       .then((part) => part.handler(req, res, next))
       .catch(next);
   });
   app.use(base, jobFileRoute(engine, decisions));
   // A page's script asks for GraphQL next: it starts loading as soon as the page has been sent.
   app.use(base, (req, res, next) => {
-    if (req.method === 'GET') res.once('finish', () => loadGraphqlNow());
+    if (req.method === 'GET') graphql.loadAfter(res);
     next();
   });
   app.use(base, pageRoutes({ owner, base }, decisions, workflowExists));
@@ -211,13 +184,23 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
 
   const frontDoor = serverFrontDoor({ base, verifier, logger: identityLogger, headers: headerList, profile: (identity) => userProfile(access, decisions, identity) }, app);
   const server = createServer(frontDoor);
-  // The first socket loads GraphQL; sockets opened before it is ready are held, then handed to it in the order they came.
-  const heldUpgrades: [IncomingMessage, Duplex, Buffer][] = [];
-  const holdUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    heldUpgrades.push([req, socket, head]);
-    loadGraphqlNow();
-  };
-  server.on('upgrade', holdUpgrade);
+  // GraphQL, loaded by the first request, socket or page that needs it (see loadGraphql).
+  const graphql = new LazyGraphql({
+    server,
+    logger,
+    load: () =>
+      loadGraphql(engine, owner, {
+        server,
+        path: `${base}subscriptions`,
+        hubOrigin,
+        verifier,
+        access,
+        decisions,
+        logger: logger.child({ part: 'subscriptions' }),
+        limits,
+      }),
+    onFatal: (err) => stopDamaged(err, `GraphQL could not be loaded (${err.message})`),
+  });
   const ownerFile = watchFile(ownerConfigPath(options.dataDir, owner), () => {
     logger.info('owner configuration changed on disk; re-reading it');
     access.reloadOwnerFile();
@@ -237,14 +220,13 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
 
   const subscriptions: Subscriptions = {
     get size() {
-      return loaded?.subscriptions.size ?? 0;
+      return graphql.loaded?.subscriptions.size ?? 0;
     },
     get serialised() {
-      return loaded?.subscriptions.serialised ?? 0;
+      return graphql.loaded?.subscriptions.serialised ?? 0;
     },
     async close() {
-      const part = await loading?.catch(() => undefined);
-      await part?.subscriptions.close();
+      await (await graphql.settled())?.subscriptions.close();
     },
   };
 

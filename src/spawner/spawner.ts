@@ -71,7 +71,7 @@ const FLOTILLA_BIN = fileURLToPath(new URL('../../bin/flotilla', import.meta.url
  */
 const SERVER_NODE_FLAGS = ['--max-semi-space-size=2'];
 
-function flotillaServerArgv(l: ServerLaunch): string[] {
+export function flotillaServerArgv(l: ServerLaunch): string[] {
   return [...SERVER_NODE_FLAGS, FLOTILLA_BIN, 'server', '--owner', l.owner, '--data-dir', l.dataDir, '--port', '0', '--host', '127.0.0.1', '--hub-origin', l.hubOrigin];
 }
 

@@ -66,8 +66,9 @@ const FLOTILLA_BIN = fileURLToPath(new URL('../../bin/flotilla', import.meta.url
  * V8's young generation grows to two 16 MB semi-spaces under load and keeps them, busy or idle: a
  * fifth of a loaded server's memory. Capped at 2 MB each, a server holds about 20 MB less with a
  * workflow loaded and 20 MB less at its busy peak (bench/memory.mjs, quick run), for more, smaller
- * scavenges costing about the same in all (241 ms of garbage collection over that run against
- * 211 ms; capped at 1 MB it was 371 ms for 2 MB more saved).
+ * scavenges costing a little more in all: 241 ms of garbage collection over that run against
+ * 211 ms (capped at 1 MB: 371 ms, for 2 MB more saved), and 0.21 ms of server CPU per delta
+ * delivered in bench/fanout.mjs's busy run against 0.19.
  */
 const SERVER_NODE_FLAGS = ['--max-semi-space-size=2'];
 

@@ -4,12 +4,16 @@
 //   subscribers  200 subscribers through the hub (bob, READ), each after its full first burst
 //   busy peak    the largest RSS sampled (every 50 ms) while a second 2,000-task workflow of
 //                `true` jobs runs to the end with those 200 subscribers following it
-// Settled figures are the median of a few samples a second apart, so one GC does not decide.
+// Beside each, the server's CPU time for that step (/proc): what a memory saving costs in work
+// (a smaller young generation means more garbage collections) shows there.
+// Settled figures are the median of a few samples a second apart, so one GC does not decide. Beside
+// them, PSS: node's own code is mapped by every node process and counted whole in each one's RSS
+// (some 30-40 MB of it), while PSS gives each process its share only.
 //
 // Settings: BENCH_QUICK=1 for a short run (500 tasks, 50 subscribers, a 100-task busy run);
 // BENCH_TASKS (2000), BENCH_SUBSCRIBERS (200). Needs dist/ (npm run build).
 import { fanWorkflow, openSubscriber, startLiveSite } from './live-site.mjs';
-import { rssMb, sampleRss } from './lib/proc.mjs';
+import { cpuMs, pssMb, rssMb, sampleRss } from './lib/proc.mjs';
 import { table, waitUntil } from './lib/stats.mjs';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -17,23 +21,30 @@ const TASKS = Number(process.env.BENCH_TASKS ?? (QUICK ? 500 : 2000));
 const BUSY_TASKS = QUICK ? 100 : TASKS;
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? (QUICK ? 50 : 200));
 
-async function settledRss(pid, samples = QUICK ? 3 : 5) {
-  const seen = [];
+/** The median RSS and PSS of a few samples a second apart. */
+async function settled(pid, samples = QUICK ? 3 : 5) {
+  const rss = [];
+  const pss = [];
   for (let i = 0; i < samples; i++) {
     await new Promise((r) => setTimeout(r, 1000));
-    seen.push(rssMb(pid));
+    rss.push(rssMb(pid));
+    pss.push(pssMb(pid));
   }
-  return seen.sort((a, b) => a - b)[Math.floor(samples / 2)];
+  const median = (list) => list.sort((a, b) => a - b)[Math.floor(samples / 2)];
+  return { rss: median(rss), pss: median(pss) };
 }
 
 const site = await startLiveSite();
 try {
   const pid = site.serverPid;
   console.log(`workflow server memory: ${TASKS}-task workflow, ${SUBSCRIBERS} subscribers, busy run of ${BUSY_TASKS} tasks; Node ${process.version}`);
-  const idle = await settledRss(pid);
+  const cpu = { start: cpuMs(pid) };
+  const idle = await settled(pid);
 
+  const beforeLoad = cpuMs(pid);
   await site.loadIdle('big', TASKS);
-  const loaded = await settledRss(pid);
+  cpu.load = cpuMs(pid) - beforeLoad;
+  const loaded = await settled(pid);
 
   const busyEnds = new Set();
   const onDelta = (delta, _at, sub) => {
@@ -43,6 +54,7 @@ try {
     }
   };
   const subs = [];
+  const beforeSubscribing = cpuMs(pid);
   const peakWhileSubscribing = sampleRss(pid);
   while (subs.length < SUBSCRIBERS) {
     const sub = await openSubscriber(site, 'big', onDelta);
@@ -51,32 +63,43 @@ try {
   }
   await waitUntil(() => subs.every((s) => s.initialTasks >= TASKS), 300_000, 'every first burst');
   const subscribingPeak = peakWhileSubscribing.stop();
-  const withSubscribers = await settledRss(pid);
+  cpu.subscribing = cpuMs(pid) - beforeSubscribing;
+  const withSubscribers = await settled(pid);
 
   // The same sockets follow the busy workflow too (a second subscription each).
   await site.addWorkflow('busy', fanWorkflow(BUSY_TASKS, 'true'));
   for (const s of subs) s.follow('2', 'busy');
   const busyPeak = sampleRss(pid);
+  const beforeBusy = cpuMs(pid);
   await site.command('play', 'busy');
   // A run slower than the limit (a loaded machine) still reports the peak so far.
   await waitUntil(() => busyEnds.size === BUSY_TASKS * subs.length, 900_000, 'every job end at every subscriber').catch((err) => console.log(err.message));
   const peak = busyPeak.stop();
+  cpu.busy = cpuMs(pid) - beforeBusy;
   for (const s of subs) s.ws.close();
 
   const f = (n) => n.toFixed(0);
-  console.log(table(['state', 'RSS MB'], [
-    ['idle (no workflows)', f(idle)],
-    [`${TASKS}-task workflow loaded`, f(loaded)],
-    [`${SUBSCRIBERS} subscribers (peak while they connected: ${f(subscribingPeak)})`, f(withSubscribers)],
-    [`busy run of ${BUSY_TASKS} tasks with them, peak`, f(peak)],
+  const s = (ms) => (ms / 1000).toFixed(2);
+  console.log(table(['state', 'RSS MB', 'PSS MB', 'server CPU s (that step)'], [
+    ['idle (no workflows)', f(idle.rss), f(idle.pss), `${s(cpu.start)} (start-up)`],
+    [`${TASKS}-task workflow loaded`, f(loaded.rss), f(loaded.pss), s(cpu.load)],
+    [`${SUBSCRIBERS} subscribers (peak while they connected: ${f(subscribingPeak)})`, f(withSubscribers.rss), f(withSubscribers.pss), s(cpu.subscribing)],
+    [`busy run of ${BUSY_TASKS} tasks with them, peak`, f(peak), '', s(cpu.busy)],
   ]));
   console.log(`(VmRSS of the workflow server, pid ${pid}; the hub and this process not counted)`);
   console.log(`RESULT ${JSON.stringify({
-    memory_idle_mb: +f(idle),
-    memory_loaded_mb: +f(loaded),
-    memory_subscribers_mb: +f(withSubscribers),
+    memory_idle_mb: +f(idle.rss),
+    memory_loaded_mb: +f(loaded.rss),
+    memory_subscribers_mb: +f(withSubscribers.rss),
+    memory_idle_pss_mb: +f(idle.pss),
+    memory_loaded_pss_mb: +f(loaded.pss),
+    memory_subscribers_pss_mb: +f(withSubscribers.pss),
     memory_subscribing_peak_mb: +f(subscribingPeak),
     memory_busy_peak_mb: +f(peak),
+    memory_cpu_start_s: +s(cpu.start),
+    memory_cpu_load_s: +s(cpu.load),
+    memory_cpu_subscribing_s: +s(cpu.subscribing),
+    memory_cpu_busy_s: +s(cpu.busy),
   })}`);
 } finally {
   site.stop();

@@ -34,6 +34,18 @@ export function rssMb(pid) {
   }
 }
 
+/** Proportional memory of a process now, in MB (Pss of /proc/PID/smaps_rollup): its private pages,
+ * and its share of those it shares, such as node's own code with every other node process. NaN
+ * once it is gone or when it may not be read. */
+export function pssMb(pid) {
+  try {
+    const m = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8').match(/^Pss:\s+(\d+) kB/m);
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
 /** Samples a process's RSS every `everyMs` until stopped; `stop()` gives the largest seen. */
 export function sampleRss(pid, everyMs = 50) {
   let peak = rssMb(pid);

@@ -1,6 +1,7 @@
 import { userInfo } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
-import { isValidUserName, slurmPlatformNames, type PlatformConfig } from '../config/index.js';
+import { isValidUserName } from '../config/names.js';
+import { slurmPlatformNames, type PlatformConfig } from '../config/site.js';
 import { parseStartMessage, type ServerReport, type StartMessage } from '../identity/launch.js';
 import { isLoopback, startWorkflowServer, type RunningWorkflowServer } from '../server/app.js';
 import { workflowServerSettings } from '../server/site-settings.js';

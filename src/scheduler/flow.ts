@@ -56,20 +56,24 @@ class FlowError extends Error {
   }
 }
 
-/**
- * Reads and checks a flow.yaml; errors name it as `label` (what the people reading them see).
- * With `platforms` (the site's platform names), a task on any other platform is an error.
- */
-export function readFlowFile(file: string, label: string = file, platforms?: readonly string[]): FlowResult {
-  let source: string;
+/** A flow.yaml's text, or the error that reading it gave (naming it as `label`). */
+export function readFlowSource(file: string, label: string = file): { ok: true; source: string } | { ok: false; error: FlowErrorView } {
   try {
-    source = readFileSync(file, 'utf8');
+    return { ok: true, source: readFileSync(file, 'utf8') };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const message = code === 'ENOENT' ? 'missing: every folder under workflows/ needs a flow.yaml' : `cannot read: ${code ?? 'error'}`;
     return { ok: false, error: { message, file: label } };
   }
-  return parseFlow(source, label, platforms);
+}
+
+/**
+ * Reads and checks a flow.yaml; errors name it as `label` (what the people reading them see).
+ * With `platforms` (the site's platform names), a task on any other platform is an error.
+ */
+export function readFlowFile(file: string, label: string = file, platforms?: readonly string[]): FlowResult {
+  const read = readFlowSource(file, label);
+  return read.ok ? parseFlow(read.source, label, platforms) : read;
 }
 
 export function parseFlow(source: string, file: string, platforms?: readonly string[]): FlowResult {

@@ -7,9 +7,10 @@
  * What changes happen lives elsewhere: commands.ts (operations), scheduling.ts (the pass that
  * decides what to submit), job-lifecycle.ts (submitting, finishing, recovering jobs).
  */
+import { createHash } from 'node:crypto';
 import type { Logger } from '../util/logger.js';
 import { applyCommand, type Outcome } from './commands.js';
-import { readFlowFile, type FlowDefinition, type FlowResult } from './flow.js';
+import { parseFlow, readFlowSource, type FlowDefinition, type FlowResult } from './flow.js';
 import { launchJob, pollAdoptedJobs, recoverJobs } from './job-lifecycle.js';
 import type { JobRef, JobRunner } from './job-runner.js';
 import {
@@ -61,6 +62,8 @@ export class WorkflowRuntime {
   private passQueued = false;
   private stallTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** The text readFile parsed last (its digest) and what it gave. */
+  private parsed: { digest: string; result: FlowResult } | undefined;
 
   /** How messages name the run directory: relative to the owner's folder, because access users
    * read them too and need not learn where the site keeps its data. */
@@ -149,9 +152,17 @@ export class WorkflowRuntime {
     this.touch();
   }
 
-  /** flow.yaml as it is now, checked against the site's platforms. */
+  /**
+   * flow.yaml as it is now, checked against the site's platforms (fixed for the server's life).
+   * Text already parsed gives the same result again without parsing: the YAML parser allocates
+   * about 170 bytes per byte of text, and play and reload read a file the scan has just read.
+   */
   readFile(): FlowResult {
-    return readFlowFile(this.flowFile, this.flowLabel, this.ctx.platforms.names);
+    const read = readFlowSource(this.flowFile, this.flowLabel);
+    if (!read.ok) return read;
+    const digest = createHash('sha256').update(read.source).digest('base64');
+    if (this.parsed?.digest !== digest) this.parsed = { digest, result: parseFlow(read.source, this.flowLabel, this.ctx.platforms.names) };
+    return this.parsed.result;
   }
 
   close(): void {

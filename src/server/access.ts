@@ -33,7 +33,7 @@ import {
   parseOwnerConfig,
   saveOwnerAuthorization,
   type OwnerSharing,
-} from '../config/index.js';
+} from '../config/owner.js';
 import { parseJsonText } from '../config/json.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { PermissionSummary } from '../graphql/viewer.js';

@@ -8,14 +8,14 @@ import { readFileSync } from 'node:fs';
 import express, { Router, type Request, type Response } from 'express';
 import { formatExplanation, OPERATIONS } from '../authz/index.js';
 import { missingUserNote, sharingKeyWarnings } from '../authz/sharing-warnings.js';
-import { isValidUserName, isValidWorkflowName, loadOwnerSharing, NAME_RULE, ownerConfigPath, type OwnerSharing } from '../config/index.js';
-import { permissionsView } from '../graphql/permission-stream.js';
+import { isValidUserName, isValidWorkflowName, NAME_RULE } from '../config/names.js';
+import { loadOwnerSharing, ownerConfigPath, type OwnerSharing } from '../config/owner.js';
 import { OwnerFileUnusableError, withWorkflowSection, type AccessControl } from './access.js';
 import { AtomicWriteError } from '../util/atomic-write.js';
 import { errorMessage, isPlainObject } from '../util/values.js';
-import type { Identity } from '../identity/proof.js';
 import type { DecisionMaker } from './decisions.js';
 import { MAX_AUTHORIZATION_BYTES } from './limits.js';
+import { userProfile } from './quick-answers.js';
 
 /** How the sharing preview names people it cannot name: these can never be user names. */
 const EVERYONE_ELSE = '(anyone else)';
@@ -35,20 +35,6 @@ function optionalWorkflow(req: Request, res: Response): string | undefined | nul
   if (isValidWorkflowName(workflow)) return workflow;
   res.status(400).json({ error: `query parameter "workflow" must be a workflow name: ${NAME_RULE} (no globs)` });
   return null;
-}
-
-/**
- * `api/userprofile`: what the caller may do here, for anyone who may open the server; 403 naming
- * the refusing layer for anyone else. Answered by the front door for plain GETs (front-door.ts)
- * and by the router for the rest (HEAD, a query string).
- */
-export function userProfile(access: AccessControl, decisions: DecisionMaker, identity: Identity): { status: number; body: object } {
-  if (!decisions.open(identity, 'userprofile')) {
-    const { reason, text } = decisions.denial(identity);
-    return { status: 403, body: { error: text, reason } };
-  }
-  const viewer = decisions.viewer(identity);
-  return { status: 200, body: { username: identity.user, owner: access.owner, groups: viewer.groups(), ...permissionsView(viewer.summary()) } };
 }
 
 export function apiRoutes(

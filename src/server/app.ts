@@ -1,34 +1,28 @@
 /**
- * The workflow server of one owner: an express app under `/user/O/`, GraphQL over HTTP and
- * WebSocket, pages, the REST API and the hub's control endpoints, on a loopback HTTP server.
+ * The workflow server of one owner on a loopback HTTP server: its engine and access rules, the
+ * front door for the hottest requests, and, each loaded when first needed, the express app under
+ * `/user/O/` (pages, the REST API, the hub's control endpoints; express-app.ts) and GraphQL over
+ * HTTP and WebSocket.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import { isIP } from 'node:net';
-import type { Duplex } from 'node:stream';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import express, { type NextFunction, type Request, type Response } from 'express';
-import { ownerConfigPath, ownerDir, type PlatformConfig } from '../config/index.js';
-import { ProofVerifier } from '../identity/proof.js';
+import { ownerConfigPath, ownerDir } from '../config/owner.js';
+import type { PlatformConfig } from '../config/site.js';
+import { ProofVerifier, type Identity } from '../identity/proof.js';
 import { WorkflowEngine } from '../scheduler/index.js';
 import type { Logger } from '../util/logger.js';
 import { AccessControl } from './access.js';
-import { apiRoutes, userProfile } from './api-routes.js';
-import { controlRoutes } from './control-routes.js';
 import { DecisionMaker } from './decisions.js';
+import type { GraphqlPart } from './express-app.js';
 import { serverFrontDoor } from './front-door.js';
-import { CONTROL_PREFIX, requireProof } from './identity.js';
-import { DEFAULT_SERVER_LIMITS, describeBytes, MAX_GRAPHQL_BYTES, type ServerLimits } from './limits.js';
-import { jobFileRoute } from './job-file-route.js';
-import { pageRoutes, renderNotFound } from './page-routes.js';
+import { CONTROL_PREFIX } from './identity.js';
+import { DEFAULT_SERVER_LIMITS, type ServerLimits } from './limits.js';
+import { LazyGraphql } from './lazy-graphql.js';
+import { health, userProfile, type Answer } from './quick-answers.js';
 import type { SubscriptionOptions, Subscriptions } from './subscriptions.js';
 import { watchFile } from '../util/watch-file.js';
 import type { Membership, SiteSettings } from '../identity/launch.js';
-import { securityHeaderList, securityHeaders } from '../util/security-headers.js';
-import { staticAssets } from '../util/static-assets.js';
-
-/** The repository root, for views/ and static/ (dist/server or src/server → two levels up). */
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { securityHeaderList } from '../util/security-headers.js';
 
 export interface WorkflowServerOptions {
   owner: string;
@@ -72,12 +66,6 @@ export function isLoopback(host: string): boolean {
   return host === '::1';
 }
 
-/** What GraphQL adds to a server: its HTTP handler and its WebSocket subscriptions. */
-interface GraphqlPart {
-  handler: express.RequestHandler;
-  subscriptions: Subscriptions;
-}
-
 /**
  * GraphQL over HTTP and WebSocket is most of the code a server loads (graphql, graphql-http,
  * graphql-ws, ws, the schema): a third of its start-up CPU and several MB. It is loaded when first
@@ -104,6 +92,11 @@ async function loadGraphql(engine: WorkflowEngine, owner: string, subscriptionOp
 
 export async function startWorkflowServer(options: WorkflowServerOptions): Promise<RunningWorkflowServer> {
   const { owner, logger } = options;
+  /** Damage found at run time that the server cannot mend: it stops, and the hub sees it gone. */
+  const stopDamaged = (err: Error, why: string): never => {
+    logger.fatal({ err: err.message }, `workflow server stopping: ${why}`);
+    process.exit(70);
+  };
   if (!isLoopback(options.host)) throw new Error(`refusing to listen on ${options.host}: the workflow server listens on loopback only`);
   const hubOrigin = new URL(options.hubOrigin).origin;
   const base = `/user/${owner}/`;
@@ -121,103 +114,46 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
     ...(options.platforms ? { platforms: options.platforms } : {}),
     ...(options.slurmRefusal !== undefined ? { slurmRefusal: options.slurmRefusal } : {}),
     // A damaged engine database at run time: the message names the file; the server stops.
-    onFatal: (err) => {
-      logger.fatal({ err: err.message }, 'workflow server stopping: its engine cannot go on');
-      process.exit(70);
-    },
+    onFatal: (err) => stopDamaged(err, 'its engine cannot go on'),
   });
   await engine.start();
 
-  const workflowExists = (workflow: string): boolean => engine.getWorkflow(workflow) !== undefined;
-
-  // GraphQL, loaded by the first request, socket or page that needs it (see loadGraphql).
-  let loaded: GraphqlPart | undefined;
-  let loading: Promise<GraphqlPart> | undefined;
-  const graphql = (): Promise<GraphqlPart> =>
-    (loading ??= loadGraphql(engine, owner, {
-      server,
-      path: `${base}subscriptions`,
-      hubOrigin,
-      verifier,
-      access,
-      decisions,
-      logger: logger.child({ part: 'subscriptions' }),
-      limits,
-    }).then(
-      (part) => {
-        loaded = part;
-        server.off('upgrade', holdUpgrade);
-        for (const held of heldUpgrades.splice(0)) server.emit('upgrade', ...held);
-        return part;
-      },
-      (err: unknown) => {
-        logger.error({ err: (err as Error).message }, 'GraphQL could not be loaded; its requests and sockets fail');
-        server.off('upgrade', holdUpgrade);
-        for (const [, socket] of heldUpgrades.splice(0)) socket.destroy();
-        throw err;
-      },
-    ));
-  // Its failure is logged once and answers each GraphQL request; no unhandled rejection here.
-  const loadGraphqlNow = (): void => void graphql().catch(() => undefined);
-
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('views', join(ROOT, 'views'));
-  app.set('view engine', 'ejs');
-  const headerList = securityHeaderList(new URL(hubOrigin).protocol === 'https:');
+  const headers = securityHeaderList(new URL(hubOrigin).protocol === 'https:');
   const identityLogger = logger.child({ part: 'identity' });
-  app.use(securityHeaders(headerList));
-  app.use(requireProof(verifier, identityLogger));
-  app.use(CONTROL_PREFIX, controlRoutes(access));
-  // express matches `/user/O` and `/user/O/` alike; only the bare one needs sending on.
-  app.get(base.slice(0, -1), (req, res, next) => {
-    if (req.originalUrl.split('?')[0] === base.slice(0, -1)) res.redirect(base);
-    else next();
-  });
-  app.use(`${base}static`, staticAssets());
-  app.use(`${base}api`, apiRoutes(access, decisions, options.dataDir, workflowExists));
-  app.use(`${base}graphql`, express.json({ limit: MAX_GRAPHQL_BYTES, type: ['application/json', 'application/graphql-response+json'] }));
-  // The first GraphQL request loads GraphQL (see loadGraphql) and waits for it; if it cannot load, they fail.
-  app.all(`${base}graphql`, (req, res, next) => {
-    graphql()
-      .then((part) => part.handler(req, res, next))
-      .catch(next);
-  });
-  app.use(base, jobFileRoute(engine, decisions));
-  // A page's script asks for GraphQL next: it starts loading as soon as the page has been sent.
-  app.use(base, (req, res, next) => {
-    if (req.method === 'GET') res.once('finish', () => loadGraphqlNow());
-    next();
-  });
-  app.use(base, pageRoutes({ owner, base }, decisions, workflowExists));
-  app.use((req, res) => {
-    // Browsers get the product's page; API clients (and anything not asking for HTML) keep JSON.
-    if (req.accepts(['json', 'html']) === 'html') renderNotFound(res, { owner, base });
-    else res.status(404).json({ error: 'not found' });
-  });
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const e = err as { type?: string; status?: number; limit?: number; message?: string };
-    if (e.type === 'entity.too.large') {
-      res.status(413).json({ error: `request body too large: the limit here is ${describeBytes(e.limit ?? 0)}` });
-    } else if (e.type === 'entity.parse.failed') {
-      res.status(400).json({ error: `request body is not valid JSON: ${e.message}` });
-    } else if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
-      res.status(e.status).json({ error: e.message ?? 'bad request' });
-    } else {
-      logger.error({ err: e.message }, 'request failed');
-      res.status(500).json({ error: 'internal error' });
-    }
-  });
-
-  const frontDoor = serverFrontDoor({ base, verifier, logger: identityLogger, headers: headerList, profile: (identity) => userProfile(access, decisions, identity) }, app);
-  const server = createServer(frontDoor);
-  // The first socket loads GraphQL; sockets opened before it is ready are held, then handed to it in the order they came.
-  const heldUpgrades: [IncomingMessage, Duplex, Buffer][] = [];
-  const holdUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    heldUpgrades.push([req, socket, head]);
-    loadGraphqlNow();
+  // express and what runs behind it (pages, the REST API, GraphQL over HTTP, the hub's pushes) are
+  // loaded by the first request the front door does not answer: an idle server, asked only for its
+  // health, never loads them. A failed load stops the server, as a failed GraphQL load does.
+  let expressApp: Promise<RequestListener> | undefined;
+  const viaExpress: RequestListener = (req, res) => {
+    expressApp ??= import('./express-app.js').then(
+      ({ expressApp: build }) =>
+        build({ owner, base, dataDir: options.dataDir, hubOrigin, headers, verifier, identityLogger, logger, access, decisions, engine, graphql }),
+      (err: Error) => stopDamaged(err, `its pages and API could not be loaded (${err.message})`),
+    );
+    void expressApp.then((app) => app(req, res));
   };
-  server.on('upgrade', holdUpgrade);
+  const answers = new Map<string, (identity: Identity) => Answer>([
+    [`${base}api/userprofile`, (identity) => userProfile(access, decisions, identity)],
+    [`${CONTROL_PREFIX}health`, () => health(owner)],
+  ]);
+  const server = createServer(serverFrontDoor({ verifier, logger: identityLogger, headers, answers }, viaExpress));
+  // GraphQL, loaded by the first request, socket or page that needs it (see loadGraphql).
+  const graphql = new LazyGraphql({
+    server,
+    logger,
+    load: () =>
+      loadGraphql(engine, owner, {
+        server,
+        path: `${base}subscriptions`,
+        hubOrigin,
+        verifier,
+        access,
+        decisions,
+        logger: logger.child({ part: 'subscriptions' }),
+        limits,
+      }),
+    onFatal: (err) => stopDamaged(err, `GraphQL could not be loaded (${err.message})`),
+  });
   const ownerFile = watchFile(ownerConfigPath(options.dataDir, owner), () => {
     logger.info('owner configuration changed on disk; re-reading it');
     access.reloadOwnerFile();
@@ -237,14 +173,13 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
 
   const subscriptions: Subscriptions = {
     get size() {
-      return loaded?.subscriptions.size ?? 0;
+      return graphql.loaded?.subscriptions.size ?? 0;
     },
     get serialised() {
-      return loaded?.subscriptions.serialised ?? 0;
+      return graphql.loaded?.subscriptions.serialised ?? 0;
     },
     async close() {
-      const part = await loading?.catch(() => undefined);
-      await part?.subscriptions.close();
+      await (await graphql.settled())?.subscriptions.close();
     },
   };
 

@@ -4,10 +4,11 @@
  */
 import express, { Router } from 'express';
 import { isPlainObject } from '../util/values.js';
-import { isValidUserName } from '../config/index.js';
+import { isValidUserName } from '../config/names.js';
 import { parseSiteSettings } from '../identity/launch.js';
 import type { AccessControl } from './access.js';
 import { MAX_CONTROL_BYTES } from './limits.js';
+import { health } from './quick-answers.js';
 
 function parseMembership(body: unknown): { groups: Record<string, string[]>; accounts?: string[] } | string {
   if (!isPlainObject(body) || !isPlainObject(body.groups)) return 'body must be {"groups": {"<group>": ["<user>", …]}, "accounts": ["<user>", …]}';
@@ -25,7 +26,8 @@ function parseMembership(body: unknown): { groups: Record<string, string[]>; acc
 export function controlRoutes(access: AccessControl): Router {
   const router = Router();
   router.get('/health', (_req, res) => {
-    res.json({ status: 'ok', owner: access.owner, pid: process.pid });
+    const { status, body } = health(access.owner);
+    res.status(status).json(body);
   });
   router.put('/membership', express.json({ limit: MAX_CONTROL_BYTES }), (req, res) => {
     const parsed = parseMembership(req.body);

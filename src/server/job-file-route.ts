@@ -6,7 +6,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { Router } from 'express';
-import { isValidWorkflowName } from '../config/index.js';
+import { isValidWorkflowName } from '../config/names.js';
 import { EngineUsageError, type JobFile, type JobLogFile, type WorkflowEngine } from '../scheduler/index.js';
 import type { DecisionMaker } from './decisions.js';
 

@@ -9,7 +9,7 @@
 import { Router, type Response } from 'express';
 import { graphqlNames, OPERATIONS } from '../authz/index.js';
 import { permissionsView } from '../graphql/permission-stream.js';
-import { isValidWorkflowName } from '../config/index.js';
+import { isValidWorkflowName } from '../config/names.js';
 import type { DecisionMaker } from './decisions.js';
 import { assetBase } from '../util/static-assets.js';
 

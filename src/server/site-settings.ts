@@ -3,7 +3,7 @@
  * identity/launch.ts), never from the site file, which the server may not be able to read and
  * which holds things it must not see.
  */
-import { parseSiteConfig, type SiteConfig } from '../config/index.js';
+import { parseSiteConfig, type SiteConfig } from '../config/site.js';
 import type { SiteSettings } from '../identity/launch.js';
 
 export type WorkflowServerSettings = SiteConfig['WorkflowServer'];

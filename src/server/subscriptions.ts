@@ -40,6 +40,7 @@ import type { DecisionMaker } from './decisions.js';
 import { refuseDocument } from './graphql-route.js';
 import { verifyRequest } from './identity.js';
 import { MAX_GRAPHQL_BYTES, type ServerLimits } from './limits.js';
+import { refuseUpgrade } from './refuse-upgrade.js';
 import { SubscriptionFrames } from './subscription-frames.js';
 
 export const CLOSE_FORBIDDEN = 4403;
@@ -63,10 +64,6 @@ export interface Subscriptions {
   /** Results serialised for subscribers so far (a delta shared by many: once per document). */
   readonly serialised: number;
   close(): Promise<void>;
-}
-
-function refuseUpgrade(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\n\r\n${text}`);
 }
 
 export function attachSubscriptions(options: SubscriptionOptions): Subscriptions {

@@ -1,4 +1,5 @@
 export {
+  flotillaServerArgv,
   Spawner,
   type ServerInfo,
   type ServerLaunch,

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { WorkflowEngine } from '../../src/scheduler/index.js';
@@ -161,6 +161,19 @@ tasks:
     await waitStatus(engine, 're', 'stopped');
     expect(out(engine, 're', '1/a')).toBe('new\n');
     expect(out(engine, 're', '1/b')).toBe('b\n');
+  });
+
+  it('play takes the file as it is now, even edited to the same size within the same modification time', async () => {
+    const file = box.writeFlow('same', 'tasks:\n  a: { script: "echo one" }\n');
+    const engine = await box.engine();
+    await waitFor('listed', () => engine.getWorkflow('same'));
+    const { atime, mtime } = statSync(file);
+    // Same length, same times: only the text tells the two apart (parses are reused by content).
+    writeFileSync(file, 'tasks:\n  a: { script: "echo two" }\n');
+    utimesSync(file, atime, mtime);
+    await ok(engine, 'play', 'same');
+    await waitStatus(engine, 'same', 'stopped');
+    expect(out(engine, 'same', '1/a')).toBe('two\n');
   });
 
   it('hold, release, hold point and release_hold_point', async () => {

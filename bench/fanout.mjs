@@ -95,13 +95,17 @@ async function busyRun(site) {
   await growTo(site, subs, BUSY_SUBSCRIBERS, 'busy', onDelta, 0);
   const serverCpu0 = cpuMs(site.serverPid);
   const hubCpu0 = cpuMs(site.hubPid);
+  const clientCpu0 = process.cpuUsage();
+  const bytes0 = subs.reduce((n, s) => n + s.bytes, 0);
+  const deltas0 = subs.reduce((n, s) => n + s.deltas, 0);
   const t0 = wallNow();
   await site.command('play', 'busy');
   const everywhere = () => [...ends.values()].filter((e) => e.seen.size === subs.length);
   // A run slower than the limit (a loaded machine) still reports the job ends that arrived.
   await waitUntil(() => everywhere().length === BUSY_TASKS, 600_000, 'every job end at every subscriber').catch((err) => console.log(err.message));
   const seconds = (wallNow() - t0) / 1000;
-  const deliveries = subs.reduce((n, s) => n + s.deltas, 0);
+  const deliveries = subs.reduce((n, s) => n + s.deltas, 0) - deltas0;
+  const clientCpu = process.cpuUsage(clientCpu0);
   const latencies = everywhere().map((e) => e.last - e.finishedAt).sort((a, b) => a - b);
   for (const s of subs) s.ws.close();
   return {
@@ -114,6 +118,8 @@ async function busyRun(site) {
     deltasPerSubscriber: deliveries / subs.length,
     serverCpuPerDelivery: (cpuMs(site.serverPid) - serverCpu0) / deliveries,
     hubCpuPerDelivery: (cpuMs(site.hubPid) - hubCpu0) / deliveries,
+    clientCpuPerDelivery: (clientCpu.user + clientCpu.system) / 1000 / deliveries,
+    bytesPerDelivery: (subs.reduce((n, s) => n + s.bytes, 0) - bytes0) / deliveries,
   };
 }
 
@@ -134,6 +140,7 @@ try {
     [`busy run, job end -> last subscriber (${busy.complete}/${BUSY_TASKS} ends, ${busy.tasksPerSecond.toFixed(0)} tasks/s, ${busy.deltasPerSubscriber.toFixed(0)} deltas each)`,
       busy.count, f(busy.p50), f(busy.p99), f(busy.max), f3(busy.serverCpuPerDelivery), f3(busy.hubCpuPerDelivery)],
   ]));
+  console.log(`busy run: ${busy.bytesPerDelivery.toFixed(0)} bytes per delta; the subscribers' own process spent ${f3(busy.clientCpuPerDelivery)} CPU ms per delta`);
   console.log('(wall-clock latencies on this machine; CPU from /proc/PID/stat, per delta delivered to one subscriber;');
   console.log(' the single-change rows include the mutation itself, the busy row includes running the jobs)');
   const result = {};

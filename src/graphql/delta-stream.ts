@@ -21,21 +21,17 @@ type Event = { deltas: Delta };
  * then make once for all of them (src/server/subscription-frames.ts).
  */
 const events = new WeakMap<Delta, Event>();
-const sharedEvents = new WeakSet<object>();
 
 function eventOf(delta: Delta): Event {
   let event = events.get(delta);
-  if (!event) {
-    event = { deltas: delta };
-    events.set(delta, event);
-    sharedEvents.add(event);
-  }
+  if (!event) events.set(delta, (event = { deltas: delta }));
   return event;
 }
 
 /** Whether `event` came from a delta stream: the same object for everyone given that delta. */
 export function isDeltaEvent(event: unknown): event is object {
-  return typeof event === 'object' && event !== null && sharedEvents.has(event);
+  if (typeof event !== 'object' || event === null || !('deltas' in event)) return false;
+  return events.get(event.deltas as Delta) === event;
 }
 
 /** Whose view a stream follows, and when to look again. */

@@ -1,7 +1,7 @@
 /**
  * Turns the engine's delta listener into the async iterator a GraphQL subscription needs. The
- * listener's promise resolves only when the subscriber has taken the delta, so a slow client
- * makes the engine merge changes instead of this queue growing without bound.
+ * listener's promise resolves only when the subscriber asks for the delta after it, so a slow
+ * client makes the engine merge changes instead of this queue growing without bound.
  *
  * With a viewer, only workflows the viewer may read are sent, decided afresh for every delta. When
  * permissions change, a workflow that is no longer readable gets a `pruned` delta at once and
@@ -46,6 +46,8 @@ export function deltaStream(engine: WorkflowEngine, workflows: string[] | null, 
   const queue: { delta: Delta; taken: () => void }[] = [];
   let wake: (() => void) | undefined;
   let done = false;
+  /** The delta handed out last: released once the caller asks for another, not before. */
+  let handedOut: (() => void) | undefined;
   // One decision per workflow until something that decides changes (recheck clears it): not one
   // per delta. Every input of the decision (sharing, site settings, membership) fires `changes`.
   const decided = new Map<string, boolean>();
@@ -103,19 +105,25 @@ export function deltaStream(engine: WorkflowEngine, workflows: string[] | null, 
       done = true;
       stopWatching();
       unsubscribe();
+      handedOut?.();
       releaseQueue(() => false);
       wake?.();
     }
     return { done: true, value: undefined };
   };
   const next = async (): Promise<IteratorResult<Event>> => {
+    // The caller (the socket writer) asks again only when its client has read the last message:
+    // until then the engine merges whatever changes, so what goes next is the latest, not a
+    // delta taken a round earlier that has waited here meanwhile.
+    handedOut?.();
+    handedOut = undefined;
     while (!done && queue.length === 0) {
       await new Promise<void>((resolve) => (wake = resolve));
       wake = undefined;
     }
     const item = queue.shift();
     if (done || !item) return finish();
-    item.taken();
+    handedOut = item.taken;
     return { done: false, value: eventOf(item.delta) };
   };
   return streamIterator(next, finish);

@@ -22,6 +22,8 @@ const CHANGES = Number(process.env.BENCH_CHANGES ?? (QUICK ? 6 : 20));
 const COUNTS = (process.env.BENCH_SUBSCRIBERS ?? (QUICK ? '1,50' : '1,50,200')).split(',').map(Number);
 const BUSY_SUBSCRIBERS = COUNTS.at(-1);
 const DELIVERY_TIMEOUT_MS = 30_000;
+/** Job ends this long after the first are the busy run's steady state (reported besides the whole run). */
+const STEADY_AFTER_MS = 5_000;
 const wallNow = () => performance.timeOrigin + performance.now();
 
 /** Opens subscribers until there are `count`, each waiting for its first burst (with `tasks` tasks). */
@@ -107,12 +109,18 @@ async function busyRun(site) {
   const deliveries = subs.reduce((n, s) => n + s.deltas, 0) - deltas0;
   const clientCpu = process.cpuUsage(clientCpu0);
   const latencies = everywhere().map((e) => e.last - e.finishedAt).sort((a, b) => a - b);
+  // Said apart because they differ in kind: the first seconds carry every subscriber's copy of the
+  // `added` burst of all tasks (play creates them), the rest only changes.
+  const firstEnd = Math.min(...[...ends.values()].map((e) => e.finishedAt));
+  const steady = everywhere().filter((e) => e.finishedAt >= firstEnd + STEADY_AFTER_MS).map((e) => e.last - e.finishedAt).sort((a, b) => a - b);
   for (const s of subs) s.ws.close();
   return {
     count: subs.length,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     max: latencies.at(-1),
+    steadyP50: percentile(steady, 50),
+    steadyP99: percentile(steady, 99),
     tasksPerSecond: latencies.length / seconds,
     complete: latencies.length,
     deltasPerSubscriber: deliveries / subs.length,
@@ -140,6 +148,7 @@ try {
     [`busy run, job end -> last subscriber (${busy.complete}/${BUSY_TASKS} ends, ${busy.tasksPerSecond.toFixed(0)} tasks/s, ${busy.deltasPerSubscriber.toFixed(0)} deltas each)`,
       busy.count, f(busy.p50), f(busy.p99), f(busy.max), f3(busy.serverCpuPerDelivery), f3(busy.hubCpuPerDelivery)],
   ]));
+  console.log(`busy run, job ends from ${STEADY_AFTER_MS / 1000} s after the first on: p50 ${f(busy.steadyP50)} ms, p99 ${f(busy.steadyP99)} ms`);
   console.log(`busy run: ${busy.bytesPerDelivery.toFixed(0)} bytes per delta; the subscribers' own process spent ${f3(busy.clientCpuPerDelivery)} CPU ms per delta`);
   console.log('(wall-clock latencies on this machine; CPU from /proc/PID/stat, per delta delivered to one subscriber;');
   console.log(' the single-change rows include the mutation itself, the busy row includes running the jobs)');
@@ -154,6 +163,8 @@ try {
   result[`fanout_busy_p50_ms_${busy.count}`] = +f(busy.p50);
   result[`fanout_busy_p99_ms_${busy.count}`] = +f(busy.p99);
   result[`fanout_busy_max_ms_${busy.count}`] = +f(busy.max);
+  result[`fanout_busy_steady_p99_ms_${busy.count}`] = +f(busy.steadyP99);
+  result[`fanout_busy_bytes_per_delta_${busy.count}`] = Math.round(busy.bytesPerDelivery);
   result[`fanout_busy_server_cpu_ms_per_delta_${busy.count}`] = +f3(busy.serverCpuPerDelivery);
   result[`fanout_busy_hub_cpu_ms_per_delta_${busy.count}`] = +f3(busy.hubCpuPerDelivery);
   console.log(`RESULT ${JSON.stringify(result)}`);

@@ -134,16 +134,22 @@ describe('sharing and coalescing', () => {
     const second: Delta[] = [];
     engine.subscribe(['s'], (d) => void first.push(d));
     engine.subscribe(['s'], (d) => void second.push(d));
-    // The stuck one takes its first burst, then does not take the next delta until released.
+    // The stuck ones take their first burst, then do not take the next delta until released.
     const stuck = mirror();
+    const alsoStuck = mirror();
+    let held: Promise<void> | undefined;
     let release: () => void = () => undefined;
     let stuckCalls = 0;
     engine.subscribe(['s'], (d) => {
       stuckCalls++;
       stuck.apply(d);
-      if (stuckCalls === 2) return new Promise<void>((r) => (release = r));
+      if (stuckCalls === 2) return (held = new Promise<void>((r) => (release = r)));
     });
-    await waitFor('the first bursts', () => first.length > 0 && second.length > 0 && stuckCalls > 0);
+    engine.subscribe(['s'], (d) => {
+      alsoStuck.apply(d);
+      if (alsoStuck.deltas.length === 2) return held;
+    });
+    await waitFor('the first bursts', () => first.length > 0 && second.length > 0 && stuckCalls > 0 && alsoStuck.deltas.length > 0);
     await ok(engine, 'play', 's');
     await waitStatus(engine, 's', 'stopped');
     await waitFor('the fast ones to see the end', () => first.some((d) => d.updated?.workflow?.status === 'stopped'));
@@ -160,6 +166,9 @@ describe('sharing and coalescing', () => {
     expect(stuckCalls).toBe(3);
     expect(stuck.status()).toBe('stopped');
     for (const t of engine.getWorkflow('s')!.tasks) expect(stuck.tasks.get(t.id)).toMatchObject({ state: t.state, submitNum: t.submitNum });
+    // Stuck at the same delta and released together: the same merged object, made once.
+    await waitFor('the other stuck one to take the rest', () => alsoStuck.deltas.length === 3);
+    expect(alsoStuck.deltas[2]).toBe(stuck.deltas[2]);
   });
 
   it('gives subscribers of an unchanged workflow the same first burst, built from what was published', async () => {

@@ -22,6 +22,8 @@ const CHANGES = Number(process.env.BENCH_CHANGES ?? (QUICK ? 6 : 20));
 const COUNTS = (process.env.BENCH_SUBSCRIBERS ?? (QUICK ? '1,50' : '1,50,200')).split(',').map(Number);
 const BUSY_SUBSCRIBERS = COUNTS.at(-1);
 const DELIVERY_TIMEOUT_MS = 30_000;
+/** Job ends this long after the first are the busy run's steady state (reported besides the whole run). */
+const STEADY_AFTER_MS = 5_000;
 const wallNow = () => performance.timeOrigin + performance.now();
 
 /** Opens subscribers until there are `count`, each waiting for its first burst (with `tasks` tasks). */
@@ -95,25 +97,37 @@ async function busyRun(site) {
   await growTo(site, subs, BUSY_SUBSCRIBERS, 'busy', onDelta, 0);
   const serverCpu0 = cpuMs(site.serverPid);
   const hubCpu0 = cpuMs(site.hubPid);
+  const clientCpu0 = process.cpuUsage();
+  const bytes0 = subs.reduce((n, s) => n + s.bytes, 0);
+  const deltas0 = subs.reduce((n, s) => n + s.deltas, 0);
   const t0 = wallNow();
   await site.command('play', 'busy');
   const everywhere = () => [...ends.values()].filter((e) => e.seen.size === subs.length);
   // A run slower than the limit (a loaded machine) still reports the job ends that arrived.
   await waitUntil(() => everywhere().length === BUSY_TASKS, 600_000, 'every job end at every subscriber').catch((err) => console.log(err.message));
   const seconds = (wallNow() - t0) / 1000;
-  const deliveries = subs.reduce((n, s) => n + s.deltas, 0);
+  const deliveries = subs.reduce((n, s) => n + s.deltas, 0) - deltas0;
+  const clientCpu = process.cpuUsage(clientCpu0);
   const latencies = everywhere().map((e) => e.last - e.finishedAt).sort((a, b) => a - b);
+  // Said apart because they differ in kind: the first seconds carry every subscriber's copy of the
+  // `added` burst of all tasks (play creates them), the rest only changes.
+  const firstEnd = Math.min(...[...ends.values()].map((e) => e.finishedAt));
+  const steady = everywhere().filter((e) => e.finishedAt >= firstEnd + STEADY_AFTER_MS).map((e) => e.last - e.finishedAt).sort((a, b) => a - b);
   for (const s of subs) s.ws.close();
   return {
     count: subs.length,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     max: latencies.at(-1),
+    steadyP50: percentile(steady, 50),
+    steadyP99: percentile(steady, 99),
     tasksPerSecond: latencies.length / seconds,
     complete: latencies.length,
     deltasPerSubscriber: deliveries / subs.length,
     serverCpuPerDelivery: (cpuMs(site.serverPid) - serverCpu0) / deliveries,
     hubCpuPerDelivery: (cpuMs(site.hubPid) - hubCpu0) / deliveries,
+    clientCpuPerDelivery: (clientCpu.user + clientCpu.system) / 1000 / deliveries,
+    bytesPerDelivery: (subs.reduce((n, s) => n + s.bytes, 0) - bytes0) / deliveries,
   };
 }
 
@@ -134,6 +148,8 @@ try {
     [`busy run, job end -> last subscriber (${busy.complete}/${BUSY_TASKS} ends, ${busy.tasksPerSecond.toFixed(0)} tasks/s, ${busy.deltasPerSubscriber.toFixed(0)} deltas each)`,
       busy.count, f(busy.p50), f(busy.p99), f(busy.max), f3(busy.serverCpuPerDelivery), f3(busy.hubCpuPerDelivery)],
   ]));
+  console.log(`busy run, job ends from ${STEADY_AFTER_MS / 1000} s after the first on: p50 ${f(busy.steadyP50)} ms, p99 ${f(busy.steadyP99)} ms`);
+  console.log(`busy run: ${busy.bytesPerDelivery.toFixed(0)} bytes per delta; the subscribers' own process spent ${f3(busy.clientCpuPerDelivery)} CPU ms per delta`);
   console.log('(wall-clock latencies on this machine; CPU from /proc/PID/stat, per delta delivered to one subscriber;');
   console.log(' the single-change rows include the mutation itself, the busy row includes running the jobs)');
   const result = {};
@@ -147,6 +163,8 @@ try {
   result[`fanout_busy_p50_ms_${busy.count}`] = +f(busy.p50);
   result[`fanout_busy_p99_ms_${busy.count}`] = +f(busy.p99);
   result[`fanout_busy_max_ms_${busy.count}`] = +f(busy.max);
+  result[`fanout_busy_steady_p99_ms_${busy.count}`] = +f(busy.steadyP99);
+  result[`fanout_busy_bytes_per_delta_${busy.count}`] = Math.round(busy.bytesPerDelivery);
   result[`fanout_busy_server_cpu_ms_per_delta_${busy.count}`] = +f3(busy.serverCpuPerDelivery);
   result[`fanout_busy_hub_cpu_ms_per_delta_${busy.count}`] = +f3(busy.hubCpuPerDelivery);
   console.log(`RESULT ${JSON.stringify(result)}`);

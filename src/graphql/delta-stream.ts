@@ -1,7 +1,7 @@
 /**
  * Turns the engine's delta listener into the async iterator a GraphQL subscription needs. The
- * listener's promise resolves only when the subscriber has taken the delta, so a slow client
- * makes the engine merge changes instead of this queue growing without bound.
+ * listener's promise resolves only when the subscriber asks for the delta after it, so a slow
+ * client makes the engine merge changes instead of this queue growing without bound.
  *
  * With a viewer, only workflows the viewer may read are sent, decided afresh for every delta. When
  * permissions change, a workflow that is no longer readable gets a `pruned` delta at once and
@@ -21,21 +21,17 @@ type Event = { deltas: Delta };
  * then make once for all of them (src/server/subscription-frames.ts).
  */
 const events = new WeakMap<Delta, Event>();
-const sharedEvents = new WeakSet<object>();
 
 function eventOf(delta: Delta): Event {
   let event = events.get(delta);
-  if (!event) {
-    event = { deltas: delta };
-    events.set(delta, event);
-    sharedEvents.add(event);
-  }
+  if (!event) events.set(delta, (event = { deltas: delta }));
   return event;
 }
 
 /** Whether `event` came from a delta stream: the same object for everyone given that delta. */
 export function isDeltaEvent(event: unknown): event is object {
-  return typeof event === 'object' && event !== null && sharedEvents.has(event);
+  if (typeof event !== 'object' || event === null || !('deltas' in event)) return false;
+  return events.get(event.deltas as Delta) === event;
 }
 
 /** Whose view a stream follows, and when to look again. */
@@ -50,6 +46,8 @@ export function deltaStream(engine: WorkflowEngine, workflows: string[] | null, 
   const queue: { delta: Delta; taken: () => void }[] = [];
   let wake: (() => void) | undefined;
   let done = false;
+  /** The delta handed out last: released once the caller asks for another, not before. */
+  let handedOut: (() => void) | undefined;
   // One decision per workflow until something that decides changes (recheck clears it): not one
   // per delta. Every input of the decision (sharing, site settings, membership) fires `changes`.
   const decided = new Map<string, boolean>();
@@ -107,19 +105,25 @@ export function deltaStream(engine: WorkflowEngine, workflows: string[] | null, 
       done = true;
       stopWatching();
       unsubscribe();
+      handedOut?.();
       releaseQueue(() => false);
       wake?.();
     }
     return { done: true, value: undefined };
   };
   const next = async (): Promise<IteratorResult<Event>> => {
+    // The caller (the socket writer) asks again only when its client has read the last message:
+    // until then the engine merges whatever changes, so what goes next is the latest, not a
+    // delta taken a round earlier that has waited here meanwhile.
+    handedOut?.();
+    handedOut = undefined;
     while (!done && queue.length === 0) {
       await new Promise<void>((resolve) => (wake = resolve));
       wake = undefined;
     }
     const item = queue.shift();
     if (done || !item) return finish();
-    item.taken();
+    handedOut = item.taken;
     return { done: false, value: eventOf(item.delta) };
   };
   return streamIterator(next, finish);

@@ -6,7 +6,8 @@
  *
  * A subscriber that keeps up receives each delta as the very object that was published: every such
  * subscriber holds the same one, so what is derived from it (the GraphQL result, its JSON) can be
- * made once for all of them. Only a subscriber that fell behind gets a merged delta of its own.
+ * made once for all of them. A subscriber that fell behind gets a merged delta, the same object as
+ * every other subscriber that fell behind at the same delta and takes at the same point.
  */
 import type { Logger } from '../util/logger.js';
 import type { Delta, DeltaListener, TaskUpdate, TaskView, WorkflowSummary } from './types.js';
@@ -15,6 +16,11 @@ type TaskEntry = { kind: 'added'; data: TaskView } | { kind: 'updated'; data: Ta
 
 /** Several deltas of one workflow that a subscriber has not taken yet, merged into one. */
 class Merged {
+  /**
+   * The first and the last delta merged: a subscriber's pending deltas of a workflow are all that
+   * was published for it since the first, so two with the same first and last hold the same merge.
+   */
+  constructor(readonly first: Delta, public last: Delta) {}
   added?: WorkflowSummary;
   updated?: Partial<WorkflowSummary>;
   pruned = false;
@@ -36,6 +42,12 @@ export class DeltaHub {
   private readonly ready = new Set<Subscriber>();
   /** Deltas handed to listeners so far (for benchmarks and health figures). */
   delivered = 0;
+  /**
+   * Merges made so far, by first and last delta: subscribers that fell behind together get the
+   * same merged object, whose result the server then makes once for all of them too. Held only as
+   * long as the first delta is.
+   */
+  private readonly merges = new WeakMap<Delta, Map<Delta, { delta: Delta | undefined }>>();
 
   constructor(private readonly logger: Logger) {}
 
@@ -59,9 +71,11 @@ export class DeltaHub {
     if (sub.filter && !sub.filter.has(delta.workflow)) return;
     const pending = sub.pending.get(delta.workflow);
     if (!pending) sub.pending.set(delta.workflow, delta);
-    else if (pending instanceof Merged) merge(pending, delta);
-    else {
-      const merged = new Merged();
+    else if (pending instanceof Merged) {
+      merge(pending, delta);
+      pending.last = delta;
+    } else {
+      const merged = new Merged(pending, delta);
       merge(merged, pending);
       merge(merged, delta);
       sub.pending.set(delta.workflow, merged);
@@ -86,7 +100,7 @@ export class DeltaHub {
       if (next.done) break;
       const [workflow, pending] = next.value;
       sub.pending.delete(workflow);
-      const delta = pending instanceof Merged ? toDelta(workflow, pending) : pending;
+      const delta = pending instanceof Merged ? this.merged(workflow, pending) : pending;
       if (!delta) continue;
       this.delivered++;
       let result: void | Promise<void>;
@@ -109,6 +123,14 @@ export class DeltaHub {
       }
     }
     sub.busy = false;
+  }
+
+  private merged(workflow: string, pending: Merged): Delta | undefined {
+    let byLast = this.merges.get(pending.first);
+    if (!byLast) this.merges.set(pending.first, (byLast = new Map()));
+    let made = byLast.get(pending.last);
+    if (!made) byLast.set(pending.last, (made = { delta: toDelta(workflow, pending) }));
+    return made.delta;
   }
 }
 

@@ -92,11 +92,24 @@ function graphEdges(rt: WorkflowRuntime): GraphEdge[] {
 }
 
 /** Remembers what was published for one workflow, to send only what changed. */
+/**
+ * While tasks keep finishing, the graph's edges are worked out and published at most this often
+ * (ms). They are the whole window around unfinished tasks, which moves with every task that
+ * finishes: in a busy run of a large graph they were nearly all of every delta's bytes, a copy
+ * per subscriber per delta. A change after a quiet spell, and any change of the definition or
+ * window extent, still goes out at once.
+ */
+export const EDGES_GAP_MS = 1000;
+
 export class PublishedState {
   private summary: WorkflowSummary | undefined;
   private readonly tasks = new Map<string, TaskView>();
   /** What the graph's edges were worked out from: while it holds, they are the same. */
   private graphInputs: { flow: WorkflowRuntime['flow']; extent: number } | undefined;
+  /** When the edges were last worked out (performance.now). */
+  private edgesAt = Number.NEGATIVE_INFINITY;
+  /** Set while edges that changed are held back by EDGES_GAP_MS: when they are due (performance.now). */
+  edgesDueAt: number | undefined;
   /** The full picture as last published, made on demand and kept until the next change. */
   private snapshot: Delta | undefined;
 
@@ -159,13 +172,29 @@ export class PublishedState {
 
   /**
    * The edges: those published last time when nothing they depend on changed (no task came,
-   * went, or finished or unfinished; the same definition and window), else worked out again.
+   * went, or finished or unfinished; the same definition and window), or when tasks changed
+   * them less than EDGES_GAP_MS after the last time (then `edgesDueAt` says when they are owed);
+   * else worked out again.
    */
   private edges(rt: WorkflowRuntime, tasksChanged: boolean): GraphEdge[] {
     const inputs = { flow: rt.flow, extent: rt.row.graph_window_extent };
-    const same = this.summary && this.graphInputs?.flow === inputs.flow && this.graphInputs.extent === inputs.extent && !tasksChanged;
+    const sameGraph = this.graphInputs?.flow === inputs.flow && this.graphInputs.extent === inputs.extent;
     this.graphInputs = inputs;
-    return same && this.summary ? this.summary.edges : graphEdges(rt);
+    const published = this.summary?.edges;
+    if (published && sameGraph && !tasksChanged && this.edgesDueAt === undefined) return published;
+    const now = performance.now();
+    if (published && sameGraph && now < this.edgesAt + EDGES_GAP_MS) {
+      this.edgesDueAt = this.edgesAt + EDGES_GAP_MS;
+      return published;
+    }
+    this.edgesAt = now;
+    this.edgesDueAt = undefined;
+    return graphEdges(rt);
+  }
+
+  /** Edges held back are due now (a new subscriber's first burst should not wait for them). */
+  edgesDueNow(): void {
+    if (this.edgesDueAt !== undefined) this.edgesAt = Number.NEGATIVE_INFINITY;
   }
 }
 

@@ -7,29 +7,45 @@
  * is decided per subscriber by its stream (src/graphql/delta-stream.ts, on its own viewer): a
  * workflow it may not read never reaches it, so it never asks for that delta's result. What is
  * shared is only the result of one delta object under one document (query, operation name and
- * variables): the fields of a Delta are plain data, resolved without the context, so the same
- * delta and document give the same bytes whoever asks. Events that are not shared deltas (the
- * permissions stream, which is per user) are executed for their subscriber alone.
+ * coerced variables), and it is executed with NO_VIEWER, a context that holds no one's identity:
+ * the fields of a Delta are plain data, so the same delta and document give the same bytes
+ * whoever asks, and a resolver that ever looked for a viewer there would fail instead of showing
+ * one person's view to another. Events that are not shared deltas (the permissions stream, which
+ * is per user) are executed for their subscriber alone, with its own context.
  *
  * A message is the subscriber's own opening (`{"id":…,"type":"next","payload":`) and the shared
  * rest. A small one is joined into one frame (one write for this socket and for the hub that pipes
  * it); a large one (a first burst) goes as two frames of one text message, the shared rest written
- * to every socket without copying it. The next event is taken only once the socket has written the message, so a
- * slow client holds up its own stream alone (whose changes merge meanwhile: src/scheduler/deltas.ts).
+ * to every socket without copying it. The next event is taken only once the client has read the
+ * message (client-reads.ts), so each stream goes at its client's pace, a slow client holds up its
+ * own stream alone, and what changes meanwhile merges into one delta (src/scheduler/deltas.ts)
+ * rather than queueing in socket buffers.
  */
 import type { WebSocket } from 'ws';
 import {
   createSourceEventStream, execute, type ExecutionArgs, type ExecutionResult, type GraphQLError,
 } from '../graphql/graphql-js.js';
+import { streamIterator } from '../graphql/stream-iterator.js';
+import { clientHasRead } from './client-reads.js';
 
 /** Where one subscription's messages go, and what its result depends on besides the event. */
 export interface FrameTarget {
   socket: WebSocket;
   /** The graphql-ws id of the subscription on that socket. */
   id: string;
-  /** Query, operation name and variables: equal keys give equal results for a shared event. */
+  /** Query, operation name and coerced variables: equal keys give equal results for a shared event. */
   documentKey: string;
 }
+
+/** The context of every shared execution: no identity, no viewer, nothing to read. */
+export const NO_VIEWER: Readonly<Record<string, never>> = Object.freeze({});
+
+/**
+ * Documents whose result is kept per shared event. The page and scripts ask with one or two; more
+ * are executed per subscriber, so that many different documents cannot pin many copies of a large
+ * first burst (which lives until its workflow changes).
+ */
+const SHARED_DOCUMENTS = 4;
 
 export class SubscriptionFrames {
   private readonly targets = new WeakMap<object, FrameTarget>();
@@ -59,43 +75,44 @@ export class SubscriptionFrames {
 
   private writer(source: AsyncIterator<unknown>, args: ExecutionArgs, target: FrameTarget): AsyncIterableIterator<ExecutionResult> {
     const opening = Buffer.from(`{"id":${JSON.stringify(target.id)},"type":"next","payload":`);
-    const next = async (): Promise<IteratorResult<ExecutionResult>> => {
-      for (;;) {
-        const event = await source.next();
-        if (event.done) return { done: true, value: undefined };
-        const body = await this.payload(event.value, args, target.documentKey);
-        await send(target.socket, opening, body);
+    let stopped = false;
+    const finish = (): IteratorReturnResult<undefined> => {
+      // Set first: a result still being made when graphql-ws completes the id is never sent after.
+      if (!stopped) {
+        stopped = true;
+        Promise.resolve(source.return?.(undefined)).catch(() => undefined);
       }
+      return { done: true, value: undefined };
     };
-    return {
-      next,
-      return: async () => {
-        await source.return?.(undefined);
-        return { done: true, value: undefined };
-      },
-      throw: async (err: unknown) => {
-        await source.return?.(undefined);
-        throw err;
-      },
-      [Symbol.asyncIterator]() {
-        return this;
-      },
+    const next = async (): Promise<IteratorResult<ExecutionResult>> => {
+      while (!stopped) {
+        const event = await source.next();
+        if (event.done) return finish();
+        const body = await this.payload(event.value, args, target.documentKey);
+        if (stopped) break;
+        await send(target.socket, opening, body);
+        await clientHasRead(target.socket);
+      }
+      return finish();
     };
+    return streamIterator(next, finish);
   }
 
   /** The rest of the message after the opening: the result as JSON, then the closing brace. */
-  private async payload(event: unknown, args: ExecutionArgs, documentKey: string): Promise<Buffer> {
-    if (!this.isShared(event)) return this.result(event, args);
+  private payload(event: unknown, args: ExecutionArgs, documentKey: string): Promise<Buffer> {
+    if (!this.isShared(event)) return this.result({ ...args, rootValue: event });
     let byDocument = this.shared.get(event);
     if (!byDocument) this.shared.set(event, (byDocument = new Map()));
     let body = byDocument.get(documentKey);
-    // The promise is kept at once, so that subscribers asking meanwhile wait for the same one.
-    if (!body) byDocument.set(documentKey, (body = this.result(event, args)));
+    if (body) return body;
+    body = this.result({ ...args, rootValue: event, contextValue: NO_VIEWER });
+    // Kept at once, so that subscribers asking meanwhile wait for the same one.
+    if (byDocument.size < SHARED_DOCUMENTS) byDocument.set(documentKey, body);
     return body;
   }
 
-  private async result(event: unknown, args: ExecutionArgs): Promise<Buffer> {
-    return this.serialise(await execute({ ...args, rootValue: event }));
+  private async result(args: ExecutionArgs): Promise<Buffer> {
+    return this.serialise(await execute(args));
   }
 
   /** As graphql-ws writes a result: errors in their JSON form, and none when there are none. */

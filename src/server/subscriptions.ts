@@ -24,7 +24,7 @@
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { GraphQLError, type GraphQLSchema } from '../graphql/graphql-js.js';
+import { GraphQLError, getVariableValues, type GraphQLSchema } from '../graphql/graphql-js.js';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { analyseDocument } from '../graphql/analyse.js';
@@ -170,7 +170,10 @@ export function attachSubscriptions(options: SubscriptionOptions): Subscriptions
           changes,
           meter: new ResponseMeter(limits.response_bytes),
         };
-        const documentKey = JSON.stringify([payload.query, payload.operationName ?? null, payload.variables ?? null]);
+        // From the variables as coerced: spellings that mean the same (a list of one or the item) share.
+        const variables = getVariableValues(options.schema, analysis.operation.variableDefinitions ?? [], payload.variables ?? {});
+        if (variables.errors) return variables.errors;
+        const documentKey = JSON.stringify([payload.query, payload.operationName ?? null, variables.coerced]);
         frames.bind(contextValue, { socket: ctx.extra.socket, id, documentKey });
         return {
           schema: options.schema,

@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Delta, TaskView } from '../../src/scheduler/index.js';
+import type { Delta, GraphEdge, TaskView } from '../../src/scheduler/index.js';
 import { Sandbox, ok, waitFor, waitStatus } from './helpers.js';
 
 let box: Sandbox;
@@ -16,16 +16,18 @@ afterEach(async () => {
 function mirror() {
   const tasks = new Map<string, Partial<TaskView>>();
   let status: string | undefined;
+  let edges: GraphEdge[] | undefined;
   const deltas: Delta[] = [];
   const apply = (d: Delta) => {
     deltas.push(d);
-    if (d.added?.workflow) status = d.added.workflow.status;
+    if (d.added?.workflow) ({ status, edges } = d.added.workflow);
     if (d.updated?.workflow?.status) status = d.updated.workflow.status;
+    if (d.updated?.workflow?.edges) edges = d.updated.workflow.edges;
     for (const t of d.added?.tasks ?? []) tasks.set(t.id, { ...t });
     for (const t of d.updated?.tasks ?? []) tasks.set(t.id, { ...tasks.get(t.id), ...t });
     for (const id of d.pruned?.tasks ?? []) tasks.delete(id);
   };
-  return { tasks, deltas, apply, status: () => status };
+  return { tasks, deltas, apply, status: () => status, edges: () => edges };
 }
 
 describe('change deltas', () => {
@@ -132,16 +134,22 @@ describe('sharing and coalescing', () => {
     const second: Delta[] = [];
     engine.subscribe(['s'], (d) => void first.push(d));
     engine.subscribe(['s'], (d) => void second.push(d));
-    // The stuck one takes its first burst, then does not take the next delta until released.
+    // The stuck ones take their first burst, then do not take the next delta until released.
     const stuck = mirror();
+    const alsoStuck = mirror();
+    let held: Promise<void> | undefined;
     let release: () => void = () => undefined;
     let stuckCalls = 0;
     engine.subscribe(['s'], (d) => {
       stuckCalls++;
       stuck.apply(d);
-      if (stuckCalls === 2) return new Promise<void>((r) => (release = r));
+      if (stuckCalls === 2) return (held = new Promise<void>((r) => (release = r)));
     });
-    await waitFor('the first bursts', () => first.length > 0 && second.length > 0 && stuckCalls > 0);
+    engine.subscribe(['s'], (d) => {
+      alsoStuck.apply(d);
+      if (alsoStuck.deltas.length === 2) return held;
+    });
+    await waitFor('the first bursts', () => first.length > 0 && second.length > 0 && stuckCalls > 0 && alsoStuck.deltas.length > 0);
     await ok(engine, 'play', 's');
     await waitStatus(engine, 's', 'stopped');
     await waitFor('the fast ones to see the end', () => first.some((d) => d.updated?.workflow?.status === 'stopped'));
@@ -158,6 +166,9 @@ describe('sharing and coalescing', () => {
     expect(stuckCalls).toBe(3);
     expect(stuck.status()).toBe('stopped');
     for (const t of engine.getWorkflow('s')!.tasks) expect(stuck.tasks.get(t.id)).toMatchObject({ state: t.state, submitNum: t.submitNum });
+    // Stuck at the same delta and released together: the same merged object, made once.
+    await waitFor('the other stuck one to take the rest', () => alsoStuck.deltas.length === 3);
+    expect(alsoStuck.deltas[2]).toBe(stuck.deltas[2]);
   });
 
   it('gives subscribers of an unchanged workflow the same first burst, built from what was published', async () => {
@@ -179,5 +190,22 @@ describe('sharing and coalescing', () => {
     const view = engine.getWorkflow('f')!;
     expect(later[0]!.added?.workflow).toMatchObject({ status: view.status, stateCounts: view.stateCounts, edges: view.edges });
     expect(later[0]!.added?.tasks?.map((t) => [t.id, t.state]).sort()).toEqual(view.tasks.map((t) => [t.id, t.state]).sort());
+  });
+
+  it('sends the graph edges that a busy run held back once they are due, with nothing else changing', async () => {
+    // Chains whose last task waits for a trigger that never comes: each task that ends moves the
+    // window of edges around unfinished tasks, until only each chain's last edge is left.
+    const chain = (c: number) => Array.from({ length: 10 }, (_, i) =>
+      `  c${c}_${i}: { script: "true"${i ? `, depends: [c${c}_${i - 1}]` : ''}${i === 9 ? ', xtrigger: never' : ''} }`);
+    box.writeFlow('chains', `tasks:\n${[0, 1, 2].flatMap(chain).join('\n')}\n`);
+    const engine = await box.engine();
+    const seen = mirror();
+    engine.subscribe(['chains'], seen.apply);
+    await ok(engine, 'play', 'chains');
+    await waitFor('every chain at its gate', () => engine.getWorkflow('chains')!.tasks.filter((t) => t.state === 'succeeded').length === 27);
+    const final = engine.getWorkflow('chains')!.edges;
+    expect(final.map((e) => e.to).sort()).toEqual(['1/c0_9', '1/c1_9', '1/c2_9']);
+    await waitFor('the last edges', () => JSON.stringify(seen.edges()) === JSON.stringify(final));
+    expect([...seen.tasks.values()].filter((t) => t.state === 'succeeded')).toHaveLength(27);
   });
 });

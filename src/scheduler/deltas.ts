@@ -7,7 +7,10 @@
  * A subscriber that keeps up receives each delta as the very object that was published: every such
  * subscriber holds the same one, so what is derived from it (the GraphQL result, its JSON) can be
  * made once for all of them. A subscriber that fell behind gets a merged delta, the same object as
- * every other subscriber that fell behind at the same delta and takes at the same point.
+ * every other subscriber that fell behind at the same delta and takes at the same point. Those
+ * that fell behind at the same published delta also share the merge while it grows: each later
+ * delta is merged once for all of them, not once each (with hundreds of slow readers, that was
+ * hundreds of copies of the same merge).
  */
 import type { Logger } from '../util/logger.js';
 import type { Delta, DeltaListener, TaskUpdate, TaskView, WorkflowSummary } from './types.js';
@@ -48,6 +51,13 @@ export class DeltaHub {
    * long as the first delta is.
    */
   private readonly merges = new WeakMap<Delta, Map<Delta, { delta: Delta | undefined }>>();
+  /**
+   * Deltas published to every subscriber in order (not a subscriber's own initial burst), and the
+   * growing merge that starts at each: subscribers holding the same published delta have been
+   * handed the same deltas since, so they can hold one merge.
+   */
+  private readonly published = new WeakSet<Delta>();
+  private readonly growing = new WeakMap<Delta, Merged>();
 
   constructor(private readonly logger: Logger) {}
 
@@ -64,6 +74,7 @@ export class DeltaHub {
   }
 
   publish(delta: Delta): void {
+    this.published.add(delta);
     for (const sub of this.subscribers) this.enqueue(sub, delta);
   }
 
@@ -72,20 +83,29 @@ export class DeltaHub {
     const pending = sub.pending.get(delta.workflow);
     if (!pending) sub.pending.set(delta.workflow, delta);
     else if (pending instanceof Merged) {
-      merge(pending, delta);
-      pending.last = delta;
-    } else {
-      const merged = new Merged(pending, delta);
-      merge(merged, pending);
-      merge(merged, delta);
-      sub.pending.set(delta.workflow, merged);
-    }
+      // Shared with others behind since the same delta: merged once, by the first of them.
+      if (pending.last !== delta) {
+        merge(pending, delta);
+        pending.last = delta;
+      }
+    } else sub.pending.set(delta.workflow, this.mergeFrom(pending, delta));
     if (!sub.busy) {
       sub.busy = true;
       // After the publisher's turn (never inside it), but before any I/O: one microtask for all.
       if (this.ready.size === 0) queueMicrotask(() => this.drainReady());
       this.ready.add(sub);
     }
+  }
+
+  /** The merge of `first` and `delta`: the one already made for another subscriber when `first` was published to all. */
+  private mergeFrom(first: Delta, delta: Delta): Merged {
+    const shared = this.published.has(first) ? this.growing.get(first) : undefined;
+    if (shared && shared.last === delta) return shared;
+    const merged = new Merged(first, delta);
+    merge(merged, first);
+    merge(merged, delta);
+    if (this.published.has(first)) this.growing.set(first, merged);
+    return merged;
   }
 
   private drainReady(): void {

@@ -18,7 +18,8 @@ const QUICK = process.env.BENCH_QUICK === '1';
 // The goals' own sizes in quick runs too (about 30 s here); quick runs make fewer changes.
 const TASKS = Number(process.env.BENCH_TASKS ?? 2000);
 const BUSY_TASKS = TASKS;
-const CHANGES = Number(process.env.BENCH_CHANGES ?? (QUICK ? 6 : 20));
+// Pairs of hold and release, so that each round leaves every task as it found it.
+const CHANGES = 2 * Math.ceil(Number(process.env.BENCH_CHANGES ?? (QUICK ? 6 : 20)) / 2);
 const COUNTS = (process.env.BENCH_SUBSCRIBERS ?? '1,50,200').split(',').map(Number);
 const BUSY_SUBSCRIBERS = COUNTS.at(-1);
 const DELIVERY_TIMEOUT_MS = 30_000;

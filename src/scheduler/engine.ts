@@ -47,8 +47,8 @@ export class WorkflowEngine {
   private readonly runsDir: string;
   private readonly logger: Logger;
   private readonly pollIntervalMs: number;
-  private readonly concurrency: number;
-  private readonly stallTimeoutMs: number;
+  private concurrency: number;
+  private stallTimeoutMs: number;
   private readonly platforms: Platforms;
   private readonly onFatal: ((err: Error) => void) | undefined;
   private store: EngineStore | undefined;
@@ -80,11 +80,8 @@ export class WorkflowEngine {
     this.runsDir = join(options.ownerDir, 'runs');
     this.logger = options.logger ?? silentLogger();
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
-    this.concurrency = options.concurrency ?? cpus().length * 2;
-    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new EngineUsageError('concurrency must be a whole number ≥ 1');
-    const stall = options.stallTimeoutSeconds ?? DEFAULT_STALL_TIMEOUT_SECONDS;
-    if (!Number.isFinite(stall) || stall < 0) throw new EngineUsageError('stallTimeoutSeconds must be a number ≥ 0 (0: never)');
-    this.stallTimeoutMs = stall * 1000;
+    this.concurrency = checkedConcurrency(options.concurrency);
+    this.stallTimeoutMs = checkedStallTimeoutMs(options.stallTimeoutSeconds);
     this.onFatal = options.onFatal;
     this.platforms = new Platforms(options.platforms ?? {}, this.logger, options.slurmRefusal);
     this.hub = new DeltaHub(this.logger);
@@ -187,6 +184,24 @@ export class WorkflowEngine {
       if (!written && this.diskFullSince) result.message = 'not done: the disk is full, so the workflow state cannot be written; try again when there is space';
       return result;
     });
+  }
+
+  /**
+   * Takes new site settings while running (the hub pushes them when the site file changes): the
+   * job width applies from the next scheduling pass, the stall timeout to stalls from now on.
+   * Undefined means the default, as at start.
+   */
+  applySettings(settings: Pick<EngineOptions, 'concurrency' | 'stallTimeoutSeconds'>): void {
+    const width = checkedConcurrency(settings.concurrency);
+    const stallMs = checkedStallTimeoutMs(settings.stallTimeoutSeconds);
+    const widthChanged = width !== this.concurrency;
+    const stallChanged = stallMs !== this.stallTimeoutMs;
+    this.concurrency = width;
+    this.stallTimeoutMs = stallMs;
+    for (const rt of this.runtimes.values()) {
+      if (stallChanged) rt.stallTimeoutChanged();
+      if (widthChanged) rt.requestPass();
+    }
   }
 
   /**
@@ -367,11 +382,17 @@ export class WorkflowEngine {
   }
 
   private runtimeContext(): RuntimeContext {
+    // Getters: settings the hub pushes later reach every workflow.
+    const engine = this;
     return {
       store: this.requireStore(),
       platforms: this.platforms,
-      concurrency: this.concurrency,
-      stallTimeoutMs: this.stallTimeoutMs,
+      get concurrency() {
+        return engine.concurrency;
+      },
+      get stallTimeoutMs() {
+        return engine.stallTimeoutMs;
+      },
       logger: this.logger,
       attempt: (fn) => this.attempt(fn),
       changed: (rt) => this.changed(rt),
@@ -498,4 +519,16 @@ export class WorkflowEngine {
       this.hub.publish({ workflow: name, pruned: { workflow: true } });
     }
   }
+}
+
+function checkedConcurrency(concurrency: number | undefined): number {
+  const width = concurrency ?? cpus().length * 2;
+  if (!Number.isInteger(width) || width < 1) throw new EngineUsageError('concurrency must be a whole number ≥ 1');
+  return width;
+}
+
+function checkedStallTimeoutMs(seconds: number | undefined): number {
+  const stall = seconds ?? DEFAULT_STALL_TIMEOUT_SECONDS;
+  if (!Number.isFinite(stall) || stall < 0) throw new EngineUsageError('stallTimeoutSeconds must be a number ≥ 0 (0: never)');
+  return stall * 1000;
 }

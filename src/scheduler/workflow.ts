@@ -267,6 +267,11 @@ export class WorkflowRuntime {
     return this.setStatus('stopped', text);
   }
 
+  /** The site's stall timeout changed: a workflow stalled now counts it afresh. */
+  stallTimeoutChanged(): void {
+    this.armStallTimer();
+  }
+
   /** A stalled workflow stops after the site's stall timeout unless someone acts first. */
   private armStallTimer(): void {
     clearTimeout(this.stallTimer);

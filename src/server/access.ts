@@ -38,7 +38,7 @@ import { parseJsonText } from '../config/json.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { PermissionSummary } from '../graphql/viewer.js';
 import type { SiteSettings } from '../identity/launch.js';
-import { workflowServerSettings } from './site-settings.js';
+import { workflowServerSettings, type WorkflowServerSettings } from './site-settings.js';
 import type { Logger } from '../util/logger.js';
 import { errorMessage } from '../util/values.js';
 
@@ -99,10 +99,20 @@ export class AccessControl extends EventEmitter<{ change: [] }> {
     this.reloadOwnerFile();
   }
 
+  /** Called with each valid settings push after the first (see followSettings). */
+  private settingsListener: ((settings: WorkflowServerSettings) => void) | undefined;
+
+  /** The rest of the server follows pushed settings (limits, job width, stall timeout) too. */
+  followSettings(listener: (settings: WorkflowServerSettings) => void): void {
+    this.settingsListener = listener;
+  }
+
   /** Applies site settings from the hub (at start, and whenever the site file changes). */
   setSite(settings: SiteSettings): void {
     try {
-      this.site = workflowServerSettings(settings).site_authorization;
+      const parsed = workflowServerSettings(settings);
+      this.site = parsed.site_authorization;
+      this.settingsListener?.(parsed);
       this.authorizer.setSite(this.site);
       this.siteBroken = false;
       this.options.logger.info('site authorization applied');

@@ -117,6 +117,12 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
     onFatal: (err) => stopDamaged(err, 'its engine cannot go on'),
   });
   await engine.start();
+  // Settings the hub pushes later apply at once: the same limits object is read at each use.
+  access.followSettings((settings) => {
+    Object.assign(limits, DEFAULT_SERVER_LIMITS, settings.limits);
+    engine.applySettings({ concurrency: settings.max_concurrent_jobs, stallTimeoutSeconds: settings.stall_timeout });
+    logger.info('site limits, job width and stall timeout applied');
+  });
 
   const headers = securityHeaderList(new URL(hubOrigin).protocol === 'https:');
   const identityLogger = logger.child({ part: 'identity' });

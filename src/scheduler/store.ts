@@ -126,6 +126,7 @@ export class EngineStore {
       addEvent: db.prepare('INSERT INTO events (workflow, at, level, kind, by, text) VALUES (?, ?, ?, ?, ?, ?)'),
       events: db.prepare<[string, number], WorkflowLogEntry>(`SELECT at, level, kind, by, text FROM
         (SELECT * FROM events WHERE workflow = ? ORDER BY id DESC LIMIT ?) ORDER BY id`),
+      lastStatus: db.prepare<[string], { at: string; text: string }>("SELECT at, text FROM events WHERE workflow = ? AND kind = 'status' ORDER BY id DESC LIMIT 1"),
     };
   }
 
@@ -207,6 +208,11 @@ export class EngineStore {
 
   events(workflow: string, limit: number): WorkflowLogEntry[] {
     return this.stmts.events.all(workflow, limit);
+  }
+
+  /** The workflow's last status change as its log recorded it (a verbosity above WARNING records none). */
+  lastStatus(workflow: string): { at: string; text: string } | undefined {
+    return this.stmts.lastStatus.get(workflow);
   }
 
   /** Forgets a workflow's run: tasks, messages, broadcasts, xtriggers (the event log stays). */

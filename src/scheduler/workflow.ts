@@ -61,6 +61,8 @@ export class WorkflowRuntime {
   summaryDirty = true;
   private passQueued = false;
   private stallTimer: NodeJS.Timeout | undefined;
+  /** When the workflow became stalled (ms since the epoch), so that a restart does not reset the stall timeout. */
+  private stalledSince: number | undefined;
   private closed = false;
   /** The text readFile parsed last (its digest) and what it gave. */
   private parsed: { digest: string; result: FlowResult } | undefined;
@@ -134,6 +136,11 @@ export class WorkflowRuntime {
 
   /** After a restart: find every job that was active again, and carry on scheduling. */
   recover(): void {
+    if (this.status === 'stalled') {
+      const last = this.ctx.store.lastStatus(this.id);
+      const since = last?.text.startsWith('stalled') ? Date.parse(last.at) : Number.NaN;
+      this.stalledSince = Number.isFinite(since) ? since : Date.now();
+    }
     recoverJobs(this);
     this.armStallTimer();
     this.touch();
@@ -242,6 +249,7 @@ export class WorkflowRuntime {
   // ---------------------------------------------------------------- status, log
 
   setStatus(status: WorkflowStatus, text: string): Outcome {
+    if (status !== this.row.status) this.stalledSince = status === 'stalled' ? Date.now() : undefined;
     this.row.status = status;
     this.saveRow();
     this.markAllTasks();
@@ -267,7 +275,7 @@ export class WorkflowRuntime {
     return this.setStatus('stopped', text);
   }
 
-  /** The site's stall timeout changed: a workflow stalled now counts it afresh. */
+  /** The site's stall timeout changed: a workflow stalled now takes it, counted from when it stalled. */
   stallTimeoutChanged(): void {
     this.armStallTimer();
   }
@@ -277,13 +285,14 @@ export class WorkflowRuntime {
     clearTimeout(this.stallTimer);
     this.stallTimer = undefined;
     if (this.status !== 'stalled' || this.closed || this.ctx.stallTimeoutMs <= 0) return;
+    const stalledFor = Date.now() - (this.stalledSince ?? Date.now());
     this.stallTimer = setTimeout(() => {
       this.stallTimer = undefined;
       if (this.closed || this.status !== 'stalled') return;
       this.ctx.attempt(() => {
         this.endRun('stall-timeout', `stopped: stalled for ${this.ctx.stallTimeoutMs / 1000} s (the site's stall timeout) with no one acting`);
       });
-    }, this.ctx.stallTimeoutMs);
+    }, Math.max(0, this.ctx.stallTimeoutMs - stalledFor));
     this.stallTimer.unref();
   }
 

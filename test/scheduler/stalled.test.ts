@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Delta } from '../../src/scheduler/index.js';
 import { Sandbox, ok, task, waitFor, waitState, waitStatus } from './helpers.js';
@@ -49,6 +50,22 @@ describe('a stalled workflow (Cylc 8)', () => {
     const stopped = await waitStatus(engine, 's', 'stopped');
     expect(stopped.lastRun).toMatchObject({ outcome: 'stall-timeout', succeeded: 0, failed: 1, summary: 'stopped after stalling: 0 succeeded, 1 failed, 1 never ran' });
     expect(engine.workflowLog('s').some((e) => e.kind === 'status' && /stall timeout/.test(e.text))).toBe(true);
+  });
+
+  it('counts the stall timeout from when it stalled, across an engine restart', async () => {
+    box.writeFlow('s', FLOW);
+    const first = await box.engine();
+    await ok(first, 'play', 's');
+    await waitStatus(first, 's', 'stalled');
+    await first.close();
+    // As if it had stalled an hour ago: a ten-minute timeout is long over.
+    const db = new Database(join(box.ownerDir, '.flotilla', 'engine.sqlite'));
+    const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
+    expect(db.prepare("UPDATE events SET at = ? WHERE workflow = 's' AND kind = 'status' AND text LIKE 'stalled%'").run(hourAgo).changes).toBe(1);
+    db.close();
+    const second = await box.engine({ stallTimeoutSeconds: 600 });
+    const stopped = await waitStatus(second, 's', 'stopped');
+    expect(stopped.lastRun).toMatchObject({ outcome: 'stall-timeout' });
   });
 
   it('refuses a negative stall timeout', async () => {

@@ -9,6 +9,8 @@ import Database from 'better-sqlite3';
 import { chownSync, closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { isValidUserName } from '../config/names.js';
+import { ownerDir } from '../config/owner.js';
 import { lockHolder } from '../scheduler/engine-lock.js';
 import { errorMessage } from '../util/values.js';
 import { engineStateFiles } from './engine-database.js';
@@ -33,15 +35,12 @@ export interface BackupResult {
   failed: { what: string; reason: string }[];
 }
 
-function ownerDirOf(dataDir: string, owner: string): string {
-  return join(dataDir, 'users', owner);
-}
-
 function ownersWithEngines(dataDir: string): string[] {
   const usersDir = join(dataDir, 'users');
   if (!existsSync(usersDir)) return [];
   return readdirSync(usersDir, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && existsSync(engineStateFiles(ownerDirOf(dataDir, entry.name)).database))
+    // A folder whose name is no user name belongs to no owner.
+    .filter((entry) => entry.isDirectory() && isValidUserName(entry.name) && existsSync(engineStateFiles(ownerDir(dataDir, entry.name)).database))
     .map((entry) => entry.name)
     .sort();
 }
@@ -166,7 +165,7 @@ export async function backupDatabases(dataDir: string, toDir: string, now = new 
     const target = join(folder, 'users', owner);
     mkdirSync(target, { recursive: true, mode: 0o700 });
     try {
-      files.push(await backupOwner(owner, ownerDirOf(dataDir, owner), join(target, 'engine.sqlite')));
+      files.push(await backupOwner(owner, ownerDir(dataDir, owner), join(target, 'engine.sqlite')));
     } catch (err) {
       failed.push({ what: owner, reason: errorMessage(err) });
       rmSync(target, { recursive: true, force: true });

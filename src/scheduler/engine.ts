@@ -454,6 +454,7 @@ export class WorkflowEngine {
         this.changed(owing);
       }
     }, Math.max(0, dueAt - performance.now()));
+    this.edgesTimer.unref();
   }
 
   private poll(): void {

@@ -91,7 +91,6 @@ function graphEdges(rt: WorkflowRuntime): GraphEdge[] {
   return edges.filter((e) => distance.has(e.from) && distance.has(e.to));
 }
 
-/** Remembers what was published for one workflow, to send only what changed. */
 /**
  * While tasks keep finishing, the graph's edges are worked out and published at most this often
  * (ms). They are the whole window around unfinished tasks, which moves with every task that
@@ -101,6 +100,7 @@ function graphEdges(rt: WorkflowRuntime): GraphEdge[] {
  */
 export const EDGES_GAP_MS = 1000;
 
+/** Remembers what was published for one workflow, to send only what changed. */
 export class PublishedState {
   private summary: WorkflowSummary | undefined;
   private readonly tasks = new Map<string, TaskView>();

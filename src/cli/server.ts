@@ -91,19 +91,19 @@ export function slurmRefusalFor(owner: string, logger: Logger): { slurmRefusal?:
  */
 function answerBackupRequests(logger: Logger): { ready(snapshot: () => Promise<string>): void } {
   let take: (() => Promise<string>) | undefined;
-  let running = false;
+  let underway = false;
   process.on('SIGUSR2', () => {
     if (!take) {
       logger.warn('a backup snapshot was asked for before the engine started: ignored');
       return;
     }
-    if (running) return; // the snapshot under way answers this request too
-    running = true;
+    if (underway) return; // the snapshot under way answers this request too
+    underway = true;
     take().then(
       (file) => logger.info({ file }, 'backup snapshot written'),
       (err: unknown) => logger.error({ err: errorMessage(err) }, 'backup snapshot failed'),
     ).finally(() => {
-      running = false;
+      underway = false;
     });
   });
   return { ready: (snapshot) => { take = snapshot; } };

@@ -20,13 +20,19 @@ function slowSubscriber(hub: DeltaHub) {
   return { received, release: () => release?.() };
 }
 
+/** Two slow subscribers, both busy with a first delta (so what follows merges for each). */
+async function twoBehind() {
+  const hub = new DeltaHub(silentLogger());
+  const a = slowSubscriber(hub);
+  const b = slowSubscriber(hub);
+  hub.publish(update('1/x', 'submitted'));
+  await Promise.resolve();
+  return { hub, a, b };
+}
+
 describe('DeltaHub', () => {
   it('gives subscribers behind since the same delta one merged object, built once', async () => {
-    const hub = new DeltaHub(silentLogger());
-    const a = slowSubscriber(hub);
-    const b = slowSubscriber(hub);
-    hub.publish(update('1/x', 'submitted'));
-    await Promise.resolve();
+    const { hub, a, b } = await twoBehind();
     expect(a.received).toHaveLength(1);
     // Both are busy with the first delta; three more come meanwhile.
     hub.publish(update('1/x', 'running'));
@@ -41,11 +47,7 @@ describe('DeltaHub', () => {
   });
 
   it('keeps a merge shared after one subscriber takes it, and the other gets what came since', async () => {
-    const hub = new DeltaHub(silentLogger());
-    const a = slowSubscriber(hub);
-    const b = slowSubscriber(hub);
-    hub.publish(update('1/x', 'submitted'));
-    await Promise.resolve();
+    const { hub, a, b } = await twoBehind();
     hub.publish(update('1/x', 'running'));
     hub.publish(update('1/y', 'submitted'));
     a.release();

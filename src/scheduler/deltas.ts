@@ -99,12 +99,13 @@ export class DeltaHub {
 
   /** The merge of `first` and `delta`: the one already made for another subscriber when `first` was published to all. */
   private mergeFrom(first: Delta, delta: Delta): Merged {
-    const shared = this.published.has(first) ? this.growing.get(first) : undefined;
-    if (shared && shared.last === delta) return shared;
+    const shareable = this.published.has(first);
+    const shared = shareable ? this.growing.get(first) : undefined;
+    if (shared?.last === delta) return shared;
     const merged = new Merged(first, delta);
     merge(merged, first);
     merge(merged, delta);
-    if (this.published.has(first)) this.growing.set(first, merged);
+    if (shareable) this.growing.set(first, merged);
     return merged;
   }
 

@@ -12,17 +12,26 @@ export function runBench(file, { cwd, env = {}, timeoutMs = 15 * 60_000 } = {}) 
     let output = '';
     child.stdout.on('data', (c) => (output += c));
     child.stderr.on('data', (c) => (output += c));
-    // A benchmark that hangs must not hang the whole run: it is reported as failed.
+    // A benchmark that hangs must not hang the whole run: it is reported as failed. SIGTERM first,
+    // to the whole group: a bench site's hub stops the workflow servers it started (they run in
+    // sessions of their own, out of reach of a group kill) and what they left running; then
+    // SIGKILL for whatever is still there.
+    const signalGroup = (signal) => {
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        child.kill(signal);
+      }
+    };
+    let killer;
     const timer = setTimeout(() => {
       output += `\n(stopped after ${Math.round(timeoutMs / 1000)} s)\n`;
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        child.kill('SIGKILL');
-      }
+      signalGroup('SIGTERM');
+      killer = setTimeout(() => signalGroup('SIGKILL'), 10_000);
     }, timeoutMs);
     const finish = (code, signal, extra = '') => {
       clearTimeout(timer);
+      clearTimeout(killer);
       const text = output + extra;
       resolve({ code, signal, output: text.replace(/^RESULT .*$/m, '').trimEnd(), result: resultOf(text), seconds: (Date.now() - started) / 1000 });
     };

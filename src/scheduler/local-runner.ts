@@ -25,26 +25,33 @@ const EXIT_FENCED = 75;
  */
 const CLAIM_GRACE_MS = 10_000;
 
-// Signals are trapped so that a killed job still leaves a status behind; SIGPIPE is ignored only
-// while telling the engine "started", in case the engine is gone by then.
+// Every step but the job's own subshell is a bash builtin: where a fork or an exec costs several
+// ms of CPU (virtual machines, large parents), each extra process (a `cat`, a second bash, an `mv`)
+// cost a trivial job more than the job itself. The script runs in a subshell (a fork of this small
+// process, no exec) so that its `exit`, traps and options stay its own, and sees no arguments.
+// `job.pid` and `job.status` are each written by one write() of a newline-terminated number, and
+// read as recorded only with that newline (see readRecord): a file cut short by a kill or a full
+// disk never reads as another number, which is what a write-then-rename (one more process here)
+// would guarantee. Signals are trapped so that a killed job still leaves a status behind; SIGPIPE
+// is ignored only while telling the engine "started", in case the engine is gone by then.
 const WRAPPER = `#!/usr/bin/env bash
 # Flotilla job wrapper: claims $1, runs $1/job.script and records the exit status in $1/job.status.
-job_dir=$1
+flotilla_job_dir=$1
 set -C
-{ printf '%s\\n' "$$" > "$job_dir/job.pid"; } 2>/dev/null || exit ${EXIT_FENCED}
+{ printf '%s\n' "$$" > "$flotilla_job_dir/job.pid"; } 2>/dev/null || exit ${EXIT_FENCED}
 set +C
-record() { printf '%s\\n' "$1" > "$job_dir/job.status.tmp" && mv -f "$job_dir/job.status.tmp" "$job_dir/job.status"; }
-trap 'record 143; exit 143' TERM
-trap 'record 130; exit 130' INT
-trap 'record 129; exit 129' HUP
+flotilla_record() { printf '%s\n' "$1" > "$flotilla_job_dir/job.status"; }
+trap 'flotilla_record 143; exit 143' TERM
+trap 'flotilla_record 130; exit 130' INT
+trap 'flotilla_record 129; exit 129' HUP
 trap '' PIPE
-printf 'started\\n' >&3
+printf 'started\n' >&3
 exec 3>&-
 trap - PIPE
-bash -c "$(cat "$job_dir/job.script")" </dev/null
-status=$?
-record "$status"
-exit "$status"
+( unset -f flotilla_record; set --; . "$flotilla_job_dir/job.script" ) </dev/null
+flotilla_status=$?
+flotilla_record "$flotilla_status"
+exit "$flotilla_status"
 `;
 
 /** Writes the job wrapper into the run directory if it is missing or out of date (every runner uses it). */
@@ -207,22 +214,28 @@ export const ABANDONED = 'abandoned';
 export function readClaim(jobDir: string): number | typeof FENCED | typeof CLAIMING | typeof ABANDONED | undefined {
   const path = join(jobDir, 'job.pid');
   try {
-    const text = readFileSync(path, 'utf8').trim();
-    if (text === FENCED) return FENCED;
-    if (/^[0-9]+$/.test(text)) return Number(text);
+    const text = readFileSync(path, 'utf8');
+    if (text.trim() === FENCED) return FENCED;
+    const pid = recordedNumber(text);
+    if (pid !== undefined) return pid;
     return Date.now() - statSync(path).mtimeMs < CLAIM_GRACE_MS ? CLAIMING : ABANDONED;
   } catch {
     return undefined;
   }
 }
 
+/** The number a wrapper wrote to `path`, once the whole of it is there (see WRAPPER). */
 function readNumberFile(path: string): number | undefined {
   try {
-    const text = readFileSync(path, 'utf8').trim();
-    return /^[0-9]+$/.test(text) ? Number(text) : undefined;
+    return recordedNumber(readFileSync(path, 'utf8'));
   } catch {
     return undefined;
   }
+}
+
+/** A number with its newline: anything less is a write not finished (or cut short). */
+function recordedNumber(text: string): number | undefined {
+  return /^[0-9]+\n$/.test(text) ? Number(text) : undefined;
 }
 
 /** True when `pid` is alive, not a zombie, and (where /proc exists) is this job's wrapper. */

@@ -74,4 +74,29 @@ describe('the local job runner', () => {
     utimesSync(join(jobDir, 'job.pid'), longAgo, longAgo);
     expect(runner.recover({ jobDir })).toEqual({ kind: 'lost' });
   });
+
+  it('runs the script as its own: its exit status, no arguments, none of the wrapper\'s helpers', async () => {
+    const jobDir = join(runDir, 'log/job/1/e/01');
+    const script = 'echo "args=$# record=$(type -t flotilla_record)"; exit 3';
+    let exited: number | undefined;
+    const { pid } = await runner.submit({ runDir, jobDir, script, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, ...local }, { ...ignore, exited: (status) => (exited = status) });
+    pids.push(pid!);
+    await waitFor('the job to end', () => exited !== undefined);
+    expect(exited).toBe(3);
+    expect(readFileSync(join(jobDir, 'job.status'), 'utf8')).toBe('3\n');
+    expect(readFileSync(join(jobDir, 'job.out'), 'utf8')).toBe('args=0 record=\n');
+  });
+
+  it('reads a status or a pid only once written whole: one cut short is not another number', () => {
+    const jobDir = join(runDir, 'log/job/1/f/01');
+    mkdirSync(jobDir, { recursive: true });
+    writeFileSync(join(jobDir, 'job.pid'), '999999');
+    expect(runner.poll({ jobDir })).toEqual({ kind: 'unclaimed' });
+    writeFileSync(join(jobDir, 'job.pid'), '999999\n');
+    writeFileSync(join(jobDir, 'job.status'), '14');
+    // The wrapper is gone and its status was cut short ("143" would have said killed): lost, not 14.
+    expect(runner.poll({ jobDir })).toEqual({ kind: 'lost' });
+    writeFileSync(join(jobDir, 'job.status'), '143\n');
+    expect(runner.poll({ jobDir })).toEqual({ kind: 'finished', status: 143 });
+  });
 });

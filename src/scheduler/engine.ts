@@ -301,13 +301,15 @@ export class WorkflowEngine {
   /**
    * Runs `fn` in one transaction. When the store refuses, nothing of it is kept: a full disk
    * makes the engine back off and retry, damage stops it; either way memory is put back to what
-   * the store holds. Returns whether `fn`'s writes landed.
+   * the store holds. Returns whether `fn`'s writes landed. `durable`: on the disk before this
+   * returns (EngineStore.durableTransaction), for commits that let jobs start.
    */
-  private attempt(fn: () => void): boolean {
+  private attempt(fn: () => void, durable?: 'durable'): boolean {
     if (this.closed) return false;
     const store = this.requireStore();
     try {
-      store.transaction(fn);
+      if (durable) store.durableTransaction(fn);
+      else store.transaction(fn);
       return true;
     } catch (err) {
       this.storeFailed(err);
@@ -394,7 +396,7 @@ export class WorkflowEngine {
         return engine.stallTimeoutMs;
       },
       logger: this.logger,
-      attempt: (fn) => this.attempt(fn),
+      attempt: (fn, durable) => this.attempt(fn, durable),
       changed: (rt) => this.changed(rt),
       canSubmit: () => this.diskFullSince === undefined,
       diskFull: (err) => this.diskFull(err),

@@ -96,8 +96,9 @@ export class EngineStore {
     // Exclusive: one engine per owner folder (engine-lock.ts is the first line of defence).
     this.db = openEngineDatabase(file);
     this.db.pragma('journal_mode = WAL');
-    // FULL: a committed submission survives a power cut too, so its job is never run twice.
-    this.db.pragma('synchronous = FULL');
+    // NORMAL: a commit survives the engine's death at any instant; only transactions that commit
+    // submissions also wait for the disk (see durableTransaction).
+    this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
     this.migrate();
@@ -152,6 +153,21 @@ export class EngineStore {
   /** Runs `fn` in one transaction: either all of its writes land or none. */
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn)();
+  }
+
+  /**
+   * A transaction whose commit is on the disk before this returns, so that it survives a power
+   * cut too: a submission committed this way is never lost while its job may have started, so the
+   * job never runs twice. The WAL is one file written in order, so syncing it at this commit also
+   * makes every earlier commit durable (their fsync, one per job event, is what this saves).
+   */
+  durableTransaction<T>(fn: () => T): T {
+    this.db.pragma('synchronous = FULL');
+    try {
+      return this.transaction(fn);
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
   }
 
   workflows(): WorkflowRow[] {

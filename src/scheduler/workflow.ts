@@ -34,8 +34,9 @@ export interface RuntimeContext {
   /**
    * Runs `fn` in one store transaction and then lets the engine publish what changed. False when
    * the transaction failed (the engine has handled it: memory is reloaded from the store).
+   * `durable`: the commit is on the disk before this returns (EngineStore.durableTransaction).
    */
-  attempt(fn: () => void): boolean;
+  attempt(fn: () => void, durable?: 'durable'): boolean;
   changed(runtime: WorkflowRuntime): void;
   /** False while the disk is full: nothing new is submitted until the engine finds space again. */
   canSubmit(): boolean;
@@ -214,7 +215,7 @@ export class WorkflowRuntime {
       if (this.closed) return;
       // Submissions are committed first; only then do their jobs start (exactly once: see job-lifecycle.ts).
       let submissions: TaskInstance[] = [];
-      if (!this.ctx.attempt(() => (submissions = schedulingPass(this)))) return;
+      if (!this.ctx.attempt(() => (submissions = schedulingPass(this)), 'durable')) return;
       for (const inst of submissions) launchJob(this, inst, inst.submitNum);
     });
   }

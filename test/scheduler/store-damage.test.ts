@@ -50,7 +50,7 @@ const SYNCHRONOUS_FULL = 2;
 const SYNCHRONOUS_NORMAL = 1;
 
 describe('a power cut', () => {
-  it('finds every submission committed in a transaction synced to disk, and the rest without a sync each', async () => {
+  it('finds every submission synced to the disk before its job started, and the store back at NORMAL after', async () => {
     const durable = EngineStore.prototype.durableTransaction;
     const save = EngineStore.prototype.saveTask;
     let inDurable = 0;

@@ -7,14 +7,15 @@
  * one that was lost, and one that never started. Recovery fences an unclaimed folder by putting
  * its own `job.pid` there first: a wrapper that starts late finds it and exits without running.
  */
-import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createExclusive, writeFileAtomic } from '../util/atomic-write.js';
 import { processStartTicks, readProcFile } from '../util/proc.js';
 import type { JobCheck, JobEvents, JobRef, JobRunner, JobSubmission, SubmittedJob } from './job-runner.js';
+import { JobStarter, WRAPPER_FILE } from './job-starter.js';
 
-export const WRAPPER_FILE = '.flotilla-job-wrapper.sh';
+export { WRAPPER_FILE };
+
 /** What recovery writes to `job.pid` to fence a submission that never started. */
 export const FENCED = 'fenced';
 /** The wrapper's exit status when it finds its folder fenced (it ran nothing). */
@@ -28,30 +29,32 @@ const CLAIM_GRACE_MS = 10_000;
 // Every step but the job's own subshell is a bash builtin: where a fork or an exec costs several
 // ms of CPU (virtual machines, large parents), each extra process (a `cat`, a second bash, an `mv`)
 // cost a trivial job more than the job itself. The script runs in a subshell (a fork of this small
-// process, no exec) so that its `exit`, traps and options stay its own, and sees no arguments.
+// process, no exec) so that its `exit`, traps and options stay its own; it sees no arguments and
+// not the engine's descriptor 3.
 // `job.pid` and `job.status` are each written by one write() of a newline-terminated number, and
-// read as recorded only with that newline (see readRecord): a file cut short by a kill or a full
-// disk never reads as another number, which is what a write-then-rename (one more process here)
-// would guarantee. Signals are trapped so that a killed job still leaves a status behind; SIGPIPE
-// is ignored only while telling the engine "started", in case the engine is gone by then.
+// read as recorded only with that newline (see recordedNumber): a file cut short by a kill or a
+// full disk never reads as another number, which is what a write-then-rename (one more process
+// here) would guarantee. Signals are trapped so that a killed job still leaves a status behind.
+// The engine hears `started` and `exited` (job-starter.ts) on descriptor 3, after the status is
+// written; SIGPIPE is ignored while telling it, in case the engine is gone by then.
 const WRAPPER = `#!/usr/bin/env bash
 # Flotilla job wrapper: claims $1, runs $1/job.script and records the exit status in $1/job.status.
 flotilla_job_dir=$1
 set -C
-{ printf '%s\n' "$$" > "$flotilla_job_dir/job.pid"; } 2>/dev/null || exit ${EXIT_FENCED}
+{ printf '%s\\n' "$$" > "$flotilla_job_dir/job.pid"; } 2>/dev/null || exit ${EXIT_FENCED}
 set +C
-flotilla_record() { printf '%s\n' "$1" > "$flotilla_job_dir/job.status"; }
-trap 'flotilla_record 143; exit 143' TERM
-trap 'flotilla_record 130; exit 130' INT
-trap 'flotilla_record 129; exit 129' HUP
-trap '' PIPE
-printf 'started\n' >&3
-exec 3>&-
-trap - PIPE
-( unset -f flotilla_record; set --; . "$flotilla_job_dir/job.script" ) </dev/null
-flotilla_status=$?
-flotilla_record "$flotilla_status"
-exit "$flotilla_status"
+flotilla_tell() { trap '' PIPE; printf "$@" >&3; trap - PIPE; } 2>/dev/null
+flotilla_end() {
+  printf '%s\\n' "$1" > "$flotilla_job_dir/job.status"
+  flotilla_tell 'exited\\0%s\\0%s\\0' "$flotilla_job_dir" "$1"
+  exit "$1"
+}
+trap 'flotilla_end 143' TERM
+trap 'flotilla_end 130' INT
+trap 'flotilla_end 129' HUP
+flotilla_tell 'started\\0%s\\0' "$flotilla_job_dir"
+( unset -f flotilla_tell flotilla_end; set --; . "$flotilla_job_dir/job.script" ) </dev/null 3>&-
+flotilla_end "$?"
 `;
 
 /** Writes the job wrapper into the run directory if it is missing or out of date (every runner uses it). */
@@ -95,61 +98,115 @@ export function readExitStatus(jobDir: string): number | undefined {
   return readNumberFile(join(jobDir, 'job.status'));
 }
 
+/** A job this runner started whose end it has not heard yet. */
+interface Watched {
+  events: JobEvents;
+  /** Set once the starter says the job's process exists. */
+  pid?: number;
+  spawned?: (job: SubmittedJob) => void;
+  refused?: (err: Error) => void;
+  /** This runner escalated a kill to SIGKILL: a process gone without a status was killed. */
+  killedHard?: boolean;
+}
+
+/** How often jobs whose process vanished without a word (SIGKILL, say) are looked for. */
+const WATCH_INTERVAL_MS = 1000;
+
 export class LocalJobRunner implements JobRunner {
   /**
-   * Jobs this engine started whose exit it has not heard yet, by folder. Their exit event decides
-   * how they ended (the status file, or the wrapper's own exit status when a full disk refused
-   * that file); until it comes, a job whose process is already gone, a zombie not yet reaped on
-   * a busy loop, is still running here and never "lost".
+   * Jobs this engine started whose end it has not heard yet, by folder. A job reports its own end
+   * (`exited`, after writing its status file); one whose process is gone without a word is found
+   * by the watch, and until then is running here, never "lost".
    */
-  private readonly children = new Map<string, number>();
+  private readonly children = new Map<string, Watched>();
+  private readonly starter = new JobStarter({
+    spawned: (jobDir, pid) => this.spawned(jobDir, pid),
+    started: (jobDir) => this.children.get(jobDir)?.events.started(),
+    exited: (jobDir, status) => this.ended(jobDir, readNumberFile(join(jobDir, 'job.status')) ?? status),
+    stopped: (unanswered) => {
+      for (const jobDir of unanswered) this.settleUnanswered(jobDir);
+    },
+  });
+  private watch: NodeJS.Timeout | undefined;
 
   prepare(runDir: string): void {
     installWrapper(runDir);
   }
 
   /**
-   * Starts a job detached (its own process group, so `kill` reaches everything it started) and
-   * resolves with its pid. Rejects when the process cannot be started, or when the job folder
-   * exists already (see makeJobFolder).
+   * Starts a job in its own process group (so `kill` reaches everything it started) and resolves
+   * with its pid. Rejects when the job folder exists already (see makeJobFolder), when its output
+   * files cannot be made, or when the job starter stopped before it could start the job.
    */
   async submit(job: JobSubmission, events: JobEvents): Promise<SubmittedJob> {
     makeJobFolder(job);
-    const out = openSync(join(job.jobDir, 'job.out'), 'w', 0o600);
-    const err = openSync(join(job.jobDir, 'job.err'), 'w', 0o600);
+    // Made here, not by the starter, so that a full disk is seen as such (the engine backs off).
+    for (const file of ['job.out', 'job.err']) closeSync(openSync(join(job.jobDir, file), 'w', 0o600));
     return new Promise((resolve, reject) => {
-      let child;
-      try {
-        child = spawn('bash', [join(job.runDir, WRAPPER_FILE), job.jobDir], {
-          cwd: job.runDir,
-          env: job.env,
-          detached: true,
-          stdio: ['ignore', out, err, 'pipe'],
-        });
-      } finally {
-        closeSync(out);
-        closeSync(err);
-      }
-      const signal = child.stdio[3];
-      signal?.on('data', () => events.started());
-      signal?.on('error', () => undefined);
-      let spawned = false;
-      child.once('error', (e) => {
-        if (!spawned) reject(e);
-      });
-      child.once('spawn', () => {
-        spawned = true;
-        this.children.set(job.jobDir, child.pid!);
-        child.unref();
-        resolve({ pid: child.pid! });
-      });
-      child.once('exit', (code, sig) => {
-        signal?.destroy();
-        this.children.delete(job.jobDir);
-        if (!spawned) return;
-        events.exited(readNumberFile(join(job.jobDir, 'job.status')) ?? code ?? 128 + signalNumber(sig));
-      });
+      this.children.set(job.jobDir, { events, spawned: resolve, refused: reject });
+      this.starter.start(job.runDir, job.jobDir, job.env);
+      // Not unref'd: like a child process of its own, a running job keeps this process alive.
+      this.watch ??= setInterval(() => this.lookForVanished(), WATCH_INTERVAL_MS);
     });
+  }
+
+  private spawned(jobDir: string, pid: number): void {
+    const job = this.children.get(jobDir);
+    if (!job?.spawned) return;
+    job.pid = pid;
+    job.spawned({ pid });
+    delete job.spawned;
+    delete job.refused;
+  }
+
+  private ended(jobDir: string, status: number): void {
+    const job = this.children.get(jobDir);
+    if (!job) return;
+    this.children.delete(jobDir);
+    if (this.children.size === 0) this.stopWatching();
+    job.events.exited(status);
+  }
+
+  /**
+   * The starter stopped without answering for `jobDir`: it may have forked the job or not. Fenced
+   * now, it never starts, and the submission failed; claimed already, it runs, and is watched.
+   */
+  private settleUnanswered(jobDir: string): void {
+    const job = this.children.get(jobDir);
+    if (!job?.refused) return;
+    if (fenceJobFolder(jobDir)) {
+      this.children.delete(jobDir);
+      job.refused(new Error('the job starter stopped before it started the job'));
+      return;
+    }
+    const claim = readClaim(jobDir);
+    if (typeof claim === 'number') this.spawned(jobDir, claim);
+    else if (claim === CLAIMING) setTimeout(() => this.settleUnanswered(jobDir), 20).unref();
+    else {
+      this.children.delete(jobDir);
+      job.spawned?.({});
+      job.events.lost('its wrapper died while claiming its folder');
+    }
+  }
+
+  /** Jobs whose process is gone without an `exited`: their status file, if any, says how it went. */
+  private lookForVanished(): void {
+    for (const [jobDir, job] of this.children) {
+      if (job.pid === undefined || processAlive(job.pid)) continue;
+      const status = readNumberFile(join(jobDir, 'job.status'));
+      if (status !== undefined) this.ended(jobDir, status);
+      else if (job.killedHard) this.ended(jobDir, 128 + 9);
+      else {
+        this.children.delete(jobDir);
+        job.events.lost('its wrapper ended without recording an exit status');
+      }
+    }
+    if (this.children.size === 0) this.stopWatching();
+  }
+
+  private stopWatching(): void {
+    clearInterval(this.watch);
+    this.watch = undefined;
   }
 
   poll({ jobDir }: JobRef): JobCheck {
@@ -160,7 +217,7 @@ export class LocalJobRunner implements JobRunner {
     if (claim === FENCED) return { kind: 'never-started' };
     if (claim === CLAIMING) return { kind: 'unclaimed' };
     if (claim === ABANDONED) return { kind: 'lost' };
-    if (isJobAlive(claim, jobDir) || this.children.get(jobDir) === claim) return { kind: 'running', pid: claim };
+    if (isJobAlive(claim, jobDir) || this.children.get(jobDir)?.pid === claim) return { kind: 'running', pid: claim };
     // It may have finished between the two reads.
     const late = readNumberFile(join(jobDir, 'job.status'));
     return late !== undefined ? { kind: 'finished', status: late } : { kind: 'lost' };
@@ -184,6 +241,7 @@ export class LocalJobRunner implements JobRunner {
     }
     const timer = setTimeout(() => {
       if (groupAlive(pid)) {
+        for (const job of this.children.values()) if (job.pid === pid) job.killedHard = true;
         try {
           process.kill(-pid, 'SIGKILL');
         } catch {
@@ -194,14 +252,11 @@ export class LocalJobRunner implements JobRunner {
     timer.unref();
   }
 
+  /** Jobs run on (the next engine finds them); the starter exits once it has read what was asked. */
   close(): void {
-    // Local jobs are watched through their own processes: nothing to stop.
+    this.starter.close();
+    this.stopWatching();
   }
-}
-
-function signalNumber(sig: NodeJS.Signals | null): number {
-  const numbers: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
-  return (sig && numbers[sig]) || 1;
 }
 
 export const CLAIMING = 'claiming';
@@ -238,17 +293,21 @@ function recordedNumber(text: string): number | undefined {
   return /^[0-9]+\n$/.test(text) ? Number(text) : undefined;
 }
 
-/** True when `pid` is alive, not a zombie, and (where /proc exists) is this job's wrapper. */
-function isJobAlive(pid: number, jobDir: string): boolean {
+/** True when `pid` is alive and not a zombie (where /proc exists to tell). */
+function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch {
     return false;
   }
-  if (!existsSync('/proc')) return true;
-  // Not a zombie, and not a recycled pid: the wrapper's command line names the job dir.
-  if (processStartTicks(pid) === undefined) return false;
-  return readProcFile(pid, 'cmdline')?.split('\0').includes(jobDir) ?? false;
+  return !existsSync('/proc') || processStartTicks(pid) !== undefined;
+}
+
+/** True when `pid` is alive, not a zombie, and (where /proc exists) is this job's wrapper. */
+function isJobAlive(pid: number, jobDir: string): boolean {
+  if (!processAlive(pid)) return false;
+  // Not a recycled pid: the wrapper's command line names the job dir.
+  return !existsSync('/proc') || (readProcFile(pid, 'cmdline')?.split('\0').includes(jobDir) ?? false);
 }
 
 function groupAlive(pgid: number): boolean {

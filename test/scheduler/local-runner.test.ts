@@ -99,4 +99,83 @@ describe('the local job runner', () => {
     writeFileSync(join(jobDir, 'job.status'), '143\n');
     expect(runner.poll({ jobDir })).toEqual({ kind: 'finished', status: 143 });
   });
+
+  it('gives each job exactly the environment it was submitted with, no more and no less', async () => {
+    const path = process.env.PATH ?? '/usr/bin:/bin';
+    const envOf = async (name: string, env: Record<string, string>) => {
+      const jobDir = join(runDir, `log/job/1/${name}/01`);
+      let exited: number | undefined;
+      const { pid } = await runner.submit({ runDir, jobDir, script: 'env -0', env, ...local }, { ...ignore, exited: (status) => (exited = status) });
+      pids.push(pid!);
+      await waitFor(`${name} to end`, () => exited !== undefined);
+      const seen = new Map(readFileSync(join(jobDir, 'job.out'), 'utf8').split('\0').filter(Boolean).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+      // What bash itself sets in every shell it starts (the old direct spawn gave the same).
+      for (const own of ['PWD', 'SHLVL', '_', 'OLDPWD']) seen.delete(own);
+      return Object.fromEntries(seen);
+    };
+    expect(await envOf('g', { PATH: path, ODD: 'two words\nand a line', FLOTILLA_TASK: 'g' })).toEqual({ PATH: path, ODD: 'two words\nand a line', FLOTILLA_TASK: 'g' });
+    // The next job's differs from the first one's: what it lacks is not inherited from it.
+    expect(await envOf('h', { PATH: path, OTHER: '1', FLOTILLA_TASK: 'h' })).toEqual({ PATH: path, OTHER: '1', FLOTILLA_TASK: 'h' });
+  });
+
+  it('reports a job whose wrapper was SIGKILLed as lost, and one it had to kill hard as killed', async () => {
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+    const outcome = (into: string[]) => ({ ...ignore, exited: (status: number) => into.push(`exited ${status}`), lost: (reason: string) => into.push(`lost: ${reason}`) });
+    const killedOutside: string[] = [];
+    const a = await runner.submit({ runDir, jobDir: join(runDir, 'log/job/1/k/01'), script: 'sleep 30', env, ...local }, outcome(killedOutside));
+    pids.push(a.pid!);
+    await waitFor('k to claim its folder', () => runner.poll({ jobDir: join(runDir, 'log/job/1/k/01') }).kind === 'running');
+    killGroup(a.pid!);
+    await waitFor('k to be reported', () => killedOutside.length > 0);
+    expect(killedOutside).toEqual(['lost: its wrapper ended without recording an exit status']);
+
+    const killedHere: string[] = [];
+    const jobDir = join(runDir, 'log/job/1/m/01');
+    const b = await runner.submit({ runDir, jobDir, script: 'sleep 30', env, ...local }, outcome(killedHere));
+    pids.push(b.pid!);
+    await waitFor('m to claim its folder', () => runner.poll({ jobDir }).kind === 'running');
+    // A stopped wrapper cannot run its TERM trap: only the SIGKILL after the grace time ends it.
+    process.kill(b.pid!, 'SIGSTOP');
+    runner.kill({ jobDir, pid: b.pid }, 200);
+    await waitFor('m to be reported', () => killedHere.length > 0);
+    expect(killedHere).toEqual(['exited 137']);
+  });
+
+  it('still hears from a job after its starter died, and starts the next job with a new starter', async () => {
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+    const ends: number[] = [];
+    const jobDir = join(runDir, 'log/job/1/s/01');
+    const { pid } = await runner.submit({ runDir, jobDir, script: 'while [ ! -f go ]; do sleep 0.05; done; exit 5', env, ...local }, { ...ignore, exited: (status) => ends.push(status) });
+    pids.push(pid!);
+    const starter = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+    expect(readFileSync(`/proc/${starter}/cmdline`, 'utf8')).toContain('flotilla-job-starter');
+    process.kill(starter, 'SIGKILL');
+    await waitFor('the starter to be gone', () => !existsSync(`/proc/${starter}/cmdline`) || readFileSync(`/proc/${starter}/stat`, 'utf8').split(') ')[1]!.startsWith('Z'));
+    writeFileSync(join(runDir, 'go'), '');
+    await waitFor('the job to report its end', () => ends.length > 0);
+    expect(ends).toEqual([5]);
+    let next: number | undefined;
+    const second = await runner.submit({ runDir, jobDir: join(runDir, 'log/job/1/t/01'), script: 'exit 6', env, ...local }, { ...ignore, exited: (status) => (next = status) });
+    pids.push(second.pid!);
+    await waitFor('the next job to end', () => next !== undefined);
+    expect(next).toBe(6);
+  });
+
+  it('fails a submission its starter died before answering, and fences its folder so that it never runs', async () => {
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+    let done: number | undefined;
+    const script = 'while [ ! -f go ]; do sleep 0.05; done';
+    const first = await runner.submit({ runDir, jobDir: join(runDir, 'log/job/1/u/01'), script, env, ...local }, { ...ignore, exited: (status) => (done = status) });
+    pids.push(first.pid!);
+    const starter = Number(readFileSync(`/proc/${first.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+    writeFileSync(join(runDir, 'go'), '');
+    await waitFor('u to end', () => done !== undefined);
+    process.kill(starter, 'SIGSTOP');
+    const jobDir = join(runDir, 'log/job/1/v/01');
+    const refused = runner.submit({ runDir, jobDir, script: `echo ran >> ${join(runDir, 'ledger')}`, env, ...local }, ignore);
+    process.kill(starter, 'SIGKILL');
+    await expect(refused).rejects.toThrow('the job starter stopped before it started the job');
+    expect(readFileSync(join(jobDir, 'job.pid'), 'utf8')).toBe('fenced\n');
+    expect(existsSync(join(runDir, 'ledger'))).toBe(false);
+  });
 });

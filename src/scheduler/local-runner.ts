@@ -105,12 +105,16 @@ interface Watched {
   pid?: number;
   spawned?: (job: SubmittedJob) => void;
   refused?: (err: Error) => void;
-  /** This runner escalated a kill to SIGKILL: a process gone without a status was killed. */
-  killedHard?: boolean;
+  /** The signal this runner last sent the job: a process gone without a status died of it. */
+  killedBy?: number;
 }
 
 /** How often jobs whose process vanished without a word (SIGKILL, say) are looked for. */
 const WATCH_INTERVAL_MS = 1000;
+/** How soon after a signal of its own this runner looks, so that a killed job ends promptly. */
+const LOOK_AFTER_KILL_MS = 100;
+const SIGKILL = 9;
+const SIGTERM = 15;
 
 export class LocalJobRunner implements JobRunner {
   /**
@@ -195,7 +199,7 @@ export class LocalJobRunner implements JobRunner {
       if (job.pid === undefined || processAlive(job.pid)) continue;
       const status = readNumberFile(join(jobDir, 'job.status'));
       if (status !== undefined) this.ended(jobDir, status);
-      else if (job.killedHard) this.ended(jobDir, 128 + 9);
+      else if (job.killedBy !== undefined) this.ended(jobDir, 128 + job.killedBy);
       else {
         this.children.delete(jobDir);
         job.events.lost('its wrapper ended without recording an exit status');
@@ -234,22 +238,24 @@ export class LocalJobRunner implements JobRunner {
   /** SIGTERM to the job's whole process group, SIGKILL if anything is left after the grace time. */
   kill({ pid }: JobRef, graceMs = 3000): void {
     if (pid === undefined) return;
-    try {
-      process.kill(-pid, 'SIGTERM');
-    } catch {
-      return;
-    }
+    if (!this.signal(pid, SIGTERM)) return;
     const timer = setTimeout(() => {
-      if (groupAlive(pid)) {
-        for (const job of this.children.values()) if (job.pid === pid) job.killedHard = true;
-        try {
-          process.kill(-pid, 'SIGKILL');
-        } catch {
-          // Gone between the check and the kill.
-        }
-      }
+      if (groupAlive(pid)) this.signal(pid, SIGKILL);
     }, graceMs);
     timer.unref();
+  }
+
+  /** Signals the job's whole group; false when nothing is left of it. */
+  private signal(pid: number, signal: typeof SIGTERM | typeof SIGKILL): boolean {
+    for (const job of this.children.values()) if (job.pid === pid) job.killedBy = signal;
+    try {
+      process.kill(-pid, signal === SIGKILL ? 'SIGKILL' : 'SIGTERM');
+    } catch {
+      return false;
+    }
+    // Killed before its traps were set, a wrapper says nothing: it is found gone here.
+    setTimeout(() => this.lookForVanished(), LOOK_AFTER_KILL_MS).unref();
+    return true;
   }
 
   /** Jobs run on (the next engine finds them); the starter exits once it has read what was asked. */

@@ -132,6 +132,7 @@ describe('sharing one workflow', () => {
     afterEach(async () => {
       for (const w of ['genome-run', 'other']) {
         await server.graphql(owner, 'mutation ($w: [ID!]!) { stop(workflows: $w, mode: "kill") { ok } }', { w: [w] }).expect(200);
+        await waitFor(`${w} to stop`, async () => (await status(w)) === 'stopped');
       }
     });
 

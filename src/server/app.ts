@@ -57,6 +57,13 @@ export interface RunningWorkflowServer {
   access: AccessControl;
   engine: WorkflowEngine;
   subscriptions: Subscriptions;
+  /**
+   * Loads the pages (express and what runs behind it) now, in the background: for a server the
+   * hub started because someone opened one of its pages, whose request is on its way. The load
+   * then overlaps the hub's hand-over to the browser instead of following the request; a server
+   * started otherwise keeps loading them on first use, and its idle memory stays low.
+   */
+  preparePages(): void;
   close(): Promise<void>;
 }
 
@@ -131,13 +138,14 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
   // loaded by the first request the front door does not answer: an idle server, asked only for its
   // health, never loads them. A failed load stops the server, as a failed GraphQL load does.
   let expressApp: Promise<RequestListener> | undefined;
-  const viaExpress: RequestListener = (req, res) => {
-    expressApp ??= import('./express-app.js').then(
+  const loadExpressApp = (): Promise<RequestListener> =>
+    (expressApp ??= import('./express-app.js').then(
       ({ expressApp: build }) =>
         build({ owner, base, dataDir: options.dataDir, hubOrigin, headers, verifier, identityLogger, logger, access, decisions, engine, graphql }),
       (err: Error) => stopDamaged(err, `its pages and API could not be loaded (${err.message})`),
-    );
-    void expressApp.then((app) => app(req, res));
+    ));
+  const viaExpress: RequestListener = (req, res) => {
+    void loadExpressApp().then((app) => app(req, res));
   };
   const answers = new Map<string, (identity: Identity) => Answer>([
     [`${base}api/userprofile`, (identity) => userProfile(access, decisions, identity)],
@@ -198,6 +206,9 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
     access,
     engine,
     subscriptions,
+    preparePages() {
+      void loadExpressApp();
+    },
     async close() {
       ownerFile.close();
       await subscriptions.close();

@@ -104,6 +104,8 @@ describe('bin/flotilla server', () => {
     const page = await request(url).get('/user/alice/').set(proofFor(secret, 'alice', { user: 'alice' }, 'GET', '/user/alice/'));
     expect(page.status).toBe(200);
     expect(page.text).toContain('Your workflows');
+    // Its script's imports are named for preloading, from the same release.
+    expect(page.text).toMatch(/<link rel="modulepreload" href="\/user\/alice\/static\/v-[0-9a-f]{12}\/js\/gql\.js">/);
     started.child.kill('SIGTERM');
     expect(await started.exit).toBe(0);
   });

@@ -2,7 +2,7 @@ import { userInfo } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import { isValidUserName } from '../config/names.js';
 import { slurmPlatformNames, type PlatformConfig } from '../config/site.js';
-import { parseStartMessage, type ServerReport, type StartMessage } from '../identity/launch.js';
+import { parseStartMessage, type AdoptedMessage, type ServerReport, type StartMessage } from '../identity/launch.js';
 import { isLoopback, startWorkflowServer, type RunningWorkflowServer } from '../server/app.js';
 import { workflowServerSettings } from '../server/site-settings.js';
 import type { ServerLimits } from '../server/limits.js';
@@ -52,14 +52,20 @@ function report(message: ServerReport): Promise<void> {
 /**
  * Until the hub says it has recorded this server, a lost channel means the hub died mid-start:
  * nobody knows this server, so it stops rather than run an engine beside a later one. After
- * that it lets the channel go and lives on without the hub.
+ * that it lets the channel go and lives on without the hub (loading its pages at once when
+ * someone is being sent to one).
  */
 function followHub(running: RunningWorkflowServer, logger: Logger, stop: (why: string) => void): void {
   const onDisconnect = () => stop('the hub went away before it recorded this server');
   process.once('disconnect', onDisconnect);
   process.once('message', (value: unknown) => {
-    if ((value as { type?: unknown } | null)?.type !== 'adopted') return stop('the hub sent an unexpected message during start-up');
+    const message = value as Partial<AdoptedMessage> | null;
+    if (message?.type !== 'adopted') return stop('the hub sent an unexpected message during start-up');
     process.off('disconnect', onDisconnect);
+    if (message.pageVisit === true) {
+      logger.info('started for a page visit: loading the pages now');
+      running.preparePages();
+    }
     logger.info({ url: running.url }, 'the hub recorded this server; leaving the start-up channel');
     process.disconnect();
   });

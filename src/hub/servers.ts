@@ -20,10 +20,11 @@ export class ServerControl {
   /**
    * Starts the server without making the caller wait; concurrent calls share one start
    * (spawner). The promise settles (never rejects) when the start is over, either way.
+   * `pageVisit`: for someone opening one of its pages, who is sent there once it is up.
    */
-  startInBackground(owner: string): Promise<void> {
+  startInBackground(owner: string, reason: { pageVisit?: boolean } = {}): Promise<void> {
     this.failures.delete(owner);
-    return this.spawner.start(owner).then(
+    return this.spawner.start(owner, reason).then(
       () => {
         this.failures.delete(owner);
       },

@@ -5,7 +5,9 @@
  *                                                         the hub's group membership
  *   server → hub  {type: "listening", port, pid}          bound (port 0: the kernel chose), or
  *                 {type: "failed", message}               could not start; it exits
- *   hub → server  {type: "adopted"}                       the hub has recorded it as running
+ *   hub → server  {type: "adopted", pageVisit?: true}     the hub has recorded it as running;
+ *                                                         pageVisit: it started for someone opening
+ *                                                         one of its pages, who is sent there next
  *
  * After "adopted" the server closes the channel and lives on without the hub. A server whose
  * channel closes before "adopted" exits: its hub died mid-start and has no record of it, so it
@@ -41,6 +43,8 @@ export type ServerReport = { type: 'listening'; port: number; pid: number } | { 
 
 export interface AdoptedMessage {
   type: 'adopted';
+  /** The server started for someone opening one of its pages, who is sent there next. */
+  pageVisit?: true;
 }
 
 /** Reads a SiteSettings value that came over the wire; anything malformed is an error value. */

@@ -13,7 +13,7 @@ import { WorkflowEngine } from '../scheduler/index.js';
 import type { Logger } from '../util/logger.js';
 import { AccessControl } from './access.js';
 import { DecisionMaker } from './decisions.js';
-import type { GraphqlPart } from './express-app.js';
+import type { GraphqlHttp } from './express-app.js';
 import { serverFrontDoor } from './front-door.js';
 import { CONTROL_PREFIX } from './identity.js';
 import { DEFAULT_SERVER_LIMITS, type ServerLimits } from './limits.js';
@@ -57,6 +57,13 @@ export interface RunningWorkflowServer {
   access: AccessControl;
   engine: WorkflowEngine;
   subscriptions: Subscriptions;
+  /**
+   * Loads the pages (express and what runs behind it) now, in the background: for a server the
+   * hub started because someone opened one of its pages, whose request is on its way. The load
+   * then overlaps the hub's hand-over to the browser instead of following the request; a server
+   * started otherwise keeps loading them on first use, and its idle memory stays low.
+   */
+  preparePages(): void;
   close(): Promise<void>;
 }
 
@@ -72,22 +79,23 @@ export function isLoopback(host: string): boolean {
  * needed (a GraphQL request or socket, or a page, whose script asks for it next), so that the server
  * listens sooner, a server used only through the REST API never loads it, and its loading (long
  * stretches without a turn of the event loop) does not hold up the first answers. The schema is
- * built once.
+ * built once. The HTTP side loads first (see LazyGraphql): a page's first query need not wait for
+ * ws and graphql-ws, about a quarter of the whole.
  */
-async function loadGraphql(engine: WorkflowEngine, owner: string, subscriptionOptions: Omit<SubscriptionOptions, 'schema' | 'rootValue'>): Promise<GraphqlPart> {
-  const [{ buildWorkflowSchema }, { createRootValue }, { graphqlHandler }, { attachSubscriptions }] = await Promise.all([
+async function loadGraphqlHttp(engine: WorkflowEngine, owner: string, decisions: DecisionMaker, limits: ServerLimits): Promise<GraphqlHttp> {
+  const [{ buildWorkflowSchema }, { createRootValue }, { graphqlHandler }] = await Promise.all([
     import('../graphql/schema.js'),
     import('../graphql/resolvers.js'),
     import('./graphql-route.js'),
-    import('./subscriptions.js'),
   ]);
   const schema = buildWorkflowSchema();
   const rootValue = createRootValue(engine, owner);
-  const { decisions, limits } = subscriptionOptions;
-  return {
-    handler: graphqlHandler(schema, rootValue, decisions, limits),
-    subscriptions: attachSubscriptions({ ...subscriptionOptions, schema, rootValue }),
-  };
+  return { schema, rootValue, handler: graphqlHandler(schema, rootValue, decisions, limits) };
+}
+
+async function loadSubscriptions({ schema, rootValue }: GraphqlHttp, options: Omit<SubscriptionOptions, 'schema' | 'rootValue'>): Promise<Subscriptions> {
+  const { attachSubscriptions } = await import('./subscriptions.js');
+  return attachSubscriptions({ ...options, schema, rootValue });
 }
 
 export async function startWorkflowServer(options: WorkflowServerOptions): Promise<RunningWorkflowServer> {
@@ -130,25 +138,27 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
   // loaded by the first request the front door does not answer: an idle server, asked only for its
   // health, never loads them. A failed load stops the server, as a failed GraphQL load does.
   let expressApp: Promise<RequestListener> | undefined;
-  const viaExpress: RequestListener = (req, res) => {
-    expressApp ??= import('./express-app.js').then(
+  const loadExpressApp = (): Promise<RequestListener> =>
+    (expressApp ??= import('./express-app.js').then(
       ({ expressApp: build }) =>
         build({ owner, base, dataDir: options.dataDir, hubOrigin, headers, verifier, identityLogger, logger, access, decisions, engine, graphql }),
       (err: Error) => stopDamaged(err, `its pages and API could not be loaded (${err.message})`),
-    );
-    void expressApp.then((app) => app(req, res));
+    ));
+  const viaExpress: RequestListener = (req, res) => {
+    void loadExpressApp().then((app) => app(req, res));
   };
   const answers = new Map<string, (identity: Identity) => Answer>([
     [`${base}api/userprofile`, (identity) => userProfile(access, decisions, identity)],
     [`${CONTROL_PREFIX}health`, () => health(owner)],
   ]);
   const server = createServer(serverFrontDoor({ verifier, logger: identityLogger, headers, answers }, viaExpress));
-  // GraphQL, loaded by the first request, socket or page that needs it (see loadGraphql).
+  // GraphQL, loaded by the first request, socket or page that needs it (see loadGraphqlHttp).
   const graphql = new LazyGraphql({
     server,
     logger,
-    load: () =>
-      loadGraphql(engine, owner, {
+    loadHttp: () => loadGraphqlHttp(engine, owner, decisions, limits),
+    load: (http) =>
+      loadSubscriptions(http, {
         server,
         path: `${base}subscriptions`,
         hubOrigin,
@@ -179,13 +189,13 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
 
   const subscriptions: Subscriptions = {
     get size() {
-      return graphql.loaded?.subscriptions.size ?? 0;
+      return graphql.loaded?.size ?? 0;
     },
     get serialised() {
-      return graphql.loaded?.subscriptions.serialised ?? 0;
+      return graphql.loaded?.serialised ?? 0;
     },
     async close() {
-      await (await graphql.settled())?.subscriptions.close();
+      await (await graphql.settled())?.close();
     },
   };
 
@@ -196,6 +206,9 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
     access,
     engine,
     subscriptions,
+    preparePages() {
+      void loadExpressApp();
+    },
     async close() {
       ownerFile.close();
       await subscriptions.close();

@@ -7,6 +7,7 @@ import type { RequestListener } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type { GraphQLSchema } from '../graphql/graphql-js.js';
 import type { ProofVerifier } from '../identity/proof.js';
 import type { WorkflowEngine } from '../scheduler/index.js';
 import type { Logger } from '../util/logger.js';
@@ -26,10 +27,11 @@ import type { Subscriptions } from './subscriptions.js';
 /** The repository root, for views/ and static/ (dist/server or src/server → two levels up). */
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** What GraphQL adds to a server: its HTTP handler and its WebSocket subscriptions. */
-export interface GraphqlPart {
+/** GraphQL over HTTP: its handler, and the schema and root value the WebSocket side shares. */
+export interface GraphqlHttp {
+  schema: GraphQLSchema;
+  rootValue: Record<string, unknown>;
   handler: express.RequestHandler;
-  subscriptions: Subscriptions;
 }
 
 export interface ExpressAppOptions {
@@ -45,7 +47,7 @@ export interface ExpressAppOptions {
   access: AccessControl;
   decisions: DecisionMaker;
   engine: WorkflowEngine;
-  graphql: LazyGraphql<GraphqlPart>;
+  graphql: LazyGraphql<GraphqlHttp, Subscriptions>;
 }
 
 export function expressApp(options: ExpressAppOptions): RequestListener {
@@ -66,11 +68,11 @@ export function expressApp(options: ExpressAppOptions): RequestListener {
   app.use(`${base}static`, staticAssets());
   app.use(`${base}api`, apiRoutes(access, decisions, dataDir, workflowExists));
   app.use(`${base}graphql`, express.json({ limit: MAX_GRAPHQL_BYTES, type: ['application/json', 'application/graphql-response+json'] }));
-  // The first GraphQL request loads GraphQL (see loadGraphql) and waits for it; if it cannot load, they fail.
+  // The first GraphQL request loads GraphQL (see loadGraphqlHttp) and waits for its HTTP side; if it cannot load, they fail.
   app.all(`${base}graphql`, (req, res, next) => {
     graphql
-      .get()
-      .then((part) => part.handler(req, res, next))
+      .http()
+      .then((http) => http.handler(req, res, next))
       .catch(next);
   });
   app.use(base, jobFileRoute(engine, decisions));

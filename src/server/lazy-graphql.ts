@@ -1,6 +1,8 @@
 /**
- * GraphQL over HTTP and WebSocket, loaded when first needed (see app.ts's loadGraphql for why).
- * Until it is ready, WebSocket upgrades are held here and handed to it in the order they came.
+ * GraphQL over HTTP and WebSocket, loaded when first needed (see app.ts's loadGraphqlHttp for why), in
+ * two steps: GraphQL over HTTP first, then the WebSocket side on top of it, so that the first query
+ * (a page's first request for its data) is answered without waiting for the second step. Until
+ * both are ready, WebSocket upgrades are held here and handed over in the order they came.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -12,10 +14,12 @@ export const MAX_HELD_UPGRADES = 500;
 /** Bytes a held socket may send before its handshake is answered (a WebSocket client sends none). */
 const MAX_EARLY_BYTES = 16 * 1024;
 
-export interface LazyGraphqlOptions<Part> {
+export interface LazyGraphqlOptions<Http, Part> {
   server: Server;
-  /** Loads GraphQL and attaches its own upgrade handling to `server`; called once. */
-  load: () => Promise<Part>;
+  /** Loads GraphQL over HTTP; called once. */
+  loadHttp: () => Promise<Http>;
+  /** Then loads the WebSocket side on top of it, which attaches its own upgrade handling to `server`; called once. */
+  load: (http: Http) => Promise<Part>;
   logger: Logger;
   /**
    * Called once when GraphQL cannot be loaded. The server stops there (app.ts exits with 70, as
@@ -37,12 +41,12 @@ interface HeldUpgrade {
   ended: () => void;
 }
 
-export class LazyGraphql<Part> {
+export class LazyGraphql<Http, Part> {
   private part: Part | undefined;
-  private loading: Promise<Part> | undefined;
+  private loads: { http: Promise<Http>; all: Promise<Part> } | undefined;
   private readonly held = new Map<Duplex, HeldUpgrade>();
 
-  constructor(private readonly options: LazyGraphqlOptions<Part>) {
+  constructor(private readonly options: LazyGraphqlOptions<Http, Part>) {
     options.server.on('upgrade', this.hold);
   }
 
@@ -58,10 +62,12 @@ export class LazyGraphql<Part> {
 
   /** GraphQL, loading it first if need be; rejects (after onFatal) if it cannot load. */
   get(): Promise<Part> {
-    return (this.loading ??= this.options.load().then(
-      (part) => this.ready(part),
-      (err: unknown) => this.failed(err instanceof Error ? err : new Error(String(err))),
-    ));
+    return this.begin().all;
+  }
+
+  /** GraphQL over HTTP, as soon as that step has loaded (loading all of GraphQL if need be); rejects if it cannot load. */
+  http(): Promise<Http> {
+    return this.begin().http;
   }
 
   /** Starts loading without waiting; a failure has already gone to onFatal. */
@@ -71,12 +77,12 @@ export class LazyGraphql<Part> {
 
   /** Starts loading once `res` has been sent (a page whose script asks for GraphQL next), unless already begun. */
   loadAfter(res: ServerResponse): void {
-    if (this.loading === undefined) res.once('finish', () => this.loadNow());
+    if (this.loads === undefined) res.once('finish', () => this.loadNow());
   }
 
   /** Waits for a load in progress (its outcome either way); for closing. */
   async settled(): Promise<Part | undefined> {
-    return this.loading?.catch(() => undefined);
+    return this.loads?.all.catch(() => undefined);
   }
 
   private readonly hold = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
@@ -108,6 +114,18 @@ export class LazyGraphql<Part> {
     this.held.set(socket, entry);
     this.loadNow();
   };
+
+  private begin(): { http: Promise<Http>; all: Promise<Part> } {
+    if (this.loads === undefined) {
+      const http = this.options.loadHttp();
+      const all = http.then(this.options.load).then(
+        (part) => this.ready(part),
+        (err: unknown) => this.failed(err instanceof Error ? err : new Error(String(err))),
+      );
+      this.loads = { http, all };
+    }
+    return this.loads;
+  }
 
   private ready(part: Part): Part {
     this.part = part;

@@ -11,7 +11,7 @@ import { graphqlNames, OPERATIONS } from '../authz/index.js';
 import { permissionsView } from '../graphql/permission-stream.js';
 import { isValidWorkflowName } from '../config/names.js';
 import type { DecisionMaker } from './decisions.js';
-import { assetBase } from '../util/static-assets.js';
+import { assetBase, moduleImports } from '../util/static-assets.js';
 
 export interface PageContext {
   owner: string;
@@ -30,6 +30,7 @@ function render(res: Response, page: PageContext, view: string, status: number, 
     current: res.req.baseUrl + res.req.path,
     xsrf: identity.xsrf ?? '',
     base: assetBase(`${page.base}static`),
+    moduleImports,
     root: page.base,
     user: identity.user,
     owner: page.owner,

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { Database } from 'better-sqlite3';
 import { assertValidUserName, isValidUserName } from '../config/names.js';
-import { parseServerReport, type Membership, type ServerReport, type SiteSettings } from '../identity/launch.js';
+import { parseServerReport, type AdoptedMessage, type Membership, type ServerReport, type SiteSettings } from '../identity/launch.js';
 import { newServerSecret } from '../identity/proof.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { checkHealth, putMembership, putSite } from './control-client.js';
@@ -87,7 +87,8 @@ const KILL_WAIT_MS = 10_000;
  */
 type Lifecycle =
   | { state: 'stopped' }
-  | { state: 'starting'; ready: Promise<ServerInfo>; step: StartStep }
+  /** pageVisit: someone opening one of the server's pages waits for it (the server then loads its pages at once). */
+  | { state: 'starting'; ready: Promise<ServerInfo>; step: StartStep; pageVisit: boolean }
   | { state: 'running'; record: ServerRecord; child: ChildProcess | undefined; healthFailures: number }
   | { state: 'stopping'; record: ServerRecord; done: Promise<void> };
 
@@ -188,7 +189,8 @@ export class Spawner extends EventEmitter<{ change: [owner: string, status: Serv
     );
   }
 
-  start(owner: string): Promise<ServerInfo> {
+  /** Starts the server, or joins the start under way; `pageVisit`: for someone opening one of its pages. */
+  start(owner: string, { pageVisit = false }: { pageVisit?: boolean } = {}): Promise<ServerInfo> {
     try {
       assertValidUserName(owner, 'owner name');
     } catch (err) {
@@ -201,13 +203,14 @@ export class Spawner extends EventEmitter<{ change: [owner: string, status: Serv
       case 'running':
         return Promise.resolve(this.infoOf(life.record));
       case 'starting':
+        life.pageVisit ||= pageVisit;
         return life.ready;
       case 'stopping':
-        return life.done.then(() => this.start(owner));
+        return life.done.then(() => this.start(owner, { pageVisit }));
       case 'stopped': {
         // The launch begins only once the state says so, so that every caller from now on joins it.
         const ready = Promise.resolve().then(() => this.launch(owner, e));
-        this.enter(owner, e, { state: 'starting', ready, step: 'requested' });
+        this.enter(owner, e, { state: 'starting', ready, step: 'requested', pageVisit });
         return ready;
       }
     }
@@ -396,7 +399,8 @@ export class Spawner extends EventEmitter<{ change: [owner: string, status: Serv
       }
       const record: ServerRecord = { owner, pid, port: outcome.port, secret, startedAt, lastActivity: Date.now() };
       this.store.saveRunning(record);
-      child.send({ type: 'adopted' }, () => child?.disconnect());
+      const adopted: AdoptedMessage = e.life.state === 'starting' && e.life.pageVisit ? { type: 'adopted', pageVisit: true } : { type: 'adopted' };
+      child.send(adopted, () => child?.disconnect());
       e.groupsSent = groups;
       e.siteSent = site;
       const running = child;

@@ -44,6 +44,40 @@ export function assetBase(mount: string): string {
   return `${mount}/${assetVersion()}`;
 }
 
+/** The relative specifiers of a module's static imports and re-exports (our scripts and graphql-ws's write one a line). */
+const STATIC_IMPORT = /^(?:import|export)\b[^'"]*?\bfrom\s*['"](\.\.?\/[^'"]+)['"]|^import\s*['"](\.\.?\/[^'"]+)['"]/gm;
+
+/** The file behind a path below the versioned base, e.g. `js/gql.js` or `vendor/graphql-ws/client.js`. */
+function fileOf(path: string): string {
+  return path.startsWith(`${VENDOR_GRAPHQL_WS}/`) ? join(GRAPHQL_WS_DIST, path.slice(VENDOR_GRAPHQL_WS.length + 1)) : join(STATIC_DIR, path);
+}
+
+const importsOf = new Map<string, string[]>();
+/**
+ * Every module that the page script `entry` (a path below the versioned base, `js/workflows.js`)
+ * imports, directly or not, as paths below the same base. A page names them all for preloading,
+ * so that a browser without them cached fetches them at once rather than one level of imports
+ * after another. Read once per entry: the tree does not change under a running release.
+ */
+export function moduleImports(entry: string): string[] {
+  let found = importsOf.get(entry);
+  if (found === undefined) {
+    const seen = new Set<string>([entry]);
+    const queue = [entry];
+    for (let path = queue.shift(); path !== undefined; path = queue.shift()) {
+      for (const [, from, bare] of readFileSync(fileOf(path), 'utf8').matchAll(STATIC_IMPORT)) {
+        const target = new URL(from ?? bare ?? '', `file:///${path}`).pathname.slice(1);
+        if (seen.has(target)) continue;
+        seen.add(target);
+        queue.push(target);
+      }
+    }
+    found = [...seen].slice(1);
+    importsOf.set(entry, found);
+  }
+  return found;
+}
+
 /**
  * Serves static/ (and graphql-ws's browser client under `vendor/graphql-ws/`) below `<mount>/<version>/`.
  * Pages name scripts with the current version and scripts import each other by relative URLs, so

@@ -1,7 +1,7 @@
 import express from 'express';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { assetBase, assetVersion, staticAssets } from '../../src/util/static-assets.js';
+import { assetBase, assetVersion, moduleImports, staticAssets } from '../../src/util/static-assets.js';
 
 describe('static files under a versioned URL', () => {
   const app = express().use('/hub/static', staticAssets());
@@ -31,6 +31,18 @@ describe('static files under a versioned URL', () => {
     await request(app).get(`/hub/static/${current}/vendor/graphql-ws/${chunk}`).expect(200);
     await request(app).get(`/hub/static/${current}/vendor/graphql-ws/server-zBhvXJ_Z.js`).expect(404);
     await request(app).get(`/hub/static/${current}/vendor/graphql-ws/../package.json`).expect(404);
+  });
+
+  it('lists every module a page script imports, directly or not, each served and cached for good', async () => {
+    const imports = moduleImports('js/workflows.js');
+    expect(imports).toEqual(expect.arrayContaining(['js/gql.js', 'js/live.js', 'js/connection.js', 'vendor/graphql-ws/client.js']));
+    expect(imports.some((path) => /^vendor\/graphql-ws\/common-[\w-]+\.js$/.test(path))).toBe(true);
+    expect(imports).not.toContain('js/workflows.js');
+    expect(new Set(imports).size).toBe(imports.length);
+    for (const path of imports) {
+      const res = await request(app).get(`/hub/static/${current}/${path}`).expect(200);
+      expect(res.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    }
   });
 
   it("gives an older version's page today's files, never cached, and unversioned paths likewise", async () => {

@@ -92,6 +92,24 @@ describe('bin/flotilla server', () => {
     expect(await started.exit).toBe(0);
   });
 
+  it('loads its pages as the hub adopts it when it was started for a page visit', async () => {
+    const secret = newServerSecret();
+    const started = run(baseArgs(dataDir()));
+    cleanups.push(() => started.child.kill('SIGKILL'));
+    started.child.send({ type: 'start', secret, site: site({}), groups: null });
+    const report = await started.report;
+    started.child.send({ type: 'adopted', pageVisit: true });
+    await waitFor('the pages loading', () => started.output().includes('started for a page visit: loading the pages now'));
+    const url = `http://127.0.0.1:${(report as { port: number }).port}`;
+    const page = await request(url).get('/user/alice/').set(proofFor(secret, 'alice', { user: 'alice' }, 'GET', '/user/alice/'));
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('Your workflows');
+    // Its script's imports are named for preloading, from the same release.
+    expect(page.text).toMatch(/<link rel="modulepreload" href="\/user\/alice\/static\/v-[0-9a-f]{12}\/js\/gql\.js">/);
+    started.child.kill('SIGTERM');
+    expect(await started.exit).toBe(0);
+  });
+
   it('leaves when the hub goes away before adopting it, so no unknown server runs on', async () => {
     const started = run(baseArgs(dataDir()));
     cleanups.push(() => started.child.kill('SIGKILL'));

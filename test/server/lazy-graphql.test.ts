@@ -1,7 +1,7 @@
 /**
  * The sockets and pages that arrive while GraphQL loads (server/lazy-graphql.ts): held sockets
- * survive clients that go away, are capped, and reach GraphQL once it is ready; a load that fails
- * goes to the fatal path once.
+ * survive clients that go away, are capped, and reach GraphQL once it is ready (queries over HTTP
+ * need not wait for the WebSocket side); a load that fails goes to the fatal path once.
  */
 import { createServer, request, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
@@ -66,11 +66,12 @@ describe('GraphQL loaded on first use', () => {
     let loads = 0;
     const srv = createServer((_req, res) => res.end('page'));
     server = srv;
-    const lazy = new LazyGraphql<FakePart>({
+    const lazy = new LazyGraphql<string, FakePart>({
       server: srv,
       logger: silentLogger(),
+      loadHttp: async () => (loads++, 'graphql over http'),
       load: () =>
-        (loads++, load.promise).then((part) => {
+        load.promise.then((part) => {
           srv.on('upgrade', (req, socket, head) => part.wss.handleUpgrade(req, socket, head, (ws) => ws.send('hello')));
           return part;
         }),
@@ -135,6 +136,17 @@ describe('GraphQL loaded on first use', () => {
     await closed;
     await expect(lazy.get()).rejects.toThrow('schema.js: no such file');
     expect(fatal.map((e) => e.message)).toEqual(['schema.js: no such file']);
+  });
+
+  it('hands out GraphQL over HTTP while the WebSocket side is still loading', async () => {
+    const { lazy, load, port } = await start();
+    const waiting = openWs(port);
+    await waitFor('the socket held', () => lazy.heldCount === 1 || undefined);
+    expect(await lazy.http()).toBe('graphql over http');
+    expect(lazy.loaded).toBeUndefined();
+    expect(lazy.heldCount).toBe(1);
+    load.resolve({ wss: new WebSocketServer({ noServer: true }) });
+    expect(await waiting.greeting).toBe('hello');
   });
 
   it('starts loading after a page is sent only while GraphQL has not begun loading', async () => {

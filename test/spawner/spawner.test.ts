@@ -55,6 +55,15 @@ describe('Spawner with a fixture server', () => {
     expect(readFileSync(join(ownerDir, 'server.log'), 'utf8')).toContain('fake server for alice starting');
   });
 
+  it('tells a server started for a page visit so as it adopts it, also when the visit joins a start under way', async () => {
+    h = new SpawnerHarness();
+    const s = h.spawner();
+    const [alice] = await Promise.all([s.start('alice'), s.start('alice', { pageVisit: true })]);
+    const bob = await s.start('bob');
+    expect((await getJson(alice.port, '/_fixture/state')).body).toMatchObject({ adopted: true, pageVisit: true });
+    expect((await getJson(bob.port, '/_fixture/state')).body).toMatchObject({ adopted: true, pageVisit: false });
+  });
+
   it('refuses invalid owner names before touching the disk', async () => {
     h = new SpawnerHarness();
     const s = h.spawner();

@@ -58,6 +58,6 @@ function notRunning(ctx: HubContext, req: Request, res: Response, owner: string,
     }
     return;
   }
-  if (status !== 'starting') void ctx.servers.startInBackground(owner);
+  if (status !== 'starting') void ctx.servers.startInBackground(owner, { pageVisit: true });
   renderPage(ctx, req, res, 'spawn', 200, { title: `Starting ${owner}'s server`, owner, next: req.originalUrl });
 }

@@ -11,6 +11,7 @@ import { UserProxy } from '../proxy/index.js';
 import { isolationForSite, Spawner } from '../spawner/index.js';
 import { explainDatabaseError, isDatabaseDamage, type DatabaseError } from '../storage/sqlite-open.js';
 import { silentLogger, type Logger } from '../util/logger.js';
+import { renderPagesFrom } from '../util/page-views.js';
 import { securityHeaderList, securityHeaders } from '../util/security-headers.js';
 import { staticAssets } from '../util/static-assets.js';
 import { errorMessage } from '../util/values.js';
@@ -224,8 +225,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
 
     const app = express();
     app.disable('x-powered-by');
-    app.set('views', VIEWS_DIR);
-    app.set('view engine', 'ejs');
+    renderPagesFrom(app, VIEWS_DIR);
     // The hub speaks plain HTTP; with an https bind_url, TLS ends in a proxy on this machine,
     // whose X-Forwarded-Proto tells express-session that the Secure cookie may be sent.
     app.set('trust proxy', https ? 'loopback' : false);

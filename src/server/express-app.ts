@@ -11,6 +11,7 @@ import type { GraphQLSchema } from '../graphql/graphql-js.js';
 import type { ProofVerifier } from '../identity/proof.js';
 import type { WorkflowEngine } from '../scheduler/index.js';
 import type { Logger } from '../util/logger.js';
+import { renderPagesFrom } from '../util/page-views.js';
 import { securityHeaders, type HeaderList } from '../util/security-headers.js';
 import { staticAssets } from '../util/static-assets.js';
 import type { AccessControl } from './access.js';
@@ -55,8 +56,7 @@ export function expressApp(options: ExpressAppOptions): RequestListener {
   const workflowExists = (workflow: string): boolean => engine.getWorkflow(workflow) !== undefined;
   const app = express();
   app.disable('x-powered-by');
-  app.set('views', join(ROOT, 'views'));
-  app.set('view engine', 'ejs');
+  renderPagesFrom(app, join(ROOT, 'views'));
   app.use(securityHeaders(headers));
   app.use(requireProof(verifier, identityLogger));
   app.use(CONTROL_PREFIX, controlRoutes(access));

@@ -1,4 +1,4 @@
-import { Agent, request as forwardRequest, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { Agent, request as forwardRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
@@ -50,6 +50,11 @@ function chunkedWithoutLength(req: IncomingMessage): boolean {
   return (req.method === 'DELETE' || req.method === 'OPTIONS') && req.headers['transfer-encoding'] !== undefined && req.headers['content-length'] === undefined;
 }
 
+/** An HTTP/1.1 request has a body only when it says so by its length or its transfer coding. */
+function hasBody(headers: IncomingHttpHeaders): boolean {
+  return headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined;
+}
+
 /** Headers of the server's answer that describe the hub's connection to it, not the client's to
  * the hub: node frames the answer to the client itself. */
 const ANSWER_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
@@ -75,6 +80,8 @@ export class UserProxy {
   private readonly timeoutMs: number;
   private readonly onActivity: (owner: string) => void;
   private readonly unavailable: (req: IncomingMessage, res: ServerResponse, owner: string) => void;
+  /** Each owner's server address as last parsed, parsed again only when the server's URL changes. */
+  private readonly addresses = new Map<string, { url: string; hostname: string; port: string }>();
 
   constructor(opts: UserProxyOptions) {
     this.timeoutMs = opts.timeoutMs ?? 30_000;
@@ -108,7 +115,7 @@ export class UserProxy {
     if (!server) return unavailable(req, res, owner);
     // Node's own client on the pooled agent: http-proxy-3's passes cost more per request than
     // the forwarding itself, and a request and its answer need nothing beyond this.
-    const { hostname, port } = new URL(server.url);
+    const { hostname, port } = this.addressOf(owner, server.url);
     const failed = (err: Error): void => {
       if (res.destroyed || res.writableEnded) return;
       this.log.warn({ owner, err: err.message }, 'workflow server did not answer a request');
@@ -136,7 +143,9 @@ export class UserProxy {
       if (!res.writableFinished) forwarded.destroy();
     });
     req.on('error', () => forwarded.destroy());
-    req.pipe(forwarded);
+    // Most requests (GETs) have no body: ending at once spares a pipe set up and torn down for none.
+    if (hasBody(clientHeaders)) req.pipe(forwarded);
+    else forwarded.end();
   }
 
   ws(req: IncomingMessage, socket: Duplex, head: Buffer, owner: string, identity: Identity): void {
@@ -160,6 +169,15 @@ export class UserProxy {
   /** Frees pooled connections; open WebSockets are left to close on their own. */
   close(): void {
     this.agent.destroy();
+  }
+
+  private addressOf(owner: string, url: string): { hostname: string; port: string } {
+    const known = this.addresses.get(owner);
+    if (known?.url === url) return known;
+    const { hostname, port } = new URL(url);
+    const address = { url, hostname, port };
+    this.addresses.set(owner, address);
+    return address;
   }
 
   /** A mismatch is a caller bug, never a client's doing: forwarding would sign a proof that

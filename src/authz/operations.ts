@@ -56,12 +56,18 @@ export function graphqlName(op: Operation): string {
   return op.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
 }
 
+/** Every operation with its GraphQL name, in catalogue order, spelled once: userprofile and
+ * Query.me show them on every request. */
+const CATALOGUE: readonly (readonly [Operation, string])[] = OPERATIONS.map((op) => [op, graphqlName(op)]);
+
 /** A permitted set as GraphQL names, in catalogue order: how pages and the API show permissions. */
 export function graphqlNames(permitted: ReadonlySet<Operation>): string[] {
-  return OPERATIONS.filter((op) => permitted.has(op)).map(graphqlName);
+  const names: string[] = [];
+  for (const [op, name] of CATALOGUE) if (permitted.has(op)) names.push(name);
+  return names;
 }
 
-const byGraphqlName: ReadonlyMap<string, Operation> = new Map(OPERATIONS.map((op) => [graphqlName(op), op]));
+const byGraphqlName: ReadonlyMap<string, Operation> = new Map(CATALOGUE.map(([op, name]) => [name, op]));
 
 /** `extTrigger` → `ext_trigger`; exact GraphQL spelling only (GraphQL names are case-sensitive). */
 export function operationFromGraphqlName(name: string): Operation | undefined {

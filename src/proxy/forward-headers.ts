@@ -57,29 +57,51 @@ function withoutCookies(header: string | undefined, names: ReadonlySet<string>):
   return kept.length ? kept.join('; ') : undefined;
 }
 
+type Emit = (name: string, value: string | string[]) => void;
+
 /**
- * The headers to send to a workflow server: the client's own, minus identity claims and hub
- * credentials, plus where the request came from and the hub's proof of identity.
+ * The headers to send to a workflow server, one by one to `emit`: the client's own, minus
+ * identity claims and hub credentials, plus where the request came from and the hub's proof of
+ * identity.
  */
-export function forwardedHeaders(
-  req: IncomingMessage,
-  opts: { hubCookies: ReadonlySet<string>; proof: string; upgrade: boolean },
-): IncomingHttpHeaders {
+function eachForwardedHeader(req: IncomingMessage, opts: { hubCookies: ReadonlySet<string>; proof: string; upgrade: boolean }, emit: Emit): void {
   const listed = listedInConnection(req);
-  const out: IncomingHttpHeaders = {};
   for (const [name, value] of Object.entries(req.headers)) {
-    if (!isStripped(name) && !HOP_BY_HOP.has(name) && !listed?.has(name)) out[name] = value;
-  }
-  if (opts.upgrade) {
-    out.connection = 'upgrade';
-    out.upgrade = req.headers.upgrade;
+    if (value === undefined || name === 'cookie' || isStripped(name) || HOP_BY_HOP.has(name) || listed?.has(name)) continue;
+    emit(name, value);
   }
   const cookie = withoutCookies(req.headers.cookie, opts.hubCookies);
-  if (cookie === undefined) delete out.cookie;
-  else out.cookie = cookie;
-  out['x-forwarded-for'] = req.socket.remoteAddress ?? '';
-  out['x-forwarded-proto'] = (req.socket as TLSSocket).encrypted ? 'https' : 'http';
-  if (req.headers.host) out['x-forwarded-host'] = req.headers.host;
-  out[PROOF_HEADER] = opts.proof;
+  if (cookie !== undefined) emit('cookie', cookie);
+  if (opts.upgrade) {
+    emit('connection', 'upgrade');
+    if (req.headers.upgrade !== undefined) emit('upgrade', req.headers.upgrade);
+  }
+  emit('x-forwarded-for', req.socket.remoteAddress ?? '');
+  emit('x-forwarded-proto', (req.socket as TLSSocket).encrypted ? 'https' : 'http');
+  if (req.headers.host) emit('x-forwarded-host', req.headers.host);
+  emit(PROOF_HEADER, opts.proof);
+}
+
+/** The forwarded headers as an object, as http-proxy-3 takes them for a WebSocket upgrade. */
+export function forwardedHeaders(req: IncomingMessage, opts: { hubCookies: ReadonlySet<string>; proof: string; upgrade: boolean }): IncomingHttpHeaders {
+  const out: IncomingHttpHeaders = {};
+  eachForwardedHeader(req, opts, (name, value) => {
+    out[name] = value;
+  });
+  return out;
+}
+
+/**
+ * The forwarded headers of a plain request as node's client takes them fastest: names and values
+ * in one flat list, written as they are rather than set one by one (a sixth of the client's cost).
+ * Node adds no Host to such a list, so a request that came without one (HTTP/1.0) gets `host`,
+ * the server's address, as node would have added it.
+ */
+export function forwardedHeaderList(req: IncomingMessage, opts: { hubCookies: ReadonlySet<string>; proof: string; host: string }): string[] {
+  const out: string[] = req.headers.host === undefined ? ['host', opts.host] : [];
+  eachForwardedHeader(req, { ...opts, upgrade: false }, (name, value) => {
+    if (typeof value === 'string') out.push(name, value);
+    else for (const one of value) out.push(name, one);
+  });
   return out;
 }

@@ -1,10 +1,10 @@
-import { Agent, request as forwardRequest, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { Agent, request as forwardRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
 import { signProof, type Identity } from '../identity/proof.js';
 import { silentLogger, type Logger } from '../util/logger.js';
-import { forwardedHeaders } from './forward-headers.js';
+import { forwardedHeaderList, forwardedHeaders } from './forward-headers.js';
 import { refuseUpgrade } from './unavailable.js';
 
 /** What the proxy needs from the spawner (which provides exactly these). */
@@ -50,6 +50,18 @@ function chunkedWithoutLength(req: IncomingMessage): boolean {
   return (req.method === 'DELETE' || req.method === 'OPTIONS') && req.headers['transfer-encoding'] !== undefined && req.headers['content-length'] === undefined;
 }
 
+/** Where a server listens: `host` is `hostname:port`, as a Host header names it. */
+interface ServerAddress {
+  hostname: string;
+  port: string;
+  host: string;
+}
+
+/** An HTTP/1.1 request has a body only when it says so by its length or its transfer coding. */
+function hasBody(headers: IncomingHttpHeaders): boolean {
+  return headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined;
+}
+
 /** Headers of the server's answer that describe the hub's connection to it, not the client's to
  * the hub: node frames the answer to the client itself. */
 const ANSWER_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
@@ -75,6 +87,8 @@ export class UserProxy {
   private readonly timeoutMs: number;
   private readonly onActivity: (owner: string) => void;
   private readonly unavailable: (req: IncomingMessage, res: ServerResponse, owner: string) => void;
+  /** Each owner's server address as last parsed, parsed again only when the server's URL changes. */
+  private readonly addresses = new Map<string, ServerAddress & { url: string }>();
 
   constructor(opts: UserProxyOptions) {
     this.timeoutMs = opts.timeoutMs ?? 30_000;
@@ -103,23 +117,22 @@ export class UserProxy {
       res.end('{"message":"a DELETE or OPTIONS request may not carry a chunked body","status":400}');
       return;
     }
-    const clientHeaders = req.headers;
-    const server = this.prepare(req, owner, identity, false);
-    if (!server) return unavailable(req, res, owner);
+    const prepared = this.prepare(req, owner, identity);
+    if (!prepared) return unavailable(req, res, owner);
+    const { server, proof } = prepared;
     // Node's own client on the pooled agent: http-proxy-3's passes cost more per request than
     // the forwarding itself, and a request and its answer need nothing beyond this.
-    const { hostname, port } = new URL(server.url);
+    const { hostname, port, host } = this.addressOf(owner, server.url);
     const failed = (err: Error): void => {
       if (res.destroyed || res.writableEnded) return;
       this.log.warn({ owner, err: err.message }, 'workflow server did not answer a request');
       if (res.headersSent) return void res.destroy();
-      // The answer depends on what the client sent (a token, Accept), not on the forwarded copy.
-      req.headers = clientHeaders;
       unavailable(req, res, owner);
     };
     let forwarded: ClientRequest;
     try {
-      forwarded = forwardRequest({ host: hostname, port, method: req.method, path: req.url, headers: req.headers, agent: this.agent });
+      const headers = forwardedHeaderList(req, { hubCookies: this.hubCookies, proof, host });
+      forwarded = forwardRequest({ host: hostname, port, method: req.method, path: req.url, headers, agent: this.agent });
     } catch (err) {
       // Node's client refuses (throws) a path or header it would not send: an answer, not a crash.
       return failed(err as Error);
@@ -136,7 +149,9 @@ export class UserProxy {
       if (!res.writableFinished) forwarded.destroy();
     });
     req.on('error', () => forwarded.destroy());
-    req.pipe(forwarded);
+    // Most requests (GETs) have no body: ending at once spares a pipe set up and torn down for none.
+    if (hasBody(req.headers)) req.pipe(forwarded);
+    else forwarded.end();
   }
 
   ws(req: IncomingMessage, socket: Duplex, head: Buffer, owner: string, identity: Identity): void {
@@ -144,8 +159,10 @@ export class UserProxy {
       socket.destroy();
       return;
     }
-    const server = this.prepare(req, owner, identity, true);
-    if (!server) return refuseUpgrade(socket, owner);
+    const prepared = this.prepare(req, owner, identity);
+    if (!prepared) return refuseUpgrade(socket, owner);
+    const { server, proof } = prepared;
+    req.headers = forwardedHeaders(req, { hubCookies: this.hubCookies, proof, upgrade: true });
     this.servers.wsOpened(owner);
     socket.once('close', () => this.servers.wsClosed(owner));
     // A fresh connection per WebSocket: it lives long and must not hold a pooled HTTP socket.
@@ -162,6 +179,15 @@ export class UserProxy {
     this.agent.destroy();
   }
 
+  private addressOf(owner: string, url: string): ServerAddress {
+    const known = this.addresses.get(owner);
+    if (known?.url === url) return known;
+    const { hostname, port, host } = new URL(url);
+    const address = { url, hostname, port, host };
+    this.addresses.set(owner, address);
+    return address;
+  }
+
   /** A mismatch is a caller bug, never a client's doing: forwarding would sign a proof that
    * another server's owner is this one's. Refuse rather than guess. */
   private identityFits(owner: string, identity: Identity): boolean {
@@ -170,15 +196,13 @@ export class UserProxy {
     return false;
   }
 
-  /** Looks up the server, records activity and rewrites the request for forwarding. */
-  private prepare(req: IncomingMessage, owner: string, identity: Identity, upgrade: boolean): { url: string } | undefined {
+  /** Looks up the server, records activity, sets the target to forward and signs the proof for it. */
+  private prepare(req: IncomingMessage, owner: string, identity: Identity): { server: { url: string }; proof: string } | undefined {
     const server = this.servers.info(owner);
     if (!server) return undefined;
     this.onActivity(owner);
     const target = requestTarget(req);
     req.url = target;
-    const proof = signProof(server.secret, identity, { method: req.method ?? 'GET', target });
-    req.headers = forwardedHeaders(req, { hubCookies: this.hubCookies, proof, upgrade });
-    return server;
+    return { server, proof: signProof(server.secret, identity, { method: req.method ?? 'GET', target }) };
   }
 }

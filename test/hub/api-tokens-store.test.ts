@@ -29,11 +29,13 @@ describe('token store: scopes and activity', () => {
     expect(model.scopes).toEqual(['read:users!user=alice']);
     expect(model.last_activity).toBeNull();
     const stored = () => (db.prepare('SELECT last_activity FROM api_tokens WHERE id = ?').get(model.id) as { last_activity: number | null }).last_activity;
-    expect(store.lookup(token)?.last_activity).toBe('2026-03-01T10:00:00.000Z');
+    expect(store.lookup(token)?.user).toBe('alice');
+    expect(store.get('alice', model.id)?.last_activity).toBe('2026-03-01T10:00:00.000Z');
     expect(stored()).toBe(now);
     const first = now;
     now += 10_000;
-    expect(store.lookup(token)?.last_activity).toBe('2026-03-01T10:00:10.000Z');
+    store.lookup(token);
+    expect(store.get('alice', model.id)?.last_activity).toBe('2026-03-01T10:00:10.000Z');
     expect(stored()).toBe(first);
     now += 25_000;
     store.lookup(token);

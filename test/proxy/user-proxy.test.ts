@@ -1,5 +1,5 @@
 import { Agent, createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { newServerSecret, type Identity } from '../../src/identity/proof.js';
@@ -155,6 +155,17 @@ describe('UserProxy against a real workflow-server stand-in', () => {
     expect(seen.body).toBe('{"query":"{ me { name } }"}');
     expect(seen.headers).not.toHaveProperty('cookie');
     expect(seen.identity.user).toBe('bob');
+  });
+
+  it("gives a request that came without a Host header (HTTP/1.0) the server's address as its host", async () => {
+    const socket = connect(hub.port, '127.0.0.1');
+    socket.write('GET /user/alice/api/thing HTTP/1.0\r\n\r\n');
+    let raw = '';
+    for await (const chunk of socket) raw += chunk;
+    expect(raw).toMatch(/^HTTP\/1\.1 200 /);
+    const seen = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4));
+    expect(seen.headers.host).toBe(new URL(spawner.info('alice')!.url).host);
+    expect(seen.headers).not.toHaveProperty('x-forwarded-host');
   });
 
   it('reuses kept-alive connections to the server across client connections', async () => {

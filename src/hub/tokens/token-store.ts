@@ -42,8 +42,20 @@ function record(row: Row): TokenRecord {
     created: new Date(row.created_at).toISOString(),
     expires_at: iso(row.expires_at),
     last_activity: iso(row.last_activity),
-    scopes: row.scopes === null ? null : (JSON.parse(row.scopes) as string[]),
+    scopes: parseScopes(row.scopes),
   };
+}
+
+function parseScopes(stored: string | null): string[] | null {
+  return stored === null ? null : (JSON.parse(stored) as string[]);
+}
+
+/** What authenticating a request needs of a token: whose it is and what it may do. */
+export interface TokenHolder {
+  id: string;
+  user: string;
+  /** As TokenRecord.scopes. */
+  scopes: string[] | null;
 }
 
 /** Adds the columns a database from before scoped tokens lacks. */
@@ -142,8 +154,9 @@ export class TokenStore {
     return changes;
   }
 
-  /** The live token behind a secret, its use noted; undefined for unknown or expired ones. */
-  lookup(token: string): TokenRecord | undefined {
+  /** The live token behind a secret, its use noted; undefined for unknown or expired ones.
+   * Asked on every request with a token: no dates are formatted for it. */
+  lookup(token: string): TokenHolder | undefined {
     if (!token.startsWith(PREFIX)) return undefined;
     const row = this.byHash.get(hashOf(token));
     const now = this.now();
@@ -153,6 +166,6 @@ export class TokenStore {
       this.written.set(row.id, now);
       this.stmts.touch.run(now, row.id);
     }
-    return record(row);
+    return { id: row.id, user: row.user_name, scopes: parseScopes(row.scopes) };
   }
 }

@@ -1,4 +1,4 @@
-// `npm run bench:quick`: the headline figures in under three minutes, each benchmark in its own
+// `npm run bench:quick`: the headline figures in a few minutes (1.5 on a fast 2-core machine, 4.5 where forks are slow), each benchmark in its own
 // process one after another (side by side they would disturb each other), written with the
 // machine they ran on to bench/results.json, and judged against the goals in bench/lib/goals.mjs.
 import { existsSync, writeFileSync } from 'node:fs';

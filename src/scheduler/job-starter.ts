@@ -61,57 +61,65 @@ export interface StarterEvents {
 /** How many fields follow each message kind. */
 const FIELDS: Record<string, number> = { spawned: 2, started: 1, exited: 2 };
 
+/** One starter process and the requests it has not answered yet, oldest first. */
+interface Running {
+  child: ChildProcessByStdio<Writable, Readable, null>;
+  /** The environment it was given; requests say how a job's differs. */
+  base: Record<string, string>;
+  unanswered: string[];
+}
+
 export class JobStarter {
-  private process: ChildProcessByStdio<Writable, Readable, null> | undefined;
-  /** The environment the running starter was given; requests say how a job's differs. */
-  private base: Record<string, string> = {};
-  /** Job folders asked for and not yet answered, oldest first. */
-  private unanswered: string[] = [];
+  private running: Running | undefined;
 
   constructor(private readonly on: StarterEvents) {}
 
   /** Asks for `jobDir` to be started; the answer comes as `spawned` (or `stopped`). */
   start(runDir: string, jobDir: string, env: Record<string, string>): void {
-    const starter = this.process ?? this.launch(env);
-    this.unanswered.push(jobDir);
-    const set = Object.entries(env).filter(([name, value]) => this.base[name] !== value);
-    const unset = Object.keys(this.base).filter((name) => !(name in env));
-    starter.stdin.write(nulFields([runDir, jobDir, ...set.map(([name, value]) => `${name}=${value}`), ...unset, '']));
+    const starter = this.running ?? this.launch(env);
+    starter.unanswered.push(jobDir);
+    const set = Object.entries(env).filter(([name, value]) => starter.base[name] !== value);
+    const unset = Object.keys(starter.base).filter((name) => !(name in env));
+    starter.child.stdin.write(nulFields([runDir, jobDir, ...set.map(([name, value]) => `${name}=${value}`), ...unset, '']));
   }
 
   /** The starter exits once it has read what was asked; jobs it started run on. */
   close(): void {
-    this.process?.stdin.end();
-    this.process = undefined;
+    this.running?.child.stdin.end();
+    this.running = undefined;
   }
 
-  private launch(base: Record<string, string>): ChildProcessByStdio<Writable, Readable, null> {
+  private launch(base: Record<string, string>): Running {
     // An empty environment: the starter passes each job exactly its own (see STARTER).
-    const starter = spawn('bash', ['--norc', '--noprofile', '-c', STARTER, 'flotilla-job-starter'], { env: {}, stdio: ['pipe', 'pipe', 'ignore'], detached: true });
-    this.process = starter;
-    this.base = { ...base };
-    starter.stdin.write(nulFields([...Object.entries(base).map(([name, value]) => `${name}=${value}`), '']));
-    // A starter that died leaves a broken pipe behind: what was asked is settled by `stopped`.
-    starter.stdin.on('error', () => undefined);
-    starter.once('error', () => undefined);
-    let pending = '';
-    starter.stdout.setEncoding('utf8');
-    starter.stdout.on('data', (chunk: string) => {
-      pending = this.read(pending + chunk);
-    });
-    starter.once('exit', () => {
-      if (this.process === starter) this.process = undefined;
-      const unanswered = this.unanswered;
-      this.unanswered = [];
+    const child = spawn('bash', ['--norc', '--noprofile', '-c', STARTER, 'flotilla-job-starter'], { env: {}, stdio: ['pipe', 'pipe', 'ignore'], detached: true });
+    const running: Running = { child, base: { ...base }, unanswered: [] };
+    this.running = running;
+    child.stdin.write(nulFields([...Object.entries(base).map(([name, value]) => `${name}=${value}`), '']));
+    // A starter that died (or never started) leaves a broken pipe behind: what it was asked and
+    // did not answer is settled by `stopped`, once.
+    child.stdin.on('error', () => undefined);
+    let ended = false;
+    const stopped = (): void => {
+      if (ended) return;
+      ended = true;
+      if (this.running === running) this.running = undefined;
+      const unanswered = running.unanswered.splice(0);
       if (unanswered.length > 0) this.on.stopped(unanswered);
+    };
+    child.once('error', stopped);
+    child.once('exit', stopped);
+    let pending = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      pending = this.read(pending + chunk, running);
     });
-    starter.unref();
-    (starter.stdout as Readable & { unref?: () => void }).unref?.();
-    return starter;
+    child.unref();
+    (child.stdout as Readable & { unref?: () => void }).unref?.();
+    return running;
   }
 
-  /** Handles every whole message in `text`; returns the unfinished rest. */
-  private read(text: string): string {
+  /** Handles every whole message in `text` from `starter`'s pipe; returns the unfinished rest. */
+  private read(text: string, starter: Running): string {
     let rest = text;
     for (;;) {
       const fields: string[] = [];
@@ -133,15 +141,15 @@ export class JobStarter {
         at = end + 1;
       }
       rest = rest.slice(at);
-      this.dispatch(kind, fields);
+      this.dispatch(kind, fields, starter);
     }
   }
 
-  private dispatch(kind: string, [jobDir, value]: string[]): void {
+  private dispatch(kind: string, [jobDir, value]: string[], starter: Running): void {
     if (jobDir === undefined) return;
     if (kind === 'spawned') {
-      const index = this.unanswered.indexOf(jobDir);
-      if (index >= 0) this.unanswered.splice(index, 1);
+      const index = starter.unanswered.indexOf(jobDir);
+      if (index >= 0) starter.unanswered.splice(index, 1);
       this.on.spawned(jobDir, Number(value));
     } else if (kind === 'started') this.on.started(jobDir);
     else this.on.exited(jobDir, Number(value));

@@ -9,6 +9,8 @@ import { createClient } from '../vendor/graphql-ws/client.js';
 import { checkConnection, reconnectDelay } from './connection.js';
 
 const CLOSE_FORBIDDEN = 4403;
+/** How long an open socket may wait for the server's acknowledgement before it counts as failed. */
+const ACK_WAIT_MS = 10_000;
 /** Statuses after which nothing comes back without signing in again or a reload. */
 export const FINAL = new Set(['revoked', 'signed-out']);
 /** Statuses that last until the server answers again: attempts go on without saying 'reconnecting'. */
@@ -49,6 +51,9 @@ export function openLive(root, { onStatus = () => undefined, whyFailed = () => c
     url: `${scheme}//${location.host}${root}subscriptions`,
     lazy: true,
     retryAttempts: 0,
+    // A socket that opened but is never acknowledged (a server stuck mid-handshake) is given up
+    // and tried again like any other failed connection, instead of leaving the page waiting.
+    connectionAckWaitTimeout: ACK_WAIT_MS,
     // A connection the page no longer wants (its last subscription ended meanwhile) says nothing.
     on: {
       connecting: () => subscriptions.size > 0 && tellTrying(),

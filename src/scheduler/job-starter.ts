@@ -26,7 +26,10 @@ import type { Readable, Writable } from 'node:stream';
 export const WRAPPER_FILE = '.flotilla-job-wrapper.sh';
 
 // The environment is cleared of what bash exports by itself (the starter runs with an empty one)
-// before the job's own is exported, so that a job sees exactly the environment it was given.
+// before the job's own is exported, so that a job sees exactly the environment it was given, but
+// for what bash cannot export: names that are not shell identifiers (never sent, see SHELL_NAME)
+// and bash's read-only variables (UID, EUID, PPID, SHELLOPTS, …), which bash sets itself. A failed
+// export of one variable does not keep the job from starting.
 // job.out and job.err exist already (the engine makes them, with its own error handling). The
 // starter's own stderr is dropped: with job control bash reports every finished job there.
 const STARTER = `
@@ -41,8 +44,10 @@ while IFS= read -r -d '' run_dir && IFS= read -r -d '' job_dir; do
     if [[ $entry == *=* ]]; then job_env+=("$entry"); else job_unset+=("$entry"); fi
   done
   (
-    export -n PWD OLDPWD SHLVL _ 2>/dev/null
-    cd "$run_dir" && export "\${base_env[@]}" "\${job_env[@]}" && unset -v "\${job_unset[@]}" &&
+    export -n PWD OLDPWD SHLVL _
+    export "\${base_env[@]}" "\${job_env[@]}"
+    unset -v "\${job_unset[@]}"
+    cd "$run_dir" &&
       exec "$BASH" "$run_dir/${WRAPPER_FILE}" "$job_dir" </dev/null >>"$job_dir/job.out" 2>>"$job_dir/job.err" 3>&5 5>&-
   ) &
   printf 'spawned\\0%s\\0%s\\0' "$job_dir" "$!" >&5
@@ -78,7 +83,7 @@ export class JobStarter {
   start(runDir: string, jobDir: string, env: Record<string, string>): void {
     const starter = this.running ?? this.launch(env);
     starter.unanswered.push(jobDir);
-    const set = Object.entries(env).filter(([name, value]) => starter.base[name] !== value);
+    const set = exportable(env).filter(([name, value]) => starter.base[name] !== value);
     const unset = Object.keys(starter.base).filter((name) => !(name in env));
     starter.child.stdin.write(nulFields([runDir, jobDir, ...set.map(([name, value]) => `${name}=${value}`), ...unset, '']));
   }
@@ -92,9 +97,10 @@ export class JobStarter {
   private launch(base: Record<string, string>): Running {
     // An empty environment: the starter passes each job exactly its own (see STARTER).
     const child = spawn('bash', ['--norc', '--noprofile', '-c', STARTER, 'flotilla-job-starter'], { env: {}, stdio: ['pipe', 'pipe', 'ignore'], detached: true });
-    const running: Running = { child, base: { ...base }, unanswered: [] };
+    const shared = exportable(base);
+    const running: Running = { child, base: Object.fromEntries(shared), unanswered: [] };
     this.running = running;
-    child.stdin.write(nulFields([...Object.entries(base).map(([name, value]) => `${name}=${value}`), '']));
+    child.stdin.write(nulFields([...shared.map(([name, value]) => `${name}=${value}`), '']));
     // A starter that died (or never started) leaves a broken pipe behind: what it was asked and
     // did not answer is settled by `stopped`, once.
     child.stdin.on('error', () => undefined);
@@ -158,4 +164,11 @@ export class JobStarter {
 
 function nulFields(fields: string[]): string {
   return fields.map((field) => `${field}\0`).join('');
+}
+
+/** A name bash can export (and so pass to a job): letters, digits and underscores, not first a digit. */
+const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function exportable(env: Record<string, string>): [string, string][] {
+  return Object.entries(env).filter(([name]) => SHELL_NAME.test(name));
 }

@@ -116,6 +116,12 @@ describe('the local job runner', () => {
     expect(await envOf('g', { PATH: path, ODD: 'two words\nand a line', FLOTILLA_TASK: 'g' })).toEqual({ PATH: path, ODD: 'two words\nand a line', FLOTILLA_TASK: 'g' });
     // The next job's differs from the first one's: what it lacks is not inherited from it.
     expect(await envOf('h', { PATH: path, OTHER: '1', FLOTILLA_TASK: 'h' })).toEqual({ PATH: path, OTHER: '1', FLOTILLA_TASK: 'h' });
+    // What bash cannot export (a name that is no shell name, one of its read-only variables) is
+    // left out, and the job still starts.
+    const odd = await envOf('i', { PATH: path, 'NOT-A-NAME': 'x', UID: '12345', FLOTILLA_TASK: 'i' });
+    expect(odd).toMatchObject({ PATH: path, FLOTILLA_TASK: 'i' });
+    expect(odd).not.toHaveProperty('NOT-A-NAME');
+    expect(odd.UID).not.toBe('12345');
   });
 
   it('reports a job whose wrapper was SIGKILLed as lost, and one it had to kill hard as killed', async () => {

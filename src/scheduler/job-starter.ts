@@ -1,17 +1,19 @@
 /**
  * Starts local jobs through one long-lived bash process instead of a spawn from the engine.
  * Node forks its whole process for every child (libuv has no vfork path on Linux), and the copy
- * grows with the engine's memory: on a 2-core virtual machine that was about 8 ms of the engine's
- * CPU per job plus about 5 ms of copy-on-write faults in each child before its exec, more than a
- * trivial job costs itself. A fork of this small bash costs a fraction of that.
+ * grows with the engine's memory: on a 2-core virtual machine that was 6-8 ms of the engine's own
+ * CPU per job, taken from the thread that also serves pages and live subscriptions. Forking this
+ * small bash instead halves the engine's CPU per job; where every fork is dear (that machine) the
+ * jobs' own processes spend about what the engine saves, elsewhere less.
  *
  * The engine first sends the starter a base environment (the first job's), then one request per
  * job: run folder, job folder, and how the job's environment differs from the base (NAME=value to
  * set, NAME alone to unset), each field NUL-terminated and an empty field last. bash reads a pipe
  * a byte at a time, so requests are kept that small. For each, the starter forks a subshell (its
  * own process group: `set -m`), which takes exactly the job's environment, opens its output files
- * and execs the job wrapper (local-runner.ts) there; the starter answers `spawned` with its pid. The wrapper says `started` and `exited` itself on the
- * same pipe (its descriptor 3), so the engine hears of a job even after the starter is gone.
+ * and execs the job wrapper (local-runner.ts) there; the starter answers `spawned` with its pid.
+ * The wrapper says `started` and `exited` itself on the same pipe (its descriptor 3), so the
+ * engine hears of a job even after the starter is gone.
  * Every message is one write of NUL-terminated fields, far below PIPE_BUF, so messages from many
  * jobs never interleave.
  *

@@ -10,6 +10,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createExclusive, writeFileAtomic } from '../util/atomic-write.js';
+import { groupLives } from '../util/process-group.js';
 import { processStartTicks, readProcFile } from '../util/proc.js';
 import type { JobCheck, JobEvents, JobRef, JobRunner, JobSubmission, SubmittedJob } from './job-runner.js';
 import { JobStarter, WRAPPER_FILE } from './job-starter.js';
@@ -93,9 +94,13 @@ export function fenceJobFolder(jobDir: string): boolean {
   return createExclusive(join(jobDir, 'job.pid'), `${FENCED}\n`);
 }
 
-/** The exit status the wrapper recorded, if it has. */
+/** The exit status the wrapper recorded, once the whole of it is there (see WRAPPER). */
 export function readExitStatus(jobDir: string): number | undefined {
-  return readNumberFile(join(jobDir, 'job.status'));
+  try {
+    return recordedNumber(readFileSync(join(jobDir, 'job.status'), 'utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 /** A job this runner started whose end it has not heard yet. */
@@ -126,7 +131,7 @@ export class LocalJobRunner implements JobRunner {
   private readonly starter = new JobStarter({
     spawned: (jobDir, pid) => this.spawned(jobDir, pid),
     started: (jobDir) => this.children.get(jobDir)?.events.started(),
-    exited: (jobDir, status) => this.ended(jobDir, readNumberFile(join(jobDir, 'job.status')) ?? status),
+    exited: (jobDir, status) => this.ended(jobDir, readExitStatus(jobDir) ?? status),
     stopped: (unanswered) => {
       for (const jobDir of unanswered) this.settleUnanswered(jobDir);
     },
@@ -166,8 +171,7 @@ export class LocalJobRunner implements JobRunner {
   private ended(jobDir: string, status: number): void {
     const job = this.children.get(jobDir);
     if (!job) return;
-    this.children.delete(jobDir);
-    if (this.children.size === 0) this.stopWatching();
+    this.forget(jobDir);
     job.events.exited(status);
   }
 
@@ -179,7 +183,7 @@ export class LocalJobRunner implements JobRunner {
     const job = this.children.get(jobDir);
     if (!job?.refused) return;
     if (fenceJobFolder(jobDir)) {
-      this.children.delete(jobDir);
+      this.forget(jobDir);
       job.refused(new Error('the job starter stopped before it started the job'));
       return;
     }
@@ -187,7 +191,7 @@ export class LocalJobRunner implements JobRunner {
     if (typeof claim === 'number') this.spawned(jobDir, claim);
     else if (claim === CLAIMING) setTimeout(() => this.settleUnanswered(jobDir), 20).unref();
     else {
-      this.children.delete(jobDir);
+      this.forget(jobDir);
       job.spawned?.({});
       job.events.lost('its wrapper died while claiming its folder');
     }
@@ -197,14 +201,19 @@ export class LocalJobRunner implements JobRunner {
   private lookForVanished(): void {
     for (const [jobDir, job] of this.children) {
       if (job.pid === undefined || processAlive(job.pid)) continue;
-      const status = readNumberFile(join(jobDir, 'job.status'));
+      const status = readExitStatus(jobDir);
       if (status !== undefined) this.ended(jobDir, status);
       else if (job.killedBy !== undefined) this.ended(jobDir, 128 + job.killedBy);
       else {
-        this.children.delete(jobDir);
+        this.forget(jobDir);
         job.events.lost('its wrapper ended without recording an exit status');
       }
     }
+  }
+
+  /** No longer watched: its end has been told (or is being told) to the engine. */
+  private forget(jobDir: string): void {
+    this.children.delete(jobDir);
     if (this.children.size === 0) this.stopWatching();
   }
 
@@ -214,7 +223,7 @@ export class LocalJobRunner implements JobRunner {
   }
 
   poll({ jobDir }: JobRef): JobCheck {
-    const status = readNumberFile(join(jobDir, 'job.status'));
+    const status = readExitStatus(jobDir);
     if (status !== undefined) return { kind: 'finished', status };
     const claim = readClaim(jobDir);
     if (claim === undefined) return { kind: 'unclaimed' };
@@ -223,7 +232,7 @@ export class LocalJobRunner implements JobRunner {
     if (claim === ABANDONED) return { kind: 'lost' };
     if (isJobAlive(claim, jobDir) || this.children.get(jobDir)?.pid === claim) return { kind: 'running', pid: claim };
     // It may have finished between the two reads.
-    const late = readNumberFile(join(jobDir, 'job.status'));
+    const late = readExitStatus(jobDir);
     return late !== undefined ? { kind: 'finished', status: late } : { kind: 'lost' };
   }
 
@@ -240,7 +249,7 @@ export class LocalJobRunner implements JobRunner {
     if (pid === undefined) return;
     if (!this.signal(pid, SIGTERM)) return;
     const timer = setTimeout(() => {
-      if (groupAlive(pid)) this.signal(pid, SIGKILL);
+      if (groupLives(pid)) this.signal(pid, SIGKILL);
     }, graceMs);
     timer.unref();
   }
@@ -285,19 +294,13 @@ export function readClaim(jobDir: string): number | typeof FENCED | typeof CLAIM
   }
 }
 
-/** The number a wrapper wrote to `path`, once the whole of it is there (see WRAPPER). */
-function readNumberFile(path: string): number | undefined {
-  try {
-    return recordedNumber(readFileSync(path, 'utf8'));
-  } catch {
-    return undefined;
-  }
-}
-
 /** A number with its newline: anything less is a write not finished (or cut short). */
 function recordedNumber(text: string): number | undefined {
   return /^[0-9]+\n$/.test(text) ? Number(text) : undefined;
 }
+
+/** Whether this system has /proc to tell a zombie or a recycled pid (looked at once). */
+const HAVE_PROC = existsSync('/proc');
 
 /** True when `pid` is alive and not a zombie (where /proc exists to tell). */
 function processAlive(pid: number): boolean {
@@ -306,23 +309,14 @@ function processAlive(pid: number): boolean {
   } catch {
     return false;
   }
-  return !existsSync('/proc') || processStartTicks(pid) !== undefined;
+  return !HAVE_PROC || processStartTicks(pid) !== undefined;
 }
 
 /** True when `pid` is alive, not a zombie, and (where /proc exists) is this job's wrapper. */
 function isJobAlive(pid: number, jobDir: string): boolean {
   if (!processAlive(pid)) return false;
   // Not a recycled pid: the wrapper's command line names the job dir.
-  return !existsSync('/proc') || (readProcFile(pid, 'cmdline')?.split('\0').includes(jobDir) ?? false);
-}
-
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  return !HAVE_PROC || (readProcFile(pid, 'cmdline')?.split('\0').includes(jobDir) ?? false);
 }
 
 export function jobDirFor(runDir: string, cycle: number, name: string, submitNum: number): string {

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_CONFIG, siteFileFrom } from './site-file.js';
 import { loadSiteConfig } from '../config/index.js';
+import { serverProcessesOf } from '../spawner/server-process.js';
 import { backupDatabases } from '../storage/backup.js';
 import { errorMessage } from '../util/values.js';
 
@@ -19,7 +20,8 @@ export function registerBackupCommand(program: Command): void {
     .action(async (opts: { config?: string; to: string }) => {
       try {
         const config = loadSiteConfig(siteFileFrom(opts.config));
-        const result = await backupDatabases(config.JupyterHub.data_dir, resolve(opts.to));
+        const dataDir = config.JupyterHub.data_dir;
+        const result = await backupDatabases(dataDir, resolve(opts.to), (owner, pid) => serverProcessesOf(owner, dataDir).includes(pid));
         const owners = result.files.length - 1;
         const bytes = result.files.reduce((sum, file) => sum + file.bytes, 0);
         process.stdout.write(

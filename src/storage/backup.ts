@@ -12,6 +12,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { isValidUserName } from '../config/names.js';
 import { ownerDir } from '../config/owner.js';
 import { lockHolder } from '../scheduler/engine-lock.js';
+import { readProcFile } from '../util/proc.js';
 import { errorMessage } from '../util/values.js';
 import { engineStateFiles } from './engine-database.js';
 import { explainDatabaseError } from './sqlite-open.js';
@@ -83,12 +84,17 @@ async function backupOne(what: string, source: string, target: string): Promise<
  * An owner's engine database: read directly when no engine runs, else the snapshot its engine
  * writes when asked. Links are refused (the owner could point them at any file root can read).
  */
-async function backupOwner(owner: string, ownerDir: string, target: string): Promise<BackedUp> {
+async function backupOwner(owner: string, ownerDir: string, target: string, isServerOf: ServerCheck): Promise<BackedUp> {
   const files = engineStateFiles(ownerDir);
   const database = lstatSync(files.database);
   if (!database.isFile()) throw new Error(`${files.database} is not a regular file (a link?): not copied`);
   const engine = lockHolder(files.lock);
   if (engine === undefined) return backupOne(owner, files.database, target);
+  // The lock file is the owner's to write: only their own workflow server, running as the
+  // database's owner, is ever signalled from here (as root), never whatever pid it names.
+  if (!isServerOf(owner, engine) || processUid(engine) !== database.uid) {
+    throw new Error(`${files.lock} names pid ${engine}, which is not ${owner}'s workflow server: not signalled, not copied`);
+  }
   rmSync(files.snapshot, { force: true });
   try {
     process.kill(engine, 'SIGUSR2');
@@ -152,7 +158,16 @@ function copySnapshot(what: string, snapshot: string, fd: number, target: string
  * into a new folder `<toDir>/flotilla-backup-<UTC time>/` (hub.sqlite, users/<owner>/engine.sqlite),
  * readable by the caller alone: the hub's database holds session ids and server secrets.
  */
-export async function backupDatabases(dataDir: string, toDir: string, now = new Date()): Promise<BackupResult> {
+/** Whether `pid` is `owner`'s workflow server (the spawner knows how to tell, from its command line). */
+export type ServerCheck = (owner: string, pid: number) => boolean;
+
+/** The real uid a process runs as, from /proc; undefined when it cannot be read. */
+function processUid(pid: number): number | undefined {
+  const uid = /^Uid:\s+(\d+)/m.exec(readProcFile(pid, 'status') ?? '')?.[1];
+  return uid === undefined ? undefined : Number(uid);
+}
+
+export async function backupDatabases(dataDir: string, toDir: string, isServerOf: ServerCheck, now = new Date()): Promise<BackupResult> {
   const hubFile = join(dataDir, 'hub.sqlite');
   if (!existsSync(hubFile)) throw new Error(`${hubFile}: no such file; is ${dataDir} the hub's data_dir?`);
   mkdirSync(toDir, { recursive: true, mode: 0o700 });
@@ -165,7 +180,7 @@ export async function backupDatabases(dataDir: string, toDir: string, now = new 
     const target = join(folder, 'users', owner);
     mkdirSync(target, { recursive: true, mode: 0o700 });
     try {
-      files.push(await backupOwner(owner, ownerDir(dataDir, owner), join(target, 'engine.sqlite')));
+      files.push(await backupOwner(owner, ownerDir(dataDir, owner), join(target, 'engine.sqlite'), isServerOf));
     } catch (err) {
       failed.push({ what: owner, reason: errorMessage(err) });
       rmSync(target, { recursive: true, force: true });

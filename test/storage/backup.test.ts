@@ -17,6 +17,7 @@ import { newServerSecret } from '../../src/identity/proof.js';
 import request from 'supertest';
 import { HUB_ORIGIN, proofFor } from '../server/helpers.js';
 import { runServerProcess, type ServerProcess } from '../server/server-process.js';
+import { processStartTicks } from '../../src/util/proc.js';
 
 /** Each transaction adds the same number to both tables, as fast as it can, for at most 30 s. */
 const WRITER = `
@@ -155,5 +156,24 @@ describe('bin/flotilla backup with workflow servers running', () => {
     expect(server.child.exitCode).toBeNull();
     expect(existsSync(join(dir, 'users', 'dave', '.flotilla', 'engine-snapshot.sqlite'))).toBe(false);
     expect(server.output()).toContain('backup snapshot written');
+  });
+
+  it("never signals a pid an owner's lock file names unless it is that owner's workflow server", async () => {
+    // SIGUSR2 ends a process that does not handle it: the lock's pid must not be trusted.
+    const victim = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      await new Promise((started) => victim.once('spawn', started));
+      const flotilla = join(dir, 'users', 'mallory', '.flotilla');
+      mkdirSync(flotilla, { recursive: true });
+      openEngineDatabase(join(flotilla, 'engine.sqlite')).close();
+      writeFileSync(join(flotilla, 'engine.lock'), `${victim.pid} ${processStartTicks(victim.pid!)}\n`);
+      const run = await runFlotilla(['backup', '--config', join(dir, 'jupyter_config.json'), '--to', join(dir, 'backups-mallory')]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`flotilla backup: mallory not backed up: ${join(flotilla, 'engine.lock')} names pid ${victim.pid}, which is not mallory's workflow server: not signalled, not copied\n`);
+      expect(victim.exitCode).toBeNull();
+      expect(victim.signalCode).toBeNull();
+    } finally {
+      victim.kill('SIGKILL');
+    }
   });
 });

@@ -109,20 +109,29 @@ export class AccessControl extends EventEmitter<{ change: [] }> {
 
   /** Applies site settings from the hub (at start, and whenever the site file changes). */
   setSite(settings: SiteSettings): void {
+    // Only parsing decides whether the site is broken: an error in what follows the other
+    // settings (limits, job width) is logged, and neither denies everyone nor keeps rules out.
+    let parsed: WorkflowServerSettings | undefined;
     try {
-      const parsed = workflowServerSettings(settings);
+      parsed = workflowServerSettings(settings);
       this.site = parsed.site_authorization;
-      this.settingsListener?.(parsed);
       this.authorizer.setSite(this.site);
       this.siteBroken = false;
       this.options.logger.info('site authorization applied');
     } catch (err) {
+      parsed = undefined;
       this.site = undefined;
       this.siteBroken = true;
       this.authorizer.setSite(undefined);
       this.options.logger.error({ err: errorMessage(err) }, 'site configuration invalid: access users get nothing until it is fixed');
     }
     this.changed();
+    if (parsed === undefined) return;
+    try {
+      this.settingsListener?.(parsed);
+    } catch (err) {
+      this.options.logger.error({ err: errorMessage(err) }, 'pushed site settings (limits, job width, stall timeout) not applied');
+    }
   }
 
   /** Re-reads the owner's file (it changed on disk). */

@@ -16,7 +16,7 @@ import { DecisionMaker } from './decisions.js';
 import type { GraphqlHttp } from './express-app.js';
 import { serverFrontDoor } from './front-door.js';
 import { CONTROL_PREFIX } from './identity.js';
-import { DEFAULT_SERVER_LIMITS, type ServerLimits } from './limits.js';
+import { serverLimits, type ServerLimits } from './limits.js';
 import { LazyGraphql } from './lazy-graphql.js';
 import { health, userProfile, type Answer } from './quick-answers.js';
 import type { SubscriptionOptions, Subscriptions } from './subscriptions.js';
@@ -108,7 +108,7 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
   if (!isLoopback(options.host)) throw new Error(`refusing to listen on ${options.host}: the workflow server listens on loopback only`);
   const hubOrigin = new URL(options.hubOrigin).origin;
   const base = `/user/${owner}/`;
-  const limits: ServerLimits = { ...DEFAULT_SERVER_LIMITS, ...options.limits };
+  const limits: ServerLimits = serverLimits(options.limits);
 
   const verifier = new ProofVerifier(options.secret, owner);
   const access = new AccessControl({ owner, dataDir: options.dataDir, site: options.site, logger: logger.child({ part: 'access' }) });
@@ -127,7 +127,7 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
   await engine.start();
   // Settings the hub pushes later apply at once: the same limits object is read at each use.
   access.followSettings((settings) => {
-    Object.assign(limits, DEFAULT_SERVER_LIMITS, settings.limits);
+    Object.assign(limits, serverLimits(settings.limits));
     engine.applySettings({ concurrency: settings.max_concurrent_jobs, stallTimeoutSeconds: settings.stall_timeout });
     logger.info('site limits, job width and stall timeout applied');
   });

@@ -77,6 +77,7 @@ export interface SiteConfig {
      * start (see config/isolation.ts); run_as_owner is the old spelling of isolation "system". */
     spawner: {
       start_timeout: number;
+      slow_spawn_timeout: number;
       http_timeout: number;
       poll_interval: number;
       stop_grace: number;
@@ -421,6 +422,7 @@ const siteSchema = strictObject({
     services: servicesSchema.default([]),
     spawner: strictObject({
       start_timeout: positiveSeconds(60),
+      slow_spawn_timeout: z.number().nonnegative().default(1),
       http_timeout: positiveSeconds(30),
       poll_interval: positiveSeconds(30),
       stop_grace: positiveSeconds(10),

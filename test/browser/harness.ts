@@ -102,7 +102,8 @@ export async function startSite(spec: SiteSpec): Promise<RunningSite> {
       authenticator: { htpasswd_file: join(root, 'htpasswd'), admin_users: spec.admins ?? [] },
       load_groups: Object.fromEntries(Object.entries(spec.groups ?? {}).map(([g, users]) => [g, { users }])),
       load_roles: [{ name: 'user', scopes: ['self', 'access:servers', 'read:servers'] }],
-      spawner: { start_timeout: 90, http_timeout: 30 },
+      // The progress page every time, however fast the start, for the tests that look at it.
+      spawner: { start_timeout: 90, http_timeout: 30, slow_spawn_timeout: 0 },
     },
     WorkflowServer: spec.siteAuthorization ? { site_authorization: spec.siteAuthorization } : {},
   };

@@ -44,6 +44,7 @@ describe('site configuration defaults', () => {
         services: [],
         spawner: {
           start_timeout: 60,
+          slow_spawn_timeout: 1,
           http_timeout: 30,
           poll_interval: 30,
           stop_grace: 10,
@@ -311,12 +312,13 @@ describe('site configuration errors', () => {
   it('checks numbers and types', () => {
     expect(
       problems({
-        JupyterHub: { spawner: { start_timeout: 0, http_timeout: -1, idle_timeout: -5, poll_interval: '30' }, cookie_max_age_days: 0, data_dir: '' },
+        JupyterHub: { spawner: { start_timeout: 0, slow_spawn_timeout: -1, http_timeout: -1, idle_timeout: -5, poll_interval: '30' }, cookie_max_age_days: 0, data_dir: '' },
         WorkflowServer: { max_concurrent_jobs: 1.5, system_groups: 'yes', stall_timeout: -1 },
       }),
     ).toEqual([
       'jupyter_config.json: JupyterHub › data_dir: must not be empty',
       'jupyter_config.json: JupyterHub › spawner › start_timeout: expected a number greater than 0, got 0',
+      'jupyter_config.json: JupyterHub › spawner › slow_spawn_timeout: expected a number of at least 0, got -1',
       'jupyter_config.json: JupyterHub › spawner › http_timeout: expected a number greater than 0, got -1',
       'jupyter_config.json: JupyterHub › spawner › poll_interval: expected a number, got "30"',
       'jupyter_config.json: JupyterHub › spawner › idle_timeout: expected a number of at least 0, got -5',

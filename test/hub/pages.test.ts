@@ -35,7 +35,8 @@ describe.skipIf(!chromiumAvailable)('hub pages in Chromium', () => {
       hub: {
         load_groups: { physics: { users: ['alice', 'bob'] } },
         load_roles: [{ name: 'peers', scopes: ['access:servers!group=physics'], groups: ['physics'] }],
-        spawner: { start_timeout: 90, poll_interval: 1 },
+        // The progress page every time, however fast the start.
+        spawner: { start_timeout: 90, poll_interval: 1, slow_spawn_timeout: 0 },
       },
       server: { site_authorization: { '*': { 'group:physics': { default: 'READ', limit: ['READ', 'CONTROL'] } } } },
     });

@@ -1,7 +1,8 @@
 /**
  * Runs once before any test file. Hubs, workflow servers and engines in their own processes run
  * the compiled dist/, so it must match src/: `npm test` builds first; a developer running
- * `npx vitest run some.test.ts` after an edit gets the build here. Building once, before the
+ * `npx vitest run some.test.ts` after an edit gets the build here (tsc, then the bundle that
+ * bin/flotilla runs). Building once, before the
  * files start, matters: a build inside a test file rewrites dist/ under the processes that other
  * files have running from it. A failed build stops the run instead of testing stale output.
  */
@@ -28,14 +29,20 @@ function staleSources(): string[] {
   return stale;
 }
 
+/** The bundle bin/flotilla runs (scripts/bundle.mjs), made from dist/. */
+const BUNDLE = join(REPO, 'dist', 'bundle', 'main.js');
+
 export default function buildOnce(): void {
   const stale = staleSources();
-  if (stale.length === 0) return;
-  const tsc = spawnSync(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
-    cwd: REPO,
-    encoding: 'utf8',
-  });
-  if (tsc.status !== 0) {
-    throw new Error(`dist/ is older than ${stale[0]} (and ${stale.length - 1} more), and building it failed:\n${tsc.stdout}${tsc.stderr}`);
-  }
+  if (stale.length > 0) {
+    const tsc = spawnSync(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
+      cwd: REPO,
+      encoding: 'utf8',
+    });
+    if (tsc.status !== 0) {
+      throw new Error(`dist/ is older than ${stale[0]} (and ${stale.length - 1} more), and building it failed:\n${tsc.stdout}${tsc.stderr}`);
+    }
+  } else if (existsSync(BUNDLE)) return;
+  const bundle = spawnSync(process.execPath, [join(REPO, 'scripts', 'bundle.mjs')], { cwd: REPO, encoding: 'utf8' });
+  if (bundle.status !== 0) throw new Error(`bundling dist/ into dist/bundle/ failed:\n${bundle.stdout}${bundle.stderr}`);
 }

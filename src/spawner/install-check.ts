@@ -39,7 +39,7 @@ export function serverRequirements(dataDir: string): Requirement[] {
     { path: process.execPath, want: 1 },
     { path: join(REPO, 'bin', 'flotilla'), want: 4 },
     { path: join(REPO, 'dist'), want: 5 },
-    { path: join(REPO, 'dist', 'cli', 'main.js'), want: 4 },
+    { path: join(REPO, 'dist', 'bundle', 'main.js'), want: 4 },
     { path: join(REPO, 'node_modules'), want: 5 },
     { path: join(REPO, 'views'), want: 5 },
     { path: join(REPO, 'static'), want: 5 },

@@ -5,7 +5,8 @@ import { cookieValue, signIn, startHub, waitFor, type HubFixture } from './helpe
 
 // Spawns real `bin/flotilla server` processes: dist/ must be built.
 const SLOW = 180_000;
-const HUB = { spawner: { start_timeout: 90, poll_interval: 1 } };
+// The progress page on every visit, however fast the start (fast-start.test.ts has the other way).
+const HUB = { spawner: { start_timeout: 90, poll_interval: 1, slow_spawn_timeout: 0 } };
 
 describe('workflow servers outlive the hub and crashes are noticed', () => {
   const hubs: HubFixture[] = [];

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isValidUserName, NAME_RULE, quote } from './names.js';
 import { didYouMean } from './suggest.js';
 import type { ConfigIssue } from './errors.js';

@@ -1,5 +1,5 @@
 import { dirname, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { SiteAuthorization } from '../authz/index.js';
 import { siteAuthorizationSchema } from './authz-values.js';
 import { ConfigError } from './errors.js';

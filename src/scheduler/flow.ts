@@ -3,7 +3,9 @@
  * the offending node, taken from the yaml parser's own positions.
  */
 import { readFileSync } from 'node:fs';
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node, type Pair, type YAMLMap } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
+import type { Node, Pair, YAMLMap } from 'yaml';
 import { directiveProblem, LOCAL_PLATFORM } from '../config/site.js';
 import { didYouMean } from '../config/suggest.js';
 import type { FlowErrorView } from './types.js';
@@ -76,7 +78,20 @@ export function readFlowFile(file: string, label: string = file, platforms?: rea
   return read.ok ? parseFlow(read.source, label, platforms) : read;
 }
 
+/**
+ * The yaml library, loaded with the first flow file read: a workflow server with no workflows
+ * never needs it (some 3 MB of a server's idle memory, bench/memory.mjs). Synchronous, as reading
+ * a flow file is; required rather than bundled (scripts/bundle.mjs), so loaded only then.
+ */
+let yamlLibrary: typeof Yaml | undefined;
+const yaml = (): typeof Yaml => (yamlLibrary ??= createRequire(import.meta.url)('yaml') as typeof Yaml);
+
+const isMap = (node: unknown): node is YAMLMap => yaml().isMap(node);
+const isScalar = (node: unknown): node is Yaml.Scalar => yaml().isScalar(node);
+const isSeq = (node: unknown): node is Yaml.YAMLSeq => yaml().isSeq(node);
+
 export function parseFlow(source: string, file: string, platforms?: readonly string[]): FlowResult {
+  const { LineCounter, parseDocument } = yaml();
   const lines = new LineCounter();
   const doc = parseDocument(source, { lineCounter: lines, uniqueKeys: true });
   const at = (offset: number | undefined): { line?: number; column?: number } => {

@@ -29,7 +29,7 @@
  * is present (any value), the script override; likewise `platform` (any value) clears the platform
  * override and `directives` clears the directives it names.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { LOG_LEVELS, MESSAGE_SEVERITIES } from './types.js';
 
 const emptyArgs = z.strictObject({});

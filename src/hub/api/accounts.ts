@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { z } from 'zod';
+import * as z from 'zod';
 import { isValidUserName, NAME_RULE } from '../../config/names.js';
 import { AccountExistsError, HtpasswdError } from '../../htpasswd/index.js';
 import type { HubContext } from '../context.js';

@@ -1,5 +1,5 @@
 import { Router, type Request, type Response } from 'express';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ScopeError, type Scope } from '../../config/scopes.js';
 import type { HubContext } from '../context.js';
 import { WORKFLOW_SCOPES } from '../roles/permissions.js';

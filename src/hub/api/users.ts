@@ -1,5 +1,5 @@
 import { Router, type Request, type Response } from 'express';
-import { z } from 'zod';
+import * as z from 'zod';
 import { isValidUserName, NAME_RULE } from '../../config/names.js';
 import type { HubContext } from '../context.js';
 import { visibleUser } from './models.js';

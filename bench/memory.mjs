@@ -1,5 +1,8 @@
 // Memory of alice's real workflow server (VmRSS from /proc/PID/status), started by a real hub:
-//   idle         no workflows, a few seconds after start
+//   just started no workflows, at once after start (what start-up left behind)
+//   idle         no workflows, after 15 s without requests: V8's memory reducer gives back what
+//                start-up left once a process has had nothing to do for several seconds (its
+//                own timing, 8 s or more), as it does for any server left alone
 //   loaded       a 2,000-task workflow played and idle (its gate job runs, the rest wait)
 //   subscribers  200 subscribers through the hub (bob, READ), each after its full first burst
 //   busy peak    the largest RSS sampled (every 50 ms) while a second 2,000-task workflow of
@@ -21,6 +24,8 @@ const QUICK = process.env.BENCH_QUICK === '1';
 const TASKS = Number(process.env.BENCH_TASKS ?? 2000);
 const BUSY_TASKS = TASKS;
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 200);
+/** How long a server is left alone before its idle memory is taken (see above). */
+const IDLE_AFTER_MS = 15_000;
 
 /** The median RSS and PSS of a few samples a second apart. */
 async function settled(pid, samples = QUICK ? 3 : 5) {
@@ -40,6 +45,8 @@ try {
   const pid = site.serverPid;
   console.log(`workflow server memory: ${TASKS}-task workflow, ${SUBSCRIBERS} subscribers, busy run of ${BUSY_TASKS} tasks; Node ${process.version}`);
   const cpu = { start: cpuMs(pid) };
+  const justStarted = rssMb(pid);
+  await new Promise((r) => setTimeout(r, IDLE_AFTER_MS));
   const idle = await settled(pid);
 
   const beforeLoad = cpuMs(pid);
@@ -82,13 +89,15 @@ try {
   const f = (n) => n.toFixed(0);
   const s = (ms) => (ms / 1000).toFixed(2);
   console.log(table(['state', 'RSS MB', 'PSS MB', 'server CPU s (that step)'], [
-    ['idle (no workflows)', f(idle.rss), f(idle.pss), `${s(cpu.start)} (start-up)`],
+    ['just started (no workflows)', f(justStarted), '', `${s(cpu.start)} (start-up)`],
+    [`idle (no workflows, ${IDLE_AFTER_MS / 1000} s without requests)`, f(idle.rss), f(idle.pss), ''],
     [`${TASKS}-task workflow loaded`, f(loaded.rss), f(loaded.pss), s(cpu.load)],
     [`${SUBSCRIBERS} subscribers (peak while they connected: ${f(subscribingPeak)})`, f(withSubscribers.rss), f(withSubscribers.pss), s(cpu.subscribing)],
     [`busy run of ${BUSY_TASKS} tasks with them, peak`, f(peak), '', s(cpu.busy)],
   ]));
   console.log(`(VmRSS of the workflow server, pid ${pid}; the hub and this process not counted)`);
   console.log(`RESULT ${JSON.stringify({
+    memory_just_started_mb: +f(justStarted),
     memory_idle_mb: +f(idle.rss),
     memory_loaded_mb: +f(loaded.rss),
     memory_subscribers_mb: +f(withSubscribers.rss),

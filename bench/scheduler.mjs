@@ -10,7 +10,7 @@
 // Run with `npm run bench:scheduler` (builds dist first). BENCH_QUICK=1: one 400-task workflow.
 // Options: --dist DIR (another build's dist/, e.g. an older commit's, to compare on one machine);
 // --only NAME (one scenario); --concurrency N (default 4).
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -18,6 +18,8 @@ import { pathToFileURL } from 'node:url';
 import { table } from './lib/stats.mjs';
 
 const SCENARIO_LIMIT_MS = 120_000;
+/** Bare bash processes started for the floor figure, at each width. */
+const FLOOR_JOBS = 200;
 const QUICK = process.env.BENCH_QUICK === '1';
 /** Linux's USER_HZ: the unit of the children's CPU in /proc/PID/stat (fixed at 100 by the kernel ABI). */
 const CLOCK_TICKS_PER_S = 100;
@@ -158,9 +160,26 @@ function schedulerTable(rows) {
 
 const round = (n) => Math.round(n * 100) / 100;
 
+/**
+ * What this machine charges for a job's process alone: a fresh bash started, doing nothing, and
+ * reaped, `width` at a time, from a bash loop (the CPU of those children, from bash's `times`). A
+ * runner that gives every job a bash of its own spends at least this much per job; the rest of
+ * "job CPU" is the runner's own work. Where this floor alone is near 10 ms, so is the goal.
+ */
+function bashFloorMsPerJob(count, width) {
+  const script = `for ((i = 0; i < ${count}; i += ${width})); do for ((j = 0; j < ${width}; j++)); do "$BASH" -c true & done; wait; done; times`;
+  const out = execFileSync('bash', ['--norc', '--noprofile', '-c', script], { encoding: 'utf8' });
+  // `times`: the shell's own user and system time, then its children's, as "XmY.YYYs XmZ.ZZZs".
+  const seconds = out.trim().split('\n').at(-1).split(/\s+/).map((t) => {
+    const [, m, sec] = /^(\d+)m([\d.]+)s$/.exec(t);
+    return Number(m) * 60 + Number(sec);
+  });
+  return ((seconds[0] + seconds[1]) * 1000) / count;
+}
+
 /** The first scenario gives the headline keys; the cycling one adds its own with a suffix. */
-function resultLine(rows) {
-  const result = {};
+function resultLine(rows, floor) {
+  const result = { scheduler_floor_bash_cpu_ms_1: round(floor.one), [`scheduler_floor_bash_cpu_ms_${CONCURRENCY}`]: round(floor.wide) };
   for (const [i, r] of rows.entries()) {
     const suffix = i === 0 ? '' : `_${r.name.split(' ')[0]}`;
     Object.assign(result, {
@@ -186,5 +205,8 @@ if (at !== -1) {
   const rows = [];
   for (const name of names) rows.push(await inChild(name));
   console.log(schedulerTable(rows));
-  console.log(resultLine(rows));
+  const floor = { one: bashFloorMsPerJob(FLOOR_JOBS, 1), wide: bashFloorMsPerJob(FLOOR_JOBS, CONCURRENCY) };
+  console.log(`floor on this machine: a fresh bash per job doing nothing costs ${floor.one.toFixed(2)} CPU ms a job one at a time, ` +
+    `${floor.wide.toFixed(2)} ms ${CONCURRENCY} at a time (${FLOOR_JOBS} of each, from a bash loop: no engine, no wrapper)`);
+  console.log(resultLine(rows, floor));
 }

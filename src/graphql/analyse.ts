@@ -32,11 +32,43 @@ export type Analysis =
 /** Longest document we parse; larger ones are refused before parsing. */
 export const MAX_DOCUMENT_TOKENS = 5_000;
 
+/**
+ * Analyses already made, per schema and document text. The page and scripts send the same few
+ * documents again and again, and a subscription keeps its parsed document for as long as it
+ * lasts, every node with its location and the document's whole list of tokens: 400 subscriptions
+ * of the page's document held 74,000 Location and 50,000 Token objects (about 9 MB of a busy
+ * server's heap, bench/memory.mjs). Kept, the same text is parsed and validated once and its
+ * document shared; graphql-js never changes a document it is given. Only documents that passed are
+ * kept, the most recently used first.
+ */
+const ANALYSES_KEPT = 64;
+const analyses = new WeakMap<GraphQLSchema, Map<string, Analysis>>();
+
 export function analyseDocument(
   schema: GraphQLSchema,
   source: string | DocumentNode,
   operationName?: string | null,
 ): Analysis {
+  if (typeof source !== 'string') return analyse(schema, source, operationName);
+  let kept = analyses.get(schema);
+  if (!kept) analyses.set(schema, (kept = new Map()));
+  const key = `${operationName ?? ''}\n${source}`;
+  const hit = kept.get(key);
+  if (hit) {
+    kept.delete(key);
+    kept.set(key, hit);
+    return hit;
+  }
+  const analysis = analyse(schema, source, operationName);
+  if (!analysis.ok) return analysis;
+  if (kept.size >= ANALYSES_KEPT) kept.delete(kept.keys().next().value!);
+  // Shared from now on: nobody's changes may reach another's.
+  const shared = Object.freeze({ ...analysis, operations: Object.freeze([...analysis.operations]) as Operation[] });
+  kept.set(key, shared);
+  return shared;
+}
+
+function analyse(schema: GraphQLSchema, source: string | DocumentNode, operationName: string | null | undefined): Analysis {
   let document: DocumentNode;
   try {
     document = typeof source === 'string' ? parse(source, { maxTokens: MAX_DOCUMENT_TOKENS }) : source;

@@ -7,9 +7,11 @@
  * jobs' own processes spend about what the engine saves, elsewhere less.
  *
  * The engine first sends the starter a base environment (the first job's), then one request per
- * job: run folder, job folder, and how the job's environment differs from the base (NAME=value to
- * set, NAME alone to unset), each field NUL-terminated and an empty field last. bash reads a pipe
- * a byte at a time, so requests are kept that small. For each, the starter forks a subshell (its
+ * job: run folder (empty when it is the last request's), job folder (within the run folder, as a
+ * relative path), and how the job's environment differs from the base (NAME=value to set, NAME
+ * alone to unset), each field NUL-terminated and an empty field last. bash reads a pipe a byte at
+ * a time, one system call each, so requests are kept that small (the two folders were four fifths
+ * of a request's bytes). For each, the starter forks a subshell (its
  * own process group: `set -m`), which takes exactly the job's environment, opens its output files
  * and execs the job wrapper (local-runner.ts) there; the starter answers `spawned` with its pid.
  * The wrapper says `started` and `exited` itself on the same pipe (its descriptor 3), so the
@@ -39,7 +41,9 @@ set -m
 exec 5>&1 1>/dev/null 2>/dev/null
 base_env=()
 while IFS= read -r -d '' entry && [ -n "$entry" ]; do base_env+=("$entry"); done
-while IFS= read -r -d '' run_dir && IFS= read -r -d '' job_dir; do
+while IFS= read -r -d '' dir && IFS= read -r -d '' job; do
+  if [ -n "$dir" ]; then run_dir=$dir; fi
+  case $job in /*) job_dir=$job ;; *) job_dir=$run_dir/$job ;; esac
   job_env=()
   job_unset=()
   while IFS= read -r -d '' entry && [ -n "$entry" ]; do
@@ -73,6 +77,8 @@ interface Running {
   child: ChildProcessByStdio<Writable, Readable, null>;
   /** The environment it was given; requests say how a job's differs. */
   base: Record<string, string>;
+  /** The run folder of the last request: the next names it only when it differs. */
+  runDir?: string;
   unanswered: string[];
 }
 
@@ -87,7 +93,10 @@ export class JobStarter {
     starter.unanswered.push(jobDir);
     const set = exportable(env).filter(([name, value]) => starter.base[name] !== value);
     const unset = Object.keys(starter.base).filter((name) => !(name in env));
-    starter.child.stdin.write(nulFields([runDir, jobDir, ...set.map(([name, value]) => `${name}=${value}`), ...unset, '']));
+    const sameRun = starter.runDir === runDir;
+    starter.runDir = runDir;
+    const job = jobDir.startsWith(`${runDir}/`) ? jobDir.slice(runDir.length + 1) : jobDir;
+    starter.child.stdin.write(nulFields([sameRun ? '' : runDir, job, ...set.map(([name, value]) => `${name}=${value}`), ...unset, '']));
   }
 
   /** The starter exits once it has read what was asked; jobs it started run on. */

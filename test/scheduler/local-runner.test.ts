@@ -124,6 +124,33 @@ describe('the local job runner', () => {
     expect(odd.UID).not.toBe('12345');
   });
 
+  it('runs jobs of several run folders, alternating, each in its own, and a job folder outside its run folder', async () => {
+    const other = mkdtempSync(join(tmpdir(), 'flotilla-runner-'));
+    const outside = mkdtempSync(join(tmpdir(), 'flotilla-jobs-'));
+    runner.prepare(other);
+    try {
+      // The starter is told a run folder only when it changes, and a job folder within it as a relative path.
+      const jobs: [string, string][] = [
+        [runDir, join(runDir, 'log/job/1/p/01')],
+        [other, join(other, 'log/job/1/p/01')],
+        [other, join(other, 'log/job/1/q/01')],
+        [runDir, join(runDir, 'log/job/1/q/01')],
+        [other, join(outside, 'r')],
+      ];
+      const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+      const statuses = await Promise.all(
+        jobs.map(([dir, jobDir]) => new Promise<number>((exited, failed) => {
+          runner.submit({ runDir: dir, jobDir, script: 'pwd', env, ...local }, { ...ignore, exited }).then(({ pid }) => pids.push(pid!), failed);
+        })),
+      );
+      expect(statuses).toEqual([0, 0, 0, 0, 0]);
+      for (const [dir, jobDir] of jobs) expect(readFileSync(join(jobDir, 'job.out'), 'utf8')).toBe(`${dir}\n`);
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
   it('reports a job whose wrapper was SIGKILLed as lost, and one it had to kill hard as killed', async () => {
     const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
     const outcome = (into: string[]) => ({ ...ignore, exited: (status: number) => into.push(`exited ${status}`), lost: (reason: string) => into.push(`lost: ${reason}`) });

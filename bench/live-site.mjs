@@ -10,7 +10,7 @@ import { chownSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serveBenchSite, startBenchSite } from './lib/bench-site.mjs';
-import { waitUntil } from './lib/stats.mjs';
+import { percentile, waitUntil } from './lib/stats.mjs';
 
 const HERE = fileURLToPath(import.meta.url);
 export const OWNER = 'alice';
@@ -130,6 +130,52 @@ export async function openSubscriber(site, workflow, onDelta) {
   });
   sub.follow('1', workflow);
   return sub;
+}
+
+/** Job ends this long after the first are a busy run's steady state (reported besides the whole run). */
+export const STEADY_AFTER_MS = 5_000;
+
+/**
+ * Follows a busy run's job ends at every subscriber: for each task of `workflow`, its recorded
+ * finishedAt (the engine's clock at the state change) and when the last subscriber got its success.
+ */
+export function trackJobEnds(workflow) {
+  // task -> { finishedAt (epoch ms), seen: subscribers that got its success, last: epoch ms }
+  const ends = new Map();
+  const everywhere = (subscribers) => [...ends.values()].filter((e) => e.seen.size === subscribers);
+  return {
+    onDelta(delta, receivedAt, sub) {
+      if (delta.workflow !== workflow) return;
+      // A subscriber that fell behind may learn of a task first in a merged `added`.
+      for (const t of [...(delta.added?.tasks ?? []), ...(delta.updated?.tasks ?? [])]) {
+        if (t.state !== 'succeeded' || !t.finishedAt) continue;
+        let end = ends.get(t.id);
+        if (!end) ends.set(t.id, (end = { finishedAt: Date.parse(t.finishedAt), seen: new Set(), last: 0 }));
+        end.seen.add(sub);
+        end.last = Math.max(end.last, performance.timeOrigin + receivedAt);
+      }
+    },
+    /** How many job ends every one of `subscribers` has. */
+    complete: (subscribers) => everywhere(subscribers).length,
+    /** Job end -> last subscriber, over the whole run and over its steady state. */
+    latencies(subscribers) {
+      const all = everywhere(subscribers);
+      const sorted = (list) => list.map((e) => e.last - e.finishedAt).sort((a, b) => a - b);
+      const whole = sorted(all);
+      // Said apart because they differ in kind: the first seconds carry every subscriber's copy of
+      // the `added` burst of all tasks (play creates them), the rest only changes.
+      const firstEnd = Math.min(...all.map((e) => e.finishedAt));
+      const steady = sorted(all.filter((e) => e.finishedAt >= firstEnd + STEADY_AFTER_MS));
+      return {
+        complete: whole.length,
+        p50: percentile(whole, 50),
+        p99: percentile(whole, 99),
+        max: whole.at(-1),
+        steadyP50: percentile(steady, 50),
+        steadyP99: percentile(steady, 99),
+      };
+    },
+  };
 }
 
 if (process.argv[2] === 'hub') {

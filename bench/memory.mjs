@@ -7,6 +7,9 @@
 //   subscribers  200 subscribers through the hub (bob, READ), each after its full first burst
 //   busy peak    the largest RSS sampled (every 50 ms) while a second 2,000-task workflow of
 //                `true` jobs runs to the end with those 200 subscribers following it
+// That busy run is also the live fan-out benchmark's busy case: for each job end, its recorded
+// finishedAt (the engine's clock at the state change) -> the last subscriber receiving that task's
+// success, with the CPU the server and the hub spend per delta delivered.
 // Beside each, the server's CPU time for that step (/proc): what a memory saving costs in work
 // (a smaller young generation means more garbage collections) shows there.
 // Settled figures are the median of a few samples a second apart, so one GC does not decide. Beside
@@ -15,7 +18,7 @@
 //
 // Settings: BENCH_QUICK=1 takes fewer samples of each settled state; BENCH_TASKS (2000),
 // BENCH_SUBSCRIBERS (200). Needs dist/ (npm run build).
-import { fanWorkflow, openSubscriber, startLiveSite } from './live-site.mjs';
+import { STEADY_AFTER_MS, fanWorkflow, openSubscriber, startLiveSite, trackJobEnds } from './live-site.mjs';
 import { cpuMs, pssMb, rssMb, sampleRss } from './lib/proc.mjs';
 import { table, waitUntil } from './lib/stats.mjs';
 
@@ -54,13 +57,8 @@ try {
   cpu.load = cpuMs(pid) - beforeLoad;
   const loaded = await settled(pid);
 
-  const busyEnds = new Set();
-  const onDelta = (delta, _at, sub) => {
-    // A subscriber that fell behind may learn of a task first in a merged `added`.
-    for (const t of [...(delta.added?.tasks ?? []), ...(delta.updated?.tasks ?? [])]) {
-      if (t.state === 'succeeded') busyEnds.add(`${sub.index}:${t.id}`);
-    }
-  };
+  const busy = trackJobEnds('busy');
+  const onDelta = busy.onDelta;
   const subs = [];
   const beforeSubscribing = cpuMs(pid);
   const peakWhileSubscribing = sampleRss(pid);
@@ -74,16 +72,31 @@ try {
   cpu.subscribing = cpuMs(pid) - beforeSubscribing;
   const withSubscribers = await settled(pid);
 
-  // The same sockets follow the busy workflow too (a second subscription each).
+  // The same sockets follow the busy workflow too (a second subscription each). This run is also
+  // the live fan-out benchmark's busy case (fanout.mjs): one run of 2,000 jobs serves both, since
+  // each takes most of a minute, and it is the harder setting for both (the idle workflow and its
+  // 200 subscriptions stay loaded beside it).
   await site.addWorkflow('busy', fanWorkflow(BUSY_TASKS, 'true'));
   for (const s of subs) s.follow('2', 'busy');
   const busyPeak = sampleRss(pid);
   const beforeBusy = cpuMs(pid);
+  const hubBeforeBusy = cpuMs(site.hubPid);
+  const deltas0 = subs.reduce((n, s) => n + s.deltas, 0);
+  const bytes0 = subs.reduce((n, s) => n + s.bytes, 0);
+  const busyStarted = performance.now();
   await site.command('play', 'busy');
-  // A run slower than the limit (a loaded machine) still reports the peak so far.
-  await waitUntil(() => busyEnds.size === BUSY_TASKS * subs.length, 900_000, 'every job end at every subscriber').catch((err) => console.log(err.message));
+  // A run slower than the limit (a loaded machine) still reports the peak and the ends so far.
+  await waitUntil(() => busy.complete(subs.length) === BUSY_TASKS, 900_000, 'every job end at every subscriber').catch((err) => console.log(err.message));
+  const busySeconds = (performance.now() - busyStarted) / 1000;
   const peak = busyPeak.stop();
   cpu.busy = cpuMs(pid) - beforeBusy;
+  const deliveries = subs.reduce((n, s) => n + s.deltas, 0) - deltas0;
+  const fanout = {
+    ...busy.latencies(subs.length),
+    serverCpuPerDelivery: cpu.busy / deliveries,
+    hubCpuPerDelivery: (cpuMs(site.hubPid) - hubBeforeBusy) / deliveries,
+    bytesPerDelivery: (subs.reduce((n, s) => n + s.bytes, 0) - bytes0) / deliveries,
+  };
   for (const s of subs) s.ws.close();
 
   const f = (n) => n.toFixed(0);
@@ -96,6 +109,13 @@ try {
     [`busy run of ${BUSY_TASKS} tasks with them, peak`, f(peak), '', s(cpu.busy)],
   ]));
   console.log(`(VmRSS of the workflow server, pid ${pid}; the hub and this process not counted)`);
+  const f1 = (n) => n.toFixed(1);
+  const f3 = (n) => n.toFixed(3);
+  console.log(`\nbusy run, job end -> last of ${subs.length} subscribers (${fanout.complete}/${BUSY_TASKS} ends, ${(fanout.complete / busySeconds).toFixed(0)} tasks/s): ` +
+    `p50 ${f1(fanout.p50)} ms, p99 ${f1(fanout.p99)} ms, max ${f1(fanout.max)} ms; ` +
+    `from ${STEADY_AFTER_MS / 1000} s after the first end on: p50 ${f1(fanout.steadyP50)} ms, p99 ${f1(fanout.steadyP99)} ms`);
+  console.log(`busy run: ${fanout.bytesPerDelivery.toFixed(0)} bytes per delta; CPU per delta delivered to one subscriber: ` +
+    `server ${f3(fanout.serverCpuPerDelivery)} ms (running the jobs included), hub ${f3(fanout.hubCpuPerDelivery)} ms`);
   console.log(`RESULT ${JSON.stringify({
     memory_just_started_mb: +f(justStarted),
     memory_idle_mb: +f(idle.rss),
@@ -110,6 +130,13 @@ try {
     memory_cpu_load_s: +s(cpu.load),
     memory_cpu_subscribing_s: +s(cpu.subscribing),
     memory_cpu_busy_s: +s(cpu.busy),
+    [`fanout_busy_p50_ms_${SUBSCRIBERS}`]: +f1(fanout.p50),
+    [`fanout_busy_p99_ms_${SUBSCRIBERS}`]: +f1(fanout.p99),
+    [`fanout_busy_max_ms_${SUBSCRIBERS}`]: +f1(fanout.max),
+    [`fanout_busy_steady_p99_ms_${SUBSCRIBERS}`]: +f1(fanout.steadyP99),
+    [`fanout_busy_bytes_per_delta_${SUBSCRIBERS}`]: Math.round(fanout.bytesPerDelivery),
+    [`fanout_busy_server_cpu_ms_per_delta_${SUBSCRIBERS}`]: +f3(fanout.serverCpuPerDelivery),
+    [`fanout_busy_hub_cpu_ms_per_delta_${SUBSCRIBERS}`]: +f3(fanout.hubCpuPerDelivery),
   })}`);
 } finally {
   site.stop();

@@ -1,4 +1,4 @@
-// `npm run bench:quick`: the headline figures in a few minutes (1.5 on a fast 2-core machine, 4.5 where forks are slow), each benchmark in its own
+// `npm run bench:quick`: the headline figures in under 3 minutes, each benchmark in its own
 // process one after another (side by side they would disturb each other), written with the
 // machine they ran on to bench/results.json, and judged against the goals in bench/lib/goals.mjs.
 import { existsSync, writeFileSync } from 'node:fs';
@@ -23,7 +23,7 @@ for (const name of BENCHES) {
     continue;
   }
   // A limit per benchmark that only a hang reaches: on a 2-core virtual machine where a fork costs
-  // several ms the two busy runs of 2,000 jobs take a minute or more each.
+  // several ms the busy run of 2,000 jobs (memory.mjs) takes a minute or more.
   const run = await runBench(join(HERE, name), { cwd: ROOT, env: { BENCH_QUICK: '1' }, timeoutMs: 300_000 });
   console.log(`== bench/${name} (${run.seconds.toFixed(1)} s${run.code === 0 ? '' : `, FAILED: ${run.signal ?? `exit code ${run.code}`}`})`);
   console.log(`${run.output}\n`);

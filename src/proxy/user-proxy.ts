@@ -5,7 +5,7 @@ import { createProxyServer } from 'http-proxy-3';
 import { signProof, type Identity } from '../identity/proof.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { forwardedHeaderList, forwardedHeaders } from './forward-headers.js';
-import { refuseUpgrade } from './unavailable.js';
+import { refuseUnavailableUpgrade } from './unavailable.js';
 
 /** What the proxy needs from the spawner (which provides exactly these). */
 export interface ServerDirectory {
@@ -160,7 +160,7 @@ export class UserProxy {
       return;
     }
     const prepared = this.prepare(req, owner, identity);
-    if (!prepared) return refuseUpgrade(socket, owner);
+    if (!prepared) return refuseUnavailableUpgrade(socket, owner);
     const { server, proof } = prepared;
     req.headers = forwardedHeaders(req, { hubCookies: this.hubCookies, proof, upgrade: true });
     this.servers.wsOpened(owner);
@@ -169,7 +169,7 @@ export class UserProxy {
     this.proxy.ws(req, socket as Socket, head, { target: server.url, agent: false }, (err) => {
       this.log.warn({ owner, err: err.message }, 'workflow server did not answer a WebSocket upgrade');
       // Once anything went back to the client (the 101), an HTTP answer would corrupt the stream.
-      if ((socket as Socket).bytesWritten === 0 && socket.writable) refuseUpgrade(socket, owner);
+      if ((socket as Socket).bytesWritten === 0 && socket.writable) refuseUnavailableUpgrade(socket, owner);
       else socket.destroy();
     });
   }

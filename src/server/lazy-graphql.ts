@@ -7,7 +7,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../util/logger.js';
-import { refuseUpgrade } from './refuse-upgrade.js';
+import { refuseUpgrade } from '../util/refuse-upgrade.js';
 
 /** Upgrades held at most while GraphQL loads; more are refused with 503 (a burst must not grow memory without bound). */
 export const MAX_HELD_UPGRADES = 500;
@@ -89,7 +89,7 @@ export class LazyGraphql<Http, Part> {
     if (this.held.size >= (this.options.maxHeld ?? MAX_HELD_UPGRADES)) {
       this.options.logger.warn({ held: this.held.size }, 'websocket refused: too many waiting for GraphQL to load');
       socket.on('error', () => undefined);
-      refuseUpgrade(socket, 503, 'Service Unavailable: the server is starting; try again in a moment');
+      refuseUpgrade(socket, 503, 'the server is starting; try again in a moment');
       return;
     }
     // The HTTP server takes its own error listener off an upgraded socket: without one, a client

@@ -40,7 +40,7 @@ import type { DecisionMaker } from './decisions.js';
 import { refuseDocument } from './graphql-route.js';
 import { verifyRequest } from './identity.js';
 import { MAX_GRAPHQL_BYTES, type ServerLimits } from './limits.js';
-import { refuseUpgrade } from './refuse-upgrade.js';
+import { refuseUpgrade } from '../util/refuse-upgrade.js';
 import { SubscriptionFrames } from './subscription-frames.js';
 
 export const CLOSE_FORBIDDEN = 4403;
@@ -88,22 +88,22 @@ export function attachSubscriptions(options: SubscriptionOptions): Subscriptions
     const proof = verifyRequest(options.verifier, req, target);
     if (!proof.ok) {
       logger.warn({ target, reason: proof.reason }, 'websocket refused: no valid proof of identity');
-      refuseUpgrade(socket, 401, 'Unauthorized');
+      refuseUpgrade(socket, 401, 'no valid proof of identity from the hub');
       return;
     }
     const identity = proof.identity;
     if (path !== options.path || identity.user === null) {
-      refuseUpgrade(socket, 404, 'Not Found');
+      refuseUpgrade(socket, 404, 'not found');
       return;
     }
     const origin = req.headers.origin;
     if (origin !== undefined && origin !== options.hubOrigin) {
       logger.warn({ user: identity.user, origin }, 'websocket refused: Origin is not the hub');
-      refuseUpgrade(socket, 403, 'Forbidden');
+      refuseUpgrade(socket, 403, 'the Origin must be the hub');
       return;
     }
     if (!decisions.open(identity, 'subscriptions (upgrade)')) {
-      refuseUpgrade(socket, 403, 'Forbidden');
+      refuseUpgrade(socket, 403, 'no access to this server');
       return;
     }
     if (socket.destroyed) return;
@@ -111,7 +111,7 @@ export function attachSubscriptions(options: SubscriptionOptions): Subscriptions
     const sockets = socketsOf.get(user) ?? 0;
     if (sockets >= limits.sockets_per_user) {
       logger.warn({ user, sockets }, 'websocket refused: too many open sockets for this user');
-      refuseUpgrade(socket, 429, `Too Many Requests: at most ${limits.sockets_per_user} open sockets per user (WorkflowServer.limits.sockets_per_user)`);
+      refuseUpgrade(socket, 429, `at most ${limits.sockets_per_user} open sockets per user (WorkflowServer.limits.sockets_per_user)`);
       return;
     }
     // Counted now, not once the handshake completes, so that a burst of upgrades cannot slip past.

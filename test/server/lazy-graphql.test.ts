@@ -116,7 +116,7 @@ describe('GraphQL loaded on first use', () => {
     await waitFor('two sockets held', () => lazy.heldCount === 2 || undefined);
     const third = await rawUpgrade(port);
     clients.push(third);
-    expect(await firstReply(third)).toBe('HTTP/1.1 503 Service Unavailable: the server is starting; try again in a moment');
+    expect(await firstReply(third)).toBe('HTTP/1.1 503 Service Unavailable');
     expect(lazy.heldCount).toBe(2);
 
     load.resolve({ wss: new WebSocketServer({ noServer: true }) });

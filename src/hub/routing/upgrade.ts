@@ -1,4 +1,4 @@
-import { ServerResponse, STATUS_CODES, type IncomingMessage } from 'node:http';
+import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { RequestHandler } from 'express';
 import type { Store } from 'express-session';
@@ -7,16 +7,7 @@ import { identityFor, type HubContext } from '../context.js';
 import { accessOfCaller } from '../roles/request-access.js';
 import type { LiveSockets, StillAllowed } from './live-sockets.js';
 import { parseUserPath } from './user-path.js';
-
-/** Answers an upgrade request with a plain HTTP error and closes the socket. */
-function refuse(socket: Duplex, status: number, message: string): void {
-  const body = JSON.stringify({ status, message });
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
-      'Content-Type: application/json\r\nConnection: close\r\n' +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
-}
+import { refuseUpgrade } from '../../util/refuse-upgrade.js';
 
 /** The session user of a raw upgrade request, read through the same session middleware and store. */
 function sessionUserOf(req: IncomingMessage, sessions: RequestHandler): Promise<{ user?: string; xsrf?: string; sid?: string }> {
@@ -74,37 +65,37 @@ export function upgradeHandler(ctx: HubContext, sessions: RequestHandler, store:
     try {
       const target = req.url ?? '';
       const parsed = parseUserPath(target);
-      if (!parsed.ok) return refuse(socket, parsed.message === 'not a /user/NAME/ path' ? 404 : 400, parsed.message);
-      if (hasTokenInQuery(target)) return refuse(socket, 400, TOKEN_IN_URL_MESSAGE);
+      if (!parsed.ok) return refuseUpgrade(socket, parsed.message === 'not a /user/NAME/ path' ? 404 : 400, parsed.message);
+      if (hasTokenInQuery(target)) return refuseUpgrade(socket, 400, TOKEN_IN_URL_MESSAGE);
       const { user: sessionUser, xsrf, sid } = req.headers.authorization ? {} : await sessionUserOf(req, sessions);
       const auth = authenticate(req, sessionUser, ctx.tokens, ctx.users);
-      if (!auth.ok) return refuse(socket, 401, auth.message);
+      if (!auth.ok) return refuseUpgrade(socket, 401, auth.message);
       const caller = auth.caller;
-      if (!caller) return refuse(socket, 401, 'authentication required: sign in, or send "Authorization: token <API token>"');
+      if (!caller) return refuseUpgrade(socket, 401, 'authentication required: sign in, or send "Authorization: token <API token>"');
       const origin = req.headers.origin;
       if (origin === undefined ? caller.via === 'cookie' : !ctx.publicOrigins.has(origin)) {
-        return refuse(socket, 403, `WebSocket refused: the Origin must be this hub (${[...ctx.publicOrigins].join(' or ')})`);
+        return refuseUpgrade(socket, 403, `WebSocket refused: the Origin must be this hub (${[...ctx.publicOrigins].join(' or ')})`);
       }
       // The browser reached the hub under one of its public origins; the workflow server knows
       // only bind_url's. Having checked the Origin here, forward that one so both layers agree.
       if (origin !== undefined) req.headers.origin = ctx.origin;
       const owner = parsed.owner;
       if (!accessOfCaller(ctx.permissions, caller).can('access:servers', { user: owner })) {
-        return refuse(socket, 404, `There is no server at /user/${owner}/ that you may reach.`);
+        return refuseUpgrade(socket, 404, `There is no server at /user/${owner}/ that you may reach.`);
       }
       if (ctx.servers.status(owner) !== 'running') {
-        return refuse(socket, 503, `${owner}'s server is not running; open /user/${owner}/ to start it`);
+        return refuseUpgrade(socket, 503, `${owner}'s server is not running; open /user/${owner}/ to start it`);
       }
       // The server caps these too; refusing here spares both ends a proxied connection.
       const cap = ctx.config.WorkflowServer.limits.sockets_per_user;
       if (live.countOf(caller.user, owner) >= cap) {
-        return refuse(socket, 429, `at most ${cap} open sockets per user on a server (WorkflowServer.limits.sockets_per_user)`);
+        return refuseUpgrade(socket, 429, `at most ${cap} open sockets per user on a server (WorkflowServer.limits.sockets_per_user)`);
       }
       live.add(socket, caller.user, owner, stillAllowed(ctx, store, req, caller, owner, sid));
       ctx.proxy.ws(req, socket, head, owner, identityFor(ctx, caller, owner, xsrf));
     } catch (err) {
       ctx.internalError('WebSocket upgrade failed', err);
-      refuse(socket, 500, 'internal error in the hub');
+      refuseUpgrade(socket, 500, 'internal error in the hub');
     }
   };
 }

@@ -62,6 +62,17 @@ function hasBody(headers: IncomingHttpHeaders): boolean {
   return headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined;
 }
 
+/** A request that may be sent twice (RFC 9110's safe methods) and has no body to send again. */
+function repeatable(req: IncomingMessage): boolean {
+  return (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') && !hasBody(req.headers);
+}
+
+/** The errors of a connection the other end closed or reset before answering. */
+function staleConnection(err: Error): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ECONNRESET' || code === 'EPIPE';
+}
+
 /** Headers of the server's answer that describe the hub's connection to it, not the client's to
  * the hub: node frames the answer to the client itself. */
 const ANSWER_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
@@ -119,39 +130,56 @@ export class UserProxy {
     }
     const prepared = this.prepare(req, owner, identity);
     if (!prepared) return unavailable(req, res, owner);
-    const { server, proof } = prepared;
-    // Node's own client on the pooled agent: http-proxy-3's passes cost more per request than
-    // the forwarding itself, and a request and its answer need nothing beyond this.
-    const { hostname, port, host } = this.addressOf(owner, server.url);
     const failed = (err: Error): void => {
       if (res.destroyed || res.writableEnded) return;
       this.log.warn({ owner, err: err.message }, 'workflow server did not answer a request');
       if (res.headersSent) return void res.destroy();
       unavailable(req, res, owner);
     };
-    let forwarded: ClientRequest;
-    try {
-      const headers = forwardedHeaderList(req, { hubCookies: this.hubCookies, proof, host });
-      forwarded = forwardRequest({ host: hostname, port, method: req.method, path: req.url, headers, agent: this.agent });
-    } catch (err) {
-      // Node's client refuses (throws) a path or header it would not send: an answer, not a crash.
-      return failed(err as Error);
-    }
-    forwarded.setTimeout(this.timeoutMs, () => forwarded.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
-    forwarded.on('error', failed);
-    forwarded.on('response', (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, answerHeaders(answer));
-      answer.on('error', () => res.destroy());
-      answer.pipe(res);
-    });
+    let forwarded: ClientRequest | undefined;
+    // Node's own client on the pooled agent: http-proxy-3's passes cost more per request than
+    // the forwarding itself, and a request and its answer need nothing beyond this.
+    // `retry`: whether this is the second try, on a connection of its own.
+    const send = ({ server, proof }: { server: { url: string }; proof: string }, retry: boolean): void => {
+      const { hostname, port, host } = this.addressOf(owner, server.url);
+      let attempt: ClientRequest;
+      try {
+        const headers = forwardedHeaderList(req, { hubCookies: this.hubCookies, proof, host });
+        attempt = forwardRequest({ host: hostname, port, method: req.method, path: req.url, headers, agent: retry ? false : this.agent });
+      } catch (err) {
+        // Node's client refuses (throws) a path or header it would not send: an answer, not a crash.
+        return failed(err as Error);
+      }
+      forwarded = attempt;
+      attempt.setTimeout(this.timeoutMs, () => attempt.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
+      attempt.on('error', (err) => {
+        // A pooled connection the server closed as idle just as this request went out on it: the
+        // server never read the request, so a request that is safe to repeat goes again on a
+        // connection of its own (others in the pool may have been closed at the same moment), with
+        // a fresh proof (each is good for one request), instead of the client getting a 503 for a
+        // server that is up (and a page whose script that was, not running).
+        if (!retry && repeatable(req) && attempt.reusedSocket && staleConnection(err) && !res.headersSent) {
+          this.log.debug({ owner, err: err.message }, 'pooled connection closed under a request; sending it again');
+          const again = this.prepare(req, owner, identity);
+          return again ? send(again, true) : failed(err);
+        }
+        failed(err);
+      });
+      attempt.on('response', (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, answerHeaders(answer));
+        answer.on('error', () => res.destroy());
+        answer.pipe(res);
+      });
+      // Most requests (GETs) have no body: ending at once spares a pipe set up and torn down for none.
+      if (hasBody(req.headers)) req.pipe(attempt);
+      else attempt.end();
+    };
     // A client gone before its answer is complete: the server's work for it is dropped too.
     res.on('close', () => {
-      if (!res.writableFinished) forwarded.destroy();
+      if (!res.writableFinished) forwarded?.destroy();
     });
-    req.on('error', () => forwarded.destroy());
-    // Most requests (GETs) have no body: ending at once spares a pipe set up and torn down for none.
-    if (hasBody(req.headers)) req.pipe(forwarded);
-    else forwarded.end();
+    req.on('error', () => forwarded?.destroy());
+    send(prepared, false);
   }
 
   ws(req: IncomingMessage, socket: Duplex, head: Buffer, owner: string, identity: Identity): void {

@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page, type Request } from 'playwright-core';
 import { HtpasswdFile } from '../../src/htpasswd/index.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -194,7 +194,54 @@ export async function newSession(browser: Browser): Promise<Session> {
   });
   await reportPolicyViolations(context, (line) => errors.push(line));
   const page = await context.newPage();
+  tracePage(page);
   return { context, page, errors };
+}
+
+/**
+ * What each page did, with times since it opened: navigations, WebSockets and their first frames,
+ * answers with an error status, failed requests, console errors and script errors, and at the
+ * end the requests still unanswered. Said when a page never goes live, so that a failure seen only
+ * on a loaded CI machine can be diagnosed from its log (a module script that fails or never
+ * arrives stops every script that imports it).
+ */
+const pageTraces = new WeakMap<Page, { lines: string[]; unanswered: () => string[] }>();
+
+function tracePage(page: Page): void {
+  const lines: string[] = [];
+  const started = Date.now();
+  const note = (line: string): void => void lines.push(`+${Date.now() - started} ms ${line}`);
+  const pathOf = (url: string): string => new URL(url).pathname;
+  page.on('framenavigated', (frame) => {
+    if (frame === page.mainFrame()) note(`navigated ${frame.url()}`);
+  });
+  page.on('websocket', (socket) => {
+    const name = pathOf(socket.url());
+    note(`open ${name}`);
+    let received = 0;
+    socket.on('framesent', (frame) => note(`sent ${String(frame.payload).slice(0, 60)}`));
+    socket.on('framereceived', (frame) => {
+      received += 1;
+      if (received <= 3) note(`received ${String(frame.payload).slice(0, 60)}`);
+    });
+    socket.on('socketerror', (error) => note(`error ${error}`));
+    socket.on('close', () => note(`closed ${name} after ${received} frames`));
+  });
+  const pending = new Map<Request, number>();
+  page.on('request', (request) => pending.set(request, Date.now() - started));
+  page.on('requestfinished', (request) => pending.delete(request));
+  page.on('requestfailed', (request) => {
+    pending.delete(request);
+    note(`request failed ${request.method()} ${pathOf(request.url())}: ${request.failure()?.errorText}`);
+  });
+  page.on('response', (response) => {
+    if (response.status() >= 400) note(`answer ${response.status()} to ${response.request().method()} ${pathOf(response.url())}`);
+  });
+  page.on('console', (message) => {
+    if (message.type() === 'error' || message.type() === 'warning') note(`console ${message.type()}: ${message.text().slice(0, 200)}`);
+  });
+  page.on('pageerror', (error) => note(`page error: ${error.message.slice(0, 200)}`));
+  pageTraces.set(page, { lines, unanswered: () => [...pending].map(([request, at]) => `+${at} ms ${request.method()} ${pathOf(request.url())} (no answer yet)`) });
 }
 
 /** Fills in the sign-in form; resolves once the browser has left the login page. */
@@ -228,7 +275,15 @@ export async function openServerPage(page: Page, site: RunningSite, owner: strin
 
 /** Waits until the page's live subscription is up, so that what follows is observed live. */
 export async function waitLive(page: Page): Promise<void> {
-  await page.locator('#live.on').waitFor();
+  try {
+    await page.locator('#live.on').waitFor();
+  } catch (err) {
+    const live = await page.locator('#live').innerText({ timeout: 5_000 }).catch(() => '(no #live)');
+    const notices = await page.locator('#notices').innerText({ timeout: 5_000 }).catch(() => '');
+    const traced = pageTraces.get(page);
+    const trace = [...(traced?.lines.slice(-40) ?? []), ...(traced?.unanswered() ?? [])].join('\n  ');
+    throw new Error(`${(err as Error).message}\n#live says "${live}"${notices ? `, notices: ${notices}` : ''}; what the page did:\n  ${trace || '(nothing traced)'}`);
+  }
 }
 
 /**

@@ -47,6 +47,31 @@ function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
+/** A hub-like front whose proxy sends every request to whatever listens (or not) on loopback `port`. */
+async function frontOf(port: number, options: { timeoutMs?: number } = {}): Promise<{ port: number; close: () => Promise<void> }> {
+  const proxy = new UserProxy({
+    spawner: { info: () => ({ url: `http://127.0.0.1:${port}`, secret: newServerSecret() }), touch() {}, wsOpened() {}, wsClosed() {} },
+    sessionCookieName: SESSION_COOKIE,
+    unavailable,
+    ...options,
+  });
+  const front = await hubLike(proxy);
+  return {
+    port: front.port,
+    async close() {
+      await closeServer(front.server);
+      proxy.close();
+    },
+  };
+}
+
+/** A stand-in workflow server on a free loopback port. */
+async function backendOf(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; port: number }> {
+  const server = createServer(handler);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
 /** Opens a WebSocket and collects its messages; resolves once open and the first one came. */
 function openSocket(url: string, headers: Record<string, string> = {}): Promise<{ ws: WebSocket; first: any; next: () => Promise<string> }> {
   return new Promise((resolve, reject) => {
@@ -211,18 +236,12 @@ describe('UserProxy against a real workflow-server stand-in', () => {
 
 describe("UserProxy passes the server's answer on as the server framed it for the hub", () => {
   it('keeps status, message and every cookie, streams the body, and drops the hop-by-hop headers', async () => {
-    const backend = createServer((_req, res) => {
+    const backend = await backendOf((_req, res) => {
       res.writeHead(201, 'Made Here', { 'set-cookie': ['a=1; Path=/user/alice/', 'b=2; Path=/user/alice/'], connection: 'close', 'x-kept': 'yes' });
       res.write('first,');
       setTimeout(() => res.end('second'), 50);
     });
-    await new Promise<void>((r) => backend.listen(0, '127.0.0.1', () => r()));
-    const proxy = new UserProxy({
-      spawner: { info: () => ({ url: `http://127.0.0.1:${(backend.address() as AddressInfo).port}`, secret: newServerSecret() }), touch() {}, wsOpened() {}, wsClosed() {} },
-      sessionCookieName: SESSION_COOKIE,
-      unavailable,
-    });
-    const front = await hubLike(proxy);
+    const front = await frontOf(backend.port);
     try {
       const keepAlive = new Agent({ keepAlive: true });
       const reply = await new Promise<Reply & { message: string | undefined }>((resolve, reject) => {
@@ -244,9 +263,8 @@ describe("UserProxy passes the server's answer on as the server framed it for th
       // The server closing its connection to the hub says nothing about the client's.
       expect(reply.headers.connection).toBe('keep-alive');
     } finally {
-      await closeServer(front.server);
-      proxy.close();
-      await closeServer(backend);
+      await front.close();
+      await closeServer(backend.server);
     }
   });
 });
@@ -272,31 +290,17 @@ describe('UserProxy when the server is down', () => {
   });
 
   it('answers 503 when the server accepts a request but never answers it', async () => {
-    const silent = createServer(() => {
+    const silent = await backendOf(() => {
       /* never answers */
     });
-    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
-    const hung = new UserProxy({
-      spawner: {
-        info: () => ({ url: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, secret: newServerSecret() }),
-        touch: () => undefined,
-        wsOpened: () => undefined,
-        wsClosed: () => undefined,
-      },
-      sessionCookieName: SESSION_COOKIE,
-      timeoutMs: 300,
-      unavailable,
-    });
-    const front = await hubLike(hung);
+    const front = await frontOf(silent.port, { timeoutMs: 300 });
     try {
       const reply = await call(front.port, '/user/alice/api/userprofile', { headers: { accept: 'application/json' } });
       expect(reply.status).toBe(503);
       expect(reply.json()).toEqual({ status: 503, hook: 'alice', accept: 'application/json' });
     } finally {
-      await closeServer(front.server);
-      hung.close();
-      silent.closeAllConnections();
-      await closeServer(silent);
+      await front.close();
+      await closeServer(silent.server);
     }
   });
 
@@ -306,17 +310,7 @@ describe('UserProxy when the server is down', () => {
     await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
     const deadPort = (probe.address() as AddressInfo).port;
     await new Promise<void>((r) => probe.close(() => r()));
-    const refusing = new UserProxy({
-      spawner: {
-        info: () => ({ url: `http://127.0.0.1:${deadPort}`, secret: newServerSecret() }),
-        touch: () => undefined,
-        wsOpened: () => undefined,
-        wsClosed: () => undefined,
-      },
-      sessionCookieName: SESSION_COOKIE,
-      unavailable,
-    });
-    const front = await hubLike(refusing);
+    const front = await frontOf(deadPort);
     try {
       const reply = await call(front.port, '/user/alice/', { headers: { accept: 'application/json' } });
       expect(reply.status).toBe(503);
@@ -324,8 +318,59 @@ describe('UserProxy when the server is down', () => {
       const refusal = await upgradeRefusal(`ws://127.0.0.1:${front.port}/user/alice/subscriptions`);
       expect(refusal.status).toBe(503);
     } finally {
-      await closeServer(front.server);
-      refusing.close();
+      await front.close();
+    }
+  });
+});
+
+describe('UserProxy when the server closes a pooled connection just as a request goes out on it', () => {
+  // The server reads the second request of each connection and drops the connection unanswered:
+  // what a client on a kept-alive connection sees when the server's idle timeout closes it just
+  // as the request is sent.
+  async function start() {
+    const seen: { method: string; proof: string; reused: boolean }[] = [];
+    const backend = await backendOf((req, res) => {
+      const socket = req.socket as typeof req.socket & { served?: number };
+      socket.served = (socket.served ?? 0) + 1;
+      seen.push({ method: req.method ?? '', proof: String(req.headers['x-flotilla-proof']), reused: socket.served > 1 });
+      if (socket.served > 1) return void socket.destroy();
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'text/plain' }).end(`${req.method} answered`));
+    });
+    const front = await frontOf(backend.port);
+    return {
+      seen,
+      port: front.port,
+      async stop() {
+        await front.close();
+        await closeServer(backend.server);
+      },
+    };
+  }
+
+  it('sends a GET again on a connection of its own, with a fresh proof, and the client never knows', async () => {
+    const site = await start();
+    try {
+      expect((await call(site.port, '/user/alice/static/a.js')).text).toBe('GET answered');
+      const reply = await call(site.port, '/user/alice/static/b.js');
+      expect(reply.status).toBe(200);
+      expect(reply.text).toBe('GET answered');
+      expect(site.seen.map((s) => s.reused)).toEqual([false, true, false]);
+      expect(new Set(site.seen.map((s) => s.proof)).size).toBe(3);
+    } finally {
+      await site.stop();
+    }
+  });
+
+  it('does not send a POST twice: the client is told the server did not answer', async () => {
+    const site = await start();
+    try {
+      await call(site.port, '/user/alice/static/a.js');
+      const reply = await call(site.port, '/user/alice/graphql', { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: '{}' });
+      expect(reply.status).toBe(503);
+      expect(site.seen.map((s) => s.method)).toEqual(['GET', 'POST']);
+    } finally {
+      await site.stop();
     }
   });
 });

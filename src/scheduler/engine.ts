@@ -18,9 +18,8 @@ import { EngineStore, type WorkflowRow } from './store.js';
 import type {
   CommandRequest, CommandResult, DeltaListener, EngineOptions, JobFile, JobLogRequest, JobLogResult, WorkflowLogEntry, WorkflowView,
 } from './types.js';
-import { PublishedState, viewContext, workflowSummary } from './views.js';
+import { PublishedState, workflowView } from './views.js';
 import { WorkflowRuntime, type RuntimeContext } from './workflow.js';
-import { taskView } from './instances.js';
 
 /** Misuse of the engine's API by its caller (not bad input from a person): a bug to fix. */
 export class EngineUsageError extends Error {
@@ -155,9 +154,11 @@ export class WorkflowEngine {
 
   getWorkflow(id: string): WorkflowView | undefined {
     const rt = this.runtimes.get(id);
-    if (!rt) return undefined;
-    const ctx = viewContext(rt, this.requireStore());
-    return { ...workflowSummary(rt), tasks: [...rt.tasks.values()].map((i) => taskView(i, ctx)) };
+    return rt ? workflowView(rt, this.requireStore()) : undefined;
+  }
+
+  hasWorkflow(id: string): boolean {
+    return this.runtimes.has(id);
   }
 
   async command(op: string, request: CommandRequest): Promise<CommandResult[]> {

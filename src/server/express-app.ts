@@ -53,7 +53,7 @@ export interface ExpressAppOptions {
 
 export function expressApp(options: ExpressAppOptions): RequestListener {
   const { owner, base, dataDir, headers, verifier, identityLogger, logger, access, decisions, engine, graphql } = options;
-  const workflowExists = (workflow: string): boolean => engine.getWorkflow(workflow) !== undefined;
+  const workflowExists = (workflow: string): boolean => engine.hasWorkflow(workflow);
   const app = express();
   app.disable('x-powered-by');
   renderPagesFrom(app, join(ROOT, 'views'));

@@ -45,3 +45,30 @@ tasks:
     expect(engine.getWorkflow('demo')).toMatchObject({ status: 'stopped', lastRun: { outcome: 'stopped', succeeded: 2, failed: 1, summary: 'stopped: 2 succeeded, 1 failed' } });
   });
 });
+
+describe("a workflow's view", () => {
+  it('works out its tasks and edges when they are first read (a list of workflows asks for neither), then keeps them', async () => {
+    box.writeFlow('pair', `
+tasks:
+  first: { script: "sleep 60" }
+  second: { script: "true", depends: [first] }
+`);
+    const engine = await box.engine();
+    await ok(engine, 'play', 'pair');
+    await waitState(engine, 'pair', '1/first', 'running');
+    const view = engine.getWorkflow('pair')!;
+    expect(view.id).toBe('pair');
+    expect(Object.getOwnPropertyDescriptor(view, 'tasks')?.get).toBeDefined();
+    expect(Object.getOwnPropertyDescriptor(view, 'edges')?.get).toBeDefined();
+    const tasks = view.tasks;
+    expect(view.tasks).toBe(tasks);
+    expect(Object.getOwnPropertyDescriptor(view, 'tasks')?.get).toBeUndefined();
+    expect(tasks.map((t) => [t.id, t.state])).toEqual([['1/first', 'running'], ['1/second', 'waiting']]);
+    // Serialised (as a query's result is), both are there like any other field.
+    const copy = JSON.parse(JSON.stringify(view));
+    expect(copy.edges).toEqual([{ from: '1/first', to: '1/second' }]);
+    expect(copy.tasks).toHaveLength(2);
+    expect(engine.hasWorkflow('pair')).toBe(true);
+    expect(engine.hasWorkflow('nothing')).toBe(false);
+  });
+});

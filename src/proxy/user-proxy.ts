@@ -25,6 +25,8 @@ export interface UserProxyOptions {
   logger?: Logger;
   /** Bound on connections to one workflow server (HTTP; each WebSocket has its own). */
   maxSocketsPerServer?: number;
+  /** How long a pooled connection to a server may stay idle before this side closes it (default IDLE_CONNECTION_MS). */
+  idleConnectionMs?: number;
   /** How long a workflow server may take to answer a request before the client gets a 503
    * (the hub passes the site's spawner.http_timeout). WebSockets are not bounded by it. */
   timeoutMs?: number;
@@ -36,6 +38,9 @@ export interface UserProxyOptions {
    * headers as the client sent them. */
   unavailable: (req: IncomingMessage, res: ServerResponse, owner: string) => void;
 }
+
+/** Idle time after which the hub closes a pooled connection to a workflow server (which keeps them 30 s). */
+const IDLE_CONNECTION_MS = 5_000;
 
 /** Express keeps the full target in `originalUrl` and rewrites `url` under mounted routers;
  * the server must see the path exactly as the client sent it. */
@@ -108,7 +113,9 @@ export class UserProxy {
     this.onActivity = opts.onActivity ?? ((owner) => this.servers.touch(owner));
     this.hubCookies = new Set([opts.sessionCookieName, ...(opts.otherHubCookies ?? [])]);
     this.log = opts.logger ?? silentLogger();
-    this.agent = new Agent({ keepAlive: true, maxSockets: opts.maxSocketsPerServer ?? 64, maxFreeSockets: 32 });
+    // Idle connections are closed from this side, well before the server closes them (it keeps
+    // them 30 s): a server closing one as idle could do so just as a request goes out on it.
+    this.agent = new Agent({ keepAlive: true, timeout: opts.idleConnectionMs ?? IDLE_CONNECTION_MS, maxSockets: opts.maxSocketsPerServer ?? 64, maxFreeSockets: 32 });
     // WebSocket errors without a per-call callback (e.g. a client socket failing mid-stream) land
     // here; an unhandled 'error' event would take the hub down.
     this.proxy.on('error', (err, _req, resOrSocket) => {

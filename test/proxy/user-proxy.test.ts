@@ -1,11 +1,12 @@
 import { Agent, createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { newServerSecret, type Identity } from '../../src/identity/proof.js';
-import { UserProxy } from '../../src/proxy/index.js';
+import { UserProxy, type UserProxyOptions } from '../../src/proxy/index.js';
 import type { Spawner } from '../../src/spawner/index.js';
 import { SpawnerHarness } from '../spawner/harness.js';
+import { waitFor } from '../wait.js';
 
 const SESSION_COOKIE = 'flotilla-session';
 const LOGIN_FORM_COOKIE = 'flotilla-login-xsrf';
@@ -48,7 +49,7 @@ function closeServer(server: Server): Promise<void> {
 }
 
 /** A hub-like front whose proxy sends every request to whatever listens (or not) on loopback `port`. */
-async function frontOf(port: number, options: { timeoutMs?: number } = {}): Promise<{ port: number; close: () => Promise<void> }> {
+async function frontOf(port: number, options: Pick<UserProxyOptions, 'timeoutMs' | 'idleConnectionMs'> = {}): Promise<{ port: number; close: () => Promise<void> }> {
   const proxy = new UserProxy({
     spawner: { info: () => ({ url: `http://127.0.0.1:${port}`, secret: newServerSecret() }), touch() {}, wsOpened() {}, wsClosed() {} },
     sessionCookieName: SESSION_COOKIE,
@@ -371,6 +372,26 @@ describe('UserProxy when the server closes a pooled connection just as a request
       expect(site.seen.map((s) => s.method)).toEqual(['GET', 'POST']);
     } finally {
       await site.stop();
+    }
+  });
+});
+
+describe('UserProxy and the connections it keeps alive', () => {
+  it('closes an idle one itself, long before the server would, and opens a new one for the next request', async () => {
+    const connections: Socket[] = [];
+    const backend = await backendOf((_req, res) => res.end('answered'));
+    backend.server.keepAliveTimeout = 60_000;
+    backend.server.on('connection', (socket) => connections.push(socket));
+    const front = await frontOf(backend.port, { idleConnectionMs: 200 });
+    try {
+      expect((await call(front.port, '/user/alice/a')).text).toBe('answered');
+      expect(connections).toHaveLength(1);
+      await waitFor('the hub to close its idle connection', () => connections[0]!.closed || undefined);
+      expect((await call(front.port, '/user/alice/b')).text).toBe('answered');
+      expect(connections).toHaveLength(2);
+    } finally {
+      await front.close();
+      await closeServer(backend.server);
     }
   });
 });

@@ -3,6 +3,7 @@
  * (validated, atomic, applied at once; invalid changes nothing), explain, preview, and the pages.
  */
 import { readFileSync } from 'node:fs';
+import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './helpers.js';
 import { assetVersion } from '../../src/util/static-assets.js';
@@ -27,6 +28,25 @@ describe('REST API and pages', () => {
     // No read anywhere: the profile, like every other way in, is refused.
     const stranger = await server.get({ user: 'zoe' }, `${server.base}api/userprofile`).expect(403);
     expect(stranger.body).toEqual({ reason: 'owner-sharing', error: expect.stringContaining('ask alice to add you') });
+  });
+
+  it('keeps connections alive far longer than the hub keeps an idle one (5 s)', async () => {
+    // So the hub, not the server, closes idle connections: never one a request is on its way on.
+    const target = `${server.base}api/userprofile`;
+    const agent = new Agent({ keepAlive: true });
+    try {
+      const headers = await new Promise<IncomingHttpHeaders>((resolve, reject) => {
+        const req = request(`${server.url}${target}`, { headers: server.sign(bob, 'GET', target), agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.headers));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      expect(headers['keep-alive']).toBe('timeout=30');
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('keeps /api/authorization and the sharing page to the owner', async () => {

@@ -82,10 +82,13 @@ async function backupOne(what: string, source: string, target: string): Promise<
 
 /**
  * An owner's engine database: read directly when no engine runs, else the snapshot its engine
- * writes when asked. Links are refused (the owner could point them at any file root can read).
+ * writes when asked. Links are refused, of the database or of its folder (the owner could point
+ * them at any file root can read).
  */
 async function backupOwner(owner: string, ownerDir: string, target: string, isServerOf: ServerCheck): Promise<BackedUp> {
   const files = engineStateFiles(ownerDir);
+  // The folder too: through a linked .flotilla, a regular engine.sqlite could be anyone's.
+  if (!lstatSync(files.dir).isDirectory()) throw new Error(`${files.dir} is not a folder (a link?): not copied`);
   const database = lstatSync(files.database);
   if (!database.isFile()) throw new Error(`${files.database} is not a regular file (a link?): not copied`);
   const engine = lockHolder(files.lock);

@@ -120,13 +120,18 @@ describe('bin/flotilla backup with workflow servers running', () => {
     // An owner whose "database" is a link to the hub's: root must not copy what it points at.
     mkdirSync(join(dir, 'users', 'eve', '.flotilla'), { recursive: true });
     symlinkSync(join(dir, 'hub.sqlite'), join(dir, 'users', 'eve', '.flotilla', 'engine.sqlite'));
+    // One whose state folder is a link to a folder holding a real database that is not theirs.
+    mkdirSync(join(dir, 'elsewhere'));
+    new Database(join(dir, 'elsewhere', 'engine.sqlite')).exec('CREATE TABLE t (x)').close();
+    mkdirSync(join(dir, 'users', 'frank'));
+    symlinkSync(join(dir, 'elsewhere'), join(dir, 'users', 'frank', '.flotilla'));
   });
   afterAll(() => {
     server?.child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("copies a running server's database through its engine, refuses a link, and backs up the rest", async () => {
+  it("copies a running server's database through its engine, refuses links, and backs up the rest", async () => {
     server = runServerProcess(['--owner', 'dave', '--data-dir', dir, '--hub-origin', HUB_ORIGIN]);
     const secret = newServerSecret();
     server.child.send({ type: 'start', secret, site: { workflowServer: {} }, groups: null });
@@ -141,7 +146,10 @@ describe('bin/flotilla backup with workflow servers running', () => {
 
     const run = await runFlotilla(['backup', '--config', join(dir, 'jupyter_config.json'), '--to', join(dir, 'backups')]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toBe(`flotilla backup: eve not backed up: ${join(dir, 'users', 'eve', '.flotilla', 'engine.sqlite')} is not a regular file (a link?): not copied\n`);
+    expect(run.stderr).toBe(
+      `flotilla backup: eve not backed up: ${join(dir, 'users', 'eve', '.flotilla', 'engine.sqlite')} is not a regular file (a link?): not copied\n` +
+        `flotilla backup: frank not backed up: ${join(dir, 'users', 'frank', '.flotilla')} is not a folder (a link?): not copied\n`,
+    );
     const [folder] = readdirSync(join(dir, 'backups'));
     const target = join(dir, 'backups', folder!);
     expect(run.stdout).toBe(`backed up hub.sqlite and 1 owner's engine.sqlite (${/\(([\d.]+ MB)\)/.exec(run.stdout)?.[1]}) to ${target}\n`);

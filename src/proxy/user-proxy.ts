@@ -144,6 +144,7 @@ export class UserProxy {
       unavailable(req, res, owner);
     };
     let forwarded: ClientRequest | undefined;
+    let clientGone = false;
     // Node's own client on the pooled agent: http-proxy-3's passes cost more per request than
     // the forwarding itself, and a request and its answer need nothing beyond this.
     // `retry`: whether this is the second try, on a connection of its own.
@@ -160,12 +161,12 @@ export class UserProxy {
       forwarded = attempt;
       attempt.setTimeout(this.timeoutMs, () => attempt.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
       attempt.on('error', (err) => {
-        // A pooled connection the server closed as idle just as this request went out on it: the
-        // server never read the request, so a request that is safe to repeat goes again on a
-        // connection of its own (others in the pool may have been closed at the same moment), with
-        // a fresh proof (each is good for one request), instead of the client getting a 503 for a
-        // server that is up (and a page whose script that was, not running).
-        if (!retry && repeatable(req) && attempt.reusedSocket && staleConnection(err) && !res.headersSent) {
+        // A pooled connection that the server closed before answering (idle connections are
+        // closed from this side first, but a server can restart): a request that is safe to repeat
+        // goes again on a connection of its own (others in the pool may have gone the same way),
+        // with a fresh proof (each is good for one request), instead of the client getting a 503
+        // for a server that is up (and a page whose script that was, not running).
+        if (!retry && !clientGone && repeatable(req) && attempt.reusedSocket && staleConnection(err) && !res.headersSent) {
           this.log.debug({ owner, err: err.message }, 'pooled connection closed under a request; sending it again');
           const again = this.prepare(req, owner, identity);
           return again ? send(again, true) : failed(err);
@@ -183,7 +184,9 @@ export class UserProxy {
     };
     // A client gone before its answer is complete: the server's work for it is dropped too.
     res.on('close', () => {
-      if (!res.writableFinished) forwarded?.destroy();
+      if (res.writableFinished) return;
+      clientGone = true;
+      forwarded?.destroy();
     });
     req.on('error', () => forwarded?.destroy());
     send(prepared, false);

@@ -363,6 +363,33 @@ describe('UserProxy when the server closes a pooled connection just as a request
     }
   });
 
+  it('does not send again the request of a client that has gone', async () => {
+    const seen: string[] = [];
+    const closed: string[] = [];
+    const backend = await backendOf((req, res) => {
+      seen.push(req.url ?? '');
+      req.socket.once('close', () => closed.push(req.url ?? ''));
+      if (!req.url?.endsWith('/slow')) res.end('answered');
+    });
+    const front = await frontOf(backend.port);
+    try {
+      await call(front.port, '/user/alice/a');
+      // On the connection kept from the first request: the hub's copy of it is then destroyed
+      // on a reused connection, as a stale one fails.
+      const gone = request({ host: '127.0.0.1', port: front.port, path: '/user/alice/slow', agent: false });
+      gone.on('error', () => undefined);
+      gone.end();
+      await waitFor('the server to have the request', () => seen.includes('/user/alice/slow') || undefined);
+      gone.destroy();
+      await waitFor('the hub to drop its copy', () => closed.includes('/user/alice/slow') || undefined);
+      expect((await call(front.port, '/user/alice/c')).text).toBe('answered');
+      expect(seen).toEqual(['/user/alice/a', '/user/alice/slow', '/user/alice/c']);
+    } finally {
+      await front.close();
+      await closeServer(backend.server);
+    }
+  });
+
   it('does not send a POST twice: the client is told the server did not answer', async () => {
     const site = await start();
     try {

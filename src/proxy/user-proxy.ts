@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
 import { signProof, type Identity } from '../identity/proof.js';
+import { HUB_IDLE_CONNECTION_MS } from '../util/keep-alive.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { forwardedHeaderList, forwardedHeaders } from './forward-headers.js';
 import { refuseUnavailableUpgrade } from './unavailable.js';
@@ -25,7 +26,7 @@ export interface UserProxyOptions {
   logger?: Logger;
   /** Bound on connections to one workflow server (HTTP; each WebSocket has its own). */
   maxSocketsPerServer?: number;
-  /** How long a pooled connection to a server may stay idle before this side closes it (default IDLE_CONNECTION_MS). */
+  /** How long a pooled connection to a server may stay idle before this side closes it (default HUB_IDLE_CONNECTION_MS). */
   idleConnectionMs?: number;
   /** How long a workflow server may take to answer a request before the client gets a 503
    * (the hub passes the site's spawner.http_timeout). WebSockets are not bounded by it. */
@@ -39,9 +40,6 @@ export interface UserProxyOptions {
   unavailable: (req: IncomingMessage, res: ServerResponse, owner: string) => void;
 }
 
-/** Idle time after which the hub closes a pooled connection to a workflow server (which keeps them 30 s). */
-const IDLE_CONNECTION_MS = 5_000;
-
 /** Express keeps the full target in `originalUrl` and rewrites `url` under mounted routers;
  * the server must see the path exactly as the client sent it. */
 function requestTarget(req: IncomingMessage): string {
@@ -53,6 +51,12 @@ function requestTarget(req: IncomingMessage): string {
  * connection shared between users (request smuggling), so they are refused outright. */
 function chunkedWithoutLength(req: IncomingMessage): boolean {
   return (req.method === 'DELETE' || req.method === 'OPTIONS') && req.headers['transfer-encoding'] !== undefined && req.headers['content-length'] === undefined;
+}
+
+/** A request's way to its server: where it listens, and the proof of identity for that request. */
+interface Signed {
+  server: { url: string };
+  proof: string;
 }
 
 /** Where a server listens: `host` is `hostname:port`, as a Host header names it. */
@@ -113,9 +117,8 @@ export class UserProxy {
     this.onActivity = opts.onActivity ?? ((owner) => this.servers.touch(owner));
     this.hubCookies = new Set([opts.sessionCookieName, ...(opts.otherHubCookies ?? [])]);
     this.log = opts.logger ?? silentLogger();
-    // Idle connections are closed from this side, well before the server closes them (it keeps
-    // them 30 s): a server closing one as idle could do so just as a request goes out on it.
-    this.agent = new Agent({ keepAlive: true, timeout: opts.idleConnectionMs ?? IDLE_CONNECTION_MS, maxSockets: opts.maxSocketsPerServer ?? 64, maxFreeSockets: 32 });
+    // Idle connections are closed from this side, well before the server would (see keep-alive.ts).
+    this.agent = new Agent({ keepAlive: true, timeout: opts.idleConnectionMs ?? HUB_IDLE_CONNECTION_MS, maxSockets: opts.maxSocketsPerServer ?? 64, maxFreeSockets: 32 });
     // WebSocket errors without a per-call callback (e.g. a client socket failing mid-stream) land
     // here; an unhandled 'error' event would take the hub down.
     this.proxy.on('error', (err, _req, resOrSocket) => {
@@ -144,11 +147,10 @@ export class UserProxy {
       unavailable(req, res, owner);
     };
     let forwarded: ClientRequest | undefined;
-    let clientGone = false;
     // Node's own client on the pooled agent: http-proxy-3's passes cost more per request than
     // the forwarding itself, and a request and its answer need nothing beyond this.
     // `retry`: whether this is the second try, on a connection of its own.
-    const send = ({ server, proof }: { server: { url: string }; proof: string }, retry: boolean): void => {
+    const send = ({ server, proof }: Signed, retry: boolean): void => {
       const { hostname, port, host } = this.addressOf(owner, server.url);
       let attempt: ClientRequest;
       try {
@@ -166,9 +168,9 @@ export class UserProxy {
         // goes again on a connection of its own (others in the pool may have gone the same way),
         // with a fresh proof (each is good for one request), instead of the client getting a 503
         // for a server that is up (and a page whose script that was, not running).
-        if (!retry && !clientGone && repeatable(req) && attempt.reusedSocket && staleConnection(err) && !res.headersSent) {
+        if (!retry && !res.destroyed && repeatable(req) && attempt.reusedSocket && staleConnection(err) && !res.headersSent) {
           this.log.debug({ owner, err: err.message }, 'pooled connection closed under a request; sending it again');
-          const again = this.prepare(req, owner, identity);
+          const again = this.signed(req, owner, identity);
           return again ? send(again, true) : failed(err);
         }
         failed(err);
@@ -184,9 +186,7 @@ export class UserProxy {
     };
     // A client gone before its answer is complete: the server's work for it is dropped too.
     res.on('close', () => {
-      if (res.writableFinished) return;
-      clientGone = true;
-      forwarded?.destroy();
+      if (!res.writableFinished) forwarded?.destroy();
     });
     req.on('error', () => forwarded?.destroy());
     send(prepared, false);
@@ -235,10 +235,16 @@ export class UserProxy {
   }
 
   /** Looks up the server, records activity, sets the target to forward and signs the proof for it. */
-  private prepare(req: IncomingMessage, owner: string, identity: Identity): { server: { url: string }; proof: string } | undefined {
+  private prepare(req: IncomingMessage, owner: string, identity: Identity): Signed | undefined {
+    const signed = this.signed(req, owner, identity);
+    if (signed) this.onActivity(owner);
+    return signed;
+  }
+
+  /** The running server and a proof for this request to it: each proof is good for one request. */
+  private signed(req: IncomingMessage, owner: string, identity: Identity): Signed | undefined {
     const server = this.servers.info(owner);
     if (!server) return undefined;
-    this.onActivity(owner);
     const target = requestTarget(req);
     req.url = target;
     return { server, proof: signProof(server.secret, identity, { method: req.method ?? 'GET', target }) };

@@ -23,9 +23,7 @@ import type { SubscriptionOptions, Subscriptions } from './subscriptions.js';
 import { watchFile } from '../util/watch-file.js';
 import type { Membership, SiteSettings } from '../identity/launch.js';
 import { securityHeaderList } from '../util/security-headers.js';
-
-/** How long an idle kept-alive connection stays open here: below Node's 60 s headersTimeout. */
-const KEEP_ALIVE_MS = 30_000;
+import { SERVER_KEEP_ALIVE_MS } from '../util/keep-alive.js';
 
 export interface WorkflowServerOptions {
   owner: string;
@@ -155,10 +153,8 @@ export async function startWorkflowServer(options: WorkflowServerOptions): Promi
     [`${CONTROL_PREFIX}health`, () => health(owner)],
   ]);
   const server = createServer(serverFrontDoor({ verifier, logger: identityLogger, headers, answers }, viaExpress));
-  // The hub closes the connections it keeps alive to this server after IDLE_CONNECTION_MS
-  // (src/proxy/user-proxy.ts), long before this server would: were it the other way round, a
-  // connection closed here as idle could meet a request the hub had just sent on it.
-  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  // Longer than the hub keeps an idle connection, so that the hub closes it (see keep-alive.ts).
+  server.keepAliveTimeout = SERVER_KEEP_ALIVE_MS;
   // GraphQL, loaded by the first request, socket or page that needs it (see loadGraphqlHttp).
   const graphql = new LazyGraphql({
     server,

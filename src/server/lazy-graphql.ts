@@ -88,7 +88,6 @@ export class LazyGraphql<Http, Part> {
   private readonly hold = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     if (this.held.size >= (this.options.maxHeld ?? MAX_HELD_UPGRADES)) {
       this.options.logger.warn({ held: this.held.size }, 'websocket refused: too many waiting for GraphQL to load');
-      socket.on('error', () => undefined);
       refuseUpgrade(socket, 503, 'the server is starting; try again in a moment');
       return;
     }

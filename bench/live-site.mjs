@@ -21,8 +21,7 @@ const WORKFLOW_FIELDS = `id name description status lastRun { outcome at failed 
   graphWindowExtent lastActivity error { message file line }
   stateCounts { waiting preparing submitted running succeeded failed submitFailed expired } edges { from to }
   broadcasts { id cyclePoint namespace settings { env script platform directives } seq setBy setAt }`;
-const TASK_FIELDS = `id cycle name state held queued submitNum startedAt finishedAt exitCode pid jobId platform directives xtrigger
-  xtriggerSatisfied outputs messages { at severity text by } script env`;
+const TASK_FIELDS = 'id cycle name state held queued submitNum startedAt finishedAt xtrigger xtriggerSatisfied messages { at severity text by }';
 export const DELTAS_QUERY = `subscription D($ws: [ID!]) { deltas(workflows: $ws) { workflow
   added { workflow { ${WORKFLOW_FIELDS} } tasks { ${TASK_FIELDS} } } updated { workflow tasks } pruned { workflow tasks } } }`;
 

@@ -72,6 +72,10 @@ export function createRootValue(engine: WorkflowEngine, owner: string): Record<s
       demandOpen(ctx);
       return ctx.viewer.mayRead(id) ? (engine.getWorkflow(id) ?? null) : null;
     },
+    tasks: ({ workflow, ids }: { workflow: string; ids: string[] }, ctx: GraphqlContext) => {
+      demandReadable(ctx, workflow);
+      return engine.getTasks(workflow, ids);
+    },
     jobLog: (
       args: { workflow: string; task: string; submitNum?: number; file: string; tail?: number },
       ctx: GraphqlContext,

@@ -16,6 +16,12 @@ type Query {
   workflows: [Workflow!]!
   workflow(id: ID!): Workflow
   """
+  Some tasks of one workflow by id, with every field: what a page asks for when a task is opened,
+  so that the list it keeps live can leave out the heavy fields (script, env). Ids that name no
+  task are left out.
+  """
+  tasks(workflow: ID!, ids: [ID!]!): [Task!]!
+  """
   A job's log file: file is "job.out" (stdout) or "job.err" (stderr). At most the last 1 MB is
   read; tail keeps the last N lines, reading at most N KB. JobLog.truncated says when content is
   not the whole file.

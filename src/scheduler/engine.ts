@@ -16,9 +16,9 @@ import { Platforms } from './platforms.js';
 import { parseCommand } from './operations.js';
 import { EngineStore, type WorkflowRow } from './store.js';
 import type {
-  CommandRequest, CommandResult, DeltaListener, EngineOptions, JobFile, JobLogRequest, JobLogResult, WorkflowLogEntry, WorkflowView,
+  CommandRequest, CommandResult, DeltaListener, EngineOptions, JobFile, JobLogRequest, JobLogResult, TaskView, WorkflowLogEntry, WorkflowView,
 } from './types.js';
-import { PublishedState, workflowView } from './views.js';
+import { PublishedState, taskViews, workflowView } from './views.js';
 import { WorkflowRuntime, type RuntimeContext } from './workflow.js';
 
 /** Misuse of the engine's API by its caller (not bad input from a person): a bug to fix. */
@@ -155,6 +155,13 @@ export class WorkflowEngine {
   getWorkflow(id: string): WorkflowView | undefined {
     const rt = this.runtimes.get(id);
     return rt ? workflowView(rt, this.requireStore()) : undefined;
+  }
+
+  /** Some tasks of one workflow, each with every field (a page asks for them when a task is opened). */
+  getTasks(workflow: string, ids: readonly string[]): TaskView[] {
+    const rt = this.runtimes.get(workflow);
+    if (!rt) throw new EngineUsageError(`no workflow "${workflow}"`, 'NOT_FOUND');
+    return taskViews(rt, this.requireStore(), ids);
   }
 
   hasWorkflow(id: string): boolean {

@@ -57,6 +57,15 @@ export function workflowView(rt: WorkflowRuntime, store: EngineStore): WorkflowV
   return view;
 }
 
+/** The views of the tasks of `rt` named in `ids`, in that order; ids that name no task are left out. */
+export function taskViews(rt: WorkflowRuntime, store: EngineStore, ids: readonly string[]): TaskView[] {
+  const ctx = viewContext(rt, store);
+  return ids.flatMap((id) => {
+    const inst = rt.tasks.get(id);
+    return inst ? [taskView(inst, ctx)] : [];
+  });
+}
+
 /** Makes `key` of `target` a value worked out by `make` when it is first read, then kept. */
 function onFirstRead<T extends object, K extends keyof T>(target: T, key: K, make: () => T[K]): void {
   Object.defineProperty(target, key, {

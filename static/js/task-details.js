@@ -25,6 +25,12 @@ function nameValueTable(values) {
   return el('table', { class: 'env' }, ...Object.entries(values).map(([k, v]) => el('tr', {}, el('td', { class: 'mono' }, k), el('td', { class: 'mono' }, v))));
 }
 
+/** The opened row while its details are on their way. */
+export function detailsLoadingRow(task, columns) {
+  return el('tr', { class: 'details', 'data-task': task.id, 'aria-busy': 'true' },
+    el('td', { colspan: columns }, el('span', { class: 'faint' }, `Loading the details of ${task.id}…`)));
+}
+
 export function detailsRow(task, columns) {
   const messages = task.messages?.length
     ? el('ul', { class: 'messages' }, ...[...task.messages].reverse().map((m) => el('li', {},

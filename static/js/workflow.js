@@ -9,7 +9,7 @@ import { api, data, graphql, subscribe } from './gql.js';
 import { drawGraph, graphOrder, windowTasks } from './graph.js';
 import { livePermissions } from './permissions.js';
 import { sharingEditor } from './sharing-editor.js';
-import { detailsRow, latestMessage } from './task-details.js';
+import { detailsLoadingRow, detailsRow, latestMessage } from './task-details.js';
 import { clockTime, countsFromGraphql, describeCounts, duration, el, flowErrorBlock, flowErrorPlace, followConnection, humanBytes, lastRunNote, relativeTime, stateBadge, statusBadge, toast } from './ui.js';
 import { createWorkflowLog } from './workflow-log.js';
 
@@ -18,8 +18,11 @@ const WORKFLOW_FIELDS = `id name description status lastRun { outcome at failed 
   stateCounts { waiting preparing submitted running succeeded failed submitFailed expired }
   edges { from to }
   ${BROADCAST_FIELDS}`;
-const TASK_FIELDS = `id cycle name state held queued submitNum startedAt finishedAt exitCode pid jobId platform directives xtrigger xtriggerSatisfied
-  outputs messages { at severity text by } script env`;
+// What the table shows of every task, kept live. A task's details (its job, script, environment)
+// are asked for when its row is opened: with thousands of tasks they were most of what every
+// viewer got when the workflow started, and changes to them still arrive live once asked for.
+const TASK_FIELDS = 'id cycle name state held queued submitNum startedAt finishedAt xtrigger xtriggerSatisfied messages { at severity text by }';
+const DETAIL_FIELDS = 'exitCode pid jobId platform directives outputs script env';
 const COLUMNS = 9;
 const LOG_LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'];
 
@@ -31,6 +34,8 @@ let cutOff = false;
 const tasks = new Map();
 const selected = new Set();
 const expanded = new Set();
+/** Tasks whose details (DETAIL_FIELDS) are here, fetched when their row was opened. */
+const detailed = new Set();
 const ACTIVE = new Set(['preparing', 'submitted', 'running']);
 const FINAL = new Set(['succeeded', 'failed', 'submit-failed', 'expired']);
 
@@ -302,7 +307,7 @@ function taskRow(t) {
       el('div', { class: 'task-cell' },
         el('button', {
           type: 'button', class: 'expander', 'aria-expanded': String(open), 'aria-label': `Details of ${t.id}`,
-          onclick: () => { toggle(expanded, t.id, !open); renderTasks(); },
+          onclick: () => { toggle(expanded, t.id, !open); if (!open) loadDetails([t.id]); renderTasks(); },
         }, open ? '▾' : '▸'),
         el('a', { href: '#log', class: 'task-name', onclick: () => showLog(t.id) }, t.name)),
       latestMessage(t)),
@@ -342,7 +347,7 @@ function renderTasks() {
   const rows = [];
   for (const t of list) {
     rows.push(taskRow(t));
-    if (expanded.has(t.id)) rows.push(detailsRow(t, COLUMNS));
+    if (expanded.has(t.id)) rows.push(detailed.has(t.id) ? detailsRow(t, COLUMNS) : detailsLoadingRow(t, COLUMNS));
   }
   document.querySelector('#tasks tbody').replaceChildren(...rows);
   document.getElementById('no-tasks').hidden = list.length > 0;
@@ -448,7 +453,12 @@ function applyDelta(delta) {
     if (workflow === null) document.getElementById('workflow-gone')?.remove();
     workflow = { ...workflow, ...delta.added.workflow };
   }
-  for (const t of delta.added?.tasks ?? []) tasks.set(t.id, t);
+  const readded = [];
+  for (const t of delta.added?.tasks ?? []) {
+    tasks.set(t.id, t);
+    if (detailed.delete(t.id) && expanded.has(t.id)) readded.push(t.id);
+  }
+  loadDetails(readded);
   if (delta.updated?.workflow && workflow) {
     const patch = delta.updated.workflow;
     workflow = { ...workflow, ...patch, stateCounts: patch.stateCounts ? { ...patch.stateCounts, submitFailed: patch.stateCounts['submit-failed'] } : workflow.stateCounts };
@@ -458,6 +468,26 @@ function applyDelta(delta) {
     tasks.delete(t);
     selected.delete(t);
     expanded.delete(t);
+    detailed.delete(t);
+  }
+}
+
+/** Fetches the details of `ids` into the table (see TASK_FIELDS); changes after that arrive live. */
+async function loadDetails(ids) {
+  if (ids.length === 0) return;
+  try {
+    const result = await graphql(`query T($w: ID!, $ids: [ID!]!) { tasks(workflow: $w, ids: $ids) { id ${DETAIL_FIELDS} } }`, { w: id, ids });
+    if (cutOff) return;
+    for (const t of result.tasks) {
+      // A field that a live change brought wins over the answer: every change made after the
+      // answer comes live too, so the row ends on the latest value either way.
+      if (!tasks.has(t.id)) continue;
+      tasks.set(t.id, { ...t, ...tasks.get(t.id) });
+      detailed.add(t.id);
+    }
+    renderTasks();
+  } catch (err) {
+    if (!cutOff) toast(`Could not load the details of ${ids.join(', ')}: ${err.message}`, 'error');
   }
 }
 
@@ -471,7 +501,9 @@ async function load() {
     }
     workflow = result.workflow;
     tasks.clear();
+    detailed.clear();
     for (const t of workflow.tasks) tasks.set(t.id, t);
+    loadDetails([...expanded].filter((t) => tasks.has(t)));
     renderAll();
     workflowLog.refresh();
   } catch (err) {
@@ -505,6 +537,7 @@ subscribe(
       permissions = new Set();
       workflow = null;
       tasks.clear();
+      detailed.clear();
     },
   },
 );

@@ -119,6 +119,18 @@ describe('GraphQL over HTTP', () => {
     expect(bad.body.errors[0].message).toContain('job.out');
   });
 
+  it('answers Query.tasks with every field of the tasks named, in that order, leaving out ids that name none', async () => {
+    await server.graphql(owner, 'mutation { play(workflows: ["demo"]) { ok } }').expect(200);
+    await waitFor('demo\'s tasks', async () => (await server.graphql(bob, '{ workflow(id: "demo") { tasks { id } } }').expect(200)).body.data.workflow.tasks.length === 2);
+    const res = await server.graphql(bob, '{ tasks(workflow: "demo", ids: ["1/world", "1/nope", "1/hello"]) { id name script env platform } }').expect(200);
+    expect(res.body.data.tasks).toEqual([
+      { id: '1/world', name: 'world', script: 'echo world', env: expect.any(Object), platform: null },
+      { id: '1/hello', name: 'hello', script: expect.stringContaining('hello from'), env: expect.any(Object), platform: null },
+    ]);
+    const missing = await server.graphql(bob, '{ tasks(workflow: "nope", ids: ["1/hello"]) { id } }').expect(200);
+    expect(missing.body.errors[0].message).toContain('no workflow "nope"');
+  });
+
   it('reads the workflow log: operations with who asked, newest last, limited', async () => {
     await server.graphql(bob, 'mutation { play(workflows: ["other"]) { ok } }').expect(200);
     const res = await server.graphql(bob, '{ workflowLog(workflow: "other", limit: 500) { at level kind by text } }').expect(200);

@@ -269,6 +269,8 @@ describe.skipIf(!chromiumAvailable)('pages in a browser', () => {
     await page.click('dialog button[type="submit"]');
     await page.waitForSelector('dialog', { state: 'detached' });
     await waitFor('the broadcast to be cleared', async () => (await task('1/publish')).task.env?.TARGET === undefined);
+    // The opened row follows live changes to what it fetched when it was opened.
+    await page.waitForSelector('#tasks tr.details[data-task="1/publish"]:not(:has-text("staging"))');
 
     // a message, shown in the task row
     await page.click('#tasks tbody tr[data-task="1/publish"] input[type="checkbox"]');

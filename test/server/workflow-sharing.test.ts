@@ -85,6 +85,12 @@ describe('sharing one workflow', () => {
         return JSON.stringify(res.body).replaceAll(workflow, 'W');
       };
       expect(await jobLog('payroll')).toEqual(await jobLog('ghost'));
+      const tasks = async (workflow: string) => {
+        const res = await server.graphql(bob, 'query ($w: ID!) { tasks(workflow: $w, ids: ["1/one"]) { id script } }', { w: workflow }).expect(200);
+        return JSON.stringify(res.body).replaceAll(workflow, 'W');
+      };
+      expect(await tasks('payroll')).toEqual(await tasks('ghost'));
+      expect(await tasks('payroll')).toContain('no workflow');
       // The owner reads payroll's log.
       const mine = await server.graphql(owner, '{ workflowLog(workflow: "payroll") { text } }').expect(200);
       expect(mine.body.errors).toBeUndefined();

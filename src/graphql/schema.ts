@@ -122,6 +122,11 @@ type Workflow {
   stateCounts: StateCounts!
   """Absent in delta summaries, where tasks come separately."""
   tasks: [Task!]
+  """
+  Every dependency edge between the workflow's tasks (those that exist). The graph a page draws is
+  the window around unfinished tasks that graphWindowExtent sets, worked out by the viewer from
+  these edges and the tasks' states: so these change only when tasks come or go.
+  """
   edges: [Edge!]!
   """Active broadcasts, in the order they were set."""
   broadcasts: [Broadcast!]!

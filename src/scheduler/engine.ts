@@ -65,9 +65,6 @@ export class WorkflowEngine {
   private readonly hub: DeltaHub;
   private flushTimer: NodeJS.Immediate | NodeJS.Timeout | undefined;
   private lastFlushAt = 0;
-  /** Workflows whose published edges are held back (views.ts, EDGES_GAP_MS), and the flush that sends them. */
-  private readonly owingEdges = new Set<WorkflowRuntime>();
-  private edgesTimer: NodeJS.Timeout | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private watcher: FSWatcher | undefined;
   private scanTimer: NodeJS.Timeout | undefined;
@@ -135,7 +132,6 @@ export class WorkflowEngine {
     clearTimeout(this.scanTimer);
     clearTimeout(this.flushTimer as NodeJS.Timeout | undefined);
     clearImmediate(this.flushTimer as NodeJS.Immediate | undefined);
-    clearTimeout(this.edgesTimer);
     clearTimeout(this.diskTimer);
     this.watcher?.close();
     for (const rt of this.runtimes.values()) rt.close();
@@ -285,13 +281,7 @@ export class WorkflowEngine {
   subscribe(workflows: string[] | null, listener: DeltaListener): () => void {
     this.requireStore();
     // What is published is then the whole truth: the first burst is the published picture, the
-    // same object for everyone who subscribes until the workflow changes again; edges held back
-    // go out now, to everyone, rather than reach the newcomer up to a second late.
-    for (const rt of this.owingEdges) {
-      this.published.get(rt.id)?.edgesDueNow();
-      rt.summaryDirty = true;
-      this.dirty.add(rt);
-    }
+    // same object for everyone who subscribes until the workflow changes again.
     this.flush();
     const initial = [...this.published.entries()]
       .filter(([id]) => !workflows || workflows.includes(id))
@@ -435,36 +425,17 @@ export class WorkflowEngine {
     const store = this.requireStore();
     try {
       for (const rt of this.dirty) {
-        if (this.runtimes.get(rt.id) !== rt) {
-          this.owingEdges.delete(rt);
-          continue;
-        }
+        if (this.runtimes.get(rt.id) !== rt) continue;
         let state = this.published.get(rt.id);
         if (!state) this.published.set(rt.id, (state = new PublishedState()));
         const delta = state.next(rt, store);
         if (delta) this.hub.publish(delta);
-        if (state.edgesDueAt === undefined) this.owingEdges.delete(rt);
-        else this.oweEdges(rt, state.edgesDueAt);
       }
     } catch (err) {
       this.storeFailed(err);
     } finally {
       this.dirty.clear();
     }
-  }
-
-  /** Sends `rt`'s held-back edges once they are due, whether or not anything else changes. */
-  private oweEdges(rt: WorkflowRuntime, dueAt: number): void {
-    this.owingEdges.add(rt);
-    if (this.edgesTimer || this.closed) return;
-    this.edgesTimer = setTimeout(() => {
-      this.edgesTimer = undefined;
-      for (const owing of this.owingEdges) {
-        owing.summaryDirty = true;
-        this.changed(owing);
-      }
-    }, Math.max(0, dueAt - performance.now()));
-    this.edgesTimer.unref();
   }
 
   private poll(): void {

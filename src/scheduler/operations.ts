@@ -101,7 +101,7 @@ export const OPERATION_CATALOGUE = {
   set_graph_window_extent: {
     tasks: 'none',
     args: z.strictObject({ extent: z.number().int().min(0).max(100) }),
-    description: 'How many graph edges around active tasks the views (Workflow.edges, the graph) include; default 1.',
+    description: 'How many graph edges around active tasks the graph views show (worked out from Workflow.edges); default 1.',
   },
   set_hold_point: {
     tasks: 'none',

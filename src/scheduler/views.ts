@@ -2,7 +2,7 @@
  * Builds the plain-JSON views of a workflow and turns "something changed" into field-level
  * deltas by comparing with what was last published.
  */
-import { FINAL_STATES, taskId, taskView, type TaskInstance, type ViewContext } from './instances.js';
+import { taskId, taskView, type ViewContext } from './instances.js';
 import type { BroadcastRow, EngineStore } from './store.js';
 import { TASK_STATES, type BroadcastView, type Delta, type GraphEdge, type TaskState, type TaskUpdate, type TaskView, type WorkflowSummary, type WorkflowView } from './types.js';
 import type { WorkflowRuntime } from './workflow.js';
@@ -88,66 +88,32 @@ function broadcastView(row: BroadcastRow): BroadcastView {
 }
 
 /**
- * Dependency edges between existing instances, limited to those whose ends lie within
- * `graphWindowExtent` edges of an unfinished task (the whole graph when nothing is unfinished).
+ * Every dependency edge between instances that exist. Which of them a view shows (those within
+ * `graphWindowExtent` edges of an unfinished task) is the view's to work out, from the tasks'
+ * states it holds anyway: that window moves with every task that finishes, and publishing it as
+ * it moved was most of a busy run's delta bytes (a copy per subscriber, tens of KB each for a
+ * large graph), where these edges change only when instances come or go.
  */
 function graphEdges(rt: WorkflowRuntime): GraphEdge[] {
   const flow = rt.flow;
   if (!flow) return [];
   const edges: GraphEdge[] = [];
-  const neighbours = new Map<string, string[]>();
-  const link = (a: string, b: string) => {
-    let list = neighbours.get(a);
-    if (!list) neighbours.set(a, (list = []));
-    list.push(b);
-  };
   for (const inst of rt.tasks.values()) {
     for (const dep of flow.tasks.get(inst.name)?.depends ?? []) {
       const from = taskId(inst.cycle - dep.offset, dep.name);
       if (!rt.tasks.has(from)) continue;
       edges.push({ from, to: inst.id });
-      link(from, inst.id);
-      link(inst.id, from);
     }
   }
-  const unfinished = [...rt.tasks.values()].filter((i: TaskInstance) => !FINAL_STATES.has(i.state));
-  if (unfinished.length === 0) return edges;
-  const distance = new Map<string, number>(unfinished.map((i) => [i.id, 0]));
-  let frontier = unfinished.map((i) => i.id);
-  for (let d = 1; d <= rt.row.graph_window_extent && frontier.length; d++) {
-    const next: string[] = [];
-    for (const id of frontier) {
-      for (const n of neighbours.get(id) ?? []) {
-        if (!distance.has(n)) {
-          distance.set(n, d);
-          next.push(n);
-        }
-      }
-    }
-    frontier = next;
-  }
-  return edges.filter((e) => distance.has(e.from) && distance.has(e.to));
+  return edges;
 }
-
-/**
- * While tasks keep finishing, the graph's edges are worked out and published at most this often
- * (ms). They are the whole window around unfinished tasks, which moves with every task that
- * finishes: in a busy run of a large graph they were nearly all of every delta's bytes, a copy
- * per subscriber per delta. A change after a quiet spell, and any change of the definition or
- * window extent, still goes out at once.
- */
-export const EDGES_GAP_MS = 1000;
 
 /** Remembers what was published for one workflow, to send only what changed. */
 export class PublishedState {
   private summary: WorkflowSummary | undefined;
   private readonly tasks = new Map<string, TaskView>();
-  /** What the graph's edges were worked out from: while it holds, they are the same. */
-  private graphInputs: { flow: WorkflowRuntime['flow']; extent: number } | undefined;
-  /** When the edges were last worked out (performance.now). */
-  private edgesAt = Number.NEGATIVE_INFINITY;
-  /** Set while edges that changed are held back by EDGES_GAP_MS: when they are due (performance.now). */
-  edgesDueAt: number | undefined;
+  /** The definition the graph's edges were worked out from: with the same instances, they are the same. */
+  private graphFlow: WorkflowRuntime['flow'] | undefined;
   /** The full picture as last published, made on demand and kept until the next change. */
   private snapshot: Delta | undefined;
 
@@ -171,7 +137,7 @@ export class PublishedState {
     const updated: TaskUpdate[] = [];
     // The first time, every task: those loaded from the store were never marked as changed.
     const ids = this.summary ? rt.dirtyTasks : rt.tasks.keys();
-    let graphChanged = false;
+    let instancesCame = false;
     for (const id of ids) {
       const inst = rt.tasks.get(id);
       if (!inst) continue;
@@ -180,11 +146,10 @@ export class PublishedState {
       this.tasks.set(id, view);
       if (!before) {
         added.push(view);
-        graphChanged = true;
+        instancesCame = true;
       } else {
         const changed = changedFields(before, view);
         if (changed) updated.push({ ...changed, id });
-        graphChanged ||= FINAL_STATES.has(before.state) !== FINAL_STATES.has(view.state);
       }
     }
     rt.dirtyTasks.clear();
@@ -192,7 +157,7 @@ export class PublishedState {
     rt.prunedTasks.clear();
     if (rt.summaryDirty) {
       rt.summaryDirty = false;
-      const summary = workflowSummary(rt, this.edges(rt, graphChanged || pruned.length > 0));
+      const summary = workflowSummary(rt, this.edges(rt, instancesCame || pruned.length > 0));
       if (!this.summary) delta.added = { workflow: summary };
       else {
         const changed = changedFields(this.summary, summary);
@@ -208,31 +173,12 @@ export class PublishedState {
     return delta;
   }
 
-  /**
-   * The edges: those published last time when nothing they depend on changed (no task came,
-   * went, or finished or unfinished; the same definition and window), or when tasks changed
-   * them less than EDGES_GAP_MS after the last time (then `edgesDueAt` says when they are owed);
-   * else worked out again.
-   */
-  private edges(rt: WorkflowRuntime, tasksChanged: boolean): GraphEdge[] {
-    const inputs = { flow: rt.flow, extent: rt.row.graph_window_extent };
-    const sameGraph = this.graphInputs?.flow === inputs.flow && this.graphInputs.extent === inputs.extent;
-    this.graphInputs = inputs;
+  /** The edges: those published last time unless instances came or went or the definition changed. */
+  private edges(rt: WorkflowRuntime, instancesChanged: boolean): GraphEdge[] {
     const published = this.summary?.edges;
-    if (published && sameGraph && !tasksChanged && this.edgesDueAt === undefined) return published;
-    const now = performance.now();
-    if (published && sameGraph && now < this.edgesAt + EDGES_GAP_MS) {
-      this.edgesDueAt = this.edgesAt + EDGES_GAP_MS;
-      return published;
-    }
-    this.edgesAt = now;
-    this.edgesDueAt = undefined;
-    return graphEdges(rt);
-  }
-
-  /** Edges held back are due now (a new subscriber's first burst should not wait for them). */
-  edgesDueNow(): void {
-    if (this.edgesDueAt !== undefined) this.edgesAt = Number.NEGATIVE_INFINITY;
+    const sameFlow = this.graphFlow === rt.flow;
+    this.graphFlow = rt.flow;
+    return published && sameFlow && !instancesChanged ? published : graphEdges(rt);
   }
 }
 

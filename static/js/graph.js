@@ -58,15 +58,34 @@ export function graphOrder(list, edges) {
 const FINAL = new Set(['succeeded', 'failed', 'submit-failed', 'expired']);
 
 /**
- * The tasks inside the engine's graph window: every unfinished task, and both ends of each edge
- * the engine sent (it sends only edges within the window extent of an unfinished task). When
- * everything has finished, the whole graph.
+ * The graph's window: every unfinished task and every task within `extent` edges of one (the
+ * workflow's graphWindowExtent, which its controllers set), with the edges between them. The
+ * server sends every edge between existing tasks; the window moves with each task that finishes,
+ * so it is worked out here. When everything has finished, the whole graph.
  */
-export function windowTasks(tasks, edges) {
+export function graphWindow(tasks, edges, extent) {
   const all = [...tasks.values()];
-  if (all.every((t) => FINAL.has(t.state))) return all;
-  const ends = new Set(edges.flatMap((e) => [e.from, e.to]));
-  return all.filter((t) => !FINAL.has(t.state) || ends.has(t.id));
+  if (all.every((t) => FINAL.has(t.state))) return { tasks: all, edges };
+  const neighbours = new Map();
+  const link = (a, b) => (neighbours.get(a) ?? neighbours.set(a, []).get(a)).push(b);
+  for (const e of edges) {
+    link(e.from, e.to);
+    link(e.to, e.from);
+  }
+  const inside = new Set(all.filter((t) => !FINAL.has(t.state)).map((t) => t.id));
+  let frontier = [...inside];
+  for (let d = 1; d <= extent && frontier.length; d++) {
+    const next = [];
+    for (const id of frontier) {
+      for (const n of neighbours.get(id) ?? []) {
+        if (inside.has(n)) continue;
+        inside.add(n);
+        next.push(n);
+      }
+    }
+    frontier = next;
+  }
+  return { tasks: all.filter((t) => inside.has(t.id)), edges: edges.filter((e) => inside.has(e.from) && inside.has(e.to)) };
 }
 
 function orderColumns(columns, edges) {
@@ -88,9 +107,9 @@ function orderColumns(columns, edges) {
   }
 }
 
-/** Draws the window's tasks (from a Map id → task) and edges; onSelect(id) when a node is clicked. */
-export function drawGraph(container, tasks, edges, onSelect) {
-  const list = windowTasks(tasks, edges).sort((a, b) => a.cycle - b.cycle || a.name.localeCompare(b.name));
+/** Draws a graph window (graphWindow's); onSelect(id) when a node is clicked. */
+export function drawGraph(container, { tasks, edges }, onSelect) {
+  const list = [...tasks].sort((a, b) => a.cycle - b.cycle || a.name.localeCompare(b.name));
   if (list.length === 0) {
     container.replaceChildren(Object.assign(document.createElement('p'), { className: 'empty', textContent: 'Nothing to draw yet.' }));
     return;

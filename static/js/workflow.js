@@ -6,7 +6,7 @@ import { BROADCAST_FIELDS, createBroadcastList } from './broadcast-list.js';
 import { actionButton, guardedField, mutateWithToast } from './controls.js';
 import { messageDialog, outputsDialog } from './dialogs.js';
 import { api, data, graphql, subscribe } from './gql.js';
-import { drawGraph, graphOrder, windowTasks } from './graph.js';
+import { drawGraph, graphOrder, graphWindow } from './graph.js';
 import { livePermissions } from './permissions.js';
 import { sharingEditor } from './sharing-editor.js';
 import { detailsLoadingRow, detailsRow, latestMessage } from './task-details.js';
@@ -353,8 +353,9 @@ function renderTasks() {
   document.getElementById('no-tasks').hidden = list.length > 0;
   document.getElementById('no-tasks-hint').textContent = noTasksHint();
   document.getElementById('select-all').checked = list.length > 0 && list.every((t) => selected.has(t.id));
-  drawGraph(document.getElementById('graph'), tasks, edges, showLog);
-  const shown = windowTasks(tasks, edges).length;
+  const inWindow = graphWindow(tasks, edges, workflow?.graphWindowExtent ?? 1);
+  drawGraph(document.getElementById('graph'), inWindow, showLog);
+  const shown = inWindow.tasks.length;
   document.getElementById('graph-caption').textContent = `${shown} of ${list.length} task${list.length === 1 ? '' : 's'}`;
   renderLogChoices();
 }

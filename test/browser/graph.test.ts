@@ -68,7 +68,7 @@ describe.skipIf(!chromiumAvailable)(`the workflow graph in Chromium (needs ${CHR
   it('fits a graph wider than its panel, zooms with the buttons and the wheel, pans by dragging, and fits again', async () => {
     const { page, errors, context } = await play('chain', 'tr[data-task="1/publish"] .state-succeeded');
     await page.locator(lastNode).waitFor();
-    // While tasks keep finishing, edges are published at most once a second: wait for the chain's.
+    // The page draws each change on its next frame: wait for the whole chain's edges.
     await expect.poll(() => page.locator('svg.graph-svg path.graph-edge').count()).toBe(NAMES.length - 1);
 
     await page.locator('#graph').scrollIntoViewIfNeeded();

@@ -29,8 +29,15 @@ export class EngineUsageError extends Error {
   }
 }
 
-/** While changes keep coming, deltas go out at most this often (ms); an isolated change goes at once. */
-const MIN_DELTA_GAP_MS = 15;
+/**
+ * While changes keep coming, deltas go out at most this often (ms); an isolated change goes at once.
+ * Each delta costs every subscriber a message (a write and a read receipt on the server and on the
+ * hub): with 200 subscribers following a busy run of 2,000 jobs on two cores, 40 ms against 15
+ * sent 1,460 deltas instead of 2,580, took a quarter less CPU in the server and the hub, ran 30
+ * jobs/s instead of 26, and kept job end -> last subscriber at p50 45-48 ms (52-54 ms) with the
+ * same p99 (106-128 ms against 117-121 ms).
+ */
+const MIN_DELTA_GAP_MS = 40;
 /** The most of a job log one read returns (its end); GraphQL's cost budget counts on this bound. */
 export const JOB_LOG_MAX_BYTES = 1 << 20;
 /** Retrying after a full disk: the first wait, doubled each time up to the last (ms). */

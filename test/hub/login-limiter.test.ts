@@ -152,4 +152,22 @@ describe('addressKey', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('writes the counters of one attempt together: when one write fails, none of them is kept', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flotilla-limiter-'));
+    try {
+      const db = openHubDatabase(dir);
+      const { limiter } = limiterAt(1_000_000, db);
+      // The per-name counter is written last; the database refuses it as a full disk would.
+      db.exec("CREATE TEMP TRIGGER refuse BEFORE INSERT ON login_attempts WHEN NEW.kind = 'per_user' BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+      expect(() => limiter.begin('dave', '10.0.0.1')).toThrow(/disk is full/);
+      expect(db.prepare('SELECT kind FROM login_attempts').all()).toEqual([]);
+      db.exec('DROP TRIGGER refuse');
+      allowed(limiter.begin('erin', '10.0.0.2')).succeeded();
+      expect(db.prepare('SELECT kind, count FROM login_attempts ORDER BY kind').all()).toEqual([]);
+      db.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -28,7 +28,7 @@ export interface WindowTable {
 export class LoginAttemptStore {
   private readonly stmts;
 
-  constructor(db: HubDatabase) {
+  constructor(private readonly db: HubDatabase) {
     db.exec(`CREATE TABLE IF NOT EXISTS login_attempts (
       kind TEXT NOT NULL,
       key TEXT NOT NULL,
@@ -48,6 +48,11 @@ export class LoginAttemptStore {
       remove: db.prepare<[string, string]>('DELETE FROM login_attempts WHERE kind = ? AND key = ?'),
       removeClosed: db.prepare<[string, number]>('DELETE FROM login_attempts WHERE kind = ? AND ends_at <= ?'),
     };
+  }
+
+  /** Runs `fn` in one transaction: the counters one attempt touches change together or not at all. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
   }
 
   table(kind: string): WindowTable {

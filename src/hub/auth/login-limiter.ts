@@ -31,6 +31,8 @@ const SWEEP_EVERY_MS = 60_000;
 export class LoginLimiter {
   private readonly tables: Record<LimitKind, AttemptWindows>;
   private lastSweep: number;
+  /** Runs the writes of one attempt (or its success) together: a crash keeps all or none of them. */
+  private readonly together: <T>(fn: () => T) => T;
 
   /** With `store`, counters outlive the hub process (see attempt-store.ts). */
   constructor(
@@ -40,6 +42,7 @@ export class LoginLimiter {
   ) {
     const table = (kind: LimitKind) => new AttemptWindows(limits[kind], now, store?.table(kind));
     this.tables = { per_user_address: table('per_user_address'), per_address: table('per_address'), per_user: table('per_user') };
+    this.together = store ? (fn) => store.transaction(fn) : (fn) => fn();
     this.lastSweep = now();
   }
 
@@ -57,15 +60,17 @@ export class LoginLimiter {
     ];
     const waitMs = Math.max(...counters.map(([kind, key]) => this.tables[kind].waitMs(key)));
     if (waitMs > 0) return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
-    const taken = counters.map(([kind, key, subject]): [LimitKind, string, AttemptWindow] => [kind, key, this.tables[kind].take(key, subject)]);
+    const taken = this.together(() =>
+      counters.map(([kind, key, subject]): [LimitKind, string, AttemptWindow] => [kind, key, this.tables[kind].take(key, subject)]));
     return {
       allowed: true,
-      succeeded: () => {
-        for (const [kind, key, window] of taken) {
-          if (kind === 'per_user_address') this.tables[kind].delete(key);
-          else this.tables[kind].giveBack(key, window);
-        }
-      },
+      succeeded: () =>
+        this.together(() => {
+          for (const [kind, key, window] of taken) {
+            if (kind === 'per_user_address') this.tables[kind].delete(key);
+            else this.tables[kind].giveBack(key, window);
+          }
+        }),
     };
   }
 

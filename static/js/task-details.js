@@ -31,6 +31,15 @@ export function detailsLoadingRow(task, columns) {
     el('td', { colspan: columns }, el('span', { class: 'faint' }, `Loading the details of ${task.id}…`)));
 }
 
+/** The opened row when its details could not be fetched: why, and a way to try again. */
+export function detailsFailedRow(task, columns, message, retry) {
+  return el('tr', { class: 'details', 'data-task': task.id },
+    el('td', { colspan: columns },
+      el('div', { class: 'row' },
+        el('span', { class: 'notice error' }, `Could not load the details of ${task.id}: ${message}`),
+        el('button', { type: 'button', class: 'btn', onclick: retry }, 'Try again'))));
+}
+
 export function detailsRow(task, columns) {
   const messages = task.messages?.length
     ? el('ul', { class: 'messages' }, ...[...task.messages].reverse().map((m) => el('li', {},

@@ -9,7 +9,8 @@ import { api, data, graphql, subscribe } from './gql.js';
 import { drawGraph, graphOrder, graphWindow } from './graph.js';
 import { livePermissions } from './permissions.js';
 import { sharingEditor } from './sharing-editor.js';
-import { detailsLoadingRow, detailsRow, latestMessage } from './task-details.js';
+import { createDetailLoader } from './task-detail-loader.js';
+import { detailsFailedRow, detailsLoadingRow, detailsRow, latestMessage } from './task-details.js';
 import { clockTime, countsFromGraphql, describeCounts, duration, el, flowErrorBlock, flowErrorPlace, followConnection, humanBytes, lastRunNote, relativeTime, stateBadge, statusBadge, toast } from './ui.js';
 import { createWorkflowLog } from './workflow-log.js';
 
@@ -19,10 +20,9 @@ const WORKFLOW_FIELDS = `id name description status lastRun { outcome at failed 
   edges { from to }
   ${BROADCAST_FIELDS}`;
 // What the table shows of every task, kept live. A task's details (its job, script, environment)
-// are asked for when its row is opened: with thousands of tasks they were most of what every
-// viewer got when the workflow started, and changes to them still arrive live once asked for.
+// are asked for when its row is opened (task-detail-loader.js): with thousands of tasks they were
+// most of what every viewer got when the workflow started.
 const TASK_FIELDS = 'id cycle name state held queued submitNum startedAt finishedAt xtrigger xtriggerSatisfied messages { at severity text by }';
-const DETAIL_FIELDS = 'exitCode pid jobId platform directives outputs script env';
 const COLUMNS = 9;
 const LOG_LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'];
 
@@ -34,8 +34,14 @@ let cutOff = false;
 const tasks = new Map();
 const selected = new Set();
 const expanded = new Set();
-/** Tasks whose details (DETAIL_FIELDS) are here, fetched when their row was opened. */
-const detailed = new Set();
+const details = createDetailLoader({
+  workflow: id,
+  tasks,
+  isOpen: (t) => expanded.has(t),
+  render: () => {
+    if (workflow) renderTasks();
+  },
+});
 const ACTIVE = new Set(['preparing', 'submitted', 'running']);
 const FINAL = new Set(['succeeded', 'failed', 'submit-failed', 'expired']);
 
@@ -307,7 +313,7 @@ function taskRow(t) {
       el('div', { class: 'task-cell' },
         el('button', {
           type: 'button', class: 'expander', 'aria-expanded': String(open), 'aria-label': `Details of ${t.id}`,
-          onclick: () => { toggle(expanded, t.id, !open); if (!open) loadDetails([t.id]); renderTasks(); },
+          onclick: () => { toggle(expanded, t.id, !open); if (!open) details.load([t.id]); renderTasks(); },
         }, open ? '▾' : '▸'),
         el('a', { href: '#log', class: 'task-name', onclick: () => showLog(t.id) }, t.name)),
       latestMessage(t)),
@@ -340,6 +346,12 @@ function noTasksHint() {
   return 'Press Play to start this workflow.';
 }
 
+function detailsRowOf(t) {
+  if (details.has(t.id)) return detailsRow(t, COLUMNS);
+  const failure = details.failure(t.id);
+  return failure === undefined ? detailsLoadingRow(t, COLUMNS) : detailsFailedRow(t, COLUMNS, failure, () => details.load([t.id]));
+}
+
 function renderTasks() {
   const edges = workflow?.edges ?? [];
   const byName = [...tasks.values()].sort((a, b) => a.cycle - b.cycle || a.name.localeCompare(b.name));
@@ -347,7 +359,7 @@ function renderTasks() {
   const rows = [];
   for (const t of list) {
     rows.push(taskRow(t));
-    if (expanded.has(t.id)) rows.push(detailed.has(t.id) ? detailsRow(t, COLUMNS) : detailsLoadingRow(t, COLUMNS));
+    if (expanded.has(t.id)) rows.push(detailsRowOf(t));
   }
   document.querySelector('#tasks tbody').replaceChildren(...rows);
   document.getElementById('no-tasks').hidden = list.length > 0;
@@ -444,6 +456,7 @@ setInterval(() => {
 function applyDelta(delta) {
   if (delta.pruned?.workflow) {
     workflow = null;
+    details.replacedAll();
     tasks.clear();
     // The server says no more, on purpose: a workflow you may no longer read looks removed.
     document.getElementById('notices').replaceChildren(el('div', { class: 'notice warn', id: 'workflow-gone' }, 'This workflow is gone: it was removed, or is no longer shared with you.'));
@@ -454,12 +467,11 @@ function applyDelta(delta) {
     if (workflow === null) document.getElementById('workflow-gone')?.remove();
     workflow = { ...workflow, ...delta.added.workflow };
   }
-  const readded = [];
   for (const t of delta.added?.tasks ?? []) {
     tasks.set(t.id, t);
-    if (detailed.delete(t.id) && expanded.has(t.id)) readded.push(t.id);
+    details.replaced(t.id);
   }
-  loadDetails(readded);
+  details.load((delta.added?.tasks ?? []).map((t) => t.id).filter((t) => expanded.has(t)));
   if (delta.updated?.workflow && workflow) {
     const patch = delta.updated.workflow;
     workflow = { ...workflow, ...patch, stateCounts: patch.stateCounts ? { ...patch.stateCounts, submitFailed: patch.stateCounts['submit-failed'] } : workflow.stateCounts };
@@ -469,26 +481,7 @@ function applyDelta(delta) {
     tasks.delete(t);
     selected.delete(t);
     expanded.delete(t);
-    detailed.delete(t);
-  }
-}
-
-/** Fetches the details of `ids` into the table (see TASK_FIELDS); changes after that arrive live. */
-async function loadDetails(ids) {
-  if (ids.length === 0) return;
-  try {
-    const result = await graphql(`query T($w: ID!, $ids: [ID!]!) { tasks(workflow: $w, ids: $ids) { id ${DETAIL_FIELDS} } }`, { w: id, ids });
-    if (cutOff) return;
-    for (const t of result.tasks) {
-      // A field that a live change brought wins over the answer: every change made after the
-      // answer comes live too, so the row ends on the latest value either way.
-      if (!tasks.has(t.id)) continue;
-      tasks.set(t.id, { ...t, ...tasks.get(t.id) });
-      detailed.add(t.id);
-    }
-    renderTasks();
-  } catch (err) {
-    if (!cutOff) toast(`Could not load the details of ${ids.join(', ')}: ${err.message}`, 'error');
+    details.replaced(t);
   }
 }
 
@@ -501,10 +494,10 @@ async function load() {
       return;
     }
     workflow = result.workflow;
+    details.replacedAll();
     tasks.clear();
-    detailed.clear();
     for (const t of workflow.tasks) tasks.set(t.id, t);
-    loadDetails([...expanded].filter((t) => tasks.has(t)));
+    details.load([...expanded]);
     renderAll();
     workflowLog.refresh();
   } catch (err) {
@@ -538,7 +531,7 @@ subscribe(
       permissions = new Set();
       workflow = null;
       tasks.clear();
-      detailed.clear();
+      details.stop();
     },
   },
 );

@@ -118,6 +118,24 @@ describe.skipIf(!chromiumAvailable)('pages in a browser', () => {
     expect(errors).toEqual([]);
   });
 
+  it("a task's details are fetched when its row is opened; a failed fetch says so and can be tried again", async () => {
+    const { page, errors } = await open('alice', 'workflows/ocean-model', '#tasks tbody tr');
+    const row = '#tasks tr.details[data-task="1/build"]';
+    // The server goes away for the details query alone, as a dropped connection would.
+    await page.route('**/graphql', (route) => (route.request().postData()?.includes('tasks(workflow:') ? route.abort('connectionreset') : route.continue()));
+    await page.click('#tasks tbody tr[data-task="1/build"] button.expander');
+    await page.waitForSelector(`${row}:has-text("Could not load the details of 1/build")`);
+    expect(await page.locator(`${row}[aria-busy]`).count()).toBe(0);
+    await page.locator(row).screenshot({ path: join(SHOTS, 'task-details-failed.png') });
+    await page.unroute('**/graphql');
+    await page.click(`${row} button:has-text("Try again")`);
+    await page.waitForSelector(`${row} pre.script`);
+    expect(await page.locator(`${row} pre.script`).innerText()).not.toBe('');
+    await page.context().close();
+    // The aborted request is the browser's own console error, not the page's.
+    expect(errors.filter((e) => !e.includes('Failed to load resource'))).toEqual([]);
+  });
+
   it('workflow page for a reader: controls disabled with the reason', async () => {
     const { page, errors } = await open('bob', 'workflows/ocean-model', '#tasks tbody tr');
     const why = await page.getAttribute('#workflow-controls [data-why]:has(button:has-text("Stop now"))', 'data-why');
@@ -270,7 +288,7 @@ describe.skipIf(!chromiumAvailable)('pages in a browser', () => {
     await page.waitForSelector('dialog', { state: 'detached' });
     await waitFor('the broadcast to be cleared', async () => (await task('1/publish')).task.env?.TARGET === undefined);
     // The opened row follows live changes to what it fetched when it was opened.
-    await page.waitForSelector('#tasks tr.details[data-task="1/publish"]:not(:has-text("staging"))');
+    await page.waitForSelector('#tasks tr.details[data-task="1/publish"]:not([aria-busy]):not(:has-text("staging"))');
 
     // a message, shown in the task row
     await page.click('#tasks tbody tr[data-task="1/publish"] input[type="checkbox"]');

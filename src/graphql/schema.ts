@@ -17,8 +17,8 @@ type Query {
   workflow(id: ID!): Workflow
   """
   Some tasks of one workflow by id, with every field: what a page asks for when a task is opened,
-  so that the list it keeps live can leave out the heavy fields (script, env). Ids that name no
-  task are left out.
+  so that the list it keeps live can leave out the heavy fields (script, env). In the order of
+  ids, each once; ids that name no task are left out; at most 500 ids.
   """
   tasks(workflow: ID!, ids: [ID!]!): [Task!]!
   """
@@ -125,7 +125,8 @@ type Workflow {
   """
   Every dependency edge between the workflow's tasks (those that exist). The graph a page draws is
   the window around unfinished tasks that graphWindowExtent sets, worked out by the viewer from
-  these edges and the tasks' states: so these change only when tasks come or go.
+  these edges and the tasks' states: so these change only when tasks come or go, or flow.yaml
+  is reloaded.
   """
   edges: [Edge!]!
   """Active broadcasts, in the order they were set."""

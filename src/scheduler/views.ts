@@ -108,12 +108,26 @@ function graphEdges(rt: WorkflowRuntime): GraphEdge[] {
   return edges;
 }
 
+/**
+ * While tasks keep coming (a cycling run spawning its next cycle points), the edges are worked out
+ * and published at most this often (ms): each time they are the whole list, a copy per
+ * subscriber. A change after a quiet spell, and any change of the definition, goes out at once.
+ */
+export const EDGES_GAP_MS = 1000;
+
 /** Remembers what was published for one workflow, to send only what changed. */
 export class PublishedState {
   private summary: WorkflowSummary | undefined;
   private readonly tasks = new Map<string, TaskView>();
   /** The definition the graph's edges were worked out from: with the same instances, they are the same. */
   private graphFlow: WorkflowRuntime['flow'] | undefined;
+  /** Tasks came or went since the edges were last worked out. */
+  private edgesStale = false;
+  /** When the edges were last worked out (performance.now), and whether there were tasks then. */
+  private edgesAt = Number.NEGATIVE_INFINITY;
+  private edgesHadTasks = false;
+  /** Set while edges that changed are held back by EDGES_GAP_MS: when they are due (performance.now). */
+  edgesDueAt: number | undefined;
   /** The full picture as last published, made on demand and kept until the next change. */
   private snapshot: Delta | undefined;
 
@@ -137,7 +151,6 @@ export class PublishedState {
     const updated: TaskUpdate[] = [];
     // The first time, every task: those loaded from the store were never marked as changed.
     const ids = this.summary ? rt.dirtyTasks : rt.tasks.keys();
-    let instancesCame = false;
     for (const id of ids) {
       const inst = rt.tasks.get(id);
       if (!inst) continue;
@@ -146,7 +159,7 @@ export class PublishedState {
       this.tasks.set(id, view);
       if (!before) {
         added.push(view);
-        instancesCame = true;
+        this.edgesStale = true;
       } else {
         const changed = changedFields(before, view);
         if (changed) updated.push({ ...changed, id });
@@ -155,9 +168,10 @@ export class PublishedState {
     rt.dirtyTasks.clear();
     const pruned = [...rt.prunedTasks].filter((id) => this.tasks.delete(id));
     rt.prunedTasks.clear();
+    if (pruned.length) this.edgesStale = true;
     if (rt.summaryDirty) {
       rt.summaryDirty = false;
-      const summary = workflowSummary(rt, this.edges(rt, instancesCame || pruned.length > 0));
+      const summary = workflowSummary(rt, this.edges(rt));
       if (!this.summary) delta.added = { workflow: summary };
       else {
         const changed = changedFields(this.summary, summary);
@@ -173,12 +187,32 @@ export class PublishedState {
     return delta;
   }
 
-  /** The edges: those published last time unless instances came or went or the definition changed. */
-  private edges(rt: WorkflowRuntime, instancesChanged: boolean): GraphEdge[] {
-    const published = this.summary?.edges;
+  /**
+   * The edges: those published last time unless tasks came or went or the definition changed;
+   * when tasks changed them less than EDGES_GAP_MS after the last time, still those (and then
+   * `edgesDueAt` says when the new ones are owed), unless there were no tasks then.
+   */
+  private edges(rt: WorkflowRuntime): GraphEdge[] {
     const sameFlow = this.graphFlow === rt.flow;
     this.graphFlow = rt.flow;
-    return published && sameFlow && !instancesChanged ? published : graphEdges(rt);
+    const published = this.summary?.edges;
+    if (published && sameFlow && !this.edgesStale) return published;
+    const now = performance.now();
+    // The first tasks of a run (none when the edges were last worked out) bring theirs at once.
+    if (published && sameFlow && this.edgesHadTasks && now < this.edgesAt + EDGES_GAP_MS) {
+      this.edgesDueAt = this.edgesAt + EDGES_GAP_MS;
+      return published;
+    }
+    this.edgesAt = now;
+    this.edgesDueAt = undefined;
+    this.edgesStale = false;
+    this.edgesHadTasks = rt.tasks.size > 0;
+    return graphEdges(rt);
+  }
+
+  /** Edges held back are due now (a new subscriber's first burst should not wait for them). */
+  edgesDueNow(): void {
+    if (this.edgesDueAt !== undefined) this.edgesAt = Number.NEGATIVE_INFINITY;
   }
 }
 

@@ -210,4 +210,19 @@ describe('sharing and coalescing', () => {
     // Once, with the tasks: none of the deltas while 27 tasks finished carried edges again.
     expect(seen.deltas.filter((d) => (d.updated?.workflow?.edges ?? d.added?.workflow?.edges)?.length)).toHaveLength(1);
   });
+
+  it('sends the edges of cycle points that keep coming, the last of them even when nothing else changes', async () => {
+    // One cycle point at a time (runahead 1): each that finishes spawns the next, and with it new
+    // edges, faster than edges are published while tasks keep coming (views.ts, EDGES_GAP_MS).
+    box.writeFlow('cyc', 'cycles: 6\nrunahead: 1\ntasks:\n  a: { script: "true" }\n  b: { script: "true", depends: [a, "b[-1]"] }\n  c: { script: "true", depends: [b] }\n');
+    const engine = await box.engine();
+    const seen = mirror();
+    engine.subscribe(['cyc'], seen.apply);
+    await ok(engine, 'play', 'cyc');
+    await waitStatus(engine, 'cyc', 'stopped');
+    const edges = engine.getWorkflow('cyc')!.edges;
+    // a -> b and b -> c in each of 6 cycle points, b[-1] -> b in the last 5.
+    expect(edges).toHaveLength(17);
+    await waitFor('the last edges', () => JSON.stringify(seen.edges()) === JSON.stringify(edges));
+  });
 });

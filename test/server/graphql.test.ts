@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
+import { MAX_TASKS_ASKED } from '../../src/scheduler/engine.js';
 import { startTestServer, waitFor, type TestServer } from './helpers.js';
 
 const FLOW = `
@@ -129,6 +130,11 @@ describe('GraphQL over HTTP', () => {
     ]);
     const missing = await server.graphql(bob, '{ tasks(workflow: "nope", ids: ["1/hello"]) { id } }').expect(200);
     expect(missing.body.errors[0].message).toContain('no workflow "nope"');
+    const twice = await server.graphql(bob, '{ tasks(workflow: "demo", ids: ["1/hello", "1/hello"]) { id } }').expect(200);
+    expect(twice.body.data.tasks).toEqual([{ id: '1/hello' }]);
+    const ids = Array.from({ length: MAX_TASKS_ASKED + 1 }, (_, i) => `1/t${i}`);
+    const many = await server.graphql(bob, 'query ($ids: [ID!]!) { tasks(workflow: "demo", ids: $ids) { id } }', { ids }).expect(200);
+    expect(many.body.errors[0].message).toContain(`at most ${MAX_TASKS_ASKED} tasks`);
   });
 
   it('reads the workflow log: operations with who asked, newest last, limited', async () => {

@@ -32,20 +32,19 @@ export class EngineUsageError extends Error {
 /** A change this soon after the last delta waits until then, so that it goes with the next changes (ms). */
 const MIN_DELTA_GAP_MS = 15;
 /**
- * Once changes have kept coming (BUSY_AFTER_WAITS deltas in a row waited for the gap above),
- * deltas go out at most this often (ms) until a quiet spell. Each delta costs every subscriber a message (a write and a
- * read receipt on the server and on the hub): with 200 subscribers following a busy run of 2,000
+ * Once changes have kept coming (a delta had to wait for the gap above), deltas go out at most
+ * this often (ms) until a change comes after a quiet spell that long. Each delta costs every
+ * subscriber a message (a write and a read receipt on the server and on the hub): with 200
+ * subscribers following a busy run of 2,000
  * jobs on two cores, 40 ms against 15 sent 1,460 deltas instead of 2,580, took a quarter less CPU
  * in the server and the hub, ran 30 jobs/s instead of 26, and kept job end -> last subscriber at
- * p50 45-48 ms (52-54 ms) with the same p99 (106-128 ms against 117-121 ms). Changes a person
- * makes one after another are not a spell: each goes at once, or after at most the gap above.
+ * p50 45-48 ms (52-54 ms) with the same p99 (106-128 ms against 117-121 ms). Waiting for three
+ * such deltas in a row before spacing them out (so that one click's follow-on changes never wait
+ * 40 ms) lost most of that: a busy run has quiet moments, and each one ended the spell (2,050
+ * deltas, 20 jobs/s against 1,550 and 27 in the same hour). Changes a person makes one after
+ * another go at once; the few that one click sets off come at most 40 ms apart.
  */
 const BUSY_DELTA_GAP_MS = 40;
-/**
- * How many deltas in a row must have waited for MIN_DELTA_GAP_MS before the spell counts as busy:
- * one click's few follow-on changes (a status, a submission, a job start) do not.
- */
-const BUSY_AFTER_WAITS = 3;
 /** The most tasks one getTasks call (Query.tasks) answers: each is a view built on the engine's thread. */
 export const MAX_TASKS_ASKED = 500;
 /** The most of a job log one read returns (its end); GraphQL's cost budget counts on this bound. */
@@ -83,8 +82,8 @@ export class WorkflowEngine {
   private flushTimer: NodeJS.Immediate | NodeJS.Timeout | undefined;
   /** When the last delta went out (performance.now: a clock set back holds nothing up). */
   private lastFlushAt = Number.NEGATIVE_INFINITY;
-  /** How many deltas in a row had to wait for their gap: from BUSY_AFTER_WAITS on, a busy spell. */
-  private waitsInARow = 0;
+  /** Whether the last delta had to wait for its gap: changes keep coming (see BUSY_DELTA_GAP_MS). */
+  private busySpell = false;
   /** Workflows whose published edges are held back (views.ts, EDGES_GAP_MS), and the flush that sends them. */
   private readonly owingEdges = new Set<WorkflowRuntime>();
   private edgesTimer: NodeJS.Timeout | undefined;
@@ -445,9 +444,8 @@ export class WorkflowEngine {
   private changed(rt: WorkflowRuntime): void {
     this.dirty.add(rt);
     if (this.flushTimer || this.closed) return;
-    const gap = this.waitsInARow >= BUSY_AFTER_WAITS ? BUSY_DELTA_GAP_MS : MIN_DELTA_GAP_MS;
-    const wait = this.lastFlushAt + gap - performance.now();
-    this.waitsInARow = wait > 0 ? this.waitsInARow + 1 : 0;
+    const wait = this.lastFlushAt + (this.busySpell ? BUSY_DELTA_GAP_MS : MIN_DELTA_GAP_MS) - performance.now();
+    this.busySpell = wait > 0;
     this.flushTimer = wait > 0 ? setTimeout(() => this.flush(), wait) : setImmediate(() => this.flush());
   }
 

@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Delta, GraphEdge, TaskView } from '../../src/scheduler/index.js';
@@ -209,6 +209,19 @@ describe('sharing and coalescing', () => {
     expect(seen.edges()).toEqual(edges);
     // Once, with the tasks: none of the deltas while 27 tasks finished carried edges again.
     expect(seen.deltas.filter((d) => (d.updated?.workflow?.edges ?? d.added?.workflow?.edges)?.length)).toHaveLength(1);
+  });
+
+  it('sends new edges when a reloaded flow.yaml links tasks that were already there', async () => {
+    const file = box.writeFlow('rl', 'tasks:\n  a: { script: "true", xtrigger: go }\n  b: { script: "true", xtrigger: go }\n');
+    const engine = await box.engine();
+    const seen = mirror();
+    engine.subscribe(['rl'], seen.apply);
+    await ok(engine, 'play', 'rl');
+    await waitFor('both tasks', () => seen.tasks.size === 2);
+    expect(seen.edges()).toEqual([]);
+    writeFileSync(file, 'tasks:\n  a: { script: "true", xtrigger: go }\n  b: { script: "true", xtrigger: go, depends: [a] }\n');
+    await ok(engine, 'reload', 'rl');
+    await waitFor('the new edge', () => JSON.stringify(seen.edges()) === JSON.stringify([{ from: '1/a', to: '1/b' }]));
   });
 
   it('sends the edges of cycle points that keep coming, the last of them even when nothing else changes', async () => {

@@ -35,10 +35,10 @@ const MIN_DELTA_GAP_MS = 15;
  * Once changes have kept coming (a delta had to wait for the gap above), deltas go out at most
  * this often (ms) until a change comes after a quiet spell that long. Each delta costs every
  * subscriber a message (a write and a read receipt on the server and on the hub): with 200
- * subscribers following a busy run of 2,000
- * jobs on two cores, 40 ms against 15 sent 1,460 deltas instead of 2,580, took a quarter less CPU
- * in the server and the hub, ran 30 jobs/s instead of 26, and kept job end -> last subscriber at
- * p50 45-48 ms (52-54 ms) with the same p99 (106-128 ms against 117-121 ms). Waiting for three
+ * subscribers following a busy run of 2,000 jobs on two cores, 40 ms against 15 sent 1,460 deltas
+ * instead of 2,580, took a quarter less CPU in the server and the hub, ran 30 jobs/s instead of
+ * 26, and kept job end -> last subscriber at p50 45-48 ms (52-54 ms) with the same p99 (106-128
+ * ms against 117-121 ms). Waiting for three
  * such deltas in a row before spacing them out (so that one click's follow-on changes never wait
  * 40 ms) lost most of that: a busy run has quiet moments, and each one ended the spell (2,050
  * deltas, 20 jobs/s against 1,550 and 27 in the same hour). Changes a person makes one after

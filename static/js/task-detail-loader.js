@@ -63,15 +63,21 @@ export function createDetailLoader({ workflow, tasks, isOpen, render }) {
     failure: (id) => failed.get(id),
     /** Fetches the details of `ids` that are not here or on their way. */
     load,
-    /** `id` was replaced by a new copy without details, or is gone: what was fetched is for the old one. */
-    replaced(id) {
-      versions.set(id, version(id) + 1);
-      here.delete(id);
-      failed.delete(id);
+    /**
+     * `ids` were replaced by new copies without details, or are gone: what was fetched is for the
+     * old ones. Those still there whose rows are open are fetched again.
+     */
+    replaced(ids) {
+      for (const id of ids) {
+        versions.set(id, version(id) + 1);
+        here.delete(id);
+        failed.delete(id);
+      }
+      load([...ids].filter((t) => isOpen(t)));
     },
-    /** Every task was replaced or is gone. */
+    /** Every task was replaced or is gone (call once `tasks` holds what replaced them). */
     replacedAll() {
-      for (const id of new Set([...versions.keys(), ...here, ...tasks.keys()])) this.replaced(id);
+      this.replaced(new Set([...versions.keys(), ...here, ...tasks.keys()]));
     },
     /** Nothing more is fetched or shown (the page is cut off). */
     stop() {

@@ -456,8 +456,8 @@ setInterval(() => {
 function applyDelta(delta) {
   if (delta.pruned?.workflow) {
     workflow = null;
-    details.replacedAll();
     tasks.clear();
+    details.replacedAll();
     // The server says no more, on purpose: a workflow you may no longer read looks removed.
     document.getElementById('notices').replaceChildren(el('div', { class: 'notice warn', id: 'workflow-gone' }, 'This workflow is gone: it was removed, or is no longer shared with you.'));
     return;
@@ -467,11 +467,8 @@ function applyDelta(delta) {
     if (workflow === null) document.getElementById('workflow-gone')?.remove();
     workflow = { ...workflow, ...delta.added.workflow };
   }
-  for (const t of delta.added?.tasks ?? []) {
-    tasks.set(t.id, t);
-    details.replaced(t.id);
-  }
-  details.load((delta.added?.tasks ?? []).map((t) => t.id).filter((t) => expanded.has(t)));
+  for (const t of delta.added?.tasks ?? []) tasks.set(t.id, t);
+  details.replaced((delta.added?.tasks ?? []).map((t) => t.id));
   if (delta.updated?.workflow && workflow) {
     const patch = delta.updated.workflow;
     workflow = { ...workflow, ...patch, stateCounts: patch.stateCounts ? { ...patch.stateCounts, submitFailed: patch.stateCounts['submit-failed'] } : workflow.stateCounts };
@@ -481,7 +478,7 @@ function applyDelta(delta) {
     tasks.delete(t);
     selected.delete(t);
     expanded.delete(t);
-    details.replaced(t);
+    details.replaced([t]);
   }
 }
 
@@ -494,10 +491,9 @@ async function load() {
       return;
     }
     workflow = result.workflow;
-    details.replacedAll();
     tasks.clear();
     for (const t of workflow.tasks) tasks.set(t.id, t);
-    details.load([...expanded]);
+    details.replacedAll();
     renderAll();
     workflowLog.refresh();
   } catch (err) {

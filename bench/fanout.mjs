@@ -4,7 +4,9 @@
 //           change at a time (hold, then release, of one task) -> time from sending the mutation
 //           until each subscriber has the delta. p50/p99/max over every (change, subscriber).
 // Also the CPU the workflow server and the hub spend per delta delivered (from /proc, not wall
-// clock), which is stable on a busy machine where latencies are not.
+// clock), which is stable on a busy machine where latencies are not; and the workflow's first
+// burst on the wire to one more subscriber, plain and with permessage-deflate offered as browsers
+// do (the subscribers above do not offer it: see live-site.mjs).
 // The busy case (a run of 2,000 `true` tasks: job end -> last of 200 subscribers) is measured in
 // memory.mjs's busy run, which has the same 200 subscribers on the same kind of site: one run of
 // 2,000 jobs, most of a minute on a 2-core machine, serves both.
@@ -76,11 +78,26 @@ async function singleChanges(site) {
   return rows;
 }
 
+/** The first burst of `workflow` (with `tasks` tasks) on the wire to one subscriber, KB. */
+async function burstOnWire(site, workflow, tasks, deflate) {
+  let whole;
+  const sub = await openSubscriber(site, workflow, () => undefined, { deflate });
+  // Bytes the socket has read, frames and all: what crossed the network.
+  const wire = () => sub.ws._socket.bytesRead;
+  const before = wire();
+  await waitUntil(() => sub.initialTasks >= tasks && (whole = wire()), 60_000, 'a first burst');
+  sub.ws.close();
+  return (whole - before) / 1024;
+}
+
 const site = await startLiveSite();
 try {
   console.log(`fan-out benchmark: ${TASKS}-task idle workflow, subscribers ${COUNTS.join('/')}, ${CHANGES} changes each; Node ${process.version}`);
   console.log(`subscription: ${DELTAS_QUERY.replace(/\s+/g, ' ').slice(0, 100)}…`);
   const single = await singleChanges(site);
+  const wire = { plain: await burstOnWire(site, 'big', TASKS, false), deflated: await burstOnWire(site, 'big', TASKS, true) };
+  console.log(`first burst of the ${TASKS}-task workflow on the wire: ${wire.plain.toFixed(0)} KB plain, ` +
+    `${wire.deflated.toFixed(0)} KB to a subscriber that offers permessage-deflate (deflated once for everyone)`);
   for (const r of single) console.log(`single change, ${r.count} subscribers: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms`);
   const f = (n) => n.toFixed(1);
   const f3 = (n) => n.toFixed(3);
@@ -98,6 +115,8 @@ try {
     result[`fanout_single_server_cpu_ms_per_delta_${r.count}`] = +f3(r.serverCpuPerDelivery);
     result[`fanout_single_server_cpu_ms_per_change_${r.count}`] = +f(r.serverCpuPerChange);
   }
+  result.fanout_burst_wire_kb_plain = Math.round(wire.plain);
+  result.fanout_burst_wire_kb_deflated = Math.round(wire.deflated);
   console.log(`RESULT ${JSON.stringify(result)}`);
 } finally {
   site.stop();

@@ -110,13 +110,23 @@ function readSome() {
 }
 
 /**
- * A graphql-transport-ws client through the hub as bob, subscribed to `deltas` of one workflow.
- * `onDelta(delta, receivedAt)` sees each delta; `tasks` is the latest state of every task seen.
+ * Whether subscribers offer permessage-deflate, as browsers do (BENCH_WS_DEFLATE=1). Not by
+ * default: the workflow server deflates a message once for everyone, but 200 subscribers in this
+ * one process would each inflate their copy here, through `ws`'s ten-at-a-time zlib queue, and
+ * the figures would be this process's (1.2 s instead of 0.7 s at the p99 of a busy run). What
+ * compression saves on the wire is measured apart (fanout.mjs).
  */
-export async function openSubscriber(site, workflow, onDelta) {
+const DEFLATE = process.env.BENCH_WS_DEFLATE === '1';
+
+/**
+ * A graphql-transport-ws client through the hub as bob, subscribed to `deltas` of one workflow.
+ * `onDelta(delta, receivedAt)` sees each delta; `deflate`: whether it offers permessage-deflate.
+ */
+export async function openSubscriber(site, workflow, onDelta, { deflate = DEFLATE } = {}) {
   const { default: WebSocket } = await import('ws');
   const ws = new WebSocket(`${site.url.replace('http', 'ws')}/user/${OWNER}/subscriptions`, 'graphql-transport-ws', {
     headers: { authorization: `token ${site.readerToken}` },
+    perMessageDeflate: deflate,
   });
   await new Promise((resolve, reject) => {
     ws.once('open', resolve);

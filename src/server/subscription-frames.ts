@@ -19,7 +19,8 @@
  * to every socket without copying it. The next event is taken only once the client has read the
  * message (client-reads.ts), so each stream goes at its client's pace, a slow client holds up its
  * own stream alone, and what changes meanwhile merges into one delta (src/scheduler/deltas.ts)
- * rather than queueing in socket buffers.
+ * rather than queueing in socket buffers. Where the client agreed to permessage-deflate, the
+ * shared rest is also deflated once for everyone (compressed-messages.ts).
  */
 import type { WebSocket } from 'ws';
 import {
@@ -27,6 +28,7 @@ import {
 } from '../graphql/graphql-js.js';
 import { streamIterator } from '../graphql/stream-iterator.js';
 import { clientHasRead } from './client-reads.js';
+import { acceptsCompressed, COMPRESS_FROM, deflatedBody, writeCompressed } from './compressed-messages.js';
 
 /** Where one subscription's messages go, and what its result depends on besides the event. */
 export interface FrameTarget {
@@ -127,11 +129,17 @@ export class SubscriptionFrames {
 /** Above this, a shared rest is not copied per socket but sent as a frame of its own. */
 const COPY_AT_MOST = 16 * 1024;
 
-/** Writes one text message; resolves once the socket has taken it (or is gone). */
+/**
+ * Writes one text message, compressed when the client agreed to it and the body is worth it (the
+ * deflated body is made once and shared like the body); resolves once the socket has taken it
+ * (or is gone).
+ */
 function send(socket: WebSocket, opening: Buffer, body: Buffer): Promise<void> {
+  const compressed = body.length >= COMPRESS_FROM && acceptsCompressed(socket) ? deflatedBody(body) : undefined;
   return new Promise((resolve, reject) => {
     if (socket.readyState !== socket.OPEN) return resolve();
     const done = (err?: Error): void => (err ? reject(err) : resolve());
+    if (compressed) return writeCompressed(socket, opening, compressed, done);
     if (body.length <= COPY_AT_MOST) return socket.send(Buffer.concat([opening, body]), { binary: false }, done);
     socket.send(opening, { binary: false, fin: false });
     socket.send(body, { binary: false, fin: true }, done);

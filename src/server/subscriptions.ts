@@ -41,6 +41,7 @@ import { refuseDocument } from './graphql-route.js';
 import { verifyRequest } from './identity.js';
 import { MAX_GRAPHQL_BYTES, type ServerLimits } from './limits.js';
 import { refuseUpgrade } from '../util/refuse-upgrade.js';
+import { WS_DEFLATE_OPTIONS } from './compressed-messages.js';
 import { SubscriptionFrames } from './subscription-frames.js';
 
 export const CLOSE_FORBIDDEN = 4403;
@@ -68,7 +69,7 @@ export interface Subscriptions {
 
 export function attachSubscriptions(options: SubscriptionOptions): Subscriptions {
   const { access, decisions, logger, limits } = options;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_GRAPHQL_BYTES });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_GRAPHQL_BYTES, perMessageDeflate: WS_DEFLATE_OPTIONS });
   const identities = new WeakMap<WebSocket, Identity>();
   const open = new Set<WebSocket>();
   /** Sockets per user, counted from the accepted upgrade until the connection closes. */

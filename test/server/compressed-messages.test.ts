@@ -1,0 +1,156 @@
+/**
+ * Messages deflated once for every subscriber (src/server/compressed-messages.ts): what goes on the
+ * wire is a valid permessage-deflate message that real `ws` clients read back exactly, in order
+ * with the messages `ws` sends itself, and only to clients that agreed to the extension.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { constants, inflateRawSync } from 'node:zlib';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket, { WebSocketServer } from 'ws';
+import { acceptsCompressed, deflatedBody, storedBlocks, writeCompressed, WS_DEFLATE_OPTIONS } from '../../src/server/compressed-messages.js';
+import { connectSocket, GraphqlSocket, startTestServer, waitFor, type TestServer } from './helpers.js';
+
+const ALICE = { user: 'alice' };
+
+/** What a receiver does (RFC 7692 7.2.2): put the sync flush's tail back and inflate. */
+function inflateMessage(payload: Buffer): string {
+  return inflateRawSync(Buffer.concat([payload, Buffer.from([0, 0, 0xff, 0xff])]), { finishFlush: constants.Z_SYNC_FLUSH }).toString();
+}
+
+describe('a message deflated once', () => {
+  it('is the opening in stored blocks and the body deflated, which inflate back to both, however long the opening', async () => {
+    const body = Buffer.from(JSON.stringify({ tasks: Array.from({ length: 500 }, (_, i) => ({ id: `1/t${i}`, state: 'waiting' })) }));
+    const compressed = deflatedBody(body);
+    expect(compressed.length).toBeLessThan(body.length / 5);
+    expect(deflatedBody(body)).toBe(compressed);
+    for (const opening of ['{"id":"1","type":"next","payload":', 'x'.repeat(70_000 * 2 + 3), '']) {
+      expect(inflateMessage(Buffer.concat([storedBlocks(Buffer.from(opening)), compressed]))).toBe(opening + body.toString());
+    }
+  });
+});
+
+describe('on a real socket', () => {
+  let http: Server;
+  let wss: WebSocketServer;
+  let url: string;
+  const clients: WebSocket[] = [];
+  const serverSides: Promise<WebSocket>[] = [];
+
+  beforeAll(async () => {
+    wss = new WebSocketServer({ noServer: true, perMessageDeflate: WS_DEFLATE_OPTIONS });
+    http = createServer();
+    http.on('upgrade', (req, socket, head) => {
+      serverSides.push(new Promise((resolve) => wss.handleUpgrade(req, socket, head, resolve)));
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  });
+  afterEach(() => {
+    for (const client of clients.splice(0)) client.terminate();
+  });
+  afterAll(async () => {
+    wss.close();
+    await new Promise((resolve) => http.close(resolve));
+  });
+
+  async function connect(perMessageDeflate: boolean): Promise<{ client: WebSocket; server: WebSocket; received: string[] }> {
+    const client = new WebSocket(url, { perMessageDeflate });
+    clients.push(client);
+    const received: string[] = [];
+    client.on('message', (data, isBinary) => received.push(isBinary ? '(binary)' : String(data)));
+    await new Promise((resolve, reject) => client.once('open', resolve).once('error', reject));
+    return { client, server: await serverSides.at(-1)!, received };
+  }
+
+  /** Bytes the client has read from the wire so far. */
+  const wireBytes = (client: WebSocket): number => (client as unknown as { _socket: { bytesRead: number } })._socket.bytesRead;
+
+  it('reaches a client that agreed, exactly and in order with what ws sends, in fewer bytes than the text', async () => {
+    const { client, server, received } = await connect(true);
+    expect(acceptsCompressed(server)).toBe(true);
+    const opening = Buffer.from('{"id":"7","type":"next","payload":');
+    const body = Buffer.from(`${JSON.stringify({ data: { rows: Array.from({ length: 2000 }, (_, i) => `row ${i}`) } })}}`);
+    const compressed = deflatedBody(body);
+    const before = wireBytes(client);
+    server.send('first');
+    await new Promise<void>((resolve, reject) => writeCompressed(server, opening, compressed, (err) => (err ? reject(err) : resolve())));
+    server.send('last');
+    await waitFor('three messages', () => received.length === 3);
+    expect(received).toEqual(['first', opening.toString() + body.toString(), 'last']);
+    expect(wireBytes(client) - before).toBeLessThan(body.length / 3);
+  });
+
+  it('frames messages of every length class (7-bit, 16-bit and 64-bit lengths) so that the client reads them exactly', async () => {
+    const { server, received } = await connect(true);
+    const opening = Buffer.from('{"id":"8","type":"next","payload":');
+    // Random hex barely compresses: 200 KB of it is well past 64 KB deflated.
+    const bodies = ['{"a":1}', randomBytes(2000).toString('hex'), randomBytes(100_000).toString('hex')].map((text) => Buffer.from(text));
+    const lengths = bodies.map((body) => storedBlocks(opening).length + deflatedBody(body).length);
+    expect(lengths[0]).toBeLessThan(126);
+    expect(lengths[1]).toBeGreaterThanOrEqual(126);
+    expect(lengths[1]).toBeLessThan(0x10000);
+    expect(lengths[2]).toBeGreaterThan(0xffff);
+    for (const body of bodies) writeCompressed(server, opening, deflatedBody(body), () => undefined);
+    await waitFor('three messages', () => received.length === 3);
+    expect(received).toEqual(bodies.map((body) => opening.toString() + body.toString()));
+  });
+
+  it('is not offered to a client that did not agree (which gets plain text)', async () => {
+    const { server } = await connect(false);
+    expect(acceptsCompressed(server)).toBe(false);
+  });
+});
+
+describe('the workflow server', () => {
+  let server: TestServer;
+  const sockets: GraphqlSocket[] = [];
+  const GATED = `tasks:\n  gate: { script: "sleep 30" }\n${Array.from({ length: 300 }, (_, i) => `  t${i}: { script: "true", depends: [gate] }`).join('\n')}\n`;
+  const QUERY = 'subscription { deltas(workflows: ["wide"]) { workflow added { tasks { id state } } } }';
+
+  beforeAll(async () => {
+    server = await startTestServer({ owner: 'alice', flows: { wide: GATED } });
+    const played = await server.graphql(ALICE, 'mutation { play(workflows: ["wide"]) { ok } }');
+    expect(played.body.data.play[0].ok).toBe(true);
+  });
+  afterAll(async () => {
+    for (const s of sockets) s.ws.terminate();
+    await server.graphql(ALICE, 'mutation { stop(workflows: ["wide"], mode: "kill") { ok } }').catch(() => undefined);
+    await server.close();
+  });
+
+  /** The first burst of `socket`'s subscription and how many bytes the wire carried for it. */
+  async function firstBurst(socket: GraphqlSocket): Promise<{ tasks: unknown[]; bytes: number; text: number }> {
+    const raw = socket.ws as unknown as { _socket: { bytesRead: number } };
+    const before = raw._socket.bytesRead;
+    socket.subscribe('1', QUERY);
+    await waitFor('the first burst', () => socket.of('1').some((m) => m.payload.data.deltas.added?.tasks?.length === 301));
+    const burst = socket.of('1').find((m) => m.payload.data.deltas.added?.tasks?.length === 301)!;
+    return { tasks: burst.payload.data.deltas.added.tasks, bytes: raw._socket.bytesRead - before, text: JSON.stringify(burst).length };
+  }
+
+  it('sends a large delta deflated to a client that agreed, and as plain text to one that did not', async () => {
+    const compressing = await connectSocket(server, ALICE, sockets);
+    expect(compressing.ws.extensions).toContain('permessage-deflate');
+    const deflated = await firstBurst(compressing);
+    expect(deflated.tasks).toContainEqual({ id: '1/t299', state: 'waiting' });
+    expect(deflated.bytes).toBeLessThan(deflated.text / 3);
+
+    const plainWs = await openPlainSocket(server);
+    const plain = new GraphqlSocket(plainWs);
+    sockets.push(plain);
+    await plain.init();
+    expect(plainWs.extensions).toBe('');
+    const text = await firstBurst(plain);
+    expect(text.tasks).toEqual(deflated.tasks);
+    expect(text.bytes).toBeGreaterThanOrEqual(text.text);
+  });
+});
+
+/** A subscriptions socket for alice whose client does not offer permessage-deflate. */
+function openPlainSocket(server: TestServer): Promise<WebSocket> {
+  const target = `${server.base}subscriptions`;
+  const ws = new WebSocket(`${server.url.replace(/^http/, 'ws')}${target}`, 'graphql-transport-ws', { headers: server.sign(ALICE, 'GET', target), perMessageDeflate: false });
+  return new Promise((resolve, reject) => ws.once('open', () => resolve(ws)).once('error', reject));
+}

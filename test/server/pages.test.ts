@@ -118,6 +118,32 @@ describe.skipIf(!chromiumAvailable)('pages in a browser', () => {
     expect(errors).toEqual([]);
   });
 
+  it("the page's live connection is deflated, and the page shows what came over it", async () => {
+    const context = await browser.newContext();
+    await context.addCookies([{ name: 'test-user', value: 'alice', url: proxy.origin }]);
+    const page = await context.newPage();
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Network.enable');
+    const extensions: string[] = [];
+    const frames: string[] = [];
+    cdp.on('Network.webSocketHandshakeResponseReceived', ({ response }) => {
+      const headers = Object.fromEntries(Object.entries(response.headers).map(([name, value]) => [name.toLowerCase(), String(value)]));
+      extensions.push(headers['sec-websocket-extensions'] ?? '');
+    });
+    cdp.on('Network.webSocketFrameReceived', ({ response }) => frames.push(response.payloadData));
+    await page.goto(`${proxy.origin}${server.base}workflows/ocean-model`);
+    await page.waitForSelector('#live.on');
+    await page.waitForSelector('#tasks tbody tr');
+    expect(extensions).toEqual([expect.stringContaining('permessage-deflate')]);
+    // The first burst is well over the 1 KB from which results go deflated (compressed-messages.ts).
+    const burst = frames.map((text) => JSON.parse(text)).find((m) => m.payload?.data?.deltas?.added?.tasks);
+    expect(JSON.stringify(burst).length).toBeGreaterThan(1024);
+    const shown = await page.$$eval('#tasks tbody tr a.task-name', (links) => links.map((a) => a.textContent));
+    const sent: { name: string }[] = burst.payload.data.deltas.added.tasks;
+    expect(new Set(shown)).toEqual(new Set(sent.map((t) => t.name)));
+    await context.close();
+  });
+
   it("a task's details are fetched when its row is opened; a failed fetch says so and can be tried again", async () => {
     const { page, errors } = await open('alice', 'workflows/ocean-model', '#tasks tbody tr');
     const row = '#tasks tr.details[data-task="1/build"]';

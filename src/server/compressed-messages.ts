@@ -5,14 +5,16 @@
  * would be deflated 200 times for 200 subscribers, each socket keeping a deflate context of a few
  * hundred KB. Here the shared part of a message is deflated once and the same bytes go to every
  * socket that negotiated the extension: a message is its subscriber's own opening as a stored
- * (uncompressed) deflate block, then the shared body as deflated blocks. That is one valid
- * compressed message on its own: it never refers to earlier messages, as the negotiated
- * server_no_context_takeover promises. JSON deltas shrink 10-25
+ * (uncompressed) deflate block, then the shared body as deflated blocks, with the window the
+ * client allows. That is one valid compressed message on its own: it never refers to earlier
+ * messages, as the negotiated server_no_context_takeover promises. JSON deltas shrink 10-25
  * times, which is what goes through the hub and over every subscriber's network.
  *
  * `ws` itself never compresses here (its threshold is set out of reach, see WS_DEFLATE_OPTIONS),
  * so it never queues a message behind a deflate: its writes and these go to the socket in the
- * order they are made.
+ * order they are made (writeCompressed checks, and leaves a message to `ws` when it does queue).
+ * What the extension costs: `ws` inflates what a client sends compressed (browsers compress
+ * every message), keeping an inflate context per such socket, about 20-25 KB.
  */
 import { constants, deflateRawSync } from 'node:zlib';
 import type { Socket } from 'node:net';
@@ -29,15 +31,36 @@ export const COMPRESS_FROM = 1024;
  */
 export const WS_DEFLATE_OPTIONS: PerMessageDeflateOptions = { serverNoContextTakeover: true, threshold: Number.MAX_SAFE_INTEGER };
 
-/** Whether the client of `socket` agreed to compressed messages. */
-export function acceptsCompressed(socket: WebSocket): boolean {
-  return socket.extensions.includes('permessage-deflate');
+/** What of `ws`'s internals this relies on (ws 8; the tests fail should they change). */
+interface WsInternals {
+  _socket: Socket;
+  _sender: { _state: number; _queue: unknown[] };
+  _extensions: { 'permessage-deflate'?: { params: { server_max_window_bits?: number | boolean } } };
+}
+
+/** The largest window a deflate stream may use, and the least Node's raw deflate takes (8 is 9). */
+const WIDEST_WINDOW = 15;
+const NARROWEST_WINDOW = 9;
+
+/**
+ * The window (in bits) that messages to `socket` may be deflated with, or undefined when its
+ * client did not agree to compressed messages. A client may ask for a narrower window than the
+ * widest (`server_max_window_bits`, as Python's `websockets` does); `ws` grants it, and a body
+ * deflated with a wider one would not inflate there. `ws` keeps the negotiated parameters to
+ * itself (`extensions` names the extension only).
+ */
+export function deflateWindow(socket: WebSocket): number | undefined {
+  const agreed = (socket as unknown as WsInternals)._extensions['permessage-deflate'];
+  if (!agreed) return undefined;
+  const bits = agreed.params.server_max_window_bits ?? WIDEST_WINDOW;
+  return typeof bits === 'number' ? Math.min(WIDEST_WINDOW, Math.max(NARROWEST_WINDOW, bits)) : WIDEST_WINDOW;
 }
 
 /** The end of a sync flush, which RFC 7692 has the sender leave out and the receiver put back. */
 const SYNC_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 
-const deflated = new WeakMap<Buffer, Buffer>();
+/** Per body, its deflated form per window size: nearly always one (15). */
+const deflated = new WeakMap<Buffer, Map<number, Buffer>>();
 
 /**
  * `body` deflated as the end of a message (kept for as long as the body lives). On this thread:
@@ -45,13 +68,17 @@ const deflated = new WeakMap<Buffer, Buffer>();
  * context of their own in the thread pool meanwhile. The default level: its output is smaller
  * than level 1's and inflates about four times faster, which is every subscriber's share.
  */
-export function deflatedBody(body: Buffer): Buffer {
-  let done = deflated.get(body);
+export function deflatedBody(body: Buffer, windowBits = WIDEST_WINDOW): Buffer {
+  let byWindow = deflated.get(body);
+  if (!byWindow) deflated.set(body, (byWindow = new Map()));
+  let done = byWindow.get(windowBits);
   if (!done) {
-    const out = deflateRawSync(body, { finishFlush: constants.Z_SYNC_FLUSH });
+    const out = deflateRawSync(body, { windowBits, finishFlush: constants.Z_SYNC_FLUSH });
     if (!out.subarray(-SYNC_TAIL.length).equals(SYNC_TAIL)) throw new Error('deflate did not end with a sync flush');
     done = out.subarray(0, out.length - SYNC_TAIL.length);
-    deflated.set(body, done);
+    // A small result would otherwise keep zlib's whole output buffer (16 KB) alive with it.
+    if (out.buffer.byteLength > 2 * done.length) done = Buffer.from(done);
+    byWindow.set(windowBits, done);
   }
   return done;
 }
@@ -89,18 +116,23 @@ function compressedTextHeader(length: number): Buffer {
   return header;
 }
 
+
 /**
  * Writes one compressed text message: `opening` (this socket's own) then `body` (deflatedBody's,
- * shared, written without copying). `done` is called once the socket has taken it.
+ * shared, written without copying). `done` is called once the socket has taken it. False, with
+ * nothing written, when `ws` holds messages of its own back (it never should here): the caller
+ * sends the message as it is instead, after them.
  */
-export function writeCompressed(socket: WebSocket, opening: Buffer, body: Buffer, done: (err?: Error) => void): void {
+export function writeCompressed(socket: WebSocket, opening: Buffer, body: Buffer, done: (err?: Error) => void): boolean {
   // `ws` exposes no way to send a message compressed elsewhere; its underlying socket is where
-  // its own frames go too (see the module comment for why the order holds).
-  const raw = (socket as unknown as { _socket: Socket })._socket;
+  // its own frames go too, in order as long as its sender queues nothing.
+  const { _socket: raw, _sender: sender } = socket as unknown as WsInternals;
+  if (sender._state !== 0 || sender._queue.length > 0) return false;
   const head = storedBlocks(opening);
   raw.cork();
   raw.write(compressedTextHeader(head.length + body.length));
   raw.write(head);
   raw.write(body, (err) => done(err ?? undefined));
   raw.uncork();
+  return true;
 }

@@ -28,7 +28,7 @@ import {
 } from '../graphql/graphql-js.js';
 import { streamIterator } from '../graphql/stream-iterator.js';
 import { clientHasRead } from './client-reads.js';
-import { acceptsCompressed, COMPRESS_FROM, deflatedBody, writeCompressed } from './compressed-messages.js';
+import { COMPRESS_FROM, deflatedBody, deflateWindow, writeCompressed } from './compressed-messages.js';
 
 /** Where one subscription's messages go, and what its result depends on besides the event. */
 export interface FrameTarget {
@@ -135,11 +135,11 @@ const COPY_AT_MOST = 16 * 1024;
  * (or is gone).
  */
 function send(socket: WebSocket, opening: Buffer, body: Buffer): Promise<void> {
-  const compressed = body.length >= COMPRESS_FROM && acceptsCompressed(socket) ? deflatedBody(body) : undefined;
   return new Promise((resolve, reject) => {
     if (socket.readyState !== socket.OPEN) return resolve();
     const done = (err?: Error): void => (err ? reject(err) : resolve());
-    if (compressed) return writeCompressed(socket, opening, compressed, done);
+    const windowBits = body.length >= COMPRESS_FROM ? deflateWindow(socket) : undefined;
+    if (windowBits !== undefined && writeCompressed(socket, opening, deflatedBody(body, windowBits), done)) return;
     if (body.length <= COPY_AT_MOST) return socket.send(Buffer.concat([opening, body]), { binary: false }, done);
     socket.send(opening, { binary: false, fin: false });
     socket.send(body, { binary: false, fin: true }, done);

@@ -6,10 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { constants, inflateRawSync } from 'node:zlib';
+import { constants, createInflateRaw, inflateRawSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { acceptsCompressed, deflatedBody, storedBlocks, writeCompressed, WS_DEFLATE_OPTIONS } from '../../src/server/compressed-messages.js';
+import { deflatedBody, deflateWindow, storedBlocks, writeCompressed, WS_DEFLATE_OPTIONS } from '../../src/server/compressed-messages.js';
 import { connectSocket, GraphqlSocket, startTestServer, waitFor, type TestServer } from './helpers.js';
 
 const ALICE = { user: 'alice' };
@@ -28,6 +28,29 @@ describe('a message deflated once', () => {
     for (const opening of ['{"id":"1","type":"next","payload":', 'x'.repeat(70_000 * 2 + 3), '']) {
       expect(inflateMessage(Buffer.concat([storedBlocks(Buffer.from(opening)), compressed]))).toBe(opening + body.toString());
     }
+  });
+});
+
+describe('a receiver that keeps its window from one message to the next', () => {
+  it('inflates message after message on one stream', async () => {
+    const inflater = createInflateRaw();
+    const inflate = (payload: Buffer): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        const onData = (chunk: Buffer): number => chunks.push(chunk);
+        inflater.on('data', onData);
+        inflater.write(Buffer.concat([payload, Buffer.from([0, 0, 0xff, 0xff])]));
+        inflater.flush(constants.Z_SYNC_FLUSH, () => {
+          inflater.off('data', onData);
+          resolve(Buffer.concat(chunks).toString());
+        });
+        inflater.once('error', reject);
+      });
+    const body = Buffer.from(JSON.stringify({ tasks: Array.from({ length: 300 }, (_, i) => ({ id: `1/t${i}` })) }));
+    for (const opening of ['{"id":"1"', '', 'y'.repeat(70_000)]) {
+      expect(await inflate(Buffer.concat([storedBlocks(Buffer.from(opening)), deflatedBody(body)]))).toBe(opening + body.toString());
+    }
+    inflater.close();
   });
 });
 
@@ -55,11 +78,13 @@ describe('on a real socket', () => {
     await new Promise((resolve) => http.close(resolve));
   });
 
-  async function connect(perMessageDeflate: boolean): Promise<{ client: WebSocket; server: WebSocket; received: string[] }> {
+  /** A client (`perMessageDeflate` as `ws` takes it) and the server's side of its socket; `received` logs pings too. */
+  async function connect(perMessageDeflate: boolean | { serverMaxWindowBits: number }): Promise<{ client: WebSocket; server: WebSocket; received: string[] }> {
     const client = new WebSocket(url, { perMessageDeflate });
     clients.push(client);
     const received: string[] = [];
     client.on('message', (data, isBinary) => received.push(isBinary ? '(binary)' : String(data)));
+    client.on('ping', (data) => received.push(`(ping ${String(data)})`));
     await new Promise((resolve, reject) => client.once('open', resolve).once('error', reject));
     return { client, server: await serverSides.at(-1)!, received };
   }
@@ -67,19 +92,48 @@ describe('on a real socket', () => {
   /** Bytes the client has read from the wire so far. */
   const wireBytes = (client: WebSocket): number => (client as unknown as { _socket: { bytesRead: number } })._socket.bytesRead;
 
-  it('reaches a client that agreed, exactly and in order with what ws sends, in fewer bytes than the text', async () => {
+  it('reaches a client that agreed, exactly and in order with what ws sends itself, in fewer bytes than the text', async () => {
     const { client, server, received } = await connect(true);
-    expect(acceptsCompressed(server)).toBe(true);
+    expect(deflateWindow(server)).toBe(15);
     const opening = Buffer.from('{"id":"7","type":"next","payload":');
     const body = Buffer.from(`${JSON.stringify({ data: { rows: Array.from({ length: 2000 }, (_, i) => `row ${i}`) } })}}`);
     const compressed = deflatedBody(body);
+    // Large enough that ws would deflate them itself (and send them late) at its default threshold.
+    const first = 'f'.repeat(4096);
+    const last = 'l'.repeat(4096);
     const before = wireBytes(client);
-    server.send('first');
-    await new Promise<void>((resolve, reject) => writeCompressed(server, opening, compressed, (err) => (err ? reject(err) : resolve())));
-    server.send('last');
-    await waitFor('three messages', () => received.length === 3);
-    expect(received).toEqual(['first', opening.toString() + body.toString(), 'last']);
-    expect(wireBytes(client) - before).toBeLessThan(body.length / 3);
+    server.send(first);
+    server.ping('one');
+    let written: boolean | undefined;
+    await new Promise<void>((resolve, reject) => {
+      written = writeCompressed(server, opening, compressed, (err) => (err ? reject(err) : resolve()));
+    });
+    expect(written).toBe(true);
+    server.ping('two');
+    server.send(last);
+    await waitFor('every message', () => received.length === 5);
+    expect(received).toEqual([first, '(ping one)', opening.toString() + body.toString(), '(ping two)', last]);
+    expect(wireBytes(client) - before).toBeLessThan(first.length + last.length + body.length / 3);
+  });
+
+  it('deflates with the narrower window a client asked for, which it inflates exactly', async () => {
+    const { server, received } = await connect({ serverMaxWindowBits: 10 });
+    expect(deflateWindow(server)).toBe(10);
+    const opening = Buffer.from('{"id":"9","type":"next","payload":');
+    // Repeats farther apart than 1 KB: a 32 KB window would refer back past what this client keeps.
+    const body = Buffer.from(Array.from({ length: 40 }, () => randomBytes(600).toString('hex')).join('').repeat(2));
+    expect(deflatedBody(body, 10)).not.toEqual(deflatedBody(body));
+    writeCompressed(server, opening, deflatedBody(body, deflateWindow(server)), () => undefined);
+    await waitFor('the message', () => received.length === 1);
+    expect(received).toEqual([opening.toString() + body.toString()]);
+  });
+
+  it('reports a write to a socket already gone to its callback', async () => {
+    const { server } = await connect(true);
+    const socket = (server as unknown as { _socket: { destroy(): void } })._socket;
+    socket.destroy();
+    const failure = await new Promise<Error | undefined>((resolve) => writeCompressed(server, Buffer.from('{'), deflatedBody(Buffer.from('x'.repeat(2000))), resolve));
+    expect(failure).toBeInstanceOf(Error);
   });
 
   it('frames messages of every length class (7-bit, 16-bit and 64-bit lengths) so that the client reads them exactly', async () => {
@@ -97,9 +151,10 @@ describe('on a real socket', () => {
     expect(received).toEqual(bodies.map((body) => opening.toString() + body.toString()));
   });
 
-  it('is not offered to a client that did not agree (which gets plain text)', async () => {
+  it('is not used for a client that did not agree', async () => {
     const { server } = await connect(false);
-    expect(acceptsCompressed(server)).toBe(false);
+    expect(server.extensions).toBe('');
+    expect(deflateWindow(server)).toBeUndefined();
   });
 });
 

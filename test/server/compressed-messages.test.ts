@@ -128,6 +128,16 @@ describe('on a real socket', () => {
     expect(received).toEqual([opening.toString() + body.toString()]);
   });
 
+  it('leaves a message to ws while ws holds messages of its own back, so that the order holds', async () => {
+    const { server, received } = await connect(true);
+    // ws reads a Blob's bytes asynchronously, queueing what is sent meanwhile.
+    server.send(new Blob(['blob first']));
+    expect(writeCompressed(server, Buffer.from('{'), deflatedBody(Buffer.from('x'.repeat(2000))), () => undefined)).toBe(false);
+    server.send('then text');
+    await waitFor('both messages', () => received.length === 2);
+    expect(received).toEqual(['(binary)', 'then text']);
+  });
+
   it('reports a write to a socket already gone to its callback', async () => {
     const { server } = await connect(true);
     const socket = (server as unknown as { _socket: { destroy(): void } })._socket;

@@ -14,7 +14,7 @@
  * so it never queues a message behind a deflate: its writes and these go to the socket in the
  * order they are made (writeCompressed checks, and leaves a message to `ws` when it does queue).
  * What the extension costs: `ws` inflates what a client sends compressed (browsers compress
- * every message), keeping an inflate context per such socket, about 20-25 KB.
+ * every message), keeping an inflate context per such socket, about 40 KB.
  */
 import { constants, deflateRawSync } from 'node:zlib';
 import type { Socket } from 'node:net';

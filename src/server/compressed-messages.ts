@@ -1,7 +1,7 @@
 /**
  * WebSocket messages compressed once for every subscriber (permessage-deflate, RFC 7692).
  *
- * The `ws` package compresses per socket: the same 460 KB first burst of a 2,000-task workflow
+ * The `ws` package compresses per socket: the same 450 KB first burst of a 2,000-task workflow
  * would be deflated 200 times for 200 subscribers, each socket keeping a deflate context of a few
  * hundred KB. Here the shared part of a message is deflated once and the same bytes go to every
  * socket that negotiated the extension: a message is its subscriber's own opening as a stored
@@ -52,7 +52,7 @@ const NARROWEST_WINDOW = 9;
 export function deflateWindow(socket: WebSocket): number | undefined {
   const agreed = (socket as unknown as WsInternals)._extensions['permessage-deflate'];
   if (!agreed) return undefined;
-  const bits = agreed.params.server_max_window_bits ?? WIDEST_WINDOW;
+  const bits = agreed.params.server_max_window_bits;
   return typeof bits === 'number' ? Math.min(WIDEST_WINDOW, Math.max(NARROWEST_WINDOW, bits)) : WIDEST_WINDOW;
 }
 
@@ -64,7 +64,7 @@ const deflated = new WeakMap<Buffer, Map<number, Buffer>>();
 
 /**
  * `body` deflated as the end of a message (kept for as long as the body lives). On this thread:
- * about a millisecond for a 460 KB burst, and zlib's asynchronous calls would each hold a
+ * about a millisecond for a 450 KB burst, and zlib's asynchronous calls would each hold a
  * context of their own in the thread pool meanwhile. The default level: its output is smaller
  * than level 1's and inflates about four times faster, which is every subscriber's share.
  */
@@ -100,6 +100,15 @@ export function storedBlocks(data: Buffer): Buffer {
   return Buffer.concat(parts);
 }
 
+/** Each subscription's opening as stored blocks, made once for all its messages. */
+const stored = new WeakMap<Buffer, Buffer>();
+
+function storedOpening(opening: Buffer): Buffer {
+  let blocks = stored.get(opening);
+  if (!blocks) stored.set(opening, (blocks = storedBlocks(opening)));
+  return blocks;
+}
+
 /** The header of one unmasked text frame, final and marked compressed (RSV1). */
 function compressedTextHeader(length: number): Buffer {
   const FIN_RSV1_TEXT = 0x80 | 0x40 | 0x01;
@@ -116,7 +125,6 @@ function compressedTextHeader(length: number): Buffer {
   return header;
 }
 
-
 /**
  * Writes one compressed text message: `opening` (this socket's own) then `body` (deflatedBody's,
  * shared, written without copying). `done` is called once the socket has taken it. False, with
@@ -128,7 +136,7 @@ export function writeCompressed(socket: WebSocket, opening: Buffer, body: Buffer
   // its own frames go too, in order as long as its sender queues nothing.
   const { _socket: raw, _sender: sender } = socket as unknown as WsInternals;
   if (sender._state !== 0 || sender._queue.length > 0) return false;
-  const head = storedBlocks(opening);
+  const head = storedOpening(opening);
   raw.cork();
   raw.write(compressedTextHeader(head.length + body.length));
   raw.write(head);

@@ -14,6 +14,9 @@ import { connectSocket, GraphqlSocket, startTestServer, waitFor, type TestServer
 
 const ALICE = { user: 'alice' };
 
+/** Bytes a client has read from the wire so far, frames and all. */
+const wireBytes = (client: WebSocket): number => (client as unknown as { _socket: { bytesRead: number } })._socket.bytesRead;
+
 /** What a receiver does (RFC 7692 7.2.2): put the sync flush's tail back and inflate. */
 function inflateMessage(payload: Buffer): string {
   return inflateRawSync(Buffer.concat([payload, Buffer.from([0, 0, 0xff, 0xff])]), { finishFlush: constants.Z_SYNC_FLUSH }).toString();
@@ -88,9 +91,6 @@ describe('on a real socket', () => {
     await new Promise((resolve, reject) => client.once('open', resolve).once('error', reject));
     return { client, server: await serverSides.at(-1)!, received };
   }
-
-  /** Bytes the client has read from the wire so far. */
-  const wireBytes = (client: WebSocket): number => (client as unknown as { _socket: { bytesRead: number } })._socket.bytesRead;
 
   it('reaches a client that agreed, exactly and in order with what ws sends itself, in fewer bytes than the text', async () => {
     const { client, server, received } = await connect(true);
@@ -187,12 +187,11 @@ describe('the workflow server', () => {
 
   /** The first burst of `socket`'s subscription and how many bytes the wire carried for it. */
   async function firstBurst(socket: GraphqlSocket): Promise<{ tasks: unknown[]; bytes: number; text: number }> {
-    const raw = socket.ws as unknown as { _socket: { bytesRead: number } };
-    const before = raw._socket.bytesRead;
+    const before = wireBytes(socket.ws);
     socket.subscribe('1', QUERY);
     await waitFor('the first burst', () => socket.of('1').some((m) => m.payload.data.deltas.added?.tasks?.length === 301));
     const burst = socket.of('1').find((m) => m.payload.data.deltas.added?.tasks?.length === 301)!;
-    return { tasks: burst.payload.data.deltas.added.tasks, bytes: raw._socket.bytesRead - before, text: JSON.stringify(burst).length };
+    return { tasks: burst.payload.data.deltas.added.tasks, bytes: wireBytes(socket.ws) - before, text: JSON.stringify(burst).length };
   }
 
   it('sends a large delta deflated to a client that agreed, and as plain text to one that did not', async () => {

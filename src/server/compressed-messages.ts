@@ -11,14 +11,14 @@
  * times, which is what goes through the hub and over every subscriber's network.
  *
  * `ws` itself never compresses here (its threshold is set out of reach, see WS_DEFLATE_OPTIONS),
- * so it never queues a message behind a deflate: its writes and these go to the socket in the
- * order they are made (writeCompressed checks, and leaves a message to `ws` when it does queue).
+ * so it never queues a message behind a deflate: its writes and these (text-frames.ts) go to the
+ * socket in the order they are made.
  * What the extension costs: `ws` inflates what a client sends compressed (browsers compress
  * every message), keeping an inflate context per such socket, about 40 KB.
  */
 import { constants, deflateRawSync } from 'node:zlib';
-import type { Socket } from 'node:net';
 import type { WebSocket, PerMessageDeflateOptions } from 'ws';
+import { writeTextFrame, type WsInternals } from './text-frames.js';
 
 /** Bodies smaller than this go as they are: a few hundred bytes gain little and cost a deflate. */
 export const COMPRESS_FROM = 1024;
@@ -30,13 +30,6 @@ export const COMPRESS_FROM = 1024;
  * each socket keeping its own deflate context): hence both.
  */
 export const WS_DEFLATE_OPTIONS: PerMessageDeflateOptions = { serverNoContextTakeover: true, threshold: Number.MAX_SAFE_INTEGER };
-
-/** What of `ws`'s internals this relies on (ws 8; the tests fail should they change). */
-interface WsInternals {
-  _socket: Socket;
-  _sender: { _state: number; _queue: unknown[] };
-  _extensions: { 'permessage-deflate'?: { params: { server_max_window_bits?: number | boolean } } };
-}
 
 /** The largest window a deflate stream may use, and the least Node's raw deflate takes (8 is 9). */
 const WIDEST_WINDOW = 15;
@@ -109,22 +102,6 @@ function storedOpening(opening: Buffer): Buffer {
   return blocks;
 }
 
-/** The header of one unmasked text frame, final and marked compressed (RSV1). */
-function compressedTextHeader(length: number): Buffer {
-  const FIN_RSV1_TEXT = 0x80 | 0x40 | 0x01;
-  if (length < 126) return Buffer.from([FIN_RSV1_TEXT, length]);
-  if (length <= 0xffff) {
-    const header = Buffer.from([FIN_RSV1_TEXT, 126, 0, 0]);
-    header.writeUInt16BE(length, 2);
-    return header;
-  }
-  const header = Buffer.alloc(10);
-  header[0] = FIN_RSV1_TEXT;
-  header[1] = 127;
-  header.writeBigUInt64BE(BigInt(length), 2);
-  return header;
-}
-
 /**
  * Writes one compressed text message: `opening` (this socket's own) then `body` (deflatedBody's,
  * shared, written without copying). `done` is called once the socket has taken it. False, with
@@ -132,15 +109,5 @@ function compressedTextHeader(length: number): Buffer {
  * sends the message as it is instead, after them.
  */
 export function writeCompressed(socket: WebSocket, opening: Buffer, body: Buffer, done: (err?: Error) => void): boolean {
-  // `ws` exposes no way to send a message compressed elsewhere; its underlying socket is where
-  // its own frames go too, in order as long as its sender queues nothing.
-  const { _socket: raw, _sender: sender } = socket as unknown as WsInternals;
-  if (sender._state !== 0 || sender._queue.length > 0) return false;
-  const head = storedOpening(opening);
-  raw.cork();
-  raw.write(compressedTextHeader(head.length + body.length));
-  raw.write(head);
-  raw.write(body, (err) => done(err ?? undefined));
-  raw.uncork();
-  return true;
+  return writeTextFrame(socket, [storedOpening(opening), body], true, done);
 }

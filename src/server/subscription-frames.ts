@@ -14,13 +14,12 @@
  * is per user) are executed for their subscriber alone, with its own context.
  *
  * A message is the subscriber's own opening (`{"id":…,"type":"next","payload":`) and the shared
- * rest. A small one is joined into one frame (one write for this socket and for the hub that pipes
- * it); a large one (a first burst) goes as two frames of one text message, the shared rest written
- * to every socket without copying it. The next event is taken only once the client has read the
- * message (client-reads.ts), so each stream goes at its client's pace, a slow client holds up its
- * own stream alone, and what changes meanwhile merges into one delta (src/scheduler/deltas.ts)
- * rather than queueing in socket buffers. Where the client agreed to permessage-deflate, the
- * shared rest is also deflated once for everyone (compressed-messages.ts).
+ * rest, written as one frame without copying the rest for each socket (text-frames.ts). The next
+ * event is taken only once the client has read the message (client-reads.ts: a ping written
+ * with the message, in the same system call), so each stream goes at its client's pace, a slow
+ * client holds up its own stream alone, and what changes meanwhile merges into one delta
+ * (src/scheduler/deltas.ts) rather than queueing in socket buffers. Where the client agreed to
+ * permessage-deflate, the shared rest is also deflated once for everyone (compressed-messages.ts).
  */
 import type { WebSocket } from 'ws';
 import {
@@ -29,6 +28,7 @@ import {
 import { streamIterator } from '../graphql/stream-iterator.js';
 import { clientHasRead } from './client-reads.js';
 import { COMPRESS_FROM, deflatedBody, deflateWindow, writeCompressed } from './compressed-messages.js';
+import { inOneWrite, writeTextFrame } from './text-frames.js';
 
 /** Where one subscription's messages go, and what its result depends on besides the event. */
 export interface FrameTarget {
@@ -92,8 +92,8 @@ export class SubscriptionFrames {
         if (event.done) return finish();
         const body = await this.payload(event.value, args, target.documentKey);
         if (stopped) break;
-        await send(target.socket, opening, body);
-        await clientHasRead(target.socket);
+        const { socket } = target;
+        await inOneWrite(socket, () => Promise.all([send(socket, opening, body), clientHasRead(socket)]));
       }
       return finish();
     };
@@ -126,22 +126,19 @@ export class SubscriptionFrames {
   }
 }
 
-/** Above this, a shared rest is not copied per socket but sent as a frame of its own. */
-const COPY_AT_MOST = 16 * 1024;
-
 /**
  * Writes one text message, compressed when the client agreed to it and the body is worth it (the
  * deflated body is made once and shared like the body); resolves once the socket has taken it
- * (or is gone).
+ * (or is gone). Through `ws`, copied into one buffer, only when `ws` holds messages back.
  */
 function send(socket: WebSocket, opening: Buffer, body: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
     if (socket.readyState !== socket.OPEN) return resolve();
     const done = (err?: Error): void => (err ? reject(err) : resolve());
     const windowBits = body.length >= COMPRESS_FROM ? deflateWindow(socket) : undefined;
-    if (windowBits !== undefined && writeCompressed(socket, opening, deflatedBody(body, windowBits), done)) return;
-    if (body.length <= COPY_AT_MOST) return socket.send(Buffer.concat([opening, body]), { binary: false }, done);
-    socket.send(opening, { binary: false, fin: false });
-    socket.send(body, { binary: false, fin: true }, done);
+    const written = windowBits === undefined
+      ? writeTextFrame(socket, [opening, body], false, done)
+      : writeCompressed(socket, opening, deflatedBody(body, windowBits), done);
+    if (!written) socket.send(Buffer.concat([opening, body]), { binary: false }, done);
   });
 }

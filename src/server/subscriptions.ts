@@ -14,8 +14,8 @@
  *
  * Results of subscriptions are written by subscription-frames.ts rather than graphql-ws: a delta
  * that many subscribers receive is executed and serialised once per document for all of them
- * (which deltas each receives is still decided by its own stream), and a large one goes out as a
- * message of two frames whose shared part is not copied per socket.
+ * (which deltas each receives is still decided by its own stream), and goes out as one frame
+ * whose shared part is not copied per socket.
  *
  * Caps (`WorkflowServer.limits`): a user's socket past `sockets_per_user` is refused at the upgrade
  * with 429; a subscribe past `subscriptions_per_socket` gets a graphql-ws `error` message for that

@@ -4,18 +4,14 @@
  * with the messages `ws` sends itself, and only to clients that agreed to the extension.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { constants, createInflateRaw, inflateRawSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket, { WebSocketServer } from 'ws';
-import { deflatedBody, deflateWindow, storedBlocks, writeCompressed, WS_DEFLATE_OPTIONS } from '../../src/server/compressed-messages.js';
+import WebSocket from 'ws';
+import { deflatedBody, deflateWindow, storedBlocks, writeCompressed } from '../../src/server/compressed-messages.js';
 import { connectSocket, GraphqlSocket, startTestServer, waitFor, type TestServer } from './helpers.js';
+import { startWsPairs, wireBytes } from './ws-pair.js';
 
 const ALICE = { user: 'alice' };
-
-/** Bytes a client has read from the wire so far, frames and all. */
-const wireBytes = (client: WebSocket): number => (client as unknown as { _socket: { bytesRead: number } })._socket.bytesRead;
 
 /** What a receiver does (RFC 7692 7.2.2): put the sync flush's tail back and inflate. */
 function inflateMessage(payload: Buffer): string {
@@ -58,39 +54,14 @@ describe('a receiver that keeps its window from one message to the next', () => 
 });
 
 describe('on a real socket', () => {
-  let http: Server;
-  let wss: WebSocketServer;
-  let url: string;
-  const clients: WebSocket[] = [];
-  const serverSides: Promise<WebSocket>[] = [];
+  let pairs: Awaited<ReturnType<typeof startWsPairs>>;
+  const connect: typeof pairs.connect = (perMessageDeflate) => pairs.connect(perMessageDeflate);
 
   beforeAll(async () => {
-    wss = new WebSocketServer({ noServer: true, perMessageDeflate: WS_DEFLATE_OPTIONS });
-    http = createServer();
-    http.on('upgrade', (req, socket, head) => {
-      serverSides.push(new Promise((resolve) => wss.handleUpgrade(req, socket, head, resolve)));
-    });
-    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    pairs = await startWsPairs();
   });
-  afterEach(() => {
-    for (const client of clients.splice(0)) client.terminate();
-  });
-  afterAll(async () => {
-    wss.close();
-    await new Promise((resolve) => http.close(resolve));
-  });
-
-  /** A client (`perMessageDeflate` as `ws` takes it) and the server's side of its socket; `received` logs pings too. */
-  async function connect(perMessageDeflate: boolean | { serverMaxWindowBits: number }): Promise<{ client: WebSocket; server: WebSocket; received: string[] }> {
-    const client = new WebSocket(url, { perMessageDeflate });
-    clients.push(client);
-    const received: string[] = [];
-    client.on('message', (data, isBinary) => received.push(isBinary ? '(binary)' : String(data)));
-    client.on('ping', (data) => received.push(`(ping ${String(data)})`));
-    await new Promise((resolve, reject) => client.once('open', resolve).once('error', reject));
-    return { client, server: await serverSides.at(-1)!, received };
-  }
+  afterEach(() => pairs.dropClients());
+  afterAll(() => pairs.close());
 
   it('reaches a client that agreed, exactly and in order with what ws sends itself, in fewer bytes than the text', async () => {
     const { client, server, received } = await connect(true);

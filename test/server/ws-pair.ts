@@ -1,0 +1,50 @@
+/**
+ * A `ws` server and real clients on loopback, for tests that write frames to the server's side of a
+ * socket and check what its client reads (compressed-messages, text-frames).
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import WebSocket, { WebSocketServer } from 'ws';
+import { WS_DEFLATE_OPTIONS } from '../../src/server/compressed-messages.js';
+
+/** Bytes a client has read from the wire so far, frames and all. */
+export const wireBytes = (client: WebSocket): number => (client as unknown as { _socket: { bytesRead: number } })._socket.bytesRead;
+
+export interface WsPair {
+  client: WebSocket;
+  /** The server's side of the same socket. */
+  server: WebSocket;
+  /** What the client received, in order: text messages, `(binary)`, and pings as `(ping DATA)`. */
+  received: string[];
+}
+
+/** A WebSocketServer with the workflow server's deflate settings; `connect` opens pairs, `close` ends it all. */
+export async function startWsPairs(): Promise<{ connect(perMessageDeflate: boolean | { serverMaxWindowBits: number }): Promise<WsPair>; dropClients(): void; close(): Promise<void> }> {
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: WS_DEFLATE_OPTIONS });
+  const http: Server = createServer();
+  const serverSides: Promise<WebSocket>[] = [];
+  const clients: WebSocket[] = [];
+  http.on('upgrade', (req, socket, head) => {
+    serverSides.push(new Promise((resolve) => wss.handleUpgrade(req, socket, head, resolve)));
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  return {
+    async connect(perMessageDeflate) {
+      const client = new WebSocket(url, { perMessageDeflate });
+      clients.push(client);
+      const received: string[] = [];
+      client.on('message', (data, isBinary) => received.push(isBinary ? '(binary)' : String(data)));
+      client.on('ping', (data) => received.push(`(ping ${String(data)})`));
+      await new Promise((resolve, reject) => client.once('open', resolve).once('error', reject));
+      return { client, server: await serverSides.at(-1)!, received };
+    },
+    dropClients() {
+      for (const client of clients.splice(0)) client.terminate();
+    },
+    async close() {
+      wss.close();
+      await new Promise((resolve) => http.close(resolve));
+    },
+  };
+}

@@ -16,7 +16,7 @@
  * A message is the subscriber's own opening (`{"id":…,"type":"next","payload":`) and the shared
  * rest, written as one frame without copying the rest for each socket (text-frames.ts). The next
  * event is taken only once the client has read the message (client-reads.ts: a ping written
- * with the message, in the same system call), so each stream goes at its client's pace, a slow
+ * with the message, in the same write), so each stream goes at its client's pace, a slow
  * client holds up its own stream alone, and what changes meanwhile merges into one delta
  * (src/scheduler/deltas.ts) rather than queueing in socket buffers. Where the client agreed to
  * permessage-deflate, the shared rest is also deflated once for everyone (compressed-messages.ts).
@@ -87,13 +87,20 @@ export class SubscriptionFrames {
       return { done: true, value: undefined };
     };
     const next = async (): Promise<IteratorResult<ExecutionResult>> => {
-      while (!stopped) {
-        const event = await source.next();
-        if (event.done) return finish();
-        const body = await this.payload(event.value, args, target.documentKey);
-        if (stopped) break;
-        const { socket } = target;
-        await inOneWrite(socket, () => Promise.all([send(socket, opening, body), clientHasRead(socket)]));
+      try {
+        while (!stopped) {
+          const event = await source.next();
+          if (event.done) return finish();
+          const body = await this.payload(event.value, args, target.documentKey);
+          if (stopped) break;
+          const { socket } = target;
+          await inOneWrite(socket, () => Promise.all([send(socket, opening, body), clientHasRead(socket)]));
+        }
+      } catch (err) {
+        // A socket reset under a write, say: graphql-ws neither returns an iterator whose next()
+        // failed nor, having dropped the id, at the socket's close; the source is let go here.
+        finish();
+        throw err;
       }
       return finish();
     };

@@ -16,6 +16,7 @@ import type { WebSocket } from 'ws';
 
 /** What of `ws`'s internals this relies on (ws 8, pinned by the lockfile; the tests fail should they change). */
 export interface WsInternals {
+  _isServer: boolean;
   _socket: Socket;
   _sender: { _state: number; _queue: unknown[] };
   _extensions: { 'permessage-deflate'?: { params: { server_max_window_bits?: number | boolean } } };
@@ -41,17 +42,22 @@ function textFrameHeader(length: number, compressed: boolean): Buffer {
 
 /**
  * Writes `parts` as the payload of one text frame (`compressed`: parts of a permessage-deflate
- * message). `done` is called once the socket has taken it. False, with nothing written, when
- * `ws` holds messages of its own back: the caller sends the message through `ws`, after them.
+ * message). `done` is called once the socket has taken it. False, with nothing written, where
+ * `ws` must send it instead: while it holds messages of its own back (the caller's message then
+ * goes after them), once the socket is closing (nothing may follow a close frame; `ws` reports
+ * the message as not sent), or on a client's socket (whose frames are masked).
  */
 export function writeTextFrame(socket: WebSocket, parts: Buffer[], compressed: boolean, done: (err?: Error) => void): boolean {
-  const { _socket: raw, _sender: sender } = internals(socket);
-  if (sender._state !== 0 || sender._queue.length > 0) return false;
-  const length = parts.reduce((sum, part) => sum + part.length, 0);
+  const { _isServer: isServer, _socket: raw, _sender: sender } = internals(socket);
+  if (!isServer || socket.readyState !== socket.OPEN || sender._state !== 0 || sender._queue.length > 0) return false;
+  const header = textFrameHeader(parts.reduce((sum, part) => sum + part.length, 0), compressed);
   raw.cork();
-  raw.write(textFrameHeader(length, compressed));
-  parts.forEach((part, at) => raw.write(part, at === parts.length - 1 ? (err) => done(err ?? undefined) : undefined));
-  raw.uncork();
+  try {
+    raw.write(header);
+    parts.forEach((part, at) => raw.write(part, at === parts.length - 1 ? (err) => done(err ?? undefined) : undefined));
+  } finally {
+    raw.uncork();
+  }
   return true;
 }
 

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { deflatedBody, deflateWindow, storedBlocks, writeCompressed } from '../../src/server/compressed-messages.js';
 import { connectSocket, GraphqlSocket, startTestServer, waitFor, type TestServer } from './helpers.js';
-import { startWsPairs, wireBytes } from './ws-pair.js';
+import { startWsPairs, wireBytes, type WsPairs } from './ws-pair.js';
 
 const ALICE = { user: 'alice' };
 
@@ -54,7 +54,7 @@ describe('a receiver that keeps its window from one message to the next', () => 
 });
 
 describe('on a real socket', () => {
-  let pairs: Awaited<ReturnType<typeof startWsPairs>>;
+  let pairs: WsPairs;
   const connect: typeof pairs.connect = (perMessageDeflate) => pairs.connect(perMessageDeflate);
 
   beforeAll(async () => {

@@ -7,9 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { inOneWrite, writeTextFrame } from '../../src/server/text-frames.js';
 import { waitFor } from './helpers.js';
-import { startWsPairs, wireBytes } from './ws-pair.js';
+import { startWsPairs, wireBytes, type WsPairs } from './ws-pair.js';
 
-let pairs: Awaited<ReturnType<typeof startWsPairs>>;
+let pairs: WsPairs;
 beforeAll(async () => {
   pairs = await startWsPairs();
 });
@@ -19,10 +19,11 @@ afterAll(() => pairs.close());
 const opening = Buffer.from('{"id":"3","type":"next","payload":');
 
 describe('a message written as one frame', () => {
-  it('reaches the client exactly, as one frame and nothing more, at every length class', async () => {
+  it('reaches the client exactly, as one frame and nothing more, on each side of every length boundary', async () => {
     const { client, server, received } = await pairs.connect(false);
-    // Payloads under 126 bytes, under 64 KB and over it: headers of 2, 4 and 10 bytes.
-    for (const [body, header] of [[Buffer.from('{"a":1}}'), 2], [Buffer.from(randomBytes(3000).toString('hex')), 4], [Buffer.from(randomBytes(60_000).toString('hex')), 10]] as const) {
+    // Payloads of 125 and 126 bytes, 65,535 and 65,536: the header's length takes 0, 2 or 8 bytes more.
+    for (const [payload, header] of [[125, 2], [126, 4], [0xffff, 4], [0x10000, 10], [200_000, 10]] as const) {
+      const body = Buffer.from(randomBytes(payload).toString('hex').slice(0, payload - opening.length));
       const before = wireBytes(client);
       await new Promise<void>((resolve, reject) => {
         expect(writeTextFrame(server, [opening, body], false, (err) => (err ? reject(err) : resolve()))).toBe(true);
@@ -30,8 +31,8 @@ describe('a message written as one frame', () => {
       await waitFor('the message', () => received.length === 1);
       expect(received.pop()).toBe(opening.toString() + body.toString());
       // Two frames (an opening and a continuation) would carry a second header.
-      await waitFor('every byte of it', () => wireBytes(client) - before >= header + opening.length + body.length);
-      expect(wireBytes(client) - before).toBe(header + opening.length + body.length);
+      await waitFor('every byte of it', () => wireBytes(client) - before >= header + payload);
+      expect(wireBytes(client) - before).toBe(header + payload);
     }
   });
 
@@ -57,6 +58,16 @@ describe('a message written as one frame', () => {
     expect(received).toEqual(['(binary)']);
     expect(wireBytes(client) - before).toBe(2 + 'blob first'.length);
   });
+
+  it('writes nothing after the close frame, nor on a client\'s socket (whose frames are masked)', async () => {
+    const { client, server } = await pairs.connect(false);
+    expect(writeTextFrame(client, [opening, Buffer.from('{}}')], false, () => undefined)).toBe(false);
+    const closed = new Promise((resolve) => client.once('close', (code) => resolve(code)));
+    server.close(1000);
+    expect(writeTextFrame(server, [opening, Buffer.from('{}}')], false, () => undefined)).toBe(false);
+    // A frame after the close frame would be a protocol error, which the client reports as 1002.
+    expect(await closed).toBe(1000);
+  });
 });
 
 describe('inOneWrite', () => {
@@ -68,7 +79,8 @@ describe('inOneWrite', () => {
     const writev = vi.spyOn(raw, '_writev');
     const body = Buffer.from('{"data":{}}}');
 
-    writeTextFrame(server, [opening, body], false, () => undefined);
+    // The ping after the message's write is done: they cannot share a write whatever the kernel took.
+    await new Promise<void>((resolve) => writeTextFrame(server, [opening, body], false, () => resolve()));
     server.ping('apart');
     expect(writes()).toBe(2);
 

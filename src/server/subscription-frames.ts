@@ -97,8 +97,9 @@ export class SubscriptionFrames {
           await inOneWrite(socket, () => Promise.all([send(socket, opening, body), clientHasRead(socket)]));
         }
       } catch (err) {
-        // A socket reset under a write, say: graphql-ws neither returns an iterator whose next()
-        // failed nor, having dropped the id, at the socket's close; the source is let go here.
+        // A socket reset under a write, say: graphql-ws sends the client an `error` for the id but
+        // neither returns an iterator whose next() failed nor, having dropped the id, at the
+        // socket's close; the source is let go here.
         finish();
         throw err;
       }

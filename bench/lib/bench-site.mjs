@@ -4,13 +4,22 @@
 // they left running and deletes the site.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { killProcessesUnder } from './proc.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * BENCH_CPU_PROF=DIR: the hub child and the workflow servers it starts write V8 CPU profiles
+ * (`--cpu-prof`) into DIR when they stop; run the benchmark itself with `node --cpu-prof
+ * --cpu-prof-dir=DIR` to have all three. DIR is made writable by anyone: a server may run under
+ * an account of its own.
+ */
+const PROFILE_DIR = process.env.BENCH_CPU_PROF;
+const profileFlags = () => (PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []);
 
 /** Tells the parent (startChild/whenReady) that this child listens, with what it needs to know. */
 export function announceReady(fields) {
@@ -47,7 +56,11 @@ export function startChild(command, args, env = {}) {
 
 /** Runs `node script ...args` (a script that calls serveBenchSite) and resolves once it is ready. */
 export async function startBenchSite(script, args = []) {
-  const child = startChild(process.execPath, [script, ...args]);
+  if (PROFILE_DIR) {
+    mkdirSync(PROFILE_DIR, { recursive: true });
+    chmodSync(PROFILE_DIR, 0o1777);
+  }
+  const child = startChild(process.execPath, [...profileFlags(), script, ...args]);
   const info = await whenReady(child);
   return { ...info, child, hubPid: child.pid, url: `http://127.0.0.1:${info.port}` };
 }
@@ -63,6 +76,7 @@ export async function serveBenchSite({ users, workflows = {}, workflowServer = {
   const { parseSiteConfig } = await import(join(ROOT, 'dist/config/index.js'));
   const { createHub } = await import(join(ROOT, 'dist/hub/index.js'));
   const { silentLogger } = await import(join(ROOT, 'dist/util/logger.js'));
+  const { flotillaServerArgv } = await import(join(ROOT, 'dist/spawner/index.js'));
   const dir = mkdtempSync(join(tmpdir(), 'flotilla-bench-'));
   const htpasswd = new HtpasswdFile(join(dir, 'htpasswd'));
   const passwords = {};
@@ -86,7 +100,10 @@ export async function serveBenchSite({ users, workflows = {}, workflowServer = {
     WorkflowServer: workflowServer,
   };
   writeFileSync(file, JSON.stringify(raw));
-  const hub = createHub(parseSiteConfig(raw, file, dir, file), { logger: silentLogger() });
+  const hub = createHub(parseSiteConfig(raw, file, dir, file), {
+    logger: silentLogger(),
+    ...(PROFILE_DIR ? { serverArgv: (launch) => [...profileFlags(), ...flotillaServerArgv(launch)] } : {}),
+  });
   const address = await hub.listen(0, '127.0.0.1');
   const spawner = hub.context.servers.spawner;
   for (const owner of start) await spawner.start(owner);

@@ -8,7 +8,7 @@ import { Strategy as LocalStrategy } from 'passport-local';
 import type { LoginLimits, SiteConfig } from '../config/index.js';
 import { HtpasswdFile } from '../htpasswd/index.js';
 import { UserProxy } from '../proxy/index.js';
-import { isolationForSite, Spawner } from '../spawner/index.js';
+import { isolationForSite, Spawner, type ServerLaunch } from '../spawner/index.js';
 import { explainDatabaseError, isDatabaseDamage, type DatabaseError } from '../storage/sqlite-open.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { renderPagesFrom } from '../util/page-views.js';
@@ -66,6 +66,11 @@ export interface HubOptions {
    * 500 meanwhile; the caller is expected to stop it: going on would lose or garble state.
    */
   onDatabaseDamage?: (err: DatabaseError) => void;
+  /**
+   * How a workflow server is started, instead of `flotillaServerArgv`: benchmarks add V8 flags
+   * (`--cpu-prof`) to what it returns. Never from configuration: it names what runs.
+   */
+  serverArgv?: (launch: ServerLaunch) => string[];
 }
 
 export interface Hub {
@@ -120,6 +125,7 @@ export function createHub(config: SiteConfig, options: HubOptions = {}): Hub {
       idleTimeoutMs: hubConf.spawner.idle_timeout * 1000,
       isolation,
       logger: logger.child({ part: 'spawner' }),
+      ...(options.serverArgv ? { serverArgv: options.serverArgv } : {}),
     });
     cleanups.unshift(() => spawner.close());
     const siteWatch = watchSiteSettings(config.file, logger, (site) => void spawner.pushSite(site));

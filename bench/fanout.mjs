@@ -36,10 +36,10 @@ async function singleChanges(site) {
   await site.loadIdle('big', TASKS);
   // Arrivals of the change under way: subscriber -> ms since the mutation was sent.
   let expect;
-  const onDelta = (delta, receivedAt, sub) => {
+  const onDelta = (delta, arrival, sub) => {
     if (!expect) return;
     const hit = delta.updated?.tasks?.find((t) => t.id === expect.task && t.held === expect.held);
-    if (hit && !expect.arrived.has(sub)) expect.arrived.set(sub, receivedAt - expect.sentAt);
+    if (hit && !expect.arrived.has(sub)) expect.arrived.set(sub, arrival.mono - expect.sentAt);
   };
   const subs = [];
   const rows = [];

@@ -167,6 +167,8 @@ export async function openSubscriber(site, workflow, onDelta, { deflate = DEFLAT
 
 /** Job ends this long after the first are a busy run's steady state (reported besides the whole run). */
 export const STEADY_AFTER_MS = 5_000;
+/** The width of a slot of the busy run's timeline (BENCH_TIMELINE=1 in memory.mjs). */
+const TIMELINE_SLOT_MS = 500;
 
 /**
  * Follows a busy run's job ends at every subscriber: for each task of `workflow`, its recorded
@@ -201,6 +203,14 @@ export function trackJobEnds(workflow) {
       // the `added` burst of all tasks (play creates them), the rest only changes.
       const firstEnd = Math.min(...all.map((e) => e.finishedAt));
       const steady = sorted(all.filter((e) => e.finishedAt >= firstEnd + STEADY_AFTER_MS));
+      // Per half second after the first end: how many ends, and the slowest to reach everyone.
+      const timeline = [];
+      for (const e of all) {
+        const slot = Math.floor((e.finishedAt - firstEnd) / TIMELINE_SLOT_MS);
+        timeline[slot] ??= { from: (slot * TIMELINE_SLOT_MS) / 1000, ends: 0, slowest: 0 };
+        timeline[slot].ends++;
+        timeline[slot].slowest = Math.max(timeline[slot].slowest, e.last - e.finishedAt);
+      }
       return {
         complete: whole.length,
         p50: percentile(whole, 50),
@@ -208,6 +218,7 @@ export function trackJobEnds(workflow) {
         max: whole.at(-1),
         steadyP50: percentile(steady, 50),
         steadyP99: percentile(steady, 99),
+        timeline: timeline.filter(Boolean),
       };
     },
   };

@@ -17,7 +17,8 @@
 // (some 30-40 MB of it), while PSS gives each process its share only.
 //
 // Settings: BENCH_QUICK=1 takes fewer samples of each settled state; BENCH_TASKS (2000),
-// BENCH_SUBSCRIBERS (200). Needs dist/ (npm run build).
+// BENCH_SUBSCRIBERS (200); BENCH_TIMELINE=1 prints the busy run's job ends per half second and the
+// slowest of each to reach every subscriber. Needs dist/ (npm run build).
 import { STEADY_AFTER_MS, fanWorkflow, openSubscriber, startLiveSite, trackJobEnds } from './live-site.mjs';
 import { cpuMs, pssMb, rssMb, sampleRss } from './lib/proc.mjs';
 import { table, waitUntil } from './lib/stats.mjs';
@@ -116,6 +117,11 @@ try {
     `from ${STEADY_AFTER_MS / 1000} s after the first end on: p50 ${f1(fanout.steadyP50)} ms, p99 ${f1(fanout.steadyP99)} ms`);
   console.log(`busy run: ${fanout.bytesPerDelivery.toFixed(0)} bytes per delta; CPU per delta delivered to one subscriber: ` +
     `server ${f3(fanout.serverCpuPerDelivery)} ms (running the jobs included), hub ${f3(fanout.hubCpuPerDelivery)} ms`);
+  // Where the whole run's p99 comes from: the first seconds, while the `added` burst goes out.
+  if (process.env.BENCH_TIMELINE === '1') {
+    console.log('busy run timeline (s after the first end: ends, slowest to reach every subscriber ms):');
+    console.log(fanout.timeline.map((t) => `${t.from}: ${t.ends}, ${f1(t.slowest)}`).join('; '));
+  }
   console.log(`RESULT ${JSON.stringify({
     memory_just_started_mb: +f(justStarted),
     memory_idle_mb: +f(idle.rss),

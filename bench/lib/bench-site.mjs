@@ -19,7 +19,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
  * an account of its own.
  */
 const PROFILE_DIR = process.env.BENCH_CPU_PROF;
-const profileFlags = () => (PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []);
+const PROFILE_FLAGS = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
 
 /** Tells the parent (startChild/whenReady) that this child listens, with what it needs to know. */
 export function announceReady(fields) {
@@ -60,7 +60,7 @@ export async function startBenchSite(script, args = []) {
     mkdirSync(PROFILE_DIR, { recursive: true });
     chmodSync(PROFILE_DIR, 0o1777);
   }
-  const child = startChild(process.execPath, [...profileFlags(), script, ...args]);
+  const child = startChild(process.execPath, [...PROFILE_FLAGS, script, ...args]);
   const info = await whenReady(child);
   return { ...info, child, hubPid: child.pid, url: `http://127.0.0.1:${info.port}` };
 }
@@ -102,7 +102,7 @@ export async function serveBenchSite({ users, workflows = {}, workflowServer = {
   writeFileSync(file, JSON.stringify(raw));
   const hub = createHub(parseSiteConfig(raw, file, dir, file), {
     logger: silentLogger(),
-    ...(PROFILE_DIR ? { serverArgv: (launch) => [...profileFlags(), ...flotillaServerArgv(launch)] } : {}),
+    ...(PROFILE_DIR ? { serverArgv: (launch) => [...PROFILE_FLAGS, ...flotillaServerArgv(launch)] } : {}),
   });
   const address = await hub.listen(0, '127.0.0.1');
   const spawner = hub.context.servers.spawner;

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { deflatedBody, deflateWindow, storedBlocks, writeCompressed } from '../../src/server/compressed-messages.js';
 import { connectSocket, GraphqlSocket, startTestServer, waitFor, type TestServer } from './helpers.js';
-import { startWsPairs, wireBytes, type WsPairs } from './ws-pair.js';
+import { startWsPairs, tcpSocket, wireBytes, type WsPairs } from './ws-pair.js';
 
 const ALICE = { user: 'alice' };
 
@@ -111,8 +111,7 @@ describe('on a real socket', () => {
 
   it('reports a write to a socket already gone to its callback', async () => {
     const { server } = await connect(true);
-    const socket = (server as unknown as { _socket: { destroy(): void } })._socket;
-    socket.destroy();
+    tcpSocket(server).destroy();
     const failure = await new Promise<Error | undefined>((resolve) => writeCompressed(server, Buffer.from('{'), deflatedBody(Buffer.from('x'.repeat(2000))), resolve));
     expect(failure).toBeInstanceOf(Error);
   });

@@ -3,12 +3,11 @@
  * one message per event, each followed by its read receipt, and a socket that fails under a write
  * lets the subscription's source go.
  */
-import type { Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildSchema, parse } from '../../src/graphql/graphql-js.js';
 import { SubscriptionFrames } from '../../src/server/subscription-frames.js';
 import { waitFor } from './helpers.js';
-import { startWsPairs, type WsPair, type WsPairs } from './ws-pair.js';
+import { startWsPairs, tcpSocket, type WsPair, type WsPairs } from './ws-pair.js';
 
 const schema = buildSchema('type Query { unused: Int } type Subscription { tick: Int }');
 
@@ -66,7 +65,7 @@ describe('the subscription writer', () => {
     const source = ticks();
     const writer = await subscribe(pair, source);
     // Reset under ws: the socket still reads as open, and the write fails.
-    (pair.server as unknown as { _socket: Socket })._socket.destroy();
+    tcpSocket(pair.server).destroy();
     expect(pair.server.readyState).toBe(pair.server.OPEN);
     await expect(writer.next()).rejects.toThrow();
     expect(source.returned).toBe(1);

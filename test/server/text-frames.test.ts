@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { inOneWrite, writeTextFrame } from '../../src/server/text-frames.js';
 import { waitFor } from './helpers.js';
-import { startWsPairs, wireBytes, type WsPairs } from './ws-pair.js';
+import { startWsPairs, tcpSocket, wireBytes, type WsPairs } from './ws-pair.js';
 
 let pairs: WsPairs;
 beforeAll(async () => {
@@ -73,7 +73,7 @@ describe('a message written as one frame', () => {
 describe('inOneWrite', () => {
   it('sends a message and the ping after it in one write to the socket, where they would otherwise take two', async () => {
     const { server, received } = await pairs.connect(false);
-    const raw = (server as unknown as { _socket: { _write: () => void; _writev: () => void } })._socket;
+    const raw = tcpSocket(server) as unknown as { _write: () => void; _writev: () => void };
     const writes = (): number => write.mock.calls.length + writev.mock.calls.length;
     const write = vi.spyOn(raw, '_write');
     const writev = vi.spyOn(raw, '_writev');

@@ -3,12 +3,15 @@
  * socket and check what its client reads (compressed-messages, text-frames, subscription-frames).
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import { WS_DEFLATE_OPTIONS } from '../../src/server/compressed-messages.js';
 
+/** The TCP socket under a `ws` socket (either side). */
+export const tcpSocket = (ws: WebSocket): Socket => (ws as unknown as { _socket: Socket })._socket;
+
 /** Bytes a client has read from the wire so far, frames and all. */
-export const wireBytes = (client: WebSocket): number => (client as unknown as { _socket: { bytesRead: number } })._socket.bytesRead;
+export const wireBytes = (client: WebSocket): number => tcpSocket(client).bytesRead;
 
 export interface WsPair {
   client: WebSocket;

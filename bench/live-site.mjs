@@ -199,8 +199,8 @@ export function trackJobEnds(workflow) {
       const all = everywhere(subscribers);
       const sorted = (list) => list.map((e) => e.last - e.finishedAt).sort((a, b) => a - b);
       const whole = sorted(all);
-      // Said apart because they differ in kind: the first seconds carry every subscriber's copy of
-      // the `added` burst of all tasks (play creates them), the rest only changes.
+      // Said apart: the first seconds are the run's busiest (its first jobs start and end while
+      // the engine works out its first passes), the rest is its steady state.
       const firstEnd = Math.min(...all.map((e) => e.finishedAt));
       const steady = sorted(all.filter((e) => e.finishedAt >= firstEnd + STEADY_AFTER_MS));
       // Per half second after the first end: how many ends, and the slowest to reach everyone.

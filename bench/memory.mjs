@@ -77,8 +77,11 @@ try {
   // the live fan-out benchmark's busy case (fanout.mjs): one run of 2,000 jobs serves both, since
   // each takes most of a minute, and it is the harder setting for both (the idle workflow and its
   // 200 subscriptions stay loaded beside it).
+  // Each opens it before it is played, as a viewer has its page open before pressing Play: the
+  // stopped workflow's tasks come then, in each one's first burst of it, and play sends changes.
   await site.addWorkflow('busy', fanWorkflow(BUSY_TASKS, 'true'));
   for (const s of subs) s.follow('2', 'busy');
+  await waitUntil(() => subs.every((s) => s.initialTasks >= TASKS + BUSY_TASKS), 300_000, 'every first burst of the busy workflow');
   const busyPeak = sampleRss(pid);
   const beforeBusy = cpuMs(pid);
   const hubBeforeBusy = cpuMs(site.hubPid);

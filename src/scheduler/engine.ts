@@ -18,7 +18,7 @@ import { EngineStore, type WorkflowRow } from './store.js';
 import type {
   CommandRequest, CommandResult, DeltaListener, EngineOptions, JobFile, JobLogRequest, JobLogResult, TaskView, WorkflowLogEntry, WorkflowView,
 } from './types.js';
-import { PublishedState, taskViews, workflowView } from './views.js';
+import { PublishedState, shownTasks, taskViews, workflowView } from './views.js';
 import { WorkflowRuntime, type RuntimeContext } from './workflow.js';
 
 /** Misuse of the engine's API by its caller (not bad input from a person): a bug to fix. */
@@ -269,7 +269,10 @@ export class WorkflowEngine {
     if (!rt) throw new EngineUsageError(`no workflow "${request.workflow}"`, 'NOT_FOUND');
     if (request.file !== 'job.out' && request.file !== 'job.err') throw new EngineUsageError('file must be job.out or job.err');
     const inst = rt.tasks.get(request.task);
-    if (!inst) throw new EngineUsageError(`no task "${request.task}" in workflow "${request.workflow}" (use cycle/name)`, 'NOT_FOUND');
+    if (!inst) {
+      const why = shownTasks(rt).has(request.task) ? `task ${request.task} has no job yet` : `no task "${request.task}" in workflow "${request.workflow}" (use cycle/name)`;
+      throw new EngineUsageError(why, 'NOT_FOUND');
+    }
     const submitNum = request.submitNum ?? inst.submitNum;
     if (!Number.isInteger(submitNum) || submitNum < 1 || submitNum > inst.submitNum) {
       throw new EngineUsageError(`task ${inst.id} has no job ${submitNum} (jobs 1 to ${inst.submitNum})`, 'NOT_FOUND');

@@ -121,11 +121,31 @@ function windowBase(rt: WorkflowRuntime): number {
 
 /** Creates the instances of the runahead window and returns its base (new instances leave it unchanged). */
 function spawnWindow(rt: WorkflowRuntime, flow: FlowDefinition): number {
+  return forMissingInWindow(rt, flow, (cycle, name) => rt.change(newInstance(rt.id, cycle, name), {}));
+}
+
+/**
+ * The instances of the runahead window that do not exist yet, as the next scheduling pass would
+ * create them (all waiting): what a stopped workflow's play would start from, so that people see
+ * a workflow's tasks before it first runs. None while the workflow is stopping (no pass spawns).
+ */
+export function unspawnedWindow(rt: WorkflowRuntime): TaskInstance[] {
+  const missing: TaskInstance[] = [];
+  if (!rt.flow || rt.status === 'stopping') return missing;
+  forMissingInWindow(rt, rt.flow, (cycle, name) => {
+    // Nothing was ever recorded for an instance that does not exist: no messages to look up.
+    missing.push({ ...newInstance(rt.id, cycle, name), messages: [] });
+  });
+  return missing;
+}
+
+/** Calls `visit` for each (cycle, task) of the runahead window without an instance; returns the window's base. */
+function forMissingInWindow(rt: WorkflowRuntime, flow: FlowDefinition, visit: (cycle: number, name: string) => void): number {
   const base = windowBase(rt);
   const last = Math.min(flow.cycles, base + flow.runahead - 1);
   for (let cycle = Math.max(1, base); cycle <= last; cycle++) {
     for (const name of flow.tasks.keys()) {
-      if (!rt.tasks.has(taskId(cycle, name))) rt.change(newInstance(rt.id, cycle, name), {});
+      if (!rt.tasks.has(taskId(cycle, name))) visit(cycle, name);
     }
   }
   return base;

@@ -2,7 +2,8 @@
  * Builds the plain-JSON views of a workflow and turns "something changed" into field-level
  * deltas by comparing with what was last published.
  */
-import { taskId, taskView, type ViewContext } from './instances.js';
+import { taskId, taskView, type TaskInstance, type ViewContext } from './instances.js';
+import { unspawnedWindow } from './scheduling.js';
 import type { BroadcastRow, EngineStore } from './store.js';
 import { TASK_STATES, type BroadcastView, type Delta, type GraphEdge, type TaskState, type TaskUpdate, type TaskView, type WorkflowSummary, type WorkflowView } from './types.js';
 import type { WorkflowRuntime } from './workflow.js';
@@ -18,9 +19,27 @@ export function viewContext(rt: WorkflowRuntime, store: EngineStore): ViewContex
   };
 }
 
-export function workflowSummary(rt: WorkflowRuntime, edges: GraphEdge[]): WorkflowSummary {
+/**
+ * The instances people see: every instance, and the runahead window's instances that do not exist
+ * yet, shown waiting. A stopped workflow so shows the tasks its play would start from, and play
+ * itself changes only what it changes: those 2,000 tasks of a large workflow reach its viewers
+ * when they open it, not in the same second as its first jobs end.
+ */
+export function shownTasks(rt: WorkflowRuntime): ReadonlyMap<string, TaskInstance> {
+  return withUnspawned(rt, unspawnedWindow(rt));
+}
+
+function withUnspawned(rt: WorkflowRuntime, unspawned: TaskInstance[]): ReadonlyMap<string, TaskInstance> {
+  if (unspawned.length === 0) return rt.tasks;
+  const shown = new Map(rt.tasks);
+  for (const inst of unspawned) shown.set(inst.id, inst);
+  return shown;
+}
+
+export function workflowSummary(rt: WorkflowRuntime, edges: GraphEdge[], unspawned: readonly TaskInstance[]): WorkflowSummary {
   const stateCounts = Object.fromEntries(TASK_STATES.map((s) => [s, 0])) as Record<TaskState, number>;
   for (const inst of rt.tasks.values()) stateCounts[inst.state]++;
+  stateCounts.waiting += unspawned.length;
   const summary: WorkflowSummary = {
     id: rt.id,
     name: rt.id,
@@ -48,11 +67,14 @@ export function workflowSummary(rt: WorkflowRuntime, edges: GraphEdge[]): Workfl
  * the same turn as the view is made, so they show the same moment as the rest.
  */
 export function workflowView(rt: WorkflowRuntime, store: EngineStore): WorkflowView {
-  const view: WorkflowView = { ...workflowSummary(rt, []), tasks: [] };
-  onFirstRead(view, 'edges', () => graphEdges(rt));
+  const unspawned = unspawnedWindow(rt);
+  const view: WorkflowView = { ...workflowSummary(rt, [], unspawned), tasks: [] };
+  let shown: ReadonlyMap<string, TaskInstance> | undefined;
+  const shownNow = () => (shown ??= withUnspawned(rt, unspawned));
+  onFirstRead(view, 'edges', () => graphEdges(rt, shownNow()));
   onFirstRead(view, 'tasks', () => {
     const ctx = viewContext(rt, store);
-    return [...rt.tasks.values()].map((inst) => taskView(inst, ctx));
+    return [...shownNow().values()].map((inst) => taskView(inst, ctx));
   });
   return view;
 }
@@ -60,8 +82,9 @@ export function workflowView(rt: WorkflowRuntime, store: EngineStore): WorkflowV
 /** The views of the tasks of `rt` named in `ids`, in that order; ids that name no task are left out. */
 export function taskViews(rt: WorkflowRuntime, store: EngineStore, ids: readonly string[]): TaskView[] {
   const ctx = viewContext(rt, store);
+  const shown = shownTasks(rt);
   return ids.flatMap((id) => {
-    const inst = rt.tasks.get(id);
+    const inst = shown.get(id);
     return inst ? [taskView(inst, ctx)] : [];
   });
 }
@@ -94,14 +117,14 @@ function broadcastView(row: BroadcastRow): BroadcastView {
  * it moved was most of a busy run's delta bytes (a copy per subscriber, tens of KB each for a
  * large graph), where these edges change only when instances come or go.
  */
-function graphEdges(rt: WorkflowRuntime): GraphEdge[] {
+function graphEdges(rt: WorkflowRuntime, shown: ReadonlyMap<string, TaskInstance>): GraphEdge[] {
   const flow = rt.flow;
   if (!flow) return [];
   const edges: GraphEdge[] = [];
-  for (const inst of rt.tasks.values()) {
+  for (const inst of shown.values()) {
     for (const dep of flow.tasks.get(inst.name)?.depends ?? []) {
       const from = taskId(inst.cycle - dep.offset, dep.name);
-      if (!rt.tasks.has(from)) continue;
+      if (!shown.has(from)) continue;
       edges.push({ from, to: inst.id });
     }
   }
@@ -130,6 +153,9 @@ export class PublishedState {
   edgesDueAt: number | undefined;
   /** The full picture as last published, made on demand and kept until the next change. */
   private snapshot: Delta | undefined;
+  /** Ids last published for instances that did not exist yet (shownTasks), and from which definition. */
+  private unspawned = new Set<string>();
+  private unspawnedFlow: WorkflowRuntime['flow'] | undefined;
 
   /**
    * Everything published so far as one `added` delta, for a new subscriber: the same object for
@@ -149,10 +175,21 @@ export class PublishedState {
     const ctx = viewContext(rt, store);
     const added: TaskView[] = [];
     const updated: TaskUpdate[] = [];
+    const unspawned = unspawnedWindow(rt);
+    const shown = withUnspawned(rt, unspawned);
     // The first time, every task: those loaded from the store were never marked as changed.
-    const ids = this.summary ? rt.dirtyTasks : rt.tasks.keys();
+    const ids = new Set(this.summary ? rt.dirtyTasks : shown.keys());
+    // Instances not made yet come and go without a change of their own (a definition or the
+    // window moved, a run began or ended); their views depend on the definition.
+    const sameFlow = this.unspawnedFlow === rt.flow;
+    for (const inst of unspawned) if (!sameFlow || !this.unspawned.has(inst.id)) ids.add(inst.id);
+    const stillShown = new Set(unspawned.map((inst) => inst.id));
+    for (const id of this.unspawned) if (!stillShown.has(id)) rt.prunedTasks.add(id);
+    if (!sameFlow || stillShown.size !== this.unspawned.size || [...stillShown].some((id) => !this.unspawned.has(id))) rt.summaryDirty = true;
+    this.unspawned = stillShown;
+    this.unspawnedFlow = rt.flow;
     for (const id of ids) {
-      const inst = rt.tasks.get(id);
+      const inst = shown.get(id);
       if (!inst) continue;
       const view = taskView(inst, ctx);
       const before = this.tasks.get(id);
@@ -166,12 +203,14 @@ export class PublishedState {
       }
     }
     rt.dirtyTasks.clear();
-    const pruned = [...rt.prunedTasks].filter((id) => this.tasks.delete(id));
+    // An id gone and back since the last delta (an instance made for a task shown before it
+    // existed, a definition reloaded) is still there: its view was compared above.
+    const pruned = [...rt.prunedTasks].filter((id) => !shown.has(id) && this.tasks.delete(id));
     rt.prunedTasks.clear();
     if (pruned.length) this.edgesStale = true;
     if (rt.summaryDirty) {
       rt.summaryDirty = false;
-      const summary = workflowSummary(rt, this.edges(rt));
+      const summary = workflowSummary(rt, this.edges(rt, shown), unspawned);
       if (!this.summary) delta.added = { workflow: summary };
       else {
         const changed = changedFields(this.summary, summary);
@@ -192,7 +231,7 @@ export class PublishedState {
    * when tasks changed them less than EDGES_GAP_MS after the last time, still those (and then
    * `edgesDueAt` says when the new ones are owed), unless there were no tasks then.
    */
-  private edges(rt: WorkflowRuntime): GraphEdge[] {
+  private edges(rt: WorkflowRuntime, shown: ReadonlyMap<string, TaskInstance>): GraphEdge[] {
     const sameFlow = this.graphFlow === rt.flow;
     this.graphFlow = rt.flow;
     const published = this.summary?.edges;
@@ -206,8 +245,8 @@ export class PublishedState {
     this.edgesAt = now;
     this.edgesDueAt = undefined;
     this.edgesStale = false;
-    this.edgesHadTasks = rt.tasks.size > 0;
-    return graphEdges(rt);
+    this.edgesHadTasks = shown.size > 0;
+    return graphEdges(rt, shown);
   }
 
   /** Edges held back are due now (a new subscriber's first burst should not wait for them). */

@@ -346,6 +346,12 @@ function noTasksHint() {
   return 'Press Play to start this workflow.';
 }
 
+/** A stopped workflow lists the tasks that wait for it to be played: say so. */
+function tasksCaption(list) {
+  if (workflow?.status !== 'stopped' || !list.some((t) => t.state === 'waiting')) return '';
+  return 'Stopped: waiting tasks run once the workflow is played.';
+}
+
 function detailsRowOf(t) {
   if (details.has(t.id)) return detailsRow(t, COLUMNS);
   const failure = details.failure(t.id);
@@ -364,6 +370,7 @@ function renderTasks() {
   document.querySelector('#tasks tbody').replaceChildren(...rows);
   document.getElementById('no-tasks').hidden = list.length > 0;
   document.getElementById('no-tasks-hint').textContent = noTasksHint();
+  document.getElementById('tasks-caption').textContent = tasksCaption(list);
   document.getElementById('select-all').checked = list.length > 0 && list.every((t) => selected.has(t.id));
   const inWindow = graphWindow(tasks, edges, workflow?.graphWindowExtent ?? 1);
   drawGraph(document.getElementById('graph'), inWindow, showLog);

@@ -84,8 +84,13 @@ describe.skipIf(!chromiumAvailable)(`the workflow server's 404 page and sharing 
     expect(await page.locator('#workflow-controls button', { hasText: 'Play' }).isDisabled()).toBe(true);
     await screenshot(page, 'server-invalid-flow-page');
 
+    // A valid stopped workflow lists the tasks Play starts from, waiting.
     await openServerPage(page, site, 'alice', 'workflows/demo');
-    await page.locator('#no-tasks-hint', { hasText: 'Press Play to start this workflow.' }).waitFor();
+    await page.locator('tr[data-task="1/step"] .state-waiting').waitFor();
+    expect(await page.locator('#tasks-caption').innerText()).toBe('Stopped: waiting tasks run once the workflow is played.');
+    expect(await page.locator('#no-tasks').isHidden()).toBe(true);
+    expect(await page.locator('#workflow-controls button', { hasText: 'Play' }).isDisabled()).toBe(false);
+    await screenshot(page, 'server-stopped-workflow');
   }, SLOW_TEST_MS);
 
   it('a typo in the site file shows on the sharing page as a banner, not as "Valid · saved"', async () => {

@@ -224,6 +224,39 @@ describe('sharing and coalescing', () => {
     await waitFor('the new edge', () => JSON.stringify(seen.edges()) === JSON.stringify([{ from: '1/a', to: '1/b' }]));
   });
 
+  it('shows a stopped workflow with the tasks its play starts from, and play sends only what it changes', async () => {
+    // Three cycle points, two at a time: the window play starts from is cycle points 1 and 2.
+    const file = box.writeFlow('pre', 'cycles: 3\nrunahead: 2\ntasks:\n  a: { script: "true" }\n  b: { script: "true", depends: [a] }\n');
+    const engine = await box.engine();
+    const window = ['1/a', '1/b', '2/a', '2/b'];
+    const view = engine.getWorkflow('pre')!;
+    expect(view.tasks.map((t) => [t.id, t.state, t.submitNum, t.messages])).toEqual(window.map((id) => [id, 'waiting', 0, []]));
+    expect(view.stateCounts.waiting).toBe(4);
+    expect(view.edges).toEqual([{ from: '1/a', to: '1/b' }, { from: '2/a', to: '2/b' }]);
+    expect(engine.getTasks('pre', ['2/b', '3/a']).map((t) => t.id)).toEqual(['2/b']);
+    expect(() => engine.jobLog({ workflow: 'pre', task: '1/a', file: 'job.out' })).toThrow('task 1/a has no job yet');
+    expect(() => engine.jobLog({ workflow: 'pre', task: '3/a', file: 'job.out' })).toThrow('no task "3/a"');
+    const seen = mirror();
+    engine.subscribe(['pre'], seen.apply);
+    await waitFor('the first burst', () => seen.tasks.size === 4);
+
+    // The definition changes while stopped: what is shown follows it.
+    writeFileSync(file, 'cycles: 3\nrunahead: 2\ntasks:\n  a: { script: "true" }\n  c: { script: "true", depends: [a] }\n');
+    await waitFor('c instead of b', () => [...seen.tasks.keys()].sort().join() === '1/a,1/c,2/a,2/c');
+    expect(seen.edges()).toEqual([{ from: '1/a', to: '1/c' }, { from: '2/a', to: '2/c' }]);
+
+    const before = seen.deltas.length;
+    await ok(engine, 'play', 'pre');
+    await waitStatus(engine, 'pre', 'stopped');
+    await waitFor('the mirror to see the run end', () => seen.status() === 'stopped' && seen.tasks.get('3/c')?.state === 'succeeded');
+    const run = seen.deltas.slice(before);
+    // The tasks already shown were never added again: only cycle point 3, when the window moved.
+    expect(run.flatMap((d) => d.added?.tasks ?? []).map((t) => t.id).sort()).toEqual(['3/a', '3/c']);
+    expect(run.flatMap((d) => d.pruned?.tasks ?? [])).toEqual([]);
+    for (const t of engine.getWorkflow('pre')!.tasks) expect(seen.tasks.get(t.id)).toMatchObject({ state: t.state, submitNum: t.submitNum });
+    expect(seen.tasks.size).toBe(6);
+  });
+
   it('sends the edges of cycle points that keep coming, the last of them even when nothing else changes', async () => {
     // One cycle point at a time (runahead 1): each that finishes spawns the next, and with it new
     // edges, faster than edges are published while tasks keep coming (views.ts, EDGES_GAP_MS).

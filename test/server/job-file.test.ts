@@ -78,7 +78,7 @@ describe('a whole job file', () => {
     expect(hidden.text).not.toContain('0123456789');
     await server.get(stranger, fileUrl('chatty', 'task=1/talk&file=job.out')).expect(404);
     // noor may read the other workflow: the refusal above is that workflow's sharing.
-    await server.get(noor, fileUrl('quiet', 'task=1/talk&file=job.out')).expect(404, { error: 'no task "1/talk" in workflow "quiet" (use cycle/name)' });
+    await server.get(noor, fileUrl('quiet', 'task=1/talk&file=job.out')).expect(404, { error: 'task 1/talk has no job yet' });
   });
 
   it('names no path of its own: other files, other tasks and other workflows are refused', async () => {

@@ -107,7 +107,8 @@ function setOutputs(rt: WorkflowRuntime, selectors: string[], outputs: string[])
 
 function message(rt: WorkflowRuntime, selectors: string[], args: OperationArgs<'message'>, by: string): Outcome {
   const at = new Date().toISOString();
-  const result = forTasks(rt, selectors, false, () => null, (inst) => {
+  // A task shown but not made yet (a stopped workflow's) takes a message as it takes a hold.
+  const result = forTasks(rt, selectors, true, () => null, (inst) => {
     rt.ctx.store.addMessage(rt.id, inst.cycle, inst.name, { at, severity: args.severity, text: args.text, by });
     rt.change(inst, { messages: undefined });
   }, 'message added to');
@@ -170,6 +171,7 @@ function clean(rt: WorkflowRuntime): Outcome {
   rt.xtriggers.clear();
   rt.row.hold_point = null;
   rt.row.last_run = null;
+  rt.markAllTasks();
   rt.saveRow();
   return done(`removed run directory ${rt.runLabel} and the run's state`);
 }

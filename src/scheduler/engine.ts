@@ -14,11 +14,12 @@ import { acquireEngineLock, type EngineLock } from './engine-lock.js';
 import { isDiskFull } from './job-lifecycle.js';
 import { Platforms } from './platforms.js';
 import { parseCommand } from './operations.js';
+import { unspawnedLookup } from './scheduling.js';
 import { EngineStore, type WorkflowRow } from './store.js';
 import type {
   CommandRequest, CommandResult, DeltaListener, EngineOptions, JobFile, JobLogRequest, JobLogResult, TaskView, WorkflowLogEntry, WorkflowView,
 } from './types.js';
-import { PublishedState, shownTasks, taskViews, workflowView } from './views.js';
+import { PublishedState, taskViews, workflowView } from './views.js';
 import { WorkflowRuntime, type RuntimeContext } from './workflow.js';
 
 /** Misuse of the engine's API by its caller (not bad input from a person): a bug to fix. */
@@ -270,7 +271,7 @@ export class WorkflowEngine {
     if (request.file !== 'job.out' && request.file !== 'job.err') throw new EngineUsageError('file must be job.out or job.err');
     const inst = rt.tasks.get(request.task);
     if (!inst) {
-      const why = shownTasks(rt).has(request.task) ? `task ${request.task} has no job yet` : `no task "${request.task}" in workflow "${request.workflow}" (use cycle/name)`;
+      const why = unspawnedLookup(rt)(request.task) ? `task ${request.task} has no job yet` : `no task "${request.task}" in workflow "${request.workflow}" (use cycle/name)`;
       throw new EngineUsageError(why, 'NOT_FOUND');
     }
     const submitNum = request.submitNum ?? inst.submitNum;

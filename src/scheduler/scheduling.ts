@@ -112,43 +112,92 @@ function blockerOf(rt: WorkflowRuntime, inst: TaskInstance, flow: FlowDefinition
 function windowBase(rt: WorkflowRuntime): number {
   let base = Infinity;
   let highest = 0;
+  const spawned = new Set<number>();
   for (const inst of rt.tasks.values()) {
     highest = Math.max(highest, inst.cycle);
+    spawned.add(inst.cycle);
     if (!FINAL_STATES.has(inst.state) && inst.cycle < base) base = inst.cycle;
+  }
+  // A cycle point below the others with no instance at all was never in the window: an instance
+  // was made ahead of it (a task held, removed, set or messaged before the window reached it).
+  // The window starts there, or play would skip it.
+  const below = Math.min(base, highest);
+  let spawnedBelow = 0;
+  for (const cycle of spawned) if (cycle < below) spawnedBelow++;
+  if (spawnedBelow < below - 1) {
+    for (let cycle = 1; cycle < below; cycle++) if (!spawned.has(cycle)) return cycle;
   }
   return base === Infinity ? highest + 1 : base;
 }
 
 /** Creates the instances of the runahead window and returns its base (new instances leave it unchanged). */
 function spawnWindow(rt: WorkflowRuntime, flow: FlowDefinition): number {
-  return forMissingInWindow(rt, flow, (cycle, name) => rt.change(newInstance(rt.id, cycle, name), {}));
+  const base = windowBase(rt);
+  forMissingIn(rt, windowAt(flow, base), (cycle, name) => rt.change(newInstance(rt.id, cycle, name), {}));
+  return base;
+}
+
+interface Window {
+  flow: FlowDefinition;
+  first: number;
+  last: number;
+}
+
+function windowAt(flow: FlowDefinition, base: number): Window {
+  return { flow, first: Math.max(1, base), last: Math.min(flow.cycles, base + flow.runahead - 1) };
 }
 
 /**
- * The instances of the runahead window that do not exist yet, as the next scheduling pass would
- * create them (all waiting): what a stopped workflow's play would start from, so that people see
- * a workflow's tasks before it first runs. None while the workflow is stopping (no pass spawns).
+ * The runahead window as a stopped workflow's play would start from it, or the next pass fills
+ * it: where its instances that do not exist yet are shown (all waiting), so that people see a
+ * workflow's tasks before it first runs. None while the workflow is stopping (no pass spawns) or
+ * is stopped with a flow.yaml that play would refuse.
  */
+function shownWindow(rt: WorkflowRuntime): Window | null {
+  if (!rt.flow || rt.status === 'stopping' || (rt.status === 'stopped' && !rt.file.ok)) return null;
+  return windowAt(rt.flow, windowBase(rt));
+}
+
+/** An instance shown before it exists: nothing was ever recorded for it, so no messages to look up. */
+function unspawned(rt: WorkflowRuntime, cycle: number, name: string): TaskInstance {
+  return { ...newInstance(rt.id, cycle, name), messages: [] };
+}
+
+/** The window's instances that do not exist yet (shownWindow), as the next pass would make them. */
 export function unspawnedWindow(rt: WorkflowRuntime): TaskInstance[] {
   const missing: TaskInstance[] = [];
-  if (!rt.flow || rt.status === 'stopping') return missing;
-  forMissingInWindow(rt, rt.flow, (cycle, name) => {
-    // Nothing was ever recorded for an instance that does not exist: no messages to look up.
-    missing.push({ ...newInstance(rt.id, cycle, name), messages: [] });
-  });
+  const window = shownWindow(rt);
+  if (window) forMissingIn(rt, window, (cycle, name) => missing.push(unspawned(rt, cycle, name)));
   return missing;
 }
 
-/** Calls `visit` for each (cycle, task) of the runahead window without an instance; returns the window's base. */
-function forMissingInWindow(rt: WorkflowRuntime, flow: FlowDefinition, visit: (cycle: number, name: string) => void): number {
-  const base = windowBase(rt);
-  const last = Math.min(flow.cycles, base + flow.runahead - 1);
-  for (let cycle = Math.max(1, base); cycle <= last; cycle++) {
-    for (const name of flow.tasks.keys()) {
+/** How many there are, without making them (a summary's counts). */
+export function countUnspawned(rt: WorkflowRuntime): number {
+  let count = 0;
+  const window = shownWindow(rt);
+  if (window) forMissingIn(rt, window, () => count++);
+  return count;
+}
+
+/** Finds one of them by id, making only that one; the window is worked out once per lookup function. */
+export function unspawnedLookup(rt: WorkflowRuntime): (id: string) => TaskInstance | undefined {
+  const window = shownWindow(rt);
+  return (id) => {
+    const slash = id.indexOf('/');
+    const cycle = Number(id.slice(0, slash));
+    const name = id.slice(slash + 1);
+    if (!window || rt.tasks.has(id) || !(cycle >= window.first && cycle <= window.last) || !window.flow.tasks.has(name)) return undefined;
+    return taskId(cycle, name) === id ? unspawned(rt, cycle, name) : undefined;
+  };
+}
+
+/** Calls `visit` for each (cycle, task) of the window without an instance. */
+function forMissingIn(rt: WorkflowRuntime, window: Window, visit: (cycle: number, name: string) => void): void {
+  for (let cycle = window.first; cycle <= window.last; cycle++) {
+    for (const name of window.flow.tasks.keys()) {
       if (!rt.tasks.has(taskId(cycle, name))) visit(cycle, name);
     }
   }
-  return base;
 }
 
 export function setQueued(rt: WorkflowRuntime, inst: TaskInstance, queued: boolean): void {

@@ -3,7 +3,7 @@
  * deltas by comparing with what was last published.
  */
 import { taskId, taskView, type TaskInstance, type ViewContext } from './instances.js';
-import { unspawnedWindow } from './scheduling.js';
+import { countUnspawned, unspawnedLookup, unspawnedWindow } from './scheduling.js';
 import type { BroadcastRow, EngineStore } from './store.js';
 import { TASK_STATES, type BroadcastView, type Delta, type GraphEdge, type TaskState, type TaskUpdate, type TaskView, type WorkflowSummary, type WorkflowView } from './types.js';
 import type { WorkflowRuntime } from './workflow.js';
@@ -21,14 +21,10 @@ export function viewContext(rt: WorkflowRuntime, store: EngineStore): ViewContex
 
 /**
  * The instances people see: every instance, and the runahead window's instances that do not exist
- * yet, shown waiting. A stopped workflow so shows the tasks its play would start from, and play
- * itself changes only what it changes: those 2,000 tasks of a large workflow reach its viewers
- * when they open it, not in the same second as its first jobs end.
+ * yet, shown waiting (scheduling.ts, unspawnedWindow). A stopped workflow so shows the tasks its
+ * play would start from, and play itself changes only what it changes: those 2,000 tasks of a
+ * large workflow reach its viewers when they open it, not in the same second as its first jobs end.
  */
-export function shownTasks(rt: WorkflowRuntime): ReadonlyMap<string, TaskInstance> {
-  return withUnspawned(rt, unspawnedWindow(rt));
-}
-
 function withUnspawned(rt: WorkflowRuntime, unspawned: TaskInstance[]): ReadonlyMap<string, TaskInstance> {
   if (unspawned.length === 0) return rt.tasks;
   const shown = new Map(rt.tasks);
@@ -36,10 +32,11 @@ function withUnspawned(rt: WorkflowRuntime, unspawned: TaskInstance[]): Readonly
   return shown;
 }
 
-export function workflowSummary(rt: WorkflowRuntime, edges: GraphEdge[], unspawned: readonly TaskInstance[]): WorkflowSummary {
+/** `unspawned`: how many instances are shown that do not exist yet (all waiting). */
+export function workflowSummary(rt: WorkflowRuntime, edges: GraphEdge[], unspawned: number): WorkflowSummary {
   const stateCounts = Object.fromEntries(TASK_STATES.map((s) => [s, 0])) as Record<TaskState, number>;
   for (const inst of rt.tasks.values()) stateCounts[inst.state]++;
-  stateCounts.waiting += unspawned.length;
+  stateCounts.waiting += unspawned;
   const summary: WorkflowSummary = {
     id: rt.id,
     name: rt.id,
@@ -67,10 +64,9 @@ export function workflowSummary(rt: WorkflowRuntime, edges: GraphEdge[], unspawn
  * the same turn as the view is made, so they show the same moment as the rest.
  */
 export function workflowView(rt: WorkflowRuntime, store: EngineStore): WorkflowView {
-  const unspawned = unspawnedWindow(rt);
-  const view: WorkflowView = { ...workflowSummary(rt, [], unspawned), tasks: [] };
+  const view: WorkflowView = { ...workflowSummary(rt, [], countUnspawned(rt)), tasks: [] };
   let shown: ReadonlyMap<string, TaskInstance> | undefined;
-  const shownNow = () => (shown ??= withUnspawned(rt, unspawned));
+  const shownNow = () => (shown ??= withUnspawned(rt, unspawnedWindow(rt)));
   onFirstRead(view, 'edges', () => graphEdges(rt, shownNow()));
   onFirstRead(view, 'tasks', () => {
     const ctx = viewContext(rt, store);
@@ -82,9 +78,9 @@ export function workflowView(rt: WorkflowRuntime, store: EngineStore): WorkflowV
 /** The views of the tasks of `rt` named in `ids`, in that order; ids that name no task are left out. */
 export function taskViews(rt: WorkflowRuntime, store: EngineStore, ids: readonly string[]): TaskView[] {
   const ctx = viewContext(rt, store);
-  const shown = shownTasks(rt);
+  const unspawned = unspawnedLookup(rt);
   return ids.flatMap((id) => {
-    const inst = shown.get(id);
+    const inst = rt.tasks.get(id) ?? unspawned(id);
     return inst ? [taskView(inst, ctx)] : [];
   });
 }
@@ -182,7 +178,8 @@ export class PublishedState {
     // Instances not made yet come and go without a change of their own (a definition or the
     // window moved, a run began or ended); their views depend on the definition.
     const sameFlow = this.unspawnedFlow === rt.flow;
-    for (const inst of unspawned) if (!sameFlow || !this.unspawned.has(inst.id)) ids.add(inst.id);
+    for (const inst of unspawned) if (!sameFlow || rt.allViewsDirty || !this.unspawned.has(inst.id)) ids.add(inst.id);
+    rt.allViewsDirty = false;
     const stillShown = new Set(unspawned.map((inst) => inst.id));
     for (const id of this.unspawned) if (!stillShown.has(id)) rt.prunedTasks.add(id);
     if (!sameFlow || stillShown.size !== this.unspawned.size || [...stillShown].some((id) => !this.unspawned.has(id))) rt.summaryDirty = true;
@@ -210,7 +207,7 @@ export class PublishedState {
     if (pruned.length) this.edgesStale = true;
     if (rt.summaryDirty) {
       rt.summaryDirty = false;
-      const summary = workflowSummary(rt, this.edges(rt, shown), unspawned);
+      const summary = workflowSummary(rt, this.edges(rt, shown), unspawned.length);
       if (!this.summary) delta.added = { workflow: summary };
       else {
         const changed = changedFields(this.summary, summary);

@@ -60,6 +60,8 @@ export class WorkflowRuntime {
   readonly dirtyTasks = new Set<string>();
   readonly prunedTasks = new Set<string>();
   summaryDirty = true;
+  /** Something every view depends on changed (hold point, broadcasts, xtriggers): views of instances not made yet too. */
+  allViewsDirty = true;
   private passQueued = false;
   private stallTimer: NodeJS.Timeout | undefined;
   /** When the workflow became stalled (ms since the epoch), so that a restart does not reset the stall timeout. */
@@ -156,7 +158,10 @@ export class WorkflowRuntime {
   /** The file on disk changed: a stopped workflow takes the new definition at once. */
   refreshFile(): void {
     this.file = this.readFile();
-    if (this.status === 'stopped' && this.file.ok) this.flow = this.file.flow;
+    if (this.status === 'stopped' && this.file.ok && this.flow !== this.file.flow) {
+      this.flow = this.file.flow;
+      this.markAllTasks();
+    }
     this.touch();
   }
 
@@ -252,6 +257,10 @@ export class WorkflowRuntime {
   setStatus(status: WorkflowStatus, text: string): Outcome {
     if (status !== this.row.status) this.stalledSince = status === 'stalled' ? Date.now() : undefined;
     this.row.status = status;
+    if (status === 'stopped') {
+      this.file = this.readFile();
+      if (this.file.ok) this.flow = this.file.flow;
+    }
     this.saveRow();
     this.markAllTasks();
     this.log(status === 'stalled' ? 'WARNING' : 'INFO', 'status', text);
@@ -299,6 +308,7 @@ export class WorkflowRuntime {
 
   markAllTasks(): void {
     for (const id of this.tasks.keys()) this.dirtyTasks.add(id);
+    this.allViewsDirty = true;
     this.touch();
   }
 

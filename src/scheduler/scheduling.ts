@@ -193,6 +193,13 @@ export function unspawnedLookup(rt: WorkflowRuntime): (id: string) => TaskInstan
 
 /** Calls `visit` for each (cycle, task) of the window without an instance. */
 function forMissingIn(rt: WorkflowRuntime, window: Window, visit: (cycle: number, name: string) => void): void {
+  // Most of the time none is missing (every pass fills the window): counting the instances there
+  // says so without making an id string for each of the window's tasks, on every pass and delta.
+  let present = 0;
+  for (const inst of rt.tasks.values()) {
+    if (inst.cycle >= window.first && inst.cycle <= window.last && window.flow.tasks.has(inst.name)) present++;
+  }
+  if (present === Math.max(0, window.last - window.first + 1) * window.flow.tasks.size) return;
   for (let cycle = window.first; cycle <= window.last; cycle++) {
     for (const name of window.flow.tasks.keys()) {
       if (!rt.tasks.has(taskId(cycle, name))) visit(cycle, name);

@@ -8,7 +8,7 @@ import { didYouMean } from '../config/suggest.js';
 import { ACTIVE_STATES, FINAL_STATES, newInstance, withOutputs, type TaskInstance } from './instances.js';
 import { checkJob, killInstance } from './job-lifecycle.js';
 import type { EngineOperation, OperationArgs } from './operations.js';
-import { setQueued } from './scheduling.js';
+import { setQueued, unspawnedLookup } from './scheduling.js';
 import { parseSelector, selectorMatches } from './selectors.js';
 import type { BroadcastRow } from './store.js';
 import { formatError, serializeFlow, type WorkflowRuntime } from './workflow.js';
@@ -107,8 +107,12 @@ function setOutputs(rt: WorkflowRuntime, selectors: string[], outputs: string[])
 
 function message(rt: WorkflowRuntime, selectors: string[], args: OperationArgs<'message'>, by: string): Outcome {
   const at = new Date().toISOString();
-  // A task shown but not made yet (a stopped workflow's) takes a message as it takes a hold.
-  const result = forTasks(rt, selectors, true, () => null, (inst) => {
+  // A message makes no instance: one made below the window would be run. A task shown before it
+  // exists (a stopped workflow's) is told apart from one that does not exist at all.
+  const notMade = unspawnedLookup(rt);
+  const waitingForPlay = selectors.find((text) => notMade(text));
+  if (waitingForPlay) return refuse(`cannot message ${waitingForPlay}: it has no job, and nothing recorded, until the workflow is played`);
+  const result = forTasks(rt, selectors, false, () => null, (inst) => {
     rt.ctx.store.addMessage(rt.id, inst.cycle, inst.name, { at, severity: args.severity, text: args.text, by });
     rt.change(inst, { messages: undefined });
   }, 'message added to');
@@ -171,6 +175,7 @@ function clean(rt: WorkflowRuntime): Outcome {
   rt.xtriggers.clear();
   rt.row.hold_point = null;
   rt.row.last_run = null;
+  rt.row.spawned_through = 0;
   rt.markAllTasks();
   rt.saveRow();
   return done(`removed run directory ${rt.runLabel} and the run's state`);

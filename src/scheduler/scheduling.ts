@@ -10,6 +10,7 @@ import type { WorkflowRuntime } from './workflow.js';
 
 /** Runs one pass and returns the instances it moved to `preparing` (each with its new job number). */
 export function schedulingPass(rt: WorkflowRuntime): TaskInstance[] {
+  if (rt.status === 'stopped') rt.takeFileIfIdle();
   const flow = rt.flow;
   if (rt.status === 'stopped' || !flow) return [];
   if (rt.status === 'stopping') {
@@ -108,32 +109,36 @@ function blockerOf(rt: WorkflowRuntime, inst: TaskInstance, flow: FlowDefinition
   return null;
 }
 
-/** The lowest cycle point with unfinished work: the runahead window starts there. */
+/**
+ * The runahead window starts at the lowest cycle point with unfinished work, or just past the
+ * highest cycle point it has spawned (recorded: instances made ahead of it by hold, set, remove,
+ * message or trigger do not move it, and instances dropped by a reload do not move it back).
+ */
 function windowBase(rt: WorkflowRuntime): number {
   let base = Infinity;
+  for (const inst of rt.tasks.values()) if (!FINAL_STATES.has(inst.state) && inst.cycle < base) base = inst.cycle;
+  return Math.min(base, spawnedThrough(rt) + 1);
+}
+
+function spawnedThrough(rt: WorkflowRuntime): number {
+  const recorded = rt.row.spawned_through;
+  if (recorded !== null && recorded !== undefined) return recorded;
+  // An older store: what the window had reached, as the rule before this record guessed it.
   let highest = 0;
-  const spawned = new Set<number>();
-  for (const inst of rt.tasks.values()) {
-    highest = Math.max(highest, inst.cycle);
-    spawned.add(inst.cycle);
-    if (!FINAL_STATES.has(inst.state) && inst.cycle < base) base = inst.cycle;
-  }
-  // A cycle point below the others with no instance at all was never in the window: an instance
-  // was made ahead of it (a task held, removed, set or messaged before the window reached it).
-  // The window starts there, or play would skip it.
-  const below = Math.min(base, highest);
-  let spawnedBelow = 0;
-  for (const cycle of spawned) if (cycle < below) spawnedBelow++;
-  if (spawnedBelow < below - 1) {
-    for (let cycle = 1; cycle < below; cycle++) if (!spawned.has(cycle)) return cycle;
-  }
-  return base === Infinity ? highest + 1 : base;
+  for (const inst of rt.tasks.values()) highest = Math.max(highest, inst.cycle);
+  return highest;
 }
 
 /** Creates the instances of the runahead window and returns its base (new instances leave it unchanged). */
 function spawnWindow(rt: WorkflowRuntime, flow: FlowDefinition): number {
   const base = windowBase(rt);
-  forMissingIn(rt, windowAt(flow, base), (cycle, name) => rt.change(newInstance(rt.id, cycle, name), {}));
+  const window = windowAt(flow, base);
+  forMissingIn(rt, window, (cycle, name) => rt.change(newInstance(rt.id, cycle, name), {}));
+  const recorded = rt.row.spawned_through;
+  if (recorded === null || recorded === undefined || window.last > recorded) {
+    rt.row.spawned_through = window.last;
+    rt.saveRow();
+  }
   return base;
 }
 

@@ -20,6 +20,8 @@ export interface WorkflowRow {
   flow_json: string | null;
   /** How the latest run ended (JSON LastRun), null if none since the last clean. */
   last_run: string | null;
+  /** The highest cycle point the runahead window has spawned (null: not recorded, an older store). */
+  spawned_through?: number | null;
 }
 
 export interface TaskRow {
@@ -62,7 +64,7 @@ export interface BroadcastRow {
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS workflows (
   name TEXT PRIMARY KEY, status TEXT NOT NULL, hold_point INTEGER, verbosity TEXT NOT NULL,
-  graph_window_extent INTEGER NOT NULL, last_activity TEXT NOT NULL, flow_json TEXT, last_run TEXT);
+  graph_window_extent INTEGER NOT NULL, last_activity TEXT NOT NULL, flow_json TEXT, last_run TEXT, spawned_through INTEGER);
 CREATE TABLE IF NOT EXISTS tasks (
   workflow TEXT NOT NULL, cycle INTEGER NOT NULL, name TEXT NOT NULL, state TEXT NOT NULL,
   held INTEGER NOT NULL, triggered INTEGER NOT NULL, submit_num INTEGER NOT NULL,
@@ -105,11 +107,11 @@ export class EngineStore {
     const db = this.db;
     this.stmts = {
       workflows: db.prepare<[], WorkflowRow>('SELECT * FROM workflows'),
-      upsertWorkflow: db.prepare(`INSERT INTO workflows (name, status, hold_point, verbosity, graph_window_extent, last_activity, flow_json, last_run) VALUES (@name, @status, @hold_point, @verbosity,
-        @graph_window_extent, @last_activity, @flow_json, @last_run) ON CONFLICT(name) DO UPDATE SET status = excluded.status,
+      upsertWorkflow: db.prepare(`INSERT INTO workflows (name, status, hold_point, verbosity, graph_window_extent, last_activity, flow_json, last_run, spawned_through) VALUES (@name, @status, @hold_point, @verbosity,
+        @graph_window_extent, @last_activity, @flow_json, @last_run, @spawned_through) ON CONFLICT(name) DO UPDATE SET status = excluded.status,
         hold_point = excluded.hold_point, verbosity = excluded.verbosity,
         graph_window_extent = excluded.graph_window_extent, last_activity = excluded.last_activity,
-        flow_json = excluded.flow_json, last_run = excluded.last_run`),
+        flow_json = excluded.flow_json, last_run = excluded.last_run, spawned_through = excluded.spawned_through`),
       tasks: db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE workflow = ?'),
       upsertTask: db.prepare(`INSERT OR REPLACE INTO tasks (workflow, cycle, name, state, held, triggered, submit_num, failures,
         started_at, finished_at, exit_code, pid, outputs, platform, job_id, killing) VALUES (@workflow, @cycle, @name, @state, @held,
@@ -138,13 +140,15 @@ export class EngineStore {
    */
   private migrate(): void {
     this.transaction(() => {
+      // Columns added since a table was first made, with their type (TEXT unless said).
       const added: [string, string[]][] = [
-        ['broadcasts', ['set_by', 'set_at', 'platform', 'directives']], ['workflows', ['last_run']], ['tasks', ['platform', 'job_id', 'killing']],
+        ['broadcasts', ['set_by', 'set_at', 'platform', 'directives']], ['workflows', ['last_run', 'spawned_through INTEGER']], ['tasks', ['platform', 'job_id', 'killing']],
       ];
       for (const [table, wanted] of added) {
         const columns = new Set(this.db.prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('${table}')`).all().map((c) => c.name));
         for (const column of wanted) {
-          if (!columns.has(column)) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} TEXT`);
+          const [name, type = 'TEXT'] = column.split(' ');
+          if (!columns.has(name!)) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${type}`);
         }
       }
     });
@@ -175,7 +179,7 @@ export class EngineStore {
   }
 
   saveWorkflow(row: WorkflowRow): void {
-    this.stmts.upsertWorkflow.run(row);
+    this.stmts.upsertWorkflow.run({ ...row, spawned_through: row.spawned_through ?? null });
   }
 
   tasks(workflow: string): TaskRow[] {

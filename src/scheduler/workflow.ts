@@ -90,7 +90,7 @@ export class WorkflowRuntime {
     this.file = this.readFile();
     this.row = saved ?? {
       name: id, status: 'stopped', hold_point: null, verbosity: 'INFO', graph_window_extent: 1,
-      last_activity: new Date().toISOString(), flow_json: null, last_run: null,
+      last_activity: new Date().toISOString(), flow_json: null, last_run: null, spawned_through: 0,
     };
     this.flow = null;
     this.loadFromStore(saved);
@@ -158,11 +158,18 @@ export class WorkflowRuntime {
   /** The file on disk changed: a stopped workflow takes the new definition at once. */
   refreshFile(): void {
     this.file = this.readFile();
-    if (this.status === 'stopped' && this.file.ok && this.flow !== this.file.flow) {
-      this.flow = this.file.flow;
-      this.markAllTasks();
-    }
+    this.takeFileIfIdle();
     this.touch();
+  }
+
+  /**
+   * A stopped workflow takes flow.yaml's definition once no job of its run is left: until then the
+   * run's jobs are judged (retries) by the definition they were played with.
+   */
+  takeFileIfIdle(): void {
+    if (this.status !== 'stopped' || !this.file.ok || this.flow === this.file.flow || this.activeTasks().length > 0) return;
+    this.flow = this.file.flow;
+    this.markAllTasks();
   }
 
   /**
@@ -259,7 +266,7 @@ export class WorkflowRuntime {
     this.row.status = status;
     if (status === 'stopped') {
       this.file = this.readFile();
-      if (this.file.ok) this.flow = this.file.flow;
+      this.takeFileIfIdle();
     }
     this.saveRow();
     this.markAllTasks();

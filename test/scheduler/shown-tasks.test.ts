@@ -234,12 +234,13 @@ describe('tasks shown before they exist, and the deltas that show them', () => {
     await converged(again, 'r', m3, 'restart burst r');
   });
 
-  it('takes a message for a task shown before it exists, as it takes a hold', async () => {
+  it('refuses a message for a task shown before it exists, saying why, and makes nothing', async () => {
     box.writeFlow('msg', 'tasks:\n  a: { script: "true" }\n');
     const engine = await box.engine();
     expect(engine.getWorkflow('msg')!.tasks.map((t) => t.id)).toEqual(['1/a']);
     const [r] = await engine.command('message', { workflows: ['msg'], tasks: ['1/a'], args: { severity: 'INFO', text: 'hi' }, by: 't' });
-    expect(r).toMatchObject({ ok: true });
+    expect(r).toMatchObject({ ok: false, message: 'cannot message 1/a: it has no job, and nothing recorded, until the workflow is played' });
+    expect(engine.getWorkflow('msg')!.tasks).toMatchObject([{ id: '1/a', state: 'waiting', messages: [] }]);
   });
 
   it('re-sends the views of instances when a stopped workflow takes an edited flow.yaml', async () => {

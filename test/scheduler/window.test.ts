@@ -1,0 +1,92 @@
+// Where the runahead window starts: at the lowest cycle point with unfinished work, or past the
+// highest it has spawned (recorded), whatever instances hold, set, remove, trigger or a reload
+// made or dropped around it. Judged by what runs.
+import { writeFileSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Sandbox, ok, states, waitFor, waitState, waitStatus } from './helpers.js';
+
+let box: Sandbox;
+beforeEach(() => {
+  box = new Sandbox();
+});
+afterEach(async () => {
+  await box.cleanup();
+});
+/** The workflow log's job ends, oldest first, without their folders. */
+const ran = (e: Awaited<ReturnType<Sandbox['engine']>>, w: string) =>
+  e.workflowLog(w, 1000).filter((x) => x.kind === 'submit-failed' || x.kind === 'succeeded').map((x) => x.text.replace(/ \/tmp\S*/, ''));
+
+describe('the runahead window and what runs', () => {
+  it.each(['set_outputs', 'remove'])('%s of 1/a before the first play: play still runs 1/b', async (op) => {
+    box.writeFlow('w', 'cycles: 3\nrunahead: 2\ntasks:\n  a: { script: "true" }\n  b: { script: "true" }\n');
+    const engine = await box.engine();
+    await ok(engine, op, 'w', ['1/a'], op === 'set_outputs' ? { outputs: ['succeeded'] } : undefined);
+    await ok(engine, 'play', 'w');
+    await waitStatus(engine, 'w', 'stopped');
+    expect(states(engine, 'w')['1/b']).toBe('succeeded');
+  });
+
+  // A run of `a` over cycle points 1-2, then of `a` and `b` over 3 (1 and 2 done already), then reloads.
+  const A_AND_B = 'cycles: 3\nrunahead: 1\ntasks:\n  a: { script: "true" }\n  b: { script: "true" }\n';
+  const B_ONLY = 'cycles: 3\nrunahead: 1\ntasks:\n  b: { script: "true" }\n';
+  it.each([
+    { what: 'removed from a completed workflow', reloads: [B_ONLY] },
+    { what: 'removed and restored', reloads: [B_ONLY, A_AND_B] },
+  ])('a task $what by reload: play neither runs anything again nor stalls', async ({ reloads }) => {
+    const file = box.writeFlow('r', 'cycles: 2\nrunahead: 1\ntasks:\n  a: { script: "true" }\n');
+    const engine = await box.engine({ stallTimeoutSeconds: 1 });
+    await ok(engine, 'play', 'r');
+    await waitStatus(engine, 'r', 'stopped');
+    writeFileSync(file, A_AND_B);
+    await ok(engine, 'reload', 'r');
+    await ok(engine, 'play', 'r');
+    await waitStatus(engine, 'r', 'stopped');
+    for (const flow of reloads) {
+      writeFileSync(file, flow);
+      await ok(engine, 'reload', 'r');
+    }
+    const before = ran(engine, 'r').length;
+    await ok(engine, 'play', 'r');
+    await waitStatus(engine, 'r', 'stopped');
+    expect(ran(engine, 'r').slice(before)).toEqual([]);
+    expect(engine.getWorkflow('r')!.lastRun?.outcome).toBe('complete');
+  });
+
+  it('a message to a task at an old cycle point (added by reload) runs nothing', async () => {
+    const file = box.writeFlow('m', 'cycles: 3\nrunahead: 1\ntasks:\n  a: { script: "true" }\n');
+    const engine = await box.engine();
+    await ok(engine, 'play', 'm');
+    await waitStatus(engine, 'm', 'stopped');
+    writeFileSync(file, 'cycles: 3\nrunahead: 1\ntasks:\n  a: { script: "true" }\n  b: { script: "true" }\n');
+    await ok(engine, 'reload', 'm');
+    const [r] = await engine.command('message', { workflows: ['m'], tasks: ['1/b'], args: { severity: 'INFO', text: 'note' }, by: 't' });
+    const before = ran(engine, 'm').length;
+    await ok(engine, 'play', 'm');
+    await waitStatus(engine, 'm', 'stopped');
+    expect({ message: r!.ok, ran: ran(engine, 'm').slice(before) }).toEqual({ message: r!.ok, ran: [] });
+  });
+
+  it('a message to a task at an old cycle point of a running workflow runs nothing there', async () => {
+    const file = box.writeFlow('m', 'cycles: 4\nrunahead: 1\ntasks:\n  a: { script: "sleep 0.4" }\n');
+    const engine = await box.engine();
+    await ok(engine, 'play', 'm');
+    await waitState(engine, 'm', '3/a', 'running');
+    writeFileSync(file, 'cycles: 4\nrunahead: 1\ntasks:\n  a: { script: "sleep 0.4" }\n  b: { script: "true" }\n');
+    await ok(engine, 'reload', 'm');
+    await engine.command('message', { workflows: ['m'], tasks: ['1/b'], args: { severity: 'INFO', text: 'note' }, by: 't' });
+    await waitStatus(engine, 'm', 'stopped');
+    expect(ran(engine, 'm').filter((t) => /^[12]\/b/.test(t))).toEqual([]);
+  });
+
+  it('a job left running by stop now is judged by the definition it was played with', async () => {
+    const file = box.writeFlow('s', 'tasks:\n  a: { script: "sleep 0.8; exit 1", retries: 0 }\n');
+    const engine = await box.engine();
+    await ok(engine, 'play', 's');
+    await waitState(engine, 's', '1/a', 'running');
+    writeFileSync(file, 'tasks:\n  a: { script: "sleep 0.8; exit 1", retries: 2 }\n');
+    await new Promise((r) => setTimeout(r, 300));
+    await ok(engine, 'stop', 's', [], { mode: 'now' });
+    await waitFor('1/a ended', () => (states(engine, 's')['1/a'] !== 'running' ? true : undefined), 5000);
+    expect(states(engine, 's')['1/a']).toBe('failed');
+  });
+});

@@ -130,9 +130,12 @@ export class WorkflowRuntime {
   }
 
   private loadFromStore(saved: WorkflowRow | undefined): void {
-    const played = saved && this.row.status !== 'stopped' && this.row.flow_json ? deserializeFlow(this.row.flow_json) : null;
-    this.flow = played ?? (this.file.ok ? this.file.flow : null);
     for (const row of this.ctx.store.tasks(this.id)) this.tasks.set(taskId(row.cycle, row.name), fromRow(row));
+    // A run's jobs are judged by the definition it was played with, also those a `stop now` left
+    // running (takeFileIfIdle takes the file once they are over).
+    const running = this.row.status !== 'stopped' || this.activeTasks().length > 0;
+    const played = saved && running && this.row.flow_json ? deserializeFlow(this.row.flow_json) : null;
+    this.flow = played ?? (this.file.ok ? this.file.flow : null);
     this.broadcasts = this.ctx.store.broadcasts(this.id);
     for (const x of this.ctx.store.xtriggers(this.id)) this.xtriggers.add(`${x.name}@${x.cycle}`);
   }

@@ -144,7 +144,7 @@ function reload(rt: WorkflowRuntime): Outcome {
   if (!file.ok) return refuse(`cannot reload: ${formatError(file.error)}`);
   rt.file = file;
   rt.flow = file.flow;
-  if (rt.status !== 'stopped') rt.row.flow_json = serializeFlow(file.flow);
+  if (rt.status !== 'stopped' || rt.activeTasks().length > 0) rt.row.flow_json = serializeFlow(file.flow);
   // Instances of tasks that no longer exist go, unless a job of theirs is still running.
   const gone = [...rt.tasks.values()].filter((inst) => !file.flow.tasks.has(inst.name) && !ACTIVE_STATES.has(inst.state));
   for (const inst of gone) rt.drop(inst);
@@ -176,6 +176,7 @@ function clean(rt: WorkflowRuntime): Outcome {
   rt.row.hold_point = null;
   rt.row.last_run = null;
   rt.row.spawned_through = 0;
+  rt.takeFileIfIdle();
   rt.markAllTasks();
   rt.saveRow();
   return done(`removed run directory ${rt.runLabel} and the run's state`);

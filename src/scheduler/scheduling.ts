@@ -123,23 +123,42 @@ function windowBase(rt: WorkflowRuntime): number {
 function spawnedThrough(rt: WorkflowRuntime): number {
   const recorded = rt.row.spawned_through;
   if (recorded !== null && recorded !== undefined) return recorded;
-  // An older store: what the window had reached, as the rule before this record guessed it.
+  // An older store: what the window had reached, as the rule before this record guessed it: the
+  // highest instance's cycle point, unless a cycle point below the others has no instance at all
+  // (one made ahead of the window by a hold, say), which the window never reached.
+  let base = Infinity;
   let highest = 0;
-  for (const inst of rt.tasks.values()) highest = Math.max(highest, inst.cycle);
+  const spawned = new Set<number>();
+  for (const inst of rt.tasks.values()) {
+    highest = Math.max(highest, inst.cycle);
+    spawned.add(inst.cycle);
+    if (!FINAL_STATES.has(inst.state) && inst.cycle < base) base = inst.cycle;
+  }
+  const below = Math.min(base, highest);
+  let spawnedBelow = 0;
+  for (const cycle of spawned) if (cycle < below) spawnedBelow++;
+  if (spawnedBelow < below - 1) {
+    for (let cycle = 1; cycle < below; cycle++) if (!spawned.has(cycle)) return cycle - 1;
+  }
   return highest;
 }
 
 /** Creates the instances of the runahead window and returns its base (new instances leave it unchanged). */
 function spawnWindow(rt: WorkflowRuntime, flow: FlowDefinition): number {
-  const base = windowBase(rt);
-  const window = windowAt(flow, base);
-  forMissingIn(rt, window, (cycle, name) => rt.change(newInstance(rt.id, cycle, name), {}));
-  const recorded = rt.row.spawned_through;
-  if (recorded === null || recorded === undefined || window.last > recorded) {
-    rt.row.spawned_through = window.last;
-    rt.saveRow();
+  // A window whose instances all exist and are finished (removed or set ahead of it) moves on at
+  // once: otherwise the pass finds nothing to do and the run ends, skipping the cycle points after.
+  // It ends: the base only rises, and past the last cycle point the window is empty.
+  for (;;) {
+    const base = windowBase(rt);
+    const window = windowAt(flow, base);
+    forMissingIn(rt, window, (cycle, name) => rt.change(newInstance(rt.id, cycle, name), {}));
+    const recorded = rt.row.spawned_through;
+    if (recorded === null || recorded === undefined || window.last > recorded) {
+      rt.row.spawned_through = window.last;
+      rt.saveRow();
+    }
+    if (windowBase(rt) === base) return base;
   }
-  return base;
 }
 
 interface Window {

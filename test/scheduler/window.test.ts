@@ -1,7 +1,9 @@
 // Where the runahead window starts: at the lowest cycle point with unfinished work, or past the
 // highest it has spawned (recorded), whatever instances hold, set, remove, trigger or a reload
 // made or dropped around it. Judged by what runs.
+import Database from 'better-sqlite3';
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Sandbox, ok, states, waitFor, waitState, waitStatus } from './helpers.js';
 
@@ -94,5 +96,98 @@ describe('the runahead window and what runs', () => {
     const now = engine;
     await waitFor('1/a ended', () => (states(now, 's')['1/a'] !== 'running' ? true : undefined), 5000);
     expect(states(now, 's')['1/a']).toBe('failed');
+  });
+});
+
+const dbFile = () => join(box.ownerDir, '.flotilla', 'engine.sqlite');
+
+describe('the window across an older store, reload, clean and finished cycle points', () => {
+  it('an older store (no record of the window) with a task held ahead before play: play runs cycle points 1 and 2', async () => {
+    box.writeFlow('o', 'cycles: 3\nrunahead: 1\ntasks:\n  a: { script: "true" }\n');
+    let engine = await box.engine();
+    await ok(engine, 'set_verbosity', 'o', [], { level: 'DEBUG' }); // the workflow row exists, as after any earlier run
+    await ok(engine, 'hold', 'o', ['3/a']);
+    await engine.close();
+    // The store as the previous version left it: no spawned_through column.
+    const db = new Database(dbFile());
+    db.exec('ALTER TABLE workflows DROP COLUMN spawned_through');
+    db.close();
+    engine = await box.engine();
+    await ok(engine, 'play', 'o');
+    await ok(engine, 'release', 'o', ['3/a']);
+    await waitStatus(engine, 'o', 'stopped');
+    expect(ran(engine, 'o')).toEqual(['1/a: job 1 succeeded', '2/a: job 1 succeeded', '3/a: job 1 succeeded']);
+  });
+
+  it('an older store gets the record as an INTEGER column that reads back as a number', async () => {
+    box.writeFlow('n', 'cycles: 2\nrunahead: 1\ntasks:\n  a: { script: "true" }\n');
+    let engine = await box.engine();
+    await ok(engine, 'set_verbosity', 'n', [], { level: 'DEBUG' });
+    await engine.close();
+    const db = new Database(dbFile());
+    db.exec('ALTER TABLE workflows DROP COLUMN spawned_through');
+    db.close();
+    engine = await box.engine();
+    await ok(engine, 'play', 'n');
+    await waitStatus(engine, 'n', 'stopped');
+    await engine.close();
+    const check = new Database(dbFile(), { readonly: true });
+    const row = check.prepare("SELECT spawned_through, typeof(spawned_through) AS t FROM workflows WHERE name = 'n'").get() as { spawned_through: unknown; t: string };
+    const type = check.prepare("SELECT type FROM pragma_table_info('workflows') WHERE name = 'spawned_through'").get() as { type: string };
+    check.close();
+    expect({ row, type: type.type }).toEqual({ row: { spawned_through: 2, t: 'integer' }, type: 'INTEGER' });
+  });
+
+  it.each([false, true])('a reload after stop now: the jobs still running take the reloaded definition, restart or not (restart: %s)', async (restart) => {
+    const file = box.writeFlow('s', 'tasks:\n  a: { script: "sleep 1; exit 1", retries: 0 }\n');
+    let engine = await box.engine();
+    await ok(engine, 'play', 's');
+    await waitState(engine, 's', '1/a', 'running');
+    await ok(engine, 'stop', 's', [], { mode: 'now' });
+    writeFileSync(file, 'tasks:\n  a: { script: "sleep 1; exit 1", retries: 2 }\n');
+    await ok(engine, 'reload', 's'); // asked for explicitly: the run's jobs now take the reloaded definition
+    if (restart) {
+      await engine.close();
+      engine = await box.engine();
+    }
+    const now = engine;
+    await waitFor('1/a ended', () => (states(now, 's')['1/a'] !== 'running' ? true : undefined), 5000);
+    // Without a restart the reloaded definition (retries: 2) judges the exit: 1/a goes back to waiting.
+    expect(states(now, 's')['1/a']).toBe('waiting');
+  });
+
+  it('clean after a restart whose adopted job ended unnoticed takes flow.yaml\'s definition', async () => {
+    const file = box.writeFlow('c', 'tasks:\n  a: { script: "sleep 0.6" }\n');
+    let engine = await box.engine();
+    await ok(engine, 'play', 'c');
+    await waitState(engine, 'c', '1/a', 'running');
+    writeFileSync(file, 'tasks:\n  z: { script: "true" }\n');
+    await ok(engine, 'stop', 'c', [], { mode: 'now' });
+    await engine.close();
+    engine = await box.engine({ pollIntervalMs: 60_000 });
+    await new Promise((r) => setTimeout(r, 1200)); // the job ends; no poll notices before clean
+    await ok(engine, 'clean', 'c');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(engine.getWorkflow('c')!.tasks.map((t) => t.id)).toEqual(['1/z']);
+    await ok(engine, 'hold', 'c', ['1/z']); // hold of a task flow.yaml has is refused while the old definition is in use
+  });
+
+  it('remove of 2/a while 1/a runs: the run goes on to 3/a instead of completing', async () => {
+    box.writeFlow('r', 'cycles: 3\nrunahead: 1\ntasks:\n  a: { script: "sleep 0.5" }\n');
+    const engine = await box.engine();
+    await ok(engine, 'play', 'r');
+    await waitState(engine, 'r', '1/a', 'running');
+    await ok(engine, 'remove', 'r', ['2/a']);
+    await waitStatus(engine, 'r', 'stopped');
+    expect(ran(engine, 'r')).toEqual(['1/a: job 1 succeeded', '3/a: job 1 succeeded']);
+  });
+
+  it('remove of 1/a (every task of cycle point 1) before the first play: play runs 2/a and 3/a', async () => {
+    box.writeFlow('p', 'cycles: 3\nrunahead: 1\ntasks:\n  a: { script: "true" }\n');
+    const engine = await box.engine();
+    await ok(engine, 'remove', 'p', ['1/a']);
+    await ok(engine, 'play', 'p');
+    await waitStatus(engine, 'p', 'stopped');
+    expect(ran(engine, 'p')).toEqual(['2/a: job 1 succeeded', '3/a: job 1 succeeded']);
   });
 });

@@ -6,6 +6,7 @@
  */
 import type { FlowDefinition } from './flow.js';
 import { ACTIVE_STATES, FINAL_STATES, effectiveSettings, newInstance, taskId, type TaskInstance } from './instances.js';
+import { exactTask } from './selectors.js';
 import type { WorkflowRuntime } from './workflow.js';
 
 /** Runs one pass and returns the instances it moved to `preparing` (each with its new job number). */
@@ -148,8 +149,7 @@ function spawnWindow(rt: WorkflowRuntime, flow: FlowDefinition): number {
   // A window whose instances all exist and are finished (removed or set ahead of it) moves on at
   // once: otherwise the pass finds nothing to do and the run ends, skipping the cycle points after.
   // It ends: the base only rises, and past the last cycle point the window is empty.
-  for (;;) {
-    const base = windowBase(rt);
+  for (let base = windowBase(rt); ; ) {
     const window = windowAt(flow, base);
     forMissingIn(rt, window, (cycle, name) => rt.change(newInstance(rt.id, cycle, name), {}));
     const recorded = rt.row.spawned_through;
@@ -157,7 +157,9 @@ function spawnWindow(rt: WorkflowRuntime, flow: FlowDefinition): number {
       rt.row.spawned_through = window.last;
       rt.saveRow();
     }
-    if (windowBase(rt) === base) return base;
+    const next = windowBase(rt);
+    if (next === base) return base;
+    base = next;
   }
 }
 
@@ -203,15 +205,18 @@ export function countUnspawned(rt: WorkflowRuntime): number {
   return count;
 }
 
-/** Finds one of them by id, making only that one; the window is worked out once per lookup function. */
+/**
+ * Finds one of them by id, making only that one. The window is worked out at the first id that
+ * names no instance, and once per lookup function.
+ */
 export function unspawnedLookup(rt: WorkflowRuntime): (id: string) => TaskInstance | undefined {
-  const window = shownWindow(rt);
+  let window: Window | null | undefined;
   return (id) => {
-    const slash = id.indexOf('/');
-    const cycle = Number(id.slice(0, slash));
-    const name = id.slice(slash + 1);
-    if (!window || rt.tasks.has(id) || !(cycle >= window.first && cycle <= window.last) || !window.flow.tasks.has(name)) return undefined;
-    return taskId(cycle, name) === id ? unspawned(rt, cycle, name) : undefined;
+    const task = rt.tasks.has(id) ? undefined : exactTask(id);
+    if (!task) return undefined;
+    window = window === undefined ? shownWindow(rt) : window;
+    if (!window || task.cycle < window.first || task.cycle > window.last || !window.flow.tasks.has(task.name)) return undefined;
+    return unspawned(rt, task.cycle, task.name);
   };
 }
 

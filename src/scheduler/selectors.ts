@@ -28,14 +28,22 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${source}$`);
 }
 
-export function parseSelector(text: string): TaskSelector {
+function parts(text: string): { cyclePart: string; namePart: string } {
   const slash = text.indexOf('/');
-  const cyclePart = slash === -1 ? '*' : text.slice(0, slash);
-  const namePart = slash === -1 ? text : text.slice(slash + 1);
+  return { cyclePart: slash === -1 ? '*' : text.slice(0, slash), namePart: slash === -1 ? text : text.slice(slash + 1) };
+}
+
+/** The one instance `text` names (`cycle/name` without globs), if it names exactly one. */
+export function exactTask(text: string): { cycle: number; name: string } | undefined {
+  const { cyclePart, namePart } = parts(text);
+  return /^[1-9][0-9]*$/.test(cyclePart) && !/[*?[]/.test(namePart) ? { cycle: Number(cyclePart), name: namePart } : undefined;
+}
+
+export function parseSelector(text: string): TaskSelector {
+  const { cyclePart, namePart } = parts(text);
   const selector: TaskSelector = { text, cycle: globToRegExp(cyclePart), name: globToRegExp(namePart) };
-  if (/^[1-9][0-9]*$/.test(cyclePart) && !/[*?[]/.test(namePart)) {
-    selector.exact = { cycle: Number(cyclePart), name: namePart };
-  }
+  const exact = exactTask(text);
+  if (exact) selector.exact = exact;
   return selector;
 }
 

@@ -267,10 +267,8 @@ export class WorkflowRuntime {
   setStatus(status: WorkflowStatus, text: string): Outcome {
     if (status !== this.row.status) this.stalledSince = status === 'stalled' ? Date.now() : undefined;
     this.row.status = status;
-    if (status === 'stopped') {
-      this.file = this.readFile();
-      this.takeFileIfIdle();
-    }
+    // The folder scan keeps `file` current (refreshFile), while the workflow ran too.
+    if (status === 'stopped') this.takeFileIfIdle();
     this.saveRow();
     this.markAllTasks();
     this.log(status === 'stalled' ? 'WARNING' : 'INFO', 'status', text);

@@ -12,7 +12,7 @@ const GROUPS_PER_USER = 5;
 const OWNERS = 100;
 const SITE_ENTRIES = 1_000;
 const OWNER_KEYS = 500;
-const CACHED_PASSES = 5;
+const CACHED_PASSES = 20;
 const TIME_BUDGET_MS = 50_000;
 
 const random = seededRandom(SEED);

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { DecisionCache } from '../../src/authz/decision-cache.js';
 import type { OperationSet } from '../../src/authz/mask.js';
+import { seededRandom } from '../../src/util/seeded-random.js';
 
 const result = (name: string) => new Set([name]) as unknown as OperationSet;
 const asking = (user: string, userGroups: string[] = ['ops']) => ({ owner: 'alice', ownerGroups: ['staff'], user, userGroups });
@@ -46,6 +47,30 @@ describe('DecisionCache', () => {
     expect(cache.size).toBe(1);
     expect(cache.get(asking('bob', ['a', 'b']), 'wf')).toBeUndefined();
     expect([...cache.get(asking('bob', ['c']), 'wf')!]).toEqual(['stop']);
+  });
+
+  it('keeps exactly the most recently used decisions through a long seeded mix of hits, misses, sets and clears', () => {
+    const random = seededRandom(20261203);
+    const capacity = 5;
+    const cache = new DecisionCache(capacity);
+    // The model: users, least recently used first.
+    let model: string[] = [];
+    for (let step = 0; step < 5_000; step++) {
+      const user = `u${Math.floor(random() * 9)}`;
+      const roll = random();
+      if (roll < 0.005) {
+        cache.clear();
+        model = [];
+      } else if (roll < 0.5) {
+        const hit = cache.get(asking(user), null);
+        expect(hit === undefined ? undefined : [...hit]).toEqual(model.includes(user) ? [user] : undefined);
+        if (model.includes(user)) model = [...model.filter((u) => u !== user), user];
+      } else {
+        cache.set(asking(user), null, result(user));
+        model = [...model.filter((u) => u !== user), user].slice(-capacity);
+      }
+      expect(cache.size).toBe(model.length);
+    }
   });
 
   it('refuses a capacity below one', () => {

@@ -47,6 +47,11 @@ export class ServerControl {
     return this.spawner.info(owner)?.lastActivity;
   }
 
+  /** Activity reported for the running server (`POST /hub/api/users/NAME/activity`). */
+  noteActivity(owner: string, at: number): void {
+    this.spawner.touch(owner, at);
+  }
+
   startedAt(owner: string): number | undefined {
     return this.spawner.info(owner)?.startedAt;
   }

@@ -268,11 +268,14 @@ export class Spawner extends EventEmitter<{ change: [owner: string, status: Serv
     return out.sort((a, b) => a.owner.localeCompare(b.owner));
   }
 
-  /** Records activity (a proxied request). Memory only: written to the database by the poll. */
-  touch(owner: string): void {
+  /**
+   * Records activity at `at` (a proxied request: now; one reported through the API: its time),
+   * never moving it back. Memory only: written to the database by the poll.
+   */
+  touch(owner: string, at = Date.now()): void {
     const e = this.entries.get(owner);
-    if (e?.life.state !== 'running') return;
-    e.life.record.lastActivity = Date.now();
+    if (e?.life.state !== 'running' || at <= e.life.record.lastActivity) return;
+    e.life.record.lastActivity = at;
     e.activityDirty = true;
   }
 

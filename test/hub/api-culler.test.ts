@@ -229,6 +229,30 @@ describe('jupyterhub-idle-culler 2.0 against a real hub', () => {
     // Once running, the stream is one ready event.
     const again = await (await fetch(`${apiUrl}/users/carol/server/progress`, { headers: { Authorization: `token ${CULLER_TOKEN}` } })).text();
     expect(again.trim().split('\n\n')).toHaveLength(1);
+    // The default server by its empty name, as JupyterHub's route allows.
+    const byName = await fetch(`${apiUrl}/users/carol/servers//progress`, { headers: { Authorization: `token ${CULLER_TOKEN}` } });
+    expect(byName.status).toBe(200);
+    expect(await byName.text()).toBe(again);
     expect((await fetch(`${apiUrl}/users/mallory/server/progress`, { headers: { Authorization: `token ${CULLER_TOKEN}` } })).status).toBe(400);
+  }, SLOW);
+
+  it('takes activity reported through the API as the running server\'s own, which is what the culler reads', async () => {
+    expect(f.hub.context.servers.status('bob')).toBe('running');
+    const report = (body: unknown) => admin.post('/hub/api/users/bob/activity').set('X-XSRFToken', adminXsrf).send(body as object);
+    const serverActivity = async () => (await admin.get('/hub/api/users/bob').set('Accept', 'application/json')).body.servers[''].last_activity as string;
+    const before = Date.parse(await serverActivity());
+    // A keep-alive from outside the proxy (a kernel's activity, say) after the last proxied request.
+    await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(before + 50));
+    const at = new Date(Date.now() - 10).toISOString();
+    expect((await report({ servers: { '': { last_activity: at } } })).status).toBe(200);
+    expect(await serverActivity()).toBe(at);
+    expect((await admin.get('/hub/api/users/bob').set('Accept', 'application/json')).body.last_activity).toBe(at);
+    // An older report never moves it back.
+    expect((await report({ servers: { '': { last_activity: new Date(before).toISOString() } } })).status).toBe(200);
+    expect(await serverActivity()).toBe(at);
+    // A body that reports nothing is refused, as JupyterHub refuses it.
+    const empty = await report({});
+    expect(empty.status).toBe(400);
+    expect(empty.body.message).toMatch(/last_activity, servers, or both/);
   }, SLOW);
 });

@@ -169,6 +169,11 @@ describe('scopes through the API: trimmed models, scoped tokens, services', () =
     expect(me.body.scopes).toEqual(['read:users!user=alice', 'read:users:activity!user=alice', 'read:users:groups!user=alice', 'read:users:name!user=alice']);
     expect(me.body.token_id).toBe(made.body.id);
     expect(me.body.name).toBe('carol');
+    // A token that may read nobody still identifies its owner: JupyterHub's identify scopes.
+    const blind = await tokenFor('carol', { scopes: ['access:servers!user=alice'] });
+    const who = (await as(blind.body.token).get('/hub/api/user')).body;
+    expect(who).toMatchObject({ kind: 'user', name: 'carol', admin: false, groups: expect.any(Array) });
+    expect(who).not.toHaveProperty('servers');
     // It may do what it says and nothing more of what carol may.
     expect((await as(made.body.token).get('/hub/api/users/alice')).status).toBe(200);
     expect((await as(made.body.token).get('/hub/api/users/bob')).status).toBe(404);

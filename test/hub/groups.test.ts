@@ -40,6 +40,10 @@ describe('groups', () => {
     expect((await admin.get('/hub/api/users/alice')).body.groups).toEqual(['chem', 'physics']);
     const removed = await admin.send('delete', '/hub/api/groups/chem/users', { users: ['bob'] });
     expect(removed.body.users).toEqual(['alice']);
+    // A name that is no user is refused, as JupyterHub refuses it, and nothing is removed.
+    const nobody = await admin.send('delete', '/hub/api/groups/chem/users', { users: ['alice', 'nosuchuser'] });
+    expect(nobody.status).toBe(400);
+    expect(nobody.body.message).toBe('no such user: nosuchuser');
     const db = f.hub.context.groups.get('chem');
     expect(db?.users).toEqual(['alice']);
     expect((await admin.send('delete', '/hub/api/groups/chem')).status).toBe(204);
@@ -77,6 +81,13 @@ describe('groups', () => {
       { kind: 'group', name: 'math', users: [] },
     ]);
     expect(f.hub.context.groups.get('math')?.sources).toEqual(['hub']);
+    // JupyterHub's `users` beside `groups`: every group made with those members.
+    const withMembers = await admin.send('post', '/hub/api/groups', { groups: ['geo2', 'chem2'], users: ['alice'] });
+    expect(withMembers.status).toBe(201);
+    expect(withMembers.body).toMatchObject([
+      { name: 'geo2', users: ['alice'] },
+      { name: 'chem2', users: ['alice'] },
+    ]);
     // All or nothing: one existing name and no group of the list is made.
     const clash = await admin.send('post', '/hub/api/groups', { groups: ['ocean', 'bio'] });
     expect(clash.status).toBe(409);

@@ -123,6 +123,21 @@ describe('API tokens', () => {
     const noXsrf = await agent.post('/hub/api/users/alice/tokens').send({});
     expect(noXsrf.status).toBe(403);
     expect(noXsrf.body.message).toMatch(/XSRF/);
+    // A body is read as JSON whatever its Content-Type (curl -d sends a form's): narrowed scopes
+    // are never dropped unread, which would make a token with all of its owner's.
+    const narrow = JSON.stringify({ scopes: ['read:users!user=alice'], note: 'narrow' });
+    const asJson = await agent.post('/hub/api/users/alice/tokens').set('X-XSRFToken', xsrf).set('Content-Type', 'application/json').send(narrow);
+    expect(asJson.body.scopes).toContain('read:users!user=alice');
+    expect(asJson.body.scopes).not.toContain('tokens!user=alice');
+    for (const type of ['application/x-www-form-urlencoded', 'text/plain', '']) {
+      const sent = await agent.post('/hub/api/users/alice/tokens').set('X-XSRFToken', xsrf).set('Content-Type', type).send(narrow);
+      expect(sent.status, type).toBe(201);
+      expect(sent.body.note).toBe('narrow');
+      expect(sent.body.scopes).toEqual(asJson.body.scopes);
+    }
+    const form = await agent.post('/hub/api/users/alice/tokens').set('X-XSRFToken', xsrf).type('form').send({ note: 'a form' });
+    expect(form.status).toBe(400);
+    expect(form.body.message).toMatch(/not valid JSON/);
     const badHeader = await request(f.url).get('/hub/api/user').set('Authorization', 'Basic YWxpY2U6eA==');
     expect(badHeader.status).toBe(401);
   });

@@ -16,8 +16,8 @@ const usersBody = z.strictObject({ users: userList });
 const createOneBody = z.strictObject({ users: userList.default([]) });
 /** POST /groups, our shape: one group with its members. */
 const createNamedBody = z.strictObject({ name: groupName, users: userList.default([]) });
-/** POST /groups, JupyterHub's shape: several empty groups. */
-const createManyBody = z.strictObject({ groups: z.array(groupName).min(1).max(1_000) });
+/** POST /groups, JupyterHub's shape: several groups, each with the same members (none by default). */
+const createManyBody = z.strictObject({ groups: z.array(groupName).min(1).max(1_000), users: userList.default([]) });
 
 type NewGroup = { name: string; users: string[] };
 
@@ -26,7 +26,8 @@ function parseCreateBody(body: unknown): { ok: true; groups: NewGroup[]; many: b
   if (typeof body === 'object' && body !== null && 'groups' in body) {
     const parsed = createManyBody.safeParse(body);
     if (!parsed.success) return { ok: false, error: parsed.error };
-    return { ok: true, groups: parsed.data.groups.map((name) => ({ name, users: [] })), many: true };
+    const { users } = parsed.data;
+    return { ok: true, groups: parsed.data.groups.map((name) => ({ name, users })), many: true };
   }
   const parsed = createNamedBody.safeParse(body);
   return parsed.success ? { ok: true, groups: [parsed.data], many: false } : { ok: false, error: parsed.error };

@@ -25,7 +25,10 @@ export function hubApi(ctx: HubContext): Router {
   router.get('/', (_req, res) => {
     res.json({ version: JUPYTERHUB_API_VERSION });
   });
-  router.use(express.json({ limit: BODY_LIMIT }));
+  // Every body is read as JSON, whatever its Content-Type says (as JupyterHub reads them): a
+  // body left unread because `curl -d` sent it as a form would otherwise count as no body at
+  // all, and a token request whose narrowed scopes went unread would get every scope its owner has.
+  router.use(express.json({ limit: BODY_LIMIT, type: () => true }));
   router.use(requireCaller);
   router.use(ctx.xsrf.csrfSynchronisedProtection);
   router.get('/info', (req, res) => {

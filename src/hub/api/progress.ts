@@ -79,7 +79,7 @@ export function progressApi(ctx: HubContext): Router {
     req.on('close', stopListening);
   };
 
-  router.get('/users/:name/server/progress', stream);
-  router.get('/users/:name/servers/:server/progress', stream);
+  // `/servers//progress`, with an empty name, is the default server's, as in JupyterHub.
+  router.get(['/users/:name/server/progress', '/users/:name/servers//progress', '/users/:name/servers/:server/progress'], stream);
   return router;
 }

@@ -55,9 +55,11 @@ export function usersApi(ctx: HubContext): Router {
       return;
     }
     const name = req.caller!.user;
-    // The request may always identify itself (JupyterHub's identify scopes): name and groups.
+    // The request may always identify itself (JupyterHub's identify scopes, read:users:name and
+    // read:users:groups on itself): kind, name, admin and groups.
     const own = visibleUser(ctx, access, name) ?? {};
-    res.json({ kind: 'user', name, groups: ctx.groups.groupsOf(name), ...own, ...identity });
+    const admin = ctx.permissions.rolesOf(name).includes('admin');
+    res.json({ kind: 'user', name, admin, groups: ctx.groups.groupsOf(name), ...own, ...identity });
   });
 
   router.get(
@@ -171,9 +173,17 @@ export function usersApi(ctx: HubContext): Router {
       apiError(res, 400, `No such server '${named[0]!.slice(0, 40)}' for user ${name}: named servers are not enabled`);
       return;
     }
-    const times = [parsed.data.last_activity, parsed.data.servers?.['']?.last_activity].filter((t): t is string => t !== undefined).map((t) => Date.parse(t));
+    const { last_activity: userTime, servers } = parsed.data;
+    const serverTime = servers?.['']?.last_activity;
+    if (userTime === undefined && serverTime === undefined) {
+      apiError(res, 400, 'the body must give last_activity, servers, or both (JupyterHub\'s activity model)');
+      return;
+    }
     // Activity from the future is taken as now: a skewed clock must not make a user look busy forever.
-    if (times.length > 0) ctx.activity.record(name, Math.min(Date.now(), Math.max(...times)));
+    const at = (time: string) => Math.min(Date.now(), Date.parse(time));
+    // The server's own time is what idle culling goes by; the account's is the later of the two.
+    if (serverTime !== undefined) ctx.servers.noteActivity(name, at(serverTime));
+    ctx.activity.record(name, Math.max(...[userTime, serverTime].filter((t): t is string => t !== undefined).map(at)));
     res.status(200).json({});
   });
 

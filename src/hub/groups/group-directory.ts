@@ -147,6 +147,9 @@ export class GroupDirectory extends EventEmitter {
   removeMembers(name: string, users: readonly string[]): GroupInfo {
     const group = this.groups.get(name);
     if (!group) throw new GroupError(404, `no such group: ${name}`);
+    // As JupyterHub, a name that is no user is refused; a member whose account has gone may still be removed.
+    const unknown = users.filter((u) => !this.users.exists(u) && !group.users.includes(u));
+    if (unknown.length > 0) throw new GroupError(400, `no such user: ${unknown.join(', ')}`);
     const fixed = users.filter((u) => group.fixedUsers.includes(u));
     if (fixed.length > 0) {
       throw new GroupError(400, `${fixed.join(', ')} belong to ${name} through the site configuration or the operating system; change them there`);
